@@ -1,0 +1,272 @@
+"""Training throughput (images/s) of ddlib's CIFAR pipeline against an idiomatic DataLoader pipeline.
+
+For each width ``k`` it trains the same model family, batch size, optimiser (Adam) and precision
+two ways, in one process:
+
+* **ours**: the uint8 images ``(n, 3, 32, 32)`` live on the device; each step draws indices
+  ``(members, batch)`` on the device, gathers ``x[idx]`` there and runs
+  :func:`ddlib.cifar.augment` (crop with 4-pixel zero padding, flip, normalisation) as whole-batch
+  tensor ops; the model is :func:`ddlib.vision_models.build_vision_model` (an ensemble of
+  ``--members`` members as grouped convolutions); bf16 autocast + channels_last on CUDA;
+  optionally ``torch.compile``.
+* **baseline**: a single ``nn.Module`` fed by ``torch.utils.data.DataLoader`` over a
+  torchvision-style dataset (``torchvision.datasets.CIFAR10.__getitem__``: PIL image +
+  ``RandomCrop(32, padding=4)``, ``RandomHorizontalFlip()``, ``ToTensor()``, ``Normalize``),
+  ``--num-workers`` worker processes, pinned memory on CUDA, each batch copied to the device.
+
+Images/s counts member-images (``members * batch`` per step for ours). Achieved TFLOP/s is
+``3 * F * images/s`` with ``F`` the model's forward FLOPs per image (2 per multiply-add; the
+backward pass costs about twice the forward); MFU is that over ``--peak-tflops`` (default 989,
+H100 SXM dense bf16). The sweep projection charges ``epochs * train_size * seeds`` images for
+every ``k`` in ``1..--sweep-k-max`` at the seconds per image interpolated linearly in
+``(log k, log s)`` between measured widths (held flat below the smallest; above the largest,
+scaled by FLOPs, an upper bound). On the CPU, compute uses ``cores - workers`` threads (at least 1)
+unless ``--threads`` says otherwise, so the baseline's workers do not oversubscribe the cores.
+
+The data are synthetic random uint8 images of CIFAR's shape (no download) unless ``--data-root``
+names a folder holding ``cifar-10-batches-py``. Example (CPU, ~1 minute)::
+
+    PYTHONPATH=. python benchmarks/train_throughput.py --k 1 4 --steps 20 --batch-size 64
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from ddlib.cifar import CIFAR10_MEAN, CIFAR10_STD, augment, load_cifar  # noqa: E402
+from ddlib.devices import resolve_device  # noqa: E402
+from ddlib.losses import cross_entropy  # noqa: E402
+from ddlib.vision_models import (VISION_MODELS, build_vision_model, plain_vision_model,  # noqa: E402
+                                 vision_forward_flops)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--k", type=int, nargs="+", default=[1, 4, 16, 64], help="widths to measure")
+    p.add_argument("--model", choices=VISION_MODELS, default="resnet18")
+    p.add_argument("--steps", type=int, default=50, help="timed steps per measurement")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps first (compilation, cuDNN autotune)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--members", type=int, default=1, help="ensemble members trained together (ours)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+                   help="auto: bf16 autocast on CUDA, fp32 elsewhere")
+    p.add_argument("--compile", action="store_true", help="torch.compile our model")
+    p.add_argument("--compile-baseline", action="store_true", help="torch.compile the baseline model too")
+    p.add_argument("--num-workers", type=int, default=min(8, os.cpu_count() or 1), help="baseline DataLoader workers")
+    p.add_argument("--n-images", type=int, default=50_000, help="synthetic training set size")
+    p.add_argument("--data-root", default=None, help="use real CIFAR-10 from this folder instead of synthetic data")
+    p.add_argument("--num-classes", type=int, default=10)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default on CPU: cores - baseline workers, at least 1)")
+    p.add_argument("--skip-baseline", action="store_true")
+    p.add_argument("--peak-tflops", type=float, default=None,
+                   help="peak dense TFLOP/s for MFU (default 989 = H100 bf16 on CUDA; no MFU elsewhere)")
+    p.add_argument("--epochs", type=int, default=4000, help="sweep projection: epochs per model")
+    p.add_argument("--train-size", type=int, default=50_000, help="sweep projection: images per epoch")
+    p.add_argument("--sweep-k-max", type=int, default=64, help="sweep projection: k = 1..this")
+    p.add_argument("--sweep-seeds", type=int, default=1, help="sweep projection: models per k")
+    return p.parse_args(argv)
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _autocast(device, bf16: bool):
+    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+
+def _timed(step, steps: int, warmup: int, device) -> float:
+    for _ in range(warmup):
+        step()
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        loss = step()
+    float(loss)  # waits for the last step
+    _sync(device)
+    return time.perf_counter() - t0
+
+
+def measure_ours(args, k, images, labels, device, bf16) -> float:
+    """Member-images per second of ddlib's on-device pipeline."""
+    cl = device.type == "cuda"
+    model = build_vision_model(args.model, k, args.num_classes, range(args.members)).to(device)
+    if cl:
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    fwd = torch.compile(model) if args.compile else model
+    x, y = images.to(device), labels.to(device)
+    gen = torch.Generator(device=device).manual_seed(0)
+    shape, dtype = (args.members, args.batch_size), torch.bfloat16 if bf16 else torch.float32
+    model.train()
+
+    def step():
+        idx = torch.randint(0, x.shape[0], shape, device=device, generator=gen)
+        xb = augment(x[idx], gen, mean=CIFAR10_MEAN, std=CIFAR10_STD, dtype=dtype)
+        with _autocast(device, bf16):
+            logits = fwd(xb)
+        loss = cross_entropy(logits, y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    dt = _timed(step, args.steps, args.warmup, device)
+    return args.steps * args.members * args.batch_size / dt
+
+
+class SyntheticCIFAR10(torch.utils.data.Dataset):
+    """CIFAR-10 stand-in: ``data`` (n, 32, 32, 3) uint8 HWC and ``targets``, served by torchvision's
+    own ``CIFAR10.__getitem__`` (PIL image, then ``transform``)."""
+
+    def __init__(self, data: np.ndarray, targets, transform=None):
+        from torchvision import datasets
+
+        self.data, self.targets, self.transform, self.target_transform = data, list(targets), transform, None
+        self._getitem = datasets.CIFAR10.__getitem__
+
+    def __getitem__(self, index):
+        return self._getitem(self, index)
+
+    def __len__(self):
+        return len(self.data)
+
+
+def baseline_dataset(args, images, labels):
+    from torchvision import datasets, transforms
+
+    tf = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
+                             transforms.ToTensor(), transforms.Normalize(CIFAR10_MEAN, CIFAR10_STD)])
+    if args.data_root:
+        return datasets.CIFAR10(args.data_root, train=True, transform=tf)
+    return SyntheticCIFAR10(images.permute(0, 2, 3, 1).numpy(), labels.tolist(), transform=tf)
+
+
+def measure_baseline(args, k, dataset, device, bf16) -> float:
+    """Images per second of a DataLoader + torchvision.transforms pipeline (one model)."""
+    cuda = device.type == "cuda"
+    model = plain_vision_model(args.model, k, args.num_classes).to(device)
+    if cuda:
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    fwd = torch.compile(model) if args.compile_baseline else model
+    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True,
+                                         num_workers=args.num_workers, pin_memory=cuda,
+                                         persistent_workers=args.num_workers > 0)
+    batches = iter(loader)
+    model.train()
+
+    def step():
+        nonlocal batches
+        try:
+            xb, yb = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            xb, yb = next(batches)
+        xb = xb.to(device, non_blocking=True)
+        if cuda:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        yb = yb.to(device, non_blocking=True)
+        with _autocast(device, bf16):
+            logits = fwd(xb)
+        loss = F.cross_entropy(logits.float(), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    dt = _timed(step, args.steps, args.warmup, device)
+    del batches, loader  # stop the workers
+    return args.steps * args.batch_size / dt
+
+
+def seconds_per_image(measured: dict[int, float], flops: dict[int, float], k: int) -> float:
+    """Seconds per image at width ``k`` from ``{k: images/s}``: log-log interpolation between measured
+    widths; flat below the smallest; scaled by FLOPs above the largest (exact once compute-bound,
+    an upper bound while per-step overhead still dominates)."""
+    ks = sorted(measured)
+    if k <= ks[0]:
+        return 1.0 / measured[ks[0]]
+    if k >= ks[-1]:
+        return flops[k] / flops[ks[-1]] / measured[ks[-1]]
+    i = int(np.searchsorted(ks, k)) - 1
+    a, b = math.log(ks[i]), math.log(ks[i + 1])
+    la, lb = -math.log(measured[ks[i]]), -math.log(measured[ks[i + 1]])
+    return math.exp(la + (math.log(k) - a) / (b - a) * (lb - la))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    device = resolve_device(args.device)
+    if args.threads or device.type == "cpu":
+        torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) - args.num_workers))
+    bf16 = args.precision == "bf16" or (args.precision == "auto" and device.type == "cuda")
+    peak = args.peak_tflops if args.peak_tflops else (989.0 if device.type == "cuda" else None)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = f"{device.type} ({torch.get_num_threads()} threads)"
+    if args.data_root:
+        images, labels = load_cifar("cifar10", args.data_root, train=True)
+    else:
+        g = torch.Generator().manual_seed(0)
+        images = torch.randint(0, 256, (args.n_images, 3, 32, 32), dtype=torch.uint8, generator=g)
+        labels = torch.randint(0, args.num_classes, (args.n_images,), generator=g)
+    dataset = None if args.skip_baseline else baseline_dataset(args, images, labels)
+    print(f"device: {name} | torch {torch.__version__} | model {args.model} | batch {args.batch_size} | "
+          f"members {args.members} | {'bf16 autocast' if bf16 else 'fp32'} | compile {args.compile} | "
+          f"baseline workers {args.num_workers} | data {'CIFAR-10 ' + args.data_root if args.data_root else 'synthetic'} "
+          f"n={len(images)} | {args.steps} timed steps after {args.warmup} warm-up", flush=True)
+
+    flops = {k: float(vision_forward_flops(args.model, k, args.num_classes)) for k in
+             sorted(set(args.k) | set(range(1, args.sweep_k_max + 1)))}
+    ours, base = {}, {}
+    head = (f"{'k':>4} {'GFLOP/img':>9} {'ours img/s':>11} {'base img/s':>11} {'ratio':>6} "
+            f"{'ours TFLOP/s':>12} {'base TFLOP/s':>12}" + (f" {'ours MFU':>8} {'base MFU':>8}" if peak else ""))
+    print(head + "\n" + "-" * len(head), flush=True)
+    for k in args.k:
+        ours[k] = measure_ours(args, k, images, labels, device, bf16)
+        base[k] = None if args.skip_baseline else measure_baseline(args, k, dataset, device, bf16)
+        tf = lambda r: 3 * flops[k] * r / 1e12  # noqa: E731
+        fmt = lambda v, f: format(v, f) if v is not None else "-"  # noqa: E731
+        row = (f"{k:>4} {flops[k] / 1e9:>9.4f} {ours[k]:>11.0f} {fmt(base[k], '>11.0f')} "
+               f"{fmt(base[k] and ours[k] / base[k], '>6.2f')} {tf(ours[k]):>12.4f} "
+               f"{fmt(base[k] and tf(base[k]), '>12.4f')}")
+        if peak:
+            row += f" {tf(ours[k]) / peak:>8.2%} {fmt(base[k] and tf(base[k]) / peak, '>8.2%')}"
+        print(row, flush=True)
+
+    total_images = args.epochs * args.train_size * args.sweep_seeds
+    print(f"\nProjected sweep k=1..{args.sweep_k_max}, {args.epochs} epochs x {args.train_size} images x "
+          f"{args.sweep_seeds} seed(s) per k, on this device ({name}):")
+    for label, measured in (("ours", ours), ("baseline", base)):
+        if any(v is None for v in measured.values()):
+            continue
+        hours = sum(total_images * seconds_per_image(measured, flops, k)
+                    for k in range(1, args.sweep_k_max + 1)) / 3600
+        print(f"  {label:>8}: {hours:,.1f} device-hours")
+    outside = [k for k in range(1, args.sweep_k_max + 1) if k < min(args.k) or k > max(args.k)]
+    if outside:
+        print(f"  (widths {outside[0]}..{outside[-1]} outside the measured range are extrapolated)"
+              if len(outside) == outside[-1] - outside[0] + 1 else
+              f"  ({len(outside)} widths outside the measured range {min(args.k)}..{max(args.k)} are extrapolated)")
+        print("  (above the largest measured width, by FLOPs: an upper bound until compute-bound)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""What every chapter shares: the figure style, where its tables go, gluing numbers.
+
+* :func:`use_style` sets the one seaborn style of the book.
+* :func:`chapter_results_dir` is ``<results root>/<chapter>/<preset>/``.
+* :func:`write_table` writes a chapter's tidy table there as ``results.csv`` (atomically).
+* :func:`glue_numbers` glues named numbers into the page (``{glue:text}`name:.1%``` in prose);
+  outside a notebook build it is harmless.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .paths import results_root
+from .storage import atomic_write_text
+
+PALETTE = "colorblind"
+
+
+def use_style() -> None:
+    """The book's figure style: seaborn ``whitegrid``, colour-blind palette, readable sizes."""
+    import matplotlib
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
+    matplotlib.rcParams.update({"figure.figsize": (7.5, 4.2), "figure.dpi": 110, "savefig.dpi": 150,
+                                "axes.titleweight": "bold"})
+
+
+def chapter_results_dir(chapter: str, preset: str) -> Path:
+    """``<results root>/<chapter>/<preset>/``, created if missing."""
+    path = results_root() / chapter / preset
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_table(frame, chapter: str, preset: str, name: str = "results.csv") -> Path:
+    """Write ``frame`` as CSV to the chapter's results folder and return the path."""
+    path = chapter_results_dir(chapter, preset) / name
+    atomic_write_text(path, frame.to_csv(index=False))
+    return path
+
+
+def glue_numbers(**numbers) -> None:
+    """Glue each number under its name for the prose (no display in the cell output)."""
+    try:
+        from myst_nb import glue
+    except ImportError:  # pragma: no cover - myst-nb is part of the book's requirements
+        return
+    for name, value in numbers.items():
+        glue(name, value, display=False)

@@ -1,0 +1,460 @@
+"""Chapter *Double descent and distillation in closed form* (``book/random-features.md``).
+
+Three studies, all exact float64 linear algebra from :mod:`ddlib.random_features`, no training:
+
+1. :func:`run_linear` - min-norm least squares on the first ``p`` of ``D`` isotropic Gaussian
+   features, simulation against the exact risk of Belkin, Hsu & Xu (2020, Theorem 1);
+2. :func:`run_ridge` - min-norm and ridge regression on ``N`` random ReLU features of MNIST-1D
+   with one-hot targets, noisy and clean labels (Nakkiran, Venkat, Kakade & Ma 2021);
+3. :func:`run_distillation` - a random-features teacher with ``N`` features fitted to the noisy
+   labels, a student with ``M`` features fitted to the teacher's outputs (or its arg-max hard
+   labels) on an unlabeled pool of size ``P``.
+
+Feature draws: study 2 (and the teachers of study 3) use ``default_rng([seed, N, repeat])`` for
+width ``N``; the student uses the independent stream ``default_rng([seed, M, 1_000_003])``.
+Data: one MNIST-1D draw with ``data_seed`` (first ``n_train`` samples train, next ``n_test``
+test) and one draw with ``pool_seed`` for the pool (pool size ``P`` = its first ``P`` samples).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .. import mnist1d_data, presets
+from ..book import write_table
+from ..noise import corrupt_labels
+from ..random_features import (RandomReLUFeatures, belkin_hsu_xu_risk, block_metrics, classification_error,
+                               fit_ridge_path, one_hot, onehot_mse, simulate_linear_risk)
+from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int,
+                          positive_float, positive_int)
+
+CHAPTER = "random-features"
+STUDENT_STREAM = 1_000_003
+
+_COMMON = dict(seed=0, data_seed=0, pool_seed=1000, label_noise=0.2, lin_sigma=0.25,
+               lin_beta_decays=[0.0, 1.0], student_ratio=1.0)
+
+PRESETS = {
+    "smoke": dict(_COMMON, lin_n=20, lin_d=80, lin_trials=40, lin_points=14,
+                  n_train=100, n_test=500, rf_ratios=[0.2, 0.5, 0.9, 1.0, 1.1, 2.0, 5.0],
+                  ridges=[1e-5, 1e-3], rf_repeats=1, teacher_ratios=[0.3, 1.0, 3.0],
+                  pool_sizes=[100, 800]),
+    "default": dict(_COMMON, lin_n=40, lin_d=400, lin_trials=200, lin_points=26,
+                    n_train=500, n_test=5000,
+                    rf_ratios=[0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2,
+                               1.35, 1.5, 2.0, 3.0, 5.0, 10.0],
+                    ridges=[1e-6, 1e-5, 1e-4, 1e-3], rf_repeats=1,
+                    teacher_ratios=[0.1, 0.3, 0.5, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 4.0, 10.0],
+                    pool_sizes=[500, 1000, 2000, 8000]),
+    "paper": dict(_COMMON, lin_n=40, lin_d=400, lin_trials=1000, lin_points=60,
+                  n_train=1000, n_test=10000,
+                  rf_ratios=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.0,
+                             1.02, 1.05, 1.1, 1.15, 1.2, 1.35, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0],
+                  ridges=[1e-7, 1e-6, 1e-5, 1e-4, 1e-3], rf_repeats=3,
+                  teacher_ratios=[0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25,
+                                  1.5, 2.0, 3.0, 5.0, 10.0],
+                  pool_sizes=[1000, 2000, 4000, 16000]),
+}
+
+
+def _single_threaded(func):
+    """Run ``func`` with one torch thread, then restore the previous setting.
+
+    The matrices here are small (at most a few thousand on a side), and on a small shared CPU
+    several BLAS threads fighting other processes were measured 3-4x *slower* than one thread.
+    """
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            torch.set_num_threads(before)
+    return wrapper
+
+
+def _positive_floats(name: str, values) -> list[float]:
+    if isinstance(values, (int, float, str)) or not hasattr(values, "__iter__"):
+        raise ConfigError(f"{name} must be a non-empty list of numbers > 0; got {values!r}")
+    values = list(values)
+    if not values:
+        raise ConfigError(f"{name} must be a non-empty list of numbers > 0; got an empty list")
+    return [positive_float(f"each entry of {name}", v) for v in values]
+
+
+def _non_negative_float(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ConfigError(f"{name} must be a number >= 0; got {value!r}")
+    return float(value)
+
+
+def validate(params: dict) -> None:
+    """Raise :class:`ddlib.ConfigError` naming the first parameter whose value is not allowed."""
+    for name in ("seed", "data_seed", "pool_seed"):
+        non_negative_int(name, params[name])
+    for name in ("lin_n", "lin_d", "lin_points", "n_train", "n_test", "rf_repeats"):
+        positive_int(name, params[name])
+    if positive_int("lin_trials", params["lin_trials"]) < 2:
+        raise ConfigError(f"lin_trials must be an integer >= 2 (for a standard error); got {params['lin_trials']!r}")
+    if params["lin_d"] < 2 * params["lin_n"]:
+        raise ConfigError(f"lin_d must be at least 2 * lin_n = {2 * params['lin_n']} so that both sides of "
+                          f"p = lin_n are visible; got {params['lin_d']!r}")
+    if params["lin_n"] < 8:
+        raise ConfigError(f"lin_n must be >= 8; got {params['lin_n']!r}")
+    if params["lin_points"] < 4:
+        raise ConfigError(f"lin_points must be >= 4; got {params['lin_points']!r}")
+    _non_negative_float("lin_sigma", params["lin_sigma"])
+    decays = params["lin_beta_decays"]
+    if isinstance(decays, (int, float, str)) or not hasattr(decays, "__iter__") or not list(decays):
+        raise ConfigError(f"lin_beta_decays must be a non-empty list of numbers >= 0; got {decays!r}")
+    for d in decays:
+        _non_negative_float("each entry of lin_beta_decays", d)
+    in_unit_interval("label_noise", params["label_noise"], closed_right=False)
+    _positive_floats("rf_ratios", params["rf_ratios"])
+    _positive_floats("ridges", params["ridges"])
+    _positive_floats("teacher_ratios", params["teacher_ratios"])
+    positive_float("student_ratio", params["student_ratio"])
+    non_empty_ints("pool_sizes", params["pool_sizes"], positive=True)
+
+
+def resolve_params(preset: str = "default", **overrides) -> dict:
+    """The chapter's parameters: ``PRESETS[preset]`` with the non-``None`` ``overrides`` applied."""
+    return presets.resolve(CHAPTER, PRESETS, preset, overrides, validate)
+
+
+# --------------------------------------------------------------------------- study 1: linear
+
+
+def linear_p_grid(n: int, d: int, points: int) -> np.ndarray:
+    """Integer model sizes ``p`` in ``[1, d]``: log-spaced, denser near ``n``, skipping ``n±1, n``."""
+    grid = np.unique(np.round(np.geomspace(1, d, points)).astype(int))
+    near = n + np.array([-8, -6, -4, -3, -2, 2, 3, 4, 6, 8])
+    grid = np.union1d(grid, near[(near >= 1) & (near <= d)])
+    return grid[np.abs(grid - n) >= 2]
+
+
+def linear_beta(d: int, decay: float) -> np.ndarray:
+    """:math:`\\beta_j \\propto j^{-a}` (``a = decay``), scaled to :math:`\\|\\beta\\| = 1`."""
+    beta = np.arange(1, d + 1, dtype=np.float64) ** (-float(decay))
+    return beta / np.linalg.norm(beta)
+
+
+@_single_threaded
+def run_linear(params: dict) -> pd.DataFrame:
+    """Study 1: simulated mean risk (with standard error) and the exact risk, per ``p`` and ``beta``."""
+    n, d, sigma = params["lin_n"], params["lin_d"], params["lin_sigma"]
+    rows = []
+    for k, decay in enumerate(params["lin_beta_decays"]):
+        beta = linear_beta(d, decay)
+        for p in linear_p_grid(n, d, params["lin_points"]):
+            risks = simulate_linear_risk(n, int(p), beta, sigma, params["lin_trials"],
+                                         seed=params["seed"] * 1_000_003 + 1000 * k + int(p))
+            rows.append(dict(study="linear", beta_decay=float(decay), p=int(p), p_over_n=p / n,
+                             risk_mean=float(risks.mean()),
+                             risk_se=float(risks.std(ddof=1) / np.sqrt(len(risks))),
+                             risk_median=float(np.median(risks)),
+                             theory=float(belkin_hsu_xu_risk(n, int(p), beta, sigma)[0]),
+                             trials=params["lin_trials"]))
+    return pd.DataFrame(rows)
+
+
+def theory_curve(params: dict, decay: float) -> pd.DataFrame:
+    """The exact risk at every integer ``p`` (``inf`` for ``|p - n| <= 1``), for plotting."""
+    n, d = params["lin_n"], params["lin_d"]
+    ps = np.arange(1, d + 1)
+    return pd.DataFrame(dict(p=ps, p_over_n=ps / n,
+                             theory=belkin_hsu_xu_risk(n, ps, linear_beta(d, decay), params["lin_sigma"])))
+
+
+def linear_numbers(frame: pd.DataFrame, params: dict) -> dict:
+    """Numbers the prose cites for study 1 (z-scores use points with ``|p - n| >= n / 4``)."""
+    n = params["lin_n"]
+    far = frame[(frame.p - n).abs() >= n / 4]
+    z = (far.risk_mean - far.theory) / far.risk_se
+    out = dict(lin_max_abs_z=float(z.abs().max()), lin_frac_within_2se=float((z.abs() <= 2).mean()),
+               lin_points_far=int(len(far)))
+    for k, decay in enumerate(params["lin_beta_decays"]):
+        sub = frame[frame.beta_decay == float(decay)]
+        under, over = sub[sub.p < n], sub[sub.p > n]
+        best_under = under.loc[under.theory.idxmin()]
+        out.update({f"lin{k}_decay": float(decay),
+                    f"lin{k}_best_under_p": int(best_under.p), f"lin{k}_best_under": float(best_under.theory),
+                    f"lin{k}_at_d": float(sub[sub.p == sub.p.max()].theory.iloc[0]),
+                    f"lin{k}_best_over": float(over.theory.min()),
+                    f"lin{k}_best_over_p": int(over.loc[over.theory.idxmin()].p),
+                    f"lin{k}_near_peak": float(sub[sub.p == n + 2].theory.iloc[0])})
+    return out
+
+
+# --------------------------------------------------------------------------- MNIST-1D data
+
+
+def load_mnist1d(params: dict) -> dict:
+    """Train (noisy and clean labels), test and pool arrays for the random-features studies."""
+    n, nt = params["n_train"], params["n_test"]
+    x, y = mnist1d_data.generate(n + nt, params["data_seed"])
+    y_noisy = corrupt_labels(y[:n], params["label_noise"], mnist1d_data.NUM_CLASSES, params["seed"])
+    x_pool, _ = mnist1d_data.generate(max(params["pool_sizes"]), params["pool_seed"])
+    return dict(x_train=x[:n], y_noisy=y_noisy, y_clean=y[:n], x_test=x[n:], y_test=y[n:],
+                x_pool=x_pool, num_classes=mnist1d_data.NUM_CLASSES)
+
+
+def widths(n: int, ratios) -> list[int]:
+    """``N = round(ratio * n)`` for every ratio, at least 1, duplicates removed, in order."""
+    return sorted({max(1, int(round(r * n))) for r in ratios})
+
+
+# --------------------------------------------------------------------------- study 2: ridge
+
+
+@_single_threaded
+def run_ridge(params: dict, data: dict) -> pd.DataFrame:
+    """Study 2: test error and MSE of min-norm (``ridge = 0``) and ridge fits, per width ``N``.
+
+    Ridge ``lam`` means the objective :math:`\\frac1n\\|\\Phi\\theta - Y\\|^2 + \\lambda\\|\\theta\\|^2`,
+    i.e. :func:`fit_ridge_path` with :math:`n\\lambda`. Noisy and clean one-hot targets are solved
+    together as 20 columns of one system.
+    """
+    n, c = params["n_train"], data["num_classes"]
+    targets = torch.cat([one_hot(data["y_noisy"], c), one_hot(data["y_clean"], c)], 1)
+    ridges = [0.0] + [float(r) for r in params["ridges"]]
+    rows = []
+    for width in widths(n, params["rf_ratios"]):
+        for rep in range(params["rf_repeats"]):
+            feats = RandomReLUFeatures(data["x_train"].shape[1], width, [params["seed"], width, rep])
+            thetas = fit_ridge_path(feats(data["x_train"]), targets, [n * lam for lam in ridges])
+            err, mse = block_metrics(feats.predict(data["x_test"], torch.cat(thetas, 1)), data["y_test"], c)
+            for i, lam in enumerate(ridges):
+                for j, labels in enumerate(("noisy", "clean")):
+                    rows.append(dict(study="ridge", labels=labels, N=width, N_over_n=width / n, ridge=lam,
+                                     repeat=rep, test_error=err[2 * i + j], test_mse=mse[2 * i + j]))
+    return pd.DataFrame(rows)
+
+
+def with_best_ridge(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Add, per ``(labels, N)``, the rows of the ridge (``> 0``) with the lowest mean ``metric``.
+
+    The ridge is tuned on the test set: an oracle, like the optimal ridge of Nakkiran et al.
+    (2021), which minimises the population risk. The added rows have ``ridge = -1`` and
+    ``ridge_label = "tuned"``.
+    """
+    mean = frame[frame.ridge > 0].groupby(["labels", "N", "ridge"], as_index=False)[metric].mean()
+    best = mean.loc[mean.groupby(["labels", "N"])[metric].idxmin(), ["labels", "N", "ridge"]]
+    tuned = frame.merge(best, on=["labels", "N", "ridge"]).assign(tuned_ridge=lambda f: f.ridge, ridge=-1.0)
+    out = pd.concat([frame, tuned], ignore_index=True)
+    out["ridge_label"] = out.ridge.map(lambda r: "tuned" if r < 0 else ("0 (min-norm)" if r == 0 else f"{r:g}"))
+    return out
+
+
+def ridge_numbers(frame: pd.DataFrame, params: dict) -> dict:
+    """Numbers the prose cites for study 2 (means over repeats; ``tuned`` = oracle ridge per metric)."""
+    n = params["n_train"]
+    out = dict(widest_ratio=float(frame.N.max() / n), smallest_ratio=float(frame.N.min() / n))
+    out.update(ridge_lo=float(min(params["ridges"])), ridge_hi=float(max(params["ridges"])),
+               num_ridges=len(params["ridges"]))
+    for metric, short in (("test_error", "err"), ("test_mse", "mse")):
+        mean = with_best_ridge(frame, metric).groupby(["labels", "ridge", "N"], as_index=False)[metric].mean()
+        for labels in ("noisy", "clean"):
+            sub = mean[mean.labels == labels]
+            mn = sub[sub.ridge == 0].sort_values("N")
+            tuned = sub[sub.ridge == -1].sort_values("N")
+            peak = mn.loc[mn[metric].idxmax()]
+            out.update({f"{labels}_peak_{short}": float(peak[metric]),
+                        f"{labels}_peak_{short}_ratio": float(peak.N / n),
+                        f"{labels}_widest_{short}": float(mn[metric].iloc[-1]),
+                        f"{labels}_smallest_{short}": float(mn[metric].iloc[0]),
+                        f"{labels}_min_{short}": float(mn[metric].min()),
+                        f"{labels}_tuned_max_{short}": float(tuned[metric].max()),
+                        f"{labels}_tuned_at_peak_{short}": float(tuned[tuned.N == peak.N][metric].iloc[0]),
+                        f"{labels}_tuned_widest_{short}": float(tuned[metric].iloc[-1]),
+                        f"{labels}_tuned_min_{short}": float(tuned[metric].min()),
+                        f"{labels}_tuned_argmin_{short}_ratio": float(tuned.N.iloc[int(np.argmin(tuned[metric].to_numpy()))] / n),
+                        f"{labels}_tuned_max_rise_{short}": float(max(0.0, np.diff(tuned[metric].to_numpy()).max()))})
+            if metric == "test_error":
+                e = out[f"{labels}_tuned_at_peak_err"]
+                out[f"{labels}_err_se"] = float(np.sqrt(e * (1 - e) / params["n_test"]))
+            for name, lam in (("lo", min(params["ridges"])), ("hi", max(params["ridges"]))):
+                out[f"{labels}_ridge_{name}_max_{short}"] = float(sub[sub.ridge == float(lam)][metric].max())
+    return out
+
+
+# --------------------------------------------------------------------------- study 3: distillation
+
+
+@_single_threaded
+def run_distillation(params: dict, data: dict) -> pd.DataFrame:
+    """Study 3: teachers of width ``N`` on the noisy labels, a width-``M`` student distilled on pools.
+
+    For each teacher width ``N`` (features as in :func:`run_ridge`, repeat 0) the min-norm teacher
+    is fitted to the noisy one-hot labels. Its outputs on the pool are the *soft* targets, the
+    one-hot of their arg-max the *hard* targets. The student (its own feature draw, width
+    ``M = round(student_ratio * n)``) is fitted min-norm to the first ``P`` pool points for each
+    ``P`` in ``pool_sizes``; all teachers' targets are columns of one solve per ``P``. The
+    reference ``student-labels`` is the same student fitted to the noisy labeled set.
+    """
+    n, c = params["n_train"], data["num_classes"]
+    d_in = data["x_train"].shape[1]
+    x_pool = data["x_pool"][:max(params["pool_sizes"])]
+    teacher_widths = widths(n, params["teacher_ratios"])
+    rows, targets = [], []
+    y_noisy = one_hot(data["y_noisy"], c)
+    for width in teacher_widths:
+        feats = RandomReLUFeatures(d_in, width, [params["seed"], width, 0])
+        (theta,) = fit_ridge_path(feats(data["x_train"]), y_noisy, [0.0])
+        test_out = feats.predict(data["x_test"], theta)
+        rows.append(dict(study="distillation", role="teacher", N=width, N_over_n=width / n,
+                         test_error=classification_error(test_out, data["y_test"]),
+                         test_mse=onehot_mse(test_out, data["y_test"])))
+        soft = feats.predict(x_pool, theta)
+        targets += [soft, one_hot(soft.argmax(1).numpy(), c)]
+    targets = torch.cat(targets, 1)  # columns: teacher k soft, teacher k hard, ...
+
+    m = max(1, int(round(params["student_ratio"] * n)))
+    student = RandomReLUFeatures(d_in, m, [params["seed"], m, STUDENT_STREAM])
+    phi_pool = student(x_pool)
+    (theta_lab,) = fit_ridge_path(student(data["x_train"]), y_noisy, [0.0])
+    lab_out = student.predict(data["x_test"], theta_lab)
+    lab = dict(test_error=classification_error(lab_out, data["y_test"]), test_mse=onehot_mse(lab_out, data["y_test"]))
+    for width in teacher_widths:
+        rows.append(dict(study="distillation", role="student-labels", N=width, N_over_n=width / n, M=m, **lab))
+    for pool in sorted(params["pool_sizes"]):
+        (theta,) = fit_ridge_path(phi_pool[:pool], targets[:pool], [0.0])
+        err, mse = block_metrics(student.predict(data["x_test"], theta), data["y_test"], c)
+        for k, width in enumerate(teacher_widths):
+            for j, kind in enumerate(("soft", "hard")):
+                rows.append(dict(study="distillation", role=f"student-{kind}", N=width, N_over_n=width / n, M=m,
+                                 pool_size=pool, test_error=err[2 * k + j], test_mse=mse[2 * k + j]))
+    return pd.DataFrame(rows)
+
+
+def distillation_numbers(frame: pd.DataFrame, params: dict) -> dict:
+    """Numbers the prose cites for study 3 (``small``/``large`` = smallest/largest pool)."""
+    n = params["n_train"]
+    teacher = frame[frame.role == "teacher"].set_index("N").sort_index()
+    peak_n = int(teacher.test_mse.idxmax())
+    widest = int(teacher.index.max())
+    labels_ref = frame[frame.role == "student-labels"].iloc[0]
+    out = dict(teacher_peak_ratio=peak_n / n, teacher_peak_err=float(teacher.test_error[peak_n]),
+               teacher_peak_mse=float(teacher.test_mse[peak_n]), teacher_widest_err=float(teacher.test_error[widest]),
+               teacher_best_err=float(teacher.test_error.min()),
+               teacher_best_ratio=float(teacher.test_error.idxmin() / n),
+               student_m=int(labels_ref.M), student_labels_err=float(labels_ref.test_error),
+               student_labels_mse=float(labels_ref.test_mse), widest_teacher_ratio=widest / n)
+    pools = sorted(params["pool_sizes"])
+    for name, pool in (("small", pools[0]), ("large", pools[-1])):
+        out[f"pool_{name}"] = int(pool)
+        out[f"pool_{name}_over_m"] = pool / int(labels_ref.M)
+        for kind in ("soft", "hard"):
+            s = frame[(frame.role == f"student-{kind}") & (frame.pool_size == pool)].set_index("N").sort_index()
+            gap = s.test_error - teacher.test_error[s.index]
+            out.update({f"{kind}_{name}_at_peak_err": float(s.test_error[peak_n]),
+                        f"{kind}_{name}_at_peak_mse": float(s.test_mse[peak_n]),
+                        f"{kind}_{name}_widest_err": float(s.test_error[widest]),
+                        f"{kind}_{name}_min_err": float(s.test_error.min()),
+                        f"{kind}_{name}_max_err": float(s.test_error.max()),
+                        f"{kind}_{name}_mean_gap": float(gap.mean()),
+                        f"{kind}_{name}_max_abs_gap": float(gap.abs().max()),
+                        f"{kind}_{name}_beats_teacher": int((gap < 0).sum())})
+    out["num_teachers"] = int(len(teacher))
+    return out
+
+
+# --------------------------------------------------------------------------- plots and table
+
+
+def plot_linear(frame: pd.DataFrame, params: dict):
+    """Theory curves (lines) and simulation means with standard-error bars (points)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    decays = params["lin_beta_decays"]
+    fig, axes = plt.subplots(1, len(decays), figsize=(5.2 * len(decays), 4.0), sharey=True, squeeze=False)
+    colors = sns.color_palette()
+    for ax, decay in zip(axes[0], decays):
+        curve = theory_curve(params, decay)
+        for side in (curve.p < params["lin_n"], curve.p > params["lin_n"]):
+            ax.plot(curve.p_over_n[side], curve.theory[side], color=colors[0], lw=1.8)
+        sub = frame[frame.beta_decay == float(decay)]
+        ax.errorbar(sub.p_over_n, sub.risk_mean, yerr=sub.risk_se, fmt="o", ms=3.5, color=colors[1],
+                    capsize=2, label=f"simulation mean ± s.e. ({params['lin_trials']} draws)")
+        ax.plot([], [], color=colors[0], label="exact risk (Belkin, Hsu & Xu, Thm 1)")
+        ax.axvline(1.0, color="grey", ls=":", lw=1)
+        ax.set(xscale="log", yscale="log", xlabel="p / n", ylim=(0.05, 60),
+               title=r"$\beta_j$ equal" if float(decay) == 0 else rf"$\beta_j \propto j^{{-{decay:g}}}$")
+    axes[0][0].set_ylabel("test risk  E[(y − ŷ)²]")
+    axes[0][0].legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_ridge(frame: pd.DataFrame, params: dict):
+    """Test error and test MSE against ``N / n``: min-norm, each ridge, and the tuned ridge."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    order = ["0 (min-norm)"] + [f"{r:g}" for r in params["ridges"]] + ["tuned"]
+    palette = dict(zip(order, sns.color_palette("viridis", len(order) - 1) + [(0.85, 0.1, 0.1)]))
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    for col, labels in enumerate(("noisy", "clean")):
+        for row, metric in enumerate(("test_error", "test_mse")):
+            sub = with_best_ridge(frame[frame.labels == labels], metric)
+            ax = axes[row][col]
+            sns.lineplot(data=sub, x="N_over_n", y=metric, hue="ridge_label", hue_order=order, palette=palette,
+                         style="ridge_label", dashes={k: (2, 1) if k == "tuned" else "" for k in order},
+                         marker="o", markersize=3.5, errorbar=("se", 1) if params["rf_repeats"] > 1 else None,
+                         ax=ax, legend=(row == 0 and col == 1))
+            ax.axvline(1.0, color="grey", ls=":", lw=1)
+            ax.set(xscale="log", xlabel="N / n  (random features per training sample)",
+                   ylabel="test classification error" if row == 0 else "test MSE (one-hot)")
+            if row == 1:
+                ax.set_yscale("log")
+            if row == 0:
+                noise = f"{params['label_noise']:.0%} label noise" if labels == "noisy" else "clean labels"
+                ax.set(xlabel="", title=f"{noise}, n = {params['n_train']}")
+    axes[0][1].legend(title="ridge λ", fontsize=8, title_fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_distillation(frame: pd.DataFrame, params: dict):
+    """Student test error against teacher width, per pool size, soft and hard targets."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    teacher = frame[frame.role == "teacher"]
+    labels_ref = frame[frame.role == "student-labels"]
+    pools = sorted(params["pool_sizes"])
+    palette = sns.color_palette("colorblind")  # skip index 3 (vermillion): the red line is the reference
+    colors = {pool: palette[[2, 1, 4, 0, 7, 8, 9, 5, 6][i % 9]] for i, pool in enumerate(pools)}
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    for col, kind in enumerate(("soft", "hard")):
+        for row, metric in enumerate(("test_error", "test_mse")):
+            ax = axes[row][col]
+            ax.plot(teacher.N_over_n, teacher[metric], "k-o", ms=3.5, lw=2, label="teacher (width N)")
+            for pool in pools:
+                s = frame[(frame.role == f"student-{kind}") & (frame.pool_size == pool)]
+                ax.plot(s.N_over_n, s[metric], "-s", ms=3.5, color=colors[pool], label=f"student, pool P = {pool}")
+            ax.axhline(labels_ref[metric].iloc[0], color=(0.85, 0.1, 0.1), ls="--",
+                       label="student fitted to the labeled set")
+            ax.axvline(1.0, color="grey", ls=":", lw=1)
+            ax.set(xscale="log", xlabel="teacher N / n",
+                   ylabel="test classification error" if row == 0 else "test MSE (one-hot)")
+            if row == 1:
+                ax.set_yscale("log")
+            else:
+                ax.set(xlabel="", title=f"student on {kind} targets, M = {int(frame.M.dropna().iloc[0])}")
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=3, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def write_results(params: dict, *frames: pd.DataFrame):
+    """Write all studies as one tidy table (``study`` column) to ``results/random-features/<preset>``."""
+    table = pd.concat(frames, ignore_index=True)
+    table.insert(1, "preset", params["preset"])
+    return write_table(table, CHAPTER, params["preset"])

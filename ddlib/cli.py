@@ -1,0 +1,79 @@
+"""``python -m ddlib run CHAPTER --preset NAME [-p NAME VALUE]...``
+
+Validates the parameters with the chapter's own checks (so bad input fails before a kernel
+starts), then executes ``book/CHAPTER.ipynb`` with papermill, streaming the notebook's output,
+keeps the executed notebook under ``runs/`` and ends with ``runs: N computed, M reused``.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+from .chapters import CHAPTERS, chapter_module
+from .paths import REPO_ROOT
+from .validation import ConfigError
+
+SUMMARY = re.compile(r"runs: \d+ computed, \d+ reused")
+
+
+def _parse_value(text: str):
+    """Like papermill's ``-p``: ints, floats, booleans and None are converted, the rest kept as text."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low == "none":
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _summary_lines(nb) -> list[str]:
+    lines = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            lines += SUMMARY.findall(out.get("text", "") if isinstance(out.get("text", ""), str) else "")
+    return lines
+
+
+def run_chapter(chapter: str, preset: str, overrides: dict, out_dir: Path | None = None) -> Path:
+    """Execute one chapter with papermill and return the path of the executed notebook."""
+    import papermill
+
+    module = chapter_module(chapter)
+    module.resolve_params(preset, **overrides)  # fail fast, before any kernel starts
+    out_dir = Path(out_dir or REPO_ROOT / "runs")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{chapter}-{preset}-{time.strftime('%Y%m%d-%H%M%S')}.ipynb"
+    nb = papermill.execute_notebook(
+        str(REPO_ROOT / "book" / f"{chapter}.ipynb"), str(out), parameters={"preset": preset, **overrides},
+        cwd=str(REPO_ROOT / "book"), log_output=True, progress_bar=False, kernel_name="python3")
+    for line in _summary_lines(nb):
+        print(line)
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ddlib", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute a chapter with papermill")
+    run.add_argument("chapter", help=f"one of {', '.join(CHAPTERS)}")
+    run.add_argument("--preset", default="default", help="smoke, default or paper (default: default)")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                     help="override a parameter of the chapter (repeatable)")
+    run.add_argument("--out-dir", default=None, help="where to keep the executed notebook (default: runs/)")
+    args = parser.parse_args(argv)
+    overrides = {name: _parse_value(value) for name, value in args.parameter}
+    try:
+        out = run_chapter(args.chapter, args.preset, overrides, args.out_dir)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"executed notebook: {out}")
+    return 0

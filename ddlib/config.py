@@ -1,0 +1,131 @@
+"""Frozen run configurations and their content hash.
+
+A :class:`RunConfig` fixes everything that determines one trained model: the data (including
+the label-noise draw), the architecture and width, the training recipe, the seeds, and, for a
+distilled student, where its targets come from (a :class:`TargetConfig`, which names the
+teacher's own ``RunConfig``). Its :func:`config_hash` keys the results store, so two runs with
+the same config are the same run and are trained once.
+
+The hash covers every field plus ``ddlib.__version__`` (bump it when training semantics
+change, and old results are no longer matched). It does not cover the device: a run computed
+on a GPU serves a later CPU build of the book.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from .data import DataConfig
+from .models import MODELS
+from .validation import ConfigError, in_unit_interval, non_negative_int, one_of, positive_float, positive_int
+
+OPTIMIZERS = ("adam", "sgd")
+
+#: How a run's training targets are made. ``labels`` is ordinary training on the noisy labeled
+#: set (teachers, and the ``direct`` baseline); the others are distillation from a teacher.
+TARGET_METHODS = ("labels", "hard_labeled", "hard_pool", "soft_kd_labeled", "soft_kd_pool", "oracle_pool")
+POOL_METHODS = ("hard_pool", "soft_kd_pool", "oracle_pool")
+TEACHER_METHODS = ("hard_labeled", "hard_pool", "soft_kd_labeled", "soft_kd_pool")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The optimisation recipe: ``steps`` updates of ``optimizer`` at constant ``lr``."""
+
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    batch_size: int = 128
+    steps: int = 5000
+    weight_decay: float = 0.0
+
+    def __post_init__(self):
+        one_of("optimizer", self.optimizer, OPTIMIZERS)
+        positive_float("lr", self.lr)
+        positive_int("batch_size", self.batch_size)
+        positive_int("steps", self.steps)
+        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be a number >= 0; got {self.weight_decay!r}")
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """Where a run's training targets come from.
+
+    * ``labels``: the noisy labels of the labeled set;
+    * ``hard_labeled`` / ``hard_pool``: the teacher's argmax on the labeled inputs / the pool;
+    * ``soft_kd_labeled`` / ``soft_kd_pool``: Hinton et al. (2015) distillation at
+      ``temperature`` with weight ``alpha`` on the soft term (see :func:`ddlib.losses.kd_loss`);
+      on the pool, which has no labels, the loss is the soft term alone (``alpha`` = 1);
+    * ``oracle_pool``: the pool's true labels (an upper bound the paper's setting lacks).
+    """
+
+    method: str = "labels"
+    teacher: "RunConfig | None" = None
+    pool_size: int = 0
+    pool_seed: int = 1000
+    temperature: float = 4.0
+    alpha: float = 0.9
+
+    def __post_init__(self):
+        one_of("method", self.method, TARGET_METHODS)
+        if self.method in TEACHER_METHODS and self.teacher is None:
+            raise ConfigError(f"method {self.method!r} needs a teacher RunConfig")
+        if self.method in POOL_METHODS:
+            positive_int("pool_size", self.pool_size)
+        non_negative_int("pool_seed", self.pool_seed)
+        positive_float("temperature", self.temperature)
+        in_unit_interval("alpha", self.alpha, closed_right=True)
+
+    @property
+    def uses_pool(self) -> bool:
+        return self.method in POOL_METHODS
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One trained model. ``init_seed`` draws the weights, ``order_seed`` the batch order."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: str = "mlp"
+    width: int = 64
+    train: TrainConfig = field(default_factory=TrainConfig)
+    init_seed: int = 0
+    order_seed: int = 0
+    targets: TargetConfig = field(default_factory=TargetConfig)
+
+    def __post_init__(self):
+        one_of("model", self.model, MODELS)
+        positive_int("width", self.width)
+        non_negative_int("init_seed", self.init_seed)
+        non_negative_int("order_seed", self.order_seed)
+
+    def batch_key(self) -> str:
+        """Runs with equal keys can be trained together as one ensemble (seeds and teachers vary)."""
+        d = dataclasses.asdict(self)
+        d.pop("init_seed"), d.pop("order_seed")
+        d["targets"].pop("teacher")
+        return _digest(d)
+
+
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def config_hash(cfg: RunConfig) -> str:
+    """A stable hex digest of every field of ``cfg`` and the library version (16 hex digits)."""
+    from . import __version__
+
+    return _digest({"config": dataclasses.asdict(cfg), "ddlib": __version__})[:16]
+
+
+def config_from_dict(d: dict) -> RunConfig:
+    """Rebuild a :class:`RunConfig` from ``dataclasses.asdict`` output (as stored on disk)."""
+    t = dict(d["targets"])
+    if t.get("teacher") is not None:
+        t["teacher"] = config_from_dict(t["teacher"])
+    return RunConfig(
+        data=DataConfig(**d["data"]), model=d["model"], width=d["width"], train=TrainConfig(**d["train"]),
+        init_seed=d["init_seed"], order_seed=d["order_seed"], targets=TargetConfig(**t),
+    )

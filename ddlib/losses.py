@@ -1,0 +1,38 @@
+"""Training losses for ensembles: logits have shape ``(members, batch, classes)``.
+
+Each member's loss is a mean over its batch; the ensemble loss is the *sum* over members, so
+every member receives exactly the gradient it would get if trained alone.
+"""
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+
+def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Sum over members of the mean cross-entropy ``-log softmax(z)_y``."""
+    s, b, c = logits.shape
+    return F.cross_entropy(logits.reshape(s * b, c).float(), labels.reshape(s * b), reduction="sum") / b
+
+
+def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor | None,
+            temperature: float, alpha: float) -> torch.Tensor:
+    """Hinton, Vinyals & Dean (2015), *Distilling the Knowledge in a Neural Network*, Sec. 2.
+
+    .. math::
+        L = (1 - \\alpha)\\,\\mathrm{CE}(y, \\sigma(z_s))
+            + \\alpha\\,T^2\\,\\mathrm{KL}\\big(\\sigma(z_t / T)\\,\\|\\,\\sigma(z_s / T)\\big)
+
+    The ``T**2`` factor keeps the soft term's gradients on the same scale as the hard term's
+    when ``T`` changes (the gradient of the soft term scales as ``1/T**2``). With
+    ``labels=None`` only the soft term is used (``alpha`` is then taken as 1).
+    Returned as the sum over members of each member's batch mean.
+    """
+    s, b, c = student_logits.shape
+    log_p_s = F.log_softmax(student_logits.float() / temperature, dim=-1)
+    log_p_t = F.log_softmax(teacher_logits.float() / temperature, dim=-1)
+    kl = (log_p_t.exp() * (log_p_t - log_p_s)).sum(-1).sum() / b
+    soft = temperature**2 * kl
+    if labels is None:
+        return soft
+    return (1 - alpha) * cross_entropy(student_logits, labels) + alpha * soft

@@ -1,0 +1,141 @@
+"""Width-parameterised model families, written as *ensembles*: ``members`` independent models
+evaluated as one batched computation.
+
+Every family takes inputs of shape ``(members, batch, *input_shape)`` and returns logits of shape
+``(members, batch, classes)``. Member ``i`` is initialised from its own seed, exactly as a
+lone model with that seed would be, so training ``S`` seeds together is the same computation
+as training them one by one (up to floating-point summation order), only faster: small models
+are dominated by per-step overhead, and batching shares it.
+
+Families (``width`` is the knob swept for double descent):
+
+* ``mlp``: one hidden ReLU layer of ``width`` units (Belkin et al. 2019 use this family for
+  their double-descent curves). Parameters per member: ``(d + 1) h + (h + 1) C``.
+* ``cnn1d``: for MNIST-1D, three 1-D convolutions of ``width`` channels (kernel 5, padding 2,
+  the last two with stride 2) with ReLU, then a linear layer (after Greydanus & Kobak's
+  MNIST-1D CNN, with the channel count as the width knob).
+
+Initialisation follows PyTorch's default for ``nn.Linear``/``nn.Conv1d``: weights and biases
+uniform on ``[-1/sqrt(fan_in), 1/sqrt(fan_in)]``.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .validation import one_of, positive_int
+
+MODELS = ("mlp", "cnn1d")
+
+
+def _uniform(shape, fan_in: int, gen: torch.Generator) -> torch.Tensor:
+    bound = 1.0 / math.sqrt(fan_in)
+    return (torch.rand(shape, generator=gen, dtype=torch.float32) * 2 - 1) * bound
+
+
+def _member_generators(seeds) -> list[torch.Generator]:
+    return [torch.Generator().manual_seed(int(s)) for s in seeds]
+
+
+class EnsembleMLP(nn.Module):
+    """``members`` one-hidden-layer ReLU MLPs, evaluated with batched matrix products."""
+
+    def __init__(self, in_features: int, width: int, num_classes: int, seeds):
+        super().__init__()
+        gens = _member_generators(seeds)
+        # Draw per member in a fixed order so member i does not depend on the others.
+        w1, b1, w2, b2 = [], [], [], []
+        for g in gens:
+            w1.append(_uniform((in_features, width), in_features, g))
+            b1.append(_uniform((1, width), in_features, g))
+            w2.append(_uniform((width, num_classes), width, g))
+            b2.append(_uniform((1, num_classes), width, g))
+        self.w1, self.b1 = nn.Parameter(torch.stack(w1)), nn.Parameter(torch.stack(b1))
+        self.w2, self.b2 = nn.Parameter(torch.stack(w2)), nn.Parameter(torch.stack(b2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(2)
+        h = torch.relu(torch.baddbmm(self.b1, x, self.w1))
+        return torch.baddbmm(self.b2, h, self.w2)
+
+
+class EnsembleCNN1d(nn.Module):
+    """``members`` small 1-D CNNs, evaluated together as grouped convolutions."""
+
+    KERNEL = 5
+
+    def __init__(self, length: int, width: int, num_classes: int, seeds):
+        super().__init__()
+        gens = _member_generators(seeds)
+        self.members, self.width = len(gens), width
+        k = self.KERNEL
+        shapes = [((width, 1, k), k), ((width, width, k), width * k), ((width, width, k), width * k)]
+        self.strides = (1, 2, 2)
+        out_len = length
+        for s in self.strides:
+            out_len = (out_len + 2 * 2 - k) // s + 1
+        self.out_len = out_len
+        weights = [[] for _ in shapes]
+        biases = [[] for _ in shapes]
+        lin_w, lin_b = [], []
+        for g in gens:
+            for i, (shape, fan) in enumerate(shapes):
+                weights[i].append(_uniform(shape, fan, g))
+                biases[i].append(_uniform((shape[0],), fan, g))
+            lin_w.append(_uniform((width * out_len, num_classes), width * out_len, g))
+            lin_b.append(_uniform((1, num_classes), width * out_len, g))
+        self.conv_w = nn.ParameterList([nn.Parameter(torch.cat(w)) for w in weights])
+        self.conv_b = nn.ParameterList([nn.Parameter(torch.cat(b)) for b in biases])
+        self.lin_w, self.lin_b = nn.Parameter(torch.stack(lin_w)), nn.Parameter(torch.stack(lin_b))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s, b = x.shape[:2]
+        h = x.reshape(s, b, -1).transpose(0, 1)  # (batch, members * 1 channel, length)
+        for w, bias, stride in zip(self.conv_w, self.conv_b, self.strides):
+            h = torch.relu(F.conv1d(h, w, bias, stride=stride, padding=2, groups=s))
+        h = h.reshape(b, s, -1).transpose(0, 1)  # (members, batch, width * out_len)
+        return torch.baddbmm(self.lin_b, h, self.lin_w)
+
+
+def build_model(name: str, width: int, input_shape, num_classes: int, seeds) -> nn.Module:
+    """Build an ensemble of ``len(seeds)`` models of family ``name`` at ``width``."""
+    one_of("model", name, MODELS)
+    positive_int("width", width)
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must name at least one member")
+    features = int(math.prod(input_shape))
+    if name == "mlp":
+        return EnsembleMLP(features, width, num_classes, seeds)
+    return EnsembleCNN1d(features, width, num_classes, seeds)
+
+
+def count_params(name: str, width: int, input_shape, num_classes: int) -> int:
+    """Number of trainable parameters of *one* model of family ``name`` at ``width``."""
+    model = build_model(name, width, input_shape, num_classes, seeds=[0])
+    return sum(p.numel() for p in model.parameters())
+
+
+def member_state(model: nn.Module, index: int) -> dict[str, torch.Tensor]:
+    """The parameters of member ``index`` alone, as a state dict of CPU tensors (for saving)."""
+    members = _num_members(model)
+    out = {}
+    for name, p in model.state_dict().items():
+        chunk = p.shape[0] // members
+        out[name] = p[index * chunk : (index + 1) * chunk].detach().cpu().clone()
+    return out
+
+
+def stack_states(model: nn.Module, states: list[dict[str, torch.Tensor]]) -> None:
+    """Load one saved member state per member into an ensemble (the inverse of :func:`member_state`)."""
+    merged = {k: torch.cat([s[k] for s in states]) for k in states[0]}
+    model.load_state_dict(merged)
+
+
+def _num_members(model: nn.Module) -> int:
+    if isinstance(model, EnsembleCNN1d):
+        return model.members
+    return model.w1.shape[0]

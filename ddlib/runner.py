@@ -1,0 +1,197 @@
+"""Running lists of run configs: skip what is stored, batch what can be batched, store the rest.
+
+:func:`run_configs` is the engine behind every chapter:
+
+1. Configs already in the :class:`~ddlib.store.ResultStore` are *reused*, never retrained.
+2. Missing teachers of missing distillation runs are added and trained first (phases by
+   teacher depth), so a student never waits on a teacher that does not exist.
+3. Missing runs that differ only in seeds or teacher (same :meth:`RunConfig.batch_key`) are
+   trained together as one ensemble (:mod:`ddlib.models`), then stored one by one.
+4. Groups go through any :class:`concurrent.futures.Executor` (default: in this process). The
+   worker writes to the store itself, so a killed sweep loses only the groups in flight.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+import torch
+
+from .config import RunConfig, config_hash
+from .data import load_data, load_pool
+from .devices import resolve_device
+from .models import build_model, count_params, member_state, stack_states
+from .store import ResultStore
+from .train import Targets, error_rate, predict_logits, train_ensemble
+
+#: Largest number of members trained as one ensemble (bounds memory; ample for CPU speed-ups).
+MAX_MEMBERS = 32
+
+
+@dataclass
+class SweepOutcome:
+    """The records of every requested run, and how many were trained now or found stored."""
+
+    records: list[dict] = field(default_factory=list)
+    computed: int = 0
+    reused: int = 0
+
+    def summary(self) -> str:
+        return f"runs: {self.computed} computed, {self.reused} reused"
+
+
+def _teacher_depth(cfg: RunConfig) -> int:
+    return 0 if cfg.targets.teacher is None else 1 + _teacher_depth(cfg.targets.teacher)
+
+
+def run_configs(configs, *, store: ResultStore | None = None, device: str = "auto",
+                executor: Executor | None = None, progress: bool = True) -> SweepOutcome:
+    """Make sure every config in ``configs`` is stored; return their records in order."""
+    store = store or ResultStore()
+    configs = list(configs)
+    requested = {config_hash(c): c for c in configs}
+    missing: dict[str, RunConfig] = {}
+
+    def need(cfg: RunConfig):
+        h = config_hash(cfg)
+        if h in missing or store.has(cfg):
+            return
+        missing[h] = cfg
+        if cfg.targets.teacher is not None:
+            need(cfg.targets.teacher)
+
+    for c in configs:
+        need(c)
+    outcome = SweepOutcome(computed=sum(h in missing for h in requested),
+                           reused=sum(h not in missing for h in requested))
+    by_depth: dict[int, list[RunConfig]] = defaultdict(list)
+    for cfg in missing.values():
+        by_depth[_teacher_depth(cfg)].append(cfg)
+    for depth in sorted(by_depth):
+        groups = _groups(by_depth[depth])
+        jobs = [(g, str(store.root), device, progress) for g in groups]
+        if executor is None:
+            for i, job in enumerate(jobs):
+                if progress:
+                    print(f"[{i + 1}/{len(jobs)}] {_describe(job[0])}", flush=True)
+                train_group(*job)
+        else:
+            for fut in [executor.submit(train_group, *job) for job in jobs]:
+                fut.result()
+    outcome.records = [store.load(c) for c in configs]
+    return outcome
+
+
+def _groups(configs: list[RunConfig]) -> list[list[RunConfig]]:
+    groups: dict[str, list[RunConfig]] = defaultdict(list)
+    for cfg in configs:
+        groups[cfg.batch_key()].append(cfg)
+    out = []
+    for g in groups.values():
+        out.extend(g[i : i + MAX_MEMBERS] for i in range(0, len(g), MAX_MEMBERS))
+    return out
+
+
+def _describe(group: list[RunConfig]) -> str:
+    c = group[0]
+    extra = "" if c.targets.method == "labels" else f" <- {c.targets.method}"
+    return f"{c.model} width {c.width}{extra}: {len(group)} member(s)"
+
+
+def _targets_for_group(group, data, store, device) -> tuple[torch.Tensor, Targets, list[torch.Tensor | None]]:
+    """Training inputs, per-member targets, and each member's teacher test logits (or None)."""
+    t0 = group[0].targets
+    if t0.uses_pool:
+        x, y_true = load_pool(group[0].data, t0.pool_size, t0.pool_seed, device=device)
+    else:
+        x, y_true = data.x_train, data.y_train
+    if t0.method == "labels" or t0.method == "oracle_pool":
+        return x, Targets(hard=y_true.expand(len(group), -1)), [None] * len(group)
+    cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    train_logits, test_logits = [], []
+    for cfg in group:
+        h = config_hash(cfg.targets.teacher)
+        if h not in cache:
+            teacher = load_trained_model(cfg.targets.teacher, store, device)
+            cache[h] = (predict_logits(teacher, x, 1)[0], predict_logits(teacher, data.x_test, 1)[0])
+        train_logits.append(cache[h][0])
+        test_logits.append(cache[h][1])
+    logits = torch.stack(train_logits)
+    if t0.method.startswith("hard"):
+        return x, Targets(hard=logits.argmax(-1)), test_logits
+    hard = None if t0.method == "soft_kd_pool" else y_true.expand(len(group), -1)
+    return x, Targets(hard=hard, teacher_logits=logits, temperature=t0.temperature, alpha=t0.alpha), test_logits
+
+
+def train_group(group: list[RunConfig], store_root: str, device: str = "auto", progress: bool = True) -> list[dict]:
+    """Train one batchable group of runs as an ensemble and store each member's result."""
+    store = ResultStore(store_root)
+    dev = resolve_device(device)
+    c0 = group[0]
+    started = time.time()
+    data = load_data(c0.data, device=dev)
+    x, targets, teacher_test = _targets_for_group(group, data, store, dev)
+    model = build_model(c0.model, c0.width, data.input_shape, data.num_classes,
+                        [c.init_seed for c in group]).to(dev)
+    losses = train_ensemble(model, x, targets, c0.train, [c.order_seed for c in group],
+                            progress=_describe(group) if progress else False)
+    train_logits = predict_logits(model, x, len(group))
+    fit_labels = targets.hard if targets.hard is not None and c0.targets.method != "soft_kd_labeled" \
+        else targets.teacher_logits.argmax(-1)
+    train_err = error_rate(train_logits, fit_labels).tolist()
+    test_logits = predict_logits(model, data.x_test, len(group))
+    test_err = error_rate(test_logits, data.y_test).tolist()
+    params = count_params(c0.model, c0.width, data.input_shape, data.num_classes)
+    seconds = time.time() - started
+    records = []
+    for i, cfg in enumerate(group):
+        metrics = {"train_error": train_err[i], "test_error": test_err[i], "params": params,
+                   "final_loss": losses[-1], "n_fit": int(x.shape[0])}
+        if cfg.targets.method == "labels":
+            metrics["train_error_clean"] = error_rate(train_logits[i], data.y_train_clean).item()
+        if teacher_test[i] is not None:
+            agree = (test_logits[i].argmax(-1) == teacher_test[i].argmax(-1)).float().mean().item()
+            metrics["agreement"] = agree
+            metrics["teacher_test_error"] = error_rate(teacher_test[i], data.y_test).item()
+        prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group)}
+        records.append(store.save(cfg, metrics, member_state(model, i), prov))
+    return records
+
+
+def load_trained_model(cfg: RunConfig, store: ResultStore, device="cpu") -> torch.nn.Module:
+    """Rebuild a stored run's model (a one-member ensemble) on ``device``, ready for inference."""
+    data_shape = (40,) if cfg.data.dataset == "mnist1d" else None
+    model = build_model(cfg.model, cfg.width, data_shape, 10, [cfg.init_seed])
+    stack_states(model, [store.load_weights(cfg)])
+    return model.to(device).eval()
+
+
+def records_frame(records: list[dict]):
+    """A wide pandas DataFrame: one row per run, config fields flattened, metrics as columns."""
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        cfg = r["config"]
+        t = cfg["targets"]
+        teacher = t.get("teacher")
+        rows.append({
+            "hash": r["hash"], "model": cfg["model"], "width": cfg["width"], "seed": cfg["init_seed"],
+            "label_noise": cfg["data"]["label_noise"], "n_train": cfg["data"]["n_train"],
+            "method": t["method"], "pool_size": t["pool_size"] if t["method"] in ("hard_pool", "soft_kd_pool", "oracle_pool") else 0,
+            "teacher_width": teacher["width"] if teacher else None,
+            **r["metrics"],
+        })
+    return pd.DataFrame(rows)
+
+
+def tidy_frame(records: list[dict]):
+    """The long ("tidy") form: one row per run and metric, columns ``hash``, config fields, ``metric``, ``value``."""
+    wide = records_frame(records)
+    id_cols = ["hash", "model", "width", "seed", "label_noise", "n_train", "method", "pool_size", "teacher_width"]
+    return wide.melt(id_vars=id_cols, var_name="metric", value_name="value").dropna(subset=["value"])
+
+
+__all__ = ["SweepOutcome", "run_configs", "train_group", "load_trained_model", "records_frame", "tidy_frame"]

@@ -1,0 +1,59 @@
+"""The results store: each finished run kept once, under the hash of its config.
+
+Layout under the store root (default ``<results root>/store``)::
+
+    <hash>.pt     member weights + config + library version (written first)
+    <hash>.json   config, metrics, provenance (written last: its presence means "done")
+
+Both files are written atomically (temporary file, then rename), so a run killed mid-write
+leaves no partial entry; :meth:`ResultStore.has` is true only for complete runs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from pathlib import Path
+
+import torch
+
+from .config import RunConfig, config_hash
+from .paths import results_root
+from .storage import atomic_write_bytes, atomic_write_text
+
+
+class ResultStore:
+    """A folder of finished runs keyed by :func:`ddlib.config.config_hash`."""
+
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root is not None else results_root() / "store"
+
+    def _paths(self, cfg: RunConfig) -> tuple[Path, Path]:
+        h = config_hash(cfg)
+        return self.root / f"{h}.json", self.root / f"{h}.pt"
+
+    def has(self, cfg: RunConfig) -> bool:
+        return self._paths(cfg)[0].exists()
+
+    def load(self, cfg: RunConfig) -> dict:
+        """The stored record of ``cfg``: ``{"hash", "config", "metrics", "provenance"}``."""
+        with open(self._paths(cfg)[0], encoding="utf-8") as f:
+            return json.load(f)
+
+    def load_weights(self, cfg: RunConfig) -> dict[str, torch.Tensor]:
+        """The saved member state dict of ``cfg`` (CPU tensors)."""
+        return torch.load(self._paths(cfg)[1], map_location="cpu", weights_only=True)["state"]
+
+    def save(self, cfg: RunConfig, metrics: dict, state: dict[str, torch.Tensor], provenance: dict) -> dict:
+        """Store one finished run (weights first, record last) and return its record."""
+        from . import __version__
+
+        record_path, weights_path = self._paths(cfg)
+        config = dataclasses.asdict(cfg)
+        buf = io.BytesIO()
+        torch.save({"state": state, "config": json.dumps(config), "ddlib_version": __version__}, buf)
+        atomic_write_bytes(weights_path, buf.getvalue())
+        record = {"hash": config_hash(cfg), "config": config, "metrics": metrics,
+                  "provenance": {"ddlib_version": __version__, **provenance}}
+        atomic_write_text(record_path, json.dumps(record, indent=1, sort_keys=True))
+        return record

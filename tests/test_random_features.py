@@ -1,0 +1,159 @@
+"""Closed-form least squares, the Belkin-Hsu-Xu risk, and the random-features chapter."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ddlib.chapters import random_features as rf
+from ddlib.random_features import (RandomReLUFeatures, belkin_hsu_xu_risk, block_metrics, classification_error,
+                                   fit_ridge_path, gram_solve, min_norm_solve, onehot_mse, simulate_linear_risk)
+from ddlib.validation import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("n,p", [(30, 10), (30, 29), (20, 20), (10, 25), (15, 60)])
+def test_min_norm_matches_numpy_lstsq(n, p):
+    rng = np.random.default_rng(n * 100 + p)
+    x, y = rng.standard_normal((n, p)), rng.standard_normal((n, 3))
+    expected = np.linalg.lstsq(x, y, rcond=None)[0]  # the min-norm least-squares solution
+    got = min_norm_solve(x, y).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(min_norm_solve(x, y[:, 0]).numpy(), expected[:, 0], rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("n,p", [(30, 10), (10, 25)])
+def test_ridge_matches_closed_form(n, p):
+    rng = np.random.default_rng(7 + p)
+    x, y = rng.standard_normal((n, p)), rng.standard_normal((n, 2))
+    for lam in (1e-3, 0.5, 10.0):
+        expected = np.linalg.solve(x.T @ x + lam * np.eye(p), x.T @ y)
+        np.testing.assert_allclose(min_norm_solve(x, y, ridge=lam).numpy(), expected, rtol=1e-8, atol=1e-10)
+
+
+def test_batched_solve_and_singular_fallback():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 12, 5))
+    y = rng.standard_normal((4, 12))
+    got = min_norm_solve(x, y).numpy()
+    for b in range(4):
+        np.testing.assert_allclose(got[b], np.linalg.lstsq(x[b], y[b], rcond=None)[0], rtol=1e-8)
+    # An exactly singular Gram matrix (Cholesky and LU fail): the eigen fall-back returns the
+    # min-norm solution of the Gram system, as numpy's pinv would.
+    gram = torch.diag(torch.tensor([2.0, 0.0, 1.0], dtype=torch.float64))
+    gram[0, 2] = gram[2, 0] = 0.5
+    rhs = torch.tensor([[1.0], [0.0], [2.0]], dtype=torch.float64)
+    sol = gram_solve(gram, rhs)
+    np.testing.assert_allclose(sol.numpy(), np.linalg.pinv(gram.numpy()) @ rhs.numpy(), atol=1e-10)
+    # A rank-deficient wide design: X^T z is the same for every solution z of the Gram system,
+    # so the min-norm solution comes out even though X X^T is singular.
+    x = rng.standard_normal((6, 2)) @ rng.standard_normal((2, 9))
+    y = x @ rng.standard_normal(9)
+    np.testing.assert_allclose(min_norm_solve(x, y).numpy(), np.linalg.lstsq(x, y, rcond=None)[0], atol=1e-6)
+
+
+def test_fit_ridge_path_drops_dead_features_exactly():
+    rng = np.random.default_rng(5)
+    phi = np.abs(rng.standard_normal((20, 8)))
+    phi[:, [2, 5]] = 0.0  # two features that never fire on the training set
+    y = rng.standard_normal((20, 3))
+    theta0, theta1 = fit_ridge_path(torch.from_numpy(phi), y, [0.0, 0.3])
+    np.testing.assert_allclose(theta0.numpy(), np.linalg.lstsq(phi, y, rcond=None)[0], atol=1e-9)
+    expected = np.linalg.solve(phi.T @ phi + 0.3 * np.eye(8), phi.T @ y)
+    np.testing.assert_allclose(theta1.numpy(), expected, atol=1e-9)
+    # Over-parameterised side, through the n x n Gram matrix.
+    wide = np.abs(rng.standard_normal((6, 15)))
+    (theta,) = fit_ridge_path(torch.from_numpy(wide), y[:6], [0.0])
+    np.testing.assert_allclose(theta.numpy(), np.linalg.lstsq(wide, y[:6], rcond=None)[0], atol=1e-9)
+
+
+def test_random_features_and_metrics():
+    feats = RandomReLUFeatures(4, 7, seed=[0, 7])
+    again = RandomReLUFeatures(4, 7, seed=[0, 7])
+    x = np.random.default_rng(0).standard_normal((9, 4))
+    assert torch.equal(feats(x), again(x))
+    assert feats(x).shape == (9, 7) and bool((feats(x) >= 0).all())
+    theta = torch.randn(7, 3, dtype=torch.float64)
+    np.testing.assert_allclose(feats.predict(x, theta, chunk=2).numpy(), (feats(x) @ theta).numpy())
+    out = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+    labels = np.array([0, 0, 0])
+    assert classification_error(out, labels) == pytest.approx(1 / 3)
+    assert onehot_mse(out, labels) == pytest.approx((1 + 2 + 0) / 3)
+    err, mse = block_metrics(torch.cat([out, out.flip(1)], 1), labels, 2)
+    assert err[0] == pytest.approx(1 / 3) and err[1] == pytest.approx(2 / 3)
+    assert mse[0] == pytest.approx(1.0)
+
+
+def test_belkin_hsu_xu_formula_special_values():
+    beta = np.ones(50) / np.sqrt(50)
+    risk = belkin_hsu_xu_risk(10, [0, 5, 9, 10, 11, 12, 50], beta, sigma=0.5)
+    assert risk[0] == pytest.approx(1 + 0.25)  # p = 0: null model
+    assert risk[1] == pytest.approx((45 / 50 + 0.25) * (1 + 5 / 4))
+    assert np.isinf(risk[2:5]).all()
+    assert risk[6] == pytest.approx(1 - 10 / 50 + 0.25 * (1 + 10 / 39))
+
+
+@pytest.mark.parametrize("p", [5, 10, 40, 80])
+@pytest.mark.parametrize("full", [False, True])
+def test_simulation_matches_theory_away_from_peak(p, full):
+    n, d, sigma = 20, 100, 0.3
+    beta = np.arange(1, d + 1) ** -0.5
+    beta /= np.linalg.norm(beta)
+    risks = simulate_linear_risk(n, p, beta, sigma, trials=800, seed=p, full=full)
+    mean, se = risks.mean(), risks.std(ddof=1) / np.sqrt(len(risks))
+    theory = belkin_hsu_xu_risk(n, p, beta, sigma)[0]
+    assert abs(mean - theory) < 4 * se, (mean, se, theory)
+
+
+@pytest.mark.parametrize("name,value,fragment", [
+    ("n_train", 0, "n_train"),
+    ("label_noise", 1.0, "label_noise"),
+    ("rf_ratios", [], "rf_ratios"),
+    ("rf_ratios", [1.0, -2.0], "rf_ratios"),
+    ("ridges", [0.0], "ridges"),
+    ("pool_sizes", [100, 0], "pool_sizes"),
+    ("lin_d", 30, "lin_d"),
+    ("lin_trials", 1, "lin_trials"),
+    ("student_ratio", 0, "student_ratio"),
+    ("lin_beta_decays", [-1.0], "lin_beta_decays"),
+    ("seed", -1, "seed"),
+])
+def test_resolve_params_refuses_bad_values(name, value, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        rf.resolve_params("smoke", **{name: value})
+
+
+def test_resolve_params_presets_and_unknown():
+    for preset in rf.PRESETS:
+        params = rf.resolve_params(preset)
+        assert params["preset"] == preset
+    assert rf.resolve_params("default", n_train="300")["n_train"] == 300
+    assert rf.resolve_params("default", pool_sizes="100,200")["pool_sizes"] == [100, 200]
+    with pytest.raises(ConfigError, match="preset"):
+        rf.resolve_params("huge")
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        rf.resolve_params("smoke", width=3)
+
+
+def test_chapter_smoke_notebook(tmp_path, monkeypatch):
+    papermill = pytest.importorskip("papermill")
+    jupytext = pytest.importorskip("jupytext")
+    monkeypatch.setenv("DDLIB_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))
+    out_path = tmp_path / "random-features.ipynb"
+    nb = jupytext.read(REPO_ROOT / "book" / "random-features.md")
+    papermill.execute_notebook(nb, str(out_path), parameters={"preset": "smoke"}, kernel_name="python3",
+                               cwd=str(REPO_ROOT / "book"), progress_bar=False)
+    executed = jupytext.read(out_path)
+    mimes = {k for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])
+             for k in o.get("data", {})}
+    assert "image/png" in mimes
+    table = tmp_path / "results" / "random-features" / "smoke" / "results.csv"
+    assert table.exists()
+    import pandas as pd
+
+    frame = pd.read_csv(table)
+    assert set(frame.study) == {"linear", "ridge", "distillation"}
