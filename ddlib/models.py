@@ -63,40 +63,50 @@ class EnsembleMLP(nn.Module):
 
 
 class EnsembleCNN1d(nn.Module):
-    """``members`` small 1-D CNNs, evaluated together as grouped convolutions."""
+    """``members`` small 1-D CNNs, each convolution computed as im2col + one batched matmul.
 
-    KERNEL = 5
+    Activations are kept channels-last, ``(members, batch, length, channels)``; a convolution
+    with kernel ``k`` and stride ``s`` unfolds the padded input into windows
+    ``(members, batch * out_len, channels * k)`` and multiplies by the members' stacked kernels
+    ``(members, channels * k, width)``. On a CPU this is several times faster than a grouped
+    ``conv1d`` for these sizes, and it is the same function.
+    """
+
+    KERNEL, PADDING, STRIDES = 5, 2, (1, 2, 2)
 
     def __init__(self, length: int, width: int, num_classes: int, seeds):
         super().__init__()
         gens = _member_generators(seeds)
         self.members, self.width = len(gens), width
         k = self.KERNEL
-        shapes = [((width, 1, k), k), ((width, width, k), width * k), ((width, width, k), width * k)]
-        self.strides = (1, 2, 2)
+        in_channels = (1, width, width)
         out_len = length
-        for s in self.strides:
-            out_len = (out_len + 2 * 2 - k) // s + 1
+        for s in self.STRIDES:
+            out_len = (out_len + 2 * self.PADDING - k) // s + 1
         self.out_len = out_len
-        weights = [[] for _ in shapes]
-        biases = [[] for _ in shapes]
+        weights = [[] for _ in in_channels]
+        biases = [[] for _ in in_channels]
         lin_w, lin_b = [], []
         for g in gens:
-            for i, (shape, fan) in enumerate(shapes):
-                weights[i].append(_uniform(shape, fan, g))
-                biases[i].append(_uniform((shape[0],), fan, g))
+            for i, c in enumerate(in_channels):
+                weights[i].append(_uniform((c * k, width), c * k, g))
+                biases[i].append(_uniform((1, width), c * k, g))
             lin_w.append(_uniform((width * out_len, num_classes), width * out_len, g))
             lin_b.append(_uniform((1, num_classes), width * out_len, g))
-        self.conv_w = nn.ParameterList([nn.Parameter(torch.cat(w)) for w in weights])
-        self.conv_b = nn.ParameterList([nn.Parameter(torch.cat(b)) for b in biases])
+        self.conv_w = nn.ParameterList([nn.Parameter(torch.stack(w)) for w in weights])
+        self.conv_b = nn.ParameterList([nn.Parameter(torch.stack(b)) for b in biases])
         self.lin_w, self.lin_b = nn.Parameter(torch.stack(lin_w)), nn.Parameter(torch.stack(lin_b))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s, b = x.shape[:2]
-        h = x.reshape(s, b, -1).transpose(0, 1)  # (batch, members * 1 channel, length)
-        for w, bias, stride in zip(self.conv_w, self.conv_b, self.strides):
-            h = torch.relu(F.conv1d(h, w, bias, stride=stride, padding=2, groups=s))
-        h = h.reshape(b, s, -1).transpose(0, 1)  # (members, batch, width * out_len)
+        h = x.reshape(s, b, -1, 1)  # (members, batch, length, 1 channel)
+        for w, bias, stride in zip(self.conv_w, self.conv_b, self.STRIDES):
+            h = F.pad(h, (0, 0, self.PADDING, self.PADDING))
+            out_len = (h.shape[2] - self.KERNEL) // stride + 1
+            taps = torch.arange(out_len, device=h.device)[:, None] * stride + torch.arange(self.KERNEL, device=h.device)
+            win = h[:, :, taps]  # (members, batch, out_len, kernel, channels)
+            h = torch.relu(torch.baddbmm(bias, win.reshape(s, b * out_len, -1), w)).view(s, b, out_len, -1)
+        h = h.transpose(2, 3).reshape(s, b, -1)  # flatten channel-major, like a Conv1d stack
         return torch.baddbmm(self.lin_b, h, self.lin_w)
 
 

@@ -51,8 +51,8 @@ def autocast_for(device: torch.device):
 def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     """Adam (Kingma & Ba 2015) or plain SGD with momentum 0.9, constant learning rate."""
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay, foreach=True)
 
 
 def _epoch_indices(gens: list[torch.Generator], n: int, batch: int, device) -> torch.Tensor:

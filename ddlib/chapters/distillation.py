@@ -1,0 +1,178 @@
+"""Chapter "Hard-label distillation": every baseline, the teacher-width sweep, the pool-size study.
+
+Teachers are the double-descent chapter's models (the same configs, so they are reused from the
+store). Students have one fixed architecture; by default the width at the peak of the direct
+curve, where training on the labeled set is worst (Cotter et al. 2021 argue that a student
+trained on a large teacher-labeled pool escapes that peak because its training set is large).
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import book
+from ..distill import STUDENT_METHODS, student_config
+from ..presets import resolve
+from ..runner import SweepOutcome, records_frame, run_configs
+from ..validation import ConfigError, in_unit_interval, non_empty_ints, non_negative_int, one_of, positive_float
+from . import double_descent as dd
+
+CHAPTER = "distillation"
+TEACHER_METHODS = ("hard_labeled", "hard_pool", "soft_kd_labeled", "soft_kd_pool")
+
+_DISTILL = dict(student_model=None, student_width="peak", temperature=4.0, alpha=0.9, pool_seed=1000,
+                methods=list(STUDENT_METHODS))
+PRESETS = {
+    "smoke": dict(dd.PRESETS["smoke"], **_DISTILL, pool_sizes=[200, 1000], pool_study_sizes=[200, 1000]),
+    "default": dict(dd.PRESETS["default"], **_DISTILL, pool_sizes=[25000],
+                    pool_study_sizes=[1000, 5000, 25000]),
+    "paper": dict(dd.PRESETS["paper"], **_DISTILL, pool_sizes=[5000000], pool_study_sizes=[50000, 500000, 5000000]),
+}
+
+
+def validate(p: dict) -> None:
+    dd.validate(p)
+    if p["student_model"] is not None:
+        one_of("student_model", p["student_model"], ("mlp", "cnn1d"))
+    if p["student_width"] != "peak":
+        if isinstance(p["student_width"], bool) or not isinstance(p["student_width"], int) or p["student_width"] <= 0:
+            raise ConfigError(f"student_width must be a positive integer or 'peak'; got {p['student_width']!r}")
+    positive_float("temperature", p["temperature"])
+    in_unit_interval("alpha", p["alpha"], closed_right=True)
+    non_negative_int("pool_seed", p["pool_seed"])
+    for name in ("pool_sizes", "pool_study_sizes"):
+        for size in non_empty_ints(name, p[name], positive=True):
+            if size < p["batch_size"]:
+                raise ConfigError(f"each entry of {name} must be at least batch_size ({p['batch_size']}); got {size}")
+    if not isinstance(p["methods"], (list, tuple)) or not p["methods"]:
+        raise ConfigError(f"methods must be a non-empty list of {list(STUDENT_METHODS)}; got {p['methods']!r}")
+    for m in p["methods"]:
+        one_of("each entry of methods", m, STUDENT_METHODS)
+
+
+def resolve_params(preset: str = "default", **overrides) -> dict:
+    return resolve(CHAPTER, PRESETS, preset, overrides, validate)
+
+
+def student_width(p: dict, teacher_summary: dict) -> int:
+    """The fixed student width: given, or the peak of the direct (double-descent) curve."""
+    return teacher_summary["peak_width"] if p["student_width"] == "peak" else p["student_width"]
+
+
+def student_configs(p: dict, width: int, teacher_widths, pool_sizes, methods) -> list:
+    model = p["student_model"] or p["model"]
+    out = []
+    for method in methods:
+        for tw in (teacher_widths if method in TEACHER_METHODS else teacher_widths[:1]):
+            for pool in (pool_sizes if method.endswith("_pool") else [0]):
+                for s in p["seeds"]:
+                    out.append(student_config(dd.run_config(p, tw, s), method, model=model, width=width,
+                                              pool_size=pool, pool_seed=p["pool_seed"],
+                                              temperature=p["temperature"], alpha=p["alpha"]))
+    return out
+
+
+def run(p: dict, **kwargs) -> tuple[pd.DataFrame, dict, SweepOutcome]:
+    """Teachers (reused), then every student; write ``results/distillation/<preset>/results.csv``.
+
+    Returns the results table, the teachers' double-descent summary, and the run counts.
+    """
+    teacher_outcome = run_configs(dd.sweep_configs(p), device=p["device"], **kwargs)
+    teachers = records_frame(teacher_outcome.records)
+    teacher_summary = dd.summarize(teachers)
+    width = student_width(p, teacher_summary)
+    main = student_configs(p, width, p["widths"], [max(p["pool_sizes"])], p["methods"])
+    study_teachers = sorted({teacher_summary["widest_width"], teacher_summary["best_narrower_width"] or teacher_summary["best_width"]})
+    study = student_configs(p, width, study_teachers, p["pool_study_sizes"], ["hard_pool"])
+    outcome = run_configs(main + study, device=p["device"], **kwargs)
+    outcome.reused += teacher_outcome.reused
+    outcome.computed += teacher_outcome.computed
+    students = records_frame(outcome.records).drop_duplicates("hash")
+    students["method"] = students["method"].replace({"labels": "direct"})
+    students["student_width"] = students["width"]
+    teacher_rows = teachers.assign(method="teacher", teacher_width=teachers["width"], student_width=None,
+                                   pool_size=0, agreement=1.0)
+    cols = ["method", "teacher_width", "student_width", "pool_size", "seed", "test_error", "agreement",
+            "train_error", "hash"]
+    frame = pd.concat([teacher_rows[cols], students.reindex(columns=cols)], ignore_index=True)
+    book.write_table(frame, CHAPTER, p["preset"])
+    teacher_summary["student_width"] = width
+    teacher_summary["study_teachers"] = study_teachers
+    return frame, teacher_summary, outcome
+
+
+def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
+    """Means over seeds of the comparisons the chapter's prose cites."""
+    pool = max(p["pool_sizes"])
+    widest = teacher_summary["widest_width"]
+
+    def mean(method, tw=None, pool_size=None):
+        f = frame[frame["method"] == method]
+        if tw is not None and method not in ("direct", "oracle_pool"):
+            f = f[f["teacher_width"] == tw]
+        if pool_size is not None:
+            f = f[f["pool_size"] == pool_size]
+        return float(f["test_error"].mean()) if len(f) else float("nan")
+
+    out = {"pool_size": pool, "student_width_used": teacher_summary["student_width"], "widest_teacher": widest,
+           "teacher_widest": mean("teacher", widest), "direct": mean("direct"),
+           "oracle_pool": mean("oracle_pool", pool_size=pool)}
+    for m in TEACHER_METHODS:
+        out[f"{m}_widest"] = mean(m, widest, pool if m.endswith("_pool") else 0)
+    out["gain_over_direct"] = out["direct"] - out["hard_pool_widest"]
+    out["gain_over_soft_kd_labeled"] = out["soft_kd_labeled_widest"] - out["hard_pool_widest"]
+    hp = frame[(frame["method"] == "hard_pool") & (frame["pool_size"] == pool)]
+    by_teacher = hp.groupby("teacher_width")["test_error"].mean()
+    out["best_hard_pool_teacher"] = int(by_teacher.idxmin()) if len(by_teacher) else None
+    out["best_hard_pool_error"] = float(by_teacher.min()) if len(by_teacher) else float("nan")
+    out["agreement_widest"] = float(hp[hp["teacher_width"] == widest]["agreement"].mean())
+    study = frame[frame["method"] == "hard_pool"]
+    for name, tw in (("widest", widest), ("narrow", teacher_summary["study_teachers"][0])):
+        curve = study[study["teacher_width"] == tw].groupby("pool_size")["test_error"].mean().sort_index()
+        out[f"pool_smallest_{name}"] = float(curve.iloc[0])
+        out[f"pool_largest_{name}"] = float(curve.iloc[-1])
+    out["narrow_study_teacher"] = teacher_summary["study_teachers"][0]
+    out["pool_study_smallest"] = int(min(p["pool_study_sizes"]))
+    out["pool_study_largest"] = int(max(p["pool_study_sizes"]))
+    return out
+
+
+def plot_methods(frame: pd.DataFrame, p: dict):
+    """Student test error against teacher width for each method, the teacher's curve beside it."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    pool = max(p["pool_sizes"])
+    f = frame[(frame["pool_size"].isin([0, pool])) & frame["method"].isin(["teacher", *TEACHER_METHODS])]
+    fig, ax = plt.subplots(figsize=(8, 4.6))
+    sns.lineplot(data=f, x="teacher_width", y="test_error", hue="method", style="method", markers=True,
+                 dashes=False, errorbar=("pi", 100), ax=ax)
+    for method, ls in (("direct", "--"), ("oracle_pool", ":")):
+        g = frame[(frame["method"] == method) & frame["pool_size"].isin([0, pool])]
+        if len(g):
+            ax.axhline(g["test_error"].mean(), color="black" if method == "direct" else "grey", ls=ls, lw=1.2,
+                       label=f"{method} (no teacher)")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("teacher width (log scale)")
+    ax.set_ylabel("test error")
+    ax.set_title("Students of every teacher width, by method")
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pool_sizes(frame: pd.DataFrame, teacher_summary: dict):
+    """``hard_pool`` student error against pool size, for the widest and the best narrow teacher."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    tws = teacher_summary["study_teachers"]
+    f = frame[(frame["method"] == "hard_pool") & frame["teacher_width"].isin(tws)].copy()
+    f["teacher"] = "width " + f["teacher_width"].astype(int).astype(str)
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    sns.lineplot(data=f, x="pool_size", y="test_error", hue="teacher", marker="o", errorbar=("pi", 100), ax=ax)
+    ax.set_xscale("log")
+    ax.set_xlabel("unlabeled pool size (log scale)")
+    ax.set_ylabel("hard_pool student test error")
+    ax.set_title("More unlabeled data, better student")
+    fig.tight_layout()
+    return fig

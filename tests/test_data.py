@@ -1,0 +1,78 @@
+import random
+
+import numpy as np
+import pytest
+
+from ddlib import ConfigError, DataConfig, load_data, load_pool
+from ddlib import mnist1d_data
+from ddlib.noise import corrupt_labels
+
+
+def test_generate_shapes_dtypes_and_determinism(tmp_path):
+    x, y = mnist1d_data.generate(105, seed=3, cache=tmp_path)
+    assert x.shape == (105, 40) and x.dtype == np.float32
+    assert y.shape == (105,) and set(np.unique(y)) <= set(range(10))
+    x2, y2 = mnist1d_data.generate(105, seed=3, cache=tmp_path)  # from the cache
+    np.testing.assert_array_equal(x, x2)
+    np.testing.assert_array_equal(y, y2)
+    x3, _ = mnist1d_data.generate(105, seed=4, cache=tmp_path)
+    assert not np.allclose(x, x3)
+    assert len(list((tmp_path / "mnist1d").glob("*.npz"))) == 2
+
+
+def test_generator_leaves_global_rngs_alone(tmp_path):
+    random.seed(7)
+    np.random.seed(7)
+    a, b = random.random(), np.random.rand()
+    random.seed(7)
+    np.random.seed(7)
+    mnist1d_data.generate(20, seed=11, cache=tmp_path)
+    assert (random.random(), np.random.rand()) == (a, b)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.15, 0.2, 0.5])
+def test_noise_fraction_is_exact_and_changes_to_another_class(rate):
+    y = np.arange(1000) % 10
+    noisy = corrupt_labels(y, rate, 10, seed=1)
+    changed = noisy != y
+    assert changed.sum() == round(rate * 1000)
+    assert noisy.min() >= 0 and noisy.max() < 10
+    # the new classes are spread over the other nine classes, not a fixed shift
+    if rate >= 0.2:
+        shifts = (noisy[changed] - y[changed]) % 10
+        assert set(shifts) == set(range(1, 10))
+
+
+def test_noise_has_its_own_seed():
+    y = np.arange(500) % 10
+    assert np.array_equal(corrupt_labels(y, 0.2, 10, 3), corrupt_labels(y, 0.2, 10, 3))
+    assert not np.array_equal(corrupt_labels(y, 0.2, 10, 3), corrupt_labels(y, 0.2, 10, 4))
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5])
+def test_noise_rate_outside_unit_interval_is_refused(rate):
+    with pytest.raises(ConfigError, match=r"label_noise must be a number in \[0, 1\)"):
+        corrupt_labels(np.zeros(10, dtype=int), rate, 10, 0)
+    with pytest.raises(ConfigError, match="label_noise"):
+        DataConfig(label_noise=rate)
+
+
+def test_load_data_noisy_train_clean_test(results_dir):
+    cfg = DataConfig(n_train=200, n_test=300, label_noise=0.25)
+    d = load_data(cfg)
+    assert d.x_train.shape == (200, 40) and d.x_test.shape == (300, 40)
+    assert d.input_shape == (40,) and d.num_classes == 10
+    assert (d.y_train != d.y_train_clean).sum().item() == 50
+    # the test set carries the generator's own labels, untouched by noise
+    x, y = mnist1d_data.generate(500, 0)
+    np.testing.assert_array_equal(d.y_test.numpy(), y[200:])
+    np.testing.assert_array_equal(d.y_train_clean.numpy(), y[:200])
+
+
+def test_pool_is_a_separate_draw(results_dir):
+    d = load_data(DataConfig(n_train=100, n_test=100, label_noise=0.0))
+    xp, yp = load_pool(DataConfig(n_train=100, n_test=100), 150)
+    assert xp.shape == (150, 40) and yp.shape == (150,)
+    # no pool input coincides with a labeled or test input
+    both = np.concatenate([d.x_train.numpy(), d.x_test.numpy()])
+    assert not (np.abs(xp.numpy()[:, None, :] - both[None]).sum(-1) < 1e-6).any()

@@ -1,0 +1,92 @@
+"""Bad input is refused before any training, naming the parameter, on every path."""
+import subprocess
+import sys
+
+import papermill
+import pytest
+
+from ddlib import ConfigError
+from ddlib.chapters import chapter_module, double_descent as dd, distillation as kd
+
+from conftest import REPO, execute_chapter
+
+BAD_DD = [
+    (dict(widths=[4, 0]), "each entry of widths must be a positive integer"),
+    (dict(widths=[-8]), "each entry of widths must be a positive integer"),
+    (dict(label_noise=1.0), r"label_noise must be a number in \[0, 1\)"),
+    (dict(label_noise=-0.2), r"label_noise must be a number in \[0, 1\)"),
+    (dict(model="vit"), "model must be one of"),
+    (dict(device="tpu"), "device must be one of 'auto', 'cpu', 'cuda', 'mps'"),
+    (dict(dataset="imagenet"), "dataset must be one of"),
+    (dict(epochs=0), "epochs must be a positive integer"),
+    (dict(n_train=10, batch_size=50), "batch_size"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", BAD_DD)
+def test_double_descent_refuses(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        dd.resolve_params("smoke", **overrides)
+
+
+def test_unknown_preset_and_parameter():
+    with pytest.raises(ConfigError, match="preset must be one of 'smoke', 'default', 'paper'; got 'huge'"):
+        dd.resolve_params("huge")
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        dd.resolve_params("smoke", witdhs=[1])
+    with pytest.raises(ConfigError, match="chapter must be one of"):
+        chapter_module("nope")
+
+
+def test_paper_preset_refuses_clearly_until_wired():
+    with pytest.raises(ConfigError, match="full-scale GPU setting"):
+        dd.resolve_params("paper")
+
+
+BAD_KD = [
+    (dict(temperature=0), "temperature must be a number > 0"),
+    (dict(temperature=-1.0), "temperature must be a number > 0"),
+    (dict(alpha=1.5), r"alpha must be a number in \[0, 1\]"),
+    (dict(alpha=-0.1), r"alpha must be a number in \[0, 1\]"),
+    (dict(pool_sizes=[10]), "pool_sizes must be at least batch_size"),
+    (dict(student_width=0), "student_width must be a positive integer or 'peak'"),
+    (dict(methods=["hard_pool", "magic"]), "each entry of methods must be one of"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", BAD_KD)
+def test_distillation_refuses(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        kd.resolve_params("smoke", **overrides)
+
+
+def test_command_line_strings_are_coerced():
+    p = dd.resolve_params("smoke", widths="[2, 8]", seeds="0,1", label_noise="0.3")
+    assert p["widths"] == [2, 8] and p["seeds"] == [0, 1] and p["label_noise"] == 0.3
+
+
+def test_papermill_refuses_before_training(results_dir, tmp_path):
+    with pytest.raises(papermill.PapermillExecutionError, match="label_noise must be a number in"):
+        execute_chapter("double-descent", tmp_path / "bad.ipynb", preset="smoke", label_noise=1.5)
+    assert not (results_dir / "store").exists()  # nothing was trained
+
+
+def test_cli_refuses_before_starting_a_kernel(results_dir):
+    out = subprocess.run([sys.executable, "-m", "ddlib", "run", "double-descent", "--preset", "smoke",
+                          "-p", "widths", "[4, -1]"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 2
+    assert "each entry of widths must be a positive integer" in out.stderr
+    out = subprocess.run([sys.executable, "-m", "ddlib", "run", "double-descent", "--preset", "giant"],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 2 and "preset must be one of" in out.stderr
+
+
+def test_cli_runs_a_chapter_and_reports_counts(results_dir, tmp_path):
+    args = [sys.executable, "-m", "ddlib", "run", "double-descent", "--preset", "smoke", "-p", "label_noise", "0.1",
+            "--out-dir", str(tmp_path)]
+    first = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "runs: 2 computed, 0 reused" in first.stdout
+    second = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert "runs: 0 computed, 2 reused" in second.stdout
+    assert len(list(tmp_path.glob("double-descent-smoke-*.ipynb"))) >= 1

@@ -1,0 +1,83 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ddlib import DataConfig, ResultStore, RunConfig, TrainConfig, records_frame, run_configs
+from ddlib.storage import atomic_write_bytes
+
+from conftest import REPO
+
+
+def _configs(widths=(2, 4), seeds=(0,), steps=40):
+    data = DataConfig(n_train=100, n_test=100, label_noise=0.2)
+    return [RunConfig(data=data, model="mlp", width=w, train=TrainConfig(steps=steps, batch_size=25),
+                      init_seed=s, order_seed=s) for w in widths for s in seeds]
+
+
+def test_store_round_trip(results_dir):
+    store = ResultStore(results_dir / "store")
+    cfg = _configs()[0]
+    assert not store.has(cfg)
+    rec = store.save(cfg, {"test_error": 0.25}, {"w": __import__("torch").ones(2)}, {"device": "cpu"})
+    assert store.has(cfg)
+    assert store.load(cfg) == json.loads(json.dumps(rec))
+    assert store.load_weights(cfg)["w"].tolist() == [1.0, 1.0]
+
+
+def test_atomic_write_leaves_old_file_or_nothing(tmp_path):
+    path = tmp_path / "a.bin"
+    atomic_write_bytes(path, b"old")
+
+
+    with pytest.raises(TypeError):
+        atomic_write_bytes(path, None)  # fails mid-write
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.bin"]  # no temporary file left behind
+
+
+def test_rerun_reuses_every_stored_run(results_dir):
+    first = run_configs(_configs(seeds=(0, 1)), progress=False)
+    assert (first.computed, first.reused) == (4, 0)
+    again = run_configs(_configs(seeds=(0, 1, 2)), progress=False)
+    assert (again.computed, again.reused) == (2, 4)
+    assert again.summary() == "runs: 2 computed, 4 reused"
+    # the stored records come back unchanged
+    assert [r["metrics"] for r in again.records[:2]] == [r["metrics"] for r in first.records[:2]]
+
+
+SWEEP = """
+import sys
+from ddlib import DataConfig, RunConfig, TrainConfig, run_configs
+data = DataConfig(n_train=100, n_test=100, label_noise=0.2)
+cfgs = [RunConfig(data=data, model="mlp", width=w, train=TrainConfig(steps=400, batch_size=25))
+        for w in (2, 3, 4, 5, 6, 7, 8, 9)]
+out = run_configs(cfgs, progress=False)
+print(out.summary())
+"""
+
+
+def test_sweep_killed_with_sigkill_resumes(results_dir, tmp_path):
+    env = dict(os.environ, DDLIB_RESULTS=str(results_dir), PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-c", SWEEP], env=env, stdout=subprocess.PIPE, text=True)
+    store = results_dir / "store"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(store.glob("*.json"))) < 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len(list(store.glob("*.json")))
+    assert 2 <= done < 8, "the sweep should have been killed part-way"
+    out = subprocess.run([sys.executable, "-c", SWEEP], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith(f"runs: {8 - done} computed, {done} reused")
+    resumed = records_frame([json.loads(p.read_text()) for p in sorted(store.glob("*.json"))])
+    # an uninterrupted sweep elsewhere gives the same table
+    env2 = dict(env, DDLIB_RESULTS=str(tmp_path / "fresh"))
+    subprocess.run([sys.executable, "-c", SWEEP], env=env2, capture_output=True, check=True)
+    fresh = records_frame([json.loads(p.read_text()) for p in sorted((tmp_path / "fresh/store").glob("*.json"))])
+    cols = ["hash", "width", "train_error", "test_error"]
+    assert resumed[cols].equals(fresh[cols])
