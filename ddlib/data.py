@@ -75,15 +75,24 @@ def load_data(cfg: DataConfig, device: torch.device | str = "cpu") -> LabeledDat
     )
 
 
+#: The pool is made of generator draws of this many samples (seeds ``pool_seed``, ``pool_seed + 1``, ...),
+#: so a smaller pool is always a prefix of a larger one with the same seed (nested pools).
+POOL_CHUNK = 5000
+
+
 def load_pool(cfg: DataConfig, pool_size: int, pool_seed: int | None = None,
               device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-    """Return ``(x_pool, y_pool_true)``: a held-out draw of ``pool_size`` inputs and true labels.
+    """Return ``(x_pool, y_pool_true)``: ``pool_size`` held-out inputs and their true labels.
 
-    The true labels exist only for the ``oracle_pool`` upper bound; distillation never sees them.
-    Each pool size is its own cached generator draw (the generator makes samples class by class
-    and then shuffles, so a smaller draw is not a prefix of a larger one).
+    The pool is the first ``pool_size`` samples of the draws with seeds ``pool_seed + i``
+    (``i = 0, 1, ...``) of :data:`POOL_CHUNK` samples each, disjoint from the labeled and test
+    draw (seed ``data_seed``). The true labels exist only for the ``oracle_pool`` upper bound;
+    distillation never sees them.
     """
     positive_int("pool_size", pool_size)
     seed = cfg.data_seed + 1000 if pool_seed is None else non_negative_int("pool_seed", pool_seed)
-    x, y = mnist1d_data.generate(pool_size, seed)
-    return (torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
+    if seed <= cfg.data_seed < seed + -(-pool_size // POOL_CHUNK):
+        raise ValueError(f"pool_seed {seed} would reuse the labeled data's draw (data_seed {cfg.data_seed})")
+    xs, ys = zip(*(mnist1d_data.generate(POOL_CHUNK, seed + i) for i in range(-(-pool_size // POOL_CHUNK))))
+    x, y = np.concatenate(xs)[:pool_size], np.concatenate(ys)[:pool_size]
+    return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)

@@ -12,8 +12,9 @@ Families (``width`` is the knob swept for double descent):
 * ``mlp``: one hidden ReLU layer of ``width`` units (Belkin et al. 2019 use this family for
   their double-descent curves). Parameters per member: ``(d + 1) h + (h + 1) C``.
 * ``cnn1d``: for MNIST-1D, three 1-D convolutions of ``width`` channels (kernel 5, padding 2,
-  the last two with stride 2) with ReLU, then a linear layer (after Greydanus & Kobak's
-  MNIST-1D CNN, with the channel count as the width knob).
+  stride 2, so the length goes 40 -> 20 -> 10 -> 5) with ReLU, then a linear layer (after
+  Greydanus & Kobak's MNIST-1D CNN, with the channel count as the width knob). Parameters per
+  member: ``6 w + 2 (5 w^2 + w) + (5 w + 1) C``.
 
 Initialisation follows PyTorch's default for ``nn.Linear``/``nn.Conv1d``: weights and biases
 uniform on ``[-1/sqrt(fan_in), 1/sqrt(fan_in)]``.
@@ -72,7 +73,7 @@ class EnsembleCNN1d(nn.Module):
     ``conv1d`` for these sizes, and it is the same function.
     """
 
-    KERNEL, PADDING, STRIDES = 5, 2, (1, 2, 2)
+    KERNEL, PADDING, STRIDES = 5, 2, (2, 2, 2)
 
     def __init__(self, length: int, width: int, num_classes: int, seeds):
         super().__init__()

@@ -76,3 +76,11 @@ def test_pool_is_a_separate_draw(results_dir):
     # no pool input coincides with a labeled or test input
     both = np.concatenate([d.x_train.numpy(), d.x_test.numpy()])
     assert not (np.abs(xp.numpy()[:, None, :] - both[None]).sum(-1) < 1e-6).any()
+
+
+def test_smaller_pools_are_prefixes_of_larger_ones(results_dir):
+    cfg = DataConfig(n_train=100, n_test=100)
+    small, _ = load_pool(cfg, 300)
+    large, _ = load_pool(cfg, 6000)  # two generator chunks
+    assert large.shape == (6000, 40)
+    assert np.array_equal(large[:300].numpy(), small.numpy())

@@ -22,10 +22,14 @@ TEACHER_METHODS = ("hard_labeled", "hard_pool", "soft_kd_labeled", "soft_kd_pool
 _DISTILL = dict(student_model=None, student_width="peak", temperature=4.0, alpha=0.9, pool_seed=1000,
                 methods=list(STUDENT_METHODS))
 PRESETS = {
-    "smoke": dict(dd.PRESETS["smoke"], **_DISTILL, pool_sizes=[200, 1000], pool_study_sizes=[200, 1000]),
-    "default": dict(dd.PRESETS["default"], **_DISTILL, pool_sizes=[25000],
-                    pool_study_sizes=[1000, 5000, 25000]),
-    "paper": dict(dd.PRESETS["paper"], **_DISTILL, pool_sizes=[5000000], pool_study_sizes=[50000, 500000, 5000000]),
+    "smoke": dict(dd.PRESETS["smoke"], **_DISTILL, teacher_widths=[4, 64], student_seeds=[0],
+                  pool_sizes=[1000], pool_study_sizes=[200, 1000]),
+    # teachers: a subset of the double-descent widths (narrow, best narrow, peak, wide, widest), to fit
+    # the book's CPU budget; students: two of the three seeds.
+    "default": dict(dd.PRESETS["default"], **_DISTILL, teacher_widths=[4, 8, 12, 16, 32, 64], student_seeds=[0, 1],
+                    pool_sizes=[25000], pool_study_sizes=[1000, 5000, 25000]),
+    "paper": dict(dd.PRESETS["paper"], **_DISTILL, teacher_widths=[1, 2, 4, 8, 12, 16, 24, 32, 48, 64],
+                  student_seeds=[0], pool_sizes=[5000000], pool_study_sizes=[50000, 500000, 5000000]),
 }
 
 
@@ -36,6 +40,12 @@ def validate(p: dict) -> None:
     if p["student_width"] != "peak":
         if isinstance(p["student_width"], bool) or not isinstance(p["student_width"], int) or p["student_width"] <= 0:
             raise ConfigError(f"student_width must be a positive integer or 'peak'; got {p['student_width']!r}")
+    for name, full in (("teacher_widths", "widths"), ("student_seeds", "seeds")):
+        values = non_empty_ints(name, p[name], positive=name == "teacher_widths")
+        missing = sorted(set(values) - set(p[full]))
+        if missing:
+            raise ConfigError(f"{name} must be a subset of {full} {p[full]} (the double-descent sweep); "
+                              f"not in it: {missing}")
     positive_float("temperature", p["temperature"])
     in_unit_interval("alpha", p["alpha"], closed_right=True)
     non_negative_int("pool_seed", p["pool_seed"])
@@ -59,12 +69,13 @@ def student_width(p: dict, teacher_summary: dict) -> int:
 
 
 def student_configs(p: dict, width: int, teacher_widths, pool_sizes, methods) -> list:
+    """Students of every method x teacher width x pool size x student seed (teacher-free methods once)."""
     model = p["student_model"] or p["model"]
     out = []
     for method in methods:
         for tw in (teacher_widths if method in TEACHER_METHODS else teacher_widths[:1]):
             for pool in (pool_sizes if method.endswith("_pool") else [0]):
-                for s in p["seeds"]:
+                for s in p["student_seeds"]:
                     out.append(student_config(dd.run_config(p, tw, s), method, model=model, width=width,
                                               pool_size=pool, pool_seed=p["pool_seed"],
                                               temperature=p["temperature"], alpha=p["alpha"]))
@@ -80,8 +91,10 @@ def run(p: dict, **kwargs) -> tuple[pd.DataFrame, dict, SweepOutcome]:
     teachers = records_frame(teacher_outcome.records)
     teacher_summary = dd.summarize(teachers)
     width = student_width(p, teacher_summary)
-    main = student_configs(p, width, p["widths"], [max(p["pool_sizes"])], p["methods"])
-    study_teachers = sorted({teacher_summary["widest_width"], teacher_summary["best_narrower_width"] or teacher_summary["best_width"]})
+    main = student_configs(p, width, p["teacher_widths"], [max(p["pool_sizes"])], p["methods"])
+    narrow = [w for w in p["teacher_widths"] if w < teacher_summary["peak_width"]]
+    best_narrow = min(narrow, key=lambda w: _mean_error(teachers, w)) if narrow else min(p["teacher_widths"])
+    study_teachers = [best_narrow, max(p["teacher_widths"])]
     study = student_configs(p, width, study_teachers, p["pool_study_sizes"], ["hard_pool"])
     outcome = run_configs(main + study, device=p["device"], **kwargs)
     outcome.reused += teacher_outcome.reused
@@ -100,10 +113,14 @@ def run(p: dict, **kwargs) -> tuple[pd.DataFrame, dict, SweepOutcome]:
     return frame, teacher_summary, outcome
 
 
+def _mean_error(frame: pd.DataFrame, width: int) -> float:
+    return float(frame.loc[frame["width"] == width, "test_error"].mean())
+
+
 def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     """Means over seeds of the comparisons the chapter's prose cites."""
     pool = max(p["pool_sizes"])
-    widest = teacher_summary["widest_width"]
+    widest = max(p["teacher_widths"])
 
     def mean(method, tw=None, pool_size=None):
         f = frame[frame["method"] == method]
@@ -143,6 +160,7 @@ def plot_methods(frame: pd.DataFrame, p: dict):
 
     pool = max(p["pool_sizes"])
     f = frame[(frame["pool_size"].isin([0, pool])) & frame["method"].isin(["teacher", *TEACHER_METHODS])]
+    f = f[(f["method"] != "teacher") | f["teacher_width"].isin(p["teacher_widths"])]
     fig, ax = plt.subplots(figsize=(8, 4.6))
     sns.lineplot(data=f, x="teacher_width", y="test_error", hue="method", style="method", markers=True,
                  dashes=False, errorbar=("pi", 100), ax=ax)
