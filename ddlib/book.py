@@ -41,10 +41,15 @@ def write_table(frame, chapter: str, preset: str, name: str = "results.csv") -> 
 
 
 def glue_numbers(**numbers) -> None:
-    """Glue each number under its name for the prose (no display in the cell output)."""
+    """Glue each value under its name for the prose (no display in the cell output).
+
+    Numbers are cited with ``{glue:text}`name:.1%``; strings are glued as Markdown, cited with
+    ``{glue:md}`name``` (so they appear without quotes).
+    """
     try:
+        from IPython.display import Markdown
         from myst_nb import glue
     except ImportError:  # pragma: no cover - myst-nb is part of the book's requirements
         return
     for name, value in numbers.items():
-        glue(name, value, display=False)
+        glue(name, Markdown(value) if isinstance(value, str) else value, display=False)

@@ -61,13 +61,14 @@ def load_cifar(name: str, root: str | os.PathLike, train: bool, download: bool =
     if missing and not download:
         raise ConfigError(
             f"{name} files not found in {folder} (missing: {', '.join(missing)}). Put the extracted "
-            f"'{cls.filename}' there, or allow downloading with download=True (on the command line: "
-            f"-p download True)")
+            f"'{cls.filename}' there (or point $DDLIB_DATA at the folder that holds '{cls.base_folder}'), "
+            f"or allow downloading: set DDLIB_DOWNLOAD=1 in the environment (ddlib.load_data), or pass "
+            f"download=True (ddlib.cifar.load_cifar)")
     try:
         ds = cls(root=str(Path(root).expanduser()), train=bool(train), download=download)
     except RuntimeError as err:  # torchvision's md5 check failed
         raise ConfigError(f"{name} files in {folder} are corrupted or incomplete ({err}); delete the "
-                          f"folder and download again (download=True)") from err
+                          f"folder and download again (DDLIB_DOWNLOAD=1 or download=True)") from err
     images = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))  # HWC -> CHW
     labels = torch.as_tensor(np.asarray(ds.targets, dtype=np.int64))
     return images, labels

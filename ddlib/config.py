@@ -17,11 +17,22 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from .data import DataConfig
-from .models import MODELS
+from .data import DATASETS, DataConfig
+from .models import IMAGE_MODELS, MODELS, VECTOR_MODELS
 from .validation import ConfigError, in_unit_interval, non_negative_int, one_of, positive_float, positive_int
 
 OPTIMIZERS = ("adam", "sgd")
+
+#: The model families that can run on each dataset (1-D signals vs. 32x32 RGB images).
+MODELS_FOR_DATASET = {d: (VECTOR_MODELS if d == "mnist1d" else IMAGE_MODELS) for d in DATASETS}
+
+
+def check_model_for_dataset(dataset: str, model: str) -> None:
+    """Refuse a model family that cannot take the dataset's inputs, naming the ones that can."""
+    allowed = MODELS_FOR_DATASET[dataset]
+    if model not in allowed:
+        raise ConfigError(f"model {model!r} does not run on dataset {dataset!r}; for {dataset!r} use model in "
+                          f"{list(allowed)} (mnist1d: {list(VECTOR_MODELS)}; cifar10/cifar100: {list(IMAGE_MODELS)})")
 
 #: How a run's training targets are made. ``labels`` is ordinary training on the noisy labeled
 #: set (teachers, and the ``direct`` baseline); the others are distillation from a teacher.
@@ -97,6 +108,7 @@ class RunConfig:
 
     def __post_init__(self):
         one_of("model", self.model, MODELS)
+        check_model_for_dataset(self.data.dataset, self.model)
         positive_int("width", self.width)
         non_negative_int("init_seed", self.init_seed)
         non_negative_int("order_seed", self.order_seed)

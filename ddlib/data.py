@@ -8,6 +8,14 @@ MNIST-1D layout (one generator draw with seed ``data_seed`` of ``n_train + n_tes
 the first ``n_train`` samples are the labeled training set, the next ``n_test`` the test set.
 The unlabeled pool is a *separate* draw with seed ``pool_seed`` (default ``data_seed + 1000``),
 so it is held out from both and can be as large as wanted.
+
+CIFAR-10/100 layout (files read through torchvision from :func:`ddlib.paths.data_dir`): a
+permutation of the 50,000 training images seeded by ``data_seed``; its first ``n_train`` images
+are the labeled set (label noise as for MNIST-1D, :func:`ddlib.noise.corrupt_labels`), the next
+``pool_size`` the unlabeled pool (or, if ``$DDLIB_POOL_NPZ`` names ``.npz`` files, e.g. the
+CIFAR-5m parts, the first ``pool_size`` images of those). The test set is the first ``n_test``
+images of the test split, clean. Images stay uint8 ``(n, 3, 32, 32)`` on the device; training
+augments and normalises each batch there (:mod:`ddlib.cifar`).
 """
 from __future__ import annotations
 
@@ -16,11 +24,20 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import mnist1d_data
+from . import cifar, mnist1d_data
 from .noise import corrupt_labels
-from .validation import in_unit_interval, non_negative_int, one_of, positive_int
+from .paths import data_dir, download_allowed, pool_npz_files
+from .validation import ConfigError, in_unit_interval, non_negative_int, one_of, positive_int
 
-DATASETS = ("mnist1d",)
+#: Every dataset name a :class:`DataConfig` accepts.
+DATASETS = ("mnist1d",) + cifar.CIFAR_DATASETS
+
+#: ``(input_shape, num_classes)`` of each dataset (one sample, as the models see it).
+DATASET_SHAPES = {"mnist1d": ((mnist1d_data.LENGTH,), mnist1d_data.NUM_CLASSES),
+                  **{name: ((3, 32, 32), k) for name, k in cifar.NUM_CLASSES.items()}}
+
+#: Sizes of CIFAR's official splits (both CIFAR-10 and CIFAR-100).
+CIFAR_TRAIN_SIZE, CIFAR_TEST_SIZE = 50000, 10000
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,13 @@ class DataConfig:
         in_unit_interval("label_noise", self.label_noise, closed_right=False)
         non_negative_int("noise_seed", self.noise_seed)
         non_negative_int("data_seed", self.data_seed)
+        if self.dataset in cifar.CIFAR_DATASETS:
+            if self.n_train > CIFAR_TRAIN_SIZE:
+                raise ConfigError(f"n_train must be at most {CIFAR_TRAIN_SIZE} for {self.dataset} (its training "
+                                  f"split); got {self.n_train}")
+            if self.n_test > CIFAR_TEST_SIZE:
+                raise ConfigError(f"n_test must be at most {CIFAR_TEST_SIZE} for {self.dataset} (its test split); "
+                                  f"got {self.n_test}")
 
 
 @dataclass
@@ -59,8 +83,14 @@ class LabeledData:
         return tuple(self.x_train.shape[1:])
 
 
-def load_data(cfg: DataConfig, device: torch.device | str = "cpu") -> LabeledData:
-    """Build the labeled (noisy) training set and the clean test set for ``cfg`` on ``device``."""
+def load_data(cfg: DataConfig, device: torch.device | str = "cpu", download: bool | None = None) -> LabeledData:
+    """Build the labeled (noisy) training set and the clean test set for ``cfg`` on ``device``.
+
+    ``download`` (CIFAR only): fetch missing files into :func:`ddlib.paths.data_dir`; ``None``
+    means ``$DDLIB_DOWNLOAD=1``.
+    """
+    if cfg.dataset in cifar.CIFAR_DATASETS:
+        return _load_cifar(cfg, device, download)
     x, y = mnist1d_data.generate(cfg.n_train + cfg.n_test, cfg.data_seed)
     y_clean = y[: cfg.n_train]
     y_noisy = corrupt_labels(y_clean, cfg.label_noise, mnist1d_data.NUM_CLASSES, cfg.noise_seed)
@@ -80,19 +110,78 @@ def load_data(cfg: DataConfig, device: torch.device | str = "cpu") -> LabeledDat
 POOL_CHUNK = 5000
 
 
-def load_pool(cfg: DataConfig, pool_size: int, pool_seed: int | None = None,
-              device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+def load_pool(cfg: DataConfig, pool_size: int, pool_seed: int | None = None, device: torch.device | str = "cpu",
+              download: bool | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Return ``(x_pool, y_pool_true)``: ``pool_size`` held-out inputs and their true labels.
 
     The pool is the first ``pool_size`` samples of the draws with seeds ``pool_seed + i``
     (``i = 0, 1, ...``) of :data:`POOL_CHUNK` samples each, disjoint from the labeled and test
     draw (seed ``data_seed``). The true labels exist only for the ``oracle_pool`` upper bound;
     distillation never sees them.
+
+    CIFAR: the training images after the labeled ones in the ``data_seed`` permutation (so the
+    pool is disjoint from the labeled set and nested in ``pool_size``; ``pool_seed`` plays no
+    part), or the first ``pool_size`` images of the ``$DDLIB_POOL_NPZ`` files, whose labels may be
+    ``None`` (then ``oracle_pool`` cannot run).
     """
     positive_int("pool_size", pool_size)
+    if cfg.dataset in cifar.CIFAR_DATASETS:
+        return _cifar_pool(cfg, pool_size, device, download)
     seed = cfg.data_seed + 1000 if pool_seed is None else non_negative_int("pool_seed", pool_seed)
     if seed <= cfg.data_seed < seed + -(-pool_size // POOL_CHUNK):
         raise ValueError(f"pool_seed {seed} would reuse the labeled data's draw (data_seed {cfg.data_seed})")
     xs, ys = zip(*(mnist1d_data.generate(POOL_CHUNK, seed + i) for i in range(-(-pool_size // POOL_CHUNK))))
     x, y = np.concatenate(xs)[:pool_size], np.concatenate(ys)[:pool_size]
     return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+
+
+# ----------------------------------------------------------------------------- CIFAR
+def _split_permutation(cfg: DataConfig, n: int) -> np.ndarray:
+    """The permutation of the ``n`` training images that orders labeled set, then pool (seed ``data_seed``)."""
+    return np.random.default_rng([cfg.data_seed, 0x73706C6974]).permutation(n)  # a stream of its own ("split")
+
+
+def _cifar_split(cfg: DataConfig, train: bool, download: bool | None) -> tuple[torch.Tensor, torch.Tensor]:
+    return cifar.load_cifar(cfg.dataset, data_dir(), train=train,
+                            download=download_allowed() if download is None else bool(download))
+
+
+def _need(what: str, wanted: int, have: int, cfg: DataConfig) -> None:
+    if wanted > have:
+        raise ConfigError(f"{what} ({wanted}) is more than the {have} images available for {cfg.dataset} "
+                          f"in {data_dir()}")
+
+
+def _load_cifar(cfg: DataConfig, device, download: bool | None) -> LabeledData:
+    x, y = _cifar_split(cfg, True, download)
+    _need("n_train", cfg.n_train, len(x), cfg)
+    take = torch.from_numpy(_split_permutation(cfg, len(x))[: cfg.n_train])
+    y_clean = y[take].numpy()
+    y_noisy = corrupt_labels(y_clean, cfg.label_noise, cifar.NUM_CLASSES[cfg.dataset], cfg.noise_seed)
+    x_test, y_test = _cifar_split(cfg, False, download)
+    _need("n_test", cfg.n_test, len(x_test), cfg)
+    return LabeledData(
+        x_train=x[take].contiguous().to(device), y_train=torch.from_numpy(y_noisy).to(device),
+        y_train_clean=torch.from_numpy(y_clean).to(device), x_test=x_test[: cfg.n_test].contiguous().to(device),
+        y_test=y_test[: cfg.n_test].to(device), num_classes=cifar.NUM_CLASSES[cfg.dataset])
+
+
+def _cifar_pool(cfg: DataConfig, pool_size: int, device, download: bool | None):
+    files = pool_npz_files()
+    if files:
+        x, y = cifar.load_npz_pool(files, max_images=pool_size)
+        _need("pool_size", pool_size, len(x), cfg)
+    else:
+        x_all, y_all = _cifar_split(cfg, True, download)
+        _need("n_train + pool_size", cfg.n_train + pool_size, len(x_all), cfg)
+        take = torch.from_numpy(_split_permutation(cfg, len(x_all))[cfg.n_train : cfg.n_train + pool_size])
+        x, y = x_all[take].contiguous(), y_all[take]
+    return x.to(device), None if y is None else y.to(device)
+
+
+def pool_source(cfg: DataConfig) -> str:
+    """Where :func:`load_pool` takes the pool from (recorded with each pool run; not in the config hash)."""
+    if cfg.dataset not in cifar.CIFAR_DATASETS:
+        return "mnist1d draws"
+    files = pool_npz_files()
+    return "npz: " + ", ".join(str(f) for f in files) if files else f"{cfg.dataset} train split"

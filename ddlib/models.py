@@ -16,6 +16,12 @@ Families (``width`` is the knob swept for double descent):
   Greydanus & Kobak's MNIST-1D CNN, with the channel count as the width knob). Parameters per
   member: ``6 w + 2 (5 w^2 + w) + (5 w + 1) C``.
 
+* ``resnet18`` / ``cnn5``: the CIFAR families of Nakkiran et al. (2019), in
+  :mod:`ddlib.vision_models` (input ``(members, batch, 3, 32, 32)`` float, already normalised).
+
+Every ensemble has a ``members`` attribute, and every parameter and buffer has
+``members * (one member's dim 0)`` rows, member-major, which :func:`member_state` relies on.
+
 Initialisation follows PyTorch's default for ``nn.Linear``/``nn.Conv1d``: weights and biases
 uniform on ``[-1/sqrt(fan_in), 1/sqrt(fan_in)]``.
 """
@@ -29,7 +35,9 @@ from torch.nn import functional as F
 
 from .validation import one_of, positive_int
 
-MODELS = ("mlp", "cnn1d")
+VECTOR_MODELS = ("mlp", "cnn1d")
+IMAGE_MODELS = ("resnet18", "cnn5")  # built by ddlib.vision_models
+MODELS = VECTOR_MODELS + IMAGE_MODELS
 
 
 def _uniform(shape, fan_in: int, gen: torch.Generator) -> torch.Tensor:
@@ -47,6 +55,7 @@ class EnsembleMLP(nn.Module):
     def __init__(self, in_features: int, width: int, num_classes: int, seeds):
         super().__init__()
         gens = _member_generators(seeds)
+        self.members = len(gens)
         # Draw per member in a fixed order so member i does not depend on the others.
         w1, b1, w2, b2 = [], [], [], []
         for g in gens:
@@ -118,6 +127,10 @@ def build_model(name: str, width: int, input_shape, num_classes: int, seeds) -> 
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must name at least one member")
+    if name in IMAGE_MODELS:
+        from .vision_models import build_vision_model
+
+        return build_vision_model(name, width, num_classes, seeds)
     features = int(math.prod(input_shape))
     if name == "mlp":
         return EnsembleMLP(features, width, num_classes, seeds)
@@ -126,6 +139,11 @@ def build_model(name: str, width: int, input_shape, num_classes: int, seeds) -> 
 
 def count_params(name: str, width: int, input_shape, num_classes: int) -> int:
     """Number of trainable parameters of *one* model of family ``name`` at ``width``."""
+    if name in IMAGE_MODELS:
+        from .vision_models import count_vision_params
+
+        positive_int("width", width)
+        return count_vision_params(name, width, num_classes)
     model = build_model(name, width, input_shape, num_classes, seeds=[0])
     return sum(p.numel() for p in model.parameters())
 
@@ -147,6 +165,4 @@ def stack_states(model: nn.Module, states: list[dict[str, torch.Tensor]]) -> Non
 
 
 def _num_members(model: nn.Module) -> int:
-    if isinstance(model, EnsembleCNN1d):
-        return model.members
-    return model.w1.shape[0]
+    return model.members

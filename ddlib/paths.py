@@ -1,7 +1,12 @@
 """Where things live on disk: the results root and the data cache.
 
 * results: ``$DDLIB_RESULTS`` if set, else ``results/`` at the repository root;
-* data cache: ``$DDLIB_CACHE`` if set, else ``.cache/`` at the repository root.
+* data cache: ``$DDLIB_CACHE`` if set, else ``.cache/`` at the repository root;
+* datasets read from files (CIFAR): ``$DDLIB_DATA`` if set, else ``<data cache>/data``;
+  downloading them is allowed only when ``$DDLIB_DOWNLOAD=1``;
+* an unlabeled CIFAR pool from ``.npz`` files (CIFAR-5m form): ``$DDLIB_POOL_NPZ``, comma-separated.
+
+None of these is part of a run's config hash: where the files live does not change a result.
 """
 from __future__ import annotations
 
@@ -19,3 +24,18 @@ def results_root() -> Path:
 def cache_dir() -> Path:
     """The folder for generated or downloaded data."""
     return Path(os.environ.get("DDLIB_CACHE") or REPO_ROOT / ".cache")
+
+
+def data_dir() -> Path:
+    """The folder holding dataset files (``cifar-10-batches-py/``, ``cifar-100-python/``)."""
+    return Path(os.environ.get("DDLIB_DATA") or cache_dir() / "data").expanduser()
+
+
+def download_allowed() -> bool:
+    """Whether missing dataset files may be downloaded (``$DDLIB_DOWNLOAD=1``)."""
+    return os.environ.get("DDLIB_DOWNLOAD", "").strip().lower() in ("1", "true", "yes")
+
+
+def pool_npz_files() -> list[Path]:
+    """The ``.npz`` files named (comma-separated) by ``$DDLIB_POOL_NPZ``; empty when unset."""
+    return [Path(p.strip()).expanduser() for p in os.environ.get("DDLIB_POOL_NPZ", "").split(",") if p.strip()]

@@ -8,7 +8,9 @@
 3. Missing runs that differ only in seeds or teacher (same :meth:`RunConfig.batch_key`) are
    trained together as one ensemble (:mod:`ddlib.models`), then stored one by one.
 4. Groups go through any :class:`concurrent.futures.Executor` (default: in this process). The
-   worker writes to the store itself, so a killed sweep loses only the groups in flight.
+   worker writes to the store itself, so a killed sweep loses only the groups in flight, and
+   those only back to their last periodic checkpoint (:mod:`ddlib.checkpoint`,
+   ``$DDLIB_CHECKPOINT_EVERY`` steps, default 5000).
 """
 from __future__ import annotations
 
@@ -19,12 +21,15 @@ from dataclasses import dataclass, field
 
 import torch
 
+from . import cifar
+from .checkpoint import Checkpointing, checkpoint_every_from_env
 from .config import RunConfig, config_hash
-from .data import load_data, load_pool
+from .data import DATASET_SHAPES, load_data, load_pool, pool_source
 from .devices import resolve_device
-from .models import build_model, count_params, member_state, stack_states
+from .models import IMAGE_MODELS, build_model, count_params, member_state, stack_states
 from .store import ResultStore
 from .train import Targets, error_rate, predict_logits, train_ensemble
+from .validation import ConfigError
 
 #: Largest number of members trained as one ensemble (bounds memory; ample for CPU speed-ups).
 MAX_MEMBERS = 32
@@ -100,11 +105,19 @@ def _describe(group: list[RunConfig]) -> str:
     return f"{c.model} width {c.width}{extra}: {len(group)} member(s)"
 
 
+def _mean_std(cfg: RunConfig):
+    """Per-channel normalisation of image datasets (``None`` for MNIST-1D)."""
+    return cifar.CIFAR_MEAN_STD.get(cfg.data.dataset)
+
+
 def _targets_for_group(group, data, store, device) -> tuple[torch.Tensor, Targets, list[torch.Tensor | None]]:
     """Training inputs, per-member targets, and each member's teacher test logits (or None)."""
     t0 = group[0].targets
+    ms = _mean_std(group[0])
     if t0.uses_pool:
         x, y_true = load_pool(group[0].data, t0.pool_size, t0.pool_seed, device=device)
+        if y_true is None and t0.method == "oracle_pool":
+            raise ConfigError(f"oracle_pool needs the pool's true labels, but {pool_source(group[0].data)} has none")
     else:
         x, y_true = data.x_train, data.y_train
     if t0.method == "labels" or t0.method == "oracle_pool":
@@ -115,7 +128,8 @@ def _targets_for_group(group, data, store, device) -> tuple[torch.Tensor, Target
         h = config_hash(cfg.targets.teacher)
         if h not in cache:
             teacher = load_trained_model(cfg.targets.teacher, store, device)
-            cache[h] = (predict_logits(teacher, x, 1)[0], predict_logits(teacher, data.x_test, 1)[0])
+            cache[h] = (predict_logits(teacher, x, 1, mean_std=ms)[0],
+                        predict_logits(teacher, data.x_test, 1, mean_std=ms)[0])
         train_logits.append(cache[h][0])
         test_logits.append(cache[h][1])
     logits = torch.stack(train_logits)
@@ -133,15 +147,18 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     started = time.time()
     data = load_data(c0.data, device=dev)
     x, targets, teacher_test = _targets_for_group(group, data, store, dev)
-    model = build_model(c0.model, c0.width, data.input_shape, data.num_classes,
-                        [c.init_seed for c in group]).to(dev)
+    model = _to_device(build_model(c0.model, c0.width, data.input_shape, data.num_classes,
+                                   [c.init_seed for c in group]), c0, dev)
+    ms = _mean_std(c0)
+    ckpt = Checkpointing(store.checkpoint_path(group), checkpoint_every_from_env(),
+                         key=",".join(config_hash(c) for c in group))
     losses = train_ensemble(model, x, targets, c0.train, [c.order_seed for c in group],
-                            progress=_describe(group) if progress else False)
-    train_logits = predict_logits(model, x, len(group))
+                            progress=_describe(group) if progress else False, mean_std=ms, checkpoint=ckpt)
+    train_logits = predict_logits(model, x, len(group), mean_std=ms)
     fit_labels = targets.hard if targets.hard is not None and c0.targets.method != "soft_kd_labeled" \
         else targets.teacher_logits.argmax(-1)
     train_err = error_rate(train_logits, fit_labels).tolist()
-    test_logits = predict_logits(model, data.x_test, len(group))
+    test_logits = predict_logits(model, data.x_test, len(group), mean_std=ms)
     test_err = error_rate(test_logits, data.y_test).tolist()
     params = count_params(c0.model, c0.width, data.input_shape, data.num_classes)
     seconds = time.time() - started
@@ -156,16 +173,29 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
             metrics["agreement"] = agree
             metrics["teacher_test_error"] = error_rate(teacher_test[i], data.y_test).item()
         prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group)}
+        if ckpt.resumed_from:
+            prov["resumed_from_step"] = ckpt.resumed_from
+        if cfg.targets.uses_pool:
+            prov["pool_source"] = pool_source(cfg.data)
         records.append(store.save(cfg, metrics, member_state(model, i), prov))
+    ckpt.remove()
     return records
+
+
+def _to_device(model: torch.nn.Module, cfg: RunConfig, dev: torch.device) -> torch.nn.Module:
+    """Move ``model`` to ``dev``; image models use channels-last memory on CUDA (faster convolutions)."""
+    model = model.to(dev)
+    if dev.type == "cuda" and cfg.model in IMAGE_MODELS:
+        model = model.to(memory_format=torch.channels_last)
+    return model
 
 
 def load_trained_model(cfg: RunConfig, store: ResultStore, device="cpu") -> torch.nn.Module:
     """Rebuild a stored run's model (a one-member ensemble) on ``device``, ready for inference."""
-    data_shape = (40,) if cfg.data.dataset == "mnist1d" else None
-    model = build_model(cfg.model, cfg.width, data_shape, 10, [cfg.init_seed])
+    input_shape, num_classes = DATASET_SHAPES[cfg.data.dataset]
+    model = build_model(cfg.model, cfg.width, input_shape, num_classes, [cfg.init_seed])
     stack_states(model, [store.load_weights(cfg)])
-    return model.to(device).eval()
+    return _to_device(model, cfg, torch.device(device)).eval()
 
 
 def records_frame(records: list[dict]):

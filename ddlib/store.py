@@ -4,6 +4,8 @@ Layout under the store root (default ``<results root>/store``)::
 
     <hash>.pt     member weights + config + library version (written first)
     <hash>.json   config, metrics, provenance (written last: its presence means "done")
+    checkpoints/<group>.pt   the periodic checkpoint of a group still training (ddlib.checkpoint),
+                  ``<group>`` a digest of the group's sorted config hashes; deleted once stored
 
 Both files are written atomically (temporary file, then rename), so a run killed mid-write
 leaves no partial entry; :meth:`ResultStore.has` is true only for complete runs.
@@ -11,6 +13,7 @@ leaves no partial entry; :meth:`ResultStore.has` is true only for complete runs.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -31,6 +34,11 @@ class ResultStore:
     def _paths(self, cfg: RunConfig) -> tuple[Path, Path]:
         h = config_hash(cfg)
         return self.root / f"{h}.json", self.root / f"{h}.pt"
+
+    def checkpoint_path(self, group: list[RunConfig]) -> Path:
+        """Where the training checkpoint of ``group`` (runs trained together) lives."""
+        digest = hashlib.sha256(",".join(sorted(config_hash(c) for c in group)).encode()).hexdigest()[:16]
+        return self.root / "checkpoints" / f"{digest}.pt"
 
     def has(self, cfg: RunConfig) -> bool:
         return self._paths(cfg)[0].exists()

@@ -5,15 +5,27 @@ its ``order_seed``); the inputs are gathered on the device with one indexing ope
 (``x[idx]`` with ``idx`` of shape ``(members, batch)``), and nothing crosses the host-device
 boundary except the permutations, once per epoch. On CUDA the forward pass runs under bf16
 autocast; losses are computed in float32.
+
+Images (uint8 inputs, :mod:`ddlib.cifar`): each member's batch goes through
+:func:`ddlib.cifar.augment` (random crop with 4-pixel zero padding, horizontal flip,
+normalisation) with the member's own augmentation generator on the device, seeded by its
+``order_seed``, so member ``i`` of an ensemble sees exactly the batches it would see alone.
+:func:`predict_logits` only normalises them. ``$DDLIB_COMPILE=1`` runs the training forward pass
+through ``torch.compile`` (off by default). Long runs save periodic checkpoints and resume from
+them (:mod:`ddlib.checkpoint`).
 """
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from tqdm import tqdm
 
+from . import cifar
+from .checkpoint import Checkpointing
 from .config import TrainConfig
 from .losses import cross_entropy, kd_loss
 from .validation import ConfigError
@@ -62,29 +74,79 @@ def _epoch_indices(gens: list[torch.Generator], n: int, batch: int, device) -> t
     return perms.view(len(gens), per_epoch, batch).transpose(0, 1).to(device, non_blocking=True)
 
 
+def _order_generators(order_seeds) -> list[torch.Generator]:
+    return [torch.Generator().manual_seed(int(s) + 0x5EED) for s in order_seeds]
+
+
+def _augment_generators(order_seeds, device) -> list[torch.Generator]:
+    """One augmentation generator per member, on the training device (no host round trip per batch)."""
+    return [torch.Generator(device=device).manual_seed(int(s) + 0xA06E) for s in order_seeds]
+
+
+def _input_dtype(model: torch.nn.Module, device: torch.device) -> torch.dtype:
+    """Images go in as bf16 under CUDA autocast, else in the model's own dtype (float32, or float64 in tests)."""
+    return torch.bfloat16 if device.type == "cuda" else next(model.parameters()).dtype
+
+
+def _compile_enabled() -> bool:
+    return os.environ.get("DDLIB_COMPILE", "").strip().lower() in ("1", "true", "yes")
+
+
+def _batch(x, idx, aug_gens, mean_std, dtype) -> torch.Tensor:
+    """The inputs of one step, ``(members, batch, *shape)``: gathered, and augmented if they are images."""
+    if not aug_gens:
+        return x[idx]
+    mean, std = mean_std
+    return torch.stack([cifar.augment(x[idx[i]], g, mean=mean, std=std, dtype=dtype) for i, g in enumerate(aug_gens)])
+
+
 def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cfg: TrainConfig,
-                   order_seeds, *, progress: bool | str = False) -> list[float]:
+                   order_seeds, *, progress: bool | str = False, mean_std=None,
+                   checkpoint: Checkpointing | None = None,
+                   on_step: Callable[[int], None] | None = None) -> list[float]:
     """Train ``model`` (an ensemble) in place for ``cfg.steps`` steps; return the loss every 100 steps.
 
-    ``x`` holds the training inputs ``(n, *shape)`` shared by all members, already on the device.
+    ``x`` holds the training inputs ``(n, *shape)`` shared by all members, already on the device;
+    uint8 ``x`` is images, augmented per batch and normalised with ``mean_std`` (per-channel
+    ``(mean, std)``; default CIFAR-10's). With ``checkpoint``, the state is saved every
+    ``checkpoint.every`` steps and a saved state is resumed from. ``on_step(step)`` is called
+    after each step (a test hook).
     """
     n = x.shape[0]
     if cfg.batch_size > n:
         raise ConfigError(f"batch_size ({cfg.batch_size}) must not exceed the training set size ({n})")
     device = x.device
-    gens = [torch.Generator().manual_seed(int(s) + 0x5EED) for s in order_seeds]
+    gens = _order_generators(order_seeds)
+    images = x.dtype == torch.uint8
+    aug_gens = _augment_generators(order_seeds, device) if images else []
+    mean_std = mean_std or (cifar.CIFAR10_MEAN, cifar.CIFAR10_STD)
+    in_dtype = _input_dtype(model, device)
     opt = make_optimizer(model.parameters(), cfg)
+    forward = torch.compile(model) if _compile_enabled() else model
+    losses, epoch, step_in_epoch, start = [], None, 0, 0
+    if checkpoint is not None and checkpoint.active(cfg.steps):
+        saved = checkpoint.load()
+        if saved is not None:
+            model.load_state_dict(saved["model"])
+            opt.load_state_dict(saved["optimizer"])
+            for g, st in zip(gens + aug_gens, saved["order_gens"] + saved["aug_gens"]):
+                g.set_state(st)
+            epoch, step_in_epoch = saved["epoch"].to(device), saved["step_in_epoch"]
+            start, losses = saved["step"], list(saved["losses"])
+            checkpoint.resumed_from = start
+    else:
+        checkpoint = None
     model.train()
-    losses, epoch, step_in_epoch = [], None, 0
-    bar = tqdm(total=cfg.steps, desc=progress if isinstance(progress, str) else "train",
+    bar = tqdm(total=cfg.steps, initial=start, desc=progress if isinstance(progress, str) else "train",
                disable=not progress, mininterval=2.0, leave=False)
-    for step in range(cfg.steps):
+    for step in range(start, cfg.steps):
         if epoch is None or step_in_epoch == epoch.shape[0]:
             epoch, step_in_epoch = _epoch_indices(gens, n, cfg.batch_size, device), 0
         idx = epoch[step_in_epoch]
         step_in_epoch += 1
+        xb = _batch(x, idx, aug_gens, mean_std, in_dtype)
         with autocast_for(device):
-            logits = model(x[idx])
+            logits = forward(xb)
         loss = targets.loss(logits, idx)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -92,17 +154,34 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
         if step % 100 == 0 or step == cfg.steps - 1:
             losses.append(loss.item() / idx.shape[0])
         bar.update(1)
+        if checkpoint is not None and checkpoint.due(step + 1, cfg.steps):
+            checkpoint.save({
+                "step": step + 1, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "order_gens": [g.get_state() for g in gens], "aug_gens": [g.get_state() for g in aug_gens],
+                "epoch": epoch.cpu(), "step_in_epoch": step_in_epoch, "losses": losses})
+        if on_step is not None:
+            on_step(step)
     bar.close()
     return losses
 
 
 @torch.no_grad()
-def predict_logits(model: torch.nn.Module, x: torch.Tensor, members: int, chunk: int = 4096) -> torch.Tensor:
-    """Logits of every member on every input, shape ``(members, n, classes)``, in float32."""
+def predict_logits(model: torch.nn.Module, x: torch.Tensor, members: int, chunk: int | None = None,
+                   mean_std=None) -> torch.Tensor:
+    """Logits of every member on every input, shape ``(members, n, classes)``, in float32.
+
+    uint8 ``x`` (images) is normalised with ``mean_std`` (default CIFAR-10's), not augmented.
+    """
     model.eval()
+    images = x.dtype == torch.uint8
+    chunk = chunk or (1024 if images else 4096)
+    mean, std = mean_std or (cifar.CIFAR10_MEAN, cifar.CIFAR10_STD)
+    in_dtype = _input_dtype(model, x.device)
     out = []
     for start in range(0, x.shape[0], chunk):
         xb = x[start : start + chunk]
+        if images:
+            xb = cifar.normalize(xb, mean, std, in_dtype)
         with autocast_for(x.device):
             out.append(model(xb.unsqueeze(0).expand(members, *xb.shape)).float())
     return torch.cat(out, dim=1)

@@ -34,10 +34,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .models import _member_generators, _uniform
+from .models import IMAGE_MODELS, _member_generators, _uniform
 from .validation import ConfigError, one_of, positive_int
 
-VISION_MODELS = ("resnet18", "cnn5")
+VISION_MODELS = IMAGE_MODELS
 
 
 # ----------------------------------------------------------------------------- plain models

@@ -38,9 +38,28 @@ def test_unknown_preset_and_parameter():
         chapter_module("nope")
 
 
-def test_paper_preset_refuses_clearly_until_wired():
-    with pytest.raises(ConfigError, match="full-scale GPU setting"):
+def test_paper_preset_needs_a_gpu_unless_the_device_is_explicit(monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setattr("torch.backends.mps.is_available", lambda: False)
+    with pytest.raises(ConfigError, match="preset 'paper' is sized for a GPU.*device='cpu'"):
         dd.resolve_params("paper")
+    p = dd.resolve_params("paper", device="cpu")  # explicit: allowed (and the paper's setting)
+    assert (p["dataset"], p["model"], p["widths"], p["label_noise"], p["lr"], p["batch_size"], p["epochs"]) == \
+        ("cifar10", "resnet18", list(range(1, 65)), 0.15, 1e-4, 128, 4000)
+    assert dd.steps_for(p) == 4000 * (50000 // 128)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    assert dd.resolve_params("paper")["device"] == "auto"  # with a GPU, no refusal
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (dict(dataset="cifar10"), "model 'mlp' does not run on dataset 'cifar10'.*'resnet18', 'cnn5'"),
+    (dict(model="resnet18"), "model 'resnet18' does not run on dataset 'mnist1d'.*'mlp', 'cnn1d'"),
+    (dict(dataset="cifar100", model="cnn5", n_train=60000), "n_train must be at most 50000 for cifar100"),
+    (dict(dataset="cifar10", model="cnn5", n_test=20000), "n_test must be at most 10000"),
+])
+def test_double_descent_refuses_dataset_model_mismatch_and_sizes(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        dd.resolve_params("smoke", **overrides)
 
 
 BAD_KD = [

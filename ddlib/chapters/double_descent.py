@@ -11,9 +11,9 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import book
-from ..config import RunConfig, TrainConfig
-from ..data import DATASETS, DataConfig
-from ..devices import DEVICES
+from ..config import RunConfig, TrainConfig, check_model_for_dataset
+from ..data import CIFAR_TEST_SIZE, CIFAR_TRAIN_SIZE, DATASETS, DataConfig
+from ..devices import DEVICES, resolve_device
 from ..models import MODELS
 from ..presets import resolve
 from ..runner import SweepOutcome, records_frame, run_configs
@@ -41,8 +41,9 @@ PRESETS = {
 
 def validate(p: dict) -> None:
     """Refuse any parameter value that cannot run, naming the parameter and what is allowed."""
-    one_of("dataset", p["dataset"], DATASETS + ("cifar10", "cifar100"))
-    one_of("model", p["model"], MODELS + ("resnet18", "cnn5"))
+    one_of("dataset", p["dataset"], DATASETS)
+    one_of("model", p["model"], MODELS)
+    check_model_for_dataset(p["dataset"], p["model"])
     non_empty_ints("widths", p["widths"], positive=True)
     non_empty_ints("seeds", p["seeds"], positive=False)
     positive_int("n_train", p["n_train"])
@@ -54,11 +55,17 @@ def validate(p: dict) -> None:
     one_of("device", p["device"], DEVICES)
     if p["batch_size"] > p["n_train"]:
         raise ConfigError(f"batch_size ({p['batch_size']}) must be at most n_train ({p['n_train']})")
-    if p["dataset"] not in DATASETS or p["model"] not in MODELS:
+    if p["dataset"] != "mnist1d":
+        if p["n_train"] > CIFAR_TRAIN_SIZE:
+            raise ConfigError(f"n_train must be at most {CIFAR_TRAIN_SIZE} for {p['dataset']} (its training split); "
+                              f"got {p['n_train']}")
+        if p["n_test"] > CIFAR_TEST_SIZE:
+            raise ConfigError(f"n_test must be at most {CIFAR_TEST_SIZE} for {p['dataset']} (its test split); "
+                              f"got {p['n_test']}")
+    if p.get("preset") == "paper" and p["device"] == "auto" and resolve_device("auto").type != "cuda":
         raise ConfigError(
-            f"dataset={p['dataset']!r} with model={p['model']!r} is the full-scale GPU setting, which is not "
-            f"wired into training yet (see the appendix); this build supports dataset in {list(DATASETS)} "
-            f"with model in {list(MODELS)}")
+            "preset 'paper' is sized for a GPU (about 1.5M steps per width) and no CUDA GPU was found; "
+            "pass device='cpu' explicitly to run it on the CPU anyway")
 
 
 def resolve_params(preset: str = "default", **overrides) -> dict:

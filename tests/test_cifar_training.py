@@ -1,0 +1,140 @@
+"""CIFAR through the whole training path on the CPU: data split and noise, the pool, training with
+augmentation, stored records and reloaded weights. Tiny CIFAR files in the real on-disk format
+(written by ``test_cifar.make_tiny_cifar``, read by the unmodified torchvision classes)."""
+import numpy as np
+import pytest
+import torch
+
+from ddlib import (ConfigError, DataConfig, ResultStore, RunConfig, TrainConfig, build_model, count_params,
+                   load_data, load_pool, load_trained_model, run_configs)
+from ddlib.cifar import CIFAR_MEAN_STD
+from ddlib.models import member_state
+from ddlib.train import Targets, error_rate, predict_logits, train_ensemble
+
+from test_cifar import make_tiny_cifar
+
+PER_FILE = 20  # CIFAR-10: 5 train files -> 100 train images, 1 test file -> 20 test images
+
+
+@pytest.fixture
+def cifar_root(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    written = make_tiny_cifar(root, "cifar10", monkeypatch, per_file=PER_FILE)
+    monkeypatch.setenv("DDLIB_DATA", str(root))
+    monkeypatch.delenv("DDLIB_POOL_NPZ", raising=False)
+    monkeypatch.delenv("DDLIB_DOWNLOAD", raising=False)
+    return root, written
+
+
+def _as_images(rows):
+    return torch.from_numpy(rows.reshape(-1, 3, 32, 32))
+
+
+def test_load_data_splits_and_corrupts_cifar(cifar_root):
+    _, written = cifar_root
+    train_x, train_y = _as_images(written["train"][0]), torch.from_numpy(written["train"][1])
+    cfg = DataConfig(dataset="cifar10", n_train=60, n_test=15, label_noise=0.2, data_seed=3)
+    d = load_data(cfg)
+    assert d.x_train.dtype == torch.uint8 and d.x_train.shape == (60, 3, 32, 32)
+    assert d.input_shape == (3, 32, 32) and d.num_classes == 10
+    # the labeled set is 60 distinct training images with their own labels
+    match = (d.x_train.reshape(60, 1, -1) == train_x.reshape(1, 100, -1)).all(-1)
+    assert torch.equal(match.sum(1), torch.ones(60, dtype=torch.long))
+    which = match.float().argmax(1)
+    assert len(set(which.tolist())) == 60 and torch.equal(d.y_train_clean, train_y[which])
+    assert int((d.y_train != d.y_train_clean).sum()) == 12  # exactly 20% of the labels changed
+    assert torch.equal(d.x_test, _as_images(written["test"][0])[:15])  # test: first n_test, clean
+    assert d.y_test.tolist() == written["test"][1][:15].tolist()
+    again = load_data(cfg)
+    assert torch.equal(again.x_train, d.x_train) and torch.equal(again.y_train, d.y_train)
+    other = load_data(DataConfig(dataset="cifar10", n_train=60, n_test=15, label_noise=0.2, data_seed=4))
+    assert not torch.equal(other.x_train, d.x_train)
+    # the pool: the rest of the same permutation, disjoint from the labeled set, nested in its size
+    x_pool, y_pool = load_pool(cfg, 30)
+    pm = (x_pool.reshape(30, 1, -1) == train_x.reshape(1, 100, -1)).all(-1).float().argmax(1)
+    assert not set(pm.tolist()) & set(which.tolist()) and len(set(pm.tolist())) == 30
+    assert torch.equal(y_pool, train_y[pm])
+    assert torch.equal(load_pool(cfg, 10)[0], x_pool[:10])
+    with pytest.raises(ConfigError, match="more than the 100 images"):
+        load_pool(cfg, 41)
+
+
+def test_pool_from_npz_files(cifar_root, tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    parts = [rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8) for n in (6, 5)]
+    paths = []
+    for i, x in enumerate(parts):
+        paths.append(tmp_path / f"cifar5m_part{i}.npz")
+        np.savez(paths[-1], X=x, Y=np.arange(len(x)) % 10)
+    monkeypatch.setenv("DDLIB_POOL_NPZ", ",".join(map(str, paths)))
+    x, y = load_pool(DataConfig(dataset="cifar10", n_train=60, n_test=15), 8)
+    assert x.shape == (8, 3, 32, 32) and np.array_equal(x.numpy(), np.concatenate(parts)[:8].transpose(0, 3, 1, 2))
+    assert y.tolist() == [0, 1, 2, 3, 4, 5, 0, 1]
+
+
+def test_missing_cifar_files_say_where_and_how_to_download(tmp_path, monkeypatch):
+    monkeypatch.setenv("DDLIB_DATA", str(tmp_path / "empty"))
+    monkeypatch.delenv("DDLIB_DOWNLOAD", raising=False)
+    with pytest.raises(ConfigError) as err:
+        load_data(DataConfig(dataset="cifar10", n_train=10, n_test=10))
+    assert str(tmp_path / "empty" / "cifar-10-batches-py") in str(err.value)
+    assert "DDLIB_DOWNLOAD=1" in str(err.value)
+
+
+def test_config_refuses_mismatches():
+    with pytest.raises(ConfigError, match="n_train must be at most 50000"):
+        DataConfig(dataset="cifar10", n_train=50001)
+    with pytest.raises(ConfigError, match="does not run on dataset 'cifar10'"):
+        RunConfig(data=DataConfig(dataset="cifar10", n_train=10, n_test=10), model="cnn1d")
+
+
+def _cifar_configs(model, width):
+    data = DataConfig(dataset="cifar10", n_train=40, n_test=20, label_noise=0.15)
+    return [RunConfig(data=data, model=model, width=width, train=TrainConfig(steps=6, batch_size=8),
+                      init_seed=s, order_seed=s) for s in (0, 1)]
+
+
+@pytest.mark.parametrize("model,width", [("cnn5", 2), ("resnet18", 1)])
+def test_tiny_cifar_sweep_through_run_configs(cifar_root, results_dir, model, width):
+    cfgs = _cifar_configs(model, width)
+    out = run_configs(cfgs, device="cpu", progress=False)
+    assert (out.computed, out.reused) == (2, 0)
+    store = ResultStore()
+    data = load_data(cfgs[0].data)
+    for cfg, rec in zip(cfgs, out.records):
+        m = rec["metrics"]
+        assert 0 <= m["train_error"] <= 1 and 0 <= m["test_error"] <= 1 and 0 <= m["train_error_clean"] <= 1
+        assert m["params"] == count_params(model, width, (3, 32, 32), 10) and m["n_fit"] == 40
+        reloaded = load_trained_model(cfg, store)
+        logits = predict_logits(reloaded, data.x_test, 1, mean_std=CIFAR_MEAN_STD["cifar10"])[0]
+        assert logits.shape == (20, 10)
+        assert error_rate(logits, data.y_test).item() == pytest.approx(m["test_error"], abs=1e-9)
+    assert run_configs(cfgs, device="cpu", progress=False).reused == 2
+
+
+def test_cifar100_has_100_classes(tmp_path, monkeypatch):
+    make_tiny_cifar(tmp_path, "cifar100", monkeypatch, per_file=30)
+    monkeypatch.setenv("DDLIB_DATA", str(tmp_path))
+    d = load_data(DataConfig(dataset="cifar100", n_train=20, n_test=10, label_noise=0.5))
+    assert d.num_classes == 100 and d.y_train.max() < 100 and int((d.y_train != d.y_train_clean).sum()) == 10
+
+
+def test_batched_training_equals_separate_training_for_images():
+    """Through the training loop (augmentation included), members [1, 2] trained together equal each
+    trained alone: every member has its own batch order and its own augmentation generator.
+    Float64, as in test_vision_models (cnn5's conv biases have zero true gradient)."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (32, 3, 32, 32), dtype=torch.uint8, generator=gen)
+    y = torch.randint(0, 10, (32,), generator=gen)
+    cfg = TrainConfig(steps=5, batch_size=8)
+
+    def train(seeds):
+        model = build_model("cnn5", 1, (3, 32, 32), 10, seeds=seeds).to(torch.float64)
+        train_ensemble(model, x, Targets(hard=y.expand(len(seeds), -1)), cfg, order_seeds=seeds)
+        return model
+
+    together = train([1, 2])
+    for i, seed in enumerate([1, 2]):
+        alone = train([seed])
+        for k, v in member_state(alone, 0).items():
+            torch.testing.assert_close(member_state(together, i)[k], v, rtol=1e-7, atol=1e-9, msg=k)
