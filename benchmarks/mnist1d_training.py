@@ -71,12 +71,18 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave torch's default)")
+    ap.add_argument("--synthetic", action="store_true",
+                    help="random inputs of MNIST-1D's shape instead of generated MNIST-1D (no mnist1d package needed)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    data = load_data(DataConfig(n_train=1000, n_test=100, label_noise=0.2))
-    x, y = data.x_train, data.y_train
+    if args.synthetic:
+        g = torch.Generator().manual_seed(0)
+        x, y = torch.randn(1000, 40, generator=g), torch.randint(0, 10, (1000,), generator=g)
+    else:
+        data = load_data(DataConfig(n_train=1000, n_test=100, label_noise=0.2))
+        x, y = data.x_train, data.y_train
     print(f"device {device}, torch threads {torch.get_num_threads()}, model {args.model}, "
           f"{args.seeds} seeds x {args.steps} steps, batch {args.batch_size}")
     print(f"{'width':>6} {'baseline s':>11} {'ours s':>8} {'baseline steps/s':>17} {'ours steps/s':>13} {'ratio':>6}")

@@ -71,6 +71,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default on CPU: cores - baseline workers, at least 1)")
     p.add_argument("--skip-baseline", action="store_true")
+    p.add_argument("--csv", default=None, help="also write the table (with date, device, projection) to this CSV")
     p.add_argument("--peak-tflops", type=float, default=None,
                    help="peak dense TFLOP/s for MFU (default 989 = H100 bf16 on CUDA; no MFU elsewhere)")
     p.add_argument("--epochs", type=int, default=4000, help="sweep projection: epochs per model")
@@ -235,7 +236,7 @@ def main(argv=None):
 
     flops = {k: float(vision_forward_flops(args.model, k, args.num_classes)) for k in
              sorted(set(args.k) | set(range(1, args.sweep_k_max + 1)))}
-    ours, base = {}, {}
+    ours, base, rows = {}, {}, []
     head = (f"{'k':>4} {'GFLOP/img':>9} {'ours img/s':>11} {'base img/s':>11} {'ratio':>6} "
             f"{'ours TFLOP/s':>12} {'base TFLOP/s':>12}" + (f" {'ours MFU':>8} {'base MFU':>8}" if peak else ""))
     print(head + "\n" + "-" * len(head), flush=True)
@@ -250,8 +251,12 @@ def main(argv=None):
         if peak:
             row += f" {tf(ours[k]) / peak:>8.2%} {fmt(base[k] and tf(base[k]) / peak, '>8.2%')}"
         print(row, flush=True)
+        rows.append({"k": k, "gflop_per_image": flops[k] / 1e9, "ours_images_per_s": ours[k],
+                     "baseline_images_per_s": base[k], "ratio": base[k] and ours[k] / base[k],
+                     "ours_tflops": tf(ours[k]), "ours_mfu": tf(ours[k]) / peak if peak else None})
 
     total_images = args.epochs * args.train_size * args.sweep_seeds
+    projected = {}
     print(f"\nProjected sweep k=1..{args.sweep_k_max}, {args.epochs} epochs x {args.train_size} images x "
           f"{args.sweep_seeds} seed(s) per k, on this device ({name}):")
     for label, measured in (("ours", ours), ("baseline", base)):
@@ -260,12 +265,23 @@ def main(argv=None):
         hours = sum(total_images * seconds_per_image(measured, flops, k)
                     for k in range(1, args.sweep_k_max + 1)) / 3600
         print(f"  {label:>8}: {hours:,.1f} device-hours")
+        projected[label] = hours
     outside = [k for k in range(1, args.sweep_k_max + 1) if k < min(args.k) or k > max(args.k)]
     if outside:
         print(f"  (widths {outside[0]}..{outside[-1]} outside the measured range are extrapolated)"
               if len(outside) == outside[-1] - outside[0] + 1 else
               f"  ({len(outside)} widths outside the measured range {min(args.k)}..{max(args.k)} are extrapolated)")
         print("  (above the largest measured width, by FLOPs: an upper bound until compute-bound)")
+    if args.csv:
+        import pandas as pd
+
+        meta = {"date": time.strftime("%Y-%m-%d"), "device": name, "torch": torch.__version__, "model": args.model,
+                "members": args.members, "batch_size": args.batch_size, "precision": "bf16" if bf16 else "fp32",
+                "peak_tflops": peak, "sweep_k_max": args.sweep_k_max, "sweep_epochs": args.epochs,
+                "projected_sweep_hours_ours": projected.get("ours"),
+                "projected_sweep_hours_baseline": projected.get("baseline")}
+        pd.DataFrame([{**meta, **r} for r in rows]).to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,55 @@
+"""Reading the GPU benchmark results for the book's appendix.
+
+``benchmarks/train_throughput.py --csv benchmarks/results/NAME.csv`` writes one row per width
+``k`` with the date, the device, the throughputs (ours and the DataLoader baseline), the
+achieved TFLOP/s, the model FLOP utilisation (MFU = achieved / peak dense bf16 TFLOP/s, with
+achieved = 3 x forward FLOPs per image x images per second, the usual fwd + 2x bwd estimate of
+Kaplan et al. 2020) and the projected cost of the full width sweep. This module loads those
+files and picks out the numbers the appendix cites.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .paths import REPO_ROOT
+
+RESULTS = REPO_ROOT / "benchmarks" / "results"
+
+
+def load_benchmarks(folder: Path | str = RESULTS) -> pd.DataFrame:
+    """All benchmark CSVs in ``folder``, one row per (file, k), with a ``file`` column."""
+    frames = [pd.read_csv(p).assign(file=p.name) for p in sorted(Path(folder).glob("*.csv"))]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def show(runs: pd.DataFrame) -> pd.DataFrame:
+    """The table the appendix shows (throughputs rounded, MFU in percent)."""
+    if runs.empty:
+        return runs
+    cols = ["date", "device", "model", "members", "precision", "k", "ours_images_per_s", "baseline_images_per_s",
+            "ratio", "ours_tflops", "ours_mfu"]
+    out = runs[cols].copy()
+    out["ours_mfu"] = (100 * out["ours_mfu"]).round(2)
+    return out.rename(columns={"ours_mfu": "ours_mfu_%"}).round(2)
+
+
+def key_numbers(runs: pd.DataFrame) -> dict:
+    """Numbers cited in the prose: ratios for k <= 16, MFU at k = 64, projected sweep hours."""
+    single = runs[(runs["members"] == 1) & runs["baseline_images_per_s"].notna()]
+    batched = runs[runs["members"] > 1]
+    out = {"gpu_date": str(runs["date"].iloc[0]), "gpu_device": str(runs["device"].iloc[0])}
+    if len(single):
+        small = single[single["k"] <= 16]
+        out.update(gpu_ratio_min_small_k=float(small["ratio"].min()), gpu_ratio_max_small_k=float(small["ratio"].max()),
+                   gpu_ratio_k64=float(single.loc[single["k"] == 64, "ratio"].iloc[0]),
+                   gpu_mfu_k64=float(single.loc[single["k"] == 64, "ours_mfu"].iloc[0]),
+                   gpu_sweep_hours=float(single["projected_sweep_hours_ours"].iloc[0]),
+                   gpu_sweep_hours_baseline=float(single["projected_sweep_hours_baseline"].iloc[0]))
+    if len(batched):
+        m = int(batched["members"].iloc[0])
+        out.update(gpu_members=m, gpu_mfu_k64_batched=float(batched.loc[batched["k"] == 64, "ours_mfu"].iloc[0]),
+                   gpu_sweep_hours_batched=float(batched["projected_sweep_hours_ours"].iloc[0]),
+                   gpu_sweep_hours_batched_all=float(batched["projected_sweep_hours_ours"].iloc[0]) * m)
+    return out

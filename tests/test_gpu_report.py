@@ -1,0 +1,25 @@
+"""The appendix reads the committed GPU benchmark files; check what it cites against them."""
+import pandas as pd
+
+from ddlib import gpu_report
+
+
+def test_key_numbers_match_the_committed_benchmarks():
+    runs = gpu_report.load_benchmarks()
+    assert len(runs), "benchmarks/results/ holds the GPU runs the appendix cites"
+    k = gpu_report.key_numbers(runs)
+    single = runs[runs["members"] == 1].set_index("k")
+    assert k["gpu_mfu_k64"] == single.loc[64, "ours_mfu"]
+    assert k["gpu_ratio_k64"] == single.loc[64, "ours_images_per_s"] / single.loc[64, "baseline_images_per_s"]
+    small = single.loc[single.index <= 16, "ratio"]
+    assert (k["gpu_ratio_min_small_k"], k["gpu_ratio_max_small_k"]) == (small.min(), small.max())
+    # MFU is 3 x forward FLOPs x images/s over the peak
+    row = single.loc[64]
+    assert abs(row["ours_mfu"] - 3 * row["gflop_per_image"] * 1e9 * row["ours_images_per_s"] / 1e12 / row["peak_tflops"]) < 1e-6
+    assert k["gpu_sweep_hours_batched_all"] == k["gpu_sweep_hours_batched"] * k["gpu_members"]
+
+
+def test_show_is_empty_without_benchmarks(tmp_path):
+    runs = gpu_report.load_benchmarks(tmp_path)
+    assert isinstance(runs, pd.DataFrame) and runs.empty
+    assert gpu_report.show(runs).empty
