@@ -13,6 +13,7 @@ from .models import build_model, count_params  # noqa: E402
 from .runner import SweepOutcome, load_trained_model, records_frame, run_configs, tidy_frame  # noqa: E402
 from .store import ResultStore  # noqa: E402
 from .validation import ConfigError  # noqa: E402
+from . import book  # noqa: E402  (the chapters' shared helpers: style, tables, glue)
 
 __all__ = [
     "__version__", "RunConfig", "TargetConfig", "TrainConfig", "DataConfig", "config_hash", "load_data",
