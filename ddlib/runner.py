@@ -23,7 +23,7 @@ import torch
 
 from . import cifar
 from .checkpoint import Checkpointing, checkpoint_every_from_env
-from .config import RunConfig, config_hash
+from .config import POOL_METHODS, RunConfig, config_hash
 from .data import DATASET_SHAPES, load_data, load_pool, pool_source
 from .devices import resolve_device
 from .models import IMAGE_MODELS, build_model, count_params, member_state, stack_states
@@ -210,7 +210,7 @@ def records_frame(records: list[dict]):
         rows.append({
             "hash": r["hash"], "model": cfg["model"], "width": cfg["width"], "seed": cfg["init_seed"],
             "label_noise": cfg["data"]["label_noise"], "n_train": cfg["data"]["n_train"],
-            "method": t["method"], "pool_size": t["pool_size"] if t["method"] in ("hard_pool", "soft_kd_pool", "oracle_pool") else 0,
+            "method": t["method"], "pool_size": t["pool_size"] if t["method"] in POOL_METHODS else 0,
             "teacher_width": teacher["width"] if teacher else None,
             **r["metrics"],
         })

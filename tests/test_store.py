@@ -81,3 +81,18 @@ def test_sweep_killed_with_sigkill_resumes(results_dir, tmp_path):
     fresh = records_frame([json.loads(p.read_text()) for p in sorted((tmp_path / "fresh/store").glob("*.json"))])
     cols = ["hash", "width", "train_error", "test_error"]
     assert resumed[cols].equals(fresh[cols])
+
+
+def test_runs_through_an_executor_and_load_as_a_tidy_frame(results_dir, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ddlib import tidy_frame
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        via_pool = run_configs(_configs(widths=(2, 4, 6)), executor=pool, progress=False)
+    assert (via_pool.computed, via_pool.reused) == (3, 0)
+    in_process = run_configs(_configs(widths=(2, 4, 6)), store=ResultStore(tmp_path / "other"), progress=False)
+    assert [r["metrics"]["test_error"] for r in via_pool.records] == [r["metrics"]["test_error"] for r in in_process.records]
+    tidy = tidy_frame(via_pool.records)
+    assert set(tidy["metric"]) >= {"train_error", "test_error", "params"}
+    assert len(tidy[tidy["metric"] == "test_error"]) == 3  # one row per run and metric
