@@ -58,6 +58,7 @@ class TrainConfig:
         positive_int("steps", self.steps)
         if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
             raise ConfigError(f"weight_decay must be a number >= 0; got {self.weight_decay!r}")
+        _as_floats(self, "lr", "weight_decay")
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class TargetConfig:
         non_negative_int("pool_seed", self.pool_seed)
         positive_float("temperature", self.temperature)
         in_unit_interval("alpha", self.alpha, closed_right=True)
+        _as_floats(self, "temperature", "alpha")
 
     @property
     def uses_pool(self) -> bool:
@@ -119,6 +121,12 @@ class RunConfig:
         d.pop("init_seed"), d.pop("order_seed")
         d["targets"].pop("teacher")
         return _digest(d)
+
+
+def _as_floats(obj, *names: str) -> None:
+    """Store the named fields of a frozen dataclass as ``float`` (so ``0`` and ``0.0`` hash alike)."""
+    for name in names:
+        object.__setattr__(obj, name, float(getattr(obj, name)))
 
 
 def _digest(obj) -> str:

@@ -4,9 +4,9 @@ A :class:`DataConfig` names everything that determines the data. :func:`load_dat
 :class:`LabeledData` whose tensors already sit on the training device, so training indexes
 batches there and never copies per step.
 
-MNIST-1D layout (one generator draw with seed ``data_seed`` of ``n_train + n_test`` samples):
-the first ``n_train`` samples are the labeled training set, the next ``n_test`` the test set.
-The unlabeled pool is a *separate* draw with seed ``pool_seed`` (default ``data_seed + 1000``),
+MNIST-1D layout: the labeled training set is a generator draw of ``n_train`` samples with seed
+``data_seed``; the test set is its own draw of ``n_test`` samples with seed ``data_seed + 500``;
+the unlabeled pool is made of further draws from seed ``pool_seed`` (default ``data_seed + 1000``),
 so it is held out from both and can be as large as wanted.
 
 CIFAR-10/100 layout (files read through torchvision from :func:`ddlib.paths.data_dir`): a
@@ -56,6 +56,7 @@ class DataConfig:
         positive_int("n_train", self.n_train)
         positive_int("n_test", self.n_test)
         in_unit_interval("label_noise", self.label_noise, closed_right=False)
+        object.__setattr__(self, "label_noise", float(self.label_noise))  # 0 and 0.0 hash alike
         non_negative_int("noise_seed", self.noise_seed)
         non_negative_int("data_seed", self.data_seed)
         if self.dataset in cifar.CIFAR_DATASETS:
@@ -91,19 +92,24 @@ def load_data(cfg: DataConfig, device: torch.device | str = "cpu", download: boo
     """
     if cfg.dataset in cifar.CIFAR_DATASETS:
         return _load_cifar(cfg, device, download)
-    x, y = mnist1d_data.generate(cfg.n_train + cfg.n_test, cfg.data_seed)
-    y_clean = y[: cfg.n_train]
+    x, y = mnist1d_data.generate(cfg.n_train, cfg.data_seed)
+    x_test, y_test = mnist1d_data.generate(cfg.n_test, cfg.data_seed + TEST_SEED_OFFSET)
+    y_clean = y
     y_noisy = corrupt_labels(y_clean, cfg.label_noise, mnist1d_data.NUM_CLASSES, cfg.noise_seed)
     as_t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device)  # noqa: E731
     return LabeledData(
-        x_train=as_t(x[: cfg.n_train]),
+        x_train=as_t(x),
         y_train=as_t(y_noisy),
         y_train_clean=as_t(y_clean),
-        x_test=as_t(x[cfg.n_train :]),
-        y_test=as_t(y[cfg.n_train :]),
+        x_test=as_t(x_test),
+        y_test=as_t(y_test),
         num_classes=mnist1d_data.NUM_CLASSES,
     )
 
+
+#: MNIST-1D's test set is its own draw, seed ``data_seed + TEST_SEED_OFFSET``, so changing ``n_test``
+#: never changes the training set, nor ``n_train`` the test set.
+TEST_SEED_OFFSET = 500
 
 #: The pool is made of generator draws of this many samples (seeds ``pool_seed``, ``pool_seed + 1``, ...),
 #: so a smaller pool is always a prefix of a larger one with the same seed (nested pools).
@@ -115,8 +121,8 @@ def load_pool(cfg: DataConfig, pool_size: int, pool_seed: int | None = None, dev
     """Return ``(x_pool, y_pool_true)``: ``pool_size`` held-out inputs and their true labels.
 
     The pool is the first ``pool_size`` samples of the draws with seeds ``pool_seed + i``
-    (``i = 0, 1, ...``) of :data:`POOL_CHUNK` samples each, disjoint from the labeled and test
-    draw (seed ``data_seed``). The true labels exist only for the ``oracle_pool`` upper bound;
+    (``i = 0, 1, ...``) of :data:`POOL_CHUNK` samples each, disjoint from the labeled draw (seed
+    ``data_seed``) and the test draw (seed ``data_seed + TEST_SEED_OFFSET``). The true labels exist only for the ``oracle_pool`` upper bound;
     distillation never sees them.
 
     CIFAR: the training images after the labeled ones in the ``data_seed`` permutation (so the
@@ -128,11 +134,19 @@ def load_pool(cfg: DataConfig, pool_size: int, pool_seed: int | None = None, dev
     if cfg.dataset in cifar.CIFAR_DATASETS:
         return _cifar_pool(cfg, pool_size, device, download)
     seed = cfg.data_seed + 1000 if pool_seed is None else non_negative_int("pool_seed", pool_seed)
-    if seed <= cfg.data_seed < seed + -(-pool_size // POOL_CHUNK):
-        raise ValueError(f"pool_seed {seed} would reuse the labeled data's draw (data_seed {cfg.data_seed})")
+    check_pool_seeds(cfg, pool_size, seed)
     xs, ys = zip(*(mnist1d_data.generate(POOL_CHUNK, seed + i) for i in range(-(-pool_size // POOL_CHUNK))))
     x, y = np.concatenate(xs)[:pool_size], np.concatenate(ys)[:pool_size]
     return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+
+
+def check_pool_seeds(cfg: DataConfig, pool_size: int, pool_seed: int) -> None:
+    """Refuse an MNIST-1D pool whose generator seeds would repeat the labeled or the test draw."""
+    chunks = range(pool_seed, pool_seed + -(-pool_size // POOL_CHUNK))
+    for name, seed in (("data_seed", cfg.data_seed), ("the test draw (data_seed + 500)", cfg.data_seed + TEST_SEED_OFFSET)):
+        if seed in chunks:
+            raise ConfigError(f"pool_seed {pool_seed} with pool size {pool_size} uses generator seeds "
+                              f"{chunks.start}..{chunks.stop - 1}, which include {name} ({seed}); choose another pool_seed")
 
 
 # ----------------------------------------------------------------------------- CIFAR

@@ -34,6 +34,8 @@ def _coerce(name: str, value, like):
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
+        if isinstance(like, (list, tuple)) and all(isinstance(v, str) for v in like):
+            return [w.strip() for w in text.strip("[]").split(",") if w.strip()]  # hard_pool,direct
         raise ConfigError(f"{name}: cannot read {value!r} as a {type(like).__name__}") from None
 
 

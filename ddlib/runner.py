@@ -42,9 +42,17 @@ class SweepOutcome:
     records: list[dict] = field(default_factory=list)
     computed: int = 0
     reused: int = 0
+    computed_hashes: set[str] = field(default_factory=set)
 
     def summary(self) -> str:
         return f"runs: {self.computed} computed, {self.reused} reused"
+
+    def merge(self, other: "SweepOutcome") -> "SweepOutcome":
+        """Both sweeps as one: each distinct run counted once (computed if either sweep trained it)."""
+        records = self.records + other.records
+        hashes = {r["hash"] for r in records}
+        done = self.computed_hashes | other.computed_hashes
+        return SweepOutcome(records, computed=len(hashes & done), reused=len(hashes - done), computed_hashes=done)
 
 
 def _teacher_depth(cfg: RunConfig) -> int:
@@ -70,7 +78,8 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     for c in configs:
         need(c)
     outcome = SweepOutcome(computed=sum(h in missing for h in requested),
-                           reused=sum(h not in missing for h in requested))
+                           reused=sum(h not in missing for h in requested),
+                           computed_hashes={h for h in requested if h in missing})
     by_depth: dict[int, list[RunConfig]] = defaultdict(list)
     for cfg in missing.values():
         by_depth[_teacher_depth(cfg)].append(cfg)
@@ -164,8 +173,10 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     seconds = time.time() - started
     records = []
     for i, cfg in enumerate(group):
+        # train_error: error against the labels the run was fitted to (noisy labels for `labels`
+        # runs, the teacher's argmax for distillation, true pool labels for oracle_pool).
         metrics = {"train_error": train_err[i], "test_error": test_err[i], "params": params,
-                   "final_loss": losses[-1], "n_fit": int(x.shape[0])}
+                   "group_final_loss": losses[-1], "n_fit": int(x.shape[0])}
         if cfg.targets.method == "labels":
             metrics["train_error_clean"] = error_rate(train_logits[i], data.y_train_clean).item()
         if teacher_test[i] is not None:

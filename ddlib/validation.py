@@ -5,6 +5,7 @@ is generated or any model trained, so a typo costs a second, not a sweep.
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 
@@ -28,8 +29,8 @@ def non_negative_int(name: str, value) -> int:
 
 def positive_float(name: str, value) -> float:
     """Return ``value`` as float if it is a number > 0, else raise :class:`ConfigError`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ConfigError(f"{name} must be a number > 0; got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ConfigError(f"{name} must be a finite number > 0; got {value!r}")
     return float(value)
 
 

@@ -63,10 +63,14 @@ def test_load_data_noisy_train_clean_test(results_dir):
     assert d.x_train.shape == (200, 40) and d.x_test.shape == (300, 40)
     assert d.input_shape == (40,) and d.num_classes == 10
     assert (d.y_train != d.y_train_clean).sum().item() == 50
-    # the test set carries the generator's own labels, untouched by noise
-    x, y = mnist1d_data.generate(500, 0)
-    np.testing.assert_array_equal(d.y_test.numpy(), y[200:])
-    np.testing.assert_array_equal(d.y_train_clean.numpy(), y[:200])
+    # the test set is its own draw and carries the generator's labels, untouched by noise
+    _, y_test = mnist1d_data.generate(300, 0 + 500)
+    _, y_train = mnist1d_data.generate(200, 0)
+    np.testing.assert_array_equal(d.y_test.numpy(), y_test)
+    np.testing.assert_array_equal(d.y_train_clean.numpy(), y_train)
+    # changing n_test leaves the training set alone
+    other = load_data(DataConfig(n_train=200, n_test=100, label_noise=0.25))
+    assert np.array_equal(other.x_train.numpy(), d.x_train.numpy())
 
 
 def test_pool_is_a_separate_draw(results_dir):
@@ -84,3 +88,10 @@ def test_smaller_pools_are_prefixes_of_larger_ones(results_dir):
     large, _ = load_pool(cfg, 6000)  # two generator chunks
     assert large.shape == (6000, 40)
     assert np.array_equal(large[:300].numpy(), small.numpy())
+
+
+def test_pool_seeds_may_not_repeat_the_labeled_or_test_draw():
+    with pytest.raises(ConfigError, match="pool_seed 0 with pool size 100 uses generator seeds 0..0"):
+        load_pool(DataConfig(n_train=100, n_test=100), 100, pool_seed=0)
+    with pytest.raises(ConfigError, match="the test draw"):
+        load_pool(DataConfig(n_train=100, n_test=100), 12000, pool_seed=498)

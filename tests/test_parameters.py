@@ -63,8 +63,8 @@ def test_double_descent_refuses_dataset_model_mismatch_and_sizes(overrides, mess
 
 
 BAD_KD = [
-    (dict(temperature=0), "temperature must be a number > 0"),
-    (dict(temperature=-1.0), "temperature must be a number > 0"),
+    (dict(temperature=0), "temperature must be a finite number > 0"),
+    (dict(temperature=-1.0), "temperature must be a finite number > 0"),
     (dict(alpha=1.5), r"alpha must be a number in \[0, 1\]"),
     (dict(alpha=-0.1), r"alpha must be a number in \[0, 1\]"),
     (dict(pool_sizes=[10]), "pool_sizes must be at least batch_size"),
@@ -79,9 +79,33 @@ def test_distillation_refuses(overrides, message):
         kd.resolve_params("smoke", **overrides)
 
 
+def test_more_refusals():
+    with pytest.raises(ConfigError, match="temperature must be a finite number > 0"):
+        kd.resolve_params("smoke", temperature=float("inf"))
+    with pytest.raises(ConfigError, match="optimizer must be one of 'adam', 'sgd'"):
+        dd.resolve_params("smoke", optimizer="sgdx")
+    with pytest.raises(ConfigError, match="noise_seed must be a non-negative integer"):
+        dd.resolve_params("smoke", noise_seed=-1)
+    with pytest.raises(ConfigError, match="pool_seed"):
+        kd.resolve_params("smoke", pool_seed=0)  # would reuse the labeled draw (data_seed 0)
+    with pytest.raises(ConfigError, match="student_model must be one of"):
+        kd.resolve_params("smoke", student_model="transformer")
+    with pytest.raises(ConfigError, match="teacher_widths must be a subset of widths"):
+        kd.resolve_params("smoke", teacher_widths=[5])
+
+
+def test_int_and_float_spellings_hash_alike():
+    from ddlib import DataConfig, RunConfig, TrainConfig, config_hash
+
+    a = RunConfig(data=DataConfig(label_noise=0), train=TrainConfig(lr=1, steps=10))
+    b = RunConfig(data=DataConfig(label_noise=0.0), train=TrainConfig(lr=1.0, steps=10))
+    assert config_hash(a) == config_hash(b)
+
+
 def test_command_line_strings_are_coerced():
     p = dd.resolve_params("smoke", widths="[2, 8]", seeds="0,1", label_noise="0.3")
     assert p["widths"] == [2, 8] and p["seeds"] == [0, 1] and p["label_noise"] == 0.3
+    assert kd.resolve_params("smoke", methods="hard_pool,direct")["methods"] == ["hard_pool", "direct"]
 
 
 def test_papermill_refuses_before_training(results_dir, tmp_path):

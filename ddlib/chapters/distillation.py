@@ -10,7 +10,11 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import book
-from ..distill import STUDENT_METHODS, student_config
+from ..config import check_model_for_dataset
+from ..data import CIFAR_TRAIN_SIZE, check_pool_seeds
+from ..distill import STUDENT_METHODS, STUDENT_SEED_OFFSET, student_config
+from ..models import MODELS
+from ..paths import pool_npz_files
 from ..presets import resolve
 from ..runner import SweepOutcome, records_frame, run_configs
 from ..validation import ConfigError, in_unit_interval, non_empty_ints, non_negative_int, one_of, positive_float
@@ -36,7 +40,8 @@ PRESETS = {
 def validate(p: dict) -> None:
     dd.validate(p)
     if p["student_model"] is not None:
-        one_of("student_model", p["student_model"], ("mlp", "cnn1d"))
+        one_of("student_model", p["student_model"], MODELS)
+        check_model_for_dataset(p["dataset"], p["student_model"])
     if p["student_width"] != "peak":
         if isinstance(p["student_width"], bool) or not isinstance(p["student_width"], int) or p["student_width"] <= 0:
             raise ConfigError(f"student_width must be a positive integer or 'peak'; got {p['student_width']!r}")
@@ -53,6 +58,11 @@ def validate(p: dict) -> None:
         for size in non_empty_ints(name, p[name], positive=True):
             if size < p["batch_size"]:
                 raise ConfigError(f"each entry of {name} must be at least batch_size ({p['batch_size']}); got {size}")
+    if p["dataset"] == "mnist1d":
+        check_pool_seeds(dd.data_config(p), max(p["pool_sizes"] + p["pool_study_sizes"]), p["pool_seed"])
+    elif not pool_npz_files() and p["n_train"] + max(p["pool_sizes"] + p["pool_study_sizes"]) > CIFAR_TRAIN_SIZE:
+        raise ConfigError(f"n_train + the largest pool size must be at most {CIFAR_TRAIN_SIZE} for {p['dataset']} "
+                          f"(the pool is the rest of its training split); set $DDLIB_POOL_NPZ for a larger pool")
     if not isinstance(p["methods"], (list, tuple)) or not p["methods"]:
         raise ConfigError(f"methods must be a non-empty list of {list(STUDENT_METHODS)}; got {p['methods']!r}")
     for m in p["methods"]:
@@ -97,10 +107,10 @@ def run(p: dict, **kwargs) -> tuple[pd.DataFrame, dict, SweepOutcome]:
     study_teachers = [best_narrow, max(p["teacher_widths"])]
     study = student_configs(p, width, study_teachers, p["pool_study_sizes"], ["hard_pool"])
     outcome = run_configs(main + study, device=p["device"], **kwargs)
-    outcome.reused += teacher_outcome.reused
-    outcome.computed += teacher_outcome.computed
     students = records_frame(outcome.records).drop_duplicates("hash")
+    outcome = teacher_outcome.merge(outcome)  # `direct` students are teachers too: count them once
     students["method"] = students["method"].replace({"labels": "direct"})
+    students["seed"] = students["seed"] % STUDENT_SEED_OFFSET  # the teacher seed the student belongs to
     students["student_width"] = students["width"]
     teacher_rows = teachers.assign(method="teacher", teacher_width=teachers["width"], student_width=None,
                                    pool_size=0, agreement=1.0)
@@ -110,6 +120,7 @@ def run(p: dict, **kwargs) -> tuple[pd.DataFrame, dict, SweepOutcome]:
     book.write_table(frame, CHAPTER, p["preset"])
     teacher_summary["student_width"] = width
     teacher_summary["study_teachers"] = study_teachers
+    teacher_summary["study_narrow_is_narrower"] = bool(narrow)
     return frame, teacher_summary, outcome
 
 
@@ -142,12 +153,15 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["best_hard_pool_teacher"] = int(by_teacher.idxmin()) if len(by_teacher) else None
     out["best_hard_pool_error"] = float(by_teacher.min()) if len(by_teacher) else float("nan")
     out["agreement_widest"] = float(hp[hp["teacher_width"] == widest]["agreement"].mean())
-    study = frame[frame["method"] == "hard_pool"]
+    study = frame[(frame["method"] == "hard_pool") & frame["pool_size"].isin(p["pool_study_sizes"])]
     for name, tw in (("widest", widest), ("narrow", teacher_summary["study_teachers"][0])):
         curve = study[study["teacher_width"] == tw].groupby("pool_size")["test_error"].mean().sort_index()
         out[f"pool_smallest_{name}"] = float(curve.iloc[0])
         out[f"pool_largest_{name}"] = float(curve.iloc[-1])
     out["narrow_study_teacher"] = teacher_summary["study_teachers"][0]
+    main_hp = hp[hp["teacher_width"] == widest]
+    out["hard_pool_train_error_widest"] = float(main_hp["train_error"].mean())
+    out["pool_passes"] = float(p["epochs"] * (p["n_train"] // p["batch_size"]) * p["batch_size"] / pool)
     out["pool_study_smallest"] = int(min(p["pool_study_sizes"]))
     out["pool_study_largest"] = int(max(p["pool_study_sizes"]))
     return out
@@ -180,13 +194,14 @@ def plot_methods(frame: pd.DataFrame, p: dict):
     return fig
 
 
-def plot_pool_sizes(frame: pd.DataFrame, teacher_summary: dict):
+def plot_pool_sizes(frame: pd.DataFrame, teacher_summary: dict, pool_study_sizes):
     """``hard_pool`` student error against pool size, for the widest and the best narrow teacher."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     tws = teacher_summary["study_teachers"]
-    f = frame[(frame["method"] == "hard_pool") & frame["teacher_width"].isin(tws)].copy()
+    f = frame[(frame["method"] == "hard_pool") & frame["teacher_width"].isin(tws)
+              & frame["pool_size"].isin(pool_study_sizes)].copy()
     f["teacher"] = "width " + f["teacher_width"].astype(int).astype(str)
     fig, ax = plt.subplots(figsize=(6.5, 4))
     sns.lineplot(data=f, x="pool_size", y="test_error", hue="teacher", marker="o", errorbar=("pi", 100), ax=ax)

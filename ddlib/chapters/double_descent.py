@@ -11,13 +11,14 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import book
-from ..config import RunConfig, TrainConfig, check_model_for_dataset
+from ..config import OPTIMIZERS, RunConfig, TrainConfig, check_model_for_dataset
 from ..data import CIFAR_TEST_SIZE, CIFAR_TRAIN_SIZE, DATASETS, DataConfig
 from ..devices import DEVICES, resolve_device
 from ..models import MODELS
 from ..presets import resolve
 from ..runner import SweepOutcome, records_frame, run_configs
-from ..validation import ConfigError, in_unit_interval, non_empty_ints, one_of, positive_float, positive_int
+from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int, one_of, positive_float,
+                          positive_int)
 
 CHAPTER = "double-descent"
 
@@ -53,6 +54,10 @@ def validate(p: dict) -> None:
     positive_float("lr", p["lr"])
     positive_int("batch_size", p["batch_size"])
     one_of("device", p["device"], DEVICES)
+    resolve_device(p["device"])  # an unavailable 'cuda' / 'mps' is refused here, not in the kernel
+    one_of("optimizer", p["optimizer"], OPTIMIZERS)
+    non_negative_int("noise_seed", p["noise_seed"])
+    non_negative_int("data_seed", p["data_seed"])
     if p["batch_size"] > p["n_train"]:
         raise ConfigError(f"batch_size ({p['batch_size']}) must be at most n_train ({p['n_train']})")
     if p["dataset"] != "mnist1d":
@@ -106,13 +111,20 @@ def summarize(frame: pd.DataFrame) -> dict:
     """Key numbers of the curve, from the means over seeds at each width.
 
     ``threshold_width``: the first width whose mean train error is at most
-    :data:`INTERPOLATION_TOL` (``None`` if no width interpolates). ``peak_width``: the width of
-    highest mean test error among widths ≥ the first width past the best narrow model.
+    :data:`INTERPOLATION_TOL` (the widest width if none interpolates). The peak is looked for
+    near the threshold only, so a noisy narrow, under-fitting model cannot be taken for it:
+    ``peak_width`` is the width of highest mean test error among the widths from the best
+    model narrower than the threshold (the first descent's minimum) up to one grid step past
+    the threshold.
     """
     m = frame.groupby("width")[["train_error", "test_error", "params"]].mean().sort_index()
     widths = list(m.index)
     interp = [w for w in widths if m.loc[w, "train_error"] <= INTERPOLATION_TOL]
-    peak_width = int(m["test_error"].idxmax()) if len(widths) < 3 else int(m["test_error"].iloc[1:].idxmax())
+    threshold = interp[0] if interp else widths[-1]
+    below = [w for w in widths if w < threshold]
+    start = int(m.loc[below, "test_error"].idxmin()) if below else threshold
+    stop = widths[min(widths.index(threshold) + 1, len(widths) - 1)]
+    peak_width = int(m.loc[[w for w in widths if start <= w <= stop], "test_error"].idxmax())
     narrower = m.loc[[w for w in widths if w < peak_width], "test_error"]
     wider = m.loc[[w for w in widths if w > peak_width], "test_error"]
     out = {
