@@ -158,6 +158,10 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
         curve = study[study["teacher_width"] == tw].groupby("pool_size")["test_error"].mean().sort_index()
         out[f"pool_smallest_{name}"] = float(curve.iloc[0])
         out[f"pool_largest_{name}"] = float(curve.iloc[-1])
+    teacher_curve = frame[frame["method"] == "teacher"].groupby("teacher_width")["test_error"].mean()
+    both = pd.concat([teacher_curve, by_teacher], axis=1, keys=["teacher", "student"]).dropna()
+    out["tracking_correlation"] = float(both["teacher"].corr(both["student"])) if len(both) > 2 else float("nan")
+    out["student_minus_teacher_widest"] = out["hard_pool_widest"] - out["teacher_widest"]
     out["narrow_study_teacher"] = teacher_summary["study_teachers"][0]
     main_hp = hp[hp["teacher_width"] == widest]
     out["hard_pool_train_error_widest"] = float(main_hp["train_error"].mean())

@@ -141,7 +141,29 @@ def summarize(frame: pd.DataFrame) -> dict:
     out["peak_over_narrower"] = out["peak_test_error"] - out["best_narrower_test_error"]
     out["peak_over_widest"] = out["peak_test_error"] - out["widest_test_error"] if len(wider) else float("nan")
     out["peak_to_threshold_ratio"] = (peak_width / out["threshold_width"]) if interp else float("nan")
+    out["seed_spread"] = float(frame.groupby("width")["test_error"].std().mean())
+    out["verdict"] = verdict(out)
     return out
+
+
+#: A difference of mean test errors smaller than this (2 points) is not called a peak or a descent.
+CLEAR = 0.02
+
+
+def verdict(s: dict) -> str:
+    """One sentence, chosen by the numbers, saying whether this run shows double descent (C1)."""
+    rise, fall = s["peak_over_narrower"], s["peak_over_widest"]
+    if rise >= CLEAR and fall >= CLEAR:
+        return (f"**This run shows double descent:** test error rises {rise:.1%} above the best narrower model "
+                f"to a peak near the interpolation threshold and falls {fall:.1%} below it past the threshold.")
+    if fall >= CLEAR:
+        return (f"**This run shows the second descent but no clear peak:** the widest, interpolating models are "
+                f"{fall:.1%} better than those near the threshold, but the bump at the threshold is only {rise:.1%} "
+                f"above the best narrower model, within the spread between seeds ({s['seed_spread']:.1%}). Here test "
+                f"error plateaus near the threshold instead of peaking; the part of claim C1 that matters for "
+                f"distillation (a very wide model that interpolates noisy labels generalises best) holds.")
+    return (f"**This run does not show double descent:** the peak is {rise:.1%} above the best narrower model "
+            f"and {fall:.1%} above the widest (seed spread {s['seed_spread']:.1%}).")
 
 
 def plot(frame: pd.DataFrame, summary: dict):
