@@ -33,3 +33,17 @@ def execute_chapter(name: str, out_path: Path, **parameters):
 def output_mime_types(nb) -> set[str]:
     """Every MIME type in the notebook's display outputs."""
     return {mime for cell in nb.cells for out in cell.get("outputs", []) for mime in out.get("data", {})}
+
+
+def glued_names(nb) -> set[str]:
+    """Names glued by myst-nb in an executed notebook."""
+    return {out.get("metadata", {}).get("scrapbook", {}).get("name") for cell in nb.cells
+            for out in cell.get("outputs", [])} - {None}
+
+
+def cited_names(chapter: str) -> set[str]:
+    """Names the chapter's prose cites with ``{glue:...}`name```."""
+    import re
+
+    text = (REPO / "book" / f"{chapter}.md").read_text(encoding="utf-8")
+    return {m.split(":")[0] for m in re.findall(r"\{glue:\w+\}`([^`]+)`", text)}

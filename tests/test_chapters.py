@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from jupytext.compare import compare_notebooks
 
-from conftest import REPO, execute_chapter, output_mime_types
+from conftest import REPO, cited_names, execute_chapter, glued_names, output_mime_types
 from ddlib.chapters import CHAPTERS
 
 NOTEBOOKS = sorted(glob.glob(str(REPO / "book" / "*.md")))
@@ -40,6 +40,7 @@ def test_pair_in_sync_and_committed_without_outputs(md):
 def test_double_descent_smoke_through_papermill(results_dir, tmp_path):
     nb = execute_chapter("double-descent", tmp_path / "dd.ipynb", preset="smoke", label_noise=0.1)
     assert "image/png" in output_mime_types(nb)
+    assert cited_names("double-descent") <= glued_names(nb)  # every number the prose cites was glued
     table = pd.read_csv(results_dir / "double-descent" / "smoke" / "results.csv")
     assert {"width", "params", "seed", "train_error", "test_error"} <= set(table.columns)
     assert sorted(table["width"].unique()) == [4, 64]
@@ -51,6 +52,7 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path):
     execute_chapter("double-descent", tmp_path / "dd.ipynb", preset="smoke")
     nb = execute_chapter("distillation", tmp_path / "kd.ipynb", preset="smoke")
     assert "image/png" in output_mime_types(nb)
+    assert cited_names("distillation") <= glued_names(nb)  # every number the prose cites was glued
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     # the two teachers of the double-descent chapter (widths 4, 64; one seed) are reused, not retrained
     assert "reused" in text
@@ -65,5 +67,5 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path):
 
 def test_appendix_executes_and_cites_the_benchmarks(tmp_path):
     nb = execute_chapter("full-scale", tmp_path / "fs.ipynb")
-    text = str(nb.cells)
-    assert "gpu_mfu_k64" in text  # glued from benchmarks/results
+    assert "gpu_mfu_k64" in glued_names(nb)  # glued from benchmarks/results
+    assert cited_names("full-scale") <= glued_names(nb)

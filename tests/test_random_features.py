@@ -138,20 +138,13 @@ def test_resolve_params_presets_and_unknown():
         rf.resolve_params("smoke", width=3)
 
 
-def test_chapter_smoke_notebook(tmp_path, monkeypatch):
-    papermill = pytest.importorskip("papermill")
-    jupytext = pytest.importorskip("jupytext")
-    monkeypatch.setenv("DDLIB_RESULTS", str(tmp_path / "results"))
-    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))
-    out_path = tmp_path / "random-features.ipynb"
-    nb = jupytext.read(REPO_ROOT / "book" / "random-features.md")
-    papermill.execute_notebook(nb, str(out_path), parameters={"preset": "smoke"}, kernel_name="python3",
-                               cwd=str(REPO_ROOT / "book"), progress_bar=False)
-    executed = jupytext.read(out_path)
-    mimes = {k for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])
-             for k in o.get("data", {})}
-    assert "image/png" in mimes
-    table = tmp_path / "results" / "random-features" / "smoke" / "results.csv"
+def test_chapter_smoke_notebook(results_dir, tmp_path):
+    from conftest import cited_names, execute_chapter, glued_names, output_mime_types
+
+    executed = execute_chapter("random-features", tmp_path / "random-features.ipynb", preset="smoke")
+    assert "image/png" in output_mime_types(executed)
+    assert cited_names("random-features") <= glued_names(executed)  # every number the prose cites was glued
+    table = results_dir / "random-features" / "smoke" / "results.csv"
     assert table.exists()
     import pandas as pd
 

@@ -168,7 +168,33 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["pool_passes"] = float(p["epochs"] * (p["n_train"] // p["batch_size"]) * p["batch_size"] / pool)
     out["pool_study_smallest"] = int(min(p["pool_study_sizes"]))
     out["pool_study_largest"] = int(max(p["pool_study_sizes"]))
+    out["verdict"] = verdict(out)
     return out
+
+
+def _compare(gain: float, other: str) -> str:
+    if gain >= 0.02:
+        return f"beats {other} by {gain:.1%}"
+    if gain > 0.005:
+        return f"is only {gain:.1%} better than {other}, within about the spread between seeds"
+    if gain >= -0.005:
+        return f"is on par with {other} ({-gain:+.1%})"
+    return f"is {-gain:.1%} worse than {other}"
+
+
+def verdict(s: dict) -> str:
+    """Sentences, chosen by the numbers, on claims C2-C4 for this run."""
+    gap = s["student_minus_teacher_widest"]
+    c3 = (f"From the widest teacher, `hard_pool` {_compare(s['gain_over_direct'], '`direct`')} and "
+          f"{_compare(s['gain_over_soft_kd_labeled'], '`soft_kd_labeled`')} (C3).")
+    c2 = (f"It ends {abs(gap):.1%} {'above' if gap >= 0 else 'below'} its teacher's own error "
+          f"(C2, close to the teacher: {'yes' if abs(gap) < 0.05 else 'no'}).")
+    r = s["tracking_correlation"]
+    pool_helps = s["pool_largest_widest"] < s["pool_smallest_widest"] and s["pool_largest_narrow"] < s["pool_smallest_narrow"]
+    c4 = (f"Across teacher widths the `hard_pool` student's error follows the teacher's with correlation {r:.2f} "
+          f"({'it tracks the teacher curve' if r >= 0.7 else 'a loose link at best'}), and a larger pool "
+          f"{'helps both studied teachers' if pool_helps else 'does not always help'} (C4).")
+    return " ".join([c3, c2, c4])
 
 
 def plot_methods(frame: pd.DataFrame, p: dict):
