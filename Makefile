@@ -20,7 +20,7 @@ $(STAMP): requirements.txt pyproject.toml
 ## Execute every chapter at its default preset and build the HTML book into _build/html.
 book: $(STAMP)
 	@start=$$(date +%s); \
-	$(BIN)/jupyter-book build . --builder html --warningiserror --keep-going; status=$$?; \
+	$(BIN)/jupyter-book build . --all --builder html --warningiserror --keep-going; status=$$?; \
 	echo "book build: $$(( $$(date +%s) - start )) s (exit $$status)"; exit $$status
 
 ## Run the test suite (CPU, a few minutes; includes every chapter at its smoke preset).
