@@ -134,10 +134,18 @@ def _digest(obj) -> str:
 
 
 def config_hash(cfg: RunConfig) -> str:
-    """A stable hex digest of every field of ``cfg`` and the library version (16 hex digits)."""
-    from . import __version__
+    """A stable hex digest of every field of ``cfg`` and the library version (16 hex digits).
 
-    return _digest({"config": dataclasses.asdict(cfg), "ddlib": __version__})[:16]
+    A CIFAR pool run read from user ``.npz`` files (``$DDLIB_POOL_NPZ``) also hashes those files'
+    names and sizes, so switching pools never serves a stale result.
+    """
+    from . import __version__
+    from .paths import pool_npz_files
+
+    key = {"config": dataclasses.asdict(cfg), "ddlib": __version__}
+    if cfg.data.dataset != "mnist1d" and cfg.targets.uses_pool and pool_npz_files():
+        key["pool_npz"] = [(f.name, f.stat().st_size if f.exists() else None) for f in pool_npz_files()]
+    return _digest(key)[:16]
 
 
 def config_from_dict(d: dict) -> RunConfig:

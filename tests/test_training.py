@@ -66,3 +66,16 @@ def test_config_hash_is_stable_and_sensitive():
     assert config_hash(a) != config_hash(RunConfig(width=9))
     assert config_hash(a) != config_hash(RunConfig(width=8, data=DataConfig(label_noise=0.1)))
     assert config_hash(a) != config_hash(RunConfig(width=8, targets=TargetConfig(method="oracle_pool", pool_size=10)))
+
+
+def test_user_pool_files_enter_the_hash_of_cifar_pool_runs(tmp_path, monkeypatch):
+    from ddlib import config_hash
+
+    cifar = RunConfig(data=DataConfig(dataset="cifar10", n_train=100, n_test=100), model="cnn5", width=2,
+                      targets=TargetConfig(method="oracle_pool", pool_size=200))
+    mnist = RunConfig(width=2, targets=TargetConfig(method="oracle_pool", pool_size=200))
+    before = config_hash(cifar), config_hash(mnist)
+    (tmp_path / "part0.npz").write_bytes(b"x" * 10)
+    monkeypatch.setenv("DDLIB_POOL_NPZ", str(tmp_path / "part0.npz"))
+    assert config_hash(cifar) != before[0]
+    assert config_hash(mnist) == before[1]
