@@ -7,6 +7,8 @@ trained on a large teacher-labeled pool escapes that peak because its training s
 """
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from .. import book
@@ -26,14 +28,15 @@ TEACHER_METHODS = ("hard_labeled", "hard_pool", "soft_kd_labeled", "soft_kd_pool
 _DISTILL = dict(student_model=None, student_width="peak", temperature=4.0, alpha=0.9, pool_seed=1000,
                 methods=list(STUDENT_METHODS))
 PRESETS = {
-    "smoke": dict(dd.PRESETS["smoke"], **_DISTILL, teacher_widths=[4, 64], student_seeds=[0],
+    "smoke": dict(dd.PRESETS["smoke"], **_DISTILL, teacher_widths=[4, 64], student_seeds=[0], student_steps_factor=1,
                   pool_sizes=[1000], pool_study_sizes=[200, 1000]),
-    # teachers: a subset of the double-descent widths (narrow, best narrow, peak, wide, widest), to fit
-    # the book's CPU budget; students: two of the three seeds.
-    "default": dict(dd.PRESETS["default"], **_DISTILL, teacher_widths=[4, 8, 12, 16, 32, 64], student_seeds=[0, 1],
-                    pool_sizes=[25000], pool_study_sizes=[1000, 5000, 25000]),
+    # teachers: a subset of the double-descent widths (narrow, best narrow, peak, widest), to fit the
+    # book's CPU budget; students: two of the three seeds, each trained for twice the teachers' steps.
+    "default": dict(dd.PRESETS["default"], **_DISTILL, teacher_widths=[4, 12, 16, 64], student_seeds=[0, 1],
+                    student_steps_factor=2, pool_sizes=[25000], pool_study_sizes=[1000, 5000, 25000]),
     "paper": dict(dd.PRESETS["paper"], **_DISTILL, teacher_widths=[1, 2, 4, 8, 12, 16, 24, 32, 48, 64],
-                  student_seeds=[0], pool_sizes=[5000000], pool_study_sizes=[50000, 500000, 5000000]),
+                  student_seeds=[0], student_steps_factor=1, pool_sizes=[5000000],
+                  pool_study_sizes=[50000, 500000, 5000000]),
 }
 
 
@@ -51,6 +54,7 @@ def validate(p: dict) -> None:
         if missing:
             raise ConfigError(f"{name} must be a subset of {full} {p[full]} (the double-descent sweep); "
                               f"not in it: {missing}")
+    positive_int("student_steps_factor", p["student_steps_factor"])
     positive_float("temperature", p["temperature"])
     in_unit_interval("alpha", p["alpha"], closed_right=True)
     non_negative_int("pool_seed", p["pool_seed"])
@@ -79,16 +83,23 @@ def student_width(p: dict, teacher_summary: dict) -> int:
 
 
 def student_configs(p: dict, width: int, teacher_widths, pool_sizes, methods) -> list:
-    """Students of every method x teacher width x pool size x student seed (teacher-free methods once)."""
+    """Students of every method x teacher width x pool size x student seed (teacher-free methods once).
+
+    Every student, ``direct`` included, trains for ``student_steps_factor`` times the teachers'
+    steps: equal compute for every method (with a factor of 1, ``direct`` is the
+    double-descent run itself and is reused).
+    """
     model = p["student_model"] or p["model"]
     out = []
     for method in methods:
         for tw in (teacher_widths if method in TEACHER_METHODS else teacher_widths[:1]):
             for pool in (pool_sizes if method.endswith("_pool") else [0]):
                 for s in p["student_seeds"]:
-                    out.append(student_config(dd.run_config(p, tw, s), method, model=model, width=width,
-                                              pool_size=pool, pool_seed=p["pool_seed"],
-                                              temperature=p["temperature"], alpha=p["alpha"]))
+                    cfg = student_config(dd.run_config(p, tw, s), method, model=model, width=width,
+                                         pool_size=pool, pool_seed=p["pool_seed"],
+                                         temperature=p["temperature"], alpha=p["alpha"])
+                    steps = cfg.train.steps * p["student_steps_factor"]  # the same for every method
+                    out.append(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, steps=steps)))
     return out
 
 
@@ -165,7 +176,8 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["narrow_study_teacher"] = teacher_summary["study_teachers"][0]
     main_hp = hp[hp["teacher_width"] == widest]
     out["hard_pool_train_error_widest"] = float(main_hp["train_error"].mean())
-    out["pool_passes"] = float(p["epochs"] * (p["n_train"] // p["batch_size"]) * p["batch_size"] / pool)
+    out["pool_passes"] = float(p["student_steps_factor"] * p["epochs"] * (p["n_train"] // p["batch_size"])
+                               * p["batch_size"] / pool)
     out["pool_study_smallest"] = int(min(p["pool_study_sizes"]))
     out["pool_study_largest"] = int(max(p["pool_study_sizes"]))
     out["verdict"] = verdict(out)
@@ -204,7 +216,6 @@ def plot_methods(frame: pd.DataFrame, p: dict):
 
     pool = max(p["pool_sizes"])
     f = frame[(frame["pool_size"].isin([0, pool])) & frame["method"].isin(["teacher", *TEACHER_METHODS])]
-    f = f[(f["method"] != "teacher") | f["teacher_width"].isin(p["teacher_widths"])]
     fig, ax = plt.subplots(figsize=(8, 4.6))
     sns.lineplot(data=f, x="teacher_width", y="test_error", hue="method", style="method", markers=True,
                  dashes=False, errorbar=("pi", 100), ax=ax)
