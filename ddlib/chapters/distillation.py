@@ -19,7 +19,8 @@ from ..models import MODELS
 from ..paths import pool_npz_files
 from ..presets import resolve
 from ..runner import SweepOutcome, records_frame, run_configs
-from ..validation import ConfigError, in_unit_interval, non_empty_ints, non_negative_int, one_of, positive_float
+from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int, one_of, positive_float,
+                          positive_int)
 from . import double_descent as dd
 
 CHAPTER = "distillation"
