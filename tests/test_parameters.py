@@ -68,7 +68,8 @@ BAD_KD = [
     (dict(alpha=1.5), r"alpha must be a number in \[0, 1\]"),
     (dict(alpha=-0.1), r"alpha must be a number in \[0, 1\]"),
     (dict(pool_sizes=[10]), "pool_sizes must be at least batch_size"),
-    (dict(student_width=0), "student_width must be a positive integer or 'peak'"),
+    (dict(student_width=0), "student_width must be a positive integer or .peak."),
+    (dict(student_steps_factor=0), "student_steps_factor must be a positive integer"),
     (dict(methods=["hard_pool", "magic"]), "each entry of methods must be one of"),
 ]
 
