@@ -39,7 +39,9 @@ def key_numbers(runs: pd.DataFrame) -> dict:
     """Numbers cited in the prose: ratios for k <= 16, MFU at k = 64, projected sweep hours."""
     single = runs[(runs["members"] == 1) & runs["baseline_images_per_s"].notna()]
     batched = runs[runs["members"] > 1]
-    out = {"gpu_date": str(runs["date"].iloc[0]), "gpu_device": str(runs["device"].iloc[0])}
+    out = {"gpu_date": str(runs["date"].iloc[0]), "gpu_device": str(runs["device"].iloc[0]),
+           "gpu_batch": int(runs["batch_size"].iloc[0]), "gpu_peak_tflops": float(runs["peak_tflops"].iloc[0]),
+           "gpu_sweep_k_max": int(runs["sweep_k_max"].iloc[0]), "gpu_sweep_epochs": int(runs["sweep_epochs"].iloc[0])}
     if len(single):
         small = single[single["k"] <= 16]
         out.update(gpu_ratio_min_small_k=float(small["ratio"].min()), gpu_ratio_max_small_k=float(small["ratio"].max()),
@@ -47,9 +49,24 @@ def key_numbers(runs: pd.DataFrame) -> dict:
                    gpu_mfu_k64=float(single.loc[single["k"] == 64, "ours_mfu"].iloc[0]),
                    gpu_sweep_hours=float(single["projected_sweep_hours_ours"].iloc[0]),
                    gpu_sweep_hours_baseline=float(single["projected_sweep_hours_baseline"].iloc[0]))
+        out["gpu_ratio_verdict"] = _met(out["gpu_ratio_min_small_k"] >= TARGETS["ratio"])
     if len(batched):
         m = int(batched["members"].iloc[0])
         out.update(gpu_members=m, gpu_mfu_k64_batched=float(batched.loc[batched["k"] == 64, "ours_mfu"].iloc[0]),
                    gpu_sweep_hours_batched=float(batched["projected_sweep_hours_ours"].iloc[0]),
                    gpu_sweep_hours_batched_all=float(batched["projected_sweep_hours_ours"].iloc[0]) * m)
+    mfu = max(out.get("gpu_mfu_k64", 0.0), out.get("gpu_mfu_k64_batched", 0.0))
+    hours = min(out.get("gpu_sweep_hours", float("inf")), out.get("gpu_sweep_hours_batched", float("inf")))
+    out["gpu_mfu_verdict"] = _met(mfu >= TARGETS["mfu_k64"])
+    out["gpu_sweep_verdict"] = _met(hours < TARGETS["sweep_hours"])
+    out.update(gpu_target_ratio=TARGETS["ratio"], gpu_target_mfu=TARGETS["mfu_k64"],
+               gpu_target_hours=TARGETS["sweep_hours"])
     return out
+
+
+#: The speed targets of the full-scale issue: DataLoader ratio for k <= 16, MFU at k = 64, sweep hours.
+TARGETS = {"ratio": 3.0, "mfu_k64": 0.40, "sweep_hours": 24.0}
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"

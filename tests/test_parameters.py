@@ -23,12 +23,6 @@ BAD_DD = [
 ]
 
 
-@pytest.mark.parametrize("overrides,message", BAD_DD)
-def test_double_descent_refuses(overrides, message):
-    with pytest.raises(ConfigError, match=message):
-        dd.resolve_params("smoke", **overrides)
-
-
 def test_unknown_preset_and_parameter():
     with pytest.raises(ConfigError, match="preset must be one of 'smoke', 'default', 'paper'; got 'huge'"):
         dd.resolve_params("huge")
@@ -74,10 +68,11 @@ BAD_KD = [
 ]
 
 
-@pytest.mark.parametrize("overrides,message", BAD_KD)
-def test_distillation_refuses(overrides, message):
+@pytest.mark.parametrize("chapter,overrides,message",
+                         [(dd, o, m) for o, m in BAD_DD] + [(kd, o, m) for o, m in BAD_KD])
+def test_chapter_refuses(chapter, overrides, message):
     with pytest.raises(ConfigError, match=message):
-        kd.resolve_params("smoke", **overrides)
+        chapter.resolve_params("smoke", **overrides)
 
 
 def test_more_refusals():

@@ -142,6 +142,7 @@ def summarize(frame: pd.DataFrame) -> dict:
     out["peak_over_widest"] = out["peak_test_error"] - out["widest_test_error"] if len(wider) else float("nan")
     out["peak_to_threshold_ratio"] = (peak_width / out["threshold_width"]) if interp else float("nan")
     out["seed_spread"] = float(frame.groupby("width")["test_error"].std().mean())
+    out["interpolation_tol"] = INTERPOLATION_TOL
     out["verdict"] = verdict(out)
     return out
 
