@@ -3,18 +3,22 @@
 For each width ``k`` it trains the same model family, batch size, optimiser (Adam) and precision
 two ways, in one process:
 
-* **ours**: the uint8 images ``(n, 3, 32, 32)`` live on the device; each step draws indices
-  ``(members, batch)`` on the device, gathers ``x[idx]`` there and runs
-  :func:`ddlib.cifar.augment` (crop with 4-pixel zero padding, flip, normalisation) as whole-batch
-  tensor ops; the model is :func:`ddlib.vision_models.build_vision_model` (an ensemble of
-  ``--members`` members as grouped convolutions); bf16 autocast + channels_last on CUDA;
-  optionally ``torch.compile``.
+* **ours**: :func:`ddlib.train.train_ensemble` itself, the loop every chapter runs: the uint8
+  images ``(n, 3, 32, 32)`` live on the device; each step takes indices ``(members, batch)``
+  from per-member epoch permutations, gathers ``x[idx]`` there and runs
+  :func:`ddlib.cifar.augment_members` (crop with 4-pixel zero padding, flip, normalisation, each
+  member with its own generator) as whole-batch tensor ops; the model is
+  :func:`ddlib.vision_models.build_vision_model` (an ensemble of ``members`` seeds as grouped
+  convolutions); bf16 autocast + channels_last on CUDA; ``--compile-mode`` picks a
+  ``torch.compile`` mode (default off). ``--members 1 8`` measures one model and 8 seeds grouped
+  against the same baseline, in one run.
 * **baseline**: a single ``nn.Module`` fed by ``torch.utils.data.DataLoader`` over a
   torchvision-style dataset (``torchvision.datasets.CIFAR10.__getitem__``: PIL image +
   ``RandomCrop(32, padding=4)``, ``RandomHorizontalFlip()``, ``ToTensor()``, ``Normalize``),
   ``--num-workers`` worker processes, pinned memory on CUDA, each batch copied to the device.
 
-Images/s counts member-images (``members * batch`` per step for ours). Achieved TFLOP/s is
+Images/s counts member-images (``members * batch`` per step for ours): with several seeds to
+train, as in a sweep, that is the rate that sets the sweep's cost. Achieved TFLOP/s is
 ``3 * F * images/s`` with ``F`` the model's forward FLOPs per image (2 per multiply-add; the
 backward pass costs about twice the forward); MFU is that over ``--peak-tflops`` (default 989,
 H100 SXM dense bf16). The sweep projection charges ``epochs * train_size * seeds`` images for
@@ -24,9 +28,9 @@ scaled by FLOPs, an upper bound). On the CPU, compute uses ``cores - workers`` t
 unless ``--threads`` says otherwise, so the baseline's workers do not oversubscribe the cores.
 
 The data are synthetic random uint8 images of CIFAR's shape (no download) unless ``--data-root``
-names a folder holding ``cifar-10-batches-py``. Example (CPU, ~1 minute)::
+names a folder holding ``cifar-10-batches-py``. Example (CPU, ~2 minutes)::
 
-    PYTHONPATH=. python benchmarks/train_throughput.py --k 1 4 --steps 20 --batch-size 64
+    PYTHONPATH=. python benchmarks/train_throughput.py --k 1 4 --members 1 4 --steps 20 --batch-size 64
 """
 from __future__ import annotations
 
@@ -43,9 +47,10 @@ from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from ddlib.cifar import CIFAR10_MEAN, CIFAR10_STD, augment, load_cifar  # noqa: E402
+from ddlib.cifar import CIFAR10_MEAN, CIFAR10_STD, load_cifar  # noqa: E402
+from ddlib.config import TrainConfig  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
-from ddlib.losses import cross_entropy  # noqa: E402
+from ddlib.train import COMPILE_MODES, Targets, compiled, train_ensemble  # noqa: E402
 from ddlib.vision_models import (VISION_MODELS, build_vision_model, plain_vision_model,  # noqa: E402
                                  vision_forward_flops)
 
@@ -55,14 +60,14 @@ def parse_args(argv=None):
     p.add_argument("--k", type=int, nargs="+", default=[1, 4, 16, 64], help="widths to measure")
     p.add_argument("--model", choices=VISION_MODELS, default="resnet18")
     p.add_argument("--steps", type=int, default=50, help="timed steps per measurement")
-    p.add_argument("--warmup", type=int, default=5, help="untimed steps first (compilation, cuDNN autotune)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps first (compilation, cuDNN autotune); >= 1")
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--members", type=int, default=1, help="ensemble members trained together (ours)")
+    p.add_argument("--members", type=int, nargs="+", default=[1],
+                   help="ensemble sizes to measure (ours): seeds trained together as one grouped model")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
-                   help="auto: bf16 autocast on CUDA, fp32 elsewhere")
-    p.add_argument("--compile", action="store_true", help="torch.compile our model")
-    p.add_argument("--compile-baseline", action="store_true", help="torch.compile the baseline model too")
+    p.add_argument("--compile-mode", default="off", choices=COMPILE_MODES, help="torch.compile mode of ours")
+    p.add_argument("--compile-baseline", action="store_true",
+                   help="compile the baseline model too (with --compile-mode, or the default mode)")
     p.add_argument("--num-workers", type=int, default=min(8, os.cpu_count() or 1), help="baseline DataLoader workers")
     p.add_argument("--n-images", type=int, default=50_000, help="synthetic training set size")
     p.add_argument("--data-root", default=None, help="use real CIFAR-10 from this folder instead of synthetic data")
@@ -78,7 +83,13 @@ def parse_args(argv=None):
     p.add_argument("--train-size", type=int, default=50_000, help="sweep projection: images per epoch")
     p.add_argument("--sweep-k-max", type=int, default=64, help="sweep projection: k = 1..this")
     p.add_argument("--sweep-seeds", type=int, default=1, help="sweep projection: models per k")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    for name in ("steps", "warmup", "batch_size"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1; got {getattr(args, name)}")
+    if min(args.members) < 1 or min(args.k) < 1:
+        p.error("--members and --k must be >= 1")
+    return args
 
 
 def _sync(device):
@@ -102,32 +113,24 @@ def _timed(step, steps: int, warmup: int, device) -> float:
     return time.perf_counter() - t0
 
 
-def measure_ours(args, k, images, labels, device, bf16) -> float:
-    """Member-images per second of ddlib's on-device pipeline."""
-    cl = device.type == "cuda"
-    model = build_vision_model(args.model, k, args.num_classes, range(args.members)).to(device)
-    if cl:
+def measure_ours(args, k, members, x, y, device) -> float:
+    """Member-images per second of :func:`ddlib.train.train_ensemble` (``x``, ``y`` on the device):
+    ``--warmup`` untimed steps, then ``--steps`` timed ones, all in one call."""
+    model = build_vision_model(args.model, k, args.num_classes, range(members)).to(device)
+    if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    fwd = torch.compile(model) if args.compile else model
-    x, y = images.to(device), labels.to(device)
-    gen = torch.Generator(device=device).manual_seed(0)
-    shape, dtype = (args.members, args.batch_size), torch.bfloat16 if bf16 else torch.float32
-    model.train()
+    cfg = TrainConfig(optimizer="adam", lr=args.lr, batch_size=args.batch_size, steps=args.warmup + args.steps)
+    started = {}
 
-    def step():
-        idx = torch.randint(0, x.shape[0], shape, device=device, generator=gen)
-        xb = augment(x[idx], gen, mean=CIFAR10_MEAN, std=CIFAR10_STD, dtype=dtype)
-        with _autocast(device, bf16):
-            logits = fwd(xb)
-        loss = cross_entropy(logits, y[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return loss.detach()
+    def start_clock(step):
+        if step == args.warmup - 1:
+            _sync(device)
+            started["t"] = time.perf_counter()
 
-    dt = _timed(step, args.steps, args.warmup, device)
-    return args.steps * args.members * args.batch_size / dt
+    train_ensemble(model, x, Targets(hard=y.expand(members, -1)), cfg, order_seeds=list(range(members)),
+                   on_step=start_clock, compile_mode=args.compile_mode)
+    _sync(device)
+    return args.steps * members * args.batch_size / (time.perf_counter() - started["t"])
 
 
 class SyntheticCIFAR10(torch.utils.data.Dataset):
@@ -164,7 +167,8 @@ def measure_baseline(args, k, dataset, device, bf16) -> float:
     if cuda:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    fwd = torch.compile(model) if args.compile_baseline else model
+    fwd = compiled(model, (args.compile_mode if args.compile_mode != "off" else "default")
+                   if args.compile_baseline else "off")
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True,
                                          num_workers=args.num_workers, pin_memory=cuda,
                                          persistent_workers=args.num_workers > 0)
@@ -210,12 +214,18 @@ def seconds_per_image(measured: dict[int, float], flops: dict[int, float], k: in
     return math.exp(la + (math.log(k) - a) / (b - a) * (lb - la))
 
 
+def projected_hours(args, measured: dict[int, float], flops: dict[int, float]) -> float:
+    """Device-hours of the sweep ``k = 1..--sweep-k-max`` at the measured images/s."""
+    total_images = args.epochs * args.train_size * args.sweep_seeds
+    return sum(total_images * seconds_per_image(measured, flops, k) for k in range(1, args.sweep_k_max + 1)) / 3600
+
+
 def main(argv=None):
     args = parse_args(argv)
     device = resolve_device(args.device)
     if args.threads or device.type == "cpu":
         torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) - args.num_workers))
-    bf16 = args.precision == "bf16" or (args.precision == "auto" and device.type == "cuda")
+    bf16 = device.type == "cuda"  # as ddlib.train.autocast_for: bf16 autocast on CUDA, float32 elsewhere
     peak = args.peak_tflops if args.peak_tflops else (989.0 if device.type == "cuda" else None)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -229,43 +239,39 @@ def main(argv=None):
         images = torch.randint(0, 256, (args.n_images, 3, 32, 32), dtype=torch.uint8, generator=g)
         labels = torch.randint(0, args.num_classes, (args.n_images,), generator=g)
     dataset = None if args.skip_baseline else baseline_dataset(args, images, labels)
+    x, y = images.to(device), labels.to(device)
     print(f"device: {name} | torch {torch.__version__} | model {args.model} | batch {args.batch_size} | "
-          f"members {args.members} | {'bf16 autocast' if bf16 else 'fp32'} | compile {args.compile} | "
+          f"members {args.members} | {'bf16 autocast' if bf16 else 'fp32'} | compile {args.compile_mode} | "
           f"baseline workers {args.num_workers} | data {'CIFAR-10 ' + args.data_root if args.data_root else 'synthetic'} "
           f"n={len(images)} | {args.steps} timed steps after {args.warmup} warm-up", flush=True)
 
     flops = {k: float(vision_forward_flops(args.model, k, args.num_classes)) for k in
              sorted(set(args.k) | set(range(1, args.sweep_k_max + 1)))}
-    ours, base, rows = {}, {}, []
-    head = (f"{'k':>4} {'GFLOP/img':>9} {'ours img/s':>11} {'base img/s':>11} {'ratio':>6} "
-            f"{'ours TFLOP/s':>12} {'base TFLOP/s':>12}" + (f" {'ours MFU':>8} {'base MFU':>8}" if peak else ""))
+    ours, base, rows = {m: {} for m in args.members}, {}, []
+    head = (f"{'k':>4} {'members':>7} {'GFLOP/img':>9} {'ours img/s':>11} {'base img/s':>11} {'ratio':>6} "
+            f"{'ours TFLOP/s':>12}" + (f" {'ours MFU':>8}" if peak else ""))
     print(head + "\n" + "-" * len(head), flush=True)
+    fmt = lambda v, f: format(v, f) if v is not None else "-"  # noqa: E731
     for k in args.k:
-        ours[k] = measure_ours(args, k, images, labels, device, bf16)
         base[k] = None if args.skip_baseline else measure_baseline(args, k, dataset, device, bf16)
         tf = lambda r: 3 * flops[k] * r / 1e12  # noqa: E731
-        fmt = lambda v, f: format(v, f) if v is not None else "-"  # noqa: E731
-        row = (f"{k:>4} {flops[k] / 1e9:>9.4f} {ours[k]:>11.0f} {fmt(base[k], '>11.0f')} "
-               f"{fmt(base[k] and ours[k] / base[k], '>6.2f')} {tf(ours[k]):>12.4f} "
-               f"{fmt(base[k] and tf(base[k]), '>12.4f')}")
-        if peak:
-            row += f" {tf(ours[k]) / peak:>8.2%} {fmt(base[k] and tf(base[k]) / peak, '>8.2%')}"
-        print(row, flush=True)
-        rows.append({"k": k, "gflop_per_image": flops[k] / 1e9, "ours_images_per_s": ours[k],
-                     "baseline_images_per_s": base[k], "ratio": base[k] and ours[k] / base[k],
-                     "ours_tflops": tf(ours[k]), "ours_mfu": tf(ours[k]) / peak if peak else None})
+        for m in args.members:
+            rate = ours[m][k] = measure_ours(args, k, m, x, y, device)
+            ratio = base[k] and rate / base[k]
+            mfu = tf(rate) / peak if peak else None
+            print(f"{k:>4} {m:>7} {flops[k] / 1e9:>9.4f} {rate:>11.0f} {fmt(base[k], '>11.0f')} "
+                  f"{fmt(ratio, '>6.2f')} {tf(rate):>12.4f}" + (f" {mfu:>8.2%}" if peak else ""), flush=True)
+            rows.append({"members": m, "k": k, "gflop_per_image": flops[k] / 1e9, "ours_images_per_s": rate,
+                         "baseline_images_per_s": base[k], "ratio": ratio, "ours_tflops": tf(rate), "ours_mfu": mfu})
 
-    total_images = args.epochs * args.train_size * args.sweep_seeds
-    projected = {}
     print(f"\nProjected sweep k=1..{args.sweep_k_max}, {args.epochs} epochs x {args.train_size} images x "
-          f"{args.sweep_seeds} seed(s) per k, on this device ({name}):")
-    for label, measured in (("ours", ours), ("baseline", base)):
-        if any(v is None for v in measured.values()):
-            continue
-        hours = sum(total_images * seconds_per_image(measured, flops, k)
-                    for k in range(1, args.sweep_k_max + 1)) / 3600
-        print(f"  {label:>8}: {hours:,.1f} device-hours")
-        projected[label] = hours
+          f"{args.sweep_seeds} seed(s) per k, on this device ({name}), device-hours per model:")
+    hours = {m: projected_hours(args, ours[m], flops) for m in args.members}
+    for m in args.members:
+        print(f"  ours, {m} member(s) per grouped model: {hours[m]:,.1f}")
+    hours_base = None if args.skip_baseline else projected_hours(args, base, flops)
+    if hours_base is not None:
+        print(f"  baseline: {hours_base:,.1f}")
     outside = [k for k in range(1, args.sweep_k_max + 1) if k < min(args.k) or k > max(args.k)]
     if outside:
         print(f"  (widths {outside[0]}..{outside[-1]} outside the measured range are extrapolated)"
@@ -276,11 +282,11 @@ def main(argv=None):
         import pandas as pd
 
         meta = {"date": time.strftime("%Y-%m-%d"), "device": name, "torch": torch.__version__, "model": args.model,
-                "members": args.members, "batch_size": args.batch_size, "precision": "bf16" if bf16 else "fp32",
-                "peak_tflops": peak, "sweep_k_max": args.sweep_k_max, "sweep_epochs": args.epochs,
-                "projected_sweep_hours_ours": projected.get("ours"),
-                "projected_sweep_hours_baseline": projected.get("baseline")}
-        pd.DataFrame([{**meta, **r} for r in rows]).to_csv(args.csv, index=False)
+                "batch_size": args.batch_size, "precision": "bf16" if bf16 else "fp32",
+                "compile_mode": args.compile_mode, "peak_tflops": peak, "sweep_k_max": args.sweep_k_max,
+                "sweep_epochs": args.epochs, "projected_sweep_hours_baseline": hours_base}
+        pd.DataFrame([{**meta, "projected_sweep_hours_ours": hours[r["members"]], **r} for r in rows]
+                     ).to_csv(args.csv, index=False)
         print(f"wrote {args.csv}")
 
 

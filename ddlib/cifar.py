@@ -18,6 +18,7 @@ pixels (in [0, 1]), the values commonly quoted for CIFAR-10 and CIFAR-100.
 from __future__ import annotations
 
 import functools
+import math
 import os
 from pathlib import Path
 
@@ -137,6 +138,35 @@ def normalize(x: torch.Tensor, mean=CIFAR10_MEAN, std=CIFAR10_STD, dtype: torch.
     return torch.addcmul(shift, x.to(torch.float32), scale).to(dtype)
 
 
+def augment_draws(n: int, generator: torch.Generator, padding: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+    """The random numbers of :func:`augment` for ``n`` images: crop offsets ``(2, n)`` (rows, then
+    columns), uniform on ``{0, ..., 2 * padding}``, and flips ``(n,)`` (bool, probability 1/2), drawn
+    in that order on ``generator.device``."""
+    offsets = torch.randint(0, 2 * padding + 1, (2, n), generator=generator, device=generator.device)
+    flips = torch.randint(0, 2, (n,), generator=generator, device=generator.device).bool()
+    return offsets, flips
+
+
+def apply_augment(x: torch.Tensor, offsets: torch.Tensor, flips: torch.Tensor, *, padding: int = 4,
+                  flip: bool = True, mean=CIFAR10_MEAN, std=CIFAR10_STD, dtype: torch.dtype = torch.float32
+                  ) -> torch.Tensor:
+    """Crop, flip and normalise the uint8 batch ``x`` ``(..., C, H, W)`` with given draws (one per image
+    of the flattened batch; see :func:`augment_draws`): one ``gather`` from the padded batch."""
+    *lead, c, h, w = x.shape
+    xf = x.reshape(-1, c, h, w)
+    n, dev = xf.shape[0], x.device
+    offsets, flips = offsets.to(dev), flips.to(dev)
+    rows = offsets[0, :, None] + torch.arange(h, device=dev)  # (n, h) in padded coordinates
+    cols = offsets[1, :, None] + torch.arange(w, device=dev)  # (n, w)
+    if flip:
+        cols = torch.where(flips[:, None], cols.flip(1), cols)
+    wp = w + 2 * padding
+    lin = (rows[:, :, None] * wp + cols[:, None, :]).view(n, 1, h * w).expand(n, c, h * w)
+    padded = F.pad(xf, (padding,) * 4).reshape(n, c, -1)
+    out = torch.gather(padded, 2, lin).view(n, c, h, w)
+    return normalize(out, mean, std, dtype).view(*lead, c, h, w)
+
+
 def augment(x: torch.Tensor, generator: torch.Generator, *, padding: int = 4, flip: bool = True,
             mean=CIFAR10_MEAN, std=CIFAR10_STD, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Random crop (zero padding ``padding``) + horizontal flip + normalisation of a uint8 batch.
@@ -150,17 +180,22 @@ def augment(x: torch.Tensor, generator: torch.Generator, *, padding: int = 4, fl
     result is a deterministic function of ``x`` and the generator's state. Returns ``dtype``.
     """
     non_negative_int("padding", padding)
-    *lead, c, h, w = x.shape
-    xf = x.reshape(-1, c, h, w)
-    n, dev = xf.shape[0], x.device
-    offsets = torch.randint(0, 2 * padding + 1, (2, n), generator=generator, device=generator.device).to(dev)
-    flips = torch.randint(0, 2, (n,), generator=generator, device=generator.device).to(dev).bool()
-    rows = offsets[0, :, None] + torch.arange(h, device=dev)  # (n, h) in padded coordinates
-    cols = offsets[1, :, None] + torch.arange(w, device=dev)  # (n, w)
-    if flip:
-        cols = torch.where(flips[:, None], cols.flip(1), cols)
-    wp = w + 2 * padding
-    lin = (rows[:, :, None] * wp + cols[:, None, :]).view(n, 1, h * w).expand(n, c, h * w)
-    padded = F.pad(xf, (padding,) * 4).reshape(n, c, -1)
-    out = torch.gather(padded, 2, lin).view(n, c, h, w)
-    return normalize(out, mean, std, dtype).view(*lead, c, h, w)
+    n = math.prod(x.shape[:-3])
+    offsets, flips = augment_draws(n, generator, padding)
+    return apply_augment(x, offsets, flips, padding=padding, flip=flip, mean=mean, std=std, dtype=dtype)
+
+
+def augment_members(x: torch.Tensor, generators, *, padding: int = 4, mean=CIFAR10_MEAN, std=CIFAR10_STD,
+                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """:func:`augment` of each member's batch ``x[i]`` (``x``: ``(members, batch, C, H, W)``) with the
+    member's own generator ``generators[i]``, equal bit for bit to
+    ``torch.stack([augment(x[i], g) for i, g in enumerate(generators)])``, but only the random draws
+    are per member: the crop, flip and normalisation run once on the whole ``(members * batch)``
+    batch (about 2 instead of about 15 kernel launches per member and step)."""
+    non_negative_int("padding", padding)
+    if len(generators) != x.shape[0]:
+        raise ConfigError(f"need one generator per member: {x.shape[0]} members, {len(generators)} generators")
+    draws = [augment_draws(x.shape[1], g, padding) for g in generators]
+    offsets = torch.cat([o.to(x.device) for o, _ in draws], dim=1)
+    flips = torch.cat([f.to(x.device) for _, f in draws])
+    return apply_augment(x, offsets, flips, padding=padding, mean=mean, std=std, dtype=dtype)

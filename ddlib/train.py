@@ -9,10 +9,12 @@ autocast; losses are computed in float32.
 Images (uint8 inputs, :mod:`ddlib.cifar`): each member's batch goes through
 :func:`ddlib.cifar.augment` (random crop with 4-pixel zero padding, horizontal flip,
 normalisation) with the member's own augmentation generator on the device, seeded by its
-``order_seed``, so member ``i`` of an ensemble sees exactly the batches it would see alone.
-:func:`predict_logits` only normalises them. ``$DDLIB_COMPILE=1`` runs the training forward pass
-through ``torch.compile`` (off by default). Long runs save periodic checkpoints and resume from
-them (:mod:`ddlib.checkpoint`).
+``order_seed`` (one batched crop for all members; :func:`ddlib.cifar.augment_members`), so member
+``i`` of an ensemble sees exactly the batches it would see alone.
+:func:`predict_logits` only normalises them. ``$DDLIB_COMPILE`` (or ``compile_mode``) runs the training
+forward pass through ``torch.compile`` in one of its modes (off by default; see
+:func:`resolve_compile_mode`). Long runs save periodic checkpoints and resume from them
+(:mod:`ddlib.checkpoint`).
 """
 from __future__ import annotations
 
@@ -88,8 +90,31 @@ def _input_dtype(model: torch.nn.Module, device: torch.device) -> torch.dtype:
     return torch.bfloat16 if device.type == "cuda" else next(model.parameters()).dtype
 
 
-def _compile_enabled() -> bool:
-    return os.environ.get("DDLIB_COMPILE", "").strip().lower() in ("1", "true", "yes")
+#: ``torch.compile`` modes the training loop accepts ("off": eager). "reduce-overhead" also records
+#: CUDA graphs, which pays off where per-step launch overhead dominates (small widths on a GPU).
+COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
+
+
+def resolve_compile_mode(value: str | None = None) -> str:
+    """The ``torch.compile`` mode for training: ``value``, or else ``$DDLIB_COMPILE``.
+
+    Unset, empty, ``0``, ``false``, ``no`` mean ``"off"``; ``1``, ``true``, ``yes`` mean
+    ``"default"``; otherwise one of :data:`COMPILE_MODES`.
+    """
+    name = "compile_mode" if value is not None else "DDLIB_COMPILE"
+    raw = (value if value is not None else os.environ.get("DDLIB_COMPILE", "")).strip().lower()
+    mode = {"": "off", "0": "off", "false": "off", "no": "off", "1": "default", "true": "default",
+            "yes": "default"}.get(raw, raw)
+    if mode not in COMPILE_MODES:
+        raise ConfigError(f"{name} must be one of {', '.join(COMPILE_MODES)} (or 0/1); got {raw!r}")
+    return mode
+
+
+def compiled(model: torch.nn.Module, mode: str) -> torch.nn.Module:
+    """``model`` itself for mode "off", else ``torch.compile(model, mode=...)`` (which shares its parameters)."""
+    if mode == "off":
+        return model
+    return torch.compile(model, mode=None if mode == "default" else mode)
 
 
 def _batch(x, idx, aug_gens, mean_std, dtype) -> torch.Tensor:
@@ -97,20 +122,22 @@ def _batch(x, idx, aug_gens, mean_std, dtype) -> torch.Tensor:
     if not aug_gens:
         return x[idx]
     mean, std = mean_std
-    return torch.stack([cifar.augment(x[idx[i]], g, mean=mean, std=std, dtype=dtype) for i, g in enumerate(aug_gens)])
+    return cifar.augment_members(x[idx], aug_gens, mean=mean, std=std, dtype=dtype)
 
 
 def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cfg: TrainConfig,
                    order_seeds, *, progress: bool | str = False, mean_std=None,
                    checkpoint: Checkpointing | None = None,
-                   on_step: Callable[[int], None] | None = None) -> list[float]:
+                   on_step: Callable[[int], None] | None = None,
+                   compile_mode: str | None = None) -> list[float]:
     """Train ``model`` (an ensemble) in place for ``cfg.steps`` steps; return the loss every 100 steps.
 
     ``x`` holds the training inputs ``(n, *shape)`` shared by all members, already on the device;
     uint8 ``x`` is images, augmented per batch and normalised with ``mean_std`` (per-channel
     ``(mean, std)``; default CIFAR-10's). With ``checkpoint``, the state is saved every
     ``checkpoint.every`` steps and a saved state is resumed from. ``on_step(step)`` is called
-    after each step (a test hook).
+    after each step (a test or timing hook). ``compile_mode``: a :func:`resolve_compile_mode` value (default
+    ``$DDLIB_COMPILE``, else off); it changes speed, not the recipe, so it is not part of a run's hash.
     """
     n = x.shape[0]
     if cfg.batch_size > n:
@@ -122,7 +149,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     mean_std = mean_std or (cifar.CIFAR10_MEAN, cifar.CIFAR10_STD)
     in_dtype = _input_dtype(model, device)
     opt = make_optimizer(model.parameters(), cfg)
-    forward = torch.compile(model) if _compile_enabled() else model
+    forward = compiled(model, resolve_compile_mode(compile_mode))
     losses, epoch, step_in_epoch, start = [], None, 0, 0
     if checkpoint is not None and checkpoint.active(cfg.steps):
         saved = checkpoint.load()

@@ -14,7 +14,7 @@ import pytest
 import torch
 from torchvision import datasets
 
-from ddlib.cifar import CIFAR_MEAN_STD, augment, load_cifar, load_npz_pool, normalize
+from ddlib.cifar import CIFAR_MEAN_STD, augment, augment_members, load_cifar, load_npz_pool, normalize
 from ddlib.validation import ConfigError
 
 MEAN, STD = CIFAR_MEAN_STD["cifar10"]
@@ -180,3 +180,16 @@ def test_augment_on_generator_device_is_reproducible_across_batch_shapes():
     a = augment(x, torch.Generator().manual_seed(1))
     b = augment(x.reshape(6, 3, 32, 32), torch.Generator().manual_seed(1))
     torch.testing.assert_close(a.reshape(6, 3, 32, 32), b, rtol=0, atol=0)
+
+
+def test_augment_members_equals_each_member_augmented_alone():
+    """One batched crop/flip for all members, each with its own generator, is bit-identical to
+    augmenting every member's batch on its own; a generator count that does not match is refused."""
+    x = torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8).expand(3, 5, 3, 32, 32)  # same images
+    seeds = [3, 4, 5]
+    together = augment_members(x, [torch.Generator().manual_seed(s) for s in seeds])
+    alone = torch.stack([augment(x[i], torch.Generator().manual_seed(s)) for i, s in enumerate(seeds)])
+    torch.testing.assert_close(together, alone, rtol=0, atol=0)
+    assert not torch.equal(together[0], together[1])  # same images, different draws
+    with pytest.raises(ConfigError, match="one generator per member"):
+        augment_members(x, [torch.Generator()])

@@ -23,3 +23,24 @@ def test_show_is_empty_without_benchmarks(tmp_path):
     runs = gpu_report.load_benchmarks(tmp_path)
     assert isinstance(runs, pd.DataFrame) and runs.empty
     assert gpu_report.show(runs).empty
+
+
+def test_grouped_ratio_prefers_the_baseline_of_its_own_run(tmp_path):
+    """The committed 8-seed run has no baseline: its ratio borrows the one-model run's (same card) and
+    says so; a run that measured its own baseline (``--members 1 8``) is compared with that one."""
+    runs = gpu_report.load_benchmarks()
+    k = gpu_report.key_numbers(runs)
+    single = runs[runs["members"] == 1].set_index("k")
+    grouped = runs[runs["members"] == k["gpu_members"]].set_index("k")
+    small = [w for w in grouped.index if w <= 16]
+    borrowed = grouped.loc[small, "ours_images_per_s"] / single.loc[small, "baseline_images_per_s"]
+    assert k["gpu_ratio_batched_min_small_k"] == borrowed.min()
+    assert "separate run" in k["gpu_ratio_batched_source"] and "two runs" in k["gpu_ratio_batched_verdict"]
+
+    one_run = runs[runs["file"] == runs["file"].iloc[0]].copy()  # members 1 only, with baselines
+    grouped_own = one_run.assign(members=8, ours_images_per_s=one_run["baseline_images_per_s"] * 2)
+    pd.concat([one_run, grouped_own]).drop(columns="file").to_csv(tmp_path / "run.csv", index=False)
+    k = gpu_report.key_numbers(gpu_report.load_benchmarks(tmp_path))
+    assert k["gpu_ratio_batched_min_small_k"] == 2.0 and k["gpu_ratio_batched_max_small_k"] == 2.0
+    assert k["gpu_ratio_batched_source"] == "measured in the same run"
+    assert k["gpu_ratio_batched_verdict"] == "**not met**"

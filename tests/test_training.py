@@ -1,9 +1,11 @@
+import pytest
 import torch
 
 from ddlib import DataConfig, RunConfig, TrainConfig, build_model, load_data, run_configs, ResultStore
 from ddlib.config import TargetConfig
 from ddlib.losses import kd_loss
-from ddlib.train import Targets, train_ensemble
+from ddlib.train import Targets, resolve_compile_mode, train_ensemble
+from ddlib.validation import ConfigError
 
 
 def _tiny_data():
@@ -79,3 +81,33 @@ def test_user_pool_files_enter_the_hash_of_cifar_pool_runs(tmp_path, monkeypatch
     monkeypatch.setenv("DDLIB_POOL_NPZ", str(tmp_path / "part0.npz"))
     assert config_hash(cifar) != before[0]
     assert config_hash(mnist) == before[1]
+
+
+def test_compile_mode_from_argument_or_environment(monkeypatch):
+    monkeypatch.delenv("DDLIB_COMPILE", raising=False)
+    assert resolve_compile_mode() == "off"
+    for raw, mode in (("1", "default"), ("yes", "default"), ("0", "off"), ("Reduce-Overhead", "reduce-overhead")):
+        monkeypatch.setenv("DDLIB_COMPILE", raw)
+        assert resolve_compile_mode() == mode
+    assert resolve_compile_mode("off") == "off"  # an explicit argument wins over the environment
+    monkeypatch.setenv("DDLIB_COMPILE", "fast")
+    with pytest.raises(ConfigError, match="DDLIB_COMPILE must be one of off, default, reduce-overhead"):
+        resolve_compile_mode()
+    with pytest.raises(ConfigError, match="compile_mode must be one of"):
+        resolve_compile_mode("turbo")
+
+
+def test_compiled_training_matches_eager(results_dir):
+    """torch.compile (CPU here, through the C++ compiler) trains the same model as eager mode."""
+    x, y = torch.randn(64, 1, 40, generator=torch.Generator().manual_seed(0)), torch.arange(64) % 10
+
+    def train(mode):
+        model = build_model("mlp", 8, (1, 40), 10, seeds=[0, 1])
+        losses = train_ensemble(model, x, Targets(hard=y.expand(2, -1)), TrainConfig(steps=5, batch_size=16),
+                                order_seeds=[0, 1], compile_mode=mode)
+        return model, losses
+
+    (eager, l_eager), (comp, l_comp) = train("off"), train("default")
+    assert l_eager == pytest.approx(l_comp, rel=1e-5)
+    for (name, a), b in zip(eager.state_dict().items(), comp.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
