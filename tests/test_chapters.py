@@ -69,3 +69,25 @@ def test_appendix_executes_and_cites_the_benchmarks(tmp_path):
     nb = execute_chapter("full-scale", tmp_path / "fs.ipynb")
     assert "gpu_mfu_k64" in glued_names(nb)  # glued from benchmarks/results
     assert cited_names("full-scale") <= glued_names(nb)
+
+
+def test_pool_study_names_its_second_teacher_truthfully():
+    """Where no teacher width lies below the peak (tiny settings), the prose must not call the
+    second studied teacher 'narrower than the peak'."""
+    from ddlib.chapters.distillation import narrow_study_label
+
+    below = narrow_study_label({"study_teachers": [12, 64], "peak_width": 16, "study_narrow_is_narrower": True})
+    assert below == "the best teacher narrower than the peak (width 12, peak at 16)"
+    at_peak = narrow_study_label({"study_teachers": [4, 8], "peak_width": 4, "study_narrow_is_narrower": False})
+    assert "narrower than the peak" not in at_peak and "no teacher width lies below the peak at 4" in at_peak
+
+
+def test_mathjax_is_served_from_the_book():
+    """Maths must render with no network: the configured MathJax is a file the build copies."""
+    import yaml
+
+    sphinx = yaml.safe_load((REPO / "_config.yml").read_text())["sphinx"]["config"]
+    path = sphinx["mathjax_path"]
+    assert not path.startswith(("http:", "https:", "//")), path
+    assert any((REPO / static / path).is_file() for static in sphinx["html_static_path"])
+    assert "book/_static" in yaml.safe_load((REPO / "_config.yml").read_text())["exclude_patterns"]

@@ -175,6 +175,7 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["tracking_correlation"] = float(both["teacher"].corr(both["student"])) if len(both) > 2 else float("nan")
     out["student_minus_teacher_widest"] = out["hard_pool_widest"] - out["teacher_widest"]
     out["narrow_study_teacher"] = teacher_summary["study_teachers"][0]
+    out["narrow_study_label"] = narrow_study_label(teacher_summary)
     main_hp = hp[hp["teacher_width"] == widest]
     out["hard_pool_train_error_widest"] = float(main_hp["train_error"].mean())
     out["pool_passes"] = float(p["student_steps_factor"] * p["epochs"] * (p["n_train"] // p["batch_size"])
@@ -183,6 +184,15 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["pool_study_largest"] = int(max(p["pool_study_sizes"]))
     out["verdict"] = verdict(out)
     return out
+
+
+def narrow_study_label(teacher_summary: dict) -> str:
+    """Words for the pool study's second teacher: the best one narrower than the double-descent peak,
+    or, where no teacher width is below the peak (tiny settings), the narrowest, said as such."""
+    width, peak = teacher_summary["study_teachers"][0], teacher_summary["peak_width"]
+    if teacher_summary["study_narrow_is_narrower"]:
+        return f"the best teacher narrower than the peak (width {width}, peak at {peak})"
+    return f"the narrowest teacher (width {width}; no teacher width lies below the peak at {peak} in this run)"
 
 
 def _compare(gain: float, other: str) -> str:
@@ -237,7 +247,7 @@ def plot_methods(frame: pd.DataFrame, p: dict):
 
 
 def plot_pool_sizes(frame: pd.DataFrame, teacher_summary: dict, pool_study_sizes):
-    """``hard_pool`` student error against pool size, for the widest and the best narrow teacher."""
+    """``hard_pool`` student error against pool size, for the two studied teachers (see :func:`run`)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -250,6 +260,6 @@ def plot_pool_sizes(frame: pd.DataFrame, teacher_summary: dict, pool_study_sizes
     ax.set_xscale("log")
     ax.set_xlabel("unlabeled pool size (log scale)")
     ax.set_ylabel("hard_pool student test error")
-    ax.set_title("More unlabeled data, better student")
+    ax.set_title("hard_pool student against the size of the unlabeled pool")
     fig.tight_layout()
     return fig
