@@ -283,7 +283,7 @@ def main(argv=None):
 
         meta = {"date": time.strftime("%Y-%m-%d"), "device": name, "torch": torch.__version__, "model": args.model,
                 "batch_size": args.batch_size, "precision": "bf16" if bf16 else "fp32",
-                "compile_mode": args.compile_mode, "peak_tflops": peak, "sweep_k_max": args.sweep_k_max,
+                "compile_mode": args.compile_mode, "baseline_workers": args.num_workers, "peak_tflops": peak, "sweep_k_max": args.sweep_k_max,
                 "sweep_epochs": args.epochs, "projected_sweep_hours_baseline": hours_base}
         pd.DataFrame([{**meta, "projected_sweep_hours_ours": hours[r["members"]], **r} for r in rows]
                      ).to_csv(args.csv, index=False)

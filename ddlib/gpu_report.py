@@ -27,11 +27,15 @@ def load_benchmarks(folder: Path | str = RESULTS) -> pd.DataFrame:
 
 
 def show(runs: pd.DataFrame) -> pd.DataFrame:
-    """The table the appendix shows (throughputs rounded, MFU in percent)."""
+    """The table the appendix shows (throughputs rounded, MFU in percent); of the run's settings
+    (date, device, model, precision, compile mode) only those that differ between rows are kept,
+    the prose states the rest."""
     if runs.empty:
         return runs
-    cols = ["date", "device", "model", "members", "precision", "compile_mode", "k", "ours_images_per_s",
-            "baseline_images_per_s", "ratio", "ours_tflops", "ours_mfu"]
+    settings = [c for c in ("date", "device", "model", "precision", "compile_mode")
+                if c in runs and runs[c].nunique(dropna=False) > 1]
+    cols = settings + ["members", "k", "ours_images_per_s", "baseline_images_per_s", "ratio", "ours_tflops",
+                       "ours_mfu"]
     out = runs[[c for c in cols if c in runs]].copy()
     out["ours_mfu"] = (100 * out["ours_mfu"]).round(2)
     return out.rename(columns={"ours_mfu": "ours_mfu_%"}).round(2)
@@ -69,11 +73,15 @@ def key_numbers(runs: pd.DataFrame) -> dict:
 
 def cpu_numbers(runs: pd.DataFrame) -> dict:
     """Numbers cited from a CPU run of the benchmark: the range of ours/DataLoader ratios for one
-    model and for the largest ensemble measured, with the run's device, batch and widths."""
+    model and for the largest ensemble measured, the ensemble's gain in images/s over one model at
+    the smallest and largest width, and the run's device, batch and widths."""
     one, grouped = runs[runs["members"] == 1], runs[runs["members"] == runs["members"].max()]
-    return {"cpu_device": str(runs["device"].iloc[0]), "cpu_batch": int(runs["batch_size"].iloc[0]),
+    gain = grouped.set_index("k")["ours_images_per_s"] / one.set_index("k")["ours_images_per_s"]
+    return {"cpu_grouping_gain_smallest_k": float(gain.loc[gain.index.min()]),
+            "cpu_grouping_gain_largest_k": float(gain.loc[gain.index.max()]),
+            "cpu_k_min": int(gain.index.min()), "cpu_k_max": int(gain.index.max()),"cpu_device": str(runs["device"].iloc[0]), "cpu_batch": int(runs["batch_size"].iloc[0]),
             "cpu_widths": ", ".join(str(k) for k in sorted(runs["k"].unique())),
-            "cpu_members": int(grouped["members"].iloc[0]),
+            "cpu_members": int(grouped["members"].iloc[0]), "cpu_workers": int(runs["baseline_workers"].iloc[0]),
             "cpu_ratio_min": float(one["ratio"].min()), "cpu_ratio_max": float(one["ratio"].max()),
             "cpu_ratio_grouped_min": float(grouped["ratio"].min()),
             "cpu_ratio_grouped_max": float(grouped["ratio"].max())}
