@@ -263,6 +263,7 @@ def main(argv=None):
                   f"{fmt(ratio, '>6.2f')} {tf(rate):>12.4f}" + (f" {mfu:>8.2%}" if peak else ""), flush=True)
             rows.append({"members": m, "k": k, "gflop_per_image": flops[k] / 1e9, "ours_images_per_s": rate,
                          "baseline_images_per_s": base[k], "ratio": ratio, "ours_tflops": tf(rate), "ours_mfu": mfu})
+            write_csv(args, rows, name, bf16, peak)
 
     print(f"\nProjected sweep k=1..{args.sweep_k_max}, {args.epochs} epochs x {args.train_size} images x "
           f"{args.sweep_seeds} seed(s) per k, on this device ({name}), device-hours per model:")
@@ -278,15 +279,25 @@ def main(argv=None):
               if len(outside) == outside[-1] - outside[0] + 1 else
               f"  ({len(outside)} widths outside the measured range {min(args.k)}..{max(args.k)} are extrapolated)")
         print("  (above the largest measured width, by FLOPs: an upper bound until compute-bound)")
-    if args.csv:
-        import pandas as pd
+    write_csv(args, rows, name, bf16, peak, hours, hours_base)
 
-        meta = {"date": time.strftime("%Y-%m-%d"), "device": name, "torch": torch.__version__, "model": args.model,
-                "batch_size": args.batch_size, "precision": "bf16" if bf16 else "fp32",
-                "compile_mode": args.compile_mode, "baseline_workers": args.num_workers, "peak_tflops": peak, "sweep_k_max": args.sweep_k_max,
-                "sweep_epochs": args.epochs, "projected_sweep_hours_baseline": hours_base}
-        pd.DataFrame([{**meta, "projected_sweep_hours_ours": hours[r["members"]], **r} for r in rows]
-                     ).to_csv(args.csv, index=False)
+
+def write_csv(args, rows, name, bf16, peak, hours=None, hours_base=None) -> None:
+    """Write the rows so far to ``--csv`` (after every measurement, so a run cut short keeps what it
+    measured; the projections are filled in at the end)."""
+    if not args.csv:
+        return
+    import pandas as pd
+
+    meta = {"date": time.strftime("%Y-%m-%d"), "device": name, "torch": torch.__version__, "model": args.model,
+            "batch_size": args.batch_size, "precision": "bf16" if bf16 else "fp32",
+            "compile_mode": args.compile_mode, "baseline_workers": args.num_workers, "timed_steps": args.steps,
+            "data": "cifar10" if args.data_root else "synthetic", "peak_tflops": peak,
+            "sweep_k_max": args.sweep_k_max, "sweep_epochs": args.epochs, "sweep_seeds": args.sweep_seeds,
+            "projected_sweep_hours_baseline": hours_base}
+    pd.DataFrame([{**meta, "projected_sweep_hours_ours": (hours or {}).get(r["members"]), **r} for r in rows]
+                 ).to_csv(args.csv, index=False)
+    if hours is not None:
         print(f"wrote {args.csv}")
 
 

@@ -1,11 +1,14 @@
 """Reading the GPU benchmark results for the book's appendix.
 
 ``benchmarks/train_throughput.py --csv benchmarks/results/NAME.csv`` writes one row per width
-``k`` with the date, the device, the throughputs (ours and the DataLoader baseline), the
-achieved TFLOP/s, the model FLOP utilisation (MFU = achieved / peak dense bf16 TFLOP/s, with
-achieved = 3 x forward FLOPs per image x images per second, the usual fwd + 2x bwd estimate of
-Kaplan et al. 2020) and the projected cost of the full width sweep. This module loads those
-files and picks out the numbers the appendix cites.
+``k`` (and ensemble size) with the date, the device, the throughputs (ours and the DataLoader
+baseline), the achieved TFLOP/s, the model FLOP utilisation (MFU = achieved / peak dense bf16
+TFLOP/s, with achieved = 3 x forward FLOPs per image x images per second, the usual fwd + 2x bwd
+estimate of Kaplan et al. 2020) and the projected cost of the full width sweep. This module loads
+those files, picks the run the prose cites (:func:`current_runs`) and the numbers it cites.
+
+Files written before the script timed ``ddlib.train.train_ensemble`` itself lack the columns
+``baseline_workers`` and ``compile_mode``; :func:`key_numbers` says in words which kind it cites.
 """
 from __future__ import annotations
 
@@ -19,11 +22,37 @@ RESULTS = REPO_ROOT / "benchmarks" / "results"
 #: Small-size runs of the same script on this project's CPU machines (no MFU, no targets).
 CPU_RESULTS = RESULTS / "cpu"
 
+#: The speed targets of the full-scale issue: DataLoader ratio for k <= 16, MFU at k = 64, sweep hours.
+TARGETS = {"ratio": 3.0, "mfu_k64": 0.40, "sweep_hours": 24.0}
+
+_SETTINGS = ("date", "device", "model", "precision", "compile_mode")
+
 
 def load_benchmarks(folder: Path | str = RESULTS) -> pd.DataFrame:
-    """All benchmark CSVs in ``folder``, one row per (file, k), with a ``file`` column."""
+    """All benchmark CSVs in ``folder``, one row per (file, members, k), with a ``file`` column."""
     frames = [pd.read_csv(p).assign(file=p.name) for p in sorted(Path(folder).glob("*.csv"))]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _compile_mode(runs: pd.DataFrame) -> pd.Series:
+    return runs["compile_mode"].fillna("off") if "compile_mode" in runs else pd.Series("off", index=runs.index)
+
+
+def current_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The eager (uncompiled) rows the prose cites: those of the newest date and, where that date has
+    runs written by the current script (with ``baseline_workers``), only those."""
+    if runs.empty:
+        return runs
+    eager = runs[_compile_mode(runs) == "off"]
+    newest = eager[eager["date"] == eager["date"].max()]
+    if "baseline_workers" in newest and newest["baseline_workers"].notna().any():
+        newest = newest[newest["baseline_workers"].notna()]
+    return newest
+
+
+def compiled_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Rows measured with ``torch.compile`` (``--compile-mode`` other than off)."""
+    return runs if runs.empty else runs[_compile_mode(runs) != "off"]
 
 
 def show(runs: pd.DataFrame) -> pd.DataFrame:
@@ -32,22 +61,26 @@ def show(runs: pd.DataFrame) -> pd.DataFrame:
     the prose states the rest."""
     if runs.empty:
         return runs
-    settings = [c for c in ("date", "device", "model", "precision", "compile_mode")
-                if c in runs and runs[c].nunique(dropna=False) > 1]
+    settings = [c for c in _SETTINGS if c in runs and runs[c].nunique(dropna=False) > 1]
     cols = settings + ["members", "k", "ours_images_per_s", "baseline_images_per_s", "ratio", "ours_tflops",
                        "ours_mfu"]
-    out = runs[[c for c in cols if c in runs]].copy()
+    out = runs[[c for c in cols if c in runs]].reset_index(drop=True)
     out["ours_mfu"] = (100 * out["ours_mfu"]).round(2)
     return out.rename(columns={"ours_mfu": "ours_mfu_%"}).round(2)
 
 
 def key_numbers(runs: pd.DataFrame) -> dict:
-    """Numbers cited in the prose: ratios for k <= 16, MFU at k = 64, projected sweep hours."""
-    single = runs[(runs["members"] == 1) & runs["baseline_images_per_s"].notna()]
-    batched = runs[runs["members"] > 1]
-    out = {"gpu_date": str(runs["date"].iloc[0]), "gpu_device": str(runs["device"].iloc[0]),
-           "gpu_batch": int(runs["batch_size"].iloc[0]), "gpu_peak_tflops": float(runs["peak_tflops"].iloc[0]),
-           "gpu_sweep_k_max": int(runs["sweep_k_max"].iloc[0]), "gpu_sweep_epochs": int(runs["sweep_epochs"].iloc[0])}
+    """Numbers and sentences cited in the prose, from :func:`current_runs`: ratios for k <= 16, MFU at
+    k = 64, projected sweep hours, verdicts against :data:`TARGETS`, and what compiled runs show."""
+    current = current_runs(runs)
+    first = current.iloc[0]
+    single = current[(current["members"] == 1) & current["baseline_images_per_s"].notna()]
+    batched = current[current["members"] > 1]
+    out = {"gpu_date": str(first["date"]), "gpu_device": str(first["device"]), "gpu_batch": int(first["batch_size"]),
+           "gpu_precision": str(first["precision"]), "gpu_peak_tflops": float(first["peak_tflops"]),
+           "gpu_sweep_k_max": int(first["sweep_k_max"]), "gpu_sweep_epochs": int(first["sweep_epochs"]),
+           "gpu_sweep_seeds": int(first["sweep_seeds"]), "gpu_data": str(first["data"]),
+           "gpu_script_note": _script_note(current), "gpu_compile_note": _compile_note(compiled_runs(runs))}
     if len(single):
         small = single[single["k"] <= 16]
         out.update(gpu_ratio_min_small_k=float(small["ratio"].min()), gpu_ratio_max_small_k=float(small["ratio"].max()),
@@ -57,11 +90,12 @@ def key_numbers(runs: pd.DataFrame) -> dict:
                    gpu_sweep_hours_baseline=float(single["projected_sweep_hours_baseline"].iloc[0]))
         out["gpu_ratio_verdict"] = _met(out["gpu_ratio_min_small_k"] >= TARGETS["ratio"])
     if len(batched):
-        m = int(batched["members"].iloc[0])
-        out.update(gpu_members=m, gpu_mfu_k64_batched=float(batched.loc[batched["k"] == 64, "ours_mfu"].iloc[0]),
-                   gpu_sweep_hours_batched=float(batched["projected_sweep_hours_ours"].iloc[0]),
-                   gpu_sweep_hours_batched_all=float(batched["projected_sweep_hours_ours"].iloc[0]) * m)
-        out.update(_batched_ratios(batched[batched["members"] == m], single))
+        m = int(batched["members"].max())
+        group = batched[batched["members"] == m]
+        out.update(gpu_members=m, gpu_mfu_k64_batched=float(group.loc[group["k"] == 64, "ours_mfu"].iloc[0]),
+                   gpu_sweep_hours_batched=float(group["projected_sweep_hours_ours"].iloc[0]),
+                   gpu_sweep_hours_batched_all=float(group["projected_sweep_hours_ours"].iloc[0]) * m)
+        out.update(_batched_ratios(group, single))
     mfu = max(out.get("gpu_mfu_k64", 0.0), out.get("gpu_mfu_k64_batched", 0.0))
     hours = min(out.get("gpu_sweep_hours", float("inf")), out.get("gpu_sweep_hours_batched", float("inf")))
     out["gpu_mfu_verdict"] = _met(mfu >= TARGETS["mfu_k64"])
@@ -71,17 +105,48 @@ def key_numbers(runs: pd.DataFrame) -> dict:
     return out
 
 
+def _script_note(current: pd.DataFrame) -> str:
+    if "baseline_workers" in current and current["baseline_workers"].notna().all():
+        return ("These rows time `ddlib.train.train_ensemble` itself, one model and grouped seeds against "
+                "the baseline measured in the same run.")
+    return ("These rows were measured with an earlier version of the benchmark, whose \"ours\" was a "
+            "hand-written copy of the training step (random batches, one augmentation generator for all "
+            "members) rather than `train_ensemble` itself, and before the per-member augmentation was batched "
+            "into one crop for all members. `benchmarks/gpu_session.sh` is the prepared script that measures "
+            "the current loop (one model and 8 seeds against the same baseline in one run, and the "
+            "`reduce-overhead` compile mode); no GPU has been available to run it since.")
+
+
+def _compile_note(compiled: pd.DataFrame) -> str:
+    if compiled.empty:
+        return ("No run with `torch.compile` has been measured on a GPU yet (`benchmarks/gpu_session.sh` "
+                "includes one).")
+    parts = []
+    for _, r in compiled.sort_values(["compile_mode", "k", "members"]).iterrows():
+        ratio = "" if pd.isna(r["baseline_images_per_s"]) else f", {r['ratio']:.2f}x the baseline of that run"
+        parts.append(f"k = {int(r['k'])} with {int(r['members'])} member(s): {r['ours_images_per_s']:,.0f} "
+                     f"images/s{ratio}, MFU {r['ours_mfu']:.1%}")
+    r0 = compiled.iloc[0]
+    return (f"With `torch.compile` (mode {', '.join(sorted(set(compiled['compile_mode'])))}; {r0['device']}, "
+            f"{r0['date']}): " + "; ".join(parts) + ".")
+
+
 def cpu_numbers(runs: pd.DataFrame) -> dict:
-    """Numbers cited from a CPU run of the benchmark: the range of ours/DataLoader ratios for one
-    model and for the largest ensemble measured, the ensemble's gain in images/s over one model at
-    the smallest and largest width, and the run's device, batch and widths."""
+    """Numbers cited from the newest CPU run of the benchmark: the range of ours/DataLoader ratios for
+    one model and for the largest ensemble measured, the ensemble's gain in images/s over one model
+    at the smallest and largest width, and the run's device, batch, widths, workers and steps."""
+    runs = current_runs(runs)
     one, grouped = runs[runs["members"] == 1], runs[runs["members"] == runs["members"].max()]
     gain = grouped.set_index("k")["ours_images_per_s"] / one.set_index("k")["ours_images_per_s"]
+    first = runs.iloc[0]
     return {"cpu_grouping_gain_smallest_k": float(gain.loc[gain.index.min()]),
             "cpu_grouping_gain_largest_k": float(gain.loc[gain.index.max()]),
-            "cpu_k_min": int(gain.index.min()), "cpu_k_max": int(gain.index.max()),"cpu_device": str(runs["device"].iloc[0]), "cpu_batch": int(runs["batch_size"].iloc[0]),
+            "cpu_k_min": int(gain.index.min()), "cpu_k_max": int(gain.index.max()),
+            "cpu_device": str(first["device"]), "cpu_batch": int(first["batch_size"]),
             "cpu_widths": ", ".join(str(k) for k in sorted(runs["k"].unique())),
-            "cpu_members": int(grouped["members"].iloc[0]), "cpu_workers": int(runs["baseline_workers"].iloc[0]),
+            "cpu_members": int(grouped["members"].iloc[0]), "cpu_workers": int(first["baseline_workers"]),
+            "cpu_steps": int(first["timed_steps"]), "cpu_precision": str(first["precision"]),
+            "cpu_data": str(first["data"]),
             "cpu_ratio_min": float(one["ratio"].min()), "cpu_ratio_max": float(one["ratio"].max()),
             "cpu_ratio_grouped_min": float(grouped["ratio"].min()),
             "cpu_ratio_grouped_max": float(grouped["ratio"].max())}
@@ -95,9 +160,12 @@ def _batched_ratios(batched: pd.DataFrame, single: pd.DataFrame) -> dict:
     if small["baseline_images_per_s"].notna().all():
         base, source = small["baseline_images_per_s"], "measured in the same run"
     else:
-        same_card = single[single["device"] == small["device"].iloc[0]].set_index("k")
+        same_card = single[single["device"] == small["device"].iloc[0]].drop_duplicates("k").set_index("k")
         if not set(small.index) <= set(same_card.index):
-            return {}
+            nan = float("nan")
+            return {"gpu_ratio_batched_min_small_k": nan, "gpu_ratio_batched_max_small_k": nan,
+                    "gpu_ratio_batched_source": "not measured (no baseline on this card)",
+                    "gpu_ratio_batched_verdict": "not measured"}
         base = same_card.loc[small.index, "baseline_images_per_s"]
         source = "taken from the one-model run on the same card (a separate run)"
     ratio = small["ours_images_per_s"] / base
@@ -105,10 +173,6 @@ def _batched_ratios(batched: pd.DataFrame, single: pd.DataFrame) -> dict:
     return {"gpu_ratio_batched_min_small_k": float(ratio.min()), "gpu_ratio_batched_max_small_k": float(ratio.max()),
             "gpu_ratio_batched_source": source,
             "gpu_ratio_batched_verdict": verdict if source.startswith("measured") else verdict + " across two runs"}
-
-
-#: The speed targets of the full-scale issue: DataLoader ratio for k <= 16, MFU at k = 64, sweep hours.
-TARGETS = {"ratio": 3.0, "mfu_k64": 0.40, "sweep_hours": 24.0}
 
 
 def _met(ok: bool) -> str:

@@ -90,8 +90,9 @@ def _input_dtype(model: torch.nn.Module, device: torch.device) -> torch.dtype:
     return torch.bfloat16 if device.type == "cuda" else next(model.parameters()).dtype
 
 
-#: ``torch.compile`` modes the training loop accepts ("off": eager). "reduce-overhead" also records
-#: CUDA graphs, which pays off where per-step launch overhead dominates (small widths on a GPU).
+#: ``torch.compile`` modes the training loop accepts ("off": eager). On a GPU, "reduce-overhead" (and,
+#: besides its kernel search, "max-autotune") also records CUDA graphs, which pays off where per-step
+#: launch overhead dominates (small widths).
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
 
 
@@ -111,9 +112,14 @@ def resolve_compile_mode(value: str | None = None) -> str:
 
 
 def compiled(model: torch.nn.Module, mode: str) -> torch.nn.Module:
-    """``model`` itself for mode "off", else ``torch.compile(model, mode=...)`` (which shares its parameters)."""
+    """``model`` itself for mode "off", else ``torch.compile(model, mode=...)`` (which shares its parameters).
+
+    Compiled code of earlier models is dropped first (``torch.compiler.reset()``): a sweep compiles one
+    model per width in one process, and past Dynamo's recompile limit (8) further widths would
+    silently run eagerly."""
     if mode == "off":
         return model
+    torch.compiler.reset()
     return torch.compile(model, mode=None if mode == "default" else mode)
 
 

@@ -185,11 +185,13 @@ def test_augment_on_generator_device_is_reproducible_across_batch_shapes():
 def test_augment_members_equals_each_member_augmented_alone():
     """One batched crop/flip for all members, each with its own generator, is bit-identical to
     augmenting every member's batch on its own; a generator count that does not match is refused."""
-    x = torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8).expand(3, 5, 3, 32, 32)  # same images
+    x = torch.randint(0, 256, (3, 5, 3, 32, 32), dtype=torch.uint8)  # each member its own images
     seeds = [3, 4, 5]
     together = augment_members(x, [torch.Generator().manual_seed(s) for s in seeds])
     alone = torch.stack([augment(x[i], torch.Generator().manual_seed(s)) for i, s in enumerate(seeds)])
     torch.testing.assert_close(together, alone, rtol=0, atol=0)
-    assert not torch.equal(together[0], together[1])  # same images, different draws
+    same = x[:1].expand(3, 5, 3, 32, 32)  # the same images: members differ by their draws alone
+    out = augment_members(same, [torch.Generator().manual_seed(s) for s in seeds])
+    assert not torch.equal(out[0], out[1])
     with pytest.raises(ConfigError, match="one generator per member"):
         augment_members(x, [torch.Generator()])

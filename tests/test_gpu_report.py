@@ -44,3 +44,36 @@ def test_grouped_ratio_prefers_the_baseline_of_its_own_run(tmp_path):
     assert k["gpu_ratio_batched_min_small_k"] == 2.0 and k["gpu_ratio_batched_max_small_k"] == 2.0
     assert k["gpu_ratio_batched_source"] == "measured in the same run"
     assert k["gpu_ratio_batched_verdict"] == "**not met**"
+
+
+def test_a_newer_run_supersedes_older_ones_and_compiled_rows_stay_apart(tmp_path):
+    """After a later GPU session adds an eager run (one model and 8 seeds against one baseline) and a
+    compiled run, the prose cites the new eager run only, and the compiled rows in their own sentence."""
+    import shutil
+
+    for p in gpu_report.RESULTS.glob("*.csv"):
+        shutil.copy(p, tmp_path)
+    old = gpu_report.load_benchmarks(tmp_path)
+    one = old[old["file"] == "gpu-resnet18-members1.csv"].drop(columns="file")
+    new = one.assign(date="2099-01-01", baseline_workers=8, compile_mode="off")
+    grouped = new.assign(members=8, ours_images_per_s=new["baseline_images_per_s"] * 5)
+    pd.concat([new, grouped]).to_csv(tmp_path / "eager.csv", index=False)
+    comp = grouped.assign(compile_mode="reduce-overhead", baseline_images_per_s=None, ratio=None,
+                          ours_images_per_s=123456.0)
+    comp[comp["k"] == 64].to_csv(tmp_path / "compiled.csv", index=False)
+
+    runs = gpu_report.load_benchmarks(tmp_path)
+    current = gpu_report.current_runs(runs)
+    assert set(current["file"]) == {"eager.csv"}
+    k = gpu_report.key_numbers(runs)
+    assert k["gpu_date"] == "2099-01-01" and k["gpu_ratio_batched_source"] == "measured in the same run"
+    assert k["gpu_ratio_batched_min_small_k"] == 5.0 and k["gpu_ratio_batched_verdict"] == "met"
+    assert "`ddlib.train.train_ensemble` itself" in k["gpu_script_note"]
+    assert "reduce-overhead" in k["gpu_compile_note"] and "123,456 images/s" in k["gpu_compile_note"]
+    assert "compile_mode" not in gpu_report.show(current)  # constant within the cited run
+
+
+def test_notes_for_the_committed_runs():
+    k = gpu_report.key_numbers(gpu_report.load_benchmarks())
+    assert "earlier version of the benchmark" in k["gpu_script_note"]
+    assert k["gpu_compile_note"].startswith("No run with `torch.compile`")

@@ -1,0 +1,27 @@
+"""The throughput benchmark runs end to end at a tiny size, and the appendix's reader understands
+what it writes (a schema drift between the two would break the book only on the next GPU run)."""
+import subprocess
+import sys
+
+from conftest import REPO
+from ddlib import gpu_report
+
+
+def test_throughput_script_writes_what_the_appendix_reads(tmp_path):
+    csv = tmp_path / "run.csv"
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "train_throughput.py"), "--k", "1", "2",
+                    "--members", "1", "2", "--steps", "2", "--warmup", "1", "--batch-size", "8",
+                    "--num-workers", "0", "--n-images", "64", "--sweep-k-max", "2", "--threads", "1",
+                    "--csv", str(csv)], check=True, cwd=REPO, capture_output=True)
+    runs = gpu_report.load_benchmarks(tmp_path)
+    assert sorted(zip(runs["members"], runs["k"])) == [(1, 1), (1, 2), (2, 1), (2, 2)]
+    assert (runs["ratio"] == runs["ours_images_per_s"] / runs["baseline_images_per_s"]).all()
+    assert runs["projected_sweep_hours_ours"].notna().all() and runs["timed_steps"].eq(2).all()
+    numbers = gpu_report.cpu_numbers(runs)
+    assert numbers["cpu_members"] == 2 and numbers["cpu_widths"] == "1, 2" and numbers["cpu_steps"] == 2
+
+
+def test_throughput_script_refuses_bad_arguments():
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "train_throughput.py"), "--warmup", "0"],
+                         cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 2 and "--warmup must be >= 1; got 0" in out.stderr
