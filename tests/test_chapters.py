@@ -91,3 +91,33 @@ def test_mathjax_is_served_from_the_book():
     assert not path.startswith(("http:", "https:", "//")), path
     assert any((REPO / static / path).is_file() for static in sphinx["html_static_path"])
     assert "book/_static" in yaml.safe_load((REPO / "_config.yml").read_text())["exclude_patterns"]
+
+
+def _dd_summary(**kw):
+    s = dict(peak_over_narrower=0.004, peak_over_widest=0.057, peak_width=16, threshold_width=24,
+             best_narrower_width=12, widest_width=64, seed_spread=0.01)
+    return {**s, **kw}
+
+
+def test_double_descent_verdict_follows_the_numbers():
+    from ddlib.chapters.double_descent import verdict
+
+    plateau = verdict(_dd_summary())
+    assert plateau.startswith("**This run shows the second descent but no clear peak:**")
+    assert "5.7 points better than width 16" in plateau and "(width 24)" in plateau and "0.4 points above" in plateau
+    assert verdict(_dd_summary(peak_over_narrower=0.05)).startswith("**This run shows double descent:**")
+    assert verdict(_dd_summary(peak_over_widest=0.0)).startswith("**This run does not show double descent:**")
+
+
+def test_distillation_verdict_counts_the_other_teachers():
+    from ddlib.chapters.distillation import verdict
+
+    s = dict(student_minus_teacher_widest=-0.003, gain_over_direct=0.086, gain_over_soft_kd_labeled=0.04,
+             other_teachers=3, other_beats_direct=2, other_beats_soft_kd_labeled=0, tracking_correlation=0.93,
+             n_teacher_widths=4, pool_largest_widest=0.54, pool_smallest_widest=0.66, pool_largest_narrow=0.62,
+             pool_smallest_narrow=0.68)
+    text = verdict(s)
+    assert "beats `direct` by 8.6 points" in text and "beats `soft_kd_labeled` by 4.0 points" in text
+    assert "at 2 and `soft_kd_labeled` at 0 of them" in text and "only with a wide enough teacher" in text
+    assert "0.3 points below its teacher" in text and "from few points" in text
+    assert "for every teacher" in verdict({**s, "other_beats_soft_kd_labeled": 3})

@@ -143,6 +143,8 @@ def summarize(frame: pd.DataFrame) -> dict:
     out["peak_to_threshold_ratio"] = (peak_width / out["threshold_width"]) if interp else float("nan")
     out["seed_spread"] = float(frame.groupby("width")["test_error"].std().mean())
     out["interpolation_tol"] = INTERPOLATION_TOL
+    out["peak_over_narrower_points"] = points(out["peak_over_narrower"])
+    out["peak_over_widest_points"] = points(out["peak_over_widest"])
     out["verdict"] = verdict(out)
     return out
 
@@ -151,20 +153,28 @@ def summarize(frame: pd.DataFrame) -> dict:
 CLEAR = 0.02
 
 
+def points(x: float) -> str:
+    """A difference of two error rates in percentage points, e.g. ``"5.7 points"``."""
+    return f"{100 * x:.1f} points"
+
+
 def verdict(s: dict) -> str:
     """One sentence, chosen by the numbers, saying whether this run shows double descent (C1)."""
     rise, fall = s["peak_over_narrower"], s["peak_over_widest"]
+    near = (f"width {s['peak_width']}, the highest test error near the interpolation threshold "
+            f"(width {s['threshold_width']})" if s["threshold_width"] is not None else f"width {s['peak_width']}")
+    narrower = f"the best narrower model (width {s['best_narrower_width']})"
     if rise >= CLEAR and fall >= CLEAR:
-        return (f"**This run shows double descent:** test error rises {rise:.1%} above the best narrower model "
-                f"to a peak near the interpolation threshold and falls {fall:.1%} below it past the threshold.")
+        return (f"**This run shows double descent:** test error rises {points(rise)} above {narrower} to a peak at "
+                f"{near}, and the widest model (width {s['widest_width']}) is {points(fall)} below the peak.")
     if fall >= CLEAR:
-        return (f"**This run shows the second descent but no clear peak:** the widest, interpolating models are "
-                f"{fall:.1%} better than those near the threshold, but the bump at the threshold is only {rise:.1%} "
-                f"above the best narrower model, within the spread between seeds ({s['seed_spread']:.1%}). Here test "
-                f"error plateaus near the threshold instead of peaking; the part of claim C1 that matters for "
-                f"distillation (a very wide model that interpolates noisy labels generalises best) holds.")
-    return (f"**This run does not show double descent:** the peak is {rise:.1%} above the best narrower model "
-            f"and {fall:.1%} above the widest (seed spread {s['seed_spread']:.1%}).")
+        return (f"**This run shows the second descent but no clear peak:** the widest, interpolating model "
+                f"(width {s['widest_width']}) is {points(fall)} better than {near}, but that model is only "
+                f"{points(rise)} above {narrower}, within the spread between seeds ({points(s['seed_spread'])}). "
+                f"Here test error plateaus near the threshold instead of peaking; the part of claim C1 that "
+                f"matters for distillation (a very wide model that interpolates noisy labels generalises best) holds.")
+    return (f"**This run does not show double descent:** {near} is {points(rise)} above {narrower} "
+            f"and {points(fall)} above the widest model (seed spread {points(s['seed_spread'])}).")
 
 
 def plot(frame: pd.DataFrame, summary: dict):
