@@ -69,6 +69,31 @@ def show(runs: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={"ours_mfu": "ours_mfu_%"}).round(2)
 
 
+def plot(runs: pd.DataFrame):
+    """Training images per second against width ``k`` (log-log): ours for each ensemble size (all
+    members' images counted) and the DataLoader baseline (one model)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for members, group in runs.groupby("members"):
+        group = group.sort_values("k")
+        ax.plot(group["k"], group["ours_images_per_s"], marker="o",
+                label=f"ours, {members} seed(s) as one grouped model")
+    base = runs.dropna(subset=["baseline_images_per_s"]).drop_duplicates("k").sort_values("k")
+    ax.plot(base["k"], base["baseline_images_per_s"], marker="s", ls="--", color="grey",
+            label="DataLoader baseline, one model")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    widths = sorted(runs["k"].unique())
+    ax.set_xticks(widths, [str(k) for k in widths])
+    ax.set_xlabel("width k")
+    ax.set_ylabel("training images per second")
+    ax.set_title(f"{runs['model'].iloc[0]} training throughput, {runs['device'].iloc[0]}")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
 def key_numbers(runs: pd.DataFrame) -> dict:
     """Numbers and sentences cited in the prose, from :func:`current_runs`: ratios for k <= 16, MFU at
     k = 64, projected sweep hours, verdicts against :data:`TARGETS`, and what compiled runs show."""

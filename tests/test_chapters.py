@@ -121,3 +121,14 @@ def test_distillation_verdict_counts_the_other_teachers():
     assert "at 2 and `soft_kd_labeled` at 0 of them" in text and "only with a wide enough teacher" in text
     assert "0.3 points below its teacher" in text and "from few points" in text
     assert "for every teacher" in verdict({**s, "other_beats_soft_kd_labeled": 3})
+
+
+def test_method_table_has_one_row_per_distilled_teacher():
+    from ddlib.chapters.distillation import method_table
+
+    rows = [("teacher", 2.0, 0, 0.7), ("teacher", 4.0, 0, 0.6), ("hard_pool", 4.0, 100, 0.5),
+            ("hard_pool", 4.0, 10, 0.9), ("direct", None, 0, 0.65), ("oracle_pool", None, 100, 0.1)]
+    frame = pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "test_error"])
+    table = method_table(frame, {"pool_sizes": [100], "teacher_widths": [4]})
+    assert list(table.index) == [4] and list(table.columns[:2]) == ["teacher", "direct"]
+    assert table.loc[4].to_dict() == {"teacher": 0.6, "direct": 0.65, "hard_pool": 0.5, "oracle_pool": 0.1}

@@ -77,3 +77,14 @@ def test_notes_for_the_committed_runs():
     k = gpu_report.key_numbers(gpu_report.load_benchmarks())
     assert "earlier version of the benchmark" in k["gpu_script_note"]
     assert k["gpu_compile_note"].startswith("No run with `torch.compile`")
+
+
+def test_plot_draws_one_line_per_ensemble_size_and_the_baseline():
+    runs = gpu_report.current_runs(gpu_report.load_benchmarks())
+    fig = gpu_report.plot(runs)
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert labels == ["ours, 1 seed(s) as one grouped model", "ours, 8 seed(s) as one grouped model",
+                      "DataLoader baseline, one model"]
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -238,6 +238,23 @@ def verdict(s: dict) -> str:
     return " ".join([c3, c2, c4])
 
 
+def method_table(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
+    """Mean test error (over seeds) per distilled teacher width (rows) and method (columns), at the
+    main pool size; ``teacher`` is the teacher itself. ``direct`` and ``oracle_pool`` use no teacher,
+    so they repeat on every row."""
+    pool = max(p["pool_sizes"])
+    f = frame[frame["pool_size"].isin([0, pool])]
+    table = (f[f["teacher_width"].isin(p["teacher_widths"])]
+             .pivot_table(index="teacher_width", columns="method", values="test_error", aggfunc="mean"))
+    for method in ("direct", "oracle_pool"):
+        rows = f[f["method"] == method]
+        if len(rows):
+            table[method] = rows["test_error"].mean()
+    table.index = table.index.astype(int)
+    first = [c for c in ("teacher", "direct") if c in table]
+    return table[first + [c for c in table if c not in first]].round(3)
+
+
 def plot_methods(frame: pd.DataFrame, p: dict):
     """Student test error against teacher width for each method, the teacher's curve beside it."""
     import matplotlib.pyplot as plt
