@@ -35,7 +35,6 @@ names a folder holding ``cifar-10-batches-py``. Example (CPU, ~2 minutes)::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
 import sys
@@ -50,7 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from ddlib.cifar import CIFAR10_MEAN, CIFAR10_STD, load_cifar  # noqa: E402
 from ddlib.config import TrainConfig  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
-from ddlib.train import COMPILE_MODES, Targets, compiled, train_ensemble  # noqa: E402
+from ddlib.train import COMPILE_MODES, Targets, autocast_for, compiled, train_ensemble  # noqa: E402
 from ddlib.vision_models import (VISION_MODELS, build_vision_model, plain_vision_model,  # noqa: E402
                                  vision_forward_flops)
 
@@ -95,10 +94,6 @@ def parse_args(argv=None):
 def _sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def _autocast(device, bf16: bool):
-    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
 
 def _timed(step, steps: int, warmup: int, device) -> float:
@@ -160,7 +155,7 @@ def baseline_dataset(args, images, labels):
     return SyntheticCIFAR10(images.permute(0, 2, 3, 1).numpy(), labels.tolist(), transform=tf)
 
 
-def measure_baseline(args, k, dataset, device, bf16) -> float:
+def measure_baseline(args, k, dataset, device) -> float:
     """Images per second of a DataLoader + torchvision.transforms pipeline (one model)."""
     cuda = device.type == "cuda"
     model = plain_vision_model(args.model, k, args.num_classes).to(device)
@@ -186,7 +181,7 @@ def measure_baseline(args, k, dataset, device, bf16) -> float:
         if cuda:
             xb = xb.contiguous(memory_format=torch.channels_last)
         yb = yb.to(device, non_blocking=True)
-        with _autocast(device, bf16):
+        with autocast_for(device):
             logits = fwd(xb)
         loss = F.cross_entropy(logits.float(), yb)
         opt.zero_grad(set_to_none=True)
@@ -253,7 +248,7 @@ def main(argv=None):
     print(head + "\n" + "-" * len(head), flush=True)
     fmt = lambda v, f: format(v, f) if v is not None else "-"  # noqa: E731
     for k in args.k:
-        base[k] = None if args.skip_baseline else measure_baseline(args, k, dataset, device, bf16)
+        base[k] = None if args.skip_baseline else measure_baseline(args, k, dataset, device)
         tf = lambda r: 3 * flops[k] * r / 1e12  # noqa: E731
         for m in args.members:
             rate = ours[m][k] = measure_ours(args, k, m, x, y, device)
@@ -294,6 +289,7 @@ def write_csv(args, rows, name, bf16, peak, hours=None, hours_base=None) -> None
             "compile_mode": args.compile_mode, "baseline_workers": args.num_workers, "timed_steps": args.steps,
             "data": "cifar10" if args.data_root else "synthetic", "peak_tflops": peak,
             "sweep_k_max": args.sweep_k_max, "sweep_epochs": args.epochs, "sweep_seeds": args.sweep_seeds,
+            "sweep_train_size": args.train_size,
             "projected_sweep_hours_baseline": hours_base}
     pd.DataFrame([{**meta, "projected_sweep_hours_ours": (hours or {}).get(r["members"]), **r} for r in rows]
                  ).to_csv(args.csv, index=False)

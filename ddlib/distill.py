@@ -16,7 +16,7 @@ import dataclasses
 
 import torch
 
-from .config import RunConfig, TargetConfig
+from .config import POOL_METHODS, TARGET_METHODS, RunConfig, TargetConfig
 from .train import predict_logits
 from .validation import ConfigError, one_of
 
@@ -25,17 +25,20 @@ from .validation import ConfigError, one_of
 #: weights and batch order. ``direct`` keeps ``s``: it *is* the double-descent run at that width.
 STUDENT_SEED_OFFSET = 1000
 
-STUDENT_METHODS = ("direct", "hard_labeled", "hard_pool", "soft_kd_labeled", "soft_kd_pool", "oracle_pool")
+#: Every target method of :mod:`ddlib.config`, with ``labels`` named ``direct`` (a student trained on the labels).
+STUDENT_METHODS = ("direct",) + tuple(m for m in TARGET_METHODS if m != "labels")
 
 
 @torch.no_grad()
-def hard_labels(teacher: torch.nn.Module, x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
-    """The teacher's argmax labels on ``x`` (batched inference on ``x``'s device, no Python loop over samples)."""
-    return predict_logits(teacher, x, members=1, chunk=chunk)[0].argmax(-1)
+def hard_labels(teacher: torch.nn.Module, x: torch.Tensor, chunk: int = 8192, mean_std=None) -> torch.Tensor:
+    """The teacher's argmax labels on ``x`` (batched inference on ``x``'s device, no Python loop over samples);
+    uint8 images are normalised with ``mean_std`` (default CIFAR-10's; pass CIFAR-100's for CIFAR-100)."""
+    return predict_logits(teacher, x, members=1, chunk=chunk, mean_std=mean_std)[0].argmax(-1)
 
 
 def student_config(teacher: RunConfig, method: str, *, model: str, width: int, pool_size: int = 0,
-                   pool_seed: int = 1000, temperature: float = 4.0, alpha: float = 0.9,
+                   pool_seed: int = TargetConfig.pool_seed, temperature: float = TargetConfig.temperature,
+                   alpha: float = TargetConfig.alpha,
                    seed: int | None = None) -> RunConfig:
     """The config of a student of ``teacher`` by ``method`` (same data, recipe and seeds by default).
 
@@ -52,12 +55,12 @@ def student_config(teacher: RunConfig, method: str, *, model: str, width: int, p
     if method == "oracle_pool":
         targets = TargetConfig(method=method, pool_size=pool_size, pool_seed=pool_seed)
     else:
-        uses_pool = method.endswith("_pool")
+        uses_pool = method in POOL_METHODS
         if uses_pool and pool_size < teacher.train.batch_size:
             raise ConfigError(f"pool_size ({pool_size}) must be at least one batch (batch_size={teacher.train.batch_size})")
         soft = method.startswith("soft")
         # pool_seed only matters where a pool is drawn; elsewhere it keeps its default (no false hash changes)
         targets = TargetConfig(method=method, teacher=teacher, pool_size=pool_size if uses_pool else 0,
-                               pool_seed=pool_seed if uses_pool else TargetConfig.pool_seed, temperature=temperature if soft else 4.0,
-                               alpha=alpha if method == "soft_kd_labeled" else 0.9)
+                               pool_seed=pool_seed if uses_pool else TargetConfig.pool_seed, temperature=temperature if soft else TargetConfig.temperature,
+                               alpha=alpha if method == "soft_kd_labeled" else TargetConfig.alpha)
     return dataclasses.replace(teacher, model=model, width=width, init_seed=seed, order_seed=seed, targets=targets)

@@ -104,7 +104,8 @@ def key_numbers(runs: pd.DataFrame) -> dict:
     out = {"gpu_date": str(first["date"]), "gpu_device": str(first["device"]), "gpu_batch": int(first["batch_size"]),
            "gpu_precision": str(first["precision"]), "gpu_peak_tflops": float(first["peak_tflops"]),
            "gpu_sweep_k_max": int(first["sweep_k_max"]), "gpu_sweep_epochs": int(first["sweep_epochs"]),
-           "gpu_sweep_seeds": int(first["sweep_seeds"]), "gpu_data": str(first["data"]),
+           "gpu_sweep_seeds": int(first["sweep_seeds"]), "gpu_sweep_train_size": int(first["sweep_train_size"]),
+           "gpu_data": str(first["data"]),
            "gpu_script_note": _script_note(current), "gpu_compile_note": _compile_note(compiled_runs(runs))}
     if len(single):
         small = single[single["k"] <= 16]

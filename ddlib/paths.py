@@ -31,9 +31,19 @@ def data_dir() -> Path:
     return Path(os.environ.get("DDLIB_DATA") or cache_dir() / "data").expanduser()
 
 
+#: How ``$DDLIB_*`` switches are spelled on and off (case-insensitive; unset is off).
+ON_WORDS = ("1", "true", "yes")
+OFF_WORDS = ("", "0", "false", "no")
+
+
+def env_word(name: str) -> str:
+    """``$name``, stripped and lower-cased ("" when unset)."""
+    return os.environ.get(name, "").strip().lower()
+
+
 def download_allowed() -> bool:
     """Whether missing dataset files may be downloaded (``$DDLIB_DOWNLOAD=1``)."""
-    return os.environ.get("DDLIB_DOWNLOAD", "").strip().lower() in ("1", "true", "yes")
+    return env_word("DDLIB_DOWNLOAD") in ON_WORDS
 
 
 def pool_npz_files() -> list[Path]:

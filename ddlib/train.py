@@ -19,7 +19,6 @@ forward pass through ``torch.compile`` in one of its modes (off by default; see
 from __future__ import annotations
 
 import contextlib
-import os
 from dataclasses import dataclass
 from typing import Callable
 
@@ -30,6 +29,7 @@ from . import cifar
 from .checkpoint import Checkpointing
 from .config import TrainConfig
 from .losses import cross_entropy, kd_loss
+from .paths import OFF_WORDS, ON_WORDS, env_word
 from .validation import ConfigError
 
 
@@ -103,9 +103,8 @@ def resolve_compile_mode(value: str | None = None) -> str:
     ``"default"``; otherwise one of :data:`COMPILE_MODES`.
     """
     name = "compile_mode" if value is not None else "DDLIB_COMPILE"
-    raw = (value if value is not None else os.environ.get("DDLIB_COMPILE", "")).strip().lower()
-    mode = {"": "off", "0": "off", "false": "off", "no": "off", "1": "default", "true": "default",
-            "yes": "default"}.get(raw, raw)
+    raw = value.strip().lower() if value is not None else env_word("DDLIB_COMPILE")
+    mode = "off" if raw in OFF_WORDS else "default" if raw in ON_WORDS else raw
     if mode not in COMPILE_MODES:
         raise ConfigError(f"{name} must be one of {', '.join(COMPILE_MODES)} (or 0/1); got {raw!r}")
     return mode

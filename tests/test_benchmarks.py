@@ -15,6 +15,8 @@ def test_throughput_script_writes_what_the_appendix_reads(tmp_path):
                     "--csv", str(csv)], check=True, cwd=REPO, capture_output=True)
     runs = gpu_report.load_benchmarks(tmp_path)
     assert sorted(zip(runs["members"], runs["k"])) == [(1, 1), (1, 2), (2, 1), (2, 2)]
+    # one baseline per width, shared by every ensemble size (measured once, in the same run)
+    assert runs.groupby("k")["baseline_images_per_s"].nunique().eq(1).all()
     assert (runs["ratio"] == runs["ours_images_per_s"] / runs["baseline_images_per_s"]).all()
     assert runs["projected_sweep_hours_ours"].notna().all() and runs["timed_steps"].eq(2).all()
     numbers = gpu_report.cpu_numbers(runs)

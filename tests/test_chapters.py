@@ -54,15 +54,16 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path):
     assert "image/png" in output_mime_types(nb)
     assert cited_names("distillation") <= glued_names(nb)  # every number the prose cites was glued
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
-    # the two teachers of the double-descent chapter (widths 4, 64; one seed) are reused, not retrained
-    assert "reused" in text
+    # the two teachers of the double-descent chapter (widths 4, 64; one seed) are reused, not retrained;
+    # the 11 students are new
+    assert "runs: 11 computed, 2 reused" in text
     table = pd.read_csv(results_dir / "distillation" / "smoke" / "results.csv")
     assert {"method", "teacher_width", "student_width", "pool_size", "seed", "test_error", "agreement"} <= set(table.columns)
     assert set(table["method"]) == {"teacher", "direct", "hard_labeled", "hard_pool", "soft_kd_labeled",
                                     "soft_kd_pool", "oracle_pool"}
     stored = list((results_dir / "store").glob("*.json"))
-    # 2 teachers + (4 teacher methods x 2 teachers) + oracle + the pool study's extra smaller pool
-    assert len(stored) == len(set(table["hash"]))
+    # 2 teachers + direct + (4 teacher methods x 2 teachers) + oracle + the pool study's extra smaller pool
+    assert len(stored) == len(set(table["hash"])) == 13
 
 
 def test_appendix_executes_and_cites_the_benchmarks(tmp_path):

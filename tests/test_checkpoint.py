@@ -42,7 +42,9 @@ def test_interrupted_run_resumes_bit_identical(tmp_path):
     with pytest.raises(Interrupted):
         _mnist_run(ckpt, on_step=_stop_after(120))  # checkpoints after steps 50 and 100, killed at 121
     assert torch.load(tmp_path / "ck.pt", weights_only=True)["step"] == 100
-    resumed, losses = _mnist_run(Checkpointing(tmp_path / "ck.pt", every=50, key="run"))
+    resume = Checkpointing(tmp_path / "ck.pt", every=50, key="run")
+    resumed, losses = _mnist_run(resume)
+    assert resume.resumed_from == 100  # it did resume (a fresh run with the same seeds would also match)
     _assert_same_state(resumed, plain)
     assert losses == plain_losses
 

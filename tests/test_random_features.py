@@ -1,8 +1,6 @@
 """Closed-form least squares, the Belkin-Hsu-Xu risk, and the random-features chapter."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -11,8 +9,6 @@ from ddlib.chapters import random_features as rf
 from ddlib.random_features import (RandomReLUFeatures, belkin_hsu_xu_risk, block_metrics, classification_error,
                                    fit_ridge_path, gram_solve, min_norm_solve, onehot_mse, simulate_linear_risk)
 from ddlib.validation import ConfigError
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("n,p", [(30, 10), (30, 29), (20, 20), (10, 25), (15, 60)])

@@ -12,7 +12,7 @@ import dataclasses
 import pandas as pd
 
 from .. import book
-from ..config import check_model_for_dataset
+from ..config import POOL_METHODS, TEACHER_METHODS, check_model_for_dataset
 from ..data import CIFAR_TRAIN_SIZE, check_pool_seeds
 from ..distill import STUDENT_METHODS, STUDENT_SEED_OFFSET, student_config
 from ..models import MODELS
@@ -24,7 +24,6 @@ from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_neg
 from . import double_descent as dd
 
 CHAPTER = "distillation"
-TEACHER_METHODS = ("hard_labeled", "hard_pool", "soft_kd_labeled", "soft_kd_pool")
 
 _DISTILL = dict(student_model=None, student_width="peak", temperature=4.0, alpha=0.9, pool_seed=1000,
                 methods=list(STUDENT_METHODS))
@@ -94,7 +93,7 @@ def student_configs(p: dict, width: int, teacher_widths, pool_sizes, methods) ->
     out = []
     for method in methods:
         for tw in (teacher_widths if method in TEACHER_METHODS else teacher_widths[:1]):
-            for pool in (pool_sizes if method.endswith("_pool") else [0]):
+            for pool in (pool_sizes if method in POOL_METHODS else [0]):
                 for s in p["student_seeds"]:
                     cfg = student_config(dd.run_config(p, tw, s), method, model=model, width=width,
                                          pool_size=pool, pool_seed=p["pool_seed"],
@@ -157,7 +156,7 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
            "teacher_widest": mean("teacher", widest), "direct": mean("direct"),
            "oracle_pool": mean("oracle_pool", pool_size=pool)}
     for m in TEACHER_METHODS:
-        out[f"{m}_widest"] = mean(m, widest, pool if m.endswith("_pool") else 0)
+        out[f"{m}_widest"] = mean(m, widest, pool if m in POOL_METHODS else 0)
     out["gain_over_direct"] = out["direct"] - out["hard_pool_widest"]
     out["gain_over_soft_kd_labeled"] = out["soft_kd_labeled_widest"] - out["hard_pool_widest"]
     hp = frame[(frame["method"] == "hard_pool") & (frame["pool_size"] == pool)]
@@ -186,8 +185,7 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["narrow_study_label"] = narrow_study_label(teacher_summary)
     main_hp = hp[hp["teacher_width"] == widest]
     out["hard_pool_train_error_widest"] = float(main_hp["train_error"].mean())
-    out["pool_passes"] = float(p["student_steps_factor"] * p["epochs"] * (p["n_train"] // p["batch_size"])
-                               * p["batch_size"] / pool)
+    out["pool_passes"] = float(p["student_steps_factor"] * dd.steps_for(p) * p["batch_size"] / pool)
     out["pool_study_smallest"] = int(min(p["pool_study_sizes"]))
     out["pool_study_largest"] = int(max(p["pool_study_sizes"]))
     out["verdict"] = verdict(out)
@@ -196,6 +194,8 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
 
 #: A gain smaller than this (half a point) is not counted as "beats" in the verdict.
 MARGIN = 0.005
+#: A student within this (5 points) of its teacher's error is "close to the teacher" (C2).
+CLOSE_TO_TEACHER = 0.05
 
 
 def narrow_study_label(teacher_summary: dict) -> str:
@@ -208,11 +208,11 @@ def narrow_study_label(teacher_summary: dict) -> str:
 
 
 def _compare(gain: float, other: str) -> str:
-    if gain >= 0.02:
+    if gain >= dd.CLEAR:
         return f"beats {other} by {dd.points(gain)}"
-    if gain > 0.005:
+    if gain > MARGIN:
         return f"is only {dd.points(gain)} better than {other}, within about the spread between seeds"
-    if gain >= -0.005:
+    if gain >= -MARGIN:
         return f"is on par with {other} ({100 * -gain:+.1f} points)"
     return f"is {dd.points(-gain)} worse than {other}"
 
@@ -228,7 +228,7 @@ def verdict(s: dict) -> str:
                f"(by at least {dd.points(MARGIN)}): the claim holds here "
                f"{'for every teacher' if s['other_beats_soft_kd_labeled'] == s['other_teachers'] else 'only with a wide enough teacher'}.")
     c2 = (f"It ends {dd.points(abs(gap))} {'above' if gap >= 0 else 'below'} its teacher's own error "
-          f"(C2, close to the teacher: {'yes' if abs(gap) < 0.05 else 'no'}).")
+          f"(C2, close to the teacher: {'yes' if abs(gap) < CLOSE_TO_TEACHER else 'no'}).")
     r = s["tracking_correlation"]
     pool_helps = s["pool_largest_widest"] < s["pool_smallest_widest"] and s["pool_largest_narrow"] < s["pool_smallest_narrow"]
     c4 = (f"Across the {s['n_teacher_widths']} teacher widths the `hard_pool` student's error follows the teacher's "

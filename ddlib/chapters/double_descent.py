@@ -40,6 +40,14 @@ PRESETS = {
 }
 
 
+def paper_setting() -> dict:
+    """The ``paper`` preset's recipe, for prose that describes it (glued, never typed)."""
+    p = PRESETS["paper"]
+    return {"paper_model": p["model"], "paper_k_min": min(p["widths"]), "paper_k_max": max(p["widths"]),
+            "paper_dataset": p["dataset"], "paper_label_noise": p["label_noise"], "paper_optimizer": p["optimizer"],
+            "paper_lr": p["lr"], "paper_batch": p["batch_size"], "paper_epochs": p["epochs"]}
+
+
 def validate(p: dict) -> None:
     """Refuse any parameter value that cannot run, naming the parameter and what is allowed."""
     one_of("dataset", p["dataset"], DATASETS)
@@ -145,6 +153,7 @@ def summarize(frame: pd.DataFrame) -> dict:
     out["interpolation_tol"] = INTERPOLATION_TOL
     out["peak_over_narrower_points"] = points(out["peak_over_narrower"])
     out["peak_over_widest_points"] = points(out["peak_over_widest"])
+    out["seed_spread_points"] = points(out["seed_spread"])
     out["verdict"] = verdict(out)
     return out
 
