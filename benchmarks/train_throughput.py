@@ -47,11 +47,11 @@ from torch.nn import functional as F
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from ddlib.cifar import CIFAR10_MEAN, CIFAR10_STD, load_cifar  # noqa: E402
-from ddlib.config import TrainConfig  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
-from ddlib.train import COMPILE_MODES, Targets, autocast_for, compiled, train_ensemble  # noqa: E402
+from ddlib.train import COMPILE_MODES, autocast_for, compiled  # noqa: E402
 from ddlib.vision_models import (VISION_MODELS, build_vision_model, plain_vision_model,  # noqa: E402
                                  vision_forward_flops)
+from timing import sync, timed_training  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -91,20 +91,15 @@ def parse_args(argv=None):
     return args
 
 
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _timed(step, steps: int, warmup: int, device) -> float:
     for _ in range(warmup):
         step()
-    _sync(device)
+    sync(device)
     t0 = time.perf_counter()
     for _ in range(steps):
         loss = step()
     float(loss)  # waits for the last step
-    _sync(device)
+    sync(device)
     return time.perf_counter() - t0
 
 
@@ -114,18 +109,9 @@ def measure_ours(args, k, members, x, y, device) -> float:
     model = build_vision_model(args.model, k, args.num_classes, range(members)).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    cfg = TrainConfig(optimizer="adam", lr=args.lr, batch_size=args.batch_size, steps=args.warmup + args.steps)
-    started = {}
-
-    def start_clock(step):
-        if step == args.warmup - 1:
-            _sync(device)
-            started["t"] = time.perf_counter()
-
-    train_ensemble(model, x, Targets(hard=y.expand(members, -1)), cfg, order_seeds=list(range(members)),
-                   on_step=start_clock, compile_mode=args.compile_mode)
-    _sync(device)
-    return args.steps * members * args.batch_size / (time.perf_counter() - started["t"])
+    seconds = timed_training(model, x, y, range(members), steps=args.steps, warmup=args.warmup,
+                             batch_size=args.batch_size, lr=args.lr, compile_mode=args.compile_mode)
+    return args.steps * members * args.batch_size / seconds
 
 
 class SyntheticCIFAR10(torch.utils.data.Dataset):

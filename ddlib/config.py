@@ -115,10 +115,13 @@ class RunConfig:
         non_negative_int("init_seed", self.init_seed)
         non_negative_int("order_seed", self.order_seed)
 
-    def batch_key(self) -> str:
-        """Runs with equal keys can be trained together as one ensemble (seeds and teachers vary)."""
+    def batch_key(self, ignore_width: bool = False) -> str:
+        """Runs with equal keys can be trained together as one ensemble (seeds and teachers vary; with
+        ``ignore_width``, widths too, zero-padded: :mod:`ddlib.width_batching`)."""
         d = dataclasses.asdict(self)
         d.pop("init_seed"), d.pop("order_seed")
+        if ignore_width:
+            d.pop("width")
         d["targets"].pop("teacher")
         return _digest(d)
 

@@ -21,6 +21,8 @@ from .paths import REPO_ROOT
 RESULTS = REPO_ROOT / "benchmarks" / "results"
 #: Small-size runs of the same script on this project's CPU machines (no MFU, no targets).
 CPU_RESULTS = RESULTS / "cpu"
+#: Runs of ``benchmarks/width_batching.py`` (several widths as one zero-padded ensemble), any device.
+WIDTH_BATCHING_RESULTS = RESULTS / "width-batching"
 
 #: The speed targets of the full-scale issue: DataLoader ratio for k <= 16, MFU at k = 64, sweep hours.
 TARGETS = {"ratio": 3.0, "mfu_k64": 0.40, "sweep_hours": 24.0}
@@ -203,3 +205,46 @@ def _batched_ratios(batched: pd.DataFrame, single: pd.DataFrame) -> dict:
 
 def _met(ok: bool) -> str:
     return "met" if ok else "**not met**"
+
+
+def width_batching_numbers(runs: pd.DataFrame) -> dict:
+    """Numbers cited from ``benchmarks/width_batching.py`` runs (:data:`WIDTH_BATCHING_RESULTS`): for the
+    newest CPU run, the widest width set that still trains faster padded than one width at a time
+    (``ratio`` = separate / padded > 1), the first one that does not, and a sentence on GPU runs."""
+    cpu = runs[runs["device"].str.startswith("cpu")]
+    cpu = cpu[cpu["date"] == cpu["date"].max()].assign(widest=lambda r: r["widths"].map(_widest))
+    cpu = cpu.sort_values("widest")
+    pays, loses = cpu[cpu["ratio"] > 1], cpu[cpu["ratio"] <= 1]
+    first = cpu.iloc[0]
+    out = {"wb_device": str(first["device"]), "wb_date": str(first["date"]), "wb_model": str(first["model"]),
+           "wb_seeds": int(first["seeds"]), "wb_steps": int(first["timed_steps"]), "wb_batch": int(first["batch_size"]),
+           "wb_gpu_note": _width_batching_gpu_note(runs[~runs["device"].str.startswith("cpu")])}
+    if len(pays):
+        best, widest = pays.loc[pays["ratio"].idxmax()], pays.iloc[-1]
+        out.update(wb_best_ratio=float(best["ratio"]), wb_best_widths=_spaced(best["widths"]),
+                   wb_pays_up_to=int(widest["widest"]), wb_pays_ratio=float(widest["ratio"]),
+                   wb_pays_overhead=float(widest["padding_overhead"]))
+    if len(loses):
+        worst = loses.iloc[0]
+        out.update(wb_loses_from=int(worst["widest"]), wb_loses_ratio=float(worst["ratio"]),
+                   wb_loses_overhead=float(worst["padding_overhead"]))
+    return out
+
+
+def _widest(widths: str) -> int:
+    return max(int(w) for w in str(widths).split(","))
+
+
+def _spaced(widths: str) -> str:
+    return ", ".join(str(widths).split(","))
+
+
+def _width_batching_gpu_note(gpu: pd.DataFrame) -> str:
+    if gpu.empty:
+        return ("It has not been measured on a GPU yet (`benchmarks/gpu_session.sh` includes ResNet-18 at small "
+                "widths), so `run_configs` pads widths together only on a CPU unless `$DDLIB_WIDTH_BATCH` says "
+                "otherwise.")
+    parts = [f"widths {_spaced(r['widths'])}: {r['ratio']:.2f}x (padding {r['padding_overhead']:.1f}x the arithmetic)"
+             for _, r in gpu.iterrows()]
+    r0 = gpu.iloc[0]
+    return f"On {r0['device']} ({r0['date']}, {r0['model']}, {int(r0['seeds'])} seed(s) per width): " + "; ".join(parts) + "."

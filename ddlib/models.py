@@ -119,6 +119,11 @@ class EnsembleCNN1d(nn.Module):
         h = h.transpose(2, 3).reshape(s, b, -1)  # flatten channel-major, like a Conv1d stack
         return torch.baddbmm(self.lin_b, h, self.lin_w)
 
+    def padding_view(self, key: str, t: torch.Tensor) -> torch.Tensor:
+        """A member's im2col kernel ``(1, kernel * channels, width)`` (rows ``tap * channels + channel``) as
+        ``(1, kernel, channels, width)``, so a narrower member is its leading block (:mod:`ddlib.width_batching`)."""
+        return t.view(t.shape[0], self.KERNEL, -1, t.shape[-1]) if key.startswith("conv_w.") else t
+
 
 def build_model(name: str, width: int, input_shape, num_classes: int, seeds) -> nn.Module:
     """Build an ensemble of ``len(seeds)`` models of family ``name`` at ``width``."""
@@ -149,7 +154,13 @@ def count_params(name: str, width: int, input_shape, num_classes: int) -> int:
 
 
 def member_state(model: nn.Module, index: int) -> dict[str, torch.Tensor]:
-    """The parameters of member ``index`` alone, as a state dict of CPU tensors (for saving)."""
+    """The parameters of member ``index`` alone, as a state dict of CPU tensors (for saving).
+
+    For an ensemble of several widths (:mod:`ddlib.width_batching`), the member's unpadded state."""
+    if getattr(model, "member_widths", None) is not None:
+        from .width_batching import padded_member_state
+
+        return padded_member_state(model, index)
     members = _num_members(model)
     out = {}
     for name, p in model.state_dict().items():

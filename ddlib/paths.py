@@ -32,8 +32,8 @@ def data_dir() -> Path:
 
 
 #: How ``$DDLIB_*`` switches are spelled on and off (case-insensitive; unset is off).
-ON_WORDS = ("1", "true", "yes")
-OFF_WORDS = ("", "0", "false", "no")
+ON_WORDS = ("1", "true", "yes", "on")
+OFF_WORDS = ("", "0", "false", "no", "off")
 
 
 def env_word(name: str) -> str:

@@ -6,7 +6,9 @@
 2. Missing teachers of missing distillation runs are added and trained first (phases by
    teacher depth), so a student never waits on a teacher that does not exist.
 3. Missing runs that differ only in seeds or teacher (same :meth:`RunConfig.batch_key`) are
-   trained together as one ensemble (:mod:`ddlib.models`), then stored one by one.
+   trained together as one ensemble (:mod:`ddlib.models`), then stored one by one. Runs at
+   widths up to ``width_batch`` that differ also in width share one zero-padded ensemble
+   (:mod:`ddlib.width_batching`; the same models, trained faster where steps are overhead-bound).
 4. Groups go through any :class:`concurrent.futures.Executor` (default: in this process). The
    worker writes to the store itself, so a killed sweep loses only the groups in flight, and
    those only back to their last periodic checkpoint (:mod:`ddlib.checkpoint`,
@@ -30,6 +32,7 @@ from .models import IMAGE_MODELS, build_model, count_params, member_state, stack
 from .store import ResultStore
 from .train import Targets, error_rate, predict_logits, train_ensemble
 from .validation import ConfigError
+from .width_batching import build_for_widths, width_batch_limit
 
 #: Largest number of members trained as one ensemble (bounds memory; ample for CPU speed-ups).
 MAX_MEMBERS = 32
@@ -60,9 +63,15 @@ def _teacher_depth(cfg: RunConfig) -> int:
 
 
 def run_configs(configs, *, store: ResultStore | None = None, device: str = "auto",
-                executor: Executor | None = None, progress: bool = True) -> SweepOutcome:
-    """Make sure every config in ``configs`` is stored; return their records in order."""
+                executor: Executor | None = None, progress: bool = True,
+                width_batch: int | None = None) -> SweepOutcome:
+    """Make sure every config in ``configs`` is stored; return their records in order.
+
+    ``width_batch``: the widest width trained in a shared ensemble with other widths (0: none); default
+    :func:`ddlib.width_batching.width_batch_limit` (``$DDLIB_WIDTH_BATCH``, else 16 on a CPU, 0 on a GPU).
+    Like the device, it changes speed, not results, so it is not part of a run's hash."""
     store = store or ResultStore()
+    limit = width_batch_limit(resolve_device(device), width_batch)
     configs = list(configs)
     requested = {config_hash(c): c for c in configs}
     missing: dict[str, RunConfig] = {}
@@ -84,7 +93,7 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     for cfg in missing.values():
         by_depth[_teacher_depth(cfg)].append(cfg)
     for depth in sorted(by_depth):
-        groups = _groups(by_depth[depth])
+        groups = _groups(by_depth[depth], limit)
         jobs = [(g, str(store.root), device, progress) for g in groups]
         if executor is None:
             for i, job in enumerate(jobs):
@@ -98,12 +107,15 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     return outcome
 
 
-def _groups(configs: list[RunConfig]) -> list[list[RunConfig]]:
+def _groups(configs: list[RunConfig], width_batch: int = 0) -> list[list[RunConfig]]:
+    """Configs with equal :meth:`RunConfig.batch_key` (ignoring width up to ``width_batch``), at most
+    :data:`MAX_MEMBERS` per group; a mixed-width group is sorted by width, so a split pads least."""
     groups: dict[str, list[RunConfig]] = defaultdict(list)
     for cfg in configs:
-        groups[cfg.batch_key()].append(cfg)
+        groups[cfg.batch_key(ignore_width=cfg.width <= width_batch)].append(cfg)
     out = []
     for g in groups.values():
+        g = sorted(g, key=lambda c: c.width)  # stable: seeds keep their order within a width
         out.extend(g[i : i + MAX_MEMBERS] for i in range(0, len(g), MAX_MEMBERS))
     return out
 
@@ -111,7 +123,9 @@ def _groups(configs: list[RunConfig]) -> list[list[RunConfig]]:
 def _describe(group: list[RunConfig]) -> str:
     c = group[0]
     extra = "" if c.targets.method == "labels" else f" <- {c.targets.method}"
-    return f"{c.model} width {c.width}{extra}: {len(group)} member(s)"
+    widths = sorted({g.width for g in group})
+    width = f"width {widths[0]}" if len(widths) == 1 else f"widths {','.join(map(str, widths))}"
+    return f"{c.model} {width}{extra}: {len(group)} member(s)"
 
 
 def _mean_std(cfg: RunConfig):
@@ -156,8 +170,8 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     started = time.time()
     data = load_data(c0.data, device=dev)
     x, targets, teacher_test = _targets_for_group(group, data, store, dev)
-    model = _to_device(build_model(c0.model, c0.width, data.input_shape, data.num_classes,
-                                   [c.init_seed for c in group]), c0, dev)
+    model = _to_device(build_for_widths(c0.model, [c.width for c in group], data.input_shape, data.num_classes,
+                                        [c.init_seed for c in group]), c0, dev)
     ms = _mean_std(c0)
     ckpt = Checkpointing(store.checkpoint_path(group), checkpoint_every_from_env(),
                          key=",".join(config_hash(c) for c in group))
@@ -169,12 +183,12 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     train_err = error_rate(train_logits, fit_labels).tolist()
     test_logits = predict_logits(model, data.x_test, len(group), mean_std=ms)
     test_err = error_rate(test_logits, data.y_test).tolist()
-    params = count_params(c0.model, c0.width, data.input_shape, data.num_classes)
     seconds = time.time() - started
     records = []
     for i, cfg in enumerate(group):
         # train_error: error against the labels the run was fitted to (noisy labels for `labels`
         # runs, the teacher's argmax for distillation, true pool labels for oracle_pool).
+        params = count_params(cfg.model, cfg.width, data.input_shape, data.num_classes)
         metrics = {"train_error": train_err[i], "test_error": test_err[i], "params": params,
                    "group_final_loss": losses[-1], "n_fit": int(x.shape[0])}
         if cfg.targets.method == "labels":
@@ -183,7 +197,8 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
             agree = (test_logits[i].argmax(-1) == teacher_test[i].argmax(-1)).float().mean().item()
             metrics["agreement"] = agree
             metrics["teacher_test_error"] = error_rate(teacher_test[i], data.y_test).item()
-        prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group)}
+        prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group),
+                "group_widths": sorted({c.width for c in group})}
         if ckpt.resumed_from:
             prov["resumed_from_step"] = ckpt.resumed_from
         if cfg.targets.uses_pool:

@@ -27,3 +27,22 @@ def test_throughput_script_refuses_bad_arguments():
     out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "train_throughput.py"), "--warmup", "0"],
                          cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 2 and "--warmup must be >= 1; got 0" in out.stderr
+
+
+def test_width_batching_script_times_both_ways_and_writes_its_csv(tmp_path):
+    csv = tmp_path / "wb.csv"
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "width_batching.py"), "--model", "mlp",
+                    "--widths", "2,4", "1,2,8", "--seeds", "2", "--steps", "2", "--warmup", "1", "--batch-size", "16",
+                    "--n-train", "64", "--threads", "1", "--csv", str(csv)], check=True, cwd=REPO, capture_output=True)
+    runs = gpu_report.load_benchmarks(tmp_path)
+    assert list(runs["widths"]) == ["2,4", "1,2,8"] and list(runs["members"]) == [4, 6]
+    assert (runs["ratio"] == runs["separate_s"] / runs["padded_s"]).all()
+    # mlp parameters (40 + 1) w + (w + 1) 10: padding widths 1, 2, 8 (2 seeds each) to 8
+    params = {w: 41 * w + (w + 1) * 10 for w in (1, 2, 8)}
+    assert abs(runs["padding_overhead"].iloc[1] - 3 * params[8] / sum(params.values())) < 1e-12
+
+
+def test_width_batching_script_refuses_a_set_of_one_width():
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "width_batching.py"), "--widths", "4"],
+                         cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 2 and "at least two distinct widths" in out.stderr

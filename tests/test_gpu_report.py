@@ -88,3 +88,26 @@ def test_plot_draws_one_line_per_ensemble_size_and_the_baseline():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_width_batching_numbers_cite_where_padding_stops_paying(tmp_path):
+    """From a CPU run the prose cites the widest width set that trains faster padded and the first that
+    does not; a GPU run, once there is one, gets its own sentence."""
+    committed = gpu_report.load_benchmarks(gpu_report.WIDTH_BATCHING_RESULTS)
+    assert len(committed), "benchmarks/results/width-batching/ holds the run the appendix cites"
+    row = dict(date="2026-01-01", device="cpu (2 threads)", model="cnn1d", seeds=3, timed_steps=300, batch_size=128)
+    table = pd.DataFrame([dict(row, widths="2,4", ratio=1.5, padding_overhead=1.4),
+                          dict(row, widths="2,4,8", ratio=1.2, padding_overhead=2.0),
+                          dict(row, widths="2,4,8,16,32", ratio=0.7, padding_overhead=3.2),
+                          dict(row, widths="2,4,8,16", ratio=0.9, padding_overhead=2.4)])
+    table.to_csv(tmp_path / "cpu.csv", index=False)
+    n = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))
+    assert (n["wb_pays_up_to"], n["wb_pays_ratio"], n["wb_pays_overhead"]) == (8, 1.2, 2.0)
+    assert (n["wb_loses_from"], n["wb_loses_ratio"]) == (16, 0.9)
+    assert (n["wb_best_ratio"], n["wb_best_widths"]) == (1.5, "2, 4")
+    assert n["wb_gpu_note"].startswith("It has not been measured on a GPU")
+    gpu = dict(row, device="NVIDIA H100 80GB HBM3", model="resnet18", seeds=1, widths="1,2,3,4", ratio=2.5,
+               padding_overhead=2.1)
+    pd.concat([table, pd.DataFrame([gpu])]).to_csv(tmp_path / "cpu.csv", index=False)
+    note = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))["wb_gpu_note"]
+    assert note.startswith("On NVIDIA H100") and "widths 1, 2, 3, 4: 2.50x" in note

@@ -62,7 +62,8 @@ print(out.summary())
 
 
 def test_sweep_killed_with_sigkill_resumes(results_dir, tmp_path):
-    env = dict(os.environ, DDLIB_RESULTS=str(results_dir), PYTHONPATH=str(REPO))
+    # one group per width (no width batching), so the kill lands between stored groups
+    env = dict(os.environ, DDLIB_RESULTS=str(results_dir), PYTHONPATH=str(REPO), DDLIB_WIDTH_BATCH="0")
     proc = subprocess.Popen([sys.executable, "-c", SWEEP], env=env, stdout=subprocess.PIPE, text=True)
     store = results_dir / "store"
     deadline = time.time() + 120
@@ -89,9 +90,10 @@ def test_runs_through_an_executor_and_load_as_a_tidy_frame(results_dir, tmp_path
     from ddlib import tidy_frame
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        via_pool = run_configs(_configs(widths=(2, 4, 6)), executor=pool, progress=False)
+        via_pool = run_configs(_configs(widths=(2, 4, 6)), executor=pool, progress=False, width_batch=0)
     assert (via_pool.computed, via_pool.reused) == (3, 0)
-    in_process = run_configs(_configs(widths=(2, 4, 6)), store=ResultStore(tmp_path / "other"), progress=False)
+    in_process = run_configs(_configs(widths=(2, 4, 6)), store=ResultStore(tmp_path / "other"), progress=False,
+                             width_batch=0)
     assert [r["metrics"]["test_error"] for r in via_pool.records] == [r["metrics"]["test_error"] for r in in_process.records]
     tidy = tidy_frame(via_pool.records)
     assert set(tidy["metric"]) >= {"train_error", "test_error", "params"}

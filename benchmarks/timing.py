@@ -1,0 +1,34 @@
+"""Timing helpers shared by the benchmark scripts: the library's own training loop, timed after a warm-up."""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from ddlib.config import TrainConfig
+from ddlib.train import Targets, train_ensemble
+
+
+def sync(device: torch.device) -> None:
+    """Wait for queued device work (CUDA runs asynchronously; a clock read alone would not)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed_training(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, order_seeds, *, steps: int,
+                   warmup: int, batch_size: int, lr: float, compile_mode: str = "off") -> float:
+    """Seconds of ``steps`` steps of :func:`ddlib.train.train_ensemble` (Adam) after ``warmup`` untimed ones,
+    all in one call (one model, one optimiser state); ``x``, ``y`` on the training device."""
+    device, members = x.device, len(order_seeds)
+    cfg = TrainConfig(optimizer="adam", lr=lr, batch_size=batch_size, steps=warmup + steps)
+    started = {}
+
+    def start_clock(step):
+        if step == warmup - 1:
+            sync(device)
+            started["t"] = time.perf_counter()
+
+    train_ensemble(model, x, Targets(hard=y.expand(members, -1)), cfg, order_seeds=list(order_seeds),
+                   on_step=start_clock, compile_mode=compile_mode)
+    sync(device)
+    return time.perf_counter() - started["t"]

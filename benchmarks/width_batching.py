@@ -1,0 +1,143 @@
+"""Width batching: a sweep's small widths trained one ensemble per width vs one zero-padded ensemble.
+
+For each set of widths (``--widths 2,4,8 2,4,8,12,16``) it trains ``--seeds`` seeds at every width
+two ways, in one process, through :func:`ddlib.train.train_ensemble` (Adam, ``--steps`` timed steps
+after ``--warmup`` untimed ones, the same batch size):
+
+* **separate**: one ensemble per width, its seeds grouped, as :func:`ddlib.runner.run_configs` does
+  with ``width_batch=0``; the time is the sum over widths;
+* **padded**: all widths and seeds as one ensemble of the widest width
+  (:func:`ddlib.width_batching.build_for_widths`), as ``run_configs`` does for widths up to
+  ``width_batch``.
+
+It prints both times and ``ratio = separate / padded`` (above 1: batching the widths pays), and
+``padding_overhead = members * params(W) / sum_i params(w_i)``, the extra arithmetic that padding
+buys (parameters as a proxy for FLOPs). Data: MNIST-1D models (``mlp``, ``cnn1d``) train on the
+book's MNIST-1D training set (generated offline, ``--n-train`` examples); image models
+(``resnet18``, ``cnn5``) on synthetic uint8 images of CIFAR's shape (augmented on the device as
+always). No download. Example (CPU, the book's default cnn1d setting, ~2 minutes)::
+
+    PYTHONPATH=. python benchmarks/width_batching.py --model cnn1d --widths 2,4,8 2,4,8,12,16 2,4,8,12,16,24,32
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from ddlib.data import DataConfig, load_data  # noqa: E402
+from ddlib.devices import resolve_device  # noqa: E402
+from ddlib.models import IMAGE_MODELS, MODELS, build_model, count_params  # noqa: E402
+from ddlib.width_batching import build_for_widths  # noqa: E402
+from timing import timed_training  # noqa: E402
+
+
+def _width_list(text: str) -> list[int]:
+    try:
+        widths = [int(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"widths must be comma-separated integers, e.g. 2,4,8; got {text!r}") from None
+    if len(widths) < 2 or min(widths) < 1 or len(set(widths)) != len(widths):
+        raise argparse.ArgumentTypeError(f"each width set needs at least two distinct widths >= 1; got {text!r}")
+    return widths
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", choices=MODELS, default="cnn1d")
+    p.add_argument("--widths", type=_width_list, nargs="+", default=[[2, 4, 8], [2, 4, 8, 12, 16]],
+                   help="width sets, each comma-separated")
+    p.add_argument("--seeds", type=int, default=3, help="seeds per width")
+    p.add_argument("--steps", type=int, default=300, help="timed steps per measurement")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps first; >= 1")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--n-train", type=int, default=1000, help="training set size")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--csv", default=None, help="also write the table (with date and device) to this CSV")
+    args = p.parse_args(argv)
+    for name in ("seeds", "steps", "warmup", "batch_size", "n_train"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1; got {getattr(args, name)}")
+    if args.batch_size > args.n_train:
+        p.error(f"--batch-size ({args.batch_size}) must not exceed --n-train ({args.n_train})")
+    return args
+
+
+def training_data(args, device):
+    """(inputs, labels, input shape, classes) on ``device``: MNIST-1D, or synthetic CIFAR-shaped images."""
+    if args.model in IMAGE_MODELS:
+        g = torch.Generator().manual_seed(0)
+        x = torch.randint(0, 256, (args.n_train, 3, 32, 32), dtype=torch.uint8, generator=g)
+        return x.to(device), torch.randint(0, 10, (args.n_train,), generator=g).to(device), (3, 32, 32), 10
+    d = load_data(DataConfig(n_train=args.n_train, n_test=100), device=device)
+    return d.x_train, d.y_train, d.input_shape, d.num_classes
+
+
+def _on_device(model, device):
+    model = model.to(device)
+    if device.type == "cuda" and any(p.dim() == 4 for p in model.parameters()):
+        model = model.to(memory_format=torch.channels_last)  # as ddlib.runner does for image models
+    return model
+
+
+def measure(args, widths, data, device) -> dict:
+    """Seconds for ``widths`` x ``--seeds`` trained separately (per width) and as one padded ensemble."""
+    x, y, shape, classes = data
+    seeds = list(range(args.seeds))
+    kw = dict(steps=args.steps, warmup=args.warmup, batch_size=args.batch_size, lr=args.lr)
+    separate = sum(timed_training(_on_device(build_model(args.model, w, shape, classes, seeds), device), x, y, seeds,
+                                  **kw) for w in widths)
+    all_widths = [w for w in widths for _ in seeds]
+    member_seeds = seeds * len(widths)
+    padded_model = _on_device(build_for_widths(args.model, all_widths, shape, classes, member_seeds), device)
+    padded = timed_training(padded_model, x, y, member_seeds, **kw)
+    overhead = len(all_widths) * count_params(args.model, max(widths), shape, classes) / sum(
+        count_params(args.model, w, shape, classes) for w in all_widths)
+    return {"widths": ",".join(map(str, widths)), "members": len(all_widths), "separate_s": separate,
+            "padded_s": padded, "ratio": separate / padded, "padding_overhead": overhead}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    device = resolve_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    data = training_data(args, device)
+    print(f"device: {name} | torch {torch.__version__} | model {args.model} | {args.seeds} seed(s) per width | "
+          f"batch {args.batch_size} | {args.steps} timed steps after {args.warmup} warm-up | "
+          f"data {'synthetic CIFAR-shaped' if args.model in IMAGE_MODELS else 'MNIST-1D'} n={args.n_train}", flush=True)
+    head = f"{'widths':>24} {'members':>7} {'separate s':>10} {'padded s':>9} {'ratio':>6} {'padding':>8}"
+    print(head + "\n" + "-" * len(head), flush=True)
+    rows = []
+    for widths in args.widths:
+        row = measure(args, widths, data, device)
+        rows.append(row)
+        print(f"{row['widths']:>24} {row['members']:>7} {row['separate_s']:>10.2f} {row['padded_s']:>9.2f} "
+              f"{row['ratio']:>6.2f} {row['padding_overhead']:>7.2f}x", flush=True)
+        write_csv(args, rows, name)
+
+
+def write_csv(args, rows, name) -> None:
+    """Write the rows so far to ``--csv`` (after every measurement: a run cut short keeps what it measured)."""
+    if not args.csv:
+        return
+    import pandas as pd
+
+    meta = {"date": time.strftime("%Y-%m-%d"), "device": name, "torch": torch.__version__, "model": args.model,
+            "seeds": args.seeds, "batch_size": args.batch_size, "timed_steps": args.steps, "n_train": args.n_train,
+            "data": "synthetic" if args.model in IMAGE_MODELS else "mnist1d"}
+    pd.DataFrame([{**meta, **r} for r in rows]).to_csv(args.csv, index=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Several widths as one zero-padded ensemble (ddlib.width_batching) train exactly the lone models."""
+import pytest
+import torch
+
+from ddlib import DataConfig, ResultStore, RunConfig, TrainConfig, run_configs
+from ddlib.config import config_hash
+from ddlib.models import build_model, member_state
+from ddlib.runner import _groups
+from ddlib.train import Targets, train_ensemble
+from ddlib.validation import ConfigError
+from ddlib.width_batching import CPU_WIDTH_BATCH, build_for_widths, width_batch_limit
+
+WIDTHS, SEEDS = [1, 3, 2], [5, 6, 7]
+SHAPES = {"mlp": (40,), "cnn1d": (40,), "cnn5": (3, 32, 32), "resnet18": (3, 32, 32)}
+
+
+def _data(name):
+    gen = torch.Generator().manual_seed(0)
+    if name in ("cnn5", "resnet18"):
+        x = torch.randint(0, 256, (24, 3, 32, 32), dtype=torch.uint8, generator=gen)  # images: augmented
+    else:
+        x = torch.randn(24, 40, generator=gen, dtype=torch.float64)
+    return x, torch.randint(0, 10, (24,), generator=gen)
+
+
+def _train(model, name, seeds):
+    x, y = _data(name)
+    train_ensemble(model, x, Targets(hard=y.expand(len(seeds), -1)), TrainConfig(steps=4, batch_size=8), seeds)
+    return model
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn1d", "cnn5", "resnet18"])
+def test_padded_members_train_exactly_like_lone_models(name):
+    """Float64: each member of a widths-[1, 3, 2] ensemble, trained together, equals its lone model
+    trained alone, and every padded entry is still exactly zero after training."""
+    together = _train(build_for_widths(name, WIDTHS, SHAPES[name], 10, SEEDS).to(torch.float64), name, SEEDS)
+    assert together.member_widths == WIDTHS
+    states = [member_state(together, i) for i in range(len(WIDTHS))]
+    for width, seed, state in zip(WIDTHS, SEEDS, states):
+        alone = _train(build_model(name, width, SHAPES[name], 10, [seed]).to(torch.float64), name, [seed])
+        for key, value in member_state(alone, 0).items():
+            assert state[key].shape == value.shape, key
+            torch.testing.assert_close(state[key], value, rtol=1e-7, atol=1e-9, msg=key)
+    for key, tensor in together.state_dict().items():  # the rest of each tensor is padding: all zero
+        outside = tensor.abs().sum() - sum(s[key].abs().sum() for s in states)
+        assert abs(float(outside)) < 1e-9, key
+
+
+def test_padded_forward_equals_lone_forward():
+    x = torch.randn(1, 6, 40).expand(3, 6, 40)
+    together = build_for_widths("cnn1d", WIDTHS, (40,), 10, SEEDS)
+    out = together(x)
+    for i, (width, seed) in enumerate(zip(WIDTHS, SEEDS)):
+        torch.testing.assert_close(out[i], build_model("cnn1d", width, (40,), 10, [seed])(x[:1])[0])
+
+
+def test_one_width_is_a_plain_ensemble_and_bad_lengths_fail():
+    assert not hasattr(build_for_widths("mlp", [4, 4], (40,), 10, [0, 1]), "member_widths")
+    with pytest.raises(ConfigError, match="one entry per member"):
+        build_for_widths("mlp", [4, 8], (40,), 10, [0])
+
+
+def test_width_batch_limit_from_argument_environment_and_device(monkeypatch):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.delenv("DDLIB_WIDTH_BATCH", raising=False)
+    assert width_batch_limit(cpu) == CPU_WIDTH_BATCH and width_batch_limit(cuda) == 0
+    assert width_batch_limit(cuda, 8) == 8
+    monkeypatch.setenv("DDLIB_WIDTH_BATCH", "off")
+    assert width_batch_limit(cpu) == 0
+    monkeypatch.setenv("DDLIB_WIDTH_BATCH", "24")
+    assert width_batch_limit(cuda) == 24
+    monkeypatch.setenv("DDLIB_WIDTH_BATCH", "-3")
+    with pytest.raises(ConfigError, match="DDLIB_WIDTH_BATCH must be an integer >= 0"):
+        width_batch_limit(cpu)
+    with pytest.raises(ConfigError, match="width_batch must be"):
+        width_batch_limit(cpu, "wide")
+
+
+def _sweep_configs():
+    data = DataConfig(n_train=120, n_test=200, label_noise=0.2)
+    train = TrainConfig(steps=40, batch_size=40)
+    return [RunConfig(data=data, model="cnn1d", width=w, train=train, init_seed=s, order_seed=s)
+            for w in (8, 2, 32, 4) for s in (0, 1)]
+
+
+def test_grouping_pads_only_widths_up_to_the_limit():
+    groups = _groups(_sweep_configs(), width_batch=8)
+    assert sorted([c.width for c in g] for g in groups) == [[2, 2, 4, 4, 8, 8], [32, 32]]
+    assert len(_groups(_sweep_configs(), width_batch=0)) == 4
+
+
+def test_width_batched_sweep_stores_the_same_runs(results_dir, tmp_path):
+    """The same sweep with and without width batching stores the same weights and test errors."""
+    configs = _sweep_configs()
+    batched = run_configs(configs, store=ResultStore(tmp_path / "batched"), progress=False, width_batch=8)
+    alone = run_configs(configs, store=ResultStore(tmp_path / "alone"), progress=False, width_batch=0)
+    for cfg, a, b in zip(configs, batched.records, alone.records):
+        assert a["hash"] == b["hash"] == config_hash(cfg)
+        assert a["provenance"]["group_size"] == (6 if cfg.width <= 8 else 2)
+        assert b["provenance"]["group_size"] == 2
+        assert a["metrics"]["params"] == b["metrics"]["params"]
+        assert abs(a["metrics"]["test_error"] - b["metrics"]["test_error"]) <= 0.01
+        wa, wb = ResultStore(tmp_path / "batched").load_weights(cfg), ResultStore(tmp_path / "alone").load_weights(cfg)
+        for key in wb:
+            torch.testing.assert_close(wa[key], wb[key], rtol=1e-3, atol=1e-4, msg=key)
