@@ -208,27 +208,48 @@ def _met(ok: bool) -> str:
 
 
 def width_batching_numbers(runs: pd.DataFrame) -> dict:
-    """Numbers cited from ``benchmarks/width_batching.py`` runs (:data:`WIDTH_BATCHING_RESULTS`): for the
-    newest CPU run, the widest width set that still trains faster padded than one width at a time
-    (``ratio`` = separate / padded > 1), the first one that does not, and a sentence on GPU runs."""
-    cpu = runs[runs["device"].str.startswith("cpu")]
-    cpu = cpu[cpu["date"] == cpu["date"].max()].assign(widest=lambda r: r["widths"].map(_widest))
-    cpu = cpu.sort_values("widest")
-    pays, loses = cpu[cpu["ratio"] > 1], cpu[cpu["ratio"] <= 1]
-    first = cpu.iloc[0]
-    out = {"wb_device": str(first["device"]), "wb_date": str(first["date"]), "wb_model": str(first["model"]),
-           "wb_seeds": int(first["seeds"]), "wb_steps": int(first["timed_steps"]), "wb_batch": int(first["batch_size"]),
-           "wb_gpu_note": _width_batching_gpu_note(runs[~runs["device"].str.startswith("cpu")])}
-    if len(pays):
-        best, widest = pays.loc[pays["ratio"].idxmax()], pays.iloc[-1]
-        out.update(wb_best_ratio=float(best["ratio"]), wb_best_widths=_spaced(best["widths"]),
-                   wb_pays_up_to=int(widest["widest"]), wb_pays_ratio=float(widest["ratio"]),
-                   wb_pays_overhead=float(widest["padding_overhead"]))
-    if len(loses):
-        worst = loses.iloc[0]
-        out.update(wb_loses_from=int(worst["widest"]), wb_loses_ratio=float(worst["ratio"]),
-                   wb_loses_overhead=float(worst["padding_overhead"]))
-    return out
+    """Sentences cited from ``benchmarks/width_batching.py`` runs (:data:`WIDTH_BATCHING_RESULTS`).
+
+    ``wb_cpu_sentence``: for the newest CPU file, its width sets in order of their widest width, the
+    longest leading run of sets that train faster padded (``ratio`` = separate / padded > 1): where it
+    stops paying and what the next set gives (a noisy set beyond the first loss does not reopen the
+    range). ``wb_gpu_note``: the newest GPU file's ratios, or that there is none. ``wb_pays_up_to``:
+    the widest width of that leading run (0 if none)."""
+    on_cpu = runs["device"].str.startswith("cpu") if len(runs) else pd.Series(dtype=bool)
+    out = {"wb_gpu_note": _width_batching_gpu_note(_newest_file(runs[~on_cpu]) if len(runs) else runs)}
+    cpu = _newest_file(runs[on_cpu]) if len(runs) else runs
+    if cpu.empty:
+        return {**out, "wb_pays_up_to": 0, "wb_cpu_sentence": "No CPU run of `benchmarks/width_batching.py` is stored."}
+    cpu = cpu.assign(widest=cpu["widths"].map(_widest)).sort_values("widest")
+    losing = (cpu["ratio"] <= 1).to_numpy()
+    paying = cpu.iloc[: int(losing.argmax()) if losing.any() else len(cpu)]
+    r0 = cpu.iloc[0]
+    data = "MNIST-1D" if r0["data"] == "mnist1d" else "synthetic CIFAR-shaped images"
+    text = (f"On {r0['device']} ({r0['model']} on {data}, {int(r0['seeds'])} seeds per width, batch "
+            f"{int(r0['batch_size'])}, {int(r0['timed_steps'])} timed steps), ")
+    if paying.empty:
+        text += (f"padding does not pay even for widths {_spaced(r0['widths'])}: {r0['ratio']:.2f} times as fast "
+                 "as one width at a time.")
+    else:
+        last, best = paying.iloc[-1], paying.loc[paying["ratio"].idxmax()]
+        text += (f"padding the widths up to {int(last['widest'])} into one ensemble trains them {last['ratio']:.2f} "
+                 f"times as fast as one width at a time, although it holds {last['padding_overhead']:.1f} times the "
+                 f"parameters (best: {best['ratio']:.2f} times, for widths {_spaced(best['widths'])}).")
+        if len(paying) < len(cpu):
+            nxt = cpu.iloc[len(paying)]
+            text += (f" Once width {int(nxt['widest'])} joins, the padding ({nxt['padding_overhead']:.1f} times the "
+                     f"parameters) outweighs the overhead it saves: {nxt['ratio']:.2f} times as fast, i.e. slower.")
+        else:
+            text += " Every set measured pays."
+    return {**out, "wb_pays_up_to": int(paying["widest"].max()) if len(paying) else 0, "wb_cpu_sentence": text}
+
+
+def _newest_file(runs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the newest benchmark file (by date, then file name)."""
+    if runs.empty:
+        return runs
+    newest = runs.sort_values(["date", "file"]).iloc[-1]["file"]
+    return runs[runs["file"] == newest]
 
 
 def _widest(widths: str) -> int:
@@ -244,7 +265,7 @@ def _width_batching_gpu_note(gpu: pd.DataFrame) -> str:
         return ("It has not been measured on a GPU yet (`benchmarks/gpu_session.sh` includes ResNet-18 at small "
                 "widths), so `run_configs` pads widths together only on a CPU unless `$DDLIB_WIDTH_BATCH` says "
                 "otherwise.")
-    parts = [f"widths {_spaced(r['widths'])}: {r['ratio']:.2f}x (padding {r['padding_overhead']:.1f}x the arithmetic)"
-             for _, r in gpu.iterrows()]
+    parts = [f"widths {_spaced(r['widths'])}: {r['ratio']:.2f}x (padding: {r['padding_overhead']:.1f} times the "
+             f"parameters)" for _, r in gpu.iterrows()]
     r0 = gpu.iloc[0]
     return f"On {r0['device']} ({r0['date']}, {r0['model']}, {int(r0['seeds'])} seed(s) per width): " + "; ".join(parts) + "."

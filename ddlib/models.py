@@ -170,7 +170,9 @@ def member_state(model: nn.Module, index: int) -> dict[str, torch.Tensor]:
 
 
 def stack_states(model: nn.Module, states: list[dict[str, torch.Tensor]]) -> None:
-    """Load one saved member state per member into an ensemble (the inverse of :func:`member_state`)."""
+    """Load one saved member state per member into an ensemble of one width (the inverse of
+    :func:`member_state` there; a zero-padded ensemble of several widths is built by
+    :func:`ddlib.width_batching.build_for_widths` instead)."""
     merged = {k: torch.cat([s[k] for s in states]) for k in states[0]}
     model.load_state_dict(merged)
 

@@ -69,7 +69,9 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
 
     ``width_batch``: the widest width trained in a shared ensemble with other widths (0: none); default
     :func:`ddlib.width_batching.width_batch_limit` (``$DDLIB_WIDTH_BATCH``, else 16 on a CPU, 0 on a GPU).
-    Like the device, it changes speed, not results, so it is not part of a run's hash."""
+    Like the device, it changes speed, not the recipe (results agree up to floating-point rounding), so it is
+    not part of a run's hash. Wider groups mean fewer, larger jobs: with an ``executor``, less parallelism,
+    and a kill loses a whole group back to its last checkpoint; pass ``width_batch=0`` to keep one width per group."""
     store = store or ResultStore()
     limit = width_batch_limit(resolve_device(device), width_batch)
     configs = list(configs)

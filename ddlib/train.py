@@ -99,14 +99,15 @@ COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
 def resolve_compile_mode(value: str | None = None) -> str:
     """The ``torch.compile`` mode for training: ``value``, or else ``$DDLIB_COMPILE``.
 
-    Unset, empty, ``0``, ``false``, ``no`` mean ``"off"``; ``1``, ``true``, ``yes`` mean
-    ``"default"``; otherwise one of :data:`COMPILE_MODES`.
+    Unset, empty, and :data:`ddlib.paths.OFF_WORDS` (``0``, ``false``, ``no``, ``off``) mean ``"off"``;
+    :data:`ddlib.paths.ON_WORDS` (``1``, ``true``, ``yes``, ``on``) mean ``"default"``; otherwise one of
+    :data:`COMPILE_MODES`.
     """
     name = "compile_mode" if value is not None else "DDLIB_COMPILE"
     raw = value.strip().lower() if value is not None else env_word("DDLIB_COMPILE")
     mode = "off" if raw in OFF_WORDS else "default" if raw in ON_WORDS else raw
     if mode not in COMPILE_MODES:
-        raise ConfigError(f"{name} must be one of {', '.join(COMPILE_MODES)} (or 0/1); got {raw!r}")
+        raise ConfigError(f"{name} must be one of {', '.join(COMPILE_MODES)} (or 0/1, on/off); got {raw!r}")
     return mode
 
 

@@ -18,7 +18,8 @@ approximation, by induction over layers:
   L2 weight decay ``lambda * w = 0``) leave a weight with zero gradient at zero.
 
 So member ``i`` computes, and learns, its width-``w_i`` model, up to floating-point summation
-order (tested against separate training). Every member pays for width ``W``: the FLOPs grow by
+order (tested against separate training; in float32 the weights agree to rounding level, and a
+result stored from a padded group can differ from one trained alone in the last bits). Every member pays for width ``W``: the FLOPs grow by
 ``members * cost(W) / sum_i cost(w_i)`` (for convolutions ``cost(w)`` grows as ``w^2``), so
 batching widths pays only where per-step overhead dominates, i.e. at small widths;
 ``benchmarks/width_batching.py`` measures it. :func:`width_batch_limit` is the widest width that
@@ -33,9 +34,10 @@ from .models import build_model
 from .paths import OFF_WORDS, env_word
 from .validation import ConfigError
 
-#: Widest width padded into a shared ensemble on a CPU when ``$DDLIB_WIDTH_BATCH`` is unset: measured
-#: 1.8x faster for the book's cnn1d widths 2..16 (3 seeds), slower once width 32 joins
-#: (``benchmarks/width_batching.py``; see the full-scale appendix).
+#: Widest width padded into a shared ensemble on a CPU when ``$DDLIB_WIDTH_BATCH`` is unset: the widest
+#: width for which the committed CPU run of ``benchmarks/width_batching.py`` (the book's cnn1d, 3 seeds per
+#: width; ``benchmarks/results/width-batching/``, cited in the full-scale appendix) still trained faster
+#: padded than one width at a time. Measured for cnn1d only; the CIFAR models' cost grows faster with width.
 CPU_WIDTH_BATCH = 16
 
 
@@ -46,7 +48,7 @@ def width_batch_limit(device: torch.device, value: int | None = None) -> int:
     :data:`CPU_WIDTH_BATCH` on a CPU and 0 elsewhere: on a GPU the gain has not been measured yet.
     """
     name = "width_batch" if value is not None else "DDLIB_WIDTH_BATCH"
-    raw = str(value) if value is not None else env_word("DDLIB_WIDTH_BATCH")
+    raw = str(value).strip().lower() if value is not None else env_word("DDLIB_WIDTH_BATCH")
     if value is None and raw == "":
         return CPU_WIDTH_BATCH if device.type == "cpu" else 0
     if raw in OFF_WORDS:
@@ -56,7 +58,7 @@ def width_batch_limit(device: torch.device, value: int | None = None) -> int:
     except ValueError:
         limit = -1
     if limit < 0:
-        raise ConfigError(f"{name} must be an integer >= 0 (the widest width to batch; 0 = off); got {raw!r}")
+        raise ConfigError(f"{name} must be an integer >= 0 (the widest width to batch) or off/0; got {raw!r}")
     return limit
 
 
@@ -70,8 +72,10 @@ def build_for_widths(name: str, widths, input_shape, num_classes: int, seeds) ->
     widths, seeds = [int(w) for w in widths], [int(s) for s in seeds]
     if len(widths) != len(seeds):
         raise ConfigError(f"widths and seeds must have one entry per member; got {len(widths)} widths, {len(seeds)} seeds")
-    if len(set(widths)) <= 1:
-        return build_model(name, widths[0] if widths else 1, input_shape, num_classes, seeds)
+    if not widths:
+        raise ConfigError("widths must name at least one member")
+    if len(set(widths)) == 1:
+        return build_model(name, widths[0], input_shape, num_classes, seeds)
     model = build_model(name, max(widths), input_shape, num_classes, seeds)
     shapes: dict[int, dict[str, torch.Size]] = {}
     with torch.no_grad():

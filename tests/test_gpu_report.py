@@ -90,24 +90,39 @@ def test_plot_draws_one_line_per_ensemble_size_and_the_baseline():
     plt.close(fig)
 
 
-def test_width_batching_numbers_cite_where_padding_stops_paying(tmp_path):
-    """From a CPU run the prose cites the widest width set that trains faster padded and the first that
-    does not; a GPU run, once there is one, gets its own sentence."""
-    committed = gpu_report.load_benchmarks(gpu_report.WIDTH_BATCHING_RESULTS)
-    assert len(committed), "benchmarks/results/width-batching/ holds the run the appendix cites"
-    row = dict(date="2026-01-01", device="cpu (2 threads)", model="cnn1d", seeds=3, timed_steps=300, batch_size=128)
-    table = pd.DataFrame([dict(row, widths="2,4", ratio=1.5, padding_overhead=1.4),
-                          dict(row, widths="2,4,8", ratio=1.2, padding_overhead=2.0),
-                          dict(row, widths="2,4,8,16,32", ratio=0.7, padding_overhead=3.2),
-                          dict(row, widths="2,4,8,16", ratio=0.9, padding_overhead=2.4)])
+def test_width_batching_sentences_say_where_padding_stops_paying(tmp_path):
+    """The prose cites the longest leading run of width sets that train faster padded and the set after
+    it (a noisy set beyond the first loss does not reopen the range); a GPU run gets its own sentence."""
+    row = dict(date="2026-01-01", device="cpu (2 threads)", model="cnn1d", seeds=3, timed_steps=300,
+               batch_size=128, data="mnist1d")
+    sets = [("2,4", 1.5, 1.4), ("2,4,8", 1.2, 2.0), ("2,4,8,16,32", 1.1, 3.2), ("2,4,8,16", 0.9, 2.4)]
+    table = pd.DataFrame([dict(row, widths=w, ratio=r, padding_overhead=o) for w, r, o in sets])
     table.to_csv(tmp_path / "cpu.csv", index=False)
     n = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))
-    assert (n["wb_pays_up_to"], n["wb_pays_ratio"], n["wb_pays_overhead"]) == (8, 1.2, 2.0)
-    assert (n["wb_loses_from"], n["wb_loses_ratio"]) == (16, 0.9)
-    assert (n["wb_best_ratio"], n["wb_best_widths"]) == (1.5, "2, 4")
+    assert n["wb_pays_up_to"] == 8
+    assert "up to 8 into one ensemble trains them 1.20 times" in n["wb_cpu_sentence"]
+    assert "best: 1.50 times, for widths 2, 4" in n["wb_cpu_sentence"]
+    assert "Once width 16 joins, the padding (2.4 times the parameters)" in n["wb_cpu_sentence"]
+    assert "cnn1d on MNIST-1D, 3 seeds per width" in n["wb_cpu_sentence"]
     assert n["wb_gpu_note"].startswith("It has not been measured on a GPU")
-    gpu = dict(row, device="NVIDIA H100 80GB HBM3", model="resnet18", seeds=1, widths="1,2,3,4", ratio=2.5,
-               padding_overhead=2.1)
-    pd.concat([table, pd.DataFrame([gpu])]).to_csv(tmp_path / "cpu.csv", index=False)
-    note = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))["wb_gpu_note"]
-    assert note.startswith("On NVIDIA H100") and "widths 1, 2, 3, 4: 2.50x" in note
+
+    table.assign(ratio=0.5).to_csv(tmp_path / "cpu.csv", index=False)  # nothing pays
+    n = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))
+    assert n["wb_pays_up_to"] == 0 and "does not pay even for widths 2, 4: 0.50" in n["wb_cpu_sentence"]
+
+    gpu = dict(row, date="2026-02-01", device="NVIDIA H100 80GB HBM3", model="resnet18", seeds=1,
+               widths="1,2,3,4", ratio=2.5, padding_overhead=2.1, data="synthetic")
+    pd.DataFrame([gpu]).to_csv(tmp_path / "gpu.csv", index=False)
+    n = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))
+    assert n["wb_gpu_note"].startswith("On NVIDIA H100") and "widths 1, 2, 3, 4: 2.50x" in n["wb_gpu_note"]
+    assert n["wb_pays_up_to"] == 0  # the CPU sentence still comes from the CPU file
+    empty = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path / "none"))
+    assert empty["wb_cpu_sentence"].startswith("No CPU run")
+
+
+def test_cpu_default_is_where_the_committed_run_stops_paying():
+    """``CPU_WIDTH_BATCH`` (what run_configs pads on a CPU) is the limit the committed measurement supports."""
+    from ddlib.width_batching import CPU_WIDTH_BATCH
+
+    committed = gpu_report.load_benchmarks(gpu_report.WIDTH_BATCHING_RESULTS)
+    assert gpu_report.width_batching_numbers(committed)["wb_pays_up_to"] == CPU_WIDTH_BATCH

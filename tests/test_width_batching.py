@@ -6,7 +6,7 @@ from ddlib import DataConfig, ResultStore, RunConfig, TrainConfig, run_configs
 from ddlib.config import config_hash
 from ddlib.models import build_model, member_state
 from ddlib.runner import _groups
-from ddlib.train import Targets, train_ensemble
+from ddlib.train import Targets, predict_logits, train_ensemble
 from ddlib.validation import ConfigError
 from ddlib.width_batching import CPU_WIDTH_BATCH, build_for_widths, width_batch_limit
 
@@ -23,24 +23,32 @@ def _data(name):
     return x, torch.randint(0, 10, (24,), generator=gen)
 
 
-def _train(model, name, seeds):
+def _train(model, name, seeds, cfg=TrainConfig(steps=4, batch_size=8)):
     x, y = _data(name)
-    train_ensemble(model, x, Targets(hard=y.expand(len(seeds), -1)), TrainConfig(steps=4, batch_size=8), seeds)
+    train_ensemble(model, x, Targets(hard=y.expand(len(seeds), -1)), cfg, seeds)
     return model
 
 
-@pytest.mark.parametrize("name", ["mlp", "cnn1d", "cnn5", "resnet18"])
-def test_padded_members_train_exactly_like_lone_models(name):
-    """Float64: each member of a widths-[1, 3, 2] ensemble, trained together, equals its lone model
-    trained alone, and every padded entry is still exactly zero after training."""
-    together = _train(build_for_widths(name, WIDTHS, SHAPES[name], 10, SEEDS).to(torch.float64), name, SEEDS)
+@pytest.mark.parametrize("name,cfg", [
+    ("mlp", TrainConfig(steps=4, batch_size=8)), ("cnn1d", TrainConfig(steps=4, batch_size=8)),
+    ("cnn5", TrainConfig(steps=4, batch_size=8)), ("resnet18", TrainConfig(steps=4, batch_size=8)),
+    ("cnn1d", TrainConfig(optimizer="sgd", lr=0.05, weight_decay=0.01, steps=4, batch_size=8)),
+    ("cnn5", TrainConfig(optimizer="sgd", lr=0.05, weight_decay=0.01, steps=4, batch_size=8))])
+def test_padded_members_train_exactly_like_lone_models(name, cfg):
+    """Float64: each member of a widths-[1, 3, 2] ensemble, trained together (Adam, or SGD with momentum
+    and weight decay), equals its lone model trained alone, in its weights and in its eval-mode
+    predictions (BatchNorm running statistics), and every padded entry is still exactly zero."""
+    together = _train(build_for_widths(name, WIDTHS, SHAPES[name], 10, SEEDS).to(torch.float64), name, SEEDS, cfg)
     assert together.member_widths == WIDTHS
     states = [member_state(together, i) for i in range(len(WIDTHS))]
-    for width, seed, state in zip(WIDTHS, SEEDS, states):
-        alone = _train(build_model(name, width, SHAPES[name], 10, [seed]).to(torch.float64), name, [seed])
+    x = _data(name)[0][:10]
+    logits = predict_logits(together, x, len(WIDTHS))
+    for i, (width, seed, state) in enumerate(zip(WIDTHS, SEEDS, states)):
+        alone = _train(build_model(name, width, SHAPES[name], 10, [seed]).to(torch.float64), name, [seed], cfg)
         for key, value in member_state(alone, 0).items():
             assert state[key].shape == value.shape, key
             torch.testing.assert_close(state[key], value, rtol=1e-7, atol=1e-9, msg=key)
+        torch.testing.assert_close(logits[i], predict_logits(alone, x, 1)[0], rtol=1e-7, atol=1e-9)
     for key, tensor in together.state_dict().items():  # the rest of each tensor is padding: all zero
         outside = tensor.abs().sum() - sum(s[key].abs().sum() for s in states)
         assert abs(float(outside)) < 1e-9, key
