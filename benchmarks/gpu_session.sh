@@ -11,13 +11,13 @@
 #   3. width batching: ResNet-18 at k = 1..4, 1..8 and 1..16 (one seed each, as the paper preset),
 #      one ensemble per width against all widths zero-padded into one (benchmarks/width_batching.py).
 #
-# Results land in $OUT (default benchmarks/results/new). Copy the throughput CSVs (and logs) into
-# benchmarks/results/ and gpu-width-batching.* into benchmarks/results/width-batching/: the appendix cites the newest eager run and lists compiled runs apart
+# Results land in $OUT (default benchmarks/results/new). Copy its throughput CSVs (and logs) into
+# benchmarks/results/ and $OUT/width-batching/* into benchmarks/results/width-batching/: the appendix cites the newest eager run and lists compiled runs apart
 # (ddlib.gpu_report.current_runs). Nothing here downloads: the data are synthetic CIFAR-shaped images.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-benchmarks/results/new}
-mkdir -p "$OUT"
+mkdir -p "$OUT/width-batching"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$OUT/device.txt"
 timeout 150 python3 benchmarks/train_throughput.py --k 1 4 16 64 --members 1 8 --steps 200 \
@@ -29,5 +29,5 @@ timeout 165 python3 benchmarks/train_throughput.py --k 16 --members 1 8 --steps 
 echo "reduce-overhead: exit $?"
 timeout 90 python3 benchmarks/width_batching.py --model resnet18 --widths 1,2,3,4 1,2,3,4,5,6,7,8 \
     "$(seq -s, 1 16)" --seeds 1 --steps 100 --lr 1e-4 \
-    --csv "$OUT/gpu-width-batching.csv" 2>&1 | tee "$OUT/gpu-width-batching.log"
+    --csv "$OUT/width-batching/gpu-resnet18.csv" 2>&1 | tee "$OUT/width-batching/gpu-resnet18.log"
 echo "width batching: exit $?"

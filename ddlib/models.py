@@ -27,6 +27,7 @@ uniform on ``[-1/sqrt(fan_in), 1/sqrt(fan_in)]``.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -142,15 +143,21 @@ def build_model(name: str, width: int, input_shape, num_classes: int, seeds) -> 
     return EnsembleCNN1d(features, width, num_classes, seeds)
 
 
-def count_params(name: str, width: int, input_shape, num_classes: int) -> int:
-    """Number of trainable parameters of *one* model of family ``name`` at ``width``."""
+@functools.lru_cache(maxsize=None)
+def _count_params(name: str, width: int, input_shape: tuple, num_classes: int) -> int:
     if name in IMAGE_MODELS:
         from .vision_models import count_vision_params
 
-        positive_int("width", width)
         return count_vision_params(name, width, num_classes)
     model = build_model(name, width, input_shape, num_classes, seeds=[0])
     return sum(p.numel() for p in model.parameters())
+
+
+def count_params(name: str, width: int, input_shape, num_classes: int) -> int:
+    """Number of trainable parameters of *one* model of family ``name`` at ``width`` (cached)."""
+    one_of("model", name, MODELS)
+    positive_int("width", width)
+    return _count_params(name, int(width), tuple(input_shape), int(num_classes))
 
 
 def member_state(model: nn.Module, index: int) -> dict[str, torch.Tensor]:
