@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from .storage import atomic_write_bytes
-from .validation import ConfigError
+from .validation import non_negative_int_text
 
 DEFAULT_EVERY = 5000
 FORMAT = 1
@@ -39,13 +39,7 @@ def checkpoint_every_from_env() -> int:
     text = os.environ.get("DDLIB_CHECKPOINT_EVERY", "").strip()
     if not text:
         return DEFAULT_EVERY
-    try:
-        every = int(text)
-    except ValueError:
-        every = -1
-    if every < 0:
-        raise ConfigError(f"DDLIB_CHECKPOINT_EVERY must be a non-negative integer (steps; 0 = off); got {text!r}")
-    return every
+    return non_negative_int_text("DDLIB_CHECKPOINT_EVERY", text, "steps; 0 = off")
 
 
 @dataclass

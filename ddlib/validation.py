@@ -27,6 +27,18 @@ def non_negative_int(name: str, value) -> int:
     return value
 
 
+def non_negative_int_text(name: str, text: str, meaning: str) -> int:
+    """``text`` (an environment variable's value, say) read as an integer >= 0, or a :class:`ConfigError`
+    naming ``name`` and what the number means."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(f"{name} must be an integer >= 0 ({meaning}); got {text!r}")
+    return value
+
+
 def positive_float(name: str, value) -> float:
     """Return ``value`` as float if it is a number > 0, else raise :class:`ConfigError`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:

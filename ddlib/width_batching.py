@@ -32,7 +32,7 @@ from torch import nn
 
 from .models import build_model
 from .paths import OFF_WORDS, env_word
-from .validation import ConfigError
+from .validation import ConfigError, non_negative_int_text
 
 #: Widest width padded into a shared ensemble on a CPU when ``$DDLIB_WIDTH_BATCH`` is unset: the widest
 #: width for which the committed CPU run of ``benchmarks/width_batching.py`` (the book's cnn1d, 3 seeds per
@@ -53,13 +53,7 @@ def width_batch_limit(device: torch.device, value: int | None = None) -> int:
         return CPU_WIDTH_BATCH if device.type == "cpu" else 0
     if raw in OFF_WORDS:
         return 0
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = -1
-    if limit < 0:
-        raise ConfigError(f"{name} must be an integer >= 0 (the widest width to batch) or off/0; got {raw!r}")
-    return limit
+    return non_negative_int_text(name, raw, "the widest width to batch; 0 or off: none")
 
 
 def build_for_widths(name: str, widths, input_shape, num_classes: int, seeds) -> nn.Module:
