@@ -18,8 +18,10 @@ approximation, by induction over layers:
   L2 weight decay ``lambda * w = 0``) leave a weight with zero gradient at zero.
 
 So member ``i`` computes, and learns, its width-``w_i`` model, up to floating-point summation
-order (tested against separate training; in float32 the weights agree to rounding level, and a
-result stored from a padded group can differ from one trained alone in the last bits). Every member pays for width ``W``: the FLOPs grow by
+order (tested against separate training). In float32 the two agree to rounding level at first,
+but training amplifies rounding: after thousands of steps a run's final test error can differ by
+tenths of a point from the same run trained alone (a student distilled from such a run by more),
+as it can after a change of thread count or device. Run hashes therefore do not record the grouping; the provenance does (``group_widths``). Every member pays for width ``W``: the FLOPs grow by
 ``members * cost(W) / sum_i cost(w_i)`` (for convolutions ``cost(w)`` grows as ``w^2``), so
 batching widths pays only where per-step overhead dominates, i.e. at small widths;
 ``benchmarks/width_batching.py`` measures it. :func:`width_batch_limit` is the widest width that
