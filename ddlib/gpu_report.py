@@ -225,8 +225,9 @@ def width_batching_numbers(runs: pd.DataFrame) -> dict:
     paying = cpu.iloc[: int(losing.argmax()) if losing.any() else len(cpu)]
     r0 = cpu.iloc[0]
     data = "MNIST-1D" if r0["data"] == "mnist1d" else "synthetic CIFAR-shaped images"
-    text = (f"On {r0['device']} ({r0['model']} on {data}, {int(r0['seeds'])} seeds per width, batch "
-            f"{int(r0['batch_size'])}, {int(r0['timed_steps'])} timed steps), ")
+    device = str(r0["device"]).replace("cpu", "a CPU", 1)
+    text = (f"On {device}, with {r0['model']} on {data}, {int(r0['seeds'])} seeds per width, batch "
+            f"{int(r0['batch_size'])} and {int(r0['timed_steps'])} timed steps, ")
     if paying.empty:
         text += (f"padding does not pay even for widths {_spaced(r0['widths'])}: {r0['ratio']:.2f} times as fast "
                  "as one width at a time.")
@@ -242,6 +243,14 @@ def width_batching_numbers(runs: pd.DataFrame) -> dict:
         else:
             text += " Every set measured pays."
     return {**out, "wb_pays_up_to": int(paying["widest"].max()) if len(paying) else 0, "wb_cpu_sentence": text}
+
+
+def show_width_batching(runs: pd.DataFrame) -> pd.DataFrame:
+    """The width-batching table the appendix shows: times, ratio and padding per width set; of the
+    settings (device, model, seeds) only those that differ between rows (the prose states the rest)."""
+    settings = [c for c in ("device", "model", "seeds") if c in runs and runs[c].nunique() > 1]
+    cols = settings + ["widths", "members", "separate_s", "padded_s", "ratio", "padding_overhead"]
+    return runs[cols].reset_index(drop=True).round(2)
 
 
 def _newest_file(runs: pd.DataFrame) -> pd.DataFrame:

@@ -96,14 +96,17 @@ def test_width_batching_sentences_say_where_padding_stops_paying(tmp_path):
     row = dict(date="2026-01-01", device="cpu (2 threads)", model="cnn1d", seeds=3, timed_steps=300,
                batch_size=128, data="mnist1d")
     sets = [("2,4", 1.5, 1.4), ("2,4,8", 1.2, 2.0), ("2,4,8,16,32", 1.1, 3.2), ("2,4,8,16", 0.9, 2.4)]
-    table = pd.DataFrame([dict(row, widths=w, ratio=r, padding_overhead=o) for w, r, o in sets])
+    table = pd.DataFrame([dict(row, widths=w, members=3 * len(w.split(",")), separate_s=r, padded_s=1.0, ratio=r,
+                               padding_overhead=o) for w, r, o in sets])
     table.to_csv(tmp_path / "cpu.csv", index=False)
     n = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))
     assert n["wb_pays_up_to"] == 8
+    assert list(gpu_report.show_width_batching(gpu_report.load_benchmarks(tmp_path)).columns) == [
+        "widths", "members", "separate_s", "padded_s", "ratio", "padding_overhead"]  # settings in the prose
     assert "up to 8 into one ensemble trains them 1.20 times" in n["wb_cpu_sentence"]
     assert "best: 1.50 times, for widths 2, 4" in n["wb_cpu_sentence"]
     assert "Once width 16 joins, the padding (2.4 times the parameters)" in n["wb_cpu_sentence"]
-    assert "cnn1d on MNIST-1D, 3 seeds per width" in n["wb_cpu_sentence"]
+    assert n["wb_cpu_sentence"].startswith("On a CPU (2 threads), with cnn1d on MNIST-1D, 3 seeds per width")
     assert n["wb_gpu_note"].startswith("It has not been measured on a GPU")
 
     table.assign(ratio=0.5).to_csv(tmp_path / "cpu.csv", index=False)  # nothing pays
@@ -111,10 +114,13 @@ def test_width_batching_sentences_say_where_padding_stops_paying(tmp_path):
     assert n["wb_pays_up_to"] == 0 and "does not pay even for widths 2, 4: 0.50" in n["wb_cpu_sentence"]
 
     gpu = dict(row, date="2026-02-01", device="NVIDIA H100 80GB HBM3", model="resnet18", seeds=1,
-               widths="1,2,3,4", ratio=2.5, padding_overhead=2.1, data="synthetic")
+               widths="1,2,3,4", members=4, separate_s=2.5, padded_s=1.0, ratio=2.5, padding_overhead=2.1,
+               data="synthetic")
     pd.DataFrame([gpu]).to_csv(tmp_path / "gpu.csv", index=False)
     n = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))
     assert n["wb_gpu_note"].startswith("On NVIDIA H100") and "widths 1, 2, 3, 4: 2.50x" in n["wb_gpu_note"]
+    shown = gpu_report.show_width_batching(gpu_report.load_benchmarks(tmp_path))
+    assert list(shown.columns[:3]) == ["device", "model", "seeds"]  # they now differ between rows
     assert n["wb_pays_up_to"] == 0  # the CPU sentence still comes from the CPU file
     empty = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path / "none"))
     assert empty["wb_cpu_sentence"].startswith("No CPU run")
