@@ -18,12 +18,22 @@ book's MNIST-1D training set (generated offline, ``--n-train`` examples); image 
 always). No download. Example (CPU, the book's default cnn1d setting, ~2 minutes)::
 
     PYTHONPATH=. python benchmarks/width_batching.py --model cnn1d --widths 2,4,8 2,4,8,12,16 2,4,8,12,16,24,32
+
+``--chapter-sweep`` instead times the double-descent chapter's whole ``default`` sweep (data, training,
+evaluation, storing) through :func:`ddlib.run_configs` twice, into two temporary stores: with
+``width_batch=0`` and with ``--width-batch`` (default :data:`ddlib.width_batching.CPU_WIDTH_BATCH`);
+its ``--csv`` goes to its own folder (``benchmarks/results/width-batching/chapter-sweep/``), as its
+columns differ::
+
+    PYTHONPATH=. python benchmarks/width_batching.py --chapter-sweep \
+        --csv benchmarks/results/width-batching/chapter-sweep/cpu-double-descent.csv
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import tempfile
 import time
 
 import torch
@@ -33,7 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from ddlib.data import DataConfig, load_data  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
 from ddlib.models import IMAGE_MODELS, MODELS, build_model, count_params  # noqa: E402
-from ddlib.width_batching import build_for_widths  # noqa: E402
+from ddlib.width_batching import CPU_WIDTH_BATCH, build_for_widths  # noqa: E402
 from timing import timed_training  # noqa: E402
 
 
@@ -61,6 +71,10 @@ def parse_args(argv=None):
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     p.add_argument("--csv", default=None, help="also write the table (with date and device) to this CSV")
+    p.add_argument("--chapter-sweep", action="store_true",
+                   help="time the double-descent chapter's default sweep without and with width batching")
+    p.add_argument("--width-batch", type=int, default=CPU_WIDTH_BATCH, help="the limit --chapter-sweep tries")
+    p.add_argument("--chapter-preset", default="default", help="the preset whose sweep --chapter-sweep times")
     args = p.parse_args(argv)
     for name in ("seeds", "steps", "warmup", "batch_size", "n_train"):
         if getattr(args, name) < 1:
@@ -104,12 +118,44 @@ def measure(args, widths, data, device) -> dict:
             "padded_s": padded, "ratio": separate / padded, "padding_overhead": overhead}
 
 
+def time_chapter_sweep(args, device) -> None:
+    """Seconds of the double-descent chapter's default sweep, one width per group vs widths batched."""
+    from ddlib import ResultStore, run_configs
+    from ddlib.chapters import double_descent as dd
+
+    configs = dd.sweep_configs(dd.resolve_params(args.chapter_preset, device=args.device))
+    print(f"device: {_device_name(device)} | torch {torch.__version__} | double-descent {args.chapter_preset} sweep, "
+          f"{len(configs)} runs, widths {sorted({c.width for c in configs})}", flush=True)
+    seconds = {}
+    for limit in (0, args.width_batch):
+        with tempfile.TemporaryDirectory() as root:
+            started = time.perf_counter()
+            run_configs(configs, store=ResultStore(root), device=args.device, progress=False, width_batch=limit)
+            seconds[limit] = time.perf_counter() - started
+        print(f"width_batch={limit}: {seconds[limit]:.1f} s", flush=True)
+    ratio = seconds[0] / seconds[args.width_batch]
+    print(f"ratio (width_batch=0 / width_batch={args.width_batch}): {ratio:.2f}")
+    if args.csv:
+        import pandas as pd
+
+        pd.DataFrame([{"date": time.strftime("%Y-%m-%d"), "device": _device_name(device), "torch": torch.__version__,
+                       "sweep": f"double-descent {args.chapter_preset}", "runs": len(configs), "width_batch": args.width_batch,
+                       "unbatched_s": seconds[0], "batched_s": seconds[args.width_batch], "ratio": ratio}]
+                     ).to_csv(args.csv, index=False)
+
+
+def _device_name(device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+
+
 def main(argv=None):
     args = parse_args(argv)
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    if args.chapter_sweep:
+        return time_chapter_sweep(args, device)
+    name = _device_name(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     data = training_data(args, device)

@@ -23,6 +23,8 @@ RESULTS = REPO_ROOT / "benchmarks" / "results"
 CPU_RESULTS = RESULTS / "cpu"
 #: Runs of ``benchmarks/width_batching.py`` (several widths as one zero-padded ensemble), any device.
 WIDTH_BATCHING_RESULTS = RESULTS / "width-batching"
+#: Runs of ``benchmarks/width_batching.py --chapter-sweep`` (a whole chapter sweep with and without it).
+CHAPTER_SWEEP_RESULTS = WIDTH_BATCHING_RESULTS / "chapter-sweep"
 
 #: The speed targets of the full-scale issue: DataLoader ratio for k <= 16, MFU at k = 64, sweep hours.
 TARGETS = {"ratio": 3.0, "mfu_k64": 0.40, "sweep_hours": 24.0}
@@ -243,6 +245,18 @@ def width_batching_numbers(runs: pd.DataFrame) -> dict:
         else:
             text += " Every set measured pays."
     return {**out, "wb_pays_up_to": int(paying["widest"].max()) if len(paying) else 0, "wb_cpu_sentence": text}
+
+
+def chapter_sweep_sentence(runs: pd.DataFrame) -> str:
+    """What width batching does to a whole chapter sweep, from the newest ``--chapter-sweep`` file."""
+    if runs.empty:
+        return "The whole chapter sweep has not been timed with and without it."
+    r = _newest_file(runs).iloc[0]
+    chapter, preset = str(r["sweep"]).rsplit(" ", 1)
+    return (f"For the {chapter} chapter's whole sweep at its `{preset}` preset ({int(r['runs'])} runs: data, training, "
+            f"evaluation, storing; {r['device']}, {r['date']}), padding widths up to {int(r['width_batch'])} took "
+            f"{r['batched_s']:.0f} s against {r['unbatched_s']:.0f} s one width per group, {r['ratio']:.2f} times as "
+            "fast: training steps are only part of a sweep, and wider widths train as before.")
 
 
 def show_width_batching(runs: pd.DataFrame) -> pd.DataFrame:

@@ -46,3 +46,15 @@ def test_width_batching_script_refuses_a_set_of_one_width():
     out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "width_batching.py"), "--widths", "4"],
                          cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 2 and "at least two distinct widths" in out.stderr
+
+
+def test_chapter_sweep_timing_writes_what_the_appendix_reads(tmp_path, results_dir):
+    csv = tmp_path / "sweep.csv"
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "width_batching.py"), "--chapter-sweep",
+                    "--chapter-preset", "smoke", "--width-batch", "64", "--threads", "1", "--csv", str(csv)],
+                   check=True, cwd=REPO, capture_output=True)
+    runs = gpu_report.load_benchmarks(tmp_path)
+    assert runs["runs"].tolist() == [2] and runs["width_batch"].tolist() == [64]  # smoke: widths 4 and 64, one seed
+    assert runs["ratio"].iloc[0] == runs["unbatched_s"].iloc[0] / runs["batched_s"].iloc[0]
+    assert "(2 runs:" in gpu_report.chapter_sweep_sentence(runs)
+    assert not list(results_dir.glob("**/*.json"))  # timed in temporary stores only

@@ -132,3 +132,13 @@ def test_cpu_default_is_where_the_committed_run_stops_paying():
 
     committed = gpu_report.load_benchmarks(gpu_report.WIDTH_BATCHING_RESULTS)
     assert gpu_report.width_batching_numbers(committed)["wb_pays_up_to"] == CPU_WIDTH_BATCH
+
+
+def test_chapter_sweep_sentence_reads_the_newest_file(tmp_path):
+    assert gpu_report.chapter_sweep_sentence(gpu_report.load_benchmarks(tmp_path)).startswith("The whole chapter")
+    row = dict(date="2026-01-01", device="cpu (2 threads)", torch="2", sweep="double-descent default", runs=24,
+               width_batch=16, unbatched_s=140.0, batched_s=128.0, ratio=140 / 128)
+    pd.DataFrame([row]).to_csv(tmp_path / "a.csv", index=False)
+    pd.DataFrame([dict(row, date="2025-01-01", ratio=9.0)]).to_csv(tmp_path / "b.csv", index=False)
+    text = gpu_report.chapter_sweep_sentence(gpu_report.load_benchmarks(tmp_path))
+    assert "(24 runs:" in text and "took 128 s against 140 s one width per group, 1.09 times" in text
