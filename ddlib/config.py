@@ -116,13 +116,16 @@ class RunConfig:
         non_negative_int("order_seed", self.order_seed)
 
     def batch_key(self, ignore_width: bool = False) -> str:
-        """Runs with equal keys can be trained together as one ensemble (seeds and teachers vary; with
-        ``ignore_width``, widths too, zero-padded: :mod:`ddlib.width_batching`)."""
+        """Runs with equal keys can be trained together as one ensemble: they may differ in seeds and in
+        their targets (method, teacher, temperature, alpha), as long as they train on the same inputs
+        (the labeled set, or the same pool); with ``ignore_width``, in width too (zero-padded,
+        :mod:`ddlib.width_batching`)."""
         d = dataclasses.asdict(self)
         d.pop("init_seed"), d.pop("order_seed")
         if ignore_width:
             d.pop("width")
-        d["targets"].pop("teacher")
+        t = self.targets
+        d["targets"] = ["pool", t.pool_size, t.pool_seed] if t.uses_pool else ["labeled"]
         return _digest(d)
 
 

@@ -36,3 +36,22 @@ def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: 
     if labels is None:
         return soft
     return (1 - alpha) * cross_entropy(student_logits, labels) + alpha * soft
+
+
+def kd_loss_per_member(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
+                       temperature: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """:func:`kd_loss` with each member's own ``temperature[i]`` and ``alpha[i]`` (tensors of shape ``(members,)``).
+
+    Lets members with different targets share one ensemble: ``alpha = 0`` is plain cross-entropy on
+    ``labels`` (the teacher term is multiplied by 0), ``alpha = 1`` the soft term alone (the labels
+    are then placeholders, multiplied by 0). Returned as the sum over members of each member's batch mean.
+    """
+    s, b, c = student_logits.shape
+    t = temperature.float().view(s, 1, 1)
+    log_p_s = F.log_softmax(student_logits.float() / t, dim=-1)
+    log_p_t = F.log_softmax(teacher_logits.float() / t, dim=-1)
+    soft = t.view(s) ** 2 * (log_p_t.exp() * (log_p_t - log_p_s)).sum(-1).sum(-1) / b
+    hard = F.cross_entropy(student_logits.reshape(s * b, c).float(), labels.reshape(s * b),
+                           reduction="none").view(s, b).sum(-1) / b
+    a = alpha.float()
+    return ((1 - a) * hard + a * soft).sum()

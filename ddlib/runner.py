@@ -5,8 +5,10 @@
 1. Configs already in the :class:`~ddlib.store.ResultStore` are *reused*, never retrained.
 2. Missing teachers of missing distillation runs are added and trained first (phases by
    teacher depth), so a student never waits on a teacher that does not exist.
-3. Missing runs that differ only in seeds or teacher (same :meth:`RunConfig.batch_key`) are
-   trained together as one ensemble (:mod:`ddlib.models`), then stored one by one. Runs at
+3. Missing runs that differ only in seeds or targets (teacher, distillation method) but train on
+   the same inputs (same :meth:`RunConfig.batch_key`) are trained together as one ensemble
+   (:mod:`ddlib.models`; per-member loss weights, :func:`ddlib.losses.kd_loss_per_member`), then
+   stored one by one. Runs at
    widths up to ``width_batch`` that differ also in width share one zero-padded ensemble
    (:mod:`ddlib.width_batching`; the same models, trained faster where steps are overhead-bound).
 4. Groups go through any :class:`concurrent.futures.Executor` (default: in this process). The
@@ -135,33 +137,65 @@ def _mean_std(cfg: RunConfig):
     return cifar.CIFAR_MEAN_STD.get(cfg.data.dataset)
 
 
-def _targets_for_group(group, data, store, device) -> tuple[torch.Tensor, Targets, list[torch.Tensor | None]]:
-    """Training inputs, per-member targets, and each member's teacher test logits (or None)."""
+def _targets_for_group(group, data, store, device):
+    """Training inputs, per-member :class:`~ddlib.train.Targets`, the labels each member is fitted to
+    (noisy labels for ``labels`` runs, true pool labels for ``oracle_pool``, the teacher's argmax for
+    distillation), and each member's teacher test logits (or ``None``).
+
+    Members share their inputs (the labeled set, or one pool) but may differ in method: then each
+    gets its own loss weights (:func:`ddlib.losses.kd_loss_per_member`)."""
     t0 = group[0].targets
-    ms = _mean_std(group[0])
     if t0.uses_pool:
         x, y_true = load_pool(group[0].data, t0.pool_size, t0.pool_seed, device=device)
-        if y_true is None and t0.method == "oracle_pool":
-            raise ConfigError(f"oracle_pool needs the pool's true labels, but {pool_source(group[0].data)} has none")
     else:
         x, y_true = data.x_train, data.y_train
-    if t0.method == "labels" or t0.method == "oracle_pool":
-        return x, Targets(hard=y_true.expand(len(group), -1)), [None] * len(group)
     cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-    train_logits, test_logits = [], []
+    hard, soft, fit, teacher_test = [], [], [], []
     for cfg in group:
-        h = config_hash(cfg.targets.teacher)
-        if h not in cache:
-            teacher = load_trained_model(cfg.targets.teacher, store, device)
-            cache[h] = (predict_logits(teacher, x, 1, mean_std=ms)[0],
-                        predict_logits(teacher, data.x_test, 1, mean_std=ms)[0])
-        train_logits.append(cache[h][0])
-        test_logits.append(cache[h][1])
-    logits = torch.stack(train_logits)
-    if t0.method.startswith("hard"):
-        return x, Targets(hard=logits.argmax(-1)), test_logits
-    hard = None if t0.method == "soft_kd_pool" else y_true.expand(len(group), -1)
-    return x, Targets(hard=hard, teacher_logits=logits, temperature=t0.temperature, alpha=t0.alpha), test_logits
+        method = cfg.targets.method
+        if method in ("labels", "oracle_pool"):
+            if y_true is None:
+                raise ConfigError(f"oracle_pool needs the pool's true labels, but {pool_source(cfg.data)} has none")
+            hard.append(y_true), soft.append(None), fit.append(y_true), teacher_test.append(None)
+            continue
+        train_logits, test_logits = _teacher_logits(cfg.targets.teacher, x, data, store, device, cache)
+        teacher_labels = train_logits.argmax(-1)
+        fit.append(teacher_labels), teacher_test.append(test_logits)
+        if method.startswith("hard"):
+            hard.append(teacher_labels), soft.append(None)
+        else:
+            hard.append(None if method == "soft_kd_pool" else y_true), soft.append(train_logits)
+    return x, _stack_targets(group, hard, soft), torch.stack(fit), teacher_test
+
+
+def _teacher_logits(teacher: RunConfig, x, data, store, device, cache) -> tuple[torch.Tensor, torch.Tensor]:
+    """The teacher's logits on the training inputs and on the test set (once per teacher and group)."""
+    h = config_hash(teacher)
+    if h not in cache:
+        model, ms = load_trained_model(teacher, store, device), _mean_std(teacher)
+        cache[h] = (predict_logits(model, x, 1, mean_std=ms)[0], predict_logits(model, data.x_test, 1, mean_std=ms)[0])
+    return cache[h]
+
+
+def _stack_targets(group, hard, soft) -> Targets:
+    """One :class:`Targets` for the group: plain labels, one distillation method with shared loss weights,
+    or (members trained differently) per-member weights, with zeros where a member has no labels or no
+    teacher logits (their weight is then 0)."""
+    if all(s is None for s in soft):
+        same = all(h is hard[0] for h in hard)
+        return Targets(hard=hard[0].expand(len(group), -1) if same else torch.stack(hard))
+    t0 = group[0].targets
+    if len({c.targets.method for c in group}) == 1:
+        labels = None if hard[0] is None else torch.stack(hard)
+        return Targets(hard=labels, teacher_logits=torch.stack(soft), temperature=t0.temperature, alpha=t0.alpha)
+    like_soft = next(s for s in soft if s is not None)
+    like_hard = like_soft[:, 0].long()
+    alpha = [0.0 if s is None else 1.0 if h is None else c.targets.alpha for c, h, s in zip(group, hard, soft)]
+    temperature = [1.0 if s is None else c.targets.temperature for c, s in zip(group, soft)]
+    return Targets(hard=torch.stack([torch.zeros_like(like_hard) if h is None else h for h in hard]),
+                   teacher_logits=torch.stack([torch.zeros_like(like_soft) if s is None else s for s in soft]),
+                   temperature=torch.tensor(temperature, device=like_soft.device),
+                   alpha=torch.tensor(alpha, device=like_soft.device))
 
 
 def train_group(group: list[RunConfig], store_root: str, device: str = "auto", progress: bool = True) -> list[dict]:
@@ -171,7 +205,7 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     c0 = group[0]
     started = time.time()
     data = load_data(c0.data, device=dev)
-    x, targets, teacher_test = _targets_for_group(group, data, store, dev)
+    x, targets, fit_labels, teacher_test = _targets_for_group(group, data, store, dev)
     model = _to_device(build_for_widths(c0.model, [c.width for c in group], data.input_shape, data.num_classes,
                                         [c.init_seed for c in group]), c0, dev)
     ms = _mean_std(c0)
@@ -180,8 +214,6 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     losses = train_ensemble(model, x, targets, c0.train, [c.order_seed for c in group],
                             progress=_describe(group) if progress else False, mean_std=ms, checkpoint=ckpt)
     train_logits = predict_logits(model, x, len(group), mean_std=ms)
-    fit_labels = targets.hard if targets.hard is not None and c0.targets.method != "soft_kd_labeled" \
-        else targets.teacher_logits.argmax(-1)
     train_err = error_rate(train_logits, fit_labels).tolist()
     test_logits = predict_logits(model, data.x_test, len(group), mean_std=ms)
     test_err = error_rate(test_logits, data.y_test).tolist()

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from . import cifar
 from .checkpoint import Checkpointing
 from .config import TrainConfig
-from .losses import cross_entropy, kd_loss
+from .losses import cross_entropy, kd_loss, kd_loss_per_member
 from .paths import OFF_WORDS, ON_WORDS, env_word
 from .validation import ConfigError
 
@@ -39,19 +39,23 @@ class Targets:
 
     ``hard``: int64 labels ``(members, n)``, or ``None``; ``teacher_logits``: float
     ``(members, n, classes)`` for soft distillation, or ``None``. With both, the loss is
-    Hinton's mixture; with only ``teacher_logits``, the soft term alone.
+    Hinton's mixture; with only ``teacher_logits``, the soft term alone. ``temperature`` and
+    ``alpha`` are one number for all members, or tensors ``(members,)`` when members of one ensemble
+    are trained differently (:func:`ddlib.losses.kd_loss_per_member`; ``hard`` is then required).
     """
 
     hard: torch.Tensor | None = None
     teacher_logits: torch.Tensor | None = None
-    temperature: float = 1.0
-    alpha: float = 1.0
+    temperature: float | torch.Tensor = 1.0
+    alpha: float | torch.Tensor = 1.0
 
     def loss(self, logits: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         rows = torch.arange(idx.shape[0], device=idx.device)[:, None]
         hard = None if self.hard is None else self.hard[rows, idx]
         if self.teacher_logits is None:
             return cross_entropy(logits, hard)
+        if isinstance(self.alpha, torch.Tensor):
+            return kd_loss_per_member(logits, self.teacher_logits[rows, idx], hard, self.temperature, self.alpha)
         return kd_loss(logits, self.teacher_logits[rows, idx], hard, self.temperature, self.alpha)
 
 

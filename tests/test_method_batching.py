@@ -1,0 +1,56 @@
+"""Students that share their inputs but differ in method train as one ensemble, each with its own loss."""
+import torch
+
+from ddlib import DataConfig, ResultStore, RunConfig, TrainConfig, run_configs
+from ddlib.distill import student_config
+from ddlib.losses import cross_entropy, kd_loss, kd_loss_per_member
+from ddlib.runner import _groups
+
+
+def test_per_member_kd_loss_is_each_members_own_loss():
+    gen = torch.Generator().manual_seed(0)
+    s, t = torch.randn(3, 5, 4, generator=gen), torch.randn(3, 5, 4, generator=gen)
+    y = torch.randint(0, 4, (3, 5), generator=gen)
+    alpha, temperature = torch.tensor([0.0, 0.3, 1.0]), torch.tensor([1.0, 2.0, 4.0])
+    together = kd_loss_per_member(s, t, y, temperature, alpha)
+    alone = [cross_entropy(s[:1], y[:1]), kd_loss(s[1:2], t[1:2], y[1:2], 2.0, 0.3), kd_loss(s[2:], t[2:], None, 4.0, 1.0)]
+    torch.testing.assert_close(together, sum(alone))
+    # the gradient reaching member i depends on member i's weights only
+    s.requires_grad_(True)
+    (grad,) = torch.autograd.grad(kd_loss_per_member(s, t, y, temperature, alpha), s)
+    (grad0,) = torch.autograd.grad(cross_entropy(s[:1], y[:1]), s)
+    torch.testing.assert_close(grad[0], grad0[0])
+
+
+def _students():
+    data = DataConfig(n_train=120, n_test=200, label_noise=0.2)
+    teacher = RunConfig(data=data, model="mlp", width=32, train=TrainConfig(steps=60, batch_size=40))
+    pool = [student_config(teacher, m, model="mlp", width=8, pool_size=300) for m in ("hard_pool", "soft_kd_pool")]
+    labeled = [student_config(teacher, m, model="mlp", width=8) for m in ("hard_labeled", "soft_kd_labeled")]
+    return teacher, pool, labeled
+
+
+def test_students_sharing_inputs_form_one_group():
+    _, pool, labeled = _students()
+    groups = _groups(pool + labeled)
+    assert sorted(sorted(c.targets.method for c in g) for g in groups) == [
+        ["hard_labeled", "soft_kd_labeled"], ["hard_pool", "soft_kd_pool"]]
+
+
+def test_mixed_method_group_trains_each_student_as_alone(results_dir, tmp_path):
+    """hard_labeled and soft_kd_labeled (and hard_pool with soft_kd_pool) trained as one ensemble store the
+    same students as each trained in a group of its own."""
+    teacher, pool, labeled = _students()
+    together_store, alone_store = ResultStore(tmp_path / "together"), ResultStore(tmp_path / "alone")
+    run_configs([teacher], store=together_store, progress=False)
+    run_configs([teacher], store=alone_store, progress=False)
+    together = run_configs(pool + labeled, store=together_store, progress=False)
+    assert all(r["provenance"]["group_size"] == 2 for r in together.records)
+    for cfg, record in zip(pool + labeled, together.records):
+        alone = run_configs([cfg], store=alone_store, progress=False).records[0]
+        assert alone["provenance"]["group_size"] == 1
+        for key in ("train_error", "test_error", "agreement", "teacher_test_error"):
+            assert abs(record["metrics"][key] - alone["metrics"][key]) <= 0.01, (cfg.targets.method, key)
+        wa, wb = together_store.load_weights(cfg), alone_store.load_weights(cfg)
+        for key in wb:
+            torch.testing.assert_close(wa[key], wb[key], rtol=1e-3, atol=1e-4, msg=f"{cfg.targets.method} {key}")
