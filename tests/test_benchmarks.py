@@ -56,5 +56,5 @@ def test_chapter_sweep_timing_writes_what_the_appendix_reads(tmp_path, results_d
     runs = gpu_report.load_benchmarks(tmp_path)
     assert runs["runs"].tolist() == [2] and runs["width_batch"].tolist() == [64]  # smoke: widths 4 and 64, one seed
     assert runs["ratio"].iloc[0] == runs["unbatched_s"].iloc[0] / runs["batched_s"].iloc[0]
-    assert "(2 runs:" in gpu_report.chapter_sweep_sentence(runs)
+    assert "(2 runs, timing" in gpu_report.chapter_sweep_sentence(runs)
     assert not list(results_dir.glob("**/*.json"))  # timed in temporary stores only

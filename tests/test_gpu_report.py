@@ -106,8 +106,8 @@ def test_width_batching_sentences_say_where_padding_stops_paying(tmp_path):
     assert "up to 8 into one ensemble trains them 1.20 times" in n["wb_cpu_sentence"]
     assert "best: 1.50 times, for widths 2, 4" in n["wb_cpu_sentence"]
     assert "Once width 16 joins, the padding (2.4 times the parameters)" in n["wb_cpu_sentence"]
-    assert n["wb_cpu_sentence"].startswith("On a CPU (2 threads), with cnn1d on MNIST-1D, 3 seeds per width")
-    assert n["wb_gpu_note"].startswith("It has not been measured on a GPU")
+    assert n["wb_cpu_sentence"].startswith("In short runs on a CPU (2 threads), with cnn1d on MNIST-1D, 3 seeds per width")
+    assert n["wb_gpu_note"].startswith("Width batching has not been measured on a GPU")
 
     table.assign(ratio=0.5).to_csv(tmp_path / "cpu.csv", index=False)  # nothing pays
     n = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))
@@ -120,7 +120,7 @@ def test_width_batching_sentences_say_where_padding_stops_paying(tmp_path):
     n = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))
     assert n["wb_gpu_note"].startswith("On NVIDIA H100") and "widths 1, 2, 3, 4: 2.50x" in n["wb_gpu_note"]
     shown = gpu_report.show_width_batching(gpu_report.load_benchmarks(tmp_path))
-    assert list(shown.columns[:3]) == ["device", "model", "seeds"]  # they now differ between rows
+    assert shown["widths"].tolist() == table["widths"].tolist()  # the CPU file's rows only
     assert n["wb_pays_up_to"] == 0  # the CPU sentence still comes from the CPU file
     empty = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path / "none"))
     assert empty["wb_cpu_sentence"].startswith("No CPU run")
@@ -141,4 +141,18 @@ def test_chapter_sweep_sentence_reads_the_newest_file(tmp_path):
     pd.DataFrame([row]).to_csv(tmp_path / "a.csv", index=False)
     pd.DataFrame([dict(row, date="2025-01-01", ratio=9.0)]).to_csv(tmp_path / "b.csv", index=False)
     text = gpu_report.chapter_sweep_sentence(gpu_report.load_benchmarks(tmp_path))
-    assert "(24 runs:" in text and "took 128 s against 140 s one width per group, 1.09 times" in text
+    assert "(24 runs, timing" in text and "a CPU (2 threads), 2026-01-01" in text
+    assert "took 128 s against 140 s one width per group, 1.09 times" in text
+
+
+def test_sweep_verdict_is_for_the_preset_sweep_not_per_seed_hours(tmp_path):
+    """Grouping 8 seeds can bring the cost *per seed* under the target while the one-seed sweep the
+    preset runs is still over it: the verdict follows the one-seed sweep."""
+    runs = gpu_report.load_benchmarks()
+    one = runs[runs["file"] == "gpu-resnet18-members1.csv"].drop(columns="file")
+    eager = one.assign(date="2099-01-01", baseline_workers=8, compile_mode="off", projected_sweep_hours_ours=100.0)
+    grouped = eager.assign(members=8, projected_sweep_hours_ours=10.0)
+    pd.concat([eager, grouped]).to_csv(tmp_path / "run.csv", index=False)
+    k = gpu_report.key_numbers(gpu_report.load_benchmarks(tmp_path))
+    assert (k["gpu_sweep_hours"], k["gpu_sweep_hours_batched"]) == (100.0, 10.0)
+    assert k["gpu_sweep_verdict"] == "**not met**"
