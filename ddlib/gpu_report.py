@@ -70,6 +70,7 @@ def show(runs: pd.DataFrame) -> pd.DataFrame:
                        "ours_mfu"]
     out = runs[[c for c in cols if c in runs]].reset_index(drop=True)
     out["ours_mfu"] = (100 * out["ours_mfu"]).round(2)
+    out = out.dropna(axis="columns", how="all")  # e.g. no MFU on a CPU, no baseline in a run without one
     return out.rename(columns={"ours_mfu": "ours_mfu_%"}).round(2)
 
 

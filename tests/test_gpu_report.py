@@ -156,3 +156,10 @@ def test_sweep_verdict_is_for_the_preset_sweep_not_per_seed_hours(tmp_path):
     k = gpu_report.key_numbers(gpu_report.load_benchmarks(tmp_path))
     assert (k["gpu_sweep_hours"], k["gpu_sweep_hours_batched"]) == (100.0, 10.0)
     assert k["gpu_sweep_verdict"] == "**not met**"
+
+
+def test_show_drops_columns_a_run_did_not_measure():
+    cpu = gpu_report.show(gpu_report.current_runs(gpu_report.load_benchmarks(gpu_report.CPU_RESULTS)))
+    assert "ours_mfu_%" not in cpu and "ratio" in cpu  # no peak FLOP/s on a CPU, so no MFU
+    gpu = gpu_report.show(gpu_report.current_runs(gpu_report.load_benchmarks()))
+    assert "ours_mfu_%" in gpu
