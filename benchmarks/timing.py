@@ -9,6 +9,13 @@ from ddlib.config import TrainConfig
 from ddlib.train import Targets, train_ensemble
 
 
+def device_name(device: torch.device) -> str:
+    """The card's name on CUDA, else e.g. ``"cpu (2 threads)"`` (the ``device`` column of the CSVs)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{device.type} ({torch.get_num_threads()} threads)"
+
+
 def sync(device: torch.device) -> None:
     """Wait for queued device work (CUDA runs asynchronously; a clock read alone would not)."""
     if device.type == "cuda":

@@ -48,10 +48,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from ddlib.cifar import CIFAR10_MEAN, CIFAR10_STD, load_cifar  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
+from ddlib.models import to_device  # noqa: E402
 from ddlib.train import COMPILE_MODES, autocast_for, compiled  # noqa: E402
 from ddlib.vision_models import (VISION_MODELS, build_vision_model, plain_vision_model,  # noqa: E402
                                  vision_forward_flops)
-from timing import sync, timed_training  # noqa: E402
+from timing import device_name, sync, timed_training  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -106,9 +107,7 @@ def _timed(step, steps: int, warmup: int, device) -> float:
 def measure_ours(args, k, members, x, y, device) -> float:
     """Member-images per second of :func:`ddlib.train.train_ensemble` (``x``, ``y`` on the device):
     ``--warmup`` untimed steps, then ``--steps`` timed ones, all in one call."""
-    model = build_vision_model(args.model, k, args.num_classes, range(members)).to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+    model = to_device(build_vision_model(args.model, k, args.num_classes, range(members)), args.model, device)
     seconds = timed_training(model, x, y, range(members), steps=args.steps, warmup=args.warmup,
                              batch_size=args.batch_size, lr=args.lr, compile_mode=args.compile_mode)
     return args.steps * members * args.batch_size / seconds
@@ -144,9 +143,7 @@ def baseline_dataset(args, images, labels):
 def measure_baseline(args, k, dataset, device) -> float:
     """Images per second of a DataLoader + torchvision.transforms pipeline (one model)."""
     cuda = device.type == "cuda"
-    model = plain_vision_model(args.model, k, args.num_classes).to(device)
-    if cuda:
-        model = model.to(memory_format=torch.channels_last)
+    model = to_device(plain_vision_model(args.model, k, args.num_classes), args.model, device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     fwd = compiled(model, (args.compile_mode if args.compile_mode != "off" else "default")
                    if args.compile_baseline else "off")
@@ -210,9 +207,7 @@ def main(argv=None):
     peak = args.peak_tflops if args.peak_tflops else (989.0 if device.type == "cuda" else None)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-        name = torch.cuda.get_device_name(device)
-    else:
-        name = f"{device.type} ({torch.get_num_threads()} threads)"
+    name = device_name(device)
     if args.data_root:
         images, labels = load_cifar("cifar10", args.data_root, train=True)
     else:

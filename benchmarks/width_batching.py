@@ -42,9 +42,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from ddlib.data import DataConfig, load_data  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
-from ddlib.models import IMAGE_MODELS, MODELS, build_model, count_params  # noqa: E402
+from ddlib.models import IMAGE_MODELS, MODELS, build_model, count_params, to_device  # noqa: E402
 from ddlib.width_batching import CPU_WIDTH_BATCH, build_for_widths  # noqa: E402
-from timing import timed_training  # noqa: E402
+from timing import device_name, timed_training  # noqa: E402
 
 
 def _width_list(text: str) -> list[int]:
@@ -94,23 +94,16 @@ def training_data(args, device):
     return d.x_train, d.y_train, d.input_shape, d.num_classes
 
 
-def _on_device(model, device):
-    model = model.to(device)
-    if device.type == "cuda" and any(p.dim() == 4 for p in model.parameters()):
-        model = model.to(memory_format=torch.channels_last)  # as ddlib.runner does for image models
-    return model
-
-
 def measure(args, widths, data, device) -> dict:
     """Seconds for ``widths`` x ``--seeds`` trained separately (per width) and as one padded ensemble."""
     x, y, shape, classes = data
     seeds = list(range(args.seeds))
     kw = dict(steps=args.steps, warmup=args.warmup, batch_size=args.batch_size, lr=args.lr)
-    separate = sum(timed_training(_on_device(build_model(args.model, w, shape, classes, seeds), device), x, y, seeds,
-                                  **kw) for w in widths)
+    separate = sum(timed_training(to_device(build_model(args.model, w, shape, classes, seeds), args.model, device),
+                                  x, y, seeds, **kw) for w in widths)
     all_widths = [w for w in widths for _ in seeds]
     member_seeds = seeds * len(widths)
-    padded_model = _on_device(build_for_widths(args.model, all_widths, shape, classes, member_seeds), device)
+    padded_model = to_device(build_for_widths(args.model, all_widths, shape, classes, member_seeds), args.model, device)
     padded = timed_training(padded_model, x, y, member_seeds, **kw)
     overhead = len(all_widths) * count_params(args.model, max(widths), shape, classes) / sum(
         count_params(args.model, w, shape, classes) for w in all_widths)
@@ -124,7 +117,7 @@ def time_chapter_sweep(args, device) -> None:
     from ddlib.chapters import double_descent as dd
 
     configs = dd.sweep_configs(dd.resolve_params(args.chapter_preset, device=args.device))
-    print(f"device: {_device_name(device)} | torch {torch.__version__} | double-descent {args.chapter_preset} sweep, "
+    print(f"device: {device_name(device)} | torch {torch.__version__} | double-descent {args.chapter_preset} sweep, "
           f"{len(configs)} runs, widths {sorted({c.width for c in configs})}", flush=True)
     seconds = {}
     for limit in (0, args.width_batch):
@@ -138,14 +131,10 @@ def time_chapter_sweep(args, device) -> None:
     if args.csv:
         import pandas as pd
 
-        pd.DataFrame([{"date": time.strftime("%Y-%m-%d"), "device": _device_name(device), "torch": torch.__version__,
+        pd.DataFrame([{"date": time.strftime("%Y-%m-%d"), "device": device_name(device), "torch": torch.__version__,
                        "sweep": f"double-descent {args.chapter_preset}", "runs": len(configs), "width_batch": args.width_batch,
                        "unbatched_s": seconds[0], "batched_s": seconds[args.width_batch], "ratio": ratio}]
                      ).to_csv(args.csv, index=False)
-
-
-def _device_name(device) -> str:
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
 
 
 def main(argv=None):
@@ -155,7 +144,7 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     if args.chapter_sweep:
         return time_chapter_sweep(args, device)
-    name = _device_name(device)
+    name = device_name(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     data = training_data(args, device)

@@ -218,9 +218,8 @@ def width_batching_numbers(runs: pd.DataFrame) -> dict:
     stops paying and what the next set gives (a noisy set beyond the first loss does not reopen the
     range). ``wb_gpu_note``: the newest GPU file's ratios, or that there is none. ``wb_pays_up_to``:
     the widest width of that leading run (0 if none)."""
-    on_cpu = runs["device"].str.startswith("cpu") if len(runs) else pd.Series(dtype=bool)
-    out = {"wb_gpu_note": _width_batching_gpu_note(_newest_file(runs[~on_cpu]) if len(runs) else runs)}
-    cpu = _newest_file(runs[on_cpu]) if len(runs) else runs
+    out = {"wb_gpu_note": _width_batching_gpu_note(_newest_file(runs, cpu=False))}
+    cpu = _newest_file(runs, cpu=True)
     if cpu.empty:
         return {**out, "wb_pays_up_to": 0, "wb_cpu_sentence": "No CPU run of `benchmarks/width_batching.py` is stored."}
     cpu = cpu.assign(widest=cpu["widths"].map(_widest)).sort_values("widest")
@@ -228,8 +227,7 @@ def width_batching_numbers(runs: pd.DataFrame) -> dict:
     paying = cpu.iloc[: int(losing.argmax()) if losing.any() else len(cpu)]
     r0 = cpu.iloc[0]
     data = "MNIST-1D" if r0["data"] == "mnist1d" else "synthetic CIFAR-shaped images"
-    device = str(r0["device"]).replace("cpu", "a CPU", 1)
-    text = (f"In short runs on {device}, with {r0['model']} on {data}, {int(r0['seeds'])} seeds per width, batch "
+    text = (f"In short runs on {_device_words(r0['device'])}, with {r0['model']} on {data}, {int(r0['seeds'])} seeds per width, batch "
             f"{int(r0['batch_size'])} and {int(r0['timed_steps'])} timed steps, ")
     if paying.empty:
         text += (f"padding does not pay even for widths {_spaced(r0['widths'])}: {r0['ratio']:.2f} times as fast "
@@ -254,9 +252,8 @@ def chapter_sweep_sentence(runs: pd.DataFrame) -> str:
         return "The whole chapter sweep has not been timed with and without it."
     r = _newest_file(runs).iloc[0]
     chapter, preset = str(r["sweep"]).rsplit(" ", 1)
-    device = str(r["device"]).replace("cpu", "a CPU", 1)
     return (f"For the {chapter} chapter's whole sweep at its `{preset}` preset ({int(r['runs'])} runs, timing data, "
-            f"training, evaluation and storing; {device}, {r['date']}), padding widths up to {int(r['width_batch'])} took "
+            f"training, evaluation and storing; {_device_words(r['device'])}, {r['date']}), padding widths up to {int(r['width_batch'])} took "
             f"{r['batched_s']:.0f} s against {r['unbatched_s']:.0f} s one width per group, {r['ratio']:.2f} times as "
             "fast: training steps are only part of a sweep, and wider widths train as before.")
 
@@ -265,17 +262,25 @@ def show_width_batching(runs: pd.DataFrame) -> pd.DataFrame:
     """The width-batching table the appendix shows: times, ratio and padding per width set of the newest
     CPU file, the run :func:`width_batching_numbers` describes (its settings are in the prose; GPU runs
     have their own sentence)."""
-    cpu = _newest_file(runs[runs["device"].str.startswith("cpu")]) if len(runs) else runs
+    cpu = _newest_file(runs, cpu=True)
     cols = ["widths", "members", "separate_s", "padded_s", "ratio", "padding_overhead"]
     return cpu[cols].reset_index(drop=True).round(2)
 
 
-def _newest_file(runs: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the newest benchmark file (by date, then file name)."""
+def _newest_file(runs: pd.DataFrame, cpu: bool | None = None) -> pd.DataFrame:
+    """The rows of the newest benchmark file (by date, then file name); with ``cpu``, among the files
+    measured on a CPU (``True``) or on a GPU (``False``) only."""
+    if cpu is not None and len(runs):
+        runs = runs[runs["device"].str.startswith("cpu") == cpu]
     if runs.empty:
         return runs
     newest = runs.sort_values(["date", "file"]).iloc[-1]["file"]
     return runs[runs["file"] == newest]
+
+
+def _device_words(device: str) -> str:
+    """``"cpu (2 threads)"`` as ``"a CPU (2 threads)"``; a GPU's name as it is."""
+    return str(device).replace("cpu", "a CPU", 1)
 
 
 def _widest(widths: str) -> int:

@@ -169,11 +169,22 @@ def member_state(model: nn.Module, index: int) -> dict[str, torch.Tensor]:
 
         return padded_member_state(model, index)
     members = _num_members(model)
-    out = {}
-    for name, p in model.state_dict().items():
-        chunk = p.shape[0] // members
-        out[name] = p[index * chunk : (index + 1) * chunk].detach().cpu().clone()
-    return out
+    return {name: member_rows(p, members, index).detach().cpu().clone() for name, p in model.state_dict().items()}
+
+
+def member_rows(t: torch.Tensor, members: int, index: int) -> torch.Tensor:
+    """Member ``index``'s rows of an ensemble tensor (every family stacks its members along dim 0), a view."""
+    rows = t.shape[0] // members
+    return t[index * rows : (index + 1) * rows]
+
+
+def to_device(model: nn.Module, name: str, device: torch.device) -> nn.Module:
+    """Move ``model`` (of family ``name``) to ``device``; image models use channels-last memory on CUDA
+    (faster convolutions)."""
+    model = model.to(device)
+    if device.type == "cuda" and name in IMAGE_MODELS:
+        model = model.to(memory_format=torch.channels_last)
+    return model
 
 
 def stack_states(model: nn.Module, states: list[dict[str, torch.Tensor]]) -> None:

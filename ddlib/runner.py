@@ -30,7 +30,7 @@ from .checkpoint import Checkpointing, checkpoint_every_from_env
 from .config import POOL_METHODS, RunConfig, config_hash
 from .data import DATASET_SHAPES, load_data, load_pool, pool_source
 from .devices import resolve_device
-from .models import IMAGE_MODELS, build_model, count_params, member_state, stack_states
+from .models import build_model, count_params, member_state, stack_states, to_device
 from .store import ResultStore
 from .train import Targets, error_rate, predict_logits, train_ensemble
 from .validation import ConfigError
@@ -126,7 +126,8 @@ def _groups(configs: list[RunConfig], width_batch: int = 0) -> list[list[RunConf
 
 def _describe(group: list[RunConfig]) -> str:
     c = group[0]
-    extra = "" if c.targets.method == "labels" else f" <- {c.targets.method}"
+    methods = sorted({g.targets.method for g in group} - {"labels"})
+    extra = f" <- {', '.join(methods)}" if methods else ""
     widths = sorted({g.width for g in group})
     width = f"width {widths[0]}" if len(widths) == 1 else f"widths {','.join(map(str, widths))}"
     return f"{c.model} {width}{extra}: {len(group)} member(s)"
@@ -206,8 +207,8 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     started = time.time()
     data = load_data(c0.data, device=dev)
     x, targets, fit_labels, teacher_test = _targets_for_group(group, data, store, dev)
-    model = _to_device(build_for_widths(c0.model, [c.width for c in group], data.input_shape, data.num_classes,
-                                        [c.init_seed for c in group]), c0, dev)
+    model = to_device(build_for_widths(c0.model, [c.width for c in group], data.input_shape, data.num_classes,
+                                       [c.init_seed for c in group]), c0.model, dev)
     ms = _mean_std(c0)
     ckpt = Checkpointing(store.checkpoint_path(group), checkpoint_every_from_env(),
                          key=",".join(config_hash(c) for c in group))
@@ -242,20 +243,12 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     return records
 
 
-def _to_device(model: torch.nn.Module, cfg: RunConfig, dev: torch.device) -> torch.nn.Module:
-    """Move ``model`` to ``dev``; image models use channels-last memory on CUDA (faster convolutions)."""
-    model = model.to(dev)
-    if dev.type == "cuda" and cfg.model in IMAGE_MODELS:
-        model = model.to(memory_format=torch.channels_last)
-    return model
-
-
 def load_trained_model(cfg: RunConfig, store: ResultStore, device="cpu") -> torch.nn.Module:
     """Rebuild a stored run's model (a one-member ensemble) on ``device``, ready for inference."""
     input_shape, num_classes = DATASET_SHAPES[cfg.data.dataset]
     model = build_model(cfg.model, cfg.width, input_shape, num_classes, [cfg.init_seed])
     stack_states(model, [store.load_weights(cfg)])
-    return _to_device(model, cfg, torch.device(device)).eval()
+    return to_device(model, cfg.model, torch.device(device)).eval()
 
 
 def records_frame(records: list[dict]):

@@ -32,7 +32,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .models import build_model
+from .models import build_model, member_rows
 from .paths import OFF_WORDS, env_word
 from .validation import ConfigError, non_negative_int_text
 
@@ -73,15 +73,16 @@ def build_for_widths(name: str, widths, input_shape, num_classes: int, seeds) ->
     if len(set(widths)) == 1:
         return build_model(name, widths[0], input_shape, num_classes, seeds)
     model = build_model(name, max(widths), input_shape, num_classes, seeds)
+    state = model.state_dict()  # views of the parameters and buffers
     shapes: dict[int, dict[str, torch.Size]] = {}
     with torch.no_grad():
-        for tensor in model.state_dict().values():
+        for tensor in state.values():
             tensor.zero_()
         for i, (width, seed) in enumerate(zip(widths, seeds)):
             lone = build_model(name, width, input_shape, num_classes, [seed]).state_dict()
             shapes.setdefault(width, {k: v.shape for k, v in lone.items()})
-            for key, target in model.state_dict().items():
-                _block(model, key, _member_rows(target, len(widths), i), lone[key].shape).copy_(
+            for key, target in state.items():
+                _block(model, key, member_rows(target, len(widths), i), lone[key].shape).copy_(
                     _padding_view(model, key, lone[key]))
     model.member_widths, model.member_shapes = widths, shapes
     return model
@@ -91,14 +92,8 @@ def padded_member_state(model: nn.Module, index: int) -> dict[str, torch.Tensor]
     """Member ``index`` of a width-batched ensemble as the state dict of its lone model (CPU tensors)."""
     shapes = model.member_shapes[model.member_widths[index]]
     members = len(model.member_widths)
-    return {key: _block(model, key, _member_rows(t, members, index), shapes[key]).detach().cpu().reshape(shapes[key])
+    return {key: _block(model, key, member_rows(t, members, index), shapes[key]).detach().cpu().reshape(shapes[key])
             .clone() for key, t in model.state_dict().items()}
-
-
-def _member_rows(t: torch.Tensor, members: int, index: int) -> torch.Tensor:
-    """Member ``index``'s rows of an ensemble tensor (every family stacks members along dim 0)."""
-    rows = t.shape[0] // members
-    return t[index * rows : (index + 1) * rows]
 
 
 def _padding_view(model: nn.Module, key: str, t: torch.Tensor) -> torch.Tensor:
