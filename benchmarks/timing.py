@@ -23,9 +23,11 @@ def sync(device: torch.device) -> None:
 
 
 def timed_training(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, order_seeds, *, steps: int,
-                   warmup: int, batch_size: int, lr: float, compile_mode: str = "off") -> float:
+                   warmup: int, batch_size: int, lr: float, compile_mode: str = "off",
+                   cuda_graph: str | None = None) -> float:
     """Seconds of ``steps`` steps of :func:`ddlib.train.train_ensemble` (Adam) after ``warmup`` untimed ones,
-    all in one call (one model, one optimiser state); ``x``, ``y`` on the training device."""
+    all in one call (one model, one optimiser state); ``x``, ``y`` on the training device. ``cuda_graph``:
+    as :func:`ddlib.cuda_graph.resolve_cuda_graph` (its eager steps and the capture fall in the warm-up)."""
     device, members = x.device, len(order_seeds)
     cfg = TrainConfig(optimizer="adam", lr=lr, batch_size=batch_size, steps=warmup + steps)
     started = {}
@@ -36,6 +38,6 @@ def timed_training(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, ord
             started["t"] = time.perf_counter()
 
     train_ensemble(model, x, Targets(hard=y.expand(members, -1)), cfg, order_seeds=list(order_seeds),
-                   on_step=start_clock, compile_mode=compile_mode)
+                   on_step=start_clock, compile_mode=compile_mode, cuda_graph=cuda_graph)
     sync(device)
     return time.perf_counter() - started["t"]

@@ -10,8 +10,10 @@ two ways, in one process:
   member with its own generator) as whole-batch tensor ops; the model is
   :func:`ddlib.vision_models.build_vision_model` (an ensemble of ``members`` seeds as grouped
   convolutions); bf16 autocast + channels_last on CUDA; ``--compile-mode`` picks a
-  ``torch.compile`` mode (default off). ``--members 1 8`` measures one model and 8 seeds grouped
-  against the same baseline, in one run.
+  ``torch.compile`` mode (default off); ``--cuda-graph off on`` measures the loop without and with
+  its whole step recorded as one CUDA graph (:mod:`ddlib.cuda_graph`; default: the library's
+  default, on for CUDA). ``--members 1 8`` measures one model and 8 seeds grouped against the same
+  baseline, in one run.
 * **baseline**: a single ``nn.Module`` fed by ``torch.utils.data.DataLoader`` over a
   torchvision-style dataset (``torchvision.datasets.CIFAR10.__getitem__``: PIL image +
   ``RandomCrop(32, padding=4)``, ``RandomHorizontalFlip()``, ``ToTensor()``, ``Normalize``),
@@ -39,6 +41,7 @@ import math
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -46,6 +49,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from ddlib.cuda_graph import resolve_cuda_graph  # noqa: E402
 from ddlib.cifar import CIFAR10_MEAN, CIFAR10_STD, load_cifar  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
 from ddlib.models import to_device  # noqa: E402
@@ -66,6 +70,8 @@ def parse_args(argv=None):
                    help="ensemble sizes to measure (ours): seeds trained together as one grouped model")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--compile-mode", default="off", choices=COMPILE_MODES, help="torch.compile mode of ours")
+    p.add_argument("--cuda-graph", nargs="+", default=["auto"], choices=["auto", "on", "off"],
+                   help="whole-step CUDA graph of ours: each value is measured (auto: on for CUDA)")
     p.add_argument("--compile-baseline", action="store_true",
                    help="compile the baseline model too (with --compile-mode, or the default mode)")
     p.add_argument("--num-workers", type=int, default=min(8, os.cpu_count() or 1), help="baseline DataLoader workers")
@@ -104,12 +110,18 @@ def _timed(step, steps: int, warmup: int, device) -> float:
     return time.perf_counter() - t0
 
 
-def measure_ours(args, k, members, x, y, device) -> float:
+def measure_ours(args, k, members, x, y, device, graph: bool) -> float:
     """Member-images per second of :func:`ddlib.train.train_ensemble` (``x``, ``y`` on the device):
     ``--warmup`` untimed steps, then ``--steps`` timed ones, all in one call."""
     model = to_device(build_vision_model(args.model, k, args.num_classes, range(members)), args.model, device)
-    seconds = timed_training(model, x, y, range(members), steps=args.steps, warmup=args.warmup,
-                             batch_size=args.batch_size, lr=args.lr, compile_mode=args.compile_mode)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        seconds = timed_training(model, x, y, range(members), steps=args.steps, warmup=args.warmup,
+                                 batch_size=args.batch_size, lr=args.lr, compile_mode=args.compile_mode,
+                                 cuda_graph="on" if graph else "off")
+    failed = [str(w.message) for w in caught if "CUDA graph capture" in str(w.message)]
+    if failed:  # the loop went on eagerly: the row would not measure the graph
+        raise RuntimeError(failed[0])
     return args.steps * members * args.batch_size / seconds
 
 
@@ -223,29 +235,32 @@ def main(argv=None):
 
     flops = {k: float(vision_forward_flops(args.model, k, args.num_classes)) for k in
              sorted(set(args.k) | set(range(1, args.sweep_k_max + 1)))}
-    ours, base, rows = {m: {} for m in args.members}, {}, []
-    head = (f"{'k':>4} {'members':>7} {'GFLOP/img':>9} {'ours img/s':>11} {'base img/s':>11} {'ratio':>6} "
+    variants = [(g, m) for g in graph_settings(args, device) for m in args.members]
+    ours, base, rows = {v: {} for v in variants}, {}, []
+    head = (f"{'k':>4} {'graph':>5} {'members':>7} {'GFLOP/img':>9} {'ours img/s':>11} {'base img/s':>11} {'ratio':>6} "
             f"{'ours TFLOP/s':>12}" + (f" {'ours MFU':>8}" if peak else ""))
     print(head + "\n" + "-" * len(head), flush=True)
     fmt = lambda v, f: format(v, f) if v is not None else "-"  # noqa: E731
     for k in args.k:
         base[k] = None if args.skip_baseline else measure_baseline(args, k, dataset, device)
         tf = lambda r: 3 * flops[k] * r / 1e12  # noqa: E731
-        for m in args.members:
-            rate = ours[m][k] = measure_ours(args, k, m, x, y, device)
+        for graph, m in variants:
+            rate = ours[graph, m][k] = measure_ours(args, k, m, x, y, device, graph)
             ratio = base[k] and rate / base[k]
             mfu = tf(rate) / peak if peak else None
-            print(f"{k:>4} {m:>7} {flops[k] / 1e9:>9.4f} {rate:>11.0f} {fmt(base[k], '>11.0f')} "
-                  f"{fmt(ratio, '>6.2f')} {tf(rate):>12.4f}" + (f" {mfu:>8.2%}" if peak else ""), flush=True)
-            rows.append({"members": m, "k": k, "gflop_per_image": flops[k] / 1e9, "ours_images_per_s": rate,
-                         "baseline_images_per_s": base[k], "ratio": ratio, "ours_tflops": tf(rate), "ours_mfu": mfu})
+            print(f"{k:>4} {'on' if graph else 'off':>5} {m:>7} {flops[k] / 1e9:>9.4f} {rate:>11.0f} "
+                  f"{fmt(base[k], '>11.0f')} {fmt(ratio, '>6.2f')} {tf(rate):>12.4f}"
+                  + (f" {mfu:>8.2%}" if peak else ""), flush=True)
+            rows.append({"cuda_graph": graph, "members": m, "k": k, "gflop_per_image": flops[k] / 1e9,
+                         "ours_images_per_s": rate, "baseline_images_per_s": base[k], "ratio": ratio,
+                         "ours_tflops": tf(rate), "ours_mfu": mfu})
             write_csv(args, rows, name, bf16, peak)
 
     print(f"\nProjected sweep k=1..{args.sweep_k_max}, {args.epochs} epochs x {args.train_size} images x "
           f"{args.sweep_seeds} seed(s) per k, on this device ({name}), device-hours per model:")
-    hours = {m: projected_hours(args, ours[m], flops) for m in args.members}
-    for m in args.members:
-        print(f"  ours, {m} member(s) per grouped model: {hours[m]:,.1f}")
+    hours = {v: projected_hours(args, ours[v], flops) for v in variants}
+    for (graph, m), h in hours.items():
+        print(f"  ours, CUDA graph {'on' if graph else 'off'}, {m} member(s) per grouped model: {h:,.1f}")
     hours_base = None if args.skip_baseline else projected_hours(args, base, flops)
     if hours_base is not None:
         print(f"  baseline: {hours_base:,.1f}")
@@ -256,6 +271,11 @@ def main(argv=None):
               f"  ({len(outside)} widths outside the measured range {min(args.k)}..{max(args.k)} are extrapolated)")
         print("  (above the largest measured width, by FLOPs: an upper bound until compute-bound)")
     write_csv(args, rows, name, bf16, peak, hours, hours_base)
+
+
+def graph_settings(args, device) -> list[bool]:
+    """The distinct CUDA-graph settings ``--cuda-graph`` asks for, resolved on ``device`` (off first)."""
+    return sorted({resolve_cuda_graph(v, device, args.compile_mode) for v in args.cuda_graph})
 
 
 def write_csv(args, rows, name, bf16, peak, hours=None, hours_base=None) -> None:
@@ -272,7 +292,8 @@ def write_csv(args, rows, name, bf16, peak, hours=None, hours_base=None) -> None
             "sweep_k_max": args.sweep_k_max, "sweep_epochs": args.epochs, "sweep_seeds": args.sweep_seeds,
             "sweep_train_size": args.train_size,
             "projected_sweep_hours_baseline": hours_base}
-    pd.DataFrame([{**meta, "projected_sweep_hours_ours": (hours or {}).get(r["members"]), **r} for r in rows]
+    pd.DataFrame([{**meta, "projected_sweep_hours_ours": (hours or {}).get((r["cuda_graph"], r["members"])), **r}
+                  for r in rows]
                  ).to_csv(args.csv, index=False)
     if hours is not None:
         print(f"wrote {args.csv}")

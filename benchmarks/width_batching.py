@@ -40,6 +40,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from ddlib.cuda_graph import resolve_cuda_graph  # noqa: E402
 from ddlib.data import DataConfig, load_data  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
 from ddlib.models import IMAGE_MODELS, MODELS, build_model, count_params, to_device  # noqa: E402
@@ -150,7 +151,8 @@ def main(argv=None):
     data = training_data(args, device)
     print(f"device: {name} | torch {torch.__version__} | model {args.model} | {args.seeds} seed(s) per width | "
           f"batch {args.batch_size} | {args.steps} timed steps after {args.warmup} warm-up | "
-          f"data {'synthetic CIFAR-shaped' if args.model in IMAGE_MODELS else 'MNIST-1D'} n={args.n_train}", flush=True)
+          f"data {'synthetic CIFAR-shaped' if args.model in IMAGE_MODELS else 'MNIST-1D'} n={args.n_train} | "
+          f"CUDA graph {'on' if resolve_cuda_graph(None, device) else 'off'}", flush=True)
     head = f"{'widths':>24} {'members':>7} {'separate s':>10} {'padded s':>9} {'ratio':>6} {'padding':>8}"
     print(head + "\n" + "-" * len(head), flush=True)
     rows = []
@@ -171,6 +173,7 @@ def write_csv(args, rows, name) -> None:
     meta = {"date": time.strftime("%Y-%m-%d"), "device": name, "torch": torch.__version__, "model": args.model,
             "seeds": args.seeds, "batch_size": args.batch_size, "timed_steps": args.steps, "n_train": args.n_train,
             "data": "synthetic" if args.model in IMAGE_MODELS else "mnist1d"}
+    meta["cuda_graph"] = resolve_cuda_graph(None, resolve_device(args.device))  # $DDLIB_CUDA_GRAPH, else on for CUDA
     pd.DataFrame([{**meta, **r} for r in rows]).to_csv(args.csv, index=False)
 
 

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from . import cifar
 from .checkpoint import Checkpointing
 from .config import TrainConfig
+from .cuda_graph import GraphedStep, resolve_cuda_graph
 from .losses import cross_entropy, kd_loss, kd_loss_per_member
 from .paths import OFF_WORDS, ON_WORDS, env_word
 from .validation import ConfigError
@@ -59,17 +60,23 @@ class Targets:
         return kd_loss(logits, self.teacher_logits[rows, idx], hard, self.temperature, self.alpha)
 
 
-def autocast_for(device: torch.device):
-    """bf16 autocast on CUDA; a no-op elsewhere (CPU bf16 is slower than float32 for these sizes)."""
+def autocast_for(device: torch.device, cache: bool = True):
+    """bf16 autocast on CUDA; a no-op elsewhere (CPU bf16 is slower than float32 for these sizes).
+
+    ``cache=False`` turns off autocast's cache of weight casts, which CUDA-graph capture requires."""
     if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=cache)
     return contextlib.nullcontext()
 
 
-def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """Adam (Kingma & Ba 2015) or plain SGD with momentum 0.9, constant learning rate."""
+def make_optimizer(params, cfg: TrainConfig, capturable: bool = False) -> torch.optim.Optimizer:
+    """Adam (Kingma & Ba 2015) or plain SGD with momentum 0.9, constant learning rate.
+
+    ``capturable``: Adam keeps its step counts on the device, so that its step can be recorded in a
+    CUDA graph (:mod:`ddlib.cuda_graph`; SGD needs nothing of the kind)."""
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True,
+                                capturable=capturable)
     return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay, foreach=True)
 
 
@@ -139,7 +146,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
                    order_seeds, *, progress: bool | str = False, mean_std=None,
                    checkpoint: Checkpointing | None = None,
                    on_step: Callable[[int], None] | None = None,
-                   compile_mode: str | None = None) -> list[float]:
+                   compile_mode: str | None = None, cuda_graph: str | bool | None = None) -> list[float]:
     """Train ``model`` (an ensemble) in place for ``cfg.steps`` steps; return the loss every 100 steps.
 
     ``x`` holds the training inputs ``(n, *shape)`` shared by all members, already on the device;
@@ -148,6 +155,8 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     ``checkpoint.every`` steps and a saved state is resumed from. ``on_step(step)`` is called
     after each step (a test or timing hook). ``compile_mode``: a :func:`resolve_compile_mode` value (default
     ``$DDLIB_COMPILE``, else off); it changes speed, not the recipe, so it is not part of a run's hash.
+    ``cuda_graph``: a :func:`ddlib.cuda_graph.resolve_cuda_graph` value (default ``$DDLIB_CUDA_GRAPH``, else
+    on for CUDA): the whole step is recorded once as a CUDA graph and replayed (likewise a speed switch).
     """
     n = x.shape[0]
     if cfg.batch_size > n:
@@ -158,8 +167,21 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     aug_gens = _augment_generators(order_seeds, device) if images else []
     mean_std = mean_std or (cifar.CIFAR10_MEAN, cifar.CIFAR10_STD)
     in_dtype = _input_dtype(model, device)
-    opt = make_optimizer(model.parameters(), cfg)
-    forward = compiled(model, resolve_compile_mode(compile_mode))
+    mode = resolve_compile_mode(compile_mode)
+    graphed = resolve_cuda_graph(cuda_graph, device, mode)
+    opt = make_optimizer(model.parameters(), cfg, capturable=graphed)
+    forward = compiled(model, mode)
+
+    def one_step(xb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        with autocast_for(device, cache=not graphed):
+            logits = forward(xb)
+        loss = targets.loss(logits, idx)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    run_step = GraphedStep(one_step) if graphed else one_step
     losses, epoch, step_in_epoch, start = [], None, 0, 0
     if checkpoint is not None and checkpoint.active(cfg.steps):
         saved = checkpoint.load()
@@ -181,13 +203,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
             epoch, step_in_epoch = _epoch_indices(gens, n, cfg.batch_size, device), 0
         idx = epoch[step_in_epoch]
         step_in_epoch += 1
-        xb = _batch(x, idx, aug_gens, mean_std, in_dtype)
-        with autocast_for(device):
-            logits = forward(xb)
-        loss = targets.loss(logits, idx)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loss = run_step(_batch(x, idx, aug_gens, mean_std, in_dtype), idx)
         if step % 100 == 0 or step == cfg.steps - 1:
             losses.append(loss.item() / idx.shape[0])
         bar.update(1)

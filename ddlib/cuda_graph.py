@@ -1,0 +1,146 @@
+"""The whole training step (forward, loss, backward, optimiser) as one CUDA graph, replayed every step.
+
+Why: at the paper's batch of 128 on 32x32 images, an eager PreAct ResNet-18 step is bound by the
+host launching its few hundred kernels one by one, not by the GPU: on an H100 one model trains at
+about 12,000 to 15,000 images/s whatever its width, k = 1 or k = 64 (``benchmarks/results/
+gpu-resnet18-eager-h100.csv``), about 10 ms a step. A CUDA graph records the kernels of one step
+once and replays them with a single launch (NVIDIA, *CUDA C++ Programming Guide*, "CUDA Graphs";
+PyTorch's "whole-network capture", ``torch.cuda.graph``).
+
+How (the recipe of PyTorch's CUDA-graph notes):
+
+1. the first :data:`WARMUP_STEPS` steps run eagerly on a side stream (cuDNN picks its algorithms,
+   the optimiser creates its state, the caching allocator settles);
+2. the next step is captured: its inputs are copied into static buffers, gradients are set to
+   ``None`` so that the backward pass allocates them from the graph's private memory pool, and the
+   optimiser must be ``capturable`` (its step counts live on the device);
+3. every later step copies its batch and its indices into the static buffers and replays.
+
+Each of these is a real training step on the step's own batch: the captured step is replayed right
+after its capture, so no batch is skipped or repeated. What stays outside the graph is what draws
+random numbers or changes shape: the epoch permutation, the gather ``x[idx]`` and the augmentation
+(a handful of kernels). Autocast runs with its weight-cast cache off, as graphs require.
+
+The result is the same computation as the eager loop, not bit-identical to it: the capturable Adam
+computes its bias corrections on the device, and cuDNN may pick other algorithms. It is a speed
+switch, so, like ``torch.compile``, not part of a run's hash. ``$DDLIB_CUDA_GRAPH`` (or
+``cuda_graph=``): ``auto`` (default: on for CUDA, off elsewhere), on or off. It is not combined
+with the compile modes that record CUDA graphs themselves (``reduce-overhead``, ``max-autotune``).
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Callable
+
+import torch
+
+from .paths import OFF_WORDS, ON_WORDS, env_word
+from .validation import ConfigError
+
+#: Eager steps before the capture (PyTorch's notes use 3 on a side stream).
+WARMUP_STEPS = 3
+
+#: ``torch.compile`` modes that already record CUDA graphs of their own.
+GRAPHING_COMPILE_MODES = ("reduce-overhead", "max-autotune")
+
+
+def resolve_cuda_graph(value: str | bool | None, device: torch.device, compile_mode: str = "off") -> bool:
+    """Whether to capture the training step: ``value`` (``True``/``False`` or a word), else ``$DDLIB_CUDA_GRAPH``.
+
+    ``auto`` (or unset) means on for CUDA, off elsewhere and off under a compile mode that graphs
+    itself; ON words (``1``, ``on``, ...) on a device without CUDA fail naming the device."""
+    name = "cuda_graph" if value is not None else "DDLIB_CUDA_GRAPH"
+    if isinstance(value, bool):
+        raw = "on" if value else "off"
+    else:
+        raw = value.strip().lower() if value is not None else (env_word("DDLIB_CUDA_GRAPH") or "auto")
+    if raw in OFF_WORDS:
+        return False
+    usable = device.type == "cuda" and compile_mode not in GRAPHING_COMPILE_MODES
+    if raw == "auto":
+        return usable
+    if raw in ON_WORDS:
+        if device.type != "cuda":
+            raise ConfigError(f"{name}=on needs a CUDA device; training runs on {device.type}")
+        if not usable:
+            raise ConfigError(f"{name}=on cannot be combined with compile mode {compile_mode!r}, which records "
+                              f"CUDA graphs itself; use compile mode 'default' or 'off'")
+        return True
+    raise ConfigError(f"{name} must be auto, on or off (or 1/0, true/false); got {raw!r}")
+
+
+class CudaGraphRecorder:
+    """Records one call into a ``torch.cuda.CUDAGraph`` (on PyTorch's capture stream) and replays it.
+
+    The capture checks only this thread's CUDA calls (``thread_local``), so that another thread of the
+    process (a DataLoader's pin-memory thread, say) cannot break it."""
+
+    def __init__(self):
+        self.graph = torch.cuda.CUDAGraph()
+
+    def capture(self, fn: Callable[[], torch.Tensor]) -> torch.Tensor:
+        torch.cuda.synchronize()
+        with torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
+            return fn()
+
+    def replay(self) -> None:
+        self.graph.replay()
+
+
+class GraphedStep:
+    """Calls ``step(xb, idx) -> loss`` eagerly :data:`WARMUP_STEPS` times, then captures it once and from
+    then on replays it on copies of each step's ``xb`` and ``idx`` in static buffers.
+
+    ``step`` must start by setting the gradients to ``None`` and must not synchronise with the host.
+    The returned loss is the graph's static output: read it before the next call. ``recorder``
+    (default :class:`CudaGraphRecorder`) is what captures and replays; the tests run the same
+    bookkeeping on a CPU with a stand-in that records the step as a Python call. If the capture
+    fails, a warning says why and the loop goes on eagerly (nothing ran during the failed capture).
+    """
+
+    def __init__(self, step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,
+                 recorder: Callable[[], object] = CudaGraphRecorder):
+        self.step = step
+        self.calls = 0
+        self.graph = None
+        self.failed = False
+        self._recorder = recorder
+        self._x = self._idx = self._loss = None
+
+    def __call__(self, xb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.graph is not None:
+            self._x.copy_(xb)
+            self._idx.copy_(idx)
+            self.graph.replay()
+            return self._loss
+        if self.failed:
+            return self.step(xb, idx)
+        if self.calls <= WARMUP_STEPS:
+            return self._eager(xb, idx)
+        return self._capture_and_run(xb, idx)
+
+    def _eager(self, xb, idx):
+        """One eager step; on CUDA on a side stream, as PyTorch's notes ask for the steps before a capture."""
+        if not xb.is_cuda:
+            return self.step(xb, idx)
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            loss = self.step(xb, idx)
+        torch.cuda.current_stream().wait_stream(side)
+        return loss
+
+    def _capture_and_run(self, xb, idx):
+        self._x, self._idx = xb.clone(), idx.clone()
+        graph = self._recorder()
+        try:
+            self._loss = graph.capture(lambda: self.step(self._x, self._idx))
+        except RuntimeError as err:  # e.g. an operation that synchronises; nothing was executed
+            warnings.warn(f"CUDA graph capture of the training step failed, training on eagerly: {err}")
+            self.failed = True
+            self._x = self._idx = self._loss = None
+            return self.step(xb, idx)
+        self.graph = graph
+        graph.replay()
+        return self._loss

@@ -1,0 +1,139 @@
+"""The whole-step CUDA graph (ddlib.cuda_graph): its switch, and its bookkeeping on a CPU.
+
+A real capture needs a GPU (benchmarks/cuda_graph_check.py checks it there). Here a stand-in
+recorder plays the graph's part: 'capture' runs nothing and remembers the call, 'replay' runs it
+and writes the result into the static output that 'capture' handed back, as a CUDA graph writes
+into its static tensors. So these tests catch a step that reads stale inputs, a loss read from
+the wrong step, a batch skipped or repeated around the capture, or a failed capture that loses a step.
+"""
+from __future__ import annotations
+
+import functools
+
+import pytest
+import torch
+
+from ddlib import TrainConfig, cuda_graph, train
+from ddlib.cuda_graph import WARMUP_STEPS, GraphedStep, resolve_cuda_graph
+from ddlib.models import build_model
+from ddlib.validation import ConfigError
+
+
+class PythonRecorder:
+    """CPU stand-in for :class:`ddlib.cuda_graph.CudaGraphRecorder`."""
+
+    captures = 0
+
+    def capture(self, fn):
+        PythonRecorder.captures += 1
+        self.fn, self.out = fn, torch.zeros(())
+        return self.out
+
+    def replay(self):
+        self.out.copy_(self.fn())
+
+
+class FailingRecorder(PythonRecorder):
+    def capture(self, fn):
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+
+def _mlp_and_step():
+    model = build_model("mlp", 8, (12,), 3, [0, 1]).double()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    y = torch.randint(0, 3, (2, 64), generator=torch.Generator().manual_seed(1))
+
+    def step(xb, idx):
+        opt.zero_grad(set_to_none=True)
+        loss = train.Targets(hard=y).loss(model(xb), idx)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    return model, step
+
+
+def _batches(n=9):
+    g = torch.Generator().manual_seed(2)
+    return [(torch.randn(2, 16, 12, generator=g, dtype=torch.float64), torch.randint(0, 64, (2, 16), generator=g))
+            for _ in range(n)]
+
+
+@pytest.mark.parametrize("recorder", [PythonRecorder, FailingRecorder])
+def test_graphed_step_trains_exactly_like_the_plain_step(recorder):
+    plain_model, plain_step = _mlp_and_step()
+    model, step = _mlp_and_step()
+    graphed = GraphedStep(step, recorder=recorder)
+    PythonRecorder.captures = 0
+    for xb, idx in _batches():
+        expected = plain_step(xb, idx).item()
+        assert graphed(xb, idx).item() == expected  # the loss of this very step, read before the next
+    for a, b in zip(plain_model.state_dict().values(), model.state_dict().values()):
+        assert torch.equal(a, b)
+    if recorder is PythonRecorder:
+        assert PythonRecorder.captures == 1 and graphed.graph is not None and not graphed.failed
+    else:
+        assert graphed.failed and graphed.graph is None
+
+
+def test_failed_capture_warns():
+    _, step = _mlp_and_step()
+    graphed = GraphedStep(step, recorder=FailingRecorder)
+    with pytest.warns(UserWarning, match="capture of the training step failed"):
+        for xb, idx in _batches(WARMUP_STEPS + 1):
+            graphed(xb, idx)
+
+
+def test_train_ensemble_with_the_graph_plumbing_equals_eager(monkeypatch, tiny_images):
+    """train_ensemble's own graphed path (capturable Adam aside, which needs CUDA) on augmented images."""
+    x, y = tiny_images
+
+    def run():
+        model = build_model("cnn5", 2, (3, 32, 32), 10, [0, 1]).double()
+        losses = train.train_ensemble(model, x, train.Targets(hard=y.expand(2, -1)),
+                                      TrainConfig(steps=2 * WARMUP_STEPS + 3, batch_size=8), [0, 1])
+        return model, losses
+
+    eager_model, eager_losses = run()
+    make_optimizer = train.make_optimizer
+    monkeypatch.setattr(train, "resolve_cuda_graph", lambda *a: True)
+    monkeypatch.setattr(train, "make_optimizer", lambda params, cfg, capturable: make_optimizer(params, cfg))
+    monkeypatch.setattr(train, "GraphedStep", functools.partial(GraphedStep, recorder=PythonRecorder))
+    PythonRecorder.captures = 0
+    model, losses = run()
+    assert PythonRecorder.captures == 1
+    assert losses == eager_losses
+    for a, b in zip(eager_model.state_dict().values(), model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+@pytest.fixture
+def tiny_images():
+    g = torch.Generator().manual_seed(0)
+    return (torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8, generator=g),
+            torch.randint(0, 10, (40,), generator=g))
+
+
+def test_switch_defaults_on_for_cuda_only():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert resolve_cuda_graph(None, cpu) is False
+    assert resolve_cuda_graph("auto", cuda) is True
+    assert resolve_cuda_graph("off", cuda) is False
+    assert resolve_cuda_graph(True, cuda) is True
+    assert resolve_cuda_graph("auto", cuda, "reduce-overhead") is False  # that mode records graphs itself
+    assert resolve_cuda_graph("auto", cuda, "default") is True
+
+
+def test_switch_rejects_what_cannot_work(monkeypatch):
+    with pytest.raises(ConfigError, match="cuda_graph=on needs a CUDA device"):
+        resolve_cuda_graph("on", torch.device("cpu"))
+    with pytest.raises(ConfigError, match="cuda_graph=on cannot be combined with compile mode 'reduce-overhead'"):
+        resolve_cuda_graph("on", torch.device("cuda"), "reduce-overhead")
+    monkeypatch.setenv("DDLIB_CUDA_GRAPH", "sometimes")
+    with pytest.raises(ConfigError, match="DDLIB_CUDA_GRAPH must be auto, on or off"):
+        resolve_cuda_graph(None, torch.device("cuda"))
+    monkeypatch.setenv("DDLIB_CUDA_GRAPH", "on")
+    with pytest.raises(ConfigError, match="DDLIB_CUDA_GRAPH=on needs a CUDA device"):
+        train.train_ensemble(build_model("mlp", 2, (4,), 2, [0]), torch.randn(8, 4),
+                             train.Targets(hard=torch.zeros(1, 8, dtype=torch.long)), TrainConfig(steps=1, batch_size=4), [0])
+    assert cuda_graph.GRAPHING_COMPILE_MODES == ("reduce-overhead", "max-autotune")
