@@ -37,7 +37,6 @@ names a folder holding ``cifar-10-batches-py``. Example (CPU, ~2 minutes)::
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -51,6 +50,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from ddlib.cuda_graph import resolve_cuda_graph  # noqa: E402
 from ddlib.cifar import CIFAR10_MEAN, CIFAR10_STD, load_cifar  # noqa: E402
+from ddlib import sweep_cost  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
 from ddlib.models import to_device  # noqa: E402
 from ddlib.train import COMPILE_MODES, autocast_for, compiled  # noqa: E402
@@ -189,25 +189,10 @@ def measure_baseline(args, k, dataset, device) -> float:
     return args.steps * args.batch_size / dt
 
 
-def seconds_per_image(measured: dict[int, float], flops: dict[int, float], k: int) -> float:
-    """Seconds per image at width ``k`` from ``{k: images/s}``: log-log interpolation between measured
-    widths; flat below the smallest; scaled by FLOPs above the largest (exact once compute-bound,
-    an upper bound while per-step overhead still dominates)."""
-    ks = sorted(measured)
-    if k <= ks[0]:
-        return 1.0 / measured[ks[0]]
-    if k >= ks[-1]:
-        return flops[k] / flops[ks[-1]] / measured[ks[-1]]
-    i = int(np.searchsorted(ks, k)) - 1
-    a, b = math.log(ks[i]), math.log(ks[i + 1])
-    la, lb = -math.log(measured[ks[i]]), -math.log(measured[ks[i + 1]])
-    return math.exp(la + (math.log(k) - a) / (b - a) * (lb - la))
-
-
 def projected_hours(args, measured: dict[int, float], flops: dict[int, float]) -> float:
-    """Device-hours of the sweep ``k = 1..--sweep-k-max`` at the measured images/s."""
-    total_images = args.epochs * args.train_size * args.sweep_seeds
-    return sum(total_images * seconds_per_image(measured, flops, k) for k in range(1, args.sweep_k_max + 1)) / 3600
+    """Device-hours of the sweep ``k = 1..--sweep-k-max`` at the measured images/s (:mod:`ddlib.sweep_cost`)."""
+    return sweep_cost.projected_hours(measured, flops, range(1, args.sweep_k_max + 1),
+                                      args.epochs * args.train_size * args.sweep_seeds)
 
 
 def main(argv=None):

@@ -28,11 +28,12 @@ import torch
 from . import cifar
 from .checkpoint import Checkpointing, checkpoint_every_from_env
 from .config import POOL_METHODS, RunConfig, config_hash
+from .cuda_graph import resolve_cuda_graph
 from .data import DATASET_SHAPES, load_data, load_pool, pool_source
 from .devices import resolve_device
 from .models import build_model, count_params, member_state, stack_states, to_device
 from .store import ResultStore
-from .train import Targets, error_rate, predict_logits, train_ensemble
+from .train import Targets, error_rate, predict_logits, resolve_compile_mode, train_ensemble
 from .validation import ConfigError
 from .width_batching import build_for_widths, width_batch_limit
 
@@ -233,7 +234,7 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
             metrics["agreement"] = agree
             metrics["teacher_test_error"] = error_rate(teacher_test[i], data.y_test).item()
         prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group),
-                "group_widths": sorted({c.width for c in group})}
+                "group_widths": sorted({c.width for c in group}), "cuda_graph": resolve_cuda_graph(None, dev, resolve_compile_mode())}
         if ckpt.resumed_from:
             prov["resumed_from_step"] = ckpt.resumed_from
         if cfg.targets.uses_pool:

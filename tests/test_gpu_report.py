@@ -8,7 +8,9 @@ def test_key_numbers_match_the_committed_benchmarks():
     runs = gpu_report.load_benchmarks()
     assert len(runs), "benchmarks/results/ holds the GPU runs the appendix cites"
     k = gpu_report.key_numbers(runs)
-    single = runs[runs["members"] == 1].set_index("k")
+    cited = gpu_report.current_runs(runs)
+    assert cited["file"].nunique() == 1 and cited["baseline_images_per_s"].notna().all()
+    single = cited[cited["members"] == 1].set_index("k")
     assert k["gpu_mfu_k64"] == single.loc[64, "ours_mfu"]
     assert k["gpu_ratio_k64"] == single.loc[64, "ours_images_per_s"] / single.loc[64, "baseline_images_per_s"]
     small = single.loc[single.index <= 16, "ratio"]
@@ -17,6 +19,9 @@ def test_key_numbers_match_the_committed_benchmarks():
     row = single.loc[64]
     assert abs(row["ours_mfu"] - 3 * row["gflop_per_image"] * 1e9 * row["ours_images_per_s"] / 1e12 / row["peak_tflops"]) < 1e-6
     assert k["gpu_sweep_hours_batched_all"] == k["gpu_sweep_hours_batched"] * k["gpu_members"]
+    # the split by width recomputes the script's own projection (ddlib.sweep_cost, shared with it)
+    assert abs(k["gpu_sweep_hours_small"] + k["gpu_sweep_hours_wide"] - k["gpu_sweep_hours"]) < 1e-6 * k["gpu_sweep_hours"]
+    assert f"widths 1 to 16 take {k['gpu_sweep_hours_small']:.0f}" in k["gpu_sweep_split_sentence"]
 
 
 def test_show_is_empty_without_benchmarks(tmp_path):
@@ -26,9 +31,14 @@ def test_show_is_empty_without_benchmarks(tmp_path):
 
 
 def test_grouped_ratio_prefers_the_baseline_of_its_own_run(tmp_path):
-    """The committed 8-seed run has no baseline: its ratio borrows the one-model run's (same card) and
+    """The first committed 8-seed run has no baseline: its ratio borrows the one-model run's (same card) and
     says so; a run that measured its own baseline (``--members 1 8``) is compared with that one."""
-    runs = gpu_report.load_benchmarks()
+    import shutil
+
+    (tmp_path / "old").mkdir()
+    for name in ("gpu-resnet18-members1.csv", "gpu-resnet18-members8.csv"):
+        shutil.copy(gpu_report.RESULTS / name, tmp_path / "old")
+    runs = gpu_report.load_benchmarks(tmp_path / "old")
     k = gpu_report.key_numbers(runs)
     single = runs[runs["members"] == 1].set_index("k")
     grouped = runs[runs["members"] == k["gpu_members"]].set_index("k")
@@ -73,10 +83,17 @@ def test_a_newer_run_supersedes_older_ones_and_compiled_rows_stay_apart(tmp_path
     assert "compile_mode" not in gpu_report.show(current)  # constant within the cited run
 
 
-def test_notes_for_the_committed_runs():
+def test_notes_for_the_committed_runs(tmp_path):
     k = gpu_report.key_numbers(gpu_report.load_benchmarks())
-    assert "earlier version of the benchmark" in k["gpu_script_note"]
-    assert k["gpu_compile_note"].startswith("No run with `torch.compile`")
+    assert "whole step recorded once as a CUDA graph" in k["gpu_script_note"]
+    assert k["gpu_compile_note"].startswith("With `torch.compile` (mode default, whole step as a CUDA graph; NVIDIA H100")
+    assert "MFU 14.2%" in k["gpu_compile_note"]  # the compiled k = 64 row of the H100 run
+    import shutil
+
+    shutil.copy(gpu_report.RESULTS / "gpu-resnet18-members1.csv", tmp_path)
+    old = gpu_report.key_numbers(gpu_report.load_benchmarks(tmp_path))
+    assert "earlier version of the benchmark" in old["gpu_script_note"]
+    assert old["gpu_compile_note"].startswith("No run with `torch.compile`")
 
 
 def test_plot_draws_one_line_per_ensemble_size_and_the_baseline():
@@ -163,3 +180,41 @@ def test_show_drops_columns_a_run_did_not_measure():
     assert "ours_mfu_%" not in cpu and "ratio" in cpu  # no peak FLOP/s on a CPU, so no MFU
     gpu = gpu_report.show(gpu_report.current_runs(gpu_report.load_benchmarks()))
     assert "ours_mfu_%" in gpu
+
+
+def test_cited_run_is_the_default_loop_on_the_target_card():
+    """Of the committed runs of the newest date, the prose cites the library's default loop on CUDA (the
+    CUDA graph) on the card the targets name, not the eager H100 run nor the H200 graph run."""
+    runs = gpu_report.load_benchmarks()
+    cited = gpu_report.current_runs(runs)
+    assert cited["cuda_graph"].astype(bool).all() and cited["device"].str.contains("H100").all()
+    newest = runs[runs["date"] == runs["date"].max()]
+    assert (~newest["cuda_graph"].astype("boolean").fillna(False)).any()  # eager rows exist that date...
+    assert (~newest["device"].str.contains("H100")).any()  # ...and other cards: the preference did the choosing
+
+
+def test_graph_comparison_is_read_from_one_run(tmp_path):
+    rows = [dict(date="2030-01-01", device="GPU X", compile_mode="off", baseline_workers=8, cuda_graph=g,
+                 members=m, k=k, ours_images_per_s=(3.0 if g else 1.0) * m * 1000, baseline_images_per_s=500.0,
+                 ratio=(3.0 if g else 1.0) * m * 2) for g in (False, True) for m in (1, 8) for k in (1, 16, 64)]
+    pd.DataFrame(rows).to_csv(tmp_path / "both.csv", index=False)
+    pd.DataFrame(rows[:3]).assign(ours_images_per_s=1.0).to_csv(tmp_path / "eager-only.csv", index=False)
+    table = gpu_report.graph_comparison(gpu_report.load_benchmarks(tmp_path))
+    assert len(table) == 6 and (table["graph_speedup"] == 3.0).all() and (table["device"] == "GPU X").all()
+    assert table.loc[table["members"] == 8, "graph_ratio"].tolist() == [48.0] * 3
+    sentence = gpu_report.graph_numbers(gpu_report.load_benchmarks(tmp_path))["graph_sentence"]
+    assert "3.0–3.0 times as fast as the eager loop" in sentence and "GPU X" in sentence
+    assert gpu_report.graph_comparison(gpu_report.load_benchmarks(tmp_path / "none")).empty
+
+
+def test_gpu_width_batching_default_is_what_the_gpu_runs_support():
+    """``GPU_WIDTH_BATCH``: every committed GPU set up to it trained faster padded, eager and graphed."""
+    from ddlib.width_batching import GPU_WIDTH_BATCH
+
+    runs = gpu_report.load_benchmarks(gpu_report.WIDTH_BATCHING_RESULTS)
+    gpu = runs[~runs["device"].str.startswith("cpu")]
+    assert gpu["cuda_graph"].astype("boolean").fillna(False).nunique() == 2  # both loops measured
+    widest = gpu["widths"].map(lambda w: max(int(v) for v in w.split(",")))
+    assert widest.max() == GPU_WIDTH_BATCH and (gpu["ratio"] > 1).all()
+    note = gpu_report.width_batching_numbers(runs)["wb_gpu_note"]
+    assert "the whole step as a CUDA graph" in note and "eager steps" in note

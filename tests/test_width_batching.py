@@ -8,7 +8,7 @@ from ddlib.models import build_model, member_state
 from ddlib.runner import _groups
 from ddlib.train import Targets, predict_logits, train_ensemble
 from ddlib.validation import ConfigError
-from ddlib.width_batching import CPU_WIDTH_BATCH, build_for_widths, width_batch_limit
+from ddlib.width_batching import CPU_WIDTH_BATCH, GPU_WIDTH_BATCH, build_for_widths, width_batch_limit
 
 WIDTHS, SEEDS = [1, 3, 2], [5, 6, 7]
 SHAPES = {"mlp": (40,), "cnn1d": (40,), "cnn5": (3, 32, 32), "resnet18": (3, 32, 32)}
@@ -71,7 +71,7 @@ def test_one_width_is_a_plain_ensemble_and_bad_lengths_fail():
 def test_width_batch_limit_from_argument_environment_and_device(monkeypatch):
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     monkeypatch.delenv("DDLIB_WIDTH_BATCH", raising=False)
-    assert width_batch_limit(cpu) == CPU_WIDTH_BATCH and width_batch_limit(cuda) == 0
+    assert width_batch_limit(cpu) == CPU_WIDTH_BATCH and width_batch_limit(cuda) == GPU_WIDTH_BATCH
     assert width_batch_limit(cuda, 8) == 8
     monkeypatch.setenv("DDLIB_WIDTH_BATCH", "off")
     assert width_batch_limit(cpu) == 0
