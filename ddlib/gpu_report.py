@@ -28,6 +28,9 @@ WIDTH_BATCHING_RESULTS = RESULTS / "width-batching"
 #: Runs of ``benchmarks/width_batching.py --chapter-sweep`` (a whole chapter sweep with and without it).
 CHAPTER_SWEEP_RESULTS = WIDTH_BATCHING_RESULTS / "chapter-sweep"
 
+#: Runs of ``benchmarks/gpu_chapters.py``: whole chapter sweeps with the library's defaults, any device.
+CHAPTER_RESULTS = RESULTS / "chapters"
+
 #: The speed targets of the full-scale issue: DataLoader ratio for k <= 16, MFU at k = 64, sweep hours.
 TARGETS = {"ratio": 3.0, "mfu_k64": 0.40, "sweep_hours": 24.0}
 
@@ -401,3 +404,65 @@ def _width_batching_gpu_note(gpu: pd.DataFrame) -> str:
         sentences.append(f"On {r0['device']} ({r0['date']}, {r0['model']}, {int(r0['seeds'])} seed(s) per width, "
                          f"{loop}): " + "; ".join(parts) + ".")
     return " ".join(sentences)
+
+
+def chapter_times_sentence(runs: pd.DataFrame) -> str:
+    """The book's own chapter sweeps on a GPU against a CPU, from the newest file of each
+    (:data:`CHAPTER_RESULTS`): seconds per chapter and preset, every run computed afresh."""
+    gpu, cpu = _newest_file(runs, cpu=False), _newest_file(runs, cpu=True)
+    if gpu.empty or cpu.empty:
+        return "The chapters' sweeps have not been timed on both a GPU and a CPU yet (`benchmarks/gpu_chapters.py`)."
+    both = gpu.merge(cpu, on=["chapter", "preset"], suffixes=("_gpu", "_cpu"))
+    parts = []
+    for _, r in both.iterrows():
+        faster = r["seconds_cpu"] / r["seconds_gpu"]
+        speed = (f"{faster:.0f} times as fast" if faster >= 1.5 else
+                 "slower: at this size fixed costs (CUDA start-up, one graph capture per group) outweigh the training"
+                 if faster < 1 else "about as fast")
+        parts.append(f"the {r['chapter']} chapter at `{r['preset']}` ({int(r['runs_computed_gpu'])} runs) took "
+                     f"{r['seconds_gpu']:.1f} s on {r['device_gpu']} against {r['seconds_cpu']:.1f} s on "
+                     f"{_device_words(r['device_cpu'])}, {speed}")
+    return ("With the library's defaults and every run computed afresh (`benchmarks/gpu_chapters.py`; data, training, "
+            "evaluation and storing), " + "; ".join(parts) + ". " + _agreement(gpu, cpu))
+
+
+#: Test errors compared between devices, per chapter.
+_COMPARED = {"double-descent": ("narrowest_test_error", "best_narrower_test_error", "peak_test_error",
+                                "widest_test_error"),
+             "distillation": ("teacher_widest", "direct", "hard_labeled_widest", "hard_pool_widest",
+                              "soft_kd_labeled_widest", "soft_kd_pool_widest", "oracle_pool")}
+
+
+def _summaries(log: Path) -> dict:
+    """``{chapter: {key: value}}`` from a ``benchmarks/gpu_chapters.py`` log: the ``key=value`` line after
+    each ``<chapter> <preset>: ...`` line."""
+    out, chapter = {}, None
+    for line in log.read_text().splitlines():
+        if line.startswith(("double_descent ", "distillation ")) and " s, runs:" in line:
+            chapter = line.split()[0].replace("_", "-")
+        elif chapter and line.startswith("  ") and "=" in line:
+            out[chapter] = {k: float(v) for k, v in (item.split("=") for item in line.strip().split(", "))}
+            chapter = None
+    return out
+
+
+def _agreement(gpu: pd.DataFrame, cpu: pd.DataFrame) -> str:
+    """How far the same summaries differ between the devices, from the logs beside the CSVs."""
+    logs = [CHAPTER_RESULTS / Path(str(rows["file"].iloc[0])).with_suffix(".log").name for rows in (gpu, cpu)]
+    if not all(log.exists() for log in logs):
+        return ""
+    g, c = (_summaries(log) for log in logs)
+    diffs = {(ch, key): g[ch][key] - c[ch][key] for ch, keys in _COMPARED.items() for key in keys
+             if key in g.get(ch, {}) and key in c.get(ch, {})}
+    if not diffs:
+        return ""
+    (ch, key), worst = max(diffs.items(), key=lambda item: abs(item[1]))
+    text = (f"The GPU trains under bf16 autocast, the CPU in float32, so the results are not the same runs: the "
+            f"{len(diffs)} test errors compared differ by at most {100 * abs(worst):.1f} points ({ch} `{key}`: "
+            f"{g[ch][key]:.1%} on the GPU, {c[ch][key]:.1%} on the CPU).")
+    dd_g, dd_c = g.get("double-descent", {}), c.get("double-descent", {})
+    if "peak_over_narrower" in dd_g and "peak_over_narrower" in dd_c:
+        text += (f" The double-descent peak over the best narrower width is {100 * dd_g['peak_over_narrower']:+.1f} points "
+                 f"on the GPU and {100 * dd_c['peak_over_narrower']:+.1f} on the CPU, against a seed spread of "
+                 f"{100 * dd_g['seed_spread']:.1f} and {100 * dd_c['seed_spread']:.1f} points.")
+    return text

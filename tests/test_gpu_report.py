@@ -218,3 +218,20 @@ def test_gpu_width_batching_default_is_what_the_gpu_runs_support():
     assert widest.max() == GPU_WIDTH_BATCH and (gpu["ratio"] > 1).all()
     note = gpu_report.width_batching_numbers(runs)["wb_gpu_note"]
     assert "the whole step as a CUDA graph" in note and "eager steps" in note
+
+
+def test_chapter_times_compare_the_newest_gpu_and_cpu_runs(tmp_path, monkeypatch):
+    row = dict(date="2030-01-01", torch="2", chapter="double-descent", preset="default", runs_computed=24)
+    pd.DataFrame([dict(row, device="GPU X", seconds=5.0)]).to_csv(tmp_path / "gpu.csv", index=False)
+    pd.DataFrame([dict(row, device="cpu (2 threads)", seconds=100.0)]).to_csv(tmp_path / "cpu.csv", index=False)
+    summary = "  widest_test_error={w}, peak_over_narrower={p}, seed_spread=0.02"
+    (tmp_path / "gpu.log").write_text("double_descent default: 5.0 s, runs: 24 computed, 0 reused\n"
+                                      + summary.format(w=0.50, p=-0.004) + "\n")
+    (tmp_path / "cpu.log").write_text("double_descent default: 100.0 s, runs: 24 computed, 0 reused\n"
+                                      + summary.format(w=0.53, p=0.004) + "\n")
+    monkeypatch.setattr(gpu_report, "CHAPTER_RESULTS", tmp_path)
+    text = gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path))
+    assert "took 5.0 s on GPU X" in text and "100.0 s on a CPU (2 threads), 20 times as fast" in text
+    assert "differ by at most 3.0 points (double-descent `widest_test_error`: 50.0% on the GPU, 53.0% on the CPU)" in text
+    assert "-0.4 points on the GPU and +0.4 on the CPU" in text
+    assert gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path / "none")).startswith("The chapters'")
