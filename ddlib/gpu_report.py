@@ -103,8 +103,8 @@ def graph_numbers(runs: pd.DataFrame) -> dict:
     small = one[one["k"] <= 16]["graph_speedup"]
     k64 = one.loc[one["k"] == one["k"].max()].iloc[0]
     text = (f"Side by side in one run ({table['device'].iloc[0]}, {table['date'].iloc[0]}), the CUDA graph trains "
-            f"one model {small.min():.1f}–{small.max():.1f} times as fast as the eager loop for $k \\le 16$ and "
-            f"{k64['graph_speedup']:.1f} times at $k = {int(k64['k'])}$; with {int(many['members'].iloc[0])} seeds "
+            f"one model {small.min():.1f}–{small.max():.1f} times as fast as the eager loop for k ≤ 16 and "
+            f"{k64['graph_speedup']:.1f} times at k = {int(k64['k'])}; with {int(many['members'].iloc[0])} seeds "
             f"grouped, {many['graph_speedup'].min():.1f}–{many['graph_speedup'].max():.1f} times.")
     return {"graph_sentence": text}
 
@@ -127,6 +127,26 @@ def show(runs: pd.DataFrame) -> pd.DataFrame:
     out["ours_mfu"] = (100 * out["ours_mfu"]).round(2)
     out = out.dropna(axis="columns", how="all")  # e.g. no MFU on a CPU, no baseline in a run without one
     return out.rename(columns={"ours_mfu": "ours_mfu_%"}).round(2)
+
+
+#: Column headings of the appendix's tables (:func:`readable`).
+LABELS = {"members": "seeds grouped", "ours_images_per_s": "ours, images/s",
+          "baseline_images_per_s": "DataLoader, images/s", "ratio": "ours / DataLoader", "ours_tflops": "ours, TFLOP/s",
+          "ours_mfu_%": "ours, MFU %", "eager_images_per_s": "eager, images/s", "graph_images_per_s": "graph, images/s",
+          "graph_speedup": "graph / eager", "eager_ratio": "eager / DataLoader", "graph_ratio": "graph / DataLoader",
+          "separate_s": "one width at a time, s", "padded_s": "padded into one, s",
+          "padding_overhead": "parameters, padded / own", "compile_mode": "compile mode", "cuda_graph": "CUDA graph"}
+
+
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` as the book shows it: rows labelled by what was measured (the width set, or seeds grouped
+    and k, in order) instead of a running number, headings in words (:data:`LABELS`); values unchanged."""
+    if table.empty:
+        return table
+    if "widths" in table:  # a width-batching table: its members are the models of one padded ensemble
+        return table.set_index("widths").rename(columns={**LABELS, "members": "models"})
+    keys = [c for c in ("members", "k") if c in table]
+    return table.set_index(keys).sort_index().rename(columns=LABELS).rename_axis(index=[LABELS.get(k, k) for k in keys])
 
 
 def plot(runs: pd.DataFrame):
@@ -358,7 +378,7 @@ def chapter_sweep_sentence(runs: pd.DataFrame) -> str:
 
 
 def show_width_batching(runs: pd.DataFrame) -> pd.DataFrame:
-    """The width-batching table the appendix shows: times, ratio and padding per width set of the newest
+    """The width-batching table of the appendix: times, ratio and padding per width set of the newest
     CPU file, the run :func:`width_batching_numbers` describes (its settings are in the prose; GPU runs
     have their own sentence)."""
     cpu = _newest_file(runs, cpu=True)

@@ -235,3 +235,11 @@ def test_chapter_times_compare_the_newest_gpu_and_cpu_runs(tmp_path, monkeypatch
     assert "differ by at most 3.0 points (double-descent `widest_test_error`: 50.0% on the GPU, 53.0% on the CPU)" in text
     assert "-0.4 points on the GPU and +0.4 on the CPU" in text
     assert gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path / "none")).startswith("The chapters'")
+
+
+def test_readable_labels_rows_and_columns_without_changing_values():
+    shown = gpu_report.show(gpu_report.current_runs(gpu_report.load_benchmarks()))
+    table = gpu_report.readable(shown)
+    assert table.index.names == ["seeds grouped", "k"] and "ours / DataLoader" in table
+    assert table["ours / DataLoader"].tolist() == shown.sort_values(["members", "k"])["ratio"].tolist()
+    assert gpu_report.readable(pd.DataFrame()).empty
