@@ -6,6 +6,8 @@ import time
 import torch
 
 from ddlib.config import TrainConfig
+from ddlib.cuda_graph import WARMUP_STEPS, resolve_cuda_graph
+from ddlib.validation import ConfigError
 from ddlib.train import Targets, train_ensemble
 
 
@@ -29,6 +31,9 @@ def timed_training(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, ord
     all in one call (one model, one optimiser state); ``x``, ``y`` on the training device. ``cuda_graph``:
     as :func:`ddlib.cuda_graph.resolve_cuda_graph` (its eager steps and the capture fall in the warm-up)."""
     device, members = x.device, len(order_seeds)
+    if resolve_cuda_graph(cuda_graph, device, compile_mode) and warmup <= WARMUP_STEPS:
+        raise ConfigError(f"warmup must exceed the CUDA graph's {WARMUP_STEPS} eager steps and its capture "
+                          f"(at least {WARMUP_STEPS + 1}) so that only replays are timed; got {warmup}")
     cfg = TrainConfig(optimizer="adam", lr=lr, batch_size=batch_size, steps=warmup + steps)
     started = {}
 

@@ -48,9 +48,9 @@ from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from ddlib.cuda_graph import resolve_cuda_graph  # noqa: E402
-from ddlib.cifar import CIFAR10_MEAN, CIFAR10_STD, load_cifar  # noqa: E402
 from ddlib import sweep_cost  # noqa: E402
+from ddlib.cifar import CIFAR10_MEAN, CIFAR10_STD, load_cifar  # noqa: E402
+from ddlib.cuda_graph import resolve_cuda_graph  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
 from ddlib.models import to_device  # noqa: E402
 from ddlib.train import COMPILE_MODES, autocast_for, compiled  # noqa: E402

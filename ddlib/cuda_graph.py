@@ -47,13 +47,13 @@ GRAPHING_COMPILE_MODES = ("reduce-overhead", "max-autotune")
 def resolve_cuda_graph(value: str | bool | None, device: torch.device, compile_mode: str = "off") -> bool:
     """Whether to capture the training step: ``value`` (``True``/``False`` or a word), else ``$DDLIB_CUDA_GRAPH``.
 
-    ``auto`` (or unset) means on for CUDA, off elsewhere and off under a compile mode that graphs
+    ``auto`` (or unset, or empty) means on for CUDA, off elsewhere and off under a compile mode that graphs
     itself; ON words (``1``, ``on``, ...) on a device without CUDA fail naming the device."""
     name = "cuda_graph" if value is not None else "DDLIB_CUDA_GRAPH"
     if isinstance(value, bool):
         raw = "on" if value else "off"
     else:
-        raw = value.strip().lower() if value is not None else (env_word("DDLIB_CUDA_GRAPH") or "auto")
+        raw = (value.strip().lower() if value is not None else env_word("DDLIB_CUDA_GRAPH")) or "auto"
     if raw in OFF_WORDS:
         return False
     usable = device.type == "cuda" and compile_mode not in GRAPHING_COMPILE_MODES

@@ -36,7 +36,8 @@ TARGETS = {"ratio": 3.0, "mfu_k64": 0.40, "sweep_hours": 24.0}
 
 _SETTINGS = ("date", "device", "model", "precision", "compile_mode", "cuda_graph")
 
-#: The card the issue's targets are stated for: the prose cites its runs where there are any.
+#: The card the issue's targets are stated for: among the newest date's runs, the prose cites its runs
+#: where there are any.
 TARGET_CARD = "H100"
 
 
@@ -60,7 +61,9 @@ def _cuda_graph(runs: pd.DataFrame) -> pd.Series:
 def current_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """The uncompiled rows the prose cites: those of the newest date; among them, where there are such
     rows, those written by the current script (with ``baseline_workers``), then those of the library's
-    default loop on CUDA (the step as a CUDA graph), then those on :data:`TARGET_CARD`."""
+    default loop on CUDA (the step as a CUDA graph), then those on :data:`TARGET_CARD`; of what is left,
+    the newest file (by name, within the date) where the current script wrote them (it writes one model
+    and grouped seeds into one file; the first version wrote them into two)."""
     if runs.empty:
         return runs
     uncompiled = runs[_compile_mode(runs) == "off"]
@@ -72,7 +75,8 @@ def current_runs(runs: pd.DataFrame) -> pd.DataFrame:
         keep = prefer(newest)
         if keep is not None and keep.any():
             newest = newest[keep]
-    return newest
+    current_script = "baseline_workers" in newest and newest["baseline_workers"].notna().all()
+    return _newest_file(newest) if current_script else newest
 
 
 def graph_comparison(runs: pd.DataFrame) -> pd.DataFrame:
@@ -101,12 +105,19 @@ def graph_numbers(runs: pd.DataFrame) -> dict:
         return {"graph_sentence": "No run has measured eager and CUDA-graph training side by side yet."}
     one, many = table[table["members"] == 1], table[table["members"] == table["members"].max()]
     small = one[one["k"] <= 16]["graph_speedup"]
-    k64 = one.loc[one["k"] == one["k"].max()].iloc[0]
+    widest = one.loc[one["k"] == one["k"].max()].iloc[0]
+    most, least = (table.loc[table["graph_speedup"].idxmax()], table.loc[table["graph_speedup"].idxmin()])
     text = (f"Side by side in one run ({table['device'].iloc[0]}, {table['date'].iloc[0]}), the CUDA graph trains "
             f"one model {small.min():.1f}–{small.max():.1f} times as fast as the eager loop for k ≤ 16 and "
-            f"{k64['graph_speedup']:.1f} times at k = {int(k64['k'])}; with {int(many['members'].iloc[0])} seeds "
-            f"grouped, {many['graph_speedup'].min():.1f}–{many['graph_speedup'].max():.1f} times.")
+            f"{widest['graph_speedup']:.1f} times at k = {int(widest['k'])}; with {int(many['members'].iloc[0])} seeds "
+            f"grouped, {many['graph_speedup'].min():.1f}–{many['graph_speedup'].max():.1f} times. It gains most "
+            f"({most['graph_speedup']:.1f} times) with {_models(most)} at k = {int(most['k'])} and least "
+            f"({least['graph_speedup']:.2f} times) with {_models(least)} at k = {int(least['k'])}.")
     return {"graph_sentence": text}
+
+
+def _models(row: pd.Series) -> str:
+    return "one model" if int(row["members"]) == 1 else f"{int(row['members'])} seeds grouped"
 
 
 def compiled_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -218,7 +229,8 @@ def key_numbers(runs: pd.DataFrame) -> dict:
 def _hours_by_width(single: pd.DataFrame, first: pd.Series, small_k: int = 16) -> dict:
     """The one-model sweep projection split at ``small_k``: hours for ``k <= small_k`` and above, recomputed
     from the rows with :func:`ddlib.sweep_cost.projected_hours` (the same projection the CSV holds), and
-    a sentence on whether the wide part alone misses the target."""
+    a sentence on whether the wide part alone misses the target. FLOPs (10 classes, as the benchmark's default;
+    the CSV does not record the class count) only matter above the widest measured width."""
     measured = dict(zip(single["k"].astype(int), single["ours_images_per_s"]))
     k_max, images = int(first["sweep_k_max"]), first["sweep_epochs"] * first["sweep_train_size"] * first["sweep_seeds"]
     flops = {k: float(vision_forward_flops(str(first["model"]), k, 10)) for k in range(1, k_max + 1)}
@@ -426,24 +438,28 @@ def _width_batching_gpu_note(gpu: pd.DataFrame) -> str:
     return " ".join(sentences)
 
 
-def chapter_times_sentence(runs: pd.DataFrame) -> str:
-    """The book's own chapter sweeps on a GPU against a CPU, from the newest file of each
-    (:data:`CHAPTER_RESULTS`): seconds per chapter and preset, every run computed afresh."""
+def chapter_times_sentence(runs: pd.DataFrame, folder: Path | str = CHAPTER_RESULTS) -> str:
+    """The book's own chapter sweeps on a GPU against a CPU, from the newest file of each in ``folder``
+    (default :data:`CHAPTER_RESULTS`; the logs beside the CSVs hold the summaries compared): seconds per
+    chapter and preset, every run computed afresh."""
     gpu, cpu = _newest_file(runs, cpu=False), _newest_file(runs, cpu=True)
     if gpu.empty or cpu.empty:
         return "The chapters' sweeps have not been timed on both a GPU and a CPU yet (`benchmarks/gpu_chapters.py`)."
     both = gpu.merge(cpu, on=["chapter", "preset"], suffixes=("_gpu", "_cpu"))
     parts = []
-    for _, r in both.iterrows():
+    cold = "cuda_warmed" not in gpu or not gpu["cuda_warmed"].astype(bool).all()
+    for i, r in both.iterrows():
         faster = r["seconds_cpu"] / r["seconds_gpu"]
-        speed = (f"{faster:.0f} times as fast" if faster >= 1.5 else
-                 "slower: at this size fixed costs (CUDA start-up, one graph capture per group) outweigh the training"
-                 if faster < 1 else "about as fast")
+        speed = f"{faster:.0f} times as fast" if faster >= 1.5 else "slower" if faster < 1 else "about as fast"
+        if faster < 1.5:
+            speed += (" (the run is small, so the GPU's fixed costs, such as one graph capture per group"
+                      + (" and, for the first chapter timed, starting CUDA," if cold and i == 0 else "")
+                      + " may well dominate; they were not timed apart)")
         parts.append(f"the {r['chapter']} chapter at `{r['preset']}` ({int(r['runs_computed_gpu'])} runs) took "
                      f"{r['seconds_gpu']:.1f} s on {r['device_gpu']} against {r['seconds_cpu']:.1f} s on "
                      f"{_device_words(r['device_cpu'])}, {speed}")
     return ("With the library's defaults and every run computed afresh (`benchmarks/gpu_chapters.py`; data, training, "
-            "evaluation and storing), " + "; ".join(parts) + ". " + _agreement(gpu, cpu))
+            "evaluation and storing), " + "; ".join(parts) + ". " + _agreement(gpu, cpu, Path(folder)))
 
 
 #: Test errors compared between devices, per chapter.
@@ -466,9 +482,9 @@ def _summaries(log: Path) -> dict:
     return out
 
 
-def _agreement(gpu: pd.DataFrame, cpu: pd.DataFrame) -> str:
-    """How far the same summaries differ between the devices, from the logs beside the CSVs."""
-    logs = [CHAPTER_RESULTS / Path(str(rows["file"].iloc[0])).with_suffix(".log").name for rows in (gpu, cpu)]
+def _agreement(gpu: pd.DataFrame, cpu: pd.DataFrame, folder: Path) -> str:
+    """How far the same summaries differ between the devices, from the logs beside the CSVs in ``folder``."""
+    logs = [folder / Path(str(rows["file"].iloc[0])).with_suffix(".log").name for rows in (gpu, cpu)]
     if not all(log.exists() for log in logs):
         return ""
     g, c = (_summaries(log) for log in logs)
@@ -481,7 +497,7 @@ def _agreement(gpu: pd.DataFrame, cpu: pd.DataFrame) -> str:
             f"{len(diffs)} test errors compared differ by at most {100 * abs(worst):.1f} points ({ch} `{key}`: "
             f"{g[ch][key]:.1%} on the GPU, {c[ch][key]:.1%} on the CPU).")
     dd_g, dd_c = g.get("double-descent", {}), c.get("double-descent", {})
-    if "peak_over_narrower" in dd_g and "peak_over_narrower" in dd_c:
+    if all(key in dd for dd in (dd_g, dd_c) for key in ("peak_over_narrower", "seed_spread")):
         text += (f" The double-descent peak over the best narrower width is {100 * dd_g['peak_over_narrower']:+.1f} points "
                  f"on the GPU and {100 * dd_c['peak_over_narrower']:+.1f} on the CPU, against a seed spread of "
                  f"{100 * dd_g['seed_spread']:.1f} and {100 * dd_c['seed_spread']:.1f} points.")

@@ -80,6 +80,19 @@ def make_optimizer(params, cfg: TrainConfig, capturable: bool = False) -> torch.
     return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay, foreach=True)
 
 
+def set_capturable(opt: torch.optim.Optimizer, capturable: bool) -> None:
+    """Make a loaded optimizer state fit this run: ``load_state_dict`` takes ``capturable`` from the saved
+    state, so a checkpoint written with the CUDA graph off (or on a CPU) and resumed with it on, or the
+    other way round, would keep the saving run's setting. Adam's step counts go to the parameter's device
+    (capturable) or to the CPU, as float32, as Adam itself creates them."""
+    for group in opt.param_groups:
+        if "capturable" in group:
+            group["capturable"] = capturable
+    for param, state in opt.state.items():
+        if torch.is_tensor(state.get("step")):
+            state["step"] = state["step"].to(device=param.device if capturable else "cpu", dtype=torch.float32)
+
+
 def _epoch_indices(gens: list[torch.Generator], n: int, batch: int, device) -> torch.Tensor:
     """One epoch of batch indices, shape ``(steps_per_epoch, members, batch)``; drops the tail."""
     per_epoch = n // batch
@@ -188,6 +201,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
         if saved is not None:
             model.load_state_dict(saved["model"])
             opt.load_state_dict(saved["optimizer"])
+            set_capturable(opt, graphed)
             for g, st in zip(gens + aug_gens, saved["order_gens"] + saved["aug_gens"]):
                 g.set_state(st)
             epoch, step_in_epoch = saved["epoch"].to(device), saved["step_in_epoch"]

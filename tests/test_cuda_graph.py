@@ -137,3 +137,53 @@ def test_switch_rejects_what_cannot_work(monkeypatch):
         train.train_ensemble(build_model("mlp", 2, (4,), 2, [0]), torch.randn(8, 4),
                              train.Targets(hard=torch.zeros(1, 8, dtype=torch.long)), TrainConfig(steps=1, batch_size=4), [0])
     assert cuda_graph.GRAPHING_COMPILE_MODES == ("reduce-overhead", "max-autotune")
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_resume_from_a_checkpoint_written_with_the_graph_on(tmp_path):
+    """A graphed run saves a capturable Adam (flag on, step counts on its device); resumed where the graph
+    is off (here a CPU) the optimizer must run non-capturable and end as the uninterrupted run."""
+    from ddlib.checkpoint import Checkpointing
+
+    x = torch.randn(64, 12, generator=torch.Generator().manual_seed(3))
+    y = torch.randint(0, 3, (2, 64), generator=torch.Generator().manual_seed(4))
+    cfg = TrainConfig(steps=12, batch_size=8)
+
+    def run(checkpoint=None, stop=None):
+        model = build_model("mlp", 8, (12,), 3, [0, 1])
+
+        def hook(step):
+            if step == stop:
+                raise _Stop
+
+        train.train_ensemble(model, x, train.Targets(hard=y), cfg, [0, 1], checkpoint=checkpoint, on_step=hook)
+        return model
+
+    whole = run()
+    path = tmp_path / "ck.pt"
+    with pytest.raises(_Stop):
+        run(Checkpointing(path, 5, "k"), stop=7)
+    saved = torch.load(path, weights_only=False)
+    for group in saved["optimizer"]["param_groups"]:
+        group["capturable"] = True  # as a graphed CUDA run writes it
+    torch.save(saved, path)
+    ck = Checkpointing(path, 5, "k")
+    resumed = run(ck)
+    assert ck.resumed_from == 5
+    for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_set_capturable_moves_adam_step_counts():
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(model.parameters())
+    model(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    train.set_capturable(opt, True)
+    assert opt.param_groups[0]["capturable"] is True
+    assert all(s["step"].dtype == torch.float32 and s["step"].device == p.device for p, s in opt.state.items())
+    train.set_capturable(opt, False)
+    assert opt.param_groups[0]["capturable"] is False
