@@ -1,8 +1,9 @@
 """The book's chapters on a GPU, through the library's defaults there (CUDA graph, width batching,
 students of several methods in one ensemble): the distillation chapter's ``smoke`` preset, then the
 double-descent chapter's ``default`` preset, with their summaries and wall-clock times (data, training,
-evaluation, storing; every run computed afresh; on CUDA, CUDA, cuBLAS and cuDNN are started before any clock). Results go to a temporary ``$DDLIB_RESULTS`` unless it
-is set; ``--csv`` writes one row per chapter (date, device, seconds, runs) for the appendix.
+evaluation, storing; every run computed afresh; on CUDA, the CUDA context, cuBLAS and cuDNN are started
+before any clock). Results go to a temporary ``$DDLIB_RESULTS`` unless it is set; ``--csv`` writes one
+row per chapter (date, device, seconds, runs) for the appendix.
 
     PYTHONPATH=. python benchmarks/gpu_chapters.py [--csv benchmarks/results/chapters/NAME.csv]
 """
