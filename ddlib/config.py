@@ -115,17 +115,18 @@ class RunConfig:
         non_negative_int("init_seed", self.init_seed)
         non_negative_int("order_seed", self.order_seed)
 
-    def batch_key(self, ignore_width: bool = False) -> str:
-        """Runs with equal keys can be trained together as one ensemble: they may differ in seeds and in
-        their targets (method, teacher, temperature, alpha), as long as they train on the same inputs
-        (the labeled set, or the same pool); with ``ignore_width``, in width too (zero-padded,
-        :mod:`ddlib.width_batching`)."""
+    def batch_key(self, ignore_width: bool = False, ignore_method: bool = True) -> str:
+        """Runs with equal keys can be trained together as one ensemble: they may differ in seeds and,
+        with ``ignore_method``, in their targets (method, teacher, temperature, alpha), as long as they
+        train on the same inputs (the labeled set, or the same pool); with ``ignore_width``, in width too
+        (zero-padded, :mod:`ddlib.width_batching`)."""
         d = dataclasses.asdict(self)
         d.pop("init_seed"), d.pop("order_seed")
         if ignore_width:
             d.pop("width")
         t = self.targets
-        d["targets"] = ["pool", t.pool_size, t.pool_seed] if t.uses_pool else ["labeled"]
+        if ignore_method:
+            d["targets"] = ["pool", t.pool_size, t.pool_seed] if t.uses_pool else ["labeled"]
         return _digest(d)
 
 

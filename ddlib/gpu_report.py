@@ -28,6 +28,8 @@ WIDTH_BATCHING_RESULTS = RESULTS / "width-batching"
 #: Runs of ``benchmarks/width_batching.py --chapter-sweep`` (a whole chapter sweep with and without it).
 CHAPTER_SWEEP_RESULTS = WIDTH_BATCHING_RESULTS / "chapter-sweep"
 
+#: Runs of ``benchmarks/method_batching.py``: a chapter's students with and without method batching.
+METHOD_BATCHING_RESULTS = RESULTS / "method-batching"
 #: Runs of ``benchmarks/gpu_chapters.py``: whole chapter sweeps with the library's defaults, any device.
 CHAPTER_RESULTS = RESULTS / "chapters"
 
@@ -387,6 +389,20 @@ def chapter_sweep_sentence(runs: pd.DataFrame) -> str:
             f"training, evaluation and storing; {_device_words(r['device'])}, {r['date']}), padding widths up to {int(r['width_batch'])} took "
             f"{r['batched_s']:.0f} s against {r['unbatched_s']:.0f} s one width per group, {r['ratio']:.2f} times as "
             "fast: training steps are only part of a sweep, and wider widths train as before.")
+
+
+def method_batching_sentence(runs: pd.DataFrame) -> str:
+    """What method batching does to the distillation chapter's students, from the newest file."""
+    if runs.empty:
+        return "Method batching has not been timed yet (`benchmarks/method_batching.py`)."
+    r = _newest_file(runs).iloc[0]
+    chapter, preset, _ = str(r["sweep"]).split(" ", 2)
+    counts = ((f" ({int(r['groups_batched'])} ensembles)", f" ({int(r['groups_separate'])} ensembles)")
+              if "groups_batched" in r and pd.notna(r["groups_batched"]) else ("", ""))
+    return (f"For the {chapter} chapter's students at its `{preset}` preset ({int(r['runs'])} runs, timing data, "
+            f"training, evaluation and storing; {_device_words(r['device'])}, {r['date']}), grouping them by their "
+            f"inputs{counts[0]} took {r['batched_s']:.0f} s against {r['separate_s']:.0f} s grouping them by their "
+            f"targets{counts[1]}, {r['ratio']:.2f} times as fast.")
 
 
 def show_width_batching(runs: pd.DataFrame) -> pd.DataFrame:

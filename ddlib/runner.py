@@ -32,6 +32,7 @@ from .cuda_graph import resolve_cuda_graph
 from .data import DATASET_SHAPES, load_data, load_pool, pool_source
 from .devices import resolve_device
 from .models import build_model, count_params, member_state, stack_states, to_device
+from .paths import OFF_WORDS, ON_WORDS, env_word
 from .store import ResultStore
 from .train import Targets, error_rate, predict_logits, resolve_compile_mode, train_ensemble
 from .validation import ConfigError
@@ -65,18 +66,34 @@ def _teacher_depth(cfg: RunConfig) -> int:
     return 0 if cfg.targets.teacher is None else 1 + _teacher_depth(cfg.targets.teacher)
 
 
+def method_batching(value: bool | None = None) -> bool:
+    """Whether runs that differ in their targets (method, teacher, temperature, alpha) but train on the
+    same inputs share one ensemble: ``value``, else ``$DDLIB_METHOD_BATCH`` (on/off words), else on."""
+    if value is not None:
+        return bool(value)
+    raw = env_word("DDLIB_METHOD_BATCH")
+    if raw in ON_WORDS or raw == "":
+        return True
+    if raw in OFF_WORDS:
+        return False
+    raise ConfigError(f"DDLIB_METHOD_BATCH must be on or off (or 1/0, true/false); got {raw!r}")
+
+
 def run_configs(configs, *, store: ResultStore | None = None, device: str = "auto",
                 executor: Executor | None = None, progress: bool = True,
-                width_batch: int | None = None) -> SweepOutcome:
+                width_batch: int | None = None, method_batch: bool | None = None) -> SweepOutcome:
     """Make sure every config in ``configs`` is stored; return their records in order.
 
     ``width_batch``: the widest width trained in a shared ensemble with other widths (0: none); default
     :func:`ddlib.width_batching.width_batch_limit` (``$DDLIB_WIDTH_BATCH``, else 16 on a CPU, 0 on a GPU).
     Like the device, it changes speed, not the recipe (results agree up to floating-point rounding), so it is
     not part of a run's hash. Wider groups mean fewer, larger jobs: with an ``executor``, less parallelism,
-    and a kill loses a whole group back to its last checkpoint; pass ``width_batch=0`` to keep one width per group."""
+    and a kill loses a whole group back to its last checkpoint; pass ``width_batch=0`` to keep one width per group.
+    ``method_batch``: students of different methods on the same inputs share one ensemble (default
+    :func:`method_batching`, on); likewise a speed switch outside the hash."""
     store = store or ResultStore()
     limit = width_batch_limit(resolve_device(device), width_batch)
+    mixed_methods = method_batching(method_batch)
     configs = list(configs)
     requested = {config_hash(c): c for c in configs}
     missing: dict[str, RunConfig] = {}
@@ -98,7 +115,7 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     for cfg in missing.values():
         by_depth[_teacher_depth(cfg)].append(cfg)
     for depth in sorted(by_depth):
-        groups = _groups(by_depth[depth], limit)
+        groups = _groups(by_depth[depth], limit, mixed_methods)
         jobs = [(g, str(store.root), device, progress) for g in groups]
         if executor is None:
             for i, job in enumerate(jobs):
@@ -112,12 +129,13 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     return outcome
 
 
-def _groups(configs: list[RunConfig], width_batch: int = 0) -> list[list[RunConfig]]:
-    """Configs with equal :meth:`RunConfig.batch_key` (ignoring width up to ``width_batch``), at most
-    :data:`MAX_MEMBERS` per group; a mixed-width group is sorted by width, so a split pads least."""
+def _groups(configs: list[RunConfig], width_batch: int = 0, method_batch: bool = True) -> list[list[RunConfig]]:
+    """Configs with equal :meth:`RunConfig.batch_key` (ignoring width up to ``width_batch``, and the
+    targets if ``method_batch``), at most :data:`MAX_MEMBERS` per group; a mixed-width group is sorted
+    by width, so a split pads least."""
     groups: dict[str, list[RunConfig]] = defaultdict(list)
     for cfg in configs:
-        groups[cfg.batch_key(ignore_width=cfg.width <= width_batch)].append(cfg)
+        groups[cfg.batch_key(ignore_width=cfg.width <= width_batch, ignore_method=method_batch)].append(cfg)
     out = []
     for g in groups.values():
         g = sorted(g, key=lambda c: c.width)  # stable: seeds keep their order within a width

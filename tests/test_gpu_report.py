@@ -258,3 +258,18 @@ def test_committed_cuda_graph_check_supports_the_appendix():
     assert len(lines) == 3 and all("graph/graph 0.00e+00" in line and "capture fallbacks 0" in line for line in lines)
     assert all("graph/eager 0.00e+00" not in line for line in lines)
     assert "bit-identical to uninterrupted True" in text and "device cuda" in text
+
+
+def test_method_batching_sentence_reads_the_newest_file(tmp_path):
+    assert gpu_report.method_batching_sentence(gpu_report.load_benchmarks(tmp_path)).startswith("Method batching has not")
+    row = dict(date="2030-01-01", device="cpu (2 threads)", torch="2", sweep="distillation default students", runs=40,
+               separate_s=200.0, batched_s=100.0, ratio=2.0)
+    pd.DataFrame([row]).to_csv(tmp_path / "a.csv", index=False)
+    pd.DataFrame([dict(row, date="2029-01-01", ratio=9.0)]).to_csv(tmp_path / "b.csv", index=False)
+    text = gpu_report.method_batching_sentence(gpu_report.load_benchmarks(tmp_path))
+    assert "distillation chapter's students at its `default` preset (40 runs" in text
+    assert "grouping them by their inputs took 100 s against 200 s grouping them by their targets, 2.00 times" in text
+    pd.DataFrame([dict(row, date="2031-01-01", groups_batched=2, groups_separate=32)]).to_csv(tmp_path / "c.csv",
+                                                                                             index=False)
+    text = gpu_report.method_batching_sentence(gpu_report.load_benchmarks(tmp_path))
+    assert "by their inputs (2 ensembles) took 100 s against 200 s grouping them by their targets (32 ensembles)" in text

@@ -54,3 +54,23 @@ def test_mixed_method_group_trains_each_student_as_alone(results_dir, tmp_path):
         wa, wb = together_store.load_weights(cfg), alone_store.load_weights(cfg)
         for key in wb:
             torch.testing.assert_close(wa[key], wb[key], rtol=1e-3, atol=1e-4, msg=f"{cfg.targets.method} {key}")
+
+
+def test_method_batching_can_be_switched_off(results_dir, tmp_path, monkeypatch):
+    import pytest
+
+    from ddlib.runner import method_batching
+    from ddlib.validation import ConfigError
+
+    teacher, pool, labeled = _students()
+    assert len(_groups(pool + labeled, method_batch=False)) == 4  # one group per method
+    monkeypatch.setenv("DDLIB_METHOD_BATCH", "off")
+    assert method_batching() is False and method_batching(True) is True
+    store = ResultStore(tmp_path / "separate")
+    out = run_configs([teacher] + pool, store=store, progress=False)
+    assert [r["provenance"]["group_size"] for r in out.records] == [1, 1, 1]
+    monkeypatch.setenv("DDLIB_METHOD_BATCH", "sometimes")
+    with pytest.raises(ConfigError, match="DDLIB_METHOD_BATCH must be on or off"):
+        run_configs(pool, store=store, progress=False)
+    monkeypatch.delenv("DDLIB_METHOD_BATCH")
+    assert method_batching() is True
