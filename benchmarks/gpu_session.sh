@@ -32,3 +32,13 @@ timeout 90 python3 benchmarks/width_batching.py --model resnet18 --widths 1,2,3,
     "$(seq -s, 1 16)" --seeds 1 --steps 100 --lr 1e-4 \
     --csv "$OUT/width-batching/gpu-resnet18.csv" 2>&1 | tee "$OUT/width-batching/gpu-resnet18.log"
 echo "width batching: exit $?"
+# 4. the book's chapters with the library's defaults (needs the mnist1d package, which the device image
+#    lacks: carry its wheel, e.g. `pip download --no-deps -d .whl mnist1d` here, `carry: [".whl"]`, and
+#    `pip install --no-index --no-deps --target /tmp/site .whl/*.whl; export PYTHONPATH=/tmp/site` there).
+if python3 -c "import mnist1d" 2>/dev/null; then
+    mkdir -p "$OUT/chapters"
+    timeout 90 python3 benchmarks/gpu_chapters.py --csv "$OUT/chapters/gpu.csv" > "$OUT/chapters/gpu.log" 2>&1
+    echo "chapters: exit $?"
+else
+    echo "chapters: skipped (no mnist1d package)"
+fi
