@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The GPU checks of the full-scale issue, as one script for one device session: at most 7.5 minutes
-# on an H100/H200 (each step has its own timeout; the CSVs are written after every measurement, so a
-# step cut short keeps what it measured). Run it with a timeout of ~8 minutes:
+# The GPU checks of the full-scale issue, as one script for one device session. Each step has its own
+# timeout (together 9 minutes; steps 1-3 took 3 minutes on an H200 on 2026-11-26); the CSVs are written
+# after every measurement, so a step cut short keeps what it measured. Run it with a timeout of ~9.5 minutes:
 #
 #   1. the whole-step CUDA graph (ddlib.cuda_graph) against the eager loop: same weights within
 #      rounding, resume from a checkpoint, a tiny sweep with the library's defaults
