@@ -7,8 +7,8 @@ import torch
 
 from ddlib.config import TrainConfig
 from ddlib.cuda_graph import WARMUP_STEPS, resolve_cuda_graph
-from ddlib.validation import ConfigError
 from ddlib.train import Targets, train_ensemble
+from ddlib.validation import ConfigError
 
 
 def device_name(device: torch.device) -> str:

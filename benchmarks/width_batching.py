@@ -145,14 +145,14 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     if args.chapter_sweep:
         return time_chapter_sweep(args, device)
-    name = device_name(device)
+    name, graph = device_name(device), resolve_cuda_graph(None, device)  # $DDLIB_CUDA_GRAPH, else on for CUDA
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     data = training_data(args, device)
     print(f"device: {name} | torch {torch.__version__} | model {args.model} | {args.seeds} seed(s) per width | "
           f"batch {args.batch_size} | {args.steps} timed steps after {args.warmup} warm-up | "
           f"data {'synthetic CIFAR-shaped' if args.model in IMAGE_MODELS else 'MNIST-1D'} n={args.n_train} | "
-          f"CUDA graph {'on' if resolve_cuda_graph(None, device) else 'off'}", flush=True)
+          f"CUDA graph {'on' if graph else 'off'}", flush=True)
     head = f"{'widths':>24} {'members':>7} {'separate s':>10} {'padded s':>9} {'ratio':>6} {'padding':>8}"
     print(head + "\n" + "-" * len(head), flush=True)
     rows = []
@@ -161,10 +161,10 @@ def main(argv=None):
         rows.append(row)
         print(f"{row['widths']:>24} {row['members']:>7} {row['separate_s']:>10.2f} {row['padded_s']:>9.2f} "
               f"{row['ratio']:>6.2f} {row['padding_overhead']:>7.2f}x", flush=True)
-        write_csv(args, rows, name)
+        write_csv(args, rows, name, graph)
 
 
-def write_csv(args, rows, name) -> None:
+def write_csv(args, rows, name, graph: bool) -> None:
     """Write the rows so far to ``--csv`` (after every measurement: a run cut short keeps what it measured)."""
     if not args.csv:
         return
@@ -172,8 +172,7 @@ def write_csv(args, rows, name) -> None:
 
     meta = {"date": time.strftime("%Y-%m-%d"), "device": name, "torch": torch.__version__, "model": args.model,
             "seeds": args.seeds, "batch_size": args.batch_size, "timed_steps": args.steps, "n_train": args.n_train,
-            "data": "synthetic" if args.model in IMAGE_MODELS else "mnist1d"}
-    meta["cuda_graph"] = resolve_cuda_graph(None, resolve_device(args.device))  # $DDLIB_CUDA_GRAPH, else on for CUDA
+            "data": "synthetic" if args.model in IMAGE_MODELS else "mnist1d", "cuda_graph": graph}
     pd.DataFrame([{**meta, **r} for r in rows]).to_csv(args.csv, index=False)
 
 

@@ -385,10 +385,9 @@ def chapter_sweep_sentence(runs: pd.DataFrame) -> str:
         return "The whole chapter sweep has not been timed with and without it."
     r = _newest_file(runs).iloc[0]
     chapter, preset = str(r["sweep"]).rsplit(" ", 1)
-    return (f"For the {chapter} chapter's whole sweep at its `{preset}` preset ({int(r['runs'])} runs, timing data, "
-            f"training, evaluation and storing; {_device_words(r['device'])}, {r['date']}), padding widths up to {int(r['width_batch'])} took "
-            f"{r['batched_s']:.0f} s against {r['unbatched_s']:.0f} s one width per group, {r['ratio']:.2f} times as "
-            "fast: training steps are only part of a sweep, and wider widths train as before.")
+    return _timed_both_ways(r, f"the {chapter} chapter's whole sweep at its `{preset}` preset",
+                            f"padding widths up to {int(r['width_batch'])}", "one width per group", r["unbatched_s"],
+                            ": training steps are only part of a sweep, and wider widths train as before.")
 
 
 def method_batching_sentence(runs: pd.DataFrame) -> str:
@@ -399,10 +398,17 @@ def method_batching_sentence(runs: pd.DataFrame) -> str:
     chapter, preset, _ = str(r["sweep"]).split(" ", 2)
     counts = ((f" ({int(r['groups_batched'])} ensembles)", f" ({int(r['groups_separate'])} ensembles)")
               if "groups_batched" in r and pd.notna(r["groups_batched"]) else ("", ""))
-    return (f"For the {chapter} chapter's students at its `{preset}` preset ({int(r['runs'])} runs, timing data, "
-            f"training, evaluation and storing; {_device_words(r['device'])}, {r['date']}), grouping them by their "
-            f"inputs{counts[0]} took {r['batched_s']:.0f} s against {r['separate_s']:.0f} s grouping them by their "
-            f"targets{counts[1]}, {r['ratio']:.2f} times as fast.")
+    return _timed_both_ways(r, f"the {chapter} chapter's students at its `{preset}` preset",
+                            f"grouping them by their inputs{counts[0]}", f"grouping them by their targets{counts[1]}",
+                            r["separate_s"])
+
+
+def _timed_both_ways(r: pd.Series, subject: str, batched: str, separate: str, separate_s: float,
+                     ending: str = ".") -> str:
+    """One sweep timed two ways in one run (``runs``, ``batched_s``, ``ratio``, device and date from ``r``)."""
+    return (f"For {subject} ({int(r['runs'])} runs, timing data, training, evaluation and storing; "
+            f"{_device_words(r['device'])}, {r['date']}), {batched} took {r['batched_s']:.0f} s against "
+            f"{separate_s:.0f} s {separate}, {r['ratio']:.2f} times as fast{ending}")
 
 
 def show_width_batching(runs: pd.DataFrame) -> pd.DataFrame:

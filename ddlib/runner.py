@@ -85,7 +85,7 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     """Make sure every config in ``configs`` is stored; return their records in order.
 
     ``width_batch``: the widest width trained in a shared ensemble with other widths (0: none); default
-    :func:`ddlib.width_batching.width_batch_limit` (``$DDLIB_WIDTH_BATCH``, else 16 on a CPU, 0 on a GPU).
+    :func:`ddlib.width_batching.width_batch_limit` (``$DDLIB_WIDTH_BATCH``, else 16 on a CPU and on a GPU).
     Like the device, it changes speed, not the recipe (results agree up to floating-point rounding), so it is
     not part of a run's hash. Wider groups mean fewer, larger jobs: with an ``executor``, less parallelism,
     and a kill loses a whole group back to its last checkpoint; pass ``width_batch=0`` to keep one width per group.
@@ -238,6 +238,11 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     test_logits = predict_logits(model, data.x_test, len(group), mean_std=ms)
     test_err = error_rate(test_logits, data.y_test).tolist()
     seconds = time.time() - started
+    shared_prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group),
+                   "group_widths": sorted({c.width for c in group}),
+                   "cuda_graph": resolve_cuda_graph(None, dev, resolve_compile_mode())}  # the switch as set
+    if ckpt.resumed_from:
+        shared_prov["resumed_from_step"] = ckpt.resumed_from
     records = []
     for i, cfg in enumerate(group):
         # train_error: error against the labels the run was fitted to (noisy labels for `labels`
@@ -251,10 +256,7 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
             agree = (test_logits[i].argmax(-1) == teacher_test[i].argmax(-1)).float().mean().item()
             metrics["agreement"] = agree
             metrics["teacher_test_error"] = error_rate(teacher_test[i], data.y_test).item()
-        prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group),
-                "group_widths": sorted({c.width for c in group}), "cuda_graph": resolve_cuda_graph(None, dev, resolve_compile_mode())}
-        if ckpt.resumed_from:
-            prov["resumed_from_step"] = ckpt.resumed_from
+        prov = dict(shared_prov)
         if cfg.targets.uses_pool:
             prov["pool_source"] = pool_source(cfg.data)
         records.append(store.save(cfg, metrics, member_state(model, i), prov))
