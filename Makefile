@@ -1,6 +1,10 @@
 # The two commands of the README: `make book` (build the book) and `make test` (run the tests).
 # Both create .venv from requirements.txt when it is missing or older than requirements.txt.
 PYTHON ?= python3
+# pipefail: a failed pip install (no network, a full disk) stops make here with pip's own message,
+# instead of surfacing later as a broken import.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -11,9 +15,9 @@ venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
-	$(BIN)/python -m pip install --quiet -r requirements.txt 2>&1 | grep -v "is ignored" || true
-	$(BIN)/python -m pip install --quiet --no-deps -e . 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | { grep -v "is ignored" || true; }
+	$(BIN)/python -m pip install --quiet -r requirements.txt 2>&1 | { grep -v "is ignored" || true; }
+	$(BIN)/python -m pip install --quiet --no-deps -e . 2>&1 | { grep -v "is ignored" || true; }
 	$(BIN)/python -c "import ddlib, torch, torchvision, jupytext, papermill, myst_nb, mnist1d" 
 	touch $(STAMP)
 
