@@ -131,7 +131,8 @@ def sweep(tmp: Path) -> None:
         model = load_trained_model(cfg, store, DEV)
         err = error_rate(predict_logits(model, d.x_test, 1, mean_std=CIFAR_MEAN_STD["cifar10"])[0], d.y_test).item()
         print(f"[3] sweep resnet18 w{cfg.width}: test {rec['metrics']['test_error']:.3f} reloaded {err:.3f} "
-              f"group {rec['provenance'].get('group_widths')}")
+              f"group {rec['provenance'].get('group_widths')} steps ran as: {rec['provenance']['step_loop']}")
+        assert rec["provenance"]["step_loop"] == ("eager" if CPU else "cuda graph")
 
 
 if __name__ == "__main__":

@@ -28,13 +28,12 @@ import torch
 from . import cifar
 from .checkpoint import Checkpointing, checkpoint_every_from_env
 from .config import POOL_METHODS, RunConfig, config_hash
-from .cuda_graph import resolve_cuda_graph
 from .data import DATASET_SHAPES, load_data, load_pool, pool_source
 from .devices import resolve_device
 from .models import build_model, count_params, member_state, stack_states, to_device
 from .paths import OFF_WORDS, ON_WORDS, env_word
 from .store import ResultStore
-from .train import Targets, error_rate, predict_logits, resolve_compile_mode, train_ensemble
+from .train import Targets, error_rate, predict_logits, train_ensemble
 from .validation import ConfigError
 from .width_batching import build_for_widths, width_batch_limit
 
@@ -231,8 +230,10 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     ms = _mean_std(c0)
     ckpt = Checkpointing(store.checkpoint_path(group), checkpoint_every_from_env(),
                          key=",".join(config_hash(c) for c in group))
+    outcome = {}
     losses = train_ensemble(model, x, targets, c0.train, [c.order_seed for c in group],
-                            progress=_describe(group) if progress else False, mean_std=ms, checkpoint=ckpt)
+                            progress=_describe(group) if progress else False, mean_std=ms, checkpoint=ckpt,
+                            outcome=outcome)
     train_logits = predict_logits(model, x, len(group), mean_std=ms)
     train_err = error_rate(train_logits, fit_labels).tolist()
     test_logits = predict_logits(model, data.x_test, len(group), mean_std=ms)
@@ -240,7 +241,7 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     seconds = time.time() - started
     shared_prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group),
                    "group_widths": sorted({c.width for c in group}),
-                   "cuda_graph": resolve_cuda_graph(None, dev, resolve_compile_mode())}  # the switch as set
+                   "step_loop": outcome["step_loop"]}  # how the steps ran, not just the switch
     if ckpt.resumed_from:
         shared_prov["resumed_from_step"] = ckpt.resumed_from
     records = []

@@ -159,7 +159,8 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
                    order_seeds, *, progress: bool | str = False, mean_std=None,
                    checkpoint: Checkpointing | None = None,
                    on_step: Callable[[int], None] | None = None,
-                   compile_mode: str | None = None, cuda_graph: str | bool | None = None) -> list[float]:
+                   compile_mode: str | None = None, cuda_graph: str | bool | None = None,
+                   outcome: dict | None = None) -> list[float]:
     """Train ``model`` (an ensemble) in place for ``cfg.steps`` steps; return the loss every 100 steps.
 
     ``x`` holds the training inputs ``(n, *shape)`` shared by all members, already on the device;
@@ -170,6 +171,8 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     ``$DDLIB_COMPILE``, else off); it changes speed, not the recipe, so it is not part of a run's hash.
     ``cuda_graph``: a :func:`ddlib.cuda_graph.resolve_cuda_graph` value (default ``$DDLIB_CUDA_GRAPH``, else
     on for CUDA): the whole step is recorded once as a CUDA graph and replayed (likewise a speed switch).
+    ``outcome``, when given, is filled with ``step_loop``: how the steps actually ran, one of
+    :data:`STEP_LOOPS` (the switch may be on and the capture still fail, or the run be too short to capture).
     """
     n = x.shape[0]
     if cfg.batch_size > n:
@@ -229,7 +232,21 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
         if on_step is not None:
             on_step(step)
     bar.close()
+    if outcome is not None:
+        outcome["step_loop"] = _step_loop(run_step)
     return losses
+
+
+STEP_LOOPS = ("cuda graph", "eager, capture failed", "eager")
+
+
+def _step_loop(run_step) -> str:
+    """Which of :data:`STEP_LOOPS` ran: a replayed graph, an eager fallback after a failed capture, or eager."""
+    if getattr(run_step, "graph", None) is not None:  # a GraphedStep that captured
+        return STEP_LOOPS[0]
+    if getattr(run_step, "failed", False):
+        return STEP_LOOPS[1]
+    return STEP_LOOPS[2]
 
 
 @torch.no_grad()

@@ -116,6 +116,7 @@ def test_run_configs_resumes_a_killed_group(results_dir, tmp_path, monkeypatch):
     fresh_store = ResultStore(tmp_path / "fresh")
     fresh = run_configs(_cfgs(), store=fresh_store, device="cpu", progress=False)
     assert "resumed_from_step" not in fresh.records[0]["provenance"]
+    assert fresh.records[0]["provenance"]["step_loop"] == "eager"  # how the steps ran on this CPU
     for cfg, a, b in zip(_cfgs(), out.records, fresh.records):
         assert a["metrics"] == b["metrics"]
         wa, wb = store.load_weights(cfg), fresh_store.load_weights(cfg)

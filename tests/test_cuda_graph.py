@@ -9,6 +9,7 @@ the wrong step, a batch skipped or repeated around the capture, or a failed capt
 from __future__ import annotations
 
 import functools
+from contextlib import nullcontext
 
 import pytest
 import torch
@@ -65,9 +66,11 @@ def test_graphed_step_trains_exactly_like_the_plain_step(recorder):
     model, step = _mlp_and_step()
     graphed = GraphedStep(step, recorder=recorder)
     PythonRecorder.captures = 0
-    for xb, idx in _batches():
-        expected = plain_step(xb, idx).item()
-        assert graphed(xb, idx).item() == expected  # the loss of this very step, read before the next
+    failing = recorder is FailingRecorder
+    with pytest.warns(UserWarning, match="capture of the training step failed") if failing else nullcontext():
+        for xb, idx in _batches():
+            expected = plain_step(xb, idx).item()
+            assert graphed(xb, idx).item() == expected  # the loss of this very step, read before the next
     for a, b in zip(plain_model.state_dict().values(), model.state_dict().values()):
         assert torch.equal(a, b)
     if recorder is PythonRecorder:
@@ -88,23 +91,31 @@ def test_train_ensemble_with_the_graph_plumbing_equals_eager(monkeypatch, tiny_i
     """train_ensemble's own graphed path (capturable Adam aside, which needs CUDA) on augmented images."""
     x, y = tiny_images
 
-    def run():
+    def run(outcome=None):
         model = build_model("cnn5", 2, (3, 32, 32), 10, [0, 1]).double()
         losses = train.train_ensemble(model, x, train.Targets(hard=y.expand(2, -1)),
-                                      TrainConfig(steps=2 * WARMUP_STEPS + 3, batch_size=8), [0, 1])
+                                      TrainConfig(steps=2 * WARMUP_STEPS + 3, batch_size=8), [0, 1],
+                                      outcome=outcome)
         return model, losses
 
-    eager_model, eager_losses = run()
+    outcome = {}
+    eager_model, eager_losses = run(outcome)
+    assert outcome == {"step_loop": "eager"}
     make_optimizer = train.make_optimizer
     monkeypatch.setattr(train, "resolve_cuda_graph", lambda *a: True)
     monkeypatch.setattr(train, "make_optimizer", lambda params, cfg, capturable: make_optimizer(params, cfg))
     monkeypatch.setattr(train, "GraphedStep", functools.partial(GraphedStep, recorder=PythonRecorder))
     PythonRecorder.captures = 0
-    model, losses = run()
+    model, losses = run(outcome)
     assert PythonRecorder.captures == 1
     assert losses == eager_losses
     for a, b in zip(eager_model.state_dict().values(), model.state_dict().values()):
         assert torch.equal(a, b)
+    assert outcome == {"step_loop": "cuda graph"}
+    monkeypatch.setattr(train, "GraphedStep", functools.partial(GraphedStep, recorder=FailingRecorder))
+    with pytest.warns(UserWarning, match="capture of the training step failed"):
+        run(outcome)
+    assert outcome == {"step_loop": "eager, capture failed"}  # the switch was on; provenance must not say graph
 
 
 @pytest.fixture
