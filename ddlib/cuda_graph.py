@@ -34,7 +34,7 @@ from typing import Callable
 
 import torch
 
-from .paths import OFF_WORDS, ON_WORDS, env_word
+from .paths import switch_setting
 from .validation import ConfigError
 
 #: Eager steps before the capture (PyTorch's notes use 3 on a side stream).
@@ -49,24 +49,18 @@ def resolve_cuda_graph(value: str | bool | None, device: torch.device, compile_m
 
     ``auto`` (or unset, or empty) means on for CUDA, off elsewhere and off under a compile mode that graphs
     itself; ON words (``1``, ``on``, ...) on a device without CUDA fail naming the device."""
-    name = "cuda_graph" if value is not None else "DDLIB_CUDA_GRAPH"
-    if isinstance(value, bool):
-        raw = "on" if value else "off"
-    else:
-        raw = (value.strip().lower() if value is not None else env_word("DDLIB_CUDA_GRAPH")) or "auto"
-    if raw in OFF_WORDS:
+    name, word = switch_setting(value, "cuda_graph", "DDLIB_CUDA_GRAPH")
+    if word == "off":
         return False
     usable = device.type == "cuda" and compile_mode not in GRAPHING_COMPILE_MODES
-    if raw == "auto":
+    if word == "auto":
         return usable
-    if raw in ON_WORDS:
-        if device.type != "cuda":
-            raise ConfigError(f"{name}=on needs a CUDA device; training runs on {device.type}")
-        if not usable:
-            raise ConfigError(f"{name}=on cannot be combined with compile mode {compile_mode!r}, which records "
-                              f"CUDA graphs itself; use compile mode 'default' or 'off'")
-        return True
-    raise ConfigError(f"{name} must be auto, on or off (or 1/0, true/false); got {raw!r}")
+    if device.type != "cuda":
+        raise ConfigError(f"{name}=on needs a CUDA device; training runs on {device.type}")
+    if not usable:
+        raise ConfigError(f"{name}=on cannot be combined with compile mode {compile_mode!r}, which records "
+                          f"CUDA graphs itself; use compile mode 'default' or 'off'")
+    return True
 
 
 class CudaGraphRecorder:

@@ -1,8 +1,11 @@
 """Choosing the torch device: ``"auto"`` means CUDA, else Apple MPS, else CPU."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 
+from .paths import switch_setting
 from .validation import ConfigError, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -22,3 +25,26 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ConfigError("device='mps' was asked for but MPS is not available; use 'auto' or 'cpu'")
     return torch.device(name)
+
+
+def resolve_cudnn_benchmark(value: str | bool | None, device: torch.device) -> bool:
+    """Whether training lets cuDNN time its convolution algorithms and keep the fastest per shape
+    (``torch.backends.cudnn.benchmark``): ``value`` (``True``/``False`` or a word), else
+    ``$DDLIB_CUDNN_BENCHMARK``; ``auto`` (or unset) means on for CUDA. The throughput benchmarks
+    measured with it on. A speed switch, not part of a run's hash; with it on, two GPU runs of the same
+    config may pick different algorithms and so differ in the last bits."""
+    word = switch_setting(value, "cudnn_benchmark", "DDLIB_CUDNN_BENCHMARK")[1]
+    return device.type == "cuda" if word == "auto" else word == "on"
+
+
+@contextmanager
+def cudnn_benchmark_on(enabled: bool):
+    """Turn ``torch.backends.cudnn.benchmark`` on inside the block when ``enabled``, restoring it after;
+    when not enabled, leave the process's own setting alone."""
+    previous = torch.backends.cudnn.benchmark
+    if enabled:
+        torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = previous

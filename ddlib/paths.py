@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .validation import ConfigError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -39,6 +41,22 @@ OFF_WORDS = ("", "0", "false", "no", "off")
 def env_word(name: str) -> str:
     """``$name``, stripped and lower-cased ("" when unset)."""
     return os.environ.get(name, "").strip().lower()
+
+
+def switch_setting(value: str | bool | None, param: str, env: str) -> tuple[str, str]:
+    """A speed switch's setting and the name to blame in an error: ``value`` when given (``True``/``False``
+    or a word; the error then names ``param``), else ``$env``. Returns ``(name, word)`` with ``word`` one of
+    ``auto`` (unset or empty), ``on`` (an ON word) or ``off`` (an OFF word); anything else fails."""
+    if value is not None:
+        name = param
+        raw = ("on" if value else "off") if isinstance(value, bool) else str(value).strip().lower()
+    else:
+        name, raw = env, env_word(env)
+    if not raw or raw == "auto":
+        return name, "auto"
+    if raw in ON_WORDS or raw in OFF_WORDS:
+        return name, "on" if raw in ON_WORDS else "off"
+    raise ConfigError(f"{name} must be auto, on or off (or 1/0, true/false); got {raw!r}")
 
 
 def download_allowed() -> bool:

@@ -31,7 +31,7 @@ from .config import POOL_METHODS, RunConfig, config_hash
 from .data import DATASET_SHAPES, load_data, load_pool, pool_source
 from .devices import resolve_device
 from .models import build_model, count_params, member_state, stack_states, to_device
-from .paths import OFF_WORDS, ON_WORDS, env_word
+from .paths import switch_setting
 from .store import ResultStore
 from .train import Targets, error_rate, predict_logits, train_ensemble
 from .validation import ConfigError
@@ -70,12 +70,7 @@ def method_batching(value: bool | None = None) -> bool:
     same inputs share one ensemble: ``value``, else ``$DDLIB_METHOD_BATCH`` (on/off words), else on."""
     if value is not None:
         return bool(value)
-    raw = env_word("DDLIB_METHOD_BATCH")
-    if raw in ON_WORDS or raw == "":
-        return True
-    if raw in OFF_WORDS:
-        return False
-    raise ConfigError(f"DDLIB_METHOD_BATCH must be on or off (or 1/0, true/false); got {raw!r}")
+    return switch_setting(None, "method_batch", "DDLIB_METHOD_BATCH")[1] != "off"  # auto (unset) is on
 
 
 def run_configs(configs, *, store: ResultStore | None = None, device: str = "auto",
@@ -241,7 +236,8 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     seconds = time.time() - started
     shared_prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group),
                    "group_widths": sorted({c.width for c in group}),
-                   "step_loop": outcome["step_loop"]}  # how the steps ran, not just the switch
+                   "step_loop": outcome["step_loop"],  # how the steps ran, not just the switch
+                   "cudnn_benchmark": outcome["cudnn_benchmark"]}
     if ckpt.resumed_from:
         shared_prov["resumed_from_step"] = ckpt.resumed_from
     records = []

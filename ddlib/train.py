@@ -29,6 +29,7 @@ from . import cifar
 from .checkpoint import Checkpointing
 from .config import TrainConfig
 from .cuda_graph import GraphedStep, resolve_cuda_graph
+from .devices import cudnn_benchmark_on, resolve_cudnn_benchmark
 from .losses import cross_entropy, kd_loss, kd_loss_per_member
 from .paths import OFF_WORDS, ON_WORDS, env_word
 from .validation import ConfigError
@@ -171,8 +172,10 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     ``$DDLIB_COMPILE``, else off); it changes speed, not the recipe, so it is not part of a run's hash.
     ``cuda_graph``: a :func:`ddlib.cuda_graph.resolve_cuda_graph` value (default ``$DDLIB_CUDA_GRAPH``, else
     on for CUDA): the whole step is recorded once as a CUDA graph and replayed (likewise a speed switch).
-    ``outcome``, when given, is filled with ``step_loop``: how the steps actually ran, one of
-    :data:`STEP_LOOPS` (the switch may be on and the capture still fail, or the run be too short to capture).
+    cuDNN's algorithm autotuning is on during the loop as :func:`ddlib.devices.resolve_cudnn_benchmark`
+    says (``$DDLIB_CUDNN_BENCHMARK``, else on for CUDA). ``outcome``, when given, is filled with
+    ``step_loop``: how the steps actually ran, one of :data:`STEP_LOOPS` (the switch may be on and the
+    capture still fail, or the run be too short to capture), and ``cudnn_benchmark``.
     """
     n = x.shape[0]
     if cfg.batch_size > n:
@@ -212,28 +215,30 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
             checkpoint.resumed_from = start
     else:
         checkpoint = None
-    model.train()
-    bar = tqdm(total=cfg.steps, initial=start, desc=progress if isinstance(progress, str) else "train",
-               disable=not progress, mininterval=2.0, leave=False)
-    for step in range(start, cfg.steps):
-        if epoch is None or step_in_epoch == epoch.shape[0]:
-            epoch, step_in_epoch = _epoch_indices(gens, n, cfg.batch_size, device), 0
-        idx = epoch[step_in_epoch]
-        step_in_epoch += 1
-        loss = run_step(_batch(x, idx, aug_gens, mean_std, in_dtype), idx)
-        if step % 100 == 0 or step == cfg.steps - 1:
-            losses.append(loss.item() / idx.shape[0])
-        bar.update(1)
-        if checkpoint is not None and checkpoint.due(step + 1, cfg.steps):
-            checkpoint.save({
-                "step": step + 1, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                "order_gens": [g.get_state() for g in gens], "aug_gens": [g.get_state() for g in aug_gens],
-                "epoch": epoch.cpu(), "step_in_epoch": step_in_epoch, "losses": losses})
-        if on_step is not None:
-            on_step(step)
-    bar.close()
+    autotune = resolve_cudnn_benchmark(None, device)
+    with cudnn_benchmark_on(autotune):
+        model.train()
+        bar = tqdm(total=cfg.steps, initial=start, desc=progress if isinstance(progress, str) else "train",
+                   disable=not progress, mininterval=2.0, leave=False)
+        for step in range(start, cfg.steps):
+            if epoch is None or step_in_epoch == epoch.shape[0]:
+                epoch, step_in_epoch = _epoch_indices(gens, n, cfg.batch_size, device), 0
+            idx = epoch[step_in_epoch]
+            step_in_epoch += 1
+            loss = run_step(_batch(x, idx, aug_gens, mean_std, in_dtype), idx)
+            if step % 100 == 0 or step == cfg.steps - 1:
+                losses.append(loss.item() / idx.shape[0])
+            bar.update(1)
+            if checkpoint is not None and checkpoint.due(step + 1, cfg.steps):
+                checkpoint.save({
+                    "step": step + 1, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "order_gens": [g.get_state() for g in gens], "aug_gens": [g.get_state() for g in aug_gens],
+                    "epoch": epoch.cpu(), "step_in_epoch": step_in_epoch, "losses": losses})
+            if on_step is not None:
+                on_step(step)
+        bar.close()
     if outcome is not None:
-        outcome["step_loop"] = _step_loop(run_step)
+        outcome.update(step_loop=_step_loop(run_step), cudnn_benchmark=autotune)
     return losses
 
 

@@ -70,7 +70,7 @@ def test_method_batching_can_be_switched_off(results_dir, tmp_path, monkeypatch)
     out = run_configs([teacher] + pool, store=store, progress=False)
     assert [r["provenance"]["group_size"] for r in out.records] == [1, 1, 1]
     monkeypatch.setenv("DDLIB_METHOD_BATCH", "sometimes")
-    with pytest.raises(ConfigError, match="DDLIB_METHOD_BATCH must be on or off"):
+    with pytest.raises(ConfigError, match="DDLIB_METHOD_BATCH must be auto, on or off"):
         run_configs(pool, store=store, progress=False)
     monkeypatch.delenv("DDLIB_METHOD_BATCH")
     assert method_batching() is True

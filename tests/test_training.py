@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ddlib import DataConfig, RunConfig, TrainConfig, build_model, load_data, run_configs, ResultStore
+from ddlib import DataConfig, RunConfig, TrainConfig, build_model, load_data
 from ddlib.config import TargetConfig
 from ddlib.losses import kd_loss
 from ddlib.train import Targets, compiled, resolve_compile_mode, train_ensemble
