@@ -80,7 +80,7 @@ def parse_args(argv=None):
     p.add_argument("--num-classes", type=int, default=10)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default on CPU: cores - baseline workers, at least 1)")
+                   help="torch CPU threads (default on CPU: cores - baseline workers, at least 1; all cores with --skip-baseline)")
     p.add_argument("--skip-baseline", action="store_true")
     p.add_argument("--csv", default=None, help="also write the table (with date, device, projection) to this CSV")
     p.add_argument("--peak-tflops", type=float, default=None,
@@ -198,8 +198,12 @@ def projected_hours(args, measured: dict[int, float], flops: dict[int, float]) -
 def main(argv=None):
     args = parse_args(argv)
     device = resolve_device(args.device)
-    if args.threads or device.type == "cpu":
-        torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) - args.num_workers))
+    if args.threads or device.type == "cpu":  # the baseline's DataLoader workers get cores of their own
+        workers = 0 if args.skip_baseline else args.num_workers
+        torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) - workers))
+        if args.compile_mode != "off" and torch.get_num_threads() == 1:
+            print("note: torch.compile on one CPU thread aborted with heap corruption in the compiled "
+                  "ResNet backward (torch 2.14.1, this project's CPU machines); pass --threads 2 or more")
     bf16 = device.type == "cuda"  # as ddlib.train.autocast_for: bf16 autocast on CUDA, float32 elsewhere
     peak = args.peak_tflops if args.peak_tflops else (989.0 if device.type == "cuda" else None)
     if device.type == "cuda":

@@ -19,6 +19,7 @@ forward pass through ``torch.compile`` in one of its modes (off by default; see
 from __future__ import annotations
 
 import contextlib
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -117,8 +118,9 @@ def _input_dtype(model: torch.nn.Module, device: torch.device) -> torch.dtype:
 
 #: ``torch.compile`` modes the training loop accepts ("off": eager). On a GPU, "reduce-overhead" (and,
 #: besides its kernel search, "max-autotune") also records CUDA graphs, which pays off where per-step
-#: launch overhead dominates (small widths).
-COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
+#: launch overhead dominates (small widths). "max-autotune-no-cudagraphs" searches kernels only, so it
+#: combines with this library's own whole-step graph (:mod:`ddlib.cuda_graph`).
+COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 def resolve_compile_mode(value: str | None = None) -> str:
@@ -136,6 +138,14 @@ def resolve_compile_mode(value: str | None = None) -> str:
     return mode
 
 
+#: Seen on this project's CPU machines with torch 2.14.1: the compiled backward of the PreAct ResNet on
+#: one CPU thread aborts the process with glibc heap corruption (two threads run fine). Inductor's CPU
+#: backend has had such crashes with convolutions and normalisation (pytorch/pytorch#181618).
+ONE_THREAD_COMPILE_WARNING = ("torch.compile on one CPU thread: with torch 2.14.1 the compiled ResNet backward "
+                              "aborted with heap corruption here; use torch.set_num_threads(2) or more, or "
+                              "compile mode 'off' (DDLIB_COMPILE=0)")
+
+
 def compiled(model: torch.nn.Module, mode: str) -> torch.nn.Module:
     """``model`` itself for mode "off", else ``torch.compile(model, mode=...)`` (which shares its parameters).
 
@@ -144,6 +154,10 @@ def compiled(model: torch.nn.Module, mode: str) -> torch.nn.Module:
     silently run eagerly."""
     if mode == "off":
         return model
+    on_cpu = all(p.device.type == "cpu" for p in model.parameters())
+    convolutional = any(isinstance(m, torch.nn.modules.conv._ConvNd) for m in model.modules())
+    if on_cpu and convolutional and torch.get_num_threads() == 1:
+        warnings.warn(ONE_THREAD_COMPILE_WARNING)
     torch.compiler.reset()
     return torch.compile(model, mode=None if mode == "default" else mode)
 

@@ -133,6 +133,7 @@ def test_switch_defaults_on_for_cuda_only():
     assert resolve_cuda_graph(True, cuda) is True
     assert resolve_cuda_graph("auto", cuda, "reduce-overhead") is False  # that mode records graphs itself
     assert resolve_cuda_graph("auto", cuda, "default") is True
+    assert resolve_cuda_graph("auto", cuda, "max-autotune-no-cudagraphs") is True  # kernel search only
 
 
 def test_switch_rejects_what_cannot_work(monkeypatch):

@@ -1,3 +1,5 @@
+import warnings
+
 import pytest
 import torch
 
@@ -105,10 +107,28 @@ def test_compile_modes_reach_torch_compile(monkeypatch):
     monkeypatch.setattr(torch.compiler, "reset", lambda: resets.append(True))
     model = torch.nn.Linear(2, 2)
     assert compiled(model, "off") is model and calls == [] and resets == []
-    for mode, expected in (("default", None), ("reduce-overhead", "reduce-overhead"), ("max-autotune", "max-autotune")):
+    for mode, expected in (("default", None), ("reduce-overhead", "reduce-overhead"), ("max-autotune", "max-autotune"),
+                           ("max-autotune-no-cudagraphs", "max-autotune-no-cudagraphs")):
         compiled(model, mode)
         assert calls[-1] == expected
-    assert len(resets) == 3
+    assert len(resets) == 4
+
+
+def test_compiling_on_one_cpu_thread_warns(monkeypatch):
+    monkeypatch.setattr(torch, "compile", lambda model, mode=None: model)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with pytest.warns(UserWarning, match="one CPU thread.*heap corruption"):
+            compiled(torch.nn.Conv2d(2, 2, 3), "default")
+        torch.set_num_threads(2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compiled(torch.nn.Conv2d(2, 2, 3), "default")
+            torch.set_num_threads(1)
+            compiled(torch.nn.Linear(2, 2), "default")  # the crash was seen with convolutions only
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_compiled_training_matches_eager(results_dir):
