@@ -217,9 +217,10 @@ def main(argv=None):
         labels = torch.randint(0, args.num_classes, (args.n_images,), generator=g)
     dataset = None if args.skip_baseline else baseline_dataset(args, images, labels)
     x, y = images.to(device), labels.to(device)
+    baseline = "no baseline" if args.skip_baseline else f"baseline workers {args.num_workers}"
     print(f"device: {name} | torch {torch.__version__} | model {args.model} | batch {args.batch_size} | "
           f"members {args.members} | {'bf16 autocast' if bf16 else 'fp32'} | compile {args.compile_mode} | "
-          f"baseline workers {args.num_workers} | data {'CIFAR-10 ' + args.data_root if args.data_root else 'synthetic'} "
+          f"{baseline} | data {'CIFAR-10 ' + args.data_root if args.data_root else 'synthetic'} "
           f"n={len(images)} | {args.steps} timed steps after {args.warmup} warm-up", flush=True)
 
     flops = {k: float(vision_forward_flops(args.model, k, args.num_classes)) for k in
