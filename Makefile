@@ -15,7 +15,8 @@ venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | { grep -v "is ignored" || true; }
+	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | { grep -v "is ignored" || true; } \
+		|| echo "(pip could not upgrade itself, e.g. offline; going on with the pip there is)"
 	$(BIN)/python -m pip install --quiet -r requirements.txt 2>&1 | { grep -v "is ignored" || true; }
 	$(BIN)/python -m pip install --quiet --no-deps -e . 2>&1 | { grep -v "is ignored" || true; }
 	$(BIN)/python -c "import ddlib, torch, torchvision, jupytext, papermill, myst_nb, mnist1d" 

@@ -64,6 +64,7 @@ def main():
 
     # 2. resume bit-identity on the device
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    os.environ["DDLIB_CUDNN_BENCHMARK"] = "off"  # else train_ensemble autotunes inside its loop
     x, y = data.x_train, data.y_train
 
     class Stop(Exception):
@@ -110,6 +111,7 @@ def main():
         print(f"[3] sync warnings per step (steps 1..39): {per_step}; first messages: "
               f"{sorted({str(w.message)[:60] for w in caught})[:3]}")
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
+        os.environ["DDLIB_CUDNN_BENCHMARK"] = "auto"
 
     # 4. torch.compile
     os.environ["DDLIB_COMPILE"] = "1"

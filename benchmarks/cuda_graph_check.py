@@ -76,6 +76,7 @@ def rel_diff(a, b) -> float:
 
 def main():
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    os.environ["DDLIB_CUDNN_BENCHMARK"] = "off"  # else train_ensemble autotunes inside its loop
     tmp = Path(tempfile.mkdtemp())
     print(f"device {DEV} ({torch.cuda.get_device_name() if not CPU else 'cpu'}), torch {torch.__version__}, "
           f"graph {GRAPH}")
@@ -107,6 +108,7 @@ def main():
             print(f"[2] {name}: graphed run resumed from step {ck.resumed_from}: bit-identical to uninterrupted "
                   f"{same}, rel diff {rel_diff(resumed, g1):.2e}, capture fallbacks {f3}")
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
+    os.environ["DDLIB_CUDNN_BENCHMARK"] = "auto"
     sweep(tmp)
 
 

@@ -277,7 +277,7 @@ def write_csv(args, rows, name, bf16, peak, hours=None, hours_base=None) -> None
 
     meta = {"date": time.strftime("%Y-%m-%d"), "device": name, "torch": torch.__version__, "model": args.model,
             "batch_size": args.batch_size, "precision": "bf16" if bf16 else "fp32",
-            "compile_mode": args.compile_mode, "baseline_workers": args.num_workers, "timed_steps": args.steps,
+            "compile_mode": args.compile_mode, "baseline_workers": None if args.skip_baseline else args.num_workers, "timed_steps": args.steps,
             "data": "cifar10" if args.data_root else "synthetic", "peak_tflops": peak,
             "sweep_k_max": args.sweep_k_max, "sweep_epochs": args.epochs, "sweep_seeds": args.sweep_seeds,
             "sweep_train_size": args.train_size,

@@ -18,5 +18,5 @@ from . import book  # noqa: E402  (the chapters' shared helpers: style, tables, 
 __all__ = [
     "__version__", "RunConfig", "TargetConfig", "TrainConfig", "DataConfig", "config_hash", "load_data",
     "load_pool", "resolve_device", "build_model", "count_params", "run_configs", "SweepOutcome",
-    "load_trained_model", "records_frame", "tidy_frame", "ResultStore", "ConfigError",
+    "load_trained_model", "records_frame", "tidy_frame", "ResultStore", "ConfigError", "book",
 ]

@@ -59,7 +59,7 @@ def resolve_cuda_graph(value: str | bool | None, device: torch.device, compile_m
         raise ConfigError(f"{name}=on needs a CUDA device; training runs on {device.type}")
     if not usable:
         raise ConfigError(f"{name}=on cannot be combined with compile mode {compile_mode!r}, which records "
-                          f"CUDA graphs itself; use compile mode 'default' or 'off'")
+                          f"CUDA graphs itself; use compile mode 'default', 'max-autotune-no-cudagraphs' or 'off'")
     return True
 
 

@@ -38,12 +38,10 @@ def resolve_cudnn_benchmark(value: str | bool | None, device: torch.device) -> b
 
 
 @contextmanager
-def cudnn_benchmark_on(enabled: bool):
-    """Turn ``torch.backends.cudnn.benchmark`` on inside the block when ``enabled``, restoring it after;
-    when not enabled, leave the process's own setting alone."""
+def cudnn_benchmark(enabled: bool):
+    """Set ``torch.backends.cudnn.benchmark`` to ``enabled`` inside the block and restore it after."""
     previous = torch.backends.cudnn.benchmark
-    if enabled:
-        torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.benchmark = enabled
     try:
         yield
     finally:

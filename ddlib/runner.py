@@ -67,7 +67,8 @@ def _teacher_depth(cfg: RunConfig) -> int:
 
 def method_batching(value: bool | None = None) -> bool:
     """Whether runs that differ in their targets (method, teacher, temperature, alpha) but train on the
-    same inputs share one ensemble: ``value``, else ``$DDLIB_METHOD_BATCH`` (on/off words), else on."""
+    same inputs share one ensemble: ``value``, else ``$DDLIB_METHOD_BATCH`` (on/off words; ``auto`` or
+    unset: on)."""
     if value is not None:
         return bool(value)
     return switch_setting(None, "method_batch", "DDLIB_METHOD_BATCH")[1] != "off"  # auto (unset) is on
@@ -236,8 +237,7 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     seconds = time.time() - started
     shared_prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group),
                    "group_widths": sorted({c.width for c in group}),
-                   "step_loop": outcome["step_loop"],  # how the steps ran, not just the switch
-                   "cudnn_benchmark": outcome["cudnn_benchmark"]}
+                   **outcome}  # step_loop (how the steps ran, not just the switch), cudnn_benchmark, compile_mode
     if ckpt.resumed_from:
         shared_prov["resumed_from_step"] = ckpt.resumed_from
     records = []

@@ -30,7 +30,7 @@ from . import cifar
 from .checkpoint import Checkpointing
 from .config import TrainConfig
 from .cuda_graph import GraphedStep, resolve_cuda_graph
-from .devices import cudnn_benchmark_on, resolve_cudnn_benchmark
+from .devices import cudnn_benchmark, resolve_cudnn_benchmark
 from .losses import cross_entropy, kd_loss, kd_loss_per_member
 from .paths import OFF_WORDS, ON_WORDS, env_word
 from .validation import ConfigError
@@ -155,7 +155,7 @@ def compiled(model: torch.nn.Module, mode: str) -> torch.nn.Module:
     if mode == "off":
         return model
     on_cpu = all(p.device.type == "cpu" for p in model.parameters())
-    convolutional = any(isinstance(m, torch.nn.modules.conv._ConvNd) for m in model.modules())
+    convolutional = any(p.dim() == 4 for p in model.parameters())  # 2-D convolution weights (ours are grouped)
     if on_cpu and convolutional and torch.get_num_threads() == 1:
         warnings.warn(ONE_THREAD_COMPILE_WARNING)
     torch.compiler.reset()
@@ -188,8 +188,10 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     on for CUDA): the whole step is recorded once as a CUDA graph and replayed (likewise a speed switch).
     cuDNN's algorithm autotuning is on during the loop as :func:`ddlib.devices.resolve_cudnn_benchmark`
     says (``$DDLIB_CUDNN_BENCHMARK``, else on for CUDA). ``outcome``, when given, is filled with
-    ``step_loop``: how the steps actually ran, one of :data:`STEP_LOOPS` (the switch may be on and the
-    capture still fail, or the run be too short to capture), and ``cudnn_benchmark``.
+    ``step_loop``: whether this library's whole-step graph ran, one of :data:`STEP_LOOPS` (the switch may
+    be on and the capture still fail, or the steps left after a resume be too few to capture; a
+    compile mode that records graphs of its own reports "eager" here and is named in ``compile_mode``),
+    ``cudnn_benchmark`` and ``compile_mode``.
     """
     n = x.shape[0]
     if cfg.batch_size > n:
@@ -230,7 +232,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     else:
         checkpoint = None
     autotune = resolve_cudnn_benchmark(None, device)
-    with cudnn_benchmark_on(autotune):
+    with cudnn_benchmark(autotune):
         model.train()
         bar = tqdm(total=cfg.steps, initial=start, desc=progress if isinstance(progress, str) else "train",
                    disable=not progress, mininterval=2.0, leave=False)
@@ -252,10 +254,11 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
                 on_step(step)
         bar.close()
     if outcome is not None:
-        outcome.update(step_loop=_step_loop(run_step), cudnn_benchmark=autotune)
+        outcome.update(step_loop=_step_loop(run_step), cudnn_benchmark=autotune, compile_mode=mode)
     return losses
 
 
+#: How the steps ran with respect to :mod:`ddlib.cuda_graph`'s whole-step graph.
 STEP_LOOPS = ("cuda graph", "eager, capture failed", "eager")
 
 

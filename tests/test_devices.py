@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ddlib import TrainConfig, train
-from ddlib.devices import cudnn_benchmark_on, resolve_cudnn_benchmark
+from ddlib.devices import cudnn_benchmark, resolve_cudnn_benchmark
 from ddlib.models import build_model
 from ddlib.validation import ConfigError
 
@@ -32,24 +32,30 @@ def test_bad_switch_words_name_the_setting(monkeypatch):
         resolve_cudnn_benchmark("maybe", CUDA)
 
 
-def test_the_flag_is_set_only_inside_and_restored():
-    before = torch.backends.cudnn.benchmark
-    with cudnn_benchmark_on(True):
-        assert torch.backends.cudnn.benchmark is True
-    assert torch.backends.cudnn.benchmark is before
-    with pytest.raises(RuntimeError), cudnn_benchmark_on(True):
-        raise RuntimeError("a failed step")
-    assert torch.backends.cudnn.benchmark is before
+@pytest.mark.parametrize("before", [False, True])
+def test_the_flag_is_set_only_inside_and_restored(before):
+    torch.backends.cudnn.benchmark = before
+    try:
+        for enabled in (True, False):  # off means off, whatever the process had set
+            with cudnn_benchmark(enabled):
+                assert torch.backends.cudnn.benchmark is enabled
+            assert torch.backends.cudnn.benchmark is before
+        with pytest.raises(RuntimeError), cudnn_benchmark(not before):
+            raise RuntimeError("a failed step")
+        assert torch.backends.cudnn.benchmark is before
+    finally:
+        torch.backends.cudnn.benchmark = False
 
 
 @pytest.mark.parametrize("word, expected", [("on", True), ("off", False)])
 def test_train_ensemble_trains_under_the_switch(monkeypatch, word, expected):
     monkeypatch.setenv("DDLIB_CUDNN_BENCHMARK", word)
     seen, outcome = [], {}
-    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.benchmark = not expected  # the process's own setting must not win
     train.train_ensemble(build_model("mlp", 4, (6,), 2, [0]), torch.randn(16, 6),
                          train.Targets(hard=torch.zeros(1, 16, dtype=torch.long)),
                          TrainConfig(steps=3, batch_size=8), [0],
                          on_step=lambda step: seen.append(torch.backends.cudnn.benchmark), outcome=outcome)
-    assert seen == [expected] * 3 and torch.backends.cudnn.benchmark is False
-    assert outcome == {"step_loop": "eager", "cudnn_benchmark": expected}
+    assert seen == [expected] * 3 and torch.backends.cudnn.benchmark is (not expected)
+    torch.backends.cudnn.benchmark = False
+    assert outcome == {"step_loop": "eager", "cudnn_benchmark": expected, "compile_mode": "off"}

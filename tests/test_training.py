@@ -119,14 +119,15 @@ def test_compiling_on_one_cpu_thread_warns(monkeypatch):
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        with pytest.warns(UserWarning, match="one CPU thread.*heap corruption"):
-            compiled(torch.nn.Conv2d(2, 2, 3), "default")
+        for model in (torch.nn.Conv2d(2, 2, 3), build_model("resnet18", 1, (3, 32, 32), 10, [0, 1])):
+            with pytest.warns(UserWarning, match="one CPU thread.*heap corruption"):
+                compiled(model, "default")
         torch.set_num_threads(2)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             compiled(torch.nn.Conv2d(2, 2, 3), "default")
             torch.set_num_threads(1)
-            compiled(torch.nn.Linear(2, 2), "default")  # the crash was seen with convolutions only
+            compiled(build_model("mlp", 4, (6,), 2, [0, 1]), "default")  # the crash was seen with convolutions only
     finally:
         torch.set_num_threads(threads)
 
