@@ -122,6 +122,8 @@ def measure_ours(args, k, members, x, y, device, graph: bool) -> float:
     failed = [str(w.message) for w in caught if "CUDA graph capture" in str(w.message)]
     if failed:  # the loop went on eagerly: the row would not measure the graph
         raise RuntimeError(failed[0])
+    for w in caught:  # any other warning (e.g. compiling on one CPU thread) is still shown
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     return args.steps * members * args.batch_size / seconds
 
 
@@ -201,12 +203,9 @@ def main(argv=None):
     if args.threads or device.type == "cpu":  # the baseline's DataLoader workers get cores of their own
         workers = 0 if args.skip_baseline else args.num_workers
         torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) - workers))
-        if args.compile_mode != "off" and torch.get_num_threads() == 1:
-            print("note: torch.compile on one CPU thread aborted with heap corruption in the compiled "
-                  "ResNet backward (torch 2.14.1, this project's CPU machines); pass --threads 2 or more")
     bf16 = device.type == "cuda"  # as ddlib.train.autocast_for: bf16 autocast on CUDA, float32 elsewhere
     peak = args.peak_tflops if args.peak_tflops else (989.0 if device.type == "cuda" else None)
-    if device.type == "cuda":
+    if device.type == "cuda":  # for the baseline; ours autotunes in train_ensemble ($DDLIB_CUDNN_BENCHMARK)
         torch.backends.cudnn.benchmark = True
     name = device_name(device)
     if args.data_root:

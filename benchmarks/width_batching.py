@@ -145,9 +145,8 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     if args.chapter_sweep:
         return time_chapter_sweep(args, device)
-    name, graph = device_name(device), resolve_cuda_graph(None, device)  # $DDLIB_CUDA_GRAPH, else on for CUDA
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
+    # $DDLIB_CUDA_GRAPH, else on for CUDA; cuDNN autotuning is train_ensemble's own ($DDLIB_CUDNN_BENCHMARK)
+    name, graph = device_name(device), resolve_cuda_graph(None, device)
     data = training_data(args, device)
     print(f"device: {name} | torch {torch.__version__} | model {args.model} | {args.seeds} seed(s) per width | "
           f"batch {args.batch_size} | {args.steps} timed steps after {args.warmup} warm-up | "

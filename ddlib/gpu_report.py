@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import re
+
 import pandas as pd
 
 from . import sweep_cost
@@ -457,7 +459,21 @@ def _width_batching_gpu_note(gpu: pd.DataFrame) -> str:
                  f"parameters)" for _, r in rows.iterrows()]
         sentences.append(f"On {r0['device']} ({r0['date']}, {r0['model']}, {int(r0['seeds'])} seed(s) per width, "
                          f"{loop}): " + "; ".join(parts) + ".")
-    return " ".join(sentences)
+    return " ".join(sentences + [_width_batching_gpu_verdict(gpu)])
+
+
+def _width_batching_gpu_verdict(gpu: pd.DataFrame) -> str:
+    """Whether every GPU set trained faster padded, for both loops measured, and whether the eager and graphed
+    runs shared a card (only then do they isolate what the graph changes)."""
+    graph = _cuda_graph(gpu)
+    both_loops = graph.nunique() == 2
+    verdict = "Every set measured on a GPU pays" if (gpu["ratio"] > 1).all() else "Not every set measured on a GPU pays"
+    if not both_loops:
+        return verdict + "."
+    shared_card = set(gpu.loc[graph, "device"]) & set(gpu.loc[~graph, "device"])
+    cards = ("" if shared_card else " (the eager and graphed runs were on different cards, so they do not isolate "
+             "what the graph changes)")
+    return f"{verdict}, eager or graphed{cards}."
 
 
 def chapter_times_sentence(runs: pd.DataFrame, folder: Path | str = CHAPTER_RESULTS) -> str:
@@ -524,3 +540,27 @@ def _agreement(gpu: pd.DataFrame, cpu: pd.DataFrame, folder: Path) -> str:
                  f"on the GPU and {100 * dd_c['peak_over_narrower']:+.1f} on the CPU, against a seed spread of "
                  f"{100 * dd_g['seed_spread']:.1f} and {100 * dd_c['seed_spread']:.1f} points.")
     return text
+
+
+_CHECK_LINE = re.compile(r"^\[1\] (\S+) w\d+: .*graph/eager (\S+)(?:  graph/eager-capturable-Adam (\S+))?")
+
+
+def capturable_adam_sentence(folder: Path | str = RESULTS) -> str:
+    """What the newest ``cuda-graph-check-*.log`` in ``folder`` says of graph against eager training: the
+    relative parameter difference per model to the ordinary eager loop and, once the script has run with
+    it, to an eager loop with Adam's capturable form (the graph's optimiser), which isolates the optimiser."""
+    logs = sorted(Path(folder).glob("cuda-graph-check-*.log"))
+    rows = [m.groups() for m in map(_CHECK_LINE.match, logs[-1].read_text().splitlines() if logs else []) if m]
+    if not rows:
+        return "No GPU run of `benchmarks/cuda_graph_check.py` is stored."
+    plain = ", ".join(f"{float(d):.1e} ({name})" for name, d, _ in rows)
+    text = (f"After the check's short bf16 runs (`{logs[-1].name}`), the graphed and eager parameters differ by "
+            f"{plain} relative to their size.")
+    if any(c is None for _, _, c in rows):
+        return text + (" The script now also trains eagerly with the capturable Adam, which should match the graph "
+                       "bit for bit; that comparison has not run on a GPU yet.")
+    capturable = [float(c) for _, _, c in rows]
+    verdict = ("so the capturable Adam accounts for the whole difference" if max(capturable) == 0
+               else "so the capturable Adam does not account for the whole difference")
+    return text + (" Against an eager loop with the capturable Adam they differ by "
+                   + ", ".join(f"{c:.1e} ({name})" for (name, _, _), c in zip(rows, capturable)) + f", {verdict}.")

@@ -136,6 +136,11 @@ def test_width_batching_sentences_say_where_padding_stops_paying(tmp_path):
     pd.DataFrame([gpu]).to_csv(tmp_path / "gpu.csv", index=False)
     n = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))
     assert n["wb_gpu_note"].startswith("On NVIDIA H100") and "widths 1, 2, 3, 4: 2.50x" in n["wb_gpu_note"]
+    assert n["wb_gpu_note"].endswith("Every set measured on a GPU pays.")  # one loop only: nothing on loops or cards
+    pd.DataFrame([gpu, dict(gpu, widths="1,2", cuda_graph=True, ratio=0.9)]).to_csv(tmp_path / "gpu.csv", index=False)
+    n = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))
+    assert n["wb_gpu_note"].endswith("Not every set measured on a GPU pays, eager or graphed.")  # same card
+    pd.DataFrame([gpu]).to_csv(tmp_path / "gpu.csv", index=False)
     shown = gpu_report.show_width_batching(gpu_report.load_benchmarks(tmp_path))
     assert shown["widths"].tolist() == table["widths"].tolist()  # the CPU file's rows only
     assert n["wb_pays_up_to"] == 0  # the CPU sentence still comes from the CPU file
@@ -222,6 +227,8 @@ def test_gpu_width_batching_default_is_what_the_gpu_runs_support():
     assert widest.max() == GPU_WIDTH_BATCH and (gpu["ratio"] > 1).all()
     note = gpu_report.width_batching_numbers(runs)["wb_gpu_note"]
     assert "the whole step as a CUDA graph" in note and "eager steps" in note
+    assert note.endswith("Every set measured on a GPU pays, eager or graphed (the eager and graphed runs were on "
+                         "different cards, so they do not isolate what the graph changes).")
 
 
 def test_chapter_times_compare_the_newest_gpu_and_cpu_runs(tmp_path):
@@ -273,3 +280,18 @@ def test_method_batching_sentence_reads_the_newest_file(tmp_path):
                                                                                              index=False)
     text = gpu_report.method_batching_sentence(gpu_report.load_benchmarks(tmp_path))
     assert "by their inputs (2 ensembles) took 100 s against 200 s grouping them by their targets (32 ensembles)" in text
+
+
+def test_capturable_adam_sentence_follows_the_newest_check_log(tmp_path):
+    assert gpu_report.capturable_adam_sentence(tmp_path).startswith("No GPU run of")
+    committed = gpu_report.capturable_adam_sentence()
+    assert "3.8e-02 (resnet18), 5.2e-02 (cnn5), 4.6e-05 (mlp)" in committed and "has not run on a GPU yet" in committed
+    line = ("[1] {m} w4: eager/eager 0.00e+00  graph/graph 0.00e+00  graph/eager 2.00e-02  "
+            "graph/eager-capturable-Adam {c}  losses eager 2.3 graph 2.3 (first 2.3 / 2.3)  capture fallbacks 0\n")
+    (tmp_path / "cuda-graph-check-a.log").write_text(line.format(m="resnet18", c="0.00e+00")
+                                                     + line.format(m="mlp", c="0.00e+00"))
+    text = gpu_report.capturable_adam_sentence(tmp_path)
+    assert "differ by 2.0e-02 (resnet18), 2.0e-02 (mlp)" in text and "accounts for the whole difference" in text
+    (tmp_path / "cuda-graph-check-b.log").write_text(line.format(m="resnet18", c="1.00e-03"))  # newer by name
+    text = gpu_report.capturable_adam_sentence(tmp_path)
+    assert "capturable Adam they differ by 1.0e-03 (resnet18)" in text and "does not account" in text
