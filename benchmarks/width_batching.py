@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 
 import torch
@@ -45,7 +44,7 @@ from ddlib.data import DataConfig, load_data  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
 from ddlib.models import IMAGE_MODELS, MODELS, build_model, count_params, to_device  # noqa: E402
 from ddlib.width_batching import CPU_WIDTH_BATCH, build_for_widths  # noqa: E402
-from timing import device_name, timed_training  # noqa: E402
+from timing import device_name, timed_chapter_sweeps, timed_training  # noqa: E402
 
 
 def _width_list(text: str) -> list[int]:
@@ -114,27 +113,17 @@ def measure(args, widths, data, device) -> dict:
 
 def time_chapter_sweep(args, device) -> None:
     """Seconds of the double-descent chapter's default sweep, one width per group vs widths batched."""
-    from ddlib import ResultStore, run_configs
-    from ddlib.chapters import double_descent as dd
-
-    configs = dd.sweep_configs(dd.resolve_params(args.chapter_preset, device=args.device))
-    print(f"device: {device_name(device)} | torch {torch.__version__} | double-descent {args.chapter_preset} sweep, "
-          f"{len(configs)} runs, widths {sorted({c.width for c in configs})}", flush=True)
-    seconds = {}
-    for limit in (0, args.width_batch):
-        with tempfile.TemporaryDirectory() as root:
-            started = time.perf_counter()
-            run_configs(configs, store=ResultStore(root), device=args.device, progress=False, width_batch=limit)
-            seconds[limit] = time.perf_counter() - started
-        print(f"width_batch={limit}: {seconds[limit]:.1f} s", flush=True)
-    ratio = seconds[0] / seconds[args.width_batch]
-    print(f"ratio (width_batch=0 / width_batch={args.width_batch}): {ratio:.2f}")
+    unbatched, batched = "width_batch=0", f"width_batch={args.width_batch}"
+    runs, seconds = timed_chapter_sweeps(args.chapter_preset, device, {
+        unbatched: dict(width_batch=0), batched: dict(width_batch=args.width_batch)})
+    ratio = seconds[unbatched] / seconds[batched]
+    print(f"ratio ({unbatched} / {batched}): {ratio:.2f}")
     if args.csv:
         import pandas as pd
 
         pd.DataFrame([{"date": time.strftime("%Y-%m-%d"), "device": device_name(device), "torch": torch.__version__,
-                       "sweep": f"double-descent {args.chapter_preset}", "runs": len(configs), "width_batch": args.width_batch,
-                       "unbatched_s": seconds[0], "batched_s": seconds[args.width_batch], "ratio": ratio}]
+                       "sweep": f"double-descent {args.chapter_preset}", "runs": runs, "width_batch": args.width_batch,
+                       "unbatched_s": seconds[unbatched], "batched_s": seconds[batched], "ratio": ratio}]
                      ).to_csv(args.csv, index=False)
 
 

@@ -29,6 +29,7 @@ with the compile modes that record CUDA graphs themselves (``reduce-overhead``, 
 """
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Callable
 
@@ -42,6 +43,11 @@ WARMUP_STEPS = 3
 
 #: ``torch.compile`` modes that already record CUDA graphs of their own.
 GRAPHING_COMPILE_MODES = ("reduce-overhead", "max-autotune")
+
+#: Captures take turns when several groups train at once in threads (:mod:`ddlib.concurrency`):
+#: ``torch.cuda.graph`` synchronises the device, empties the allocator's cache and captures on one
+#: capture stream shared by the process, none of which may overlap another thread's capture.
+CAPTURE_LOCK = threading.Lock()
 
 
 def resolve_cuda_graph(value: str | bool | None, device: torch.device, compile_mode: str = "off") -> bool:
@@ -129,7 +135,8 @@ class GraphedStep:
         self._x, self._idx = xb.clone(), idx.clone()
         graph = self._recorder()
         try:
-            self._loss = graph.capture(lambda: self.step(self._x, self._idx))
+            with CAPTURE_LOCK:
+                self._loss = graph.capture(lambda: self.step(self._x, self._idx))
         except RuntimeError as err:  # e.g. an operation that synchronises; nothing was executed
             warnings.warn(f"CUDA graph capture of the training step failed, training on eagerly: {err}")
             self.failed = True

@@ -1,6 +1,7 @@
 """Choosing the torch device: ``"auto"`` means CUDA, else Apple MPS, else CPU."""
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 
 import torch
@@ -37,12 +38,26 @@ def resolve_cudnn_benchmark(value: str | bool | None, device: torch.device) -> b
     return device.type == "cuda" if word == "auto" else word == "on"
 
 
+_AUTOTUNE = {"lock": threading.Lock(), "inside": 0, "previous": False}
+
+
 @contextmanager
 def cudnn_benchmark(enabled: bool):
-    """Set ``torch.backends.cudnn.benchmark`` to ``enabled`` inside the block and restore it after."""
-    previous = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = enabled
+    """Set ``torch.backends.cudnn.benchmark`` to ``enabled`` inside the block and restore it after.
+
+    The flag is one per process. Blocks may overlap in threads (groups trained at once,
+    :mod:`ddlib.concurrency`): the first to enter saves the process's setting and the last to leave
+    restores it, so one thread's exit cannot switch autotuning off under another's loop (all of a
+    sweep's groups resolve the same setting)."""
+    with _AUTOTUNE["lock"]:
+        if _AUTOTUNE["inside"] == 0:
+            _AUTOTUNE["previous"] = torch.backends.cudnn.benchmark
+        _AUTOTUNE["inside"] += 1
+        torch.backends.cudnn.benchmark = enabled
     try:
         yield
     finally:
-        torch.backends.cudnn.benchmark = previous
+        with _AUTOTUNE["lock"]:
+            _AUTOTUNE["inside"] -= 1
+            if _AUTOTUNE["inside"] == 0:
+                torch.backends.cudnn.benchmark = _AUTOTUNE["previous"]

@@ -30,6 +30,11 @@ WIDTH_BATCHING_RESULTS = RESULTS / "width-batching"
 #: Runs of ``benchmarks/width_batching.py --chapter-sweep`` (a whole chapter sweep with and without it).
 CHAPTER_SWEEP_RESULTS = WIDTH_BATCHING_RESULTS / "chapter-sweep"
 
+#: Runs of ``benchmarks/concurrent_groups.py`` (groups in threads, each on its own CUDA stream), any device,
+#: and of its ``--chapter-sweep`` (a whole chapter sweep one group at a time and several at once).
+CONCURRENT_RESULTS = RESULTS / "concurrent-groups"
+CONCURRENT_CHAPTER_RESULTS = CONCURRENT_RESULTS / "chapter-sweep"
+
 #: Runs of ``benchmarks/method_batching.py``: a chapter's students with and without method batching.
 METHOD_BATCHING_RESULTS = RESULTS / "method-batching"
 #: Runs of ``benchmarks/gpu_chapters.py``: whole chapter sweeps with the library's defaults, any device.
@@ -411,6 +416,60 @@ def _timed_both_ways(r: pd.Series, subject: str, batched: str, separate: str, se
     return (f"For {subject} ({int(r['runs'])} runs, timing data, training, evaluation and storing; "
             f"{_device_words(r['device'])}, {r['date']}), {batched} took {r['batched_s']:.0f} s against "
             f"{separate_s:.0f} s {separate}, {r['ratio']:.2f} times as fast{ending}")
+
+
+def show_concurrent_groups(runs: pd.DataFrame) -> pd.DataFrame:
+    """The groups-at-once table: the newest GPU file's rows, or the newest CPU file's while no GPU run exists."""
+    rows = _newest_file(runs, cpu=False)
+    rows = rows if len(rows) else _newest_file(runs, cpu=True)
+    cols = ["device", "widths", "groups", "alone_s", "together_s", "ratio", "images_per_s_together"]
+    cols += [c for c in ("mfu_together",) if c in rows and rows[c].notna().any()]
+    return rows[cols].reset_index(drop=True).round(3).rename(
+        columns={"alone_s": "one after another, s", "together_s": "at once, s",
+                 "images_per_s_together": "images/s at once", "mfu_together": "MFU at once"})
+
+
+def concurrent_groups_sentence(runs: pd.DataFrame, hours_small: float, hours_wide: float) -> str:
+    """What training groups at once did on a GPU (newest GPU file), with the sweep projection it implies:
+    ``hours_small`` (widths up to 16) plus ``hours_wide`` (the wider ones, one group at a time, from
+    :func:`key_numbers`) divided by the smallest ratio measured with every width above 16; or, with no GPU
+    run, that it is unmeasured there and what the newest CPU run showed."""
+    gpu, cpu = _newest_file(runs, cpu=False), _newest_file(runs, cpu=True)
+    parts = []
+    for rows in (gpu, cpu):
+        if rows.empty:
+            continue
+        r0 = rows.iloc[0]
+        loop = "the whole step as a CUDA graph" if _cuda_graph(rows).all() else "eager steps"
+        sets = "; ".join(f"widths {_spaced(r['widths'])}: {r['ratio']:.2f} times as fast at once"
+                         + (f", {r['mfu_together']:.1%} MFU" if pd.notna(r.get("mfu_together")) else "")
+                         for _, r in rows.iterrows())
+        parts.append(f"On {_device_words(r0['device'])} ({r0['date']}, {r0['model']}, {int(r0['seeds'])} seed(s) per "
+                     f"group, batch {int(r0['batch_size'])}, {loop}): {sets}.")
+    if gpu.empty:
+        return (" ".join(parts) + " No GPU run of `benchmarks/concurrent_groups.py` is committed yet, so it is not "
+                "known whether groups at once pay on a GPU; the switch stays off by default there, and the sweep "
+                "projections above train one group at a time.").strip()
+    wide = gpu[gpu["widths"].map(lambda w: min(int(v) for v in str(w).split(",")) > 16)]
+    if wide.empty:
+        return " ".join(parts) + " No set measured had all its widths above 16, so the sweep projection is not redone."
+    ratio = float(wide["ratio"].min())
+    hours = hours_small + hours_wide / max(ratio, 1.0)
+    return " ".join(parts) + (
+        f" Training the widths above 16 at once at the smallest of these ratios measured for them ({ratio:.2f}) "
+        f"would bring the one-seed sweep projected above to about {hours:.0f} GPU-hours ({hours_small:.0f} for "
+        f"widths up to 16 one at a time, {hours_wide / max(ratio, 1.0):.0f} for the rest), "
+        f"{'under' if hours < TARGETS['sweep_hours'] else 'still over'} the {TARGETS['sweep_hours']:.0f}-hour target.")
+
+
+def concurrent_chapter_sentence(runs: pd.DataFrame) -> str:
+    """What training groups at once did to a whole chapter sweep, from the newest ``--chapter-sweep`` file."""
+    if runs.empty:
+        return "The whole chapter sweep has not been timed with groups at once."
+    r = _newest_file(runs).iloc[0].rename({"at_once_s": "batched_s"})
+    chapter, preset = str(r["sweep"]).rsplit(" ", 1)
+    return _timed_both_ways(r, f"the {chapter} chapter's whole sweep at its `{preset}` preset",
+                            f"{int(r['workers'])} groups at once", "one group at a time", r["one_at_a_time_s"])
 
 
 def show_width_batching(runs: pd.DataFrame) -> pd.DataFrame:

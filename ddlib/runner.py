@@ -11,8 +11,9 @@
    stored one by one. Runs at
    widths up to ``width_batch`` that differ also in width share one zero-padded ensemble
    (:mod:`ddlib.width_batching`; the same models, trained faster where steps are overhead-bound).
-4. Groups go through any :class:`concurrent.futures.Executor` (default: in this process). The
-   worker writes to the store itself, so a killed sweep loses only the groups in flight, and
+4. Groups go through any :class:`concurrent.futures.Executor` (default: in this process, one after
+   another; with ``concurrent_groups`` above 1, several at once in threads, each on its own CUDA
+   stream, :mod:`ddlib.concurrency`). The worker writes to the store itself, so a killed sweep loses only the groups in flight, and
    those only back to their last periodic checkpoint (:mod:`ddlib.checkpoint`,
    ``$DDLIB_CHECKPOINT_EVERY`` steps, default 5000).
 """
@@ -27,13 +28,14 @@ import torch
 
 from . import cifar
 from .checkpoint import Checkpointing, checkpoint_every_from_env
+from .concurrency import concurrent_groups as resolve_concurrent_groups, stream_executor
 from .config import POOL_METHODS, RunConfig, config_hash
 from .data import DATASET_SHAPES, load_data, load_pool, pool_source
 from .devices import resolve_device
 from .models import build_model, count_params, member_state, stack_states, to_device
 from .paths import switch_setting
 from .store import ResultStore
-from .train import Targets, error_rate, predict_logits, train_ensemble
+from .train import Targets, error_rate, predict_logits, resolve_compile_mode, train_ensemble
 from .validation import ConfigError
 from .width_batching import build_for_widths, width_batch_limit
 
@@ -76,7 +78,8 @@ def method_batching(value: bool | None = None) -> bool:
 
 def run_configs(configs, *, store: ResultStore | None = None, device: str = "auto",
                 executor: Executor | None = None, progress: bool = True,
-                width_batch: int | None = None, method_batch: bool | None = None) -> SweepOutcome:
+                width_batch: int | None = None, method_batch: bool | None = None,
+                concurrent_groups: int | None = None) -> SweepOutcome:
     """Make sure every config in ``configs`` is stored; return their records in order.
 
     ``width_batch``: the widest width trained in a shared ensemble with other widths (0: none); default
@@ -85,10 +88,19 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     not part of a run's hash. Wider groups mean fewer, larger jobs: with an ``executor``, less parallelism,
     and a kill loses a whole group back to its last checkpoint; pass ``width_batch=0`` to keep one width per group.
     ``method_batch``: students of different methods on the same inputs share one ensemble (default
-    :func:`method_batching`, on); likewise a speed switch outside the hash."""
+    :func:`method_batching`, on); likewise a speed switch outside the hash.
+    ``concurrent_groups``: how many groups train at once, each in a thread on its own CUDA stream, when no
+    ``executor`` is given (default :func:`ddlib.concurrency.concurrent_groups`: ``$DDLIB_CONCURRENT_GROUPS``,
+    else 1); not with ``torch.compile``. Another speed switch outside the hash."""
     store = store or ResultStore()
-    limit = width_batch_limit(resolve_device(device), width_batch)
+    dev = resolve_device(device)
+    limit = width_batch_limit(dev, width_batch)
     mixed_methods = method_batching(method_batch)
+    workers = 1 if executor is not None else resolve_concurrent_groups(concurrent_groups)
+    if workers > 1 and resolve_compile_mode() != "off":
+        raise ConfigError(f"concurrent_groups={workers} cannot be combined with torch.compile ($DDLIB_COMPILE="
+                          f"{resolve_compile_mode()!r}): compiling one group resets the compiled code of the others; "
+                          f"set DDLIB_COMPILE=off or concurrent_groups=1")
     configs = list(configs)
     requested = {config_hash(c): c for c in configs}
     missing: dict[str, RunConfig] = {}
@@ -109,19 +121,34 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     by_depth: dict[int, list[RunConfig]] = defaultdict(list)
     for cfg in missing.values():
         by_depth[_teacher_depth(cfg)].append(cfg)
-    for depth in sorted(by_depth):
-        groups = _groups(by_depth[depth], limit, mixed_methods)
-        jobs = [(g, str(store.root), device, progress) for g in groups]
-        if executor is None:
-            for i, job in enumerate(jobs):
-                if progress:
-                    print(f"[{i + 1}/{len(jobs)}] {_describe(job[0])}", flush=True)
-                train_group(*job)
-        else:
-            for fut in [executor.submit(train_group, *job) for job in jobs]:
-                fut.result()
+    pool = stream_executor(workers, dev) if workers > 1 else None
+    try:
+        for depth in sorted(by_depth):
+            groups = _groups(by_depth[depth], limit, mixed_methods)
+            _train_groups([(g, str(store.root), device, progress) for g in groups], executor or pool, progress)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     outcome.records = [store.load(c) for c in configs]
     return outcome
+
+
+def _train_groups(jobs: list[tuple], executor: Executor | None, progress: bool) -> None:
+    """Run :func:`train_group` on every job, in this process one after another or through ``executor``
+    (all submitted, then awaited in order: a failure is raised when its turn comes; with the pool that
+    :func:`run_configs` makes, groups not yet started are then dropped and those running finish and are stored)."""
+    if executor is None:
+        for i, job in enumerate(jobs):
+            if progress:
+                print(f"[{i + 1}/{len(jobs)}] {_describe(job[0])}", flush=True)
+            train_group(*job)
+        return
+    if progress:
+        print(f"{len(jobs)} group(s) through {type(executor).__name__}: "
+              + "; ".join(_describe(job[0]) for job in jobs), flush=True)
+    futures = [executor.submit(train_group, *job) for job in jobs]
+    for fut in futures:
+        fut.result()
 
 
 def _groups(configs: list[RunConfig], width_batch: int = 0, method_batch: bool = True) -> list[list[RunConfig]]:

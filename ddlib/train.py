@@ -190,8 +190,9 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     says (``$DDLIB_CUDNN_BENCHMARK``, else on for CUDA). ``outcome``, when given, is filled with
     ``step_loop``: whether this library's whole-step graph ran, one of :data:`STEP_LOOPS` (the switch may
     be on and the capture still fail, or the steps left after a resume be too few to capture; a
-    compile mode that records graphs of its own reports "eager" here and is named in ``compile_mode``),
-    ``cudnn_benchmark`` and ``compile_mode``.
+    compile mode that records graphs of its own reports "eager" here and is named in ``compile_mode``);
+    for a run resumed from a checkpoint, the loops of its parts in order where they differ, joined by
+    " then " (e.g. "cuda graph then eager"); ``cudnn_benchmark`` and ``compile_mode`` (this part's).
     """
     n = x.shape[0]
     if cfg.batch_size > n:
@@ -217,7 +218,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
         return loss.detach()
 
     run_step = GraphedStep(one_step) if graphed else one_step
-    losses, epoch, step_in_epoch, start = [], None, 0, 0
+    losses, epoch, step_in_epoch, start, earlier_loops = [], None, 0, 0, []
     if checkpoint is not None and checkpoint.active(cfg.steps):
         saved = checkpoint.load()
         if saved is not None:
@@ -228,6 +229,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
                 g.set_state(st)
             epoch, step_in_epoch = saved["epoch"].to(device), saved["step_in_epoch"]
             start, losses = saved["step"], list(saved["losses"])
+            earlier_loops = list(saved.get("step_loops", []))  # checkpoints written before it lack it
             checkpoint.resumed_from = start
     else:
         checkpoint = None
@@ -249,12 +251,16 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
                 checkpoint.save({
                     "step": step + 1, "model": model.state_dict(), "optimizer": opt.state_dict(),
                     "order_gens": [g.get_state() for g in gens], "aug_gens": [g.get_state() for g in aug_gens],
-                    "epoch": epoch.cpu(), "step_in_epoch": step_in_epoch, "losses": losses})
+                    "epoch": epoch.cpu(), "step_in_epoch": step_in_epoch, "losses": losses,
+                    "step_loops": earlier_loops + [_step_loop(run_step)]})
             if on_step is not None:
                 on_step(step)
         bar.close()
     if outcome is not None:
-        outcome.update(step_loop=_step_loop(run_step), cudnn_benchmark=autotune, compile_mode=mode)
+        loops = earlier_loops + ([_step_loop(run_step)] if cfg.steps > start else [])
+        parts = [loop for i, loop in enumerate(loops) if i == 0 or loop != loops[i - 1]]
+        outcome.update(step_loop=" then ".join(parts) or _step_loop(run_step), cudnn_benchmark=autotune,
+                       compile_mode=mode)
     return losses
 
 

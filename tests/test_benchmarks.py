@@ -58,3 +58,32 @@ def test_chapter_sweep_timing_writes_what_the_appendix_reads(tmp_path, results_d
     assert runs["ratio"].iloc[0] == runs["unbatched_s"].iloc[0] / runs["batched_s"].iloc[0]
     assert "(2 runs, timing" in gpu_report.chapter_sweep_sentence(runs)
     assert not list(results_dir.glob("**/*.json"))  # timed in temporary stores only
+
+
+def test_concurrent_groups_script_times_both_ways_and_writes_what_the_appendix_reads(tmp_path):
+    csv = tmp_path / "cg.csv"
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "concurrent_groups.py"), "--model", "mlp",
+                    "--widths", "2,4", "3,3,3", "--seeds", "2", "--steps", "3", "--warmup", "1", "--batch-size", "16",
+                    "--n-train", "64", "--csv", str(csv)], check=True, cwd=REPO, capture_output=True)
+    runs = gpu_report.load_benchmarks(tmp_path)
+    assert list(runs["widths"]) == ["2,4", "3,3,3"] and list(runs["groups"]) == [2, 3]
+    assert (runs["ratio"] == runs["alone_s"] / runs["together_s"]).all()
+    assert (runs["images_per_s_together"] == 3 * 16 * 2 * runs["groups"] / runs["together_s"]).all()
+    assert "No GPU run" in gpu_report.concurrent_groups_sentence(runs, 1.0, 1.0)
+
+
+def test_concurrent_groups_script_refuses_a_set_of_one_group():
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "concurrent_groups.py"), "--widths", "4"],
+                         cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 2 and "at least two widths" in out.stderr
+
+
+def test_concurrent_chapter_sweep_timing_writes_what_the_appendix_reads(tmp_path, results_dir):
+    csv = tmp_path / "sweep.csv"
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "concurrent_groups.py"), "--chapter-sweep",
+                    "--chapter-preset", "smoke", "--csv", str(csv)], check=True, cwd=REPO, capture_output=True)
+    runs = gpu_report.load_benchmarks(tmp_path)
+    assert runs["runs"].tolist() == [2] and runs["workers"].tolist() == [2]
+    assert runs["ratio"].iloc[0] == runs["one_at_a_time_s"].iloc[0] / runs["at_once_s"].iloc[0]
+    assert "2 groups at once took" in gpu_report.concurrent_chapter_sentence(runs)
+    assert not list(results_dir.glob("**/*.json"))  # timed in temporary stores only

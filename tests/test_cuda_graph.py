@@ -26,6 +26,7 @@ class PythonRecorder:
     captures = 0
 
     def capture(self, fn):
+        assert cuda_graph.CAPTURE_LOCK.locked(), "captures must take turns (groups may train in threads)"
         PythonRecorder.captures += 1
         self.fn, self.out = fn, torch.zeros(())
         return self.out
@@ -200,3 +201,34 @@ def test_set_capturable_moves_adam_step_counts():
     assert all(s["step"].dtype == torch.float32 and s["step"].device == p.device for p, s in opt.state.items())
     train.set_capturable(opt, False)
     assert opt.param_groups[0]["capturable"] is False
+
+
+@pytest.mark.parametrize("stop, loop", [(10, "cuda graph then eager"), (5, "cuda graph")])
+def test_step_loop_of_a_resumed_run_names_every_part(monkeypatch, tmp_path, stop, loop):
+    """Resumed with too few steps left to capture (2 < 4), the last part runs eagerly: provenance must not
+    hide the graphed part before it, nor call the run eager; with enough steps left both parts are graphed."""
+    from ddlib.checkpoint import Checkpointing
+
+    make_optimizer = train.make_optimizer
+    monkeypatch.setattr(train, "resolve_cuda_graph", lambda *a: True)
+    monkeypatch.setattr(train, "make_optimizer", lambda params, cfg, capturable: make_optimizer(params, cfg))
+    monkeypatch.setattr(train, "GraphedStep", functools.partial(GraphedStep, recorder=PythonRecorder))
+    set_capturable = train.set_capturable
+    monkeypatch.setattr(train, "set_capturable", lambda opt, capturable: set_capturable(opt, False))  # CPU Adam
+    x = torch.randn(64, 12, generator=torch.Generator().manual_seed(3))
+    y = torch.randint(0, 3, (1, 64), generator=torch.Generator().manual_seed(4))
+
+    def run(outcome, hook=None):
+        train.train_ensemble(build_model("mlp", 8, (12,), 3, [0]), x, train.Targets(hard=y),
+                             TrainConfig(steps=12, batch_size=8), [0], checkpoint=Checkpointing(tmp_path / "ck.pt", 5, "k"),
+                             on_step=hook, outcome=outcome)
+
+    def stop_after(step):
+        if step + 1 == stop:
+            raise _Stop
+
+    first, resumed = {}, {}
+    with pytest.raises(_Stop):
+        run(first, stop_after)
+    run(resumed)
+    assert resumed["step_loop"] == loop

@@ -295,3 +295,35 @@ def test_capturable_adam_sentence_follows_the_newest_check_log(tmp_path):
     (tmp_path / "cuda-graph-check-b.log").write_text(line.format(m="resnet18", c="1.00e-03"))  # newer by name
     text = gpu_report.capturable_adam_sentence(tmp_path)
     assert "capturable Adam they differ by 1.0e-03 (resnet18)" in text and "does not account" in text
+
+
+def _concurrent_row(device, widths, ratio, date="2026-11-27", mfu=None):
+    return {"date": date, "device": device, "model": "resnet18", "seeds": 1, "batch_size": 128,
+            "cuda_graph": device != "cpu (2 threads)", "widths": widths, "groups": len(widths.split(",")),
+            "alone_s": 2.0 * ratio, "together_s": 2.0, "ratio": ratio, "images_per_s_together": 1000.0,
+            "mfu_together": mfu, "file": f"{device[:3]}.csv"}
+
+
+def test_groups_at_once_project_the_sweep_from_the_widest_sets_only():
+    """The projection divides the wide widths' hours by the smallest ratio among sets whose widths are all
+    above 16 (never by a small-width set's ratio), and says which side of the target it lands on."""
+    rows = [_concurrent_row("NVIDIA H100 80GB HBM3", "8,16", 9.0, mfu=0.01),
+            _concurrent_row("NVIDIA H100 80GB HBM3", "17,18", 3.0, mfu=0.10),
+            _concurrent_row("NVIDIA H100 80GB HBM3", "61,64", 2.0, mfu=0.25)]
+    text = gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), 5.0, 60.0)
+    assert "widths 61, 64: 2.00 times as fast at once, 25.0% MFU" in text
+    assert "(2.00) would bring the one-seed sweep projected above to about 35 GPU-hours" in text
+    assert "still over the 24-hour target" in text
+    rows[2]["ratio"] = 4.0
+    assert "about 20 GPU-hours" in gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), 5.0, 60.0)
+    assert "GPU-hours" not in gpu_report.concurrent_groups_sentence(pd.DataFrame(rows[:1]), 5.0, 60.0)
+
+
+def test_groups_at_once_without_a_gpu_run_say_so_and_show_the_cpu_run():
+    runs = pd.DataFrame([_concurrent_row("cpu (2 threads)", "4,8", 1.2)])
+    text = gpu_report.concurrent_groups_sentence(runs, float("nan"), float("nan"))
+    assert text.startswith("On a CPU (2 threads) (2026-11-27, resnet18") and "1.20 times as fast at once" in text
+    assert "No GPU run of `benchmarks/concurrent_groups.py` is committed yet" in text
+    assert gpu_report.show_concurrent_groups(runs)["at once, s"].tolist() == [2.0]
+    committed = gpu_report.load_benchmarks(gpu_report.CONCURRENT_RESULTS)
+    assert len(committed) and "times as fast at once" in gpu_report.concurrent_groups_sentence(committed, 1.0, 1.0)

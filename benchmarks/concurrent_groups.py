@@ -1,0 +1,170 @@
+"""Groups at once: independent models trained each in its own thread on its own CUDA stream, against the
+same models trained one after another, in one run.
+
+For each set of widths (``--widths 24,32 48,64 64,64,64,64``; a width may repeat: each copy gets its
+own seeds) it trains ``--seeds`` seeds per entry, one ensemble per entry as
+:func:`ddlib.runner.run_configs` groups the widths too wide to pad together, through
+:func:`ddlib.train.train_ensemble` (Adam, ``--steps`` timed steps after ``--warmup`` untimed ones, the
+library's default loop: on CUDA the whole step as a CUDA graph), two ways:
+
+* **one after another**: the sum of each entry's own timed training;
+* **at once**: every entry in its own thread of :func:`ddlib.concurrency.stream_executor`, as
+  ``run_configs(concurrent_groups=...)`` trains groups; the clock starts when all have finished their
+  warm-up and stops when the last has finished.
+
+It prints both times, ``ratio = one after another / at once`` (above 1: training the groups at once
+pays), the images per second of all entries together and, for the CIFAR models, their TFLOP/s and the
+model FLOP utilisation ``3 * sum_i F(k_i) * images_i / seconds / peak`` (forward FLOPs ``F`` from
+:func:`ddlib.vision_models.vision_forward_flops`; ``--peak-tflops``, default 989 = H100 bf16 dense, on
+CUDA only). Data: synthetic uint8 images of CIFAR's shape for the CIFAR models (augmented on the device
+as always), the book's MNIST-1D for the others. No download. On a CPU the threads share the cores torch
+already uses, so expect no gain there; the script runs there so that its tests can. Example (GPU)::
+
+    python benchmarks/concurrent_groups.py --widths 17,18,19,20 32,32,32,32 61,62,63,64 64,64,64,64 \\
+        --csv benchmarks/results/concurrent-groups/gpu-resnet18-h100.csv
+
+``--chapter-sweep`` instead times the double-descent chapter's whole sweep (``--chapter-preset``,
+default ``default``: data, training, evaluation, storing) through :func:`ddlib.run_configs` with
+``concurrent_groups=1`` and ``--workers`` (default 2), into temporary stores; its ``--csv`` goes to
+its own folder (``benchmarks/results/concurrent-groups/chapter-sweep/``), as its columns differ.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from ddlib.concurrency import stream_executor  # noqa: E402
+from ddlib.cuda_graph import resolve_cuda_graph  # noqa: E402
+from ddlib.devices import resolve_device  # noqa: E402
+from ddlib.models import IMAGE_MODELS, MODELS, build_model, to_device  # noqa: E402
+from ddlib.vision_models import vision_forward_flops  # noqa: E402
+from timing import device_name, timed_chapter_sweeps, timed_together, timed_training  # noqa: E402
+from width_batching import training_data  # noqa: E402
+
+
+def _entries(text: str) -> list[int]:
+    try:
+        widths = [int(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"widths must be comma-separated integers, e.g. 32,64; got {text!r}") from None
+    if len(widths) < 2 or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"each set needs at least two widths >= 1 (to train at once); got {text!r}")
+    return widths
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", choices=MODELS, default="resnet18")
+    p.add_argument("--widths", type=_entries, nargs="+", default=[[24, 32], [48, 64]],
+                   help="width sets, each comma-separated; each width of a set is one group")
+    p.add_argument("--seeds", type=int, default=1, help="seeds per group (one ensemble)")
+    p.add_argument("--steps", type=int, default=100, help="timed steps per group")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps first (more than the graph's 3 on CUDA)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--n-train", type=int, default=1000, help="training set size")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--peak-tflops", type=float, default=None,
+                   help="peak dense TFLOP/s for MFU (default 989 = H100 bf16 on CUDA; no MFU elsewhere)")
+    p.add_argument("--csv", default=None, help="also write the table (with date and device) to this CSV")
+    p.add_argument("--chapter-sweep", action="store_true",
+                   help="time the double-descent chapter's sweep one group at a time and --workers at once")
+    p.add_argument("--workers", type=int, default=2, help="groups at once for --chapter-sweep")
+    p.add_argument("--chapter-preset", default="default", help="the preset whose sweep --chapter-sweep times")
+    args = p.parse_args(argv)
+    for name in ("seeds", "steps", "warmup", "batch_size", "n_train"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1; got {getattr(args, name)}")
+    if args.batch_size > args.n_train:
+        p.error(f"--batch-size ({args.batch_size}) must not exceed --n-train ({args.n_train})")
+    if args.workers < 2:
+        p.error(f"--workers must be >= 2 (groups at once); got {args.workers}")
+    return args
+
+
+def measure(args, widths, data, device, peak) -> dict:
+    """Seconds for the groups of ``widths`` one after another and at once, and what they did together."""
+    x, y, shape, classes = data
+    seeds = [[copy * args.seeds + s for s in range(args.seeds)] for copy in range(len(widths))]
+    kw = dict(steps=args.steps, warmup=args.warmup, batch_size=args.batch_size, lr=args.lr)
+
+    def model(width, group_seeds):
+        return to_device(build_model(args.model, width, shape, classes, group_seeds), args.model, device)
+
+    alone = sum(timed_training(model(w, s), x, y, s, **kw) for w, s in zip(widths, seeds))
+    with stream_executor(len(widths), device) as pool:
+        together = timed_together([(model(w, s), s) for w, s in zip(widths, seeds)], x, y, pool, **kw)
+    images = args.steps * args.batch_size * args.seeds
+    row = {"widths": ",".join(map(str, widths)), "groups": len(widths), "alone_s": alone, "together_s": together,
+           "ratio": alone / together, "images_per_s_together": images * len(widths) / together}
+    if args.model in IMAGE_MODELS:
+        flop = 3 * sum(vision_forward_flops(args.model, w, classes) for w in widths) * images
+        row["tflops_together"] = flop / together / 1e12
+        row["mfu_together"] = row["tflops_together"] / peak if peak else None
+    return row
+
+
+def time_chapter_sweep(args, device) -> None:
+    """Seconds of the double-descent chapter's sweep, one group at a time vs ``--workers`` groups at once."""
+    one, many = "concurrent_groups=1", f"concurrent_groups={args.workers}"
+    runs, seconds = timed_chapter_sweeps(args.chapter_preset, device, {
+        one: dict(concurrent_groups=1), many: dict(concurrent_groups=args.workers)})
+    ratio = seconds[one] / seconds[many]
+    print(f"ratio ({one} / {many}): {ratio:.2f}")
+    if args.csv:
+        import pandas as pd
+
+        os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
+        pd.DataFrame([{"date": time.strftime("%Y-%m-%d"), "device": device_name(device), "torch": torch.__version__,
+                       "sweep": f"double-descent {args.chapter_preset}", "runs": runs, "workers": args.workers,
+                       "one_at_a_time_s": seconds[one], "at_once_s": seconds[many], "ratio": ratio}]
+                     ).to_csv(args.csv, index=False)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    device = resolve_device(args.device)
+    if args.chapter_sweep:
+        return time_chapter_sweep(args, device)
+    peak = args.peak_tflops if args.peak_tflops else (989.0 if device.type == "cuda" else None)
+    name, graph = device_name(device), resolve_cuda_graph(None, device)
+    data = training_data(args, device)
+    print(f"device: {name} | torch {torch.__version__} | model {args.model} | {args.seeds} seed(s) per group | "
+          f"batch {args.batch_size} | {args.steps} timed steps after {args.warmup} warm-up | "
+          f"data {'synthetic CIFAR-shaped' if args.model in IMAGE_MODELS else 'MNIST-1D'} n={args.n_train} | "
+          f"CUDA graph {'on' if graph else 'off'}", flush=True)
+    head = (f"{'widths':>24} {'groups':>6} {'alone s':>8} {'at once s':>9} {'ratio':>6} {'images/s':>10}"
+            + (f" {'TFLOP/s':>8} {'MFU':>7}" if peak else ""))
+    print(head + "\n" + "-" * len(head), flush=True)
+    rows = []
+    for widths in args.widths:
+        row = measure(args, widths, data, device, peak)
+        rows.append(row)
+        print(f"{row['widths']:>24} {row['groups']:>6} {row['alone_s']:>8.2f} {row['together_s']:>9.2f} "
+              f"{row['ratio']:>6.2f} {row['images_per_s_together']:>10.0f}"
+              + (f" {row['tflops_together']:>8.1f} {row['mfu_together']:>7.2%}" if peak else ""), flush=True)
+        write_csv(args, rows, name, graph, peak)
+
+
+def write_csv(args, rows, name, graph: bool, peak) -> None:
+    """Write the rows so far to ``--csv`` (after every measurement: a run cut short keeps what it measured)."""
+    if not args.csv:
+        return
+    import pandas as pd
+
+    meta = {"date": time.strftime("%Y-%m-%d"), "device": name, "torch": torch.__version__, "model": args.model,
+            "seeds": args.seeds, "batch_size": args.batch_size, "timed_steps": args.steps, "n_train": args.n_train,
+            "data": "synthetic" if args.model in IMAGE_MODELS else "mnist1d", "cuda_graph": graph,
+            "peak_tflops": peak}
+    os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
+    pd.DataFrame([{**meta, **r} for r in rows]).to_csv(args.csv, index=False)
+
+
+if __name__ == "__main__":
+    main()
