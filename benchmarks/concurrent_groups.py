@@ -44,6 +44,7 @@ from ddlib.cuda_graph import resolve_cuda_graph  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
 from ddlib.models import IMAGE_MODELS, MODELS, build_model, to_device  # noqa: E402
 from ddlib.vision_models import vision_forward_flops  # noqa: E402
+from ddlib.width_batching import width_batch_limit  # noqa: E402
 from timing import device_name, timed_chapter_sweeps, timed_together, timed_training  # noqa: E402
 from width_batching import training_data  # noqa: E402
 
@@ -123,6 +124,7 @@ def time_chapter_sweep(args, device) -> None:
         os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
         pd.DataFrame([{"date": time.strftime("%Y-%m-%d"), "device": device_name(device), "torch": torch.__version__,
                        "sweep": f"double-descent {args.chapter_preset}", "runs": runs, "workers": args.workers,
+                       "width_batch": width_batch_limit(device),  # run_configs' default, in both timings
                        "one_at_a_time_s": seconds[one], "at_once_s": seconds[many], "ratio": ratio}]
                      ).to_csv(args.csv, index=False)
 

@@ -444,7 +444,7 @@ def concurrent_groups_sentence(runs: pd.DataFrame, hours_small: float, hours_wid
         sets = "; ".join(f"widths {_spaced(r['widths'])}: {r['ratio']:.2f} times as fast at once"
                          + (f", {r['mfu_together']:.1%} MFU" if pd.notna(r.get("mfu_together")) else "")
                          for _, r in rows.iterrows())
-        parts.append(f"On {_device_words(r0['device'])} ({r0['date']}, {r0['model']}, {int(r0['seeds'])} seed(s) per "
+        parts.append(f"On {_device_words(r0['device'])} on {r0['date']} ({r0['model']}, {int(r0['seeds'])} seed(s) per "
                      f"group, batch {int(r0['batch_size'])}, {loop}): {sets}.")
     if gpu.empty:
         return (" ".join(parts) + " No GPU run of `benchmarks/concurrent_groups.py` is committed yet, so it is not "
@@ -470,6 +470,21 @@ def concurrent_chapter_sentence(runs: pd.DataFrame) -> str:
     chapter, preset = str(r["sweep"]).rsplit(" ", 1)
     return _timed_both_ways(r, f"the {chapter} chapter's whole sweep at its `{preset}` preset",
                             f"{int(r['workers'])} groups at once", "one group at a time", r["one_at_a_time_s"])
+
+
+def repeat_sentence(width_runs: pd.DataFrame, concurrent_runs: pd.DataFrame) -> str:
+    """How far two timings of one setting apart: the newest width-batching ``--chapter-sweep`` (its
+    ``batched_s``) and the newest groups-at-once ``--chapter-sweep`` (its ``one_at_a_time_s``) both time the
+    same sweep padded up to the same width, one group at a time, when preset, device and limit agree."""
+    if width_runs.empty or concurrent_runs.empty or "width_batch" not in concurrent_runs:
+        return ""
+    wb, cg = _newest_file(width_runs).iloc[0], _newest_file(concurrent_runs).iloc[0]
+    if (wb["sweep"], wb["device"], int(wb["width_batch"])) != (cg["sweep"], cg["device"], int(cg["width_batch"])):
+        return ""
+    a, b = float(wb["batched_s"]), float(cg["one_at_a_time_s"])
+    return (f"The same setting (widths up to {int(wb['width_batch'])} padded, one group at a time) took {a:.0f} s in "
+            f"the width-batching run and {b:.0f} s in this one, {abs(a - b) / min(a, b):.0%} apart, a measure of how "
+            f"far two timings of one setting differ on this shared machine.")
 
 
 def show_width_batching(runs: pd.DataFrame) -> pd.DataFrame:

@@ -314,7 +314,7 @@ def test_groups_at_once_project_the_sweep_from_the_widest_sets_only():
     assert "widths 61, 64: 2.00 times as fast at once, 25.0% MFU" in text
     assert "(2.00) would bring the one-seed sweep projected above to about 35 GPU-hours" in text
     assert "still over the 24-hour target" in text
-    rows[2]["ratio"] = 4.0
+    rows[1]["ratio"], rows[2]["ratio"] = 6.0, 4.0  # the smallest wide-set ratio counts
     assert "about 20 GPU-hours" in gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), 5.0, 60.0)
     assert "GPU-hours" not in gpu_report.concurrent_groups_sentence(pd.DataFrame(rows[:1]), 5.0, 60.0)
 
@@ -322,8 +322,19 @@ def test_groups_at_once_project_the_sweep_from_the_widest_sets_only():
 def test_groups_at_once_without_a_gpu_run_say_so_and_show_the_cpu_run():
     runs = pd.DataFrame([_concurrent_row("cpu (2 threads)", "4,8", 1.2)])
     text = gpu_report.concurrent_groups_sentence(runs, float("nan"), float("nan"))
-    assert text.startswith("On a CPU (2 threads) (2026-11-27, resnet18") and "1.20 times as fast at once" in text
+    assert text.startswith("On a CPU (2 threads) on 2026-11-27 (resnet18") and "1.20 times as fast at once" in text
     assert "No GPU run of `benchmarks/concurrent_groups.py` is committed yet" in text
     assert gpu_report.show_concurrent_groups(runs)["at once, s"].tolist() == [2.0]
     committed = gpu_report.load_benchmarks(gpu_report.CONCURRENT_RESULTS)
     assert len(committed) and "times as fast at once" in gpu_report.concurrent_groups_sentence(committed, 1.0, 1.0)
+
+
+def test_repeat_sentence_compares_only_the_same_setting():
+    wb = pd.DataFrame([{"date": "2026-11-26", "device": "cpu (2 threads)", "sweep": "double-descent default",
+                        "width_batch": 16, "batched_s": 100.0, "file": "a.csv"}])
+    cg = pd.DataFrame([{"date": "2026-11-26", "device": "cpu (2 threads)", "sweep": "double-descent default",
+                        "width_batch": 16, "one_at_a_time_s": 110.0, "file": "b.csv"}])
+    assert "took 100 s in the width-batching run and 110 s in this one, 10% apart" in gpu_report.repeat_sentence(wb, cg)
+    assert gpu_report.repeat_sentence(wb, cg.assign(width_batch=0)) == ""
+    assert gpu_report.repeat_sentence(wb, cg.assign(sweep="double-descent smoke")) == ""
+    assert gpu_report.repeat_sentence(wb, cg.drop(columns="width_batch")) == ""  # written before the column
