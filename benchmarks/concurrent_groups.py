@@ -98,12 +98,17 @@ def measure(args, widths, data, device, peak) -> dict:
     def model(width, group_seeds):
         return to_device(build_model(args.model, width, shape, classes, group_seeds), args.model, device)
 
-    alone = sum(timed_training(model(w, s), x, y, s, **kw) for w, s in zip(widths, seeds))
+    alone_outcomes = [{} for _ in widths]
+    alone = sum(timed_training(model(w, s), x, y, s, outcome=out, **kw) for w, s, out in zip(widths, seeds, alone_outcomes))
+    together_outcomes = []
     with stream_executor(len(widths), device) as pool:
-        together = timed_together([(model(w, s), s) for w, s in zip(widths, seeds)], x, y, pool, **kw)
+        together = timed_together([(model(w, s), s) for w, s in zip(widths, seeds)], x, y, pool,
+                                  outcomes=together_outcomes, **kw)
     images = args.steps * args.batch_size * args.seeds
     row = {"widths": ",".join(map(str, widths)), "groups": len(widths), "alone_s": alone, "together_s": together,
-           "ratio": alone / together, "images_per_s_together": images * len(widths) / together}
+           "ratio": alone / together, "images_per_s_together": images * len(widths) / together,
+           # how the steps actually ran (a failed capture falls back to eager with only a warning)
+           "step_loop_alone": _loops(alone_outcomes), "step_loop_together": _loops(together_outcomes)}
     if args.model in IMAGE_MODELS:
         flop = 3 * sum(vision_forward_flops(args.model, w, classes) for w in widths) * images
         row["tflops_together"] = flop / together / 1e12
@@ -127,6 +132,11 @@ def time_chapter_sweep(args, device) -> None:
                        "width_batch": width_batch_limit(device),  # run_configs' default, in both timings
                        "one_at_a_time_s": seconds[one], "at_once_s": seconds[many], "ratio": ratio}]
                      ).to_csv(args.csv, index=False)
+
+
+def _loops(outcomes: list[dict]) -> str:
+    """The distinct ``step_loop`` values of some runs, e.g. ``"cuda graph"`` or ``"cuda graph; eager, capture failed"``."""
+    return "; ".join(sorted({o["step_loop"] for o in outcomes}))
 
 
 def main(argv=None):

@@ -33,15 +33,17 @@ mkdir -p "$OUT/width-batching" "$OUT/concurrent-groups"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$OUT/device.txt"
 # step NAME SECONDS LOG COMMAND...: run COMMAND (its output also into LOG) under a timeout of SECONDS, or of what
-# is left of the budget if less; skipped when under a minute is left.
+# is left of the budget if less (killed 10 s after the TERM if it ignores it); skipped when less than
+# $MIN_LEFT seconds (default 60) are left. The allowances add up to more than the budget on purpose:
+# later steps get what the earlier ones left.
 step() {
     local name=$1 want=$2 log=$3 left=$(( ${BUDGET:-540} - SECONDS ))
     shift 3
-    if (( left < 60 )); then
+    if (( left < ${MIN_LEFT:-60} )); then
         echo "$name: skipped (${left} s left of ${BUDGET:-540})"
         return
     fi
-    timeout $(( want < left ? want : left )) "$@" 2>&1 | tee "$log"
+    timeout -k 10 $(( want < left ? want : left )) "$@" 2>&1 | tee "$log"
     echo "$name: exit ${PIPESTATUS[0]} ($(( ${BUDGET:-540} - SECONDS )) s left)"
 }
 step "cuda graph check" 100 "$OUT/cuda-graph-check.log" python3 benchmarks/cuda_graph_check.py
@@ -62,6 +64,6 @@ step "throughput" 240 "$OUT/gpu-resnet18.log" python3 benchmarks/train_throughpu
 step "width batching" 90 "$OUT/width-batching/gpu-resnet18.log" python3 benchmarks/width_batching.py --model resnet18 \
     --widths 1,2,3,4 1,2,3,4,5,6,7,8 "$(seq -s, 1 16)" --seeds 1 --steps 100 --lr 1e-4 \
     --csv "$OUT/width-batching/gpu-resnet18.csv"
-step "MFU attempt (max-autotune-no-cudagraphs)" 600 "$OUT/gpu-resnet18-autotune.log" python3 benchmarks/train_throughput.py \
+MIN_LEFT=90 step "MFU attempt (max-autotune-no-cudagraphs)" 600 "$OUT/gpu-resnet18-autotune.log" python3 benchmarks/train_throughput.py \
     --k 64 --members 1 8 --cuda-graph on --compile-mode max-autotune-no-cudagraphs --steps 200 --warmup 10 \
     --skip-baseline --csv "$OUT/gpu-resnet18-autotune.csv"

@@ -28,10 +28,11 @@ def sync(device: torch.device) -> None:
 
 def timed_training(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, order_seeds, *, steps: int,
                    warmup: int, batch_size: int, lr: float, compile_mode: str = "off",
-                   cuda_graph: str | None = None) -> float:
+                   cuda_graph: str | None = None, outcome: dict | None = None) -> float:
     """Seconds of ``steps`` steps of :func:`ddlib.train.train_ensemble` (Adam) after ``warmup`` untimed ones,
     all in one call (one model, one optimiser state); ``x``, ``y`` on the training device. ``cuda_graph``:
-    as :func:`ddlib.cuda_graph.resolve_cuda_graph` (its eager steps and the capture fall in the warm-up)."""
+    as :func:`ddlib.cuda_graph.resolve_cuda_graph` (its eager steps and the capture fall in the warm-up).
+    ``outcome``: filled as ``train_ensemble`` fills it (``step_loop``: how the steps actually ran)."""
     device, members = x.device, len(order_seeds)
     _check_warmup(warmup, device, compile_mode, cuda_graph)
     cfg = TrainConfig(optimizer="adam", lr=lr, batch_size=batch_size, steps=warmup + steps)
@@ -43,7 +44,7 @@ def timed_training(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, ord
             started["t"] = time.perf_counter()
 
     train_ensemble(model, x, Targets(hard=y.expand(members, -1)), cfg, order_seeds=list(order_seeds),
-                   on_step=start_clock, compile_mode=compile_mode, cuda_graph=cuda_graph)
+                   on_step=start_clock, compile_mode=compile_mode, cuda_graph=cuda_graph, outcome=outcome)
     sync(device)
     return time.perf_counter() - started["t"]
 
@@ -55,22 +56,29 @@ def _check_warmup(warmup: int, device: torch.device, compile_mode: str, cuda_gra
 
 
 def timed_together(runs, x: torch.Tensor, y: torch.Tensor, executor: Executor, *, steps: int, warmup: int,
-                   batch_size: int, lr: float, cuda_graph: str | None = None) -> float:
+                   batch_size: int, lr: float, cuda_graph: str | None = None,
+                   outcomes: list[dict] | None = None) -> float:
     """Seconds for every ``(model, order_seeds)`` of ``runs`` to train ``steps`` steps at once, each in
     :func:`ddlib.train.train_ensemble` in its own thread of ``executor`` (at least ``len(runs)`` workers,
-    e.g. :func:`ddlib.concurrency.stream_executor`). The clock starts once every run has finished its
-    ``warmup`` untimed steps (captures included; each waits for its own stream, then at a barrier) and
-    stops when the last run's work is done."""
+    e.g. :func:`ddlib.concurrency.stream_executor`). The models and data are made ready on the device first
+    (the workers' streams do not wait for the default stream). The clock starts once every run has finished
+    its ``warmup`` untimed steps (captures included; each waits for its own stream, then at a barrier) and
+    stops when the last run's work is done. ``outcomes``: filled with each run's ``train_ensemble`` outcome."""
     device = x.device
     _check_warmup(warmup, device, "off", cuda_graph)
+    workers = getattr(executor, "_max_workers", len(runs))
+    if workers < len(runs):
+        raise ConfigError(f"timed_together needs a worker per run: {len(runs)} runs, {workers} workers")
     ready = threading.Barrier(len(runs) + 1, timeout=900)
     cfg = TrainConfig(optimizer="adam", lr=lr, batch_size=batch_size, steps=warmup + steps)
+    outcomes = outcomes if outcomes is not None else []
+    outcomes[:] = [{} for _ in runs]
 
     def own_stream_done():
         if device.type == "cuda":
             torch.cuda.current_stream(device).synchronize()
 
-    def train(model, order_seeds):
+    def train(model, order_seeds, outcome):
         def wait_for_the_others(step):
             if step == warmup - 1:
                 own_stream_done()
@@ -78,18 +86,22 @@ def timed_together(runs, x: torch.Tensor, y: torch.Tensor, executor: Executor, *
 
         try:
             train_ensemble(model, x, Targets(hard=y.expand(len(order_seeds), -1)), cfg, order_seeds=list(order_seeds),
-                           on_step=wait_for_the_others, compile_mode="off", cuda_graph=cuda_graph)
+                           on_step=wait_for_the_others, compile_mode="off", cuda_graph=cuda_graph, outcome=outcome)
             own_stream_done()
         except BaseException:
             ready.abort()  # the main thread and the other runs stop waiting
             raise
 
-    futures = [executor.submit(train, model, seeds) for model, seeds in runs]
+    sync(device)
+    futures = [executor.submit(train, model, seeds, out) for (model, seeds), out in zip(runs, outcomes)]
     try:
         ready.wait()
-    except threading.BrokenBarrierError:
-        for f in futures:
-            f.result()  # raises the run's own error
+    except threading.BrokenBarrierError:  # a run failed: raise its own error, not another run's broken wait
+        errors = [f.exception() for f in futures]
+        raise next((e for e in errors if e is not None and not isinstance(e, threading.BrokenBarrierError)),
+                   errors[0]) from None
+    except BaseException:  # e.g. Ctrl-C here: the runs stop waiting for the clock
+        ready.abort()
         raise
     started = time.perf_counter()
     for f in futures:
@@ -100,8 +112,9 @@ def timed_together(runs, x: torch.Tensor, y: torch.Tensor, executor: Executor, *
 def timed_chapter_sweeps(preset: str, device: torch.device, settings: dict[str, dict]) -> tuple[int, dict[str, float]]:
     """The double-descent chapter's sweep at ``preset`` (data, training, evaluation, storing), timed through
     :func:`ddlib.run_configs` once per entry of ``settings`` (label -> keyword arguments), each into a fresh
-    temporary store, after an untimed warm-up (the data made and cached, the first setting run once on a
-    one-step copy of the sweep), so that one-time costs do not land on whichever setting comes first.
+    temporary store, after an untimed warm-up (the data made and cached, every setting run once on a copy of
+    the sweep with just enough steps to capture the CUDA graph), so that one-time costs (data, kernels and
+    algorithms for each setting's shapes) do not land on whichever setting comes first.
     Returns the number of runs and the seconds per label (also printed as they come)."""
     import dataclasses
     import tempfile
@@ -112,12 +125,12 @@ def timed_chapter_sweeps(preset: str, device: torch.device, settings: dict[str, 
     configs = dd.sweep_configs(dd.resolve_params(preset, device=device.type))
     print(f"device: {device_name(device)} | torch {torch.__version__} | double-descent {preset} sweep, {len(configs)} runs, "
           f"widths {sorted({c.width for c in configs})}", flush=True)
-    first = next(iter(settings.values()))
     for data in {c.data for c in configs}:
         load_data(data, device=device)
-    with tempfile.TemporaryDirectory() as root:
-        run_configs([dataclasses.replace(c, train=dataclasses.replace(c.train, steps=1)) for c in configs],
-                    store=ResultStore(root), device=device.type, progress=False, **first)
+    short = [dataclasses.replace(c, train=dataclasses.replace(c.train, steps=WARMUP_STEPS + 1)) for c in configs]
+    for kwargs in settings.values():
+        with tempfile.TemporaryDirectory() as root:
+            run_configs(short, store=ResultStore(root), device=device.type, progress=False, **kwargs)
     seconds = {}
     for label, kwargs in settings.items():
         with tempfile.TemporaryDirectory() as root:

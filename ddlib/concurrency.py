@@ -1,31 +1,40 @@
 """Training several groups of runs at once on one GPU, each in its own thread on its own CUDA stream.
 
-Why: at the paper's batch of 128 on 32x32 images, one PreAct ResNet-18-k step leaves most of an H100
-idle even when it is replayed as one CUDA graph (:mod:`ddlib.cuda_graph`): the committed H100 run
-(``benchmarks/results/gpu-resnet18-graph-h100.csv``) trains one model at about 64,000 images/s at
-k = 16 and 37,000 at k = 64, where the bf16 peak would allow over 20 times more at k = 64. Its
-kernels are small (a 32x32 image, 128 of them, up to 512 channels), and kernels queued on one stream
-run one after another. Kernels on *different* streams may run at the same time (NVIDIA, *CUDA C++
-Programming Guide*, "Asynchronous Concurrent Execution": streams, concurrent kernel execution), so
-independent models, such as the widths of a sweep that are too wide to share a zero-padded ensemble
-(:mod:`ddlib.width_batching`), can fill the card together. Unlike padding, nothing is computed twice.
+Why: at the paper's batch of 128 on 32x32 images, one PreAct ResNet-18-k step uses a small fraction
+of an H100 even when it is replayed as one CUDA graph (:mod:`ddlib.cuda_graph`; the ``ours_mfu``
+column of ``benchmarks/results/gpu-resnet18-graph-h100.csv``). Its kernels are small (a 32x32 image,
+128 of them, up to 512 channels), and kernels queued on one stream run one after another. Kernels on
+*different* streams may run at the same time (NVIDIA, *CUDA C++ Programming Guide*, "Asynchronous
+Concurrent Execution": streams, concurrent kernel execution), so independent models, such as the
+widths of a sweep too wide to share a zero-padded ensemble (:mod:`ddlib.width_batching`), may fill
+the card together. Unlike padding, nothing is computed twice. Whether it pays on a GPU has not been
+measured yet (``benchmarks/concurrent_groups.py`` measures it), so it is off (1) by default.
 
 How: :func:`stream_executor` is a :class:`concurrent.futures.ThreadPoolExecutor` whose worker threads
-each make a CUDA stream of their own and make it their current stream (PyTorch's current stream is
-per thread), so each group's steps, its graph capture and its replays queue on that stream;
-:func:`ddlib.runner.run_configs` hands its groups to it when ``concurrent_groups`` (or
-``$DDLIB_CONCURRENT_GROUPS``) is above 1. The rest of the library is safe for this: every random draw
-comes from the run's own generators; captures take turns (:data:`ddlib.cuda_graph.CAPTURE_LOCK`) and
-record only their own thread's calls; cuDNN autotuning is switched by a shared count
-(:func:`ddlib.devices.cudnn_benchmark`). The results are those of training the groups one after
-another (same seeds, same data order), which a test checks.
+each take one of the executor's own CUDA streams as their current stream (PyTorch's current stream is
+per thread), so a group's steps, its warm-up, its graph capture and its replays all queue on that
+stream; :func:`ddlib.runner.run_configs` hands its groups to such an executor when
+``concurrent_groups`` (or ``$DDLIB_CONCURRENT_GROUPS``) is above 1. The streams are drawn from
+PyTorch's pool of high-priority streams and checked to be distinct: ``torch.cuda.Stream()`` hands out
+the 32 streams of a pool in turn, and a stream shared with another thread's capture would have that
+thread's kernels recorded into the other's graph. The rest of the library is safe for this: every
+random draw comes from the run's own generators; captures take turns
+(:data:`ddlib.cuda_graph.CAPTURE_LOCK`); cuDNN autotuning is switched by a shared count
+(:func:`ddlib.devices.cudnn_benchmark`). On a CPU the results are bit for bit those of training the
+groups one after another (tested); on a GPU, up to the last bits that cuDNN's choice of algorithms
+may change, as between any two GPU runs with autotuning on.
 
-It is a speed switch, outside a run's hash, and off (1) by default: it has not yet been measured on a
-GPU (``benchmarks/concurrent_groups.py`` measures it). ``torch.compile`` is refused with it, as
-compiling resets Dynamo's caches for the whole process (:func:`ddlib.train.compiled`).
+Limits: ``torch.compile`` is refused in these threads, as compiling resets Dynamo's caches for the
+whole process (:func:`ddlib.train.compiled`). While one group captures its graph, PyTorch's allocator
+does not release cached memory to retry a failed allocation, and each capture synchronises the
+device, so groups at once need more memory headroom than one at a time. Stopping: a failed group
+stops the groups not yet started (those running finish and are stored); on Ctrl-C the running groups
+still finish unless interrupted again, and then resume from their checkpoints next time.
 """
 from __future__ import annotations
 
+import queue
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
@@ -34,7 +43,14 @@ from .paths import env_word
 from .validation import ConfigError, positive_int
 
 
-def concurrent_groups(value: int | None = None) -> int:
+#: Worker threads at most: the size of PyTorch's pool of high-priority streams per device.
+MAX_WORKERS = 32
+
+#: The prefix of the worker threads' names (``ddlib.train`` refuses ``torch.compile`` in them).
+THREAD_PREFIX = "ddlib-stream"
+
+
+def resolve_concurrent_groups(value: int | None = None) -> int:
     """How many groups train at once: ``value``, else ``$DDLIB_CONCURRENT_GROUPS`` (an integer >= 1;
     unset or empty: 1, one group at a time)."""
     if value is not None:
@@ -42,24 +58,53 @@ def concurrent_groups(value: int | None = None) -> int:
     raw = env_word("DDLIB_CONCURRENT_GROUPS")
     if raw == "":
         return 1
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise ConfigError(f"DDLIB_CONCURRENT_GROUPS must be a positive integer (the number of groups trained "
                           f"at once; 1: one at a time); got {raw!r}")
     return int(raw)
 
 
-def _use_own_stream(device: torch.device) -> None:
-    """Thread initialiser: this thread's CUDA work goes to a new stream of its own (a no-op off CUDA)."""
-    if device.type == "cuda":
-        torch.cuda.set_stream(torch.cuda.Stream(device))
+def refuse_compile(mode: str, where: str) -> None:
+    """Fail naming ``where`` if ``mode`` (a :func:`ddlib.train.resolve_compile_mode` value) compiles."""
+    if mode != "off":
+        raise ConfigError(f"{where} cannot be combined with torch.compile (compile mode {mode!r}): compiling one group "
+                          f"resets the compiled code of the others; set DDLIB_COMPILE=off, or train one group at a time")
+
+
+def in_worker_thread() -> bool:
+    """Whether this code runs in a thread of :func:`stream_executor`."""
+    return threading.current_thread().name.startswith(THREAD_PREFIX)
+
+
+def worker_streams(workers: int, device: torch.device) -> list:
+    """``workers`` distinct high-priority CUDA streams of ``device`` (checked by their handles)."""
+    streams = [torch.cuda.Stream(device, priority=-1) for _ in range(workers)]
+    if len({s.cuda_stream for s in streams}) != workers:
+        raise ConfigError(f"workers={workers}: PyTorch's stream pool gave fewer than {workers} distinct CUDA streams; "
+                          f"use at most {MAX_WORKERS} workers")
+    return streams
 
 
 def stream_executor(workers: int, device: torch.device) -> ThreadPoolExecutor:
-    """A thread pool of ``workers`` threads, each queueing its CUDA work on its own stream.
+    """A thread pool of ``workers`` threads, each queueing its CUDA work on a stream of its own.
 
     Use it as ``run_configs(..., executor=stream_executor(4, device))``, or let
-    ``run_configs(concurrent_groups=4)`` make one. On a CPU the threads share the cores torch already
-    uses, so expect no gain there."""
+    ``run_configs(concurrent_groups=4)`` make one. Only CPUs and CUDA devices are accepted (PyTorch's
+    MPS backend is not safe for ops from several threads at once). On a CPU the threads share the
+    cores torch already uses (the committed CPU runs: see the full-scale appendix)."""
     positive_int("workers", workers)
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddlib-stream",
-                              initializer=_use_own_stream, initargs=(device,))
+    if workers > MAX_WORKERS:
+        raise ConfigError(f"workers must be at most {MAX_WORKERS} (PyTorch's pool of CUDA streams); got {workers}")
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"groups at once run on a CPU or a CUDA device; got {device.type!r} (use concurrent_groups=1)")
+    streams = queue.SimpleQueue()
+    for stream in worker_streams(workers, device) if device.type == "cuda" else []:
+        streams.put(stream)
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=THREAD_PREFIX,
+                              initializer=_take_a_stream, initargs=(streams,))
+
+
+def _take_a_stream(streams: queue.SimpleQueue) -> None:
+    """Thread initialiser: make one of the executor's streams this thread's current stream (none on a CPU)."""
+    if not streams.empty():
+        torch.cuda.set_stream(streams.get())

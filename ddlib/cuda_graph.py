@@ -45,9 +45,19 @@ WARMUP_STEPS = 3
 GRAPHING_COMPILE_MODES = ("reduce-overhead", "max-autotune")
 
 #: Captures take turns when several groups train at once in threads (:mod:`ddlib.concurrency`):
-#: ``torch.cuda.graph`` synchronises the device, empties the allocator's cache and captures on one
-#: capture stream shared by the process, none of which may overlap another thread's capture.
+#: ``torch.cuda.graph`` synchronises the device and empties the allocator's cache before it captures,
+#: which must not happen in the middle of another thread's capture.
 CAPTURE_LOCK = threading.Lock()
+
+
+def _work_stream() -> "torch.cuda.Stream":
+    """The stream for the eager warm-up and the capture: this thread's current stream where it is one of its
+    own (a thread of :func:`ddlib.concurrency.stream_executor`), else a side stream (the default stream
+    cannot be captured). Warming up and capturing on the thread's own stream keeps every kernel of one
+    group on a stream no other thread uses: PyTorch hands out its pooled streams in turn, so a side
+    stream drawn here could be another thread's stream, and a capture would record that thread's work."""
+    current = torch.cuda.current_stream()
+    return torch.cuda.Stream() if current == torch.cuda.default_stream() else current
 
 
 def resolve_cuda_graph(value: str | bool | None, device: torch.device, compile_mode: str = "off") -> bool:
@@ -80,7 +90,7 @@ class CudaGraphRecorder:
 
     def capture(self, fn: Callable[[], torch.Tensor]) -> torch.Tensor:
         torch.cuda.synchronize()
-        with torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
+        with torch.cuda.graph(self.graph, stream=_work_stream(), capture_error_mode="thread_local"):
             return fn()
 
     def replay(self) -> None:
@@ -121,10 +131,11 @@ class GraphedStep:
         return self._capture_and_run(xb, idx)
 
     def _eager(self, xb, idx):
-        """One eager step; on CUDA on a side stream, as PyTorch's notes ask for the steps before a capture."""
+        """One eager step; on CUDA on a side stream (or the thread's own, :func:`_work_stream`), as PyTorch's
+        notes ask for the steps before a capture."""
         if not xb.is_cuda:
             return self.step(xb, idx)
-        side = torch.cuda.Stream()
+        side = _work_stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
             loss = self.step(xb, idx)

@@ -411,10 +411,12 @@ def method_batching_sentence(runs: pd.DataFrame) -> str:
 
 
 def _timed_both_ways(r: pd.Series, subject: str, batched: str, separate: str, separate_s: float,
-                     ending: str = ".") -> str:
-    """One sweep timed two ways in one run (``runs``, ``batched_s``, ``ratio``, device and date from ``r``)."""
+                     ending: str = ".", batched_s: float | None = None) -> str:
+    """One sweep timed two ways in one run (``runs``, ``ratio``, device, date and, unless given, ``batched_s``
+    from ``r``)."""
+    batched_s = r["batched_s"] if batched_s is None else batched_s
     return (f"For {subject} ({int(r['runs'])} runs, timing data, training, evaluation and storing; "
-            f"{_device_words(r['device'])}, {r['date']}), {batched} took {r['batched_s']:.0f} s against "
+            f"{_device_words(r['device'])}, {r['date']}), {batched} took {batched_s:.0f} s against "
             f"{separate_s:.0f} s {separate}, {r['ratio']:.2f} times as fast{ending}")
 
 
@@ -429,18 +431,20 @@ def show_concurrent_groups(runs: pd.DataFrame) -> pd.DataFrame:
                  "images_per_s_together": "images/s at once", "mfu_together": "MFU at once"})
 
 
-def concurrent_groups_sentence(runs: pd.DataFrame, hours_small: float, hours_wide: float) -> str:
+def concurrent_groups_sentence(runs: pd.DataFrame, hours_small: float, hours_wide: float,
+                               projection_device: str | None = None) -> str:
     """What training groups at once did on a GPU (newest GPU file), with the sweep projection it implies:
     ``hours_small`` (widths up to 16) plus ``hours_wide`` (the wider ones, one group at a time, from
-    :func:`key_numbers`) divided by the smallest ratio measured with every width above 16; or, with no GPU
-    run, that it is unmeasured there and what the newest CPU run showed."""
+    :func:`key_numbers`, measured on ``projection_device``: redone only for the same card) divided by the
+    smallest ratio measured with every width above 16; or, with no GPU run, that it is unmeasured there and
+    what the newest CPU run showed."""
     gpu, cpu = _newest_file(runs, cpu=False), _newest_file(runs, cpu=True)
     parts = []
     for rows in (gpu, cpu):
         if rows.empty:
             continue
         r0 = rows.iloc[0]
-        loop = "the whole step as a CUDA graph" if _cuda_graph(rows).all() else "eager steps"
+        loop = _concurrent_loop(rows)
         sets = "; ".join(f"widths {_spaced(r['widths'])}: {r['ratio']:.2f} times as fast at once"
                          + (f", {r['mfu_together']:.1%} MFU" if pd.notna(r.get("mfu_together")) else "")
                          for _, r in rows.iterrows())
@@ -453,27 +457,46 @@ def concurrent_groups_sentence(runs: pd.DataFrame, hours_small: float, hours_wid
     wide = gpu[gpu["widths"].map(lambda w: min(int(v) for v in str(w).split(",")) > 16)]
     if wide.empty:
         return " ".join(parts) + " No set measured had all its widths above 16, so the sweep projection is not redone."
+    if projection_device is not None and projection_device != gpu.iloc[0]["device"]:
+        return " ".join(parts) + (f" The sweep projection above was measured on {projection_device}, not on this card, "
+                                  f"so it is not redone with these ratios.")
     ratio = float(wide["ratio"].min())
-    hours = hours_small + hours_wide / max(ratio, 1.0)
+    if ratio <= 1:
+        return " ".join(parts) + (f" For the widths above 16 at once was not faster (smallest ratio {ratio:.2f}), so "
+                                  f"the sweep projection above stands.")
+    hours = hours_small + hours_wide / ratio
     return " ".join(parts) + (
         f" Training the widths above 16 at once at the smallest of these ratios measured for them ({ratio:.2f}) "
         f"would bring the one-seed sweep projected above to about {hours:.0f} GPU-hours ({hours_small:.0f} for "
-        f"widths up to 16 one at a time, {hours_wide / max(ratio, 1.0):.0f} for the rest), "
+        f"widths up to 16 one at a time, {hours_wide / ratio:.0f} for the rest), "
         f"{'under' if hours < TARGETS['sweep_hours'] else 'still over'} the {TARGETS['sweep_hours']:.0f}-hour target.")
+
+
+def _concurrent_loop(rows: pd.DataFrame) -> str:
+    """How a groups-at-once file's steps ran: from its ``step_loop_*`` columns (what ran) where it has them,
+    else from ``cuda_graph`` (the switch)."""
+    if "step_loop_together" in rows:
+        cells = list(rows["step_loop_alone"]) + list(rows["step_loop_together"])
+        loops = sorted({loop for cell in cells for loop in str(cell).split("; ")})
+        if loops == ["cuda graph"]:
+            return "the whole step as a CUDA graph"
+        return f"not every step as a CUDA graph: {'; '.join(loops)}"
+    return "the whole step as a CUDA graph (the switch)" if _cuda_graph(rows).all() else "eager steps"
 
 
 def concurrent_chapter_sentence(runs: pd.DataFrame) -> str:
     """What training groups at once did to a whole chapter sweep, from the newest ``--chapter-sweep`` file."""
     if runs.empty:
         return "The whole chapter sweep has not been timed with groups at once."
-    r = _newest_file(runs).iloc[0].rename({"at_once_s": "batched_s"})
+    r = _newest_file(runs).iloc[0]
     chapter, preset = str(r["sweep"]).rsplit(" ", 1)
     return _timed_both_ways(r, f"the {chapter} chapter's whole sweep at its `{preset}` preset",
-                            f"{int(r['workers'])} groups at once", "one group at a time", r["one_at_a_time_s"])
+                            f"{int(r['workers'])} groups at once", "one group at a time", r["one_at_a_time_s"],
+                            batched_s=r["at_once_s"])
 
 
-def repeat_sentence(width_runs: pd.DataFrame, concurrent_runs: pd.DataFrame) -> str:
-    """How far two timings of one setting apart: the newest width-batching ``--chapter-sweep`` (its
+def same_setting_sentence(width_runs: pd.DataFrame, concurrent_runs: pd.DataFrame) -> str:
+    """How far apart two timings of one setting are: the newest width-batching ``--chapter-sweep`` (its
     ``batched_s``) and the newest groups-at-once ``--chapter-sweep`` (its ``one_at_a_time_s``) both time the
     same sweep padded up to the same width, one group at a time, when preset, device and limit agree."""
     if width_runs.empty or concurrent_runs.empty or "width_batch" not in concurrent_runs:

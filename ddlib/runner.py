@@ -13,22 +13,22 @@
    (:mod:`ddlib.width_batching`; the same models, trained faster where steps are overhead-bound).
 4. Groups go through any :class:`concurrent.futures.Executor` (default: in this process, one after
    another; with ``concurrent_groups`` above 1, several at once in threads, each on its own CUDA
-   stream, :mod:`ddlib.concurrency`). The worker writes to the store itself, so a killed sweep loses only the groups in flight, and
-   those only back to their last periodic checkpoint (:mod:`ddlib.checkpoint`,
-   ``$DDLIB_CHECKPOINT_EVERY`` steps, default 5000).
+   stream, :mod:`ddlib.concurrency`). The worker writes to the store itself, so a killed sweep
+   loses only the groups in flight, and those only back to their last periodic checkpoint
+   (:mod:`ddlib.checkpoint`, ``$DDLIB_CHECKPOINT_EVERY`` steps, default 5000).
 """
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from concurrent.futures import Executor
+from concurrent.futures import FIRST_EXCEPTION, Executor, wait
 from dataclasses import dataclass, field
 
 import torch
 
 from . import cifar
 from .checkpoint import Checkpointing, checkpoint_every_from_env
-from .concurrency import concurrent_groups as resolve_concurrent_groups, stream_executor
+from .concurrency import refuse_compile, resolve_concurrent_groups, stream_executor
 from .config import POOL_METHODS, RunConfig, config_hash
 from .data import DATASET_SHAPES, load_data, load_pool, pool_source
 from .devices import resolve_device
@@ -90,17 +90,15 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     ``method_batch``: students of different methods on the same inputs share one ensemble (default
     :func:`method_batching`, on); likewise a speed switch outside the hash.
     ``concurrent_groups``: how many groups train at once, each in a thread on its own CUDA stream, when no
-    ``executor`` is given (default :func:`ddlib.concurrency.concurrent_groups`: ``$DDLIB_CONCURRENT_GROUPS``,
+    ``executor`` is given (default :func:`ddlib.concurrency.resolve_concurrent_groups`: ``$DDLIB_CONCURRENT_GROUPS``,
     else 1); not with ``torch.compile``. Another speed switch outside the hash."""
     store = store or ResultStore()
     dev = resolve_device(device)
     limit = width_batch_limit(dev, width_batch)
     mixed_methods = method_batching(method_batch)
     workers = 1 if executor is not None else resolve_concurrent_groups(concurrent_groups)
-    if workers > 1 and resolve_compile_mode() != "off":
-        raise ConfigError(f"concurrent_groups={workers} cannot be combined with torch.compile ($DDLIB_COMPILE="
-                          f"{resolve_compile_mode()!r}): compiling one group resets the compiled code of the others; "
-                          f"set DDLIB_COMPILE=off or concurrent_groups=1")
+    if workers > 1:
+        refuse_compile(resolve_compile_mode(), f"concurrent_groups={workers}")
     configs = list(configs)
     requested = {config_hash(c): c for c in configs}
     missing: dict[str, RunConfig] = {}
@@ -135,8 +133,8 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
 
 def _train_groups(jobs: list[tuple], executor: Executor | None, progress: bool) -> None:
     """Run :func:`train_group` on every job, in this process one after another or through ``executor``
-    (all submitted, then awaited in order: a failure is raised when its turn comes; with the pool that
-    :func:`run_configs` makes, groups not yet started are then dropped and those running finish and are stored)."""
+    (all submitted; on the first failure the groups not yet started are cancelled, those running finish
+    and are stored, and the failure is raised)."""
     if executor is None:
         for i, job in enumerate(jobs):
             if progress:
@@ -147,8 +145,13 @@ def _train_groups(jobs: list[tuple], executor: Executor | None, progress: bool) 
         print(f"{len(jobs)} group(s) through {type(executor).__name__}: "
               + "; ".join(_describe(job[0]) for job in jobs), flush=True)
     futures = [executor.submit(train_group, *job) for job in jobs]
-    for fut in futures:
-        fut.result()
+    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+    failed = [f for f in futures if f in done and f.exception() is not None]
+    if failed:
+        for f in futures:
+            f.cancel()  # only those not yet started
+        wait(futures)
+        failed[0].result()
 
 
 def _groups(configs: list[RunConfig], width_batch: int = 0, method_batch: bool = True) -> list[list[RunConfig]]:

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from . import cifar
 from .checkpoint import Checkpointing
+from .concurrency import in_worker_thread, refuse_compile
 from .config import TrainConfig
 from .cuda_graph import GraphedStep, resolve_cuda_graph
 from .devices import cudnn_benchmark, resolve_cudnn_benchmark
@@ -204,6 +205,8 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     mean_std = mean_std or (cifar.CIFAR10_MEAN, cifar.CIFAR10_STD)
     in_dtype = _input_dtype(model, device)
     mode = resolve_compile_mode(compile_mode)
+    if in_worker_thread():
+        refuse_compile(mode, "training in a thread of ddlib.concurrency.stream_executor")
     graphed = resolve_cuda_graph(cuda_graph, device, mode)
     opt = make_optimizer(model.parameters(), cfg, capturable=graphed)
     forward = compiled(model, mode)

@@ -3,12 +3,13 @@ once, and the process-wide settings they share stay right."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import torch
 
-from ddlib import ResultStore, runner
-from ddlib.concurrency import concurrent_groups, stream_executor
+from ddlib import ResultStore, concurrency, devices, runner
+from ddlib.concurrency import resolve_concurrent_groups as concurrent_groups, stream_executor
 from ddlib.devices import cudnn_benchmark
 from ddlib.validation import ConfigError
 
@@ -21,7 +22,7 @@ def test_the_setting_defaults_to_one_and_names_itself_when_wrong(monkeypatch):
     assert concurrent_groups(3) == 3
     monkeypatch.setenv("DDLIB_CONCURRENT_GROUPS", " 4 ")
     assert concurrent_groups() == 4
-    for bad in ("0", "-2", "two", "1.5"):
+    for bad in ("0", "-2", "two", "1.5", "\u00b2"):
         monkeypatch.setenv("DDLIB_CONCURRENT_GROUPS", bad)
         with pytest.raises(ConfigError, match=f"DDLIB_CONCURRENT_GROUPS must be a positive integer.*'{bad}'"):
             concurrent_groups()
@@ -81,11 +82,74 @@ def test_overlapping_autotuning_blocks_restore_the_process_setting_only_at_the_e
         assert torch.backends.cudnn.benchmark is before
     finally:
         torch.backends.cudnn.benchmark = False
+        devices._AUTOTUNE["inside"] = 0  # a failed assertion must not leave the count up for later tests
 
 
 def test_stream_executor_threads_are_named_and_sized():
+    meet = threading.Barrier(3, timeout=30)  # three tasks that wait for each other need three threads
+
+    def name(_):
+        meet.wait()
+        return threading.current_thread().name
+
     with stream_executor(3, torch.device("cpu")) as pool:
-        names = set(pool.map(lambda _: threading.current_thread().name, range(30)))
-    assert names and len(names) <= 3 and all(n.startswith("ddlib-stream") for n in names)
+        names = set(pool.map(name, range(3)))
+    assert len(names) == 3 and all(n.startswith("ddlib-stream") for n in names)
     with pytest.raises(ConfigError, match="workers must be a positive integer"):
         stream_executor(0, torch.device("cpu"))
+    with pytest.raises(ConfigError, match="workers must be at most 32"):
+        stream_executor(33, torch.device("cpu"))
+    with pytest.raises(ConfigError, match="groups at once run on a CPU or a CUDA device; got 'mps'"):
+        stream_executor(2, torch.device("mps"))
+
+
+class _FakeStream:
+    """Stands in for ``torch.cuda.Stream``: handles drawn in turn from a pool of ``pool`` (PyTorch's is 32)."""
+
+    drawn = 0
+    pool = 32
+
+    def __init__(self, device=None, priority=0):
+        _FakeStream.drawn += 1
+        self.cuda_stream = _FakeStream.drawn % _FakeStream.pool
+
+
+def test_each_worker_thread_gets_a_stream_of_its_own(monkeypatch):
+    """Sharing a stream with another thread would let one thread's capture record the other's kernels."""
+    current = {}
+    monkeypatch.setattr(torch.cuda, "Stream", _FakeStream)
+    monkeypatch.setattr(torch.cuda, "set_stream", lambda s: current.__setitem__(threading.current_thread().name, s))
+    meet = threading.Barrier(4, timeout=30)
+    with stream_executor(4, torch.device("cuda")) as pool:
+        list(pool.map(lambda _: meet.wait(), range(4)))
+    assert len(current) == 4 and len({s.cuda_stream for s in current.values()}) == 4
+    _FakeStream.pool = 3  # a pool that repeats itself within one executor is refused
+    try:
+        with pytest.raises(ConfigError, match="fewer than 4 distinct CUDA streams"):
+            concurrency.worker_streams(4, torch.device("cuda"))
+    finally:
+        _FakeStream.pool = 32
+
+
+def test_compiling_is_refused_in_a_worker_thread_given_as_executor(results_dir, monkeypatch):
+    monkeypatch.setenv("DDLIB_COMPILE", "default")
+    with stream_executor(2, torch.device("cpu")) as pool:
+        with pytest.raises(ConfigError, match="training in a thread of ddlib.concurrency.stream_executor cannot be "
+                                              "combined with torch.compile"):
+            runner.run_configs(_configs(), progress=False, executor=pool)
+
+
+def test_a_failed_group_cancels_the_groups_not_yet_started(results_dir, monkeypatch):
+    started = []
+
+    def train_group(group, *args):
+        started.append(group[0].width)
+        if group[0].width == 2:
+            raise RuntimeError("out of memory, say")
+        time.sleep(2)  # both workers stay busy while the failure is seen
+        return []
+
+    monkeypatch.setattr(runner, "train_group", train_group)
+    with pytest.raises(RuntimeError, match="out of memory, say"):
+        runner.run_configs(_configs(widths=(2, 4, 6, 8)), progress=False, width_batch=0, concurrent_groups=2)
+    assert 2 in started and 8 not in started

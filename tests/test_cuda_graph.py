@@ -232,3 +232,16 @@ def test_step_loop_of_a_resumed_run_names_every_part(monkeypatch, tmp_path, stop
         run(first, stop_after)
     run(resumed)
     assert resumed["step_loop"] == loop
+
+
+def test_warm_up_and_capture_stay_on_a_worker_threads_own_stream(monkeypatch):
+    """In a thread of ddlib.concurrency.stream_executor the current stream is the thread's own: warm-up and
+    capture must use it, not draw a pooled stream that another thread may hold; elsewhere (the default
+    stream, which cannot be captured) a side stream is drawn."""
+    own, default, side = object(), object(), object()
+    monkeypatch.setattr(torch.cuda, "default_stream", lambda: default)
+    monkeypatch.setattr(torch.cuda, "Stream", lambda: side)
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda: own)
+    assert cuda_graph._work_stream() is own
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda: default)
+    assert cuda_graph._work_stream() is side

@@ -317,6 +317,20 @@ def test_groups_at_once_project_the_sweep_from_the_widest_sets_only():
     rows[1]["ratio"], rows[2]["ratio"] = 6.0, 4.0  # the smallest wide-set ratio counts
     assert "about 20 GPU-hours" in gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), 5.0, 60.0)
     assert "GPU-hours" not in gpu_report.concurrent_groups_sentence(pd.DataFrame(rows[:1]), 5.0, 60.0)
+    elsewhere = gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), 5.0, 60.0, "NVIDIA H200")
+    assert "measured on NVIDIA H200, not on this card" in elsewhere and "GPU-hours" not in elsewhere
+    rows[1]["ratio"], rows[2]["ratio"] = 0.9, 1.5
+    assert "not faster (smallest ratio 0.90), so the sweep projection above stands" in \
+        gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), 5.0, 60.0)
+
+
+def test_groups_at_once_say_how_the_steps_actually_ran():
+    row = _concurrent_row("NVIDIA H100 80GB HBM3", "17,18", 2.0)
+    graphed = dict(row, step_loop_alone="cuda graph", step_loop_together="cuda graph")
+    assert "the whole step as a CUDA graph)" in gpu_report.concurrent_groups_sentence(pd.DataFrame([graphed]), 1, 1)
+    fell_back = dict(graphed, step_loop_together="cuda graph; eager, capture failed")
+    text = gpu_report.concurrent_groups_sentence(pd.DataFrame([fell_back]), 1, 1)
+    assert "not every step as a CUDA graph: cuda graph; eager, capture failed)" in text
 
 
 def test_groups_at_once_without_a_gpu_run_say_so_and_show_the_cpu_run():
@@ -329,12 +343,12 @@ def test_groups_at_once_without_a_gpu_run_say_so_and_show_the_cpu_run():
     assert len(committed) and "times as fast at once" in gpu_report.concurrent_groups_sentence(committed, 1.0, 1.0)
 
 
-def test_repeat_sentence_compares_only_the_same_setting():
+def test_same_setting_sentence_needs_the_same_preset_device_and_limit():
     wb = pd.DataFrame([{"date": "2026-11-26", "device": "cpu (2 threads)", "sweep": "double-descent default",
                         "width_batch": 16, "batched_s": 100.0, "file": "a.csv"}])
     cg = pd.DataFrame([{"date": "2026-11-26", "device": "cpu (2 threads)", "sweep": "double-descent default",
                         "width_batch": 16, "one_at_a_time_s": 110.0, "file": "b.csv"}])
-    assert "took 100 s in the width-batching run and 110 s in this one, 10% apart" in gpu_report.repeat_sentence(wb, cg)
-    assert gpu_report.repeat_sentence(wb, cg.assign(width_batch=0)) == ""
-    assert gpu_report.repeat_sentence(wb, cg.assign(sweep="double-descent smoke")) == ""
-    assert gpu_report.repeat_sentence(wb, cg.drop(columns="width_batch")) == ""  # written before the column
+    assert "took 100 s in the width-batching run and 110 s in this one, 10% apart" in gpu_report.same_setting_sentence(wb, cg)
+    assert gpu_report.same_setting_sentence(wb, cg.assign(width_batch=0)) == ""
+    assert gpu_report.same_setting_sentence(wb, cg.assign(sweep="double-descent smoke")) == ""
+    assert gpu_report.same_setting_sentence(wb, cg.drop(columns="width_batch")) == ""  # written before the column
