@@ -426,7 +426,7 @@ def show_concurrent_groups(runs: pd.DataFrame) -> pd.DataFrame:
     rows = rows if len(rows) else _newest_file(runs, cpu=True)
     cols = ["device", "widths", "groups", "alone_s", "together_s", "ratio", "images_per_s_together"]
     cols += [c for c in ("mfu_together",) if c in rows and rows[c].notna().any()]
-    return rows[cols].reset_index(drop=True).round(3).rename(
+    return rows[cols].set_index("widths").round(3).rename(
         columns={"alone_s": "one after another, s", "together_s": "at once, s",
                  "images_per_s_together": "images/s at once", "mfu_together": "MFU at once"})
 
@@ -452,7 +452,7 @@ def concurrent_groups_sentence(runs: pd.DataFrame, hours_small: float, hours_wid
                      f"group, batch {int(r0['batch_size'])}, {loop}): {sets}.")
     if gpu.empty:
         return (" ".join(parts) + " No GPU run of `benchmarks/concurrent_groups.py` is committed yet, so it is not "
-                "known whether groups at once pay on a GPU; the switch stays off by default there, and the sweep "
+                "known whether groups at once pay on a GPU; the switch stays off by default, and the sweep "
                 "projections above train one group at a time.").strip()
     wide = gpu[gpu["widths"].map(lambda w: min(int(v) for v in str(w).split(",")) > 16)]
     if wide.empty:
@@ -480,6 +480,8 @@ def _concurrent_loop(rows: pd.DataFrame) -> str:
         loops = sorted({loop for cell in cells for loop in str(cell).split("; ")})
         if loops == ["cuda graph"]:
             return "the whole step as a CUDA graph"
+        if loops == ["eager"]:
+            return "eager steps"
         return f"not every step as a CUDA graph: {'; '.join(loops)}"
     return "the whole step as a CUDA graph (the switch)" if _cuda_graph(rows).all() else "eager steps"
 

@@ -339,6 +339,8 @@ def test_groups_at_once_without_a_gpu_run_say_so_and_show_the_cpu_run():
     assert text.startswith("On a CPU (2 threads) on 2026-11-27 (resnet18") and "1.20 times as fast at once" in text
     assert "No GPU run of `benchmarks/concurrent_groups.py` is committed yet" in text
     assert gpu_report.show_concurrent_groups(runs)["at once, s"].tolist() == [2.0]
+    eager = runs.assign(step_loop_alone="eager", step_loop_together="eager")
+    assert "(resnet18, 1 seed(s) per group, batch 128, eager steps)" in gpu_report.concurrent_groups_sentence(eager, 1, 1)
     committed = gpu_report.load_benchmarks(gpu_report.CONCURRENT_RESULTS)
     assert len(committed) and "times as fast at once" in gpu_report.concurrent_groups_sentence(committed, 1.0, 1.0)
 
