@@ -42,48 +42,27 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from ddlib.concurrency import stream_executor  # noqa: E402
 from ddlib.cuda_graph import resolve_cuda_graph  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
-from ddlib.models import IMAGE_MODELS, MODELS, build_model, to_device  # noqa: E402
+from ddlib.models import IMAGE_MODELS, build_model, to_device  # noqa: E402
 from ddlib.vision_models import vision_forward_flops  # noqa: E402
 from ddlib.width_batching import width_batch_limit  # noqa: E402
-from timing import device_name, timed_chapter_sweeps, timed_together, timed_training  # noqa: E402
+from timing import compare_chapter_sweeps, device_name, timed_together, timed_training  # noqa: E402
 from width_batching import training_data  # noqa: E402
-
-
-def _entries(text: str) -> list[int]:
-    try:
-        widths = [int(w) for w in text.split(",") if w.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"widths must be comma-separated integers, e.g. 32,64; got {text!r}") from None
-    if len(widths) < 2 or min(widths) < 1:
-        raise argparse.ArgumentTypeError(f"each set needs at least two widths >= 1 (to train at once); got {text!r}")
-    return widths
+from width_set_options import add_width_set_options, check_width_set_options  # noqa: E402
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", choices=MODELS, default="resnet18")
-    p.add_argument("--widths", type=_entries, nargs="+", default=[[24, 32], [48, 64]],
-                   help="width sets, each comma-separated; each width of a set is one group")
-    p.add_argument("--seeds", type=int, default=1, help="seeds per group (one ensemble)")
-    p.add_argument("--steps", type=int, default=100, help="timed steps per group")
-    p.add_argument("--warmup", type=int, default=5, help="untimed steps first (more than the graph's 3 on CUDA)")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--n-train", type=int, default=1000, help="training set size")
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    add_width_set_options(p, model="resnet18", widths=[[24, 32], [48, 64]], distinct=False,
+                          widths_help="width sets, each comma-separated; each width of a set is one group",
+                          seeds=1, seeds_help="seeds per group (one ensemble)", steps=100, lr=1e-4)
     p.add_argument("--peak-tflops", type=float, default=None,
                    help="peak dense TFLOP/s for MFU (default 989 = H100 bf16 on CUDA; no MFU elsewhere)")
-    p.add_argument("--csv", default=None, help="also write the table (with date and device) to this CSV")
     p.add_argument("--chapter-sweep", action="store_true",
                    help="time the double-descent chapter's sweep one group at a time and --workers at once")
     p.add_argument("--workers", type=int, default=2, help="groups at once for --chapter-sweep")
     p.add_argument("--chapter-preset", default="default", help="the preset whose sweep --chapter-sweep times")
     args = p.parse_args(argv)
-    for name in ("seeds", "steps", "warmup", "batch_size", "n_train"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1; got {getattr(args, name)}")
-    if args.batch_size > args.n_train:
-        p.error(f"--batch-size ({args.batch_size}) must not exceed --n-train ({args.n_train})")
+    check_width_set_options(p, args)
     if args.workers < 2:
         p.error(f"--workers must be >= 2 (groups at once); got {args.workers}")
     return args
@@ -118,20 +97,11 @@ def measure(args, widths, data, device, peak) -> dict:
 
 def time_chapter_sweep(args, device) -> None:
     """Seconds of the double-descent chapter's sweep, one group at a time vs ``--workers`` groups at once."""
-    one, many = "concurrent_groups=1", f"concurrent_groups={args.workers}"
-    runs, seconds = timed_chapter_sweeps(args.chapter_preset, device, {
-        one: dict(concurrent_groups=1), many: dict(concurrent_groups=args.workers)})
-    ratio = seconds[one] / seconds[many]
-    print(f"ratio ({one} / {many}): {ratio:.2f}")
-    if args.csv:
-        import pandas as pd
-
-        os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
-        pd.DataFrame([{"date": time.strftime("%Y-%m-%d"), "device": device_name(device), "torch": torch.__version__,
-                       "sweep": f"double-descent {args.chapter_preset}", "runs": runs, "workers": args.workers,
-                       "width_batch": width_batch_limit(device),  # run_configs' default, in both timings
-                       "one_at_a_time_s": seconds[one], "at_once_s": seconds[many], "ratio": ratio}]
-                     ).to_csv(args.csv, index=False)
+    compare_chapter_sweeps(args.chapter_preset, device,
+                           ("concurrent_groups=1", dict(concurrent_groups=1), "one_at_a_time_s"),
+                           (f"concurrent_groups={args.workers}", dict(concurrent_groups=args.workers), "at_once_s"),
+                           args.csv, {"workers": args.workers,
+                                      "width_batch": width_batch_limit(device)})  # run_configs' default, in both
 
 
 def _loops(outcomes: list[dict]) -> str:

@@ -139,3 +139,22 @@ def timed_chapter_sweeps(preset: str, device: torch.device, settings: dict[str, 
             seconds[label] = time.perf_counter() - started
         print(f"{label}: {seconds[label]:.1f} s", flush=True)
     return len(configs), seconds
+
+
+def compare_chapter_sweeps(preset: str, device: torch.device, base: tuple[str, dict, str], other: tuple[str, dict, str],
+                           csv: str | None, extra: dict) -> None:
+    """Time the chapter sweep two ways (:func:`timed_chapter_sweeps`), each given as ``(label, run_configs
+    keyword arguments, CSV column for its seconds)``, print ``ratio = base / other`` and, with ``csv``, write
+    one row: date, device, torch, sweep, runs, ``extra`` (the settings), both seconds and the ratio."""
+    runs, seconds = timed_chapter_sweeps(preset, device, {base[0]: base[1], other[0]: other[1]})
+    ratio = seconds[base[0]] / seconds[other[0]]
+    print(f"ratio ({base[0]} / {other[0]}): {ratio:.2f}")
+    if csv:
+        import os
+
+        import pandas as pd
+
+        os.makedirs(os.path.dirname(os.path.abspath(csv)), exist_ok=True)
+        pd.DataFrame([{"date": time.strftime("%Y-%m-%d"), "device": device_name(device), "torch": torch.__version__,
+                       "sweep": f"double-descent {preset}", "runs": runs, **extra,
+                       base[2]: seconds[base[0]], other[2]: seconds[other[0]], "ratio": ratio}]).to_csv(csv, index=False)

@@ -42,45 +42,24 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from ddlib.cuda_graph import resolve_cuda_graph  # noqa: E402
 from ddlib.data import DataConfig, load_data  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
-from ddlib.models import IMAGE_MODELS, MODELS, build_model, count_params, to_device  # noqa: E402
+from ddlib.models import IMAGE_MODELS, build_model, count_params, to_device  # noqa: E402
 from ddlib.width_batching import CPU_WIDTH_BATCH, build_for_widths  # noqa: E402
-from timing import device_name, timed_chapter_sweeps, timed_training  # noqa: E402
-
-
-def _width_list(text: str) -> list[int]:
-    try:
-        widths = [int(w) for w in text.split(",") if w.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"widths must be comma-separated integers, e.g. 2,4,8; got {text!r}") from None
-    if len(widths) < 2 or min(widths) < 1 or len(set(widths)) != len(widths):
-        raise argparse.ArgumentTypeError(f"each width set needs at least two distinct widths >= 1; got {text!r}")
-    return widths
+from timing import compare_chapter_sweeps, device_name, timed_training  # noqa: E402
+from width_set_options import add_width_set_options, check_width_set_options  # noqa: E402
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", choices=MODELS, default="cnn1d")
-    p.add_argument("--widths", type=_width_list, nargs="+", default=[[2, 4, 8], [2, 4, 8, 12, 16]],
-                   help="width sets, each comma-separated")
-    p.add_argument("--seeds", type=int, default=3, help="seeds per width")
-    p.add_argument("--steps", type=int, default=300, help="timed steps per measurement")
-    p.add_argument("--warmup", type=int, default=5, help="untimed steps first; >= 1")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--n-train", type=int, default=1000, help="training set size")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    add_width_set_options(p, model="cnn1d", widths=[[2, 4, 8], [2, 4, 8, 12, 16]], distinct=True,
+                          widths_help="width sets, each comma-separated", seeds=3, seeds_help="seeds per width",
+                          steps=300, lr=1e-3)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    p.add_argument("--csv", default=None, help="also write the table (with date and device) to this CSV")
     p.add_argument("--chapter-sweep", action="store_true",
                    help="time the double-descent chapter's default sweep without and with width batching")
     p.add_argument("--width-batch", type=int, default=CPU_WIDTH_BATCH, help="the limit --chapter-sweep tries")
     p.add_argument("--chapter-preset", default="default", help="the preset whose sweep --chapter-sweep times")
     args = p.parse_args(argv)
-    for name in ("seeds", "steps", "warmup", "batch_size", "n_train"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1; got {getattr(args, name)}")
-    if args.batch_size > args.n_train:
-        p.error(f"--batch-size ({args.batch_size}) must not exceed --n-train ({args.n_train})")
+    check_width_set_options(p, args)
     return args
 
 
@@ -113,18 +92,9 @@ def measure(args, widths, data, device) -> dict:
 
 def time_chapter_sweep(args, device) -> None:
     """Seconds of the double-descent chapter's default sweep, one width per group vs widths batched."""
-    unbatched, batched = "width_batch=0", f"width_batch={args.width_batch}"
-    runs, seconds = timed_chapter_sweeps(args.chapter_preset, device, {
-        unbatched: dict(width_batch=0), batched: dict(width_batch=args.width_batch)})
-    ratio = seconds[unbatched] / seconds[batched]
-    print(f"ratio ({unbatched} / {batched}): {ratio:.2f}")
-    if args.csv:
-        import pandas as pd
-
-        pd.DataFrame([{"date": time.strftime("%Y-%m-%d"), "device": device_name(device), "torch": torch.__version__,
-                       "sweep": f"double-descent {args.chapter_preset}", "runs": runs, "width_batch": args.width_batch,
-                       "unbatched_s": seconds[unbatched], "batched_s": seconds[batched], "ratio": ratio}]
-                     ).to_csv(args.csv, index=False)
+    compare_chapter_sweeps(args.chapter_preset, device, ("width_batch=0", dict(width_batch=0), "unbatched_s"),
+                           (f"width_batch={args.width_batch}", dict(width_batch=args.width_batch), "batched_s"),
+                           args.csv, {"width_batch": args.width_batch})
 
 
 def main(argv=None):

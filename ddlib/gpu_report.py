@@ -388,13 +388,22 @@ def width_batching_numbers(runs: pd.DataFrame) -> dict:
 
 def chapter_sweep_sentence(runs: pd.DataFrame) -> str:
     """What width batching does to a whole chapter sweep, from the newest ``--chapter-sweep`` file."""
+    return _chapter_sweep_sentence(runs, "The whole chapter sweep has not been timed with and without it.",
+                                   lambda r: f"padding widths up to {int(r['width_batch'])}", "one width per group",
+                                   "unbatched_s", "batched_s",
+                                   ": training steps are only part of a sweep, and wider widths train as before.")
+
+
+def _chapter_sweep_sentence(runs: pd.DataFrame, missing: str, batched, separate: str, separate_col: str,
+                            batched_col: str, ending: str = ".") -> str:
+    """A whole chapter sweep timed two ways, from the newest file of ``runs`` (``missing`` when there is none);
+    ``batched(row)`` words the faster-meant way."""
     if runs.empty:
-        return "The whole chapter sweep has not been timed with and without it."
+        return missing
     r = _newest_file(runs).iloc[0]
     chapter, preset = str(r["sweep"]).rsplit(" ", 1)
-    return _timed_both_ways(r, f"the {chapter} chapter's whole sweep at its `{preset}` preset",
-                            f"padding widths up to {int(r['width_batch'])}", "one width per group", r["unbatched_s"],
-                            ": training steps are only part of a sweep, and wider widths train as before.")
+    return _timed_both_ways(r, f"the {chapter} chapter's whole sweep at its `{preset}` preset", batched(r), separate,
+                            r[separate_col], ending, batched_s=r[batched_col])
 
 
 def method_batching_sentence(runs: pd.DataFrame) -> str:
@@ -488,13 +497,9 @@ def _concurrent_loop(rows: pd.DataFrame) -> str:
 
 def concurrent_chapter_sentence(runs: pd.DataFrame) -> str:
     """What training groups at once did to a whole chapter sweep, from the newest ``--chapter-sweep`` file."""
-    if runs.empty:
-        return "The whole chapter sweep has not been timed with groups at once."
-    r = _newest_file(runs).iloc[0]
-    chapter, preset = str(r["sweep"]).rsplit(" ", 1)
-    return _timed_both_ways(r, f"the {chapter} chapter's whole sweep at its `{preset}` preset",
-                            f"{int(r['workers'])} groups at once", "one group at a time", r["one_at_a_time_s"],
-                            batched_s=r["at_once_s"])
+    return _chapter_sweep_sentence(runs, "The whole chapter sweep has not been timed with groups at once.",
+                                   lambda r: f"{int(r['workers'])} groups at once", "one group at a time",
+                                   "one_at_a_time_s", "at_once_s")
 
 
 def same_setting_sentence(width_runs: pd.DataFrame, concurrent_runs: pd.DataFrame) -> str:
