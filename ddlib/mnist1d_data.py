@@ -8,7 +8,8 @@ package's :func:`mnist1d.data.make_dataset` runs that generator; we never call i
 Because the generator is a slow Python loop (about 14 s per 100k samples), each draw is
 cached as an ``.npz`` keyed by a hash of *every* generator argument, so changing any of them
 gives a new file, never a stale one. ``make_dataset`` also reseeds Python's and NumPy's global
-random generators; we save and restore both around it so callers' randomness is untouched.
+random generators; we save and restore both around it so callers' randomness is untouched, and let
+one thread at a time run it.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import hashlib
 import io
 import json
 import random
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +42,12 @@ def _generator_args(num_samples: int, seed: int) -> dict:
     return args
 
 
+#: The generator draws from (and reseeds) Python's and NumPy's global random state, so two threads must not
+#: run it at once (groups trained at once, :mod:`ddlib.concurrency`); held also while the cache is read or
+#: written, so that one thread does not generate what another is about to save.
+_GENERATOR_LOCK = threading.Lock()
+
+
 def generate(num_samples: int, seed: int, *, cache: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(x, y)``: ``num_samples`` MNIST-1D signals (float32, shape ``(n, 40)``) and labels.
 
@@ -51,14 +59,14 @@ def generate(num_samples: int, seed: int, *, cache: Path | None = None) -> tuple
     args = _generator_args(num_samples, seed)
     key = hashlib.sha256(json.dumps(args, sort_keys=True, default=str).encode()).hexdigest()[:16]
     path = Path(cache or cache_dir()) / "mnist1d" / f"mnist1d-n{num_samples}-s{seed}-{key}.npz"
-    if path.exists():
-        with np.load(path) as f:
-            return f["x"][:num_samples], f["y"][:num_samples]
-    x, y = _run_generator(args)
-
-    buf = io.BytesIO()
-    np.savez(buf, x=x, y=y, args=json.dumps(args, default=str))
-    atomic_write_bytes(path, buf.getvalue())
+    with _GENERATOR_LOCK:
+        if path.exists():
+            with np.load(path) as f:
+                return f["x"][:num_samples], f["y"][:num_samples]
+        x, y = _run_generator(args)
+        buf = io.BytesIO()
+        np.savez(buf, x=x, y=y, args=json.dumps(args, default=str))
+        atomic_write_bytes(path, buf.getvalue())
     return x[:num_samples], y[:num_samples]
 
 

@@ -32,7 +32,8 @@ def test_the_setting_defaults_to_one_and_names_itself_when_wrong(monkeypatch):
 
 def test_groups_train_at_once_and_store_what_one_at_a_time_stores(results_dir, tmp_path, monkeypatch):
     """Two groups (widths 2 and 4, no width batching) meet at a barrier inside training: had they run one
-    after another, the first would wait there alone and the barrier would break."""
+    after another, the first would wait there alone and the barrier would break. Each way starts from an
+    empty data cache, so the two threads also make their data at once (the generator uses global state)."""
     met = threading.Barrier(2, timeout=60)
     threads = set()
     plain = runner.train_group
@@ -43,9 +44,11 @@ def test_groups_train_at_once_and_store_what_one_at_a_time_stores(results_dir, t
         return plain(group, *args)
 
     monkeypatch.setattr(runner, "train_group", train_group_meeting)
+    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path / "cache-together"))
     together = runner.run_configs(_configs(widths=(2, 4), seeds=(0, 1)), progress=False, width_batch=0,
                                   concurrent_groups=2)
     monkeypatch.setattr(runner, "train_group", plain)
+    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path / "cache-alone"))
     alone = runner.run_configs(_configs(widths=(2, 4), seeds=(0, 1)), store=ResultStore(tmp_path / "alone"),
                                progress=False, width_batch=0, concurrent_groups=1)
     assert len(threads) == 2 and all(name.startswith("ddlib-stream") for name in threads)

@@ -95,3 +95,26 @@ def test_pool_seeds_may_not_repeat_the_labeled_or_test_draw():
         load_pool(DataConfig(n_train=100, n_test=100), 100, pool_seed=0)
     with pytest.raises(ConfigError, match="the test draw"):
         load_pool(DataConfig(n_train=100, n_test=100), 12000, pool_seed=498)
+
+
+def test_mnist1d_made_in_two_threads_at_once_equals_made_alone(tmp_path):
+    """The generator reseeds NumPy's global random state: two threads generating at once (groups trained
+    at once, ddlib.concurrency) must not draw from each other's stream."""
+    import threading
+
+    from ddlib.mnist1d_data import generate
+
+    alone = [generate(400, seed, cache=tmp_path / f"alone{seed}") for seed in (0, 1)]
+    meet, together = threading.Barrier(2, timeout=60), {}
+
+    def make(seed):
+        meet.wait()
+        together[seed] = generate(400, seed, cache=tmp_path / f"together{seed}")
+
+    threads = [threading.Thread(target=make, args=(seed,)) for seed in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for seed in (0, 1):
+        assert (together[seed][0] == alone[seed][0]).all() and (together[seed][1] == alone[seed][1]).all()
