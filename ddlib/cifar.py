@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -66,13 +67,17 @@ def load_cifar(name: str, root: str | os.PathLike, train: bool, download: bool =
             f"or allow downloading: set DDLIB_DOWNLOAD=1 in the environment (ddlib.load_data), or pass "
             f"download=True (ddlib.cifar.load_cifar)")
     try:
-        ds = cls(root=str(Path(root).expanduser()), train=bool(train), download=download)
+        with _LOAD_LOCK:  # groups at once (ddlib.concurrency) must not download or extract into one folder together
+            ds = cls(root=str(Path(root).expanduser()), train=bool(train), download=download)
     except RuntimeError as err:  # torchvision's md5 check failed
         raise ConfigError(f"{name} files in {folder} are corrupted or incomplete ({err}); delete the "
                           f"folder and download again (DDLIB_DOWNLOAD=1 or download=True)") from err
     images = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))  # HWC -> CHW
     labels = torch.as_tensor(np.asarray(ds.targets, dtype=np.int64))
     return images, labels
+
+
+_LOAD_LOCK = threading.Lock()
 
 
 def _as_chw(arr: np.ndarray, path) -> np.ndarray:

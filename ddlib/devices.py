@@ -38,7 +38,7 @@ def resolve_cudnn_benchmark(value: str | bool | None, device: torch.device) -> b
     return device.type == "cuda" if word == "auto" else word == "on"
 
 
-_AUTOTUNE = {"lock": threading.Lock(), "inside": 0, "previous": False}
+_AUTOTUNE = {"lock": threading.Lock(), "open": [], "previous": False}
 
 
 @contextmanager
@@ -46,18 +46,20 @@ def cudnn_benchmark(enabled: bool):
     """Set ``torch.backends.cudnn.benchmark`` to ``enabled`` inside the block and restore it after.
 
     The flag is one per process. Blocks may overlap in threads (groups trained at once,
-    :mod:`ddlib.concurrency`): the first to enter saves the process's setting and the last to leave
-    restores it, so one thread's exit cannot switch autotuning off under another's loop (all of a
-    sweep's groups resolve the same setting)."""
+    :mod:`ddlib.concurrency`) or nest: the first to enter saves the process's setting and the last to
+    leave restores it; a block that leaves while others are open sets the flag to the newest open
+    block's value, so one thread's exit cannot switch autotuning off under another's loop, and a nested
+    block hands back its outer block's value."""
+    block = object()
     with _AUTOTUNE["lock"]:
-        if _AUTOTUNE["inside"] == 0:
+        if not _AUTOTUNE["open"]:
             _AUTOTUNE["previous"] = torch.backends.cudnn.benchmark
-        _AUTOTUNE["inside"] += 1
+        _AUTOTUNE["open"].append((block, enabled))
         torch.backends.cudnn.benchmark = enabled
     try:
         yield
     finally:
         with _AUTOTUNE["lock"]:
-            _AUTOTUNE["inside"] -= 1
-            if _AUTOTUNE["inside"] == 0:
-                torch.backends.cudnn.benchmark = _AUTOTUNE["previous"]
+            _AUTOTUNE["open"] = [b for b in _AUTOTUNE["open"] if b[0] is not block]
+            torch.backends.cudnn.benchmark = (_AUTOTUNE["open"][-1][1] if _AUTOTUNE["open"]
+                                              else _AUTOTUNE["previous"])

@@ -469,6 +469,8 @@ def concurrent_groups_sentence(runs: pd.DataFrame, hours_small: float, hours_wid
     if projection_device is not None and projection_device != gpu.iloc[0]["device"]:
         return " ".join(parts) + (f" The sweep projection above was measured on {projection_device}, not on this card, "
                                   f"so it is not redone with these ratios.")
+    if (wide["seeds"] != 1).any():
+        return " ".join(parts) + " These groups had more than one seed each, so the one-seed sweep projection is not redone."
     ratio = float(wide["ratio"].min())
     if ratio <= 1:
         return " ".join(parts) + (f" For the widths above 16 at once was not faster (smallest ratio {ratio:.2f}), so "

@@ -28,7 +28,7 @@ import torch
 
 from . import cifar
 from .checkpoint import Checkpointing, checkpoint_every_from_env
-from .concurrency import refuse_compile, resolve_concurrent_groups, stream_executor
+from .concurrency import in_worker_thread, refuse_compile, resolve_concurrent_groups, stream_executor
 from .config import POOL_METHODS, RunConfig, config_hash
 from .data import DATASET_SHAPES, load_data, load_pool, pool_source
 from .devices import resolve_device
@@ -90,7 +90,8 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     ``method_batch``: students of different methods on the same inputs share one ensemble (default
     :func:`method_batching`, on); likewise a speed switch outside the hash.
     ``concurrent_groups``: how many groups train at once, each in a thread on its own CUDA stream, when no
-    ``executor`` is given (default :func:`ddlib.concurrency.resolve_concurrent_groups`: ``$DDLIB_CONCURRENT_GROUPS``,
+    ``executor`` is given (an executor of threads on a GPU should be :func:`ddlib.concurrency.stream_executor`,
+    whose threads have streams of their own) (default :func:`ddlib.concurrency.resolve_concurrent_groups`: ``$DDLIB_CONCURRENT_GROUPS``,
     else 1); not with ``torch.compile``. Another speed switch outside the hash."""
     store = store or ResultStore()
     dev = resolve_device(device)
@@ -145,7 +146,12 @@ def _train_groups(jobs: list[tuple], executor: Executor | None, progress: bool) 
         print(f"{len(jobs)} group(s) through {type(executor).__name__}: "
               + "; ".join(_describe(job[0]) for job in jobs), flush=True)
     futures = [executor.submit(train_group, *job) for job in jobs]
-    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+    try:
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+    except BaseException:  # e.g. Ctrl-C: drop the groups not yet started, whoever made the executor
+        for f in futures:
+            f.cancel()
+        raise
     failed = [f for f in futures if f in done and f.exception() is not None]
     if failed:
         for f in futures:
@@ -267,6 +273,7 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     seconds = time.time() - started
     shared_prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group),
                    "group_widths": sorted({c.width for c in group}),
+                   "groups_at_once": in_worker_thread(),  # group_seconds was then shared with other groups
                    **outcome}  # step_loop (how the steps ran, not just the switch), cudnn_benchmark, compile_mode
     if ckpt.resumed_from:
         shared_prov["resumed_from_step"] = ckpt.resumed_from

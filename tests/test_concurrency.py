@@ -53,6 +53,10 @@ def test_groups_train_at_once_and_store_what_one_at_a_time_stores(results_dir, t
                                progress=False, width_batch=0, concurrent_groups=1)
     assert len(threads) == 2 and all(name.startswith("ddlib-stream") for name in threads)
     assert (together.computed, together.reused) == (4, 0)
+    store_together, store_alone = ResultStore(), ResultStore(tmp_path / "alone")
+    for cfg in _configs(widths=(2, 4), seeds=(0, 1)):  # the weights too, bit for bit (one torch thread, conftest)
+        for key, value in store_together.load_weights(cfg).items():
+            assert torch.equal(value, store_alone.load_weights(cfg)[key]), key
     for a, b in zip(together.records, alone.records):
         assert a["hash"] == b["hash"]
         assert a["metrics"]["test_error"] == b["metrics"]["test_error"]
@@ -85,7 +89,20 @@ def test_overlapping_autotuning_blocks_restore_the_process_setting_only_at_the_e
         assert torch.backends.cudnn.benchmark is before
     finally:
         torch.backends.cudnn.benchmark = False
-        devices._AUTOTUNE["inside"] = 0  # a failed assertion must not leave the count up for later tests
+        devices._AUTOTUNE["open"] = []  # a failed assertion must not leave blocks open for later tests
+
+
+def test_a_nested_block_hands_back_its_outer_blocks_value():
+    torch.backends.cudnn.benchmark = False
+    try:
+        with cudnn_benchmark(True):
+            with cudnn_benchmark(False):
+                assert torch.backends.cudnn.benchmark is False
+            assert torch.backends.cudnn.benchmark is True
+        assert torch.backends.cudnn.benchmark is False
+    finally:
+        torch.backends.cudnn.benchmark = False
+        devices._AUTOTUNE["open"] = []
 
 
 def test_stream_executor_threads_are_named_and_sized():
@@ -113,6 +130,7 @@ class _FakeStream:
     pool = 32
 
     def __init__(self, device=None, priority=0):
+        self.priority = priority
         _FakeStream.drawn += 1
         self.cuda_stream = _FakeStream.drawn % _FakeStream.pool
 
@@ -126,6 +144,7 @@ def test_each_worker_thread_gets_a_stream_of_its_own(monkeypatch):
     with stream_executor(4, torch.device("cuda")) as pool:
         list(pool.map(lambda _: meet.wait(), range(4)))
     assert len(current) == 4 and len({s.cuda_stream for s in current.values()}) == 4
+    assert all(s.priority == -1 for s in current.values())  # the high-priority pool, which nothing else draws from
     _FakeStream.pool = 3  # a pool that repeats itself within one executor is refused
     try:
         with pytest.raises(ConfigError, match="fewer than 4 distinct CUDA streams"):
@@ -143,16 +162,19 @@ def test_compiling_is_refused_in_a_worker_thread_given_as_executor(results_dir, 
 
 
 def test_a_failed_group_cancels_the_groups_not_yet_started(results_dir, monkeypatch):
-    started = []
+    """Two workers, four groups: the first is slow, the second fails at once. The failure must be seen when it
+    happens (not after the slow first group), so the last group never starts."""
+    started, naps = [], {2: 3.0, 6: 1.0, 8: 0.0}
 
     def train_group(group, *args):
-        started.append(group[0].width)
-        if group[0].width == 2:
+        width = group[0].width
+        started.append(width)
+        if width == 4:
             raise RuntimeError("out of memory, say")
-        time.sleep(2)  # both workers stay busy while the failure is seen
+        time.sleep(naps[width])
         return []
 
     monkeypatch.setattr(runner, "train_group", train_group)
     with pytest.raises(RuntimeError, match="out of memory, say"):
         runner.run_configs(_configs(widths=(2, 4, 6, 8)), progress=False, width_batch=0, concurrent_groups=2)
-    assert 2 in started and 8 not in started
+    assert 4 in started and 8 not in started

@@ -245,3 +245,40 @@ def test_warm_up_and_capture_stay_on_a_worker_threads_own_stream(monkeypatch):
     assert cuda_graph._work_stream() is own
     monkeypatch.setattr(torch.cuda, "current_stream", lambda: default)
     assert cuda_graph._work_stream() is side
+
+
+
+def test_the_recorder_captures_and_the_warm_up_runs_on_the_work_stream(monkeypatch):
+    """CudaGraphRecorder hands torch.cuda.graph the work stream, and the eager warm-up runs inside it."""
+    import contextlib
+
+    class Stream:
+        def wait_stream(self, other):
+            pass
+
+    own, seen = Stream(), {}
+    monkeypatch.setattr(cuda_graph, "_work_stream", lambda: own)
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", lambda: "graph")
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda: None)
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda: Stream())
+
+    @contextlib.contextmanager
+    def graph(g, stream=None, capture_error_mode=None):
+        seen["capture"] = stream
+        yield
+
+    @contextlib.contextmanager
+    def stream(s):
+        seen["warm-up"] = s
+        yield
+
+    monkeypatch.setattr(torch.cuda, "graph", graph)
+    monkeypatch.setattr(torch.cuda, "stream", stream)
+    cuda_graph.CudaGraphRecorder().capture(lambda: None)
+    assert seen["capture"] is own
+
+    class CudaBatch:
+        is_cuda = True
+
+    GraphedStep(lambda xb, idx: "loss")._eager(CudaBatch(), None)
+    assert seen["warm-up"] is own
