@@ -33,9 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-
-import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -45,9 +42,9 @@ from ddlib.devices import resolve_device  # noqa: E402
 from ddlib.models import IMAGE_MODELS, build_model, to_device  # noqa: E402
 from ddlib.vision_models import vision_forward_flops  # noqa: E402
 from ddlib.width_batching import width_batch_limit  # noqa: E402
-from timing import compare_chapter_sweeps, device_name, timed_together, timed_training  # noqa: E402
+from timing import compare_chapter_sweeps, device_name, peak_tflops, timed_together, timed_training  # noqa: E402
 from width_batching import training_data  # noqa: E402
-from width_set_options import add_width_set_options, check_width_set_options  # noqa: E402
+from width_set_options import add_width_set_options, check_width_set_options, csv_settings, run_header  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -114,13 +111,10 @@ def main(argv=None):
     device = resolve_device(args.device)
     if args.chapter_sweep:
         return time_chapter_sweep(args, device)
-    peak = args.peak_tflops if args.peak_tflops else (989.0 if device.type == "cuda" else None)
+    peak = peak_tflops(args.peak_tflops, device)
     name, graph = device_name(device), resolve_cuda_graph(None, device)
     data = training_data(args, device)
-    print(f"device: {name} | torch {torch.__version__} | model {args.model} | {args.seeds} seed(s) per group | "
-          f"batch {args.batch_size} | {args.steps} timed steps after {args.warmup} warm-up | "
-          f"data {'synthetic CIFAR-shaped' if args.model in IMAGE_MODELS else 'MNIST-1D'} n={args.n_train} | "
-          f"CUDA graph {'on' if graph else 'off'}", flush=True)
+    print(run_header(args, name, graph, "group"), flush=True)
     head = (f"{'widths':>24} {'groups':>6} {'alone s':>8} {'at once s':>9} {'ratio':>6} {'images/s':>10}"
             + (f" {'TFLOP/s':>8} {'MFU':>7}" if peak else ""))
     print(head + "\n" + "-" * len(head), flush=True)
@@ -140,10 +134,7 @@ def write_csv(args, rows, name, graph: bool, peak) -> None:
         return
     import pandas as pd
 
-    meta = {"date": time.strftime("%Y-%m-%d"), "device": name, "torch": torch.__version__, "model": args.model,
-            "seeds": args.seeds, "batch_size": args.batch_size, "timed_steps": args.steps, "n_train": args.n_train,
-            "data": "synthetic" if args.model in IMAGE_MODELS else "mnist1d", "cuda_graph": graph,
-            "peak_tflops": peak}
+    meta = {**csv_settings(args, name, graph), "peak_tflops": peak}
     os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
     pd.DataFrame([{**meta, **r} for r in rows]).to_csv(args.csv, index=False)
 

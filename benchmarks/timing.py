@@ -1,12 +1,17 @@
 """Timing helpers shared by the benchmark scripts: the library's own training loop, timed after a warm-up."""
 from __future__ import annotations
 
+import dataclasses
+import os
+import tempfile
 import threading
 import time
 from concurrent.futures import Executor
 
 import torch
 
+from ddlib import ResultStore, load_data, run_configs
+from ddlib.chapters import double_descent as dd
 from ddlib.config import TrainConfig
 from ddlib.cuda_graph import WARMUP_STEPS, resolve_cuda_graph
 from ddlib.train import Targets, train_ensemble
@@ -18,6 +23,15 @@ def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"{device.type} ({torch.get_num_threads()} threads)"
+
+
+#: Dense bf16 peak of an H100 SXM in TFLOP/s (NVIDIA H100 datasheet), the MFU denominator on CUDA by default.
+H100_BF16_PEAK_TFLOPS = 989.0
+
+
+def peak_tflops(given: float | None, device: torch.device) -> float | None:
+    """The peak for MFU: ``given`` (``--peak-tflops``), else :data:`H100_BF16_PEAK_TFLOPS` on CUDA, else none."""
+    return given if given else (H100_BF16_PEAK_TFLOPS if device.type == "cuda" else None)
 
 
 def sync(device: torch.device) -> None:
@@ -50,6 +64,7 @@ def timed_training(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, ord
 
 
 def _check_warmup(warmup: int, device: torch.device, compile_mode: str, cuda_graph: str | None) -> None:
+    """Refuse a warm-up that would put the graph's eager steps or its capture inside the timed steps."""
     if resolve_cuda_graph(cuda_graph, device, compile_mode) and warmup <= WARMUP_STEPS:
         raise ConfigError(f"warmup must exceed the CUDA graph's {WARMUP_STEPS} eager steps and its capture "
                           f"(at least {WARMUP_STEPS + 1}) so that only replays are timed; got {warmup}")
@@ -116,12 +131,6 @@ def timed_chapter_sweeps(preset: str, device: torch.device, settings: dict[str, 
     the sweep with just enough steps to capture the CUDA graph), so that one-time costs (data, kernels and
     algorithms for each setting's shapes) do not land on whichever setting comes first.
     Returns the number of runs and the seconds per label (also printed as they come)."""
-    import dataclasses
-    import tempfile
-
-    from ddlib import ResultStore, load_data, run_configs
-    from ddlib.chapters import double_descent as dd
-
     configs = dd.sweep_configs(dd.resolve_params(preset, device=device.type))
     print(f"device: {device_name(device)} | torch {torch.__version__} | double-descent {preset} sweep, {len(configs)} runs, "
           f"widths {sorted({c.width for c in configs})}", flush=True)
@@ -150,8 +159,6 @@ def compare_chapter_sweeps(preset: str, device: torch.device, base: tuple[str, d
     ratio = seconds[base[0]] / seconds[other[0]]
     print(f"ratio ({base[0]} / {other[0]}): {ratio:.2f}")
     if csv:
-        import os
-
         import pandas as pd
 
         os.makedirs(os.path.dirname(os.path.abspath(csv)), exist_ok=True)

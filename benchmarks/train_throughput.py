@@ -56,7 +56,7 @@ from ddlib.models import to_device  # noqa: E402
 from ddlib.train import COMPILE_MODES, autocast_for, compiled  # noqa: E402
 from ddlib.vision_models import (VISION_MODELS, build_vision_model, plain_vision_model,  # noqa: E402
                                  vision_forward_flops)
-from timing import device_name, sync, timed_training  # noqa: E402
+from timing import device_name, peak_tflops, sync, timed_training  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -204,7 +204,7 @@ def main(argv=None):
         workers = 0 if args.skip_baseline else args.num_workers
         torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) - workers))
     bf16 = device.type == "cuda"  # as ddlib.train.autocast_for: bf16 autocast on CUDA, float32 elsewhere
-    peak = args.peak_tflops if args.peak_tflops else (989.0 if device.type == "cuda" else None)
+    peak = peak_tflops(args.peak_tflops, device)
     if device.type == "cuda":  # for the baseline; ours autotunes in train_ensemble ($DDLIB_CUDNN_BENCHMARK)
         torch.backends.cudnn.benchmark = True
     name = device_name(device)

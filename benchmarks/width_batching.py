@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import torch
 
@@ -45,7 +44,7 @@ from ddlib.devices import resolve_device  # noqa: E402
 from ddlib.models import IMAGE_MODELS, build_model, count_params, to_device  # noqa: E402
 from ddlib.width_batching import CPU_WIDTH_BATCH, build_for_widths  # noqa: E402
 from timing import compare_chapter_sweeps, device_name, timed_training  # noqa: E402
-from width_set_options import add_width_set_options, check_width_set_options  # noqa: E402
+from width_set_options import add_width_set_options, check_width_set_options, csv_settings, run_header  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -107,10 +106,7 @@ def main(argv=None):
     # $DDLIB_CUDA_GRAPH, else on for CUDA; cuDNN autotuning is train_ensemble's own ($DDLIB_CUDNN_BENCHMARK)
     name, graph = device_name(device), resolve_cuda_graph(None, device)
     data = training_data(args, device)
-    print(f"device: {name} | torch {torch.__version__} | model {args.model} | {args.seeds} seed(s) per width | "
-          f"batch {args.batch_size} | {args.steps} timed steps after {args.warmup} warm-up | "
-          f"data {'synthetic CIFAR-shaped' if args.model in IMAGE_MODELS else 'MNIST-1D'} n={args.n_train} | "
-          f"CUDA graph {'on' if graph else 'off'}", flush=True)
+    print(run_header(args, name, graph, "width"), flush=True)
     head = f"{'widths':>24} {'members':>7} {'separate s':>10} {'padded s':>9} {'ratio':>6} {'padding':>8}"
     print(head + "\n" + "-" * len(head), flush=True)
     rows = []
@@ -128,9 +124,7 @@ def write_csv(args, rows, name, graph: bool) -> None:
         return
     import pandas as pd
 
-    meta = {"date": time.strftime("%Y-%m-%d"), "device": name, "torch": torch.__version__, "model": args.model,
-            "seeds": args.seeds, "batch_size": args.batch_size, "timed_steps": args.steps, "n_train": args.n_train,
-            "data": "synthetic" if args.model in IMAGE_MODELS else "mnist1d", "cuda_graph": graph}
+    meta = csv_settings(args, name, graph)
     pd.DataFrame([{**meta, **r} for r in rows]).to_csv(args.csv, index=False)
 
 

@@ -1,10 +1,14 @@
 """The command-line options shared by the benchmarks that time sets of widths (``width_batching.py``,
-``concurrent_groups.py``): the sets themselves, the model, the training recipe and the device."""
+``concurrent_groups.py``): the sets themselves, the model, the training recipe and the device; and how
+both describe a run (the printed header, the settings columns of their CSVs)."""
 from __future__ import annotations
 
 import argparse
+import time
 
-from ddlib.models import MODELS
+import torch
+
+from ddlib.models import IMAGE_MODELS, MODELS
 
 
 def width_sets(distinct: bool):
@@ -43,3 +47,18 @@ def check_width_set_options(p: argparse.ArgumentParser, args) -> None:
             p.error(f"--{name.replace('_', '-')} must be >= 1; got {getattr(args, name)}")
     if args.batch_size > args.n_train:
         p.error(f"--batch-size ({args.batch_size}) must not exceed --n-train ({args.n_train})")
+
+
+def run_header(args, device_name: str, graph: bool, per: str) -> str:
+    """The first printed line: card, torch, model, seeds ``per`` width or group, batch, steps, data, graph."""
+    data = "synthetic CIFAR-shaped" if args.model in IMAGE_MODELS else "MNIST-1D"
+    return (f"device: {device_name} | torch {torch.__version__} | model {args.model} | {args.seeds} seed(s) per {per} | "
+            f"batch {args.batch_size} | {args.steps} timed steps after {args.warmup} warm-up | data {data} "
+            f"n={args.n_train} | CUDA graph {'on' if graph else 'off'}")
+
+
+def csv_settings(args, device_name: str, graph: bool) -> dict:
+    """The settings columns every row of such a benchmark's CSV carries."""
+    return {"date": time.strftime("%Y-%m-%d"), "device": device_name, "torch": torch.__version__, "model": args.model,
+            "seeds": args.seeds, "batch_size": args.batch_size, "timed_steps": args.steps, "n_train": args.n_train,
+            "data": "synthetic" if args.model in IMAGE_MODELS else "mnist1d", "cuda_graph": graph}

@@ -39,6 +39,10 @@ CIFAR_MEAN_STD = {
 }
 CIFAR10_MEAN, CIFAR10_STD = CIFAR_MEAN_STD["cifar10"]
 
+#: One thread at a time loads (and, if allowed, downloads and extracts) through torchvision: groups trained at
+#: once (:mod:`ddlib.concurrency`) must not write into one data folder together.
+_LOAD_LOCK = threading.Lock()
+
 
 def _torchvision_class(name: str):
     from torchvision import datasets
@@ -67,7 +71,7 @@ def load_cifar(name: str, root: str | os.PathLike, train: bool, download: bool =
             f"or allow downloading: set DDLIB_DOWNLOAD=1 in the environment (ddlib.load_data), or pass "
             f"download=True (ddlib.cifar.load_cifar)")
     try:
-        with _LOAD_LOCK:  # groups at once (ddlib.concurrency) must not download or extract into one folder together
+        with _LOAD_LOCK:
             ds = cls(root=str(Path(root).expanduser()), train=bool(train), download=download)
     except RuntimeError as err:  # torchvision's md5 check failed
         raise ConfigError(f"{name} files in {folder} are corrupted or incomplete ({err}); delete the "
@@ -75,9 +79,6 @@ def load_cifar(name: str, root: str | os.PathLike, train: bool, download: bool =
     images = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))  # HWC -> CHW
     labels = torch.as_tensor(np.asarray(ds.targets, dtype=np.int64))
     return images, labels
-
-
-_LOAD_LOCK = threading.Lock()
 
 
 def _as_chw(arr: np.ndarray, path) -> np.ndarray:

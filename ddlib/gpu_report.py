@@ -12,9 +12,8 @@ Files written before the script timed ``ddlib.train.train_ensemble`` itself lack
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -42,6 +41,10 @@ CHAPTER_RESULTS = RESULTS / "chapters"
 
 #: The speed targets of the full-scale issue: DataLoader ratio for k <= 16, MFU at k = 64, sweep hours.
 TARGETS = {"ratio": 3.0, "mfu_k64": 0.40, "sweep_hours": 24.0}
+
+#: The issue's small widths (k <= 16), where the sweep projection is split: the wider ones are those trained
+#: one group at a time (also the widest width padded on a GPU, :data:`ddlib.width_batching.GPU_WIDTH_BATCH`).
+SMALL_K = 16
 
 _SETTINGS = ("date", "device", "model", "precision", "compile_mode", "cuda_graph")
 
@@ -235,7 +238,7 @@ def key_numbers(runs: pd.DataFrame) -> dict:
     return out
 
 
-def _hours_by_width(single: pd.DataFrame, first: pd.Series, small_k: int = 16) -> dict:
+def _hours_by_width(single: pd.DataFrame, first: pd.Series, small_k: int = SMALL_K) -> dict:
     """The one-model sweep projection split at ``small_k``: hours for ``k <= small_k`` and above, recomputed
     from the rows with :func:`ddlib.sweep_cost.projected_hours` (the same projection the CSV holds), and
     a sentence on whether the wide part alone misses the target. FLOPs (10 classes, as the benchmark's default;
@@ -440,47 +443,53 @@ def show_concurrent_groups(runs: pd.DataFrame) -> pd.DataFrame:
                  "images_per_s_together": "images/s at once", "mfu_together": "MFU at once"})
 
 
-def concurrent_groups_sentence(runs: pd.DataFrame, hours_small: float, hours_wide: float,
-                               projection_device: str | None = None) -> str:
-    """What training groups at once did on a GPU (newest GPU file), with the sweep projection it implies:
-    ``hours_small`` (widths up to 16) plus ``hours_wide`` (the wider ones, one group at a time, from
-    :func:`key_numbers`, measured on ``projection_device``: redone only for the same card) divided by the
-    smallest ratio measured with every width above 16; or, with no GPU run, that it is unmeasured there and
-    what the newest CPU run showed."""
+def concurrent_groups_sentence(runs: pd.DataFrame, numbers: dict) -> str:
+    """What training groups at once did (newest GPU file, and newest CPU file), with the sweep projection it
+    implies: from :func:`key_numbers`' ``numbers``, the hours of widths up to :data:`SMALL_K` plus those of the
+    wider ones (one group at a time) divided by the smallest ratio measured with every width above
+    :data:`SMALL_K`; or, with no GPU run, that it is unmeasured there."""
     gpu, cpu = _newest_file(runs, cpu=False), _newest_file(runs, cpu=True)
-    parts = []
-    for rows in (gpu, cpu):
-        if rows.empty:
-            continue
-        r0 = rows.iloc[0]
-        loop = _concurrent_loop(rows)
-        sets = "; ".join(f"widths {_spaced(r['widths'])}: {r['ratio']:.2f} times as fast at once"
-                         + (f", {r['mfu_together']:.1%} MFU" if pd.notna(r.get("mfu_together")) else "")
-                         for _, r in rows.iterrows())
-        parts.append(f"On {_device_words(r0['device'])} on {r0['date']} ({r0['model']}, {int(r0['seeds'])} seed(s) per "
-                     f"group, batch {int(r0['batch_size'])}, {loop}): {sets}.")
+    measured = " ".join(_concurrent_file_sentence(rows) for rows in (gpu, cpu) if not rows.empty)
     if gpu.empty:
-        return (" ".join(parts) + " No GPU run of `benchmarks/concurrent_groups.py` is committed yet, so it is not "
-                "known whether groups at once pay on a GPU; the switch stays off by default, and the sweep "
-                "projections above train one group at a time.").strip()
-    wide = gpu[gpu["widths"].map(lambda w: min(int(v) for v in str(w).split(",")) > 16)]
+        return (measured + " No GPU run of `benchmarks/concurrent_groups.py` is committed yet, so it is not known "
+                "whether groups at once pay on a GPU; the switch stays off by default, and the sweep projections "
+                "above train one group at a time.").strip()
+    return f"{measured} {_concurrent_projection(gpu, numbers)}"
+
+
+def _concurrent_file_sentence(rows: pd.DataFrame) -> str:
+    """One groups-at-once file in words: card, date, setting and each set's ratio (and MFU where measured)."""
+    r0 = rows.iloc[0]
+    sets = "; ".join(f"widths {_spaced(r['widths'])}: {r['ratio']:.2f} times as fast at once"
+                     + (f", {r['mfu_together']:.1%} MFU" if pd.notna(r.get("mfu_together")) else "")
+                     for _, r in rows.iterrows())
+    return (f"On {_device_words(r0['device'])} on {r0['date']} ({r0['model']}, {int(r0['seeds'])} seed(s) per "
+            f"group, batch {int(r0['batch_size'])}, {_concurrent_loop(rows)}): {sets}.")
+
+
+def _concurrent_projection(gpu: pd.DataFrame, numbers: dict) -> str:
+    """The one-seed sweep projection redone with the GPU file's ratios for the widths above :data:`SMALL_K`,
+    or why it is not: no such set, another card than the throughput run's, several seeds, or no gain."""
+    wide = gpu[gpu["widths"].map(lambda w: min(int(v) for v in str(w).split(",")) > SMALL_K)]
     if wide.empty:
-        return " ".join(parts) + " No set measured had all its widths above 16, so the sweep projection is not redone."
-    if projection_device is not None and projection_device != gpu.iloc[0]["device"]:
-        return " ".join(parts) + (f" The sweep projection above was measured on {projection_device}, not on this card, "
-                                  f"so it is not redone with these ratios.")
+        return f"No set measured had all its widths above {SMALL_K}, so the sweep projection is not redone."
+    if "gpu_sweep_hours_wide" not in numbers:
+        return "No throughput run holds a sweep projection to redo with these ratios."
+    if numbers["gpu_device"] != gpu.iloc[0]["device"]:
+        return (f"The sweep projection above was measured on {numbers['gpu_device']}, not on this card, so it "
+                f"is not redone with these ratios.")
     if (wide["seeds"] != 1).any():
-        return " ".join(parts) + " These groups had more than one seed each, so the one-seed sweep projection is not redone."
+        return "These groups had more than one seed each, so the one-seed sweep projection is not redone."
     ratio = float(wide["ratio"].min())
     if ratio <= 1:
-        return " ".join(parts) + (f" For the widths above 16 at once was not faster (smallest ratio {ratio:.2f}), so "
-                                  f"the sweep projection above stands.")
-    hours = hours_small + hours_wide / ratio
-    return " ".join(parts) + (
-        f" Training the widths above 16 at once at the smallest of these ratios measured for them ({ratio:.2f}) "
-        f"would bring the one-seed sweep projected above to about {hours:.0f} GPU-hours ({hours_small:.0f} for "
-        f"widths up to 16 one at a time, {hours_wide / ratio:.0f} for the rest), "
-        f"{'under' if hours < TARGETS['sweep_hours'] else 'still over'} the {TARGETS['sweep_hours']:.0f}-hour target.")
+        return (f"For the widths above {SMALL_K} at once was not faster (smallest ratio {ratio:.2f}), so the sweep "
+                f"projection above stands.")
+    small, rest = numbers["gpu_sweep_hours_small"], numbers["gpu_sweep_hours_wide"] / ratio
+    return (f"Training the widths above {SMALL_K} at once at the smallest of these ratios measured for them "
+            f"({ratio:.2f}) would bring the one-seed sweep projected above to about {small + rest:.0f} GPU-hours "
+            f"({small:.0f} for widths up to {SMALL_K} one at a time, {rest:.0f} for the rest), "
+            f"{'under' if small + rest < TARGETS['sweep_hours'] else 'still over'} the "
+            f"{TARGETS['sweep_hours']:.0f}-hour target.")
 
 
 def _concurrent_loop(rows: pd.DataFrame) -> str:

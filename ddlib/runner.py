@@ -90,9 +90,10 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     ``method_batch``: students of different methods on the same inputs share one ensemble (default
     :func:`method_batching`, on); likewise a speed switch outside the hash.
     ``concurrent_groups``: how many groups train at once, each in a thread on its own CUDA stream, when no
-    ``executor`` is given (an executor of threads on a GPU should be :func:`ddlib.concurrency.stream_executor`,
-    whose threads have streams of their own) (default :func:`ddlib.concurrency.resolve_concurrent_groups`: ``$DDLIB_CONCURRENT_GROUPS``,
-    else 1); not with ``torch.compile``. Another speed switch outside the hash."""
+    ``executor`` is given (default :func:`ddlib.concurrency.resolve_concurrent_groups`:
+    ``$DDLIB_CONCURRENT_GROUPS``, else 1); not with ``torch.compile``; another speed switch outside the hash.
+    An executor of threads on a GPU should be :func:`ddlib.concurrency.stream_executor`, whose threads have
+    streams of their own."""
     store = store or ResultStore()
     dev = resolve_device(device)
     limit = width_batch_limit(dev, width_batch)

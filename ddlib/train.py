@@ -260,10 +260,8 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
                 on_step(step)
         bar.close()
     if outcome is not None:
-        loops = earlier_loops + ([_step_loop(run_step)] if cfg.steps > start else [])
-        parts = [loop for i, loop in enumerate(loops) if i == 0 or loop != loops[i - 1]]
-        outcome.update(step_loop=" then ".join(parts) or _step_loop(run_step), cudnn_benchmark=autotune,
-                       compile_mode=mode)
+        this_part = [_step_loop(run_step)] if cfg.steps > start or not earlier_loops else []
+        outcome.update(step_loop=_joined(earlier_loops + this_part), cudnn_benchmark=autotune, compile_mode=mode)
     return losses
 
 
@@ -278,6 +276,11 @@ def _step_loop(run_step) -> str:
     if getattr(run_step, "failed", False):
         return STEP_LOOPS[1]
     return STEP_LOOPS[2]
+
+
+def _joined(loops: list[str]) -> str:
+    """The loops of a run's parts in order, a repeat of the one before dropped: ``"cuda graph then eager"``."""
+    return " then ".join(loop for i, loop in enumerate(loops) if i == 0 or loop != loops[i - 1])
 
 
 @torch.no_grad()

@@ -69,7 +69,7 @@ def test_concurrent_groups_script_times_both_ways_and_writes_what_the_appendix_r
     assert list(runs["widths"]) == ["2,4", "3,3,3"] and list(runs["groups"]) == [2, 3]
     assert (runs["ratio"] == runs["alone_s"] / runs["together_s"]).all()
     assert (runs["images_per_s_together"] == 3 * 16 * 2 * runs["groups"] / runs["together_s"]).all()
-    assert "No GPU run" in gpu_report.concurrent_groups_sentence(runs, 1.0, 1.0)
+    assert "No GPU run" in gpu_report.concurrent_groups_sentence(runs, {})
 
 
 def test_concurrent_groups_script_refuses_a_set_of_one_group():

@@ -297,6 +297,10 @@ def test_capturable_adam_sentence_follows_the_newest_check_log(tmp_path):
     assert "capturable Adam they differ by 1.0e-03 (resnet18)" in text and "does not account" in text
 
 
+#: The throughput run's numbers the groups-at-once projection uses (hours of widths <= 16 and above, and its card).
+HOURS = {"gpu_sweep_hours_small": 5.0, "gpu_sweep_hours_wide": 60.0, "gpu_device": "NVIDIA H100 80GB HBM3"}
+
+
 def _concurrent_row(device, widths, ratio, date="2026-11-27", mfu=None):
     return {"date": date, "device": device, "model": "resnet18", "seeds": 1, "batch_size": 128,
             "cuda_graph": device != "cpu (2 threads)", "widths": widths, "groups": len(widths.split(",")),
@@ -310,39 +314,39 @@ def test_groups_at_once_project_the_sweep_from_the_widest_sets_only():
     rows = [_concurrent_row("NVIDIA H100 80GB HBM3", "8,16", 9.0, mfu=0.01),
             _concurrent_row("NVIDIA H100 80GB HBM3", "17,18", 3.0, mfu=0.10),
             _concurrent_row("NVIDIA H100 80GB HBM3", "61,64", 2.0, mfu=0.25)]
-    text = gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), 5.0, 60.0)
+    text = gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), HOURS)
     assert "widths 61, 64: 2.00 times as fast at once, 25.0% MFU" in text
     assert "(2.00) would bring the one-seed sweep projected above to about 35 GPU-hours" in text
     assert "still over the 24-hour target" in text
     rows[1]["ratio"], rows[2]["ratio"] = 6.0, 4.0  # the smallest wide-set ratio counts
-    assert "about 20 GPU-hours" in gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), 5.0, 60.0)
-    assert "GPU-hours" not in gpu_report.concurrent_groups_sentence(pd.DataFrame(rows[:1]), 5.0, 60.0)
-    elsewhere = gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), 5.0, 60.0, "NVIDIA H200")
+    assert "about 20 GPU-hours" in gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), HOURS)
+    assert "GPU-hours" not in gpu_report.concurrent_groups_sentence(pd.DataFrame(rows[:1]), HOURS)
+    elsewhere = gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), dict(HOURS, gpu_device="NVIDIA H200"))
     assert "measured on NVIDIA H200, not on this card" in elsewhere and "GPU-hours" not in elsewhere
     rows[1]["ratio"], rows[2]["ratio"] = 0.9, 1.5
     assert "not faster (smallest ratio 0.90), so the sweep projection above stands" in \
-        gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), 5.0, 60.0)
+        gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), HOURS)
 
 
 def test_groups_at_once_say_how_the_steps_actually_ran():
     row = _concurrent_row("NVIDIA H100 80GB HBM3", "17,18", 2.0)
     graphed = dict(row, step_loop_alone="cuda graph", step_loop_together="cuda graph")
-    assert "the whole step as a CUDA graph)" in gpu_report.concurrent_groups_sentence(pd.DataFrame([graphed]), 1, 1)
+    assert "the whole step as a CUDA graph)" in gpu_report.concurrent_groups_sentence(pd.DataFrame([graphed]), HOURS)
     fell_back = dict(graphed, step_loop_together="cuda graph; eager, capture failed")
-    text = gpu_report.concurrent_groups_sentence(pd.DataFrame([fell_back]), 1, 1)
+    text = gpu_report.concurrent_groups_sentence(pd.DataFrame([fell_back]), HOURS)
     assert "not every step as a CUDA graph: cuda graph; eager, capture failed)" in text
 
 
 def test_groups_at_once_without_a_gpu_run_say_so_and_show_the_cpu_run():
     runs = pd.DataFrame([_concurrent_row("cpu (2 threads)", "4,8", 1.2)])
-    text = gpu_report.concurrent_groups_sentence(runs, float("nan"), float("nan"))
+    text = gpu_report.concurrent_groups_sentence(runs, {})
     assert text.startswith("On a CPU (2 threads) on 2026-11-27 (resnet18") and "1.20 times as fast at once" in text
     assert "No GPU run of `benchmarks/concurrent_groups.py` is committed yet" in text
     assert gpu_report.show_concurrent_groups(runs)["at once, s"].tolist() == [2.0]
     eager = runs.assign(step_loop_alone="eager", step_loop_together="eager")
-    assert "(resnet18, 1 seed(s) per group, batch 128, eager steps)" in gpu_report.concurrent_groups_sentence(eager, 1, 1)
+    assert "(resnet18, 1 seed(s) per group, batch 128, eager steps)" in gpu_report.concurrent_groups_sentence(eager, {})
     committed = gpu_report.load_benchmarks(gpu_report.CONCURRENT_RESULTS)
-    assert len(committed) and "times as fast at once" in gpu_report.concurrent_groups_sentence(committed, 1.0, 1.0)
+    assert len(committed) and "times as fast at once" in gpu_report.concurrent_groups_sentence(committed, {})
 
 
 def test_same_setting_sentence_needs_the_same_preset_device_and_limit():
