@@ -14,6 +14,7 @@ from ddlib import ResultStore, load_data, run_configs
 from ddlib.chapters import double_descent as dd
 from ddlib.config import TrainConfig
 from ddlib.cuda_graph import WARMUP_STEPS, resolve_cuda_graph
+from ddlib.roofline import H100_SXM
 from ddlib.train import Targets, train_ensemble
 from ddlib.validation import ConfigError
 
@@ -25,8 +26,8 @@ def device_name(device: torch.device) -> str:
     return f"{device.type} ({torch.get_num_threads()} threads)"
 
 
-#: Dense bf16 peak of an H100 SXM in TFLOP/s (NVIDIA H100 datasheet), the MFU denominator on CUDA by default.
-H100_BF16_PEAK_TFLOPS = 989.0
+#: Dense bf16 peak of an H100 SXM in TFLOP/s (:data:`ddlib.roofline.H100_SXM`), the MFU denominator on CUDA by default.
+H100_BF16_PEAK_TFLOPS = H100_SXM.peak_tflops
 
 
 def peak_tflops(given: float | None, device: torch.device) -> float | None:

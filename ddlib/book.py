@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from .paths import results_root
 from .storage import atomic_write_text
 
@@ -44,7 +46,9 @@ def glue_numbers(**numbers) -> None:
     """Glue each value under its name for the prose (no display in the cell output).
 
     Numbers are cited with ``{glue:text}`name:.1%``; strings are glued as Markdown, cited with
-    ``{glue:md}`name``` (so they appear without quotes).
+    ``{glue:md}`name``` (so they appear without quotes). NumPy scalars (what pandas hands back) are glued
+    as Python numbers: myst-nb formats a glued value from its text form, and ``np.float64(1.5)`` is not
+    a number to it.
     """
     try:
         from IPython.display import Markdown
@@ -52,4 +56,9 @@ def glue_numbers(**numbers) -> None:
     except ImportError:  # pragma: no cover - myst-nb is part of the book's requirements
         return
     for name, value in numbers.items():
-        glue(name, Markdown(value) if isinstance(value, str) else value, display=False)
+        glue(name, Markdown(value) if isinstance(value, str) else _plain(value), display=False)
+
+
+def _plain(value):
+    """A NumPy scalar as the Python number it holds; anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -163,7 +163,28 @@ def compiled(model: torch.nn.Module, mode: str) -> torch.nn.Module:
     return torch.compile(model, mode=None if mode == "default" else mode)
 
 
-def _batch(x, idx, aug_gens, mean_std, dtype) -> torch.Tensor:
+def training_step(forward: Callable[[torch.Tensor], torch.Tensor], opt: torch.optim.Optimizer, targets: Targets,
+                  autocast: Callable[[], contextlib.AbstractContextManager]
+                  ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The step every loop of this library runs, as a function ``step(xb, idx) -> loss``: gradients set to
+    ``None``, the forward pass of ``forward`` on the inputs ``xb`` under ``autocast()``, ``targets``' loss
+    on the examples ``idx``, backward, one step of ``opt``. The loss comes back detached, not read
+    (no host synchronisation: :mod:`ddlib.cuda_graph` records this function; :mod:`ddlib.roofline` counts
+    its operations)."""
+
+    def step(xb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        with autocast():
+            logits = forward(xb)
+        loss = targets.loss(logits, idx)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    return step
+
+
+def batch_inputs(x, idx, aug_gens, mean_std, dtype) -> torch.Tensor:
     """The inputs of one step, ``(members, batch, *shape)``: gathered, and augmented if they are images."""
     if not aug_gens:
         return x[idx]
@@ -211,15 +232,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     opt = make_optimizer(model.parameters(), cfg, capturable=graphed)
     forward = compiled(model, mode)
 
-    def one_step(xb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        opt.zero_grad(set_to_none=True)
-        with autocast_for(device, cache=not graphed):
-            logits = forward(xb)
-        loss = targets.loss(logits, idx)
-        loss.backward()
-        opt.step()
-        return loss.detach()
-
+    one_step = training_step(forward, opt, targets, lambda: autocast_for(device, cache=not graphed))
     run_step = GraphedStep(one_step) if graphed else one_step
     losses, epoch, step_in_epoch, start, earlier_loops = [], None, 0, 0, []
     if checkpoint is not None and checkpoint.active(cfg.steps):
@@ -246,7 +259,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
                 epoch, step_in_epoch = _epoch_indices(gens, n, cfg.batch_size, device), 0
             idx = epoch[step_in_epoch]
             step_in_epoch += 1
-            loss = run_step(_batch(x, idx, aug_gens, mean_std, in_dtype), idx)
+            loss = run_step(batch_inputs(x, idx, aug_gens, mean_std, in_dtype), idx)
             if step % 100 == 0 or step == cfg.steps - 1:
                 losses.append(loss.item() / idx.shape[0])
             bar.update(1)

@@ -133,3 +133,15 @@ def test_method_table_has_one_row_per_distilled_teacher():
     table = method_table(frame, {"pool_sizes": [100], "teacher_widths": [4]})
     assert list(table.index) == [4] and list(table.columns[:2]) == ["teacher", "direct"]
     assert table.loc[4].to_dict() == {"teacher": 0.6, "direct": 0.65, "hard_pool": 0.5, "oracle_pool": 0.1}
+
+
+def test_numpy_scalars_are_glued_as_python_numbers(monkeypatch):
+    import myst_nb
+    import numpy as np
+
+    import ddlib.book
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value}))
+    ddlib.book.glue_numbers(ratio=np.float64(105.7), count=np.int64(3), plain=0.5)
+    assert type(glued["ratio"]) is float and type(glued["count"]) is int and glued["plain"] == 0.5

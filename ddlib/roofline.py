@@ -1,0 +1,204 @@
+"""What the hardware allows one training step: a roofline count of the step's operations.
+
+The roofline model (Williams, Waterman & Patterson 2009, *Roofline: an insightful visual performance
+model for multicore architectures*, CACM 52(4)) bounds the time of an operation on a device with
+peak arithmetic rate ``P`` and memory bandwidth ``W`` from below by ``max(flops / P, bytes / W)``.
+Here it is applied operation by operation to the training step of :func:`ddlib.train.training_step`
+(gather and augmentation of the batch, forward pass under bf16 autocast, loss, backward pass, Adam):
+
+* every ATen operation the step dispatches is recorded (a ``TorchDispatchMode``; views and
+  allocations, which launch no kernel, and host reads of scalars are left out);
+* ``flops``: its matrix-product and convolution FLOPs, by the formulas of
+  ``torch.utils.flop_counter`` (2 per multiply-add; batch norm, ReLU and additions count 0, as in
+  the benchmark's MFU);
+* ``bytes``: the sizes of its input and output tensors, each read or written once from device memory.
+
+The step's roofline time is the sum over its operations (they run one after another on one stream),
+and ``MFU <= model FLOPs / (roofline time x P)``. The count is of *this* step's operations: fusing
+operations (``torch.compile``) removes traffic between them and changes it.
+
+It is an estimate, not a strict bound, in both directions: a tensor that fits in the L2 cache
+(50 MB on an H100) may be read again from the cache rather than from device memory, and real kernels
+may move more than their inputs and outputs (cuDNN's backward reads the output gradient once for the
+input gradient and once for the weight gradient; batch norm reads its input twice).
+
+The trace runs on the CPU, under CPU bf16 autocast: convolutions and matrix products run in bf16
+there as on CUDA, so every tensor has the dtype it has in the GPU step; Adam is the non-capturable
+form (the capturable one, which the CUDA graph uses, runs only on GPUs and adds a few small
+operations on its step counts). Every tensor's size and every FLOP count of these models is a
+polynomial of degree at most 2 in the width ``k`` (stage widths ``k .. 8k``: weights grow as ``k^2``,
+activations as ``k``), so :func:`step_costs` traces widths 1, 2 and 3 and evaluates each operation's
+polynomial at ``k`` (exact; tested against direct traces).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+from torch.utils.flop_counter import flop_registry
+
+from . import cifar
+from .config import TrainConfig
+from .train import Targets, batch_inputs, make_optimizer, training_step
+from .validation import ConfigError, positive_int
+from .vision_models import build_vision_model, vision_forward_flops
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """A device's dense bf16 peak (TFLOP/s) and device-memory bandwidth (TB/s)."""
+
+    name: str
+    peak_tflops: float
+    memory_tb_s: float
+
+
+#: NVIDIA H100 SXM5 80 GB (HBM3), the card of the issue's targets (NVIDIA H100 Tensor Core GPU
+#: datasheet: 989 dense bf16 TFLOP/s, 1,979 with sparsity; 3.35 TB/s).
+H100_SXM = Hardware("H100 SXM5 80GB", 989.0, 3.35)
+
+
+@dataclass(frozen=True)
+class OpCost:
+    """One dispatched operation: its name, FLOPs and bytes moved (inputs read plus outputs written)."""
+
+    name: str
+    flops: float
+    bytes: float
+
+    def seconds(self, hw: Hardware, floor: float = 0.0) -> float:
+        """``max(floor, flops / peak, bytes / bandwidth)``: its roofline time, or ``floor`` if longer."""
+        return max(floor, self.flops / (hw.peak_tflops * 1e12), self.bytes / (hw.memory_tb_s * 1e12))
+
+
+#: Dispatched operations that launch no kernel and move no data: allocations (their output is not
+#: written) and reads of a scalar back to the host; operations of the ``profiler`` namespace (the
+#: optimiser's ``record_function`` marks) are left out too.
+_NOT_KERNELS = (torch.ops.aten.empty.memory_format, torch.ops.aten.empty_strided.default,
+                torch.ops.aten.new_empty.default, torch.ops.aten.new_empty_strided.default,
+                torch.ops.aten._local_scalar_dense.default)
+
+
+class _OpRecorder(TorchDispatchMode):
+    """Records an :class:`OpCost` for every operation dispatched inside it that is not a view."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops: list[OpCost] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if func.is_view or func in _NOT_KERNELS or func.namespace == "profiler":
+            return out
+        tensors = [t for t in tree_leaves((args, kwargs, out)) if isinstance(t, torch.Tensor)]
+        count = flop_registry.get(func._overloadpacket)
+        flops = count(*args, **kwargs, out_val=out) if count else 0
+        self.ops.append(OpCost(str(func), float(flops), float(sum(t.numel() * t.element_size() for t in tensors))))
+        return out
+
+
+def record_ops(fn: Callable[[], object]) -> list[OpCost]:
+    """The operations ``fn()`` dispatches, in order, with their FLOPs and bytes."""
+    recorder = _OpRecorder()
+    with recorder:
+        fn()
+    return recorder.ops
+
+
+def trace_training_step(model: str, k: int, batch: int = 128, members: int = 1, num_classes: int = 10
+                        ) -> list[OpCost]:
+    """The operations of one steady-state training step of ``members`` seeds of ``model`` at width ``k``,
+    grouped as the library trains them, on a batch of ``batch`` CIFAR-shaped images: gather and
+    augmentation, forward under bf16 autocast (on the CPU, the dtypes of the GPU step), loss, backward,
+    Adam. A first step runs unrecorded, so that Adam's state exists, as in every later step."""
+    positive_int("batch", batch)
+    positive_int("members", members)
+    seeds = list(range(members))
+    net = build_vision_model(model, k, num_classes, seeds).to(memory_format=torch.channels_last)
+    x = torch.randint(0, 256, (batch, 3, 32, 32), dtype=torch.uint8)
+    targets = Targets(hard=torch.randint(0, num_classes, (members, batch)))
+    opt = make_optimizer(net.parameters(), TrainConfig(optimizer="adam", lr=1e-4, batch_size=batch))
+    step = training_step(net, opt, targets, lambda: torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False))
+    aug_gens = [torch.Generator().manual_seed(s) for s in seeds]
+    mean_std = (cifar.CIFAR10_MEAN, cifar.CIFAR10_STD)
+
+    idx = torch.stack([torch.randperm(batch) for _ in seeds])  # the loop draws these once per epoch
+
+    def one():
+        step(batch_inputs(x, idx, aug_gens, mean_std, torch.bfloat16), idx)
+
+    one()
+    return record_ops(one)
+
+
+_FIT_WIDTHS = (1, 2, 3)
+
+
+@functools.lru_cache(maxsize=None)
+def _fit(model: str, batch: int, members: int, num_classes: int) -> tuple[tuple[str, ...], np.ndarray]:
+    """Operation names and, per operation, the coefficients ``(c0, c1, c2)`` of its FLOPs and of its bytes
+    as polynomials in ``k``: shape ``(ops, 2, 3)``, from traces at :data:`_FIT_WIDTHS`."""
+    traces = [trace_training_step(model, k, batch, members, num_classes) for k in _FIT_WIDTHS]
+    names = tuple(op.name for op in traces[0])
+    if any(tuple(op.name for op in t) != names for t in traces[1:]):
+        raise RuntimeError(f"the step of {model} dispatches different operations at widths {_FIT_WIDTHS}; "
+                           "its costs cannot be fitted as polynomials in k")
+    values = np.array([[[op.flops, op.bytes] for op in t] for t in traces])  # (widths, ops, 2)
+    vander = np.vander(np.array(_FIT_WIDTHS, dtype=float), 3, increasing=True)  # rows (1, k, k^2)
+    coef = np.linalg.solve(vander, values.reshape(len(_FIT_WIDTHS), -1))  # (3, ops * 2)
+    return names, coef.reshape(3, len(names), 2).transpose(1, 2, 0)
+
+
+def step_costs(model: str, k: int, batch: int = 128, members: int = 1, num_classes: int = 10) -> list[OpCost]:
+    """:func:`trace_training_step` at any width ``k``, evaluated from the quadratic fit (milliseconds)."""
+    positive_int("k", k)
+    names, coef = _fit(model, batch, members, num_classes)
+    at_k = np.rint(coef @ np.array([1.0, k, k * k]))  # counts are integers
+    return [OpCost(name, float(f), float(b)) for name, (f, b) in zip(names, at_k)]
+
+
+def step_seconds(costs: list[OpCost], hw: Hardware = H100_SXM, floor: float = 0.0) -> float:
+    """The step's roofline time: the sum of each operation's :meth:`OpCost.seconds`.
+
+    ``floor`` > 0 gives each operation at least that long (a per-kernel latency: see
+    :func:`per_op_floor`)."""
+    if floor < 0:
+        raise ConfigError(f"floor must be >= 0 seconds; got {floor!r}")
+    return sum(op.seconds(hw, floor) for op in costs)
+
+
+def model_flops_per_step(model: str, k: int, batch: int = 128, members: int = 1, num_classes: int = 10) -> float:
+    """The FLOPs that MFU counts: 3 x forward FLOPs x images (as ``benchmarks/train_throughput.py``)."""
+    return 3.0 * batch * members * vision_forward_flops(model, k, num_classes)
+
+
+def mfu_bound(model: str, k: int, hw: Hardware = H100_SXM, batch: int = 128, members: int = 1,
+              num_classes: int = 10) -> float:
+    """Model FLOP utilisation if the step ran at its roofline time: ``model FLOPs / (time x peak)``."""
+    time = step_seconds(step_costs(model, k, batch, members, num_classes), hw)
+    return model_flops_per_step(model, k, batch, members, num_classes) / (time * hw.peak_tflops * 1e12)
+
+
+def per_op_floor(step_time: float, model: str, k: int, batch: int = 128, members: int = 1,
+                 num_classes: int = 10) -> float:
+    """Seconds per operation if a measured ``step_time`` at width ``k`` were spread evenly over the step's
+    operations: at small widths, where every operation's roofline time is tiny, it is the latency of one
+    operation (launch, scheduling and the kernel's own ramp-up) as the measurement saw it."""
+    return step_time / len(step_costs(model, k, batch, members, num_classes))
+
+
+def sweep_hours(model: str, widths, images_per_width: float, hw: Hardware = H100_SXM, floor: float = 0.0,
+                batch: int = 128, num_classes: int = 10) -> float:
+    """Hours to train ``images_per_width`` images at each width, one model at a time, every step at
+    :func:`step_seconds` (with ``floor``): a lower bound on the sweep for this step's operations when
+    ``floor`` is 0, up to the caveats of the module docstring."""
+    if images_per_width <= 0:
+        raise ConfigError(f"images_per_width must be > 0; got {images_per_width!r}")
+    seconds = sum(step_seconds(step_costs(model, k, batch, 1, num_classes), hw, floor) / batch for k in widths)
+    return seconds * images_per_width / 3600

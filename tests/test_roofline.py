@@ -1,0 +1,105 @@
+"""The roofline count of the training step (ddlib.roofline) and its appendix report (ddlib.roofline_report)."""
+import pandas as pd
+import pytest
+import torch
+
+from ddlib import gpu_report, roofline, roofline_report
+from ddlib.roofline import H100_SXM, Hardware, OpCost
+from ddlib.validation import ConfigError
+
+
+def test_a_bf16_matrix_product_counts_its_flops_and_its_three_tensors_and_views_count_nothing():
+    a = torch.ones(8, 16, dtype=torch.bfloat16)
+    b = torch.ones(16, 4, dtype=torch.bfloat16)
+    ops = roofline.record_ops(lambda: a.view(2, 64).view(8, 16) @ b.t().t())
+    assert [op.name for op in ops] == ["aten.mm.default"]
+    assert ops[0].flops == 2 * 8 * 16 * 4
+    assert ops[0].bytes == 2 * (8 * 16 + 16 * 4 + 8 * 4)
+
+
+def test_allocations_and_scalar_reads_are_not_operations():
+    x = torch.ones(3)
+    ops = roofline.record_ops(lambda: (torch.empty(5), x.sum().item()))
+    assert [op.name for op in ops] == ["aten.sum.default"]
+
+
+def test_the_step_time_sums_each_operations_own_roofline():
+    hw = Hardware("toy", peak_tflops=1.0, memory_tb_s=1.0)  # 1e12 FLOP/s, 1e12 B/s
+    compute_bound, memory_bound = OpCost("a", flops=4e9, bytes=1e9), OpCost("b", flops=1e9, bytes=3e9)
+    assert compute_bound.seconds(hw) == pytest.approx(4e-3)
+    assert memory_bound.seconds(hw) == pytest.approx(3e-3)
+    # not max(total FLOPs, total bytes) = 5 ms: the two operations run one after the other
+    assert roofline.step_seconds([compute_bound, memory_bound], hw) == pytest.approx(7e-3)
+    assert roofline.step_seconds([compute_bound, memory_bound], hw, floor=5e-3) == pytest.approx(10e-3)
+
+
+@pytest.mark.parametrize("model", ["resnet18", "cnn5"])
+def test_the_quadratic_fit_gives_a_direct_trace_at_another_width_exactly(model):
+    assert roofline.step_costs(model, 5) == roofline.trace_training_step(model, 5)
+
+
+def test_the_trace_holds_one_forward_and_one_backward_pass_in_bf16():
+    costs = roofline.step_costs("resnet18", 4)
+    flops = sum(op.flops for op in costs)
+    model = roofline.model_flops_per_step("resnet18", 4)
+    # 3 x forward, less the stem's input gradient (the images need none)
+    assert 0.97 * model < flops <= model
+    # the stem convolution at k = 1: images (128, 3, 32, 32), weight (1, 3, 3, 3) and output (128, 1, 32, 32),
+    # all bf16 as under CUDA autocast (float32 would double it)
+    stem = next(op for op in roofline.step_costs("resnet18", 1) if op.name == "aten.convolution.default")
+    assert stem.bytes == 2 * (128 * 3 * 32 * 32 + 3 * 3 * 3 + 128 * 32 * 32)
+
+
+def test_the_mfu_bound_lies_above_the_measured_mfu_and_below_one():
+    runs = gpu_report.current_runs(gpu_report.load_benchmarks())
+    one = runs[(runs["members"] == 1) & (runs["k"] == 64)].iloc[0]
+    bound = roofline.mfu_bound("resnet18", 64, roofline_report.card(one["device"]))
+    assert one["ours_mfu"] < bound < 1
+
+
+def test_the_sweep_adds_its_widths_and_the_floor_splits_a_step_evenly():
+    one, two = (roofline.sweep_hours("cnn5", [k], 1e6) for k in (1, 2))
+    assert roofline.sweep_hours("cnn5", [1, 2], 1e6) == pytest.approx(one + two)
+    ops = len(roofline.step_costs("cnn5", 3))
+    assert roofline.per_op_floor(1e-3, "cnn5", 3) == pytest.approx(1e-3 / ops)
+
+
+@pytest.mark.parametrize("call, named", [
+    (lambda: roofline.step_costs("resnet18", 0), "k"),
+    (lambda: roofline.step_costs("vgg", 4), "model"),
+    (lambda: roofline.trace_training_step("cnn5", 2, batch=0), "batch"),
+    (lambda: roofline.step_seconds([], floor=-1.0), "floor"),
+    (lambda: roofline.sweep_hours("cnn5", [1], 0), "images_per_width"),
+])
+def test_bad_parameters_fail_naming_them(call, named):
+    with pytest.raises(ConfigError, match=named):
+        call()
+
+
+def test_cards_are_recognised_by_name_and_other_parts_are_not():
+    assert roofline_report.card("NVIDIA H100 80GB HBM3") is H100_SXM
+    assert roofline_report.card("NVIDIA H200").memory_tb_s == 4.8
+    assert roofline_report.card("NVIDIA H100 PCIe") is None
+    assert roofline_report.card("cpu (2 threads)") is None
+
+
+def test_the_report_sets_the_roofline_against_the_measured_run():
+    runs = gpu_report.load_benchmarks()
+    current = gpu_report.current_runs(runs)
+    table = roofline_report.roofline_table(current)
+    measured = current[current["members"] == 1].sort_values("k")
+    assert list(table.index) == list(measured["k"])
+    assert (table["roofline_ms"] < table["measured_ms"]).all()
+    # the latency model is calibrated at the smallest width, where it equals the measurement
+    assert table["roofline_plus_latency_ms"].iloc[0] == pytest.approx(table["measured_ms"].iloc[0], abs=1e-3)
+    numbers = roofline_report.roofline_numbers(current, 73.0)
+    assert numbers["roof_sweep_hours"] < numbers["roof_sweep_hours_latency"]
+    assert numbers["roof_ms"] == pytest.approx(numbers["roof_products_ms"] + numbers["roof_rest_ms"])
+    assert "73" in numbers["roof_sweep_sentence"] and f"{numbers['roof_mfu']:.1%}" in numbers["roof_sentence"]
+
+
+def test_the_report_says_so_when_no_card_of_known_peak_was_measured():
+    cpu = gpu_report.current_runs(gpu_report.load_benchmarks(gpu_report.CPU_RESULTS))
+    assert roofline_report.roofline_table(cpu).empty
+    assert "not set against a measurement" in roofline_report.roofline_numbers(cpu)["roof_sentence"]
+    assert roofline_report.roofline_table(pd.DataFrame()).empty
