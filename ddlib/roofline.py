@@ -163,6 +163,29 @@ def step_costs(model: str, k: int, batch: int = 128, members: int = 1, num_class
     return [OpCost(name, float(f), float(b)) for name, (f, b) in zip(names, at_k)]
 
 
+#: Kinds of operation, by the ATen name (``aten.NAME.overload``): the first whose test holds.
+KINDS = (("convolutions and matrix products", lambda n: "conv" in n or n in ("mm", "bmm", "baddbmm", "addmm")),
+         ("batch norm", lambda n: "batch_norm" in n),
+         ("ReLU", lambda n: n in ("relu", "threshold_backward")),
+         ("additions", lambda n: n == "add"),
+         ("Adam", lambda n: n.startswith("_foreach") or n.startswith("_fused_adam")),
+         ("casts", lambda n: n in ("_to_copy", "copy_")))
+
+
+def kind(op: OpCost) -> str:
+    """The :data:`KINDS` entry of an operation, or ``"other"`` (batch gather and augmentation, loss, pooling)."""
+    name = op.name.split(".")[1]
+    return next((label for label, test in KINDS if test(name)), "other")
+
+
+def seconds_by_kind(costs: list[OpCost], hw: Hardware = H100_SXM) -> dict[str, float]:
+    """Roofline seconds of the step per :func:`kind`, in the order of :data:`KINDS`, then ``"other"``."""
+    out = dict.fromkeys([label for label, _ in KINDS] + ["other"], 0.0)
+    for op in costs:
+        out[kind(op)] += op.seconds(hw)
+    return out
+
+
 def step_seconds(costs: list[OpCost], hw: Hardware = H100_SXM, floor: float = 0.0) -> float:
     """The step's roofline time: the sum of each operation's :meth:`OpCost.seconds`.
 

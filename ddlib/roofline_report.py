@@ -9,6 +9,8 @@ measurement) whose other widths are predictions to set against their measurement
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from . import roofline
@@ -28,101 +30,141 @@ def card(device: str) -> Hardware | None:
     return next((hw for word, hw in CARDS.items() if word in device), None)
 
 
-def _one_model(current: pd.DataFrame) -> pd.DataFrame:
-    rows = current[current["members"] == 1] if len(current) else current
-    return rows.sort_values("k") if len(rows) else rows
+@dataclass(frozen=True)
+class _Measured:
+    """The one-model rows of the cited run (sorted by width), their card, model, batch, and the
+    per-operation latency at the smallest width."""
+
+    rows: pd.DataFrame
+    hw: Hardware
+    model: str
+    batch: int
+    floor: float
+
+    def step_seconds(self, row: pd.Series) -> float:
+        return self.batch / float(row["ours_images_per_s"])
+
+
+def _measured(current: pd.DataFrame) -> _Measured | None:
+    """:class:`_Measured` of ``current``, or ``None`` without one-model rows on a card of :data:`CARDS`."""
+    rows = current[current["members"] == 1].sort_values("k") if len(current) else current
+    hw = card(str(rows["device"].iloc[0])) if len(rows) else None
+    if hw is None:
+        return None
+    model, batch, first = str(rows["model"].iloc[0]), int(rows["batch_size"].iloc[0]), rows.iloc[0]
+    floor = roofline.per_op_floor(batch / float(first["ours_images_per_s"]), model, int(first["k"]), batch)
+    return _Measured(rows, hw, model, batch, floor)
 
 
 def roofline_table(current: pd.DataFrame) -> pd.DataFrame:
     """Per measured width (one model): measured and roofline step times (ms), the roofline with the
     per-operation latency of the smallest width, and the measured and roofline MFU."""
-    rows = _one_model(current)
-    hw = card(str(rows["device"].iloc[0])) if len(rows) else None
-    if hw is None:
+    m = _measured(current)
+    if m is None:
         return pd.DataFrame()
-    model, batch = str(rows["model"].iloc[0]), int(rows["batch_size"].iloc[0])
-    first = rows.iloc[0]
-    floor = roofline.per_op_floor(batch / first["ours_images_per_s"], model, int(first["k"]), batch)
     out = []
-    for _, r in rows.iterrows():
+    for _, r in m.rows.iterrows():
         k = int(r["k"])
-        costs = roofline.step_costs(model, k, batch)
-        out.append({"k": k, "operations": len(costs), "gflop": sum(op.flops for op in costs) / 1e9,
-                    "gbytes": sum(op.bytes for op in costs) / 1e9,
-                    "measured_ms": 1e3 * batch / r["ours_images_per_s"],
-                    "roofline_ms": 1e3 * roofline.step_seconds(costs, hw),
-                    "roofline_plus_latency_ms": 1e3 * roofline.step_seconds(costs, hw, floor),
-                    "measured_mfu": float(r["ours_mfu"]), "roofline_mfu": roofline.mfu_bound(model, k, hw, batch)})
-    return pd.DataFrame(out).set_index("k").round({"gflop": 1, "gbytes": 3, "measured_ms": 3, "roofline_ms": 3,
-                                    "roofline_plus_latency_ms": 3, "measured_mfu": 3, "roofline_mfu": 3})
+        costs = roofline.step_costs(m.model, k, m.batch)
+        out.append({"k": k, "ops": len(costs), "GFLOP": sum(op.flops for op in costs) / 1e9,
+                    "GB": sum(op.bytes for op in costs) / 1e9, "measured ms": 1e3 * m.step_seconds(r),
+                    "roofline ms": 1e3 * roofline.step_seconds(costs, m.hw),
+                    "roofline + latency ms": 1e3 * roofline.step_seconds(costs, m.hw, m.floor),
+                    "measured MFU %": 100 * float(r["ours_mfu"]),
+                    "roofline MFU %": 100 * roofline.mfu_bound(m.model, k, m.hw, m.batch)})
+    return pd.DataFrame(out).set_index("k").round({"GFLOP": 1, "GB": 3, "measured ms": 3, "roofline ms": 3,
+                                                   "roofline + latency ms": 3, "measured MFU %": 1,
+                                                   "roofline MFU %": 1})
+
+
+def roofline_by_kind(current: pd.DataFrame) -> pd.DataFrame:
+    """Roofline milliseconds per kind of operation (:func:`ddlib.roofline.kind`) at each measured width."""
+    m = _measured(current)
+    if m is None:
+        return pd.DataFrame()
+    columns = {f"k = {int(k)}, ms": {name: 1e3 * t for name, t in roofline.seconds_by_kind(
+        roofline.step_costs(m.model, int(k), m.batch), m.hw).items()} for k in m.rows["k"]}
+    return pd.DataFrame(columns).rename_axis("operations").round(3)
+
+
+NO_CARD = {"roof_sentence": "No one-model GPU run on a card of known peak and bandwidth has been measured, so the "
+                            "roofline is not set against a measurement here.",
+           "roof_small_sentence": "", "roof_kinds_sentence": "", "roof_sweep_sentence": ""}
 
 
 def roofline_numbers(current: pd.DataFrame, measured_sweep_hours: float | None = None) -> dict:
     """Numbers and sentences the appendix cites: the roofline at the widest measured width (its
     operations, FLOPs, bytes, the time of its matrix products and of the rest, the MFU bound against
-    :data:`ddlib.gpu_report.TARGETS`) and the sweep's hours at the roofline and with the per-operation
-    latency, next to ``measured_sweep_hours`` (the projection from the measurements)."""
-    rows = _one_model(current)
-    hw = card(str(rows["device"].iloc[0])) if len(rows) else None
-    if hw is None:
-        return {"roof_sentence": "No one-model GPU run on a card of known peak and bandwidth has been measured, "
-                                 "so the roofline is not set against a measurement here.",
-                "roof_small_sentence": "", "roof_sweep_sentence": ""}
-    model, batch, first, widest = str(rows["model"].iloc[0]), int(rows["batch_size"].iloc[0]), rows.iloc[0], rows.iloc[-1]
-    k_min, k = int(first["k"]), int(widest["k"])
-    floor = roofline.per_op_floor(batch / first["ours_images_per_s"], model, k_min, batch)
-    costs = roofline.step_costs(model, k, batch)
-    products = [op for op in costs if op.flops > 0]
-    rest = [op for op in costs if op.flops == 0]
-    bound, target = roofline.mfu_bound(model, k, hw, batch), TARGETS["mfu_k64"]
-    verdict = (f"below the {target:.0%} target: with these operations at batch {batch} the target cannot be met, up "
-               f"to the caveats below; only fewer bytes (fusing operations, which `torch.compile` does in part) or "
-               f"more arithmetic per byte (a larger batch, another recipe) would lift the bound" if bound < target
-               else f"above the {target:.0%} target, so the hardware does not rule it out; the gap to the measured "
-                    f"utilisation is the kernels' own")
-    out = {"roof_card": hw.name, "roof_peak_tflops": hw.peak_tflops, "roof_tb_s": hw.memory_tb_s, "roof_k": k,
+    :data:`ddlib.gpu_report.TARGETS`), the smallest width's measured step against its roofline, and the
+    sweep's hours at the roofline and with the per-operation latency, next to ``measured_sweep_hours``
+    (the projection from the measurements); :data:`NO_CARD` without a run to set it against."""
+    m = _measured(current)
+    if m is None:
+        return dict(NO_CARD)
+    first, widest = m.rows.iloc[0], m.rows.iloc[-1]
+    k = int(widest["k"])
+    costs = roofline.step_costs(m.model, k, m.batch)
+    by_kind = roofline.seconds_by_kind(costs, m.hw)
+    products_kind = roofline.KINDS[0][0]
+    rest = {name: t for name, t in by_kind.items() if name != products_kind}
+    out = {"roof_card": m.hw.name, "roof_peak_tflops": m.hw.peak_tflops, "roof_tb_s": m.hw.memory_tb_s, "roof_k": k,
            "roof_ops": len(costs), "roof_gflop": sum(op.flops for op in costs) / 1e9,
            "roof_gbytes": sum(op.bytes for op in costs) / 1e9,
-           "roof_products_ms": 1e3 * roofline.step_seconds(products, hw),
-           "roof_rest_ms": 1e3 * roofline.step_seconds(rest, hw),
-           "roof_ms": 1e3 * roofline.step_seconds(costs, hw),
-           "roof_measured_ms": float(1e3 * batch / widest["ours_images_per_s"]),
-           "roof_mfu": bound, "roof_measured_mfu": float(widest["ours_mfu"]), "roof_mfu_verdict": verdict,
-           "roof_floor_us": 1e6 * floor, "roof_k_min": k_min,
-           "roof_small_ratio": float(batch / first["ours_images_per_s"] / roofline.step_seconds(
-               roofline.step_costs(model, k_min, batch), hw))}
-    ratio = out["roof_small_ratio"]
-    out["roof_small_sentence"] = (
-        f"At k = {k_min} the measured step takes {ratio:.0f} times its roofline: " + (
-            "the small models are bound by the latency of their operations, one after another, not by arithmetic "
-            "or memory." if ratio >= 10 else "even the small models run close to what the card allows."))
-    out["roof_sentence"] = _sentence(out)
-    out.update(_sweep_numbers(rows, model, batch, hw, floor, measured_sweep_hours))
+           "roof_products_ms": 1e3 * by_kind[products_kind], "roof_rest_ms": 1e3 * sum(rest.values()),
+           "roof_ms": 1e3 * roofline.step_seconds(costs, m.hw), "roof_measured_ms": 1e3 * m.step_seconds(widest),
+           "roof_mfu": roofline.mfu_bound(m.model, k, m.hw, m.batch), "roof_measured_mfu": float(widest["ours_mfu"]),
+           "roof_floor_us": 1e6 * m.floor, "roof_k_min": int(first["k"]),
+           "roof_small_ratio": m.step_seconds(first) / roofline.step_seconds(
+               roofline.step_costs(m.model, int(first["k"]), m.batch), m.hw)}
+    out.update(roof_sentence=_sentence(out, m.batch), roof_small_sentence=_small_sentence(out),
+               roof_kinds_sentence=_kinds_sentence(rest, k))
+    out.update(_sweep_numbers(m, measured_sweep_hours))
     return out
 
 
-def _sentence(n: dict) -> str:
+def _sentence(n: dict, batch: int) -> str:
+    target = TARGETS["mfu_k64"]
+    verdict = (f"below the {target:.0%} target: with these operations at batch {batch} the target cannot be met, up "
+               f"to the caveats below; only fewer bytes (fusing operations, which `torch.compile` does in part) or "
+               f"more arithmetic per byte (a larger batch, another recipe) would lift the bound"
+               if n["roof_mfu"] < target else
+               f"above the {target:.0%} target, so the hardware does not rule it out; the gap to the measured "
+               f"utilisation is the kernels' own")
     return (f"At k = {n['roof_k']} one training step dispatches {n['roof_ops']} operations that do "
             f"{n['roof_gflop']:.0f} GFLOP and move {n['roof_gbytes']:.2f} GB. On an {n['roof_card']} "
             f"({n['roof_peak_tflops']:.0f} TFLOP/s, {n['roof_tb_s']:.2f} TB/s) they take at least "
             f"{n['roof_ms']:.2f} ms: {n['roof_products_ms']:.2f} ms for the convolutions and matrix products and "
             f"{n['roof_rest_ms']:.2f} ms for the memory-bound rest (batch norm, ReLU, additions, casts, Adam). The "
             f"measured step took {n['roof_measured_ms']:.2f} ms ({n['roof_measured_mfu']:.1%} MFU); at the roofline "
-            f"the MFU would be {n['roof_mfu']:.1%}, {n['roof_mfu_verdict']}.")
+            f"the MFU would be {n['roof_mfu']:.1%}, {verdict}.")
 
 
-def _sweep_numbers(rows: pd.DataFrame, model: str, batch: int, hw: Hardware, floor: float,
-                   measured: float | None) -> dict:
-    first = rows.iloc[0]
+def _small_sentence(n: dict) -> str:
+    ratio = n["roof_small_ratio"]
+    return (f"At k = {n['roof_k_min']} the measured step takes {ratio:.0f} times its roofline: " + (
+        "the small models are bound by the latency of their operations, one after another, not by arithmetic or "
+        "memory." if ratio >= 10 else "even the small models run close to what the card allows."))
+
+
+def _kinds_sentence(rest: dict[str, float], k: int) -> str:
+    largest = sorted(rest.items(), key=lambda item: -item[1])
+    return (f"The memory-bound rest at k = {k} splits into "
+            + ", ".join(f"{name} {1e3 * t:.2f} ms" for name, t in largest[:-1])
+            + f" and {largest[-1][0]} {1e3 * largest[-1][1]:.3f} ms: most are passes over the activations or the "
+              f"weights that a kernel fusing them with their neighbours would not make.")
+
+
+def _sweep_numbers(m: _Measured, measured: float | None) -> dict:
+    first = m.rows.iloc[0]
     widths = range(1, int(first["sweep_k_max"]) + 1)
     images = float(first["sweep_epochs"] * first["sweep_train_size"] * first["sweep_seeds"])
-    at_roof = roofline.sweep_hours(model, widths, images, hw, batch=batch)
-    with_latency = roofline.sweep_hours(model, widths, images, hw, floor=floor, batch=batch)
-    small = roofline.sweep_hours(model, range(1, SMALL_K + 1), images, hw, floor=floor, batch=batch)
+    at_roof = roofline.sweep_hours(m.model, widths, images, m.hw, batch=m.batch)
+    with_latency = roofline.sweep_hours(m.model, widths, images, m.hw, floor=m.floor, batch=m.batch)
+    small = roofline.sweep_hours(m.model, range(1, SMALL_K + 1), images, m.hw, floor=m.floor, batch=m.batch)
     hours = TARGETS["sweep_hours"]
     text = (f"For the whole sweep (k = 1 to {widths[-1]}, one model at a time) the roofline gives {at_roof:.0f} "
             f"GPU-hours, {'under' if at_roof < hours else 'over'} the {hours:.0f}-hour target. If every operation "
-            f"also took at least the {floor * 1e6:.1f} µs it took on average at k = {int(first['k'])} (the "
+            f"also took at least the {m.floor * 1e6:.1f} µs it took on average at k = {int(first['k'])} (the "
             f"measured step time over its operations), it would take {with_latency:.0f} GPU-hours, {small:.0f} "
             f"of them for k ≤ {SMALL_K}")
     text += f"; the projection from the measurements is {measured:.0f}." if measured is not None else "."

@@ -89,9 +89,10 @@ def test_the_report_sets_the_roofline_against_the_measured_run():
     table = roofline_report.roofline_table(current)
     measured = current[current["members"] == 1].sort_values("k")
     assert list(table.index) == list(measured["k"])
-    assert (table["roofline_ms"] < table["measured_ms"]).all()
+    assert (table["roofline ms"] < table["measured ms"]).all()
+    assert (table["roofline MFU %"] > table["measured MFU %"]).all()
     # the latency model is calibrated at the smallest width, where it equals the measurement
-    assert table["roofline_plus_latency_ms"].iloc[0] == pytest.approx(table["measured_ms"].iloc[0], abs=1e-3)
+    assert table["roofline + latency ms"].iloc[0] == pytest.approx(table["measured ms"].iloc[0], abs=1e-3)
     numbers = roofline_report.roofline_numbers(current, 73.0)
     assert numbers["roof_sweep_hours"] < numbers["roof_sweep_hours_latency"]
     assert numbers["roof_ms"] == pytest.approx(numbers["roof_products_ms"] + numbers["roof_rest_ms"])
@@ -103,3 +104,14 @@ def test_the_report_says_so_when_no_card_of_known_peak_was_measured():
     assert roofline_report.roofline_table(cpu).empty
     assert "not set against a measurement" in roofline_report.roofline_numbers(cpu)["roof_sentence"]
     assert roofline_report.roofline_table(pd.DataFrame()).empty
+
+
+def test_every_operation_of_the_step_has_a_kind_and_the_kinds_add_up_to_the_step():
+    costs = roofline.step_costs("resnet18", 8)
+    by_kind = roofline.seconds_by_kind(costs)
+    assert by_kind["convolutions and matrix products"] == pytest.approx(
+        roofline.step_seconds([op for op in costs if op.flops > 0]))
+    assert sum(by_kind.values()) == pytest.approx(roofline.step_seconds(costs))
+    assert by_kind["other"] < 0.05 * sum(by_kind.values())  # the named kinds are nearly all of it
+    names = {op.name for op in costs if roofline.kind(op) == "Adam"}
+    assert names and all("_foreach_" in n for n in names)
