@@ -10,7 +10,9 @@
 #   2. groups at once (ddlib.concurrency, never measured on a GPU yet): ResNet-18 widths above 16,
 #      one after another against each on its own CUDA stream, 4 and 8 groups, with the aggregate MFU
 #      at k = 61..64 (benchmarks/concurrent_groups.py);
-#   3. the book's chapters, when the mnist1d package is there (below);
+#   3. where a step's device time goes, per kind of operation, against its roofline (ddlib.roofline):
+#      ResNet-18 at k = 16 and 64, eager steps under torch.profiler (benchmarks/kernel_profile.py);
+#   3b. the book's chapters, when the mnist1d package is there (below);
 #   4. throughput: eager and graphed, one model and 8 seeds grouped, against the same DataLoader
 #      baseline, in ONE run, for k = 1, 4, 16, 64 (200 timed steps each, so the baseline's
 #      prefetched batches do not flatter it);
@@ -23,13 +25,14 @@
 #
 # Results land in $OUT (default benchmarks/results/new). Copy the throughput CSV and log into
 # benchmarks/results/, $OUT/width-batching/* into benchmarks/results/width-batching/ and
-# $OUT/concurrent-groups/* into benchmarks/results/concurrent-groups/ (add the card to the names); the
+# $OUT/concurrent-groups/* into benchmarks/results/concurrent-groups/ and $OUT/kernel-profile/* into
+# benchmarks/results/kernel-profile/ (add the card to the names); the
 # appendix cites the newest run (ddlib.gpu_report). Nothing here downloads: the data are synthetic
 # CIFAR-shaped images.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-benchmarks/results/new}
-mkdir -p "$OUT/width-batching" "$OUT/concurrent-groups"
+mkdir -p "$OUT/width-batching" "$OUT/concurrent-groups" "$OUT/kernel-profile"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$OUT/device.txt"
 # step NAME SECONDS LOG COMMAND...: run COMMAND (its output also into LOG) under a timeout of SECONDS, or of what
@@ -50,7 +53,9 @@ step "cuda graph check" 100 "$OUT/cuda-graph-check.log" python3 benchmarks/cuda_
 step "groups at once" 200 "$OUT/concurrent-groups/gpu-resnet18.log" python3 benchmarks/concurrent_groups.py \
     --widths 17,18,19,20 29,30,31,32 61,62,63,64 57,58,59,60,61,62,63,64 --steps 100 \
     --csv "$OUT/concurrent-groups/gpu-resnet18.csv"
-# 3. the book's chapters with the library's defaults (needs the mnist1d package, which the device image
+step "kernel profile" 60 "$OUT/kernel-profile/gpu-resnet18.log" python3 benchmarks/kernel_profile.py --k 16 64 \
+    --csv "$OUT/kernel-profile/gpu-resnet18.csv"
+# 3b. the book's chapters with the library's defaults (needs the mnist1d package, which the device image
 #    lacks: carry its wheel, e.g. `pip download --no-deps -d .whl mnist1d` here, `carry: [".whl"]`, and
 #    `pip install --no-index --no-deps --target /tmp/site .whl/*.whl; export PYTHONPATH=/tmp/site` there).
 if python3 -c "import mnist1d" 2>/dev/null; then

@@ -163,18 +163,26 @@ def step_costs(model: str, k: int, batch: int = 128, members: int = 1, num_class
     return [OpCost(name, float(f), float(b)) for name, (f, b) in zip(names, at_k)]
 
 
-#: Kinds of operation, by the ATen name (``aten.NAME.overload``): the first whose test holds.
+#: Kinds of operation, by the ATen name (``aten.NAME.overload``, an in-place ``NAME_`` as ``NAME``): the first
+#: whose test holds. Names of the inner operations a GPU profile attributes kernels to (``cudnn_convolution``,
+#: ``cudnn_batch_norm``, ``clamp_min``) fall in the same kinds.
 KINDS = (("convolutions and matrix products", lambda n: "conv" in n or n in ("mm", "bmm", "baddbmm", "addmm")),
          ("batch norm", lambda n: "batch_norm" in n),
-         ("ReLU", lambda n: n in ("relu", "threshold_backward")),
+         ("ReLU", lambda n: n in ("relu", "clamp_min", "threshold_backward")),
          ("additions", lambda n: n == "add"),
          ("Adam", lambda n: n.startswith("_foreach") or n.startswith("_fused_adam")),
-         ("casts", lambda n: n in ("_to_copy", "copy_")))
+         ("casts", lambda n: n in ("_to_copy", "copy")))
 
 
 def kind(op: OpCost) -> str:
     """The :data:`KINDS` entry of an operation, or ``"other"`` (batch gather and augmentation, loss, pooling)."""
-    name = op.name.split(".")[1]
+    return kind_of(op.name.split(".")[1])
+
+
+def kind_of(name: str) -> str:
+    """:func:`kind` of an ATen operation's bare name (``convolution``, ``add_``; an in-place form is its
+    operation's kind)."""
+    name = name if name.startswith("_foreach") else name.rstrip("_")
     return next((label for label, test in KINDS if test(name)), "other")
 
 

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import roofline
-from .gpu_report import SMALL_K, TARGETS
+from .gpu_report import RESULTS, SMALL_K, TARGETS
 from .roofline import Hardware
+
+#: ``benchmarks/kernel_profile.py``'s CSVs: a training step's device time per kind of operation.
+KERNEL_PROFILE_RESULTS = RESULTS / "kernel-profile"
 
 #: Cards whose peak and bandwidth are known here, by a word of the device name torch reports.
 #: H200: NVIDIA H200 datasheet (989 dense bf16 TFLOP/s, as the H100 SXM; 4.8 TB/s HBM3e).
@@ -177,3 +180,44 @@ def _sweep_numbers(m: _Measured, measured: float | None) -> dict:
         text += " Even at the roofline the sweep misses the target: one card cannot run it in time with these operations."
     return {"roof_sweep_hours": at_roof, "roof_sweep_hours_latency": with_latency,
             "roof_sweep_hours_latency_small": small, "roof_sweep_sentence": text}
+
+
+def _gpu_profile(runs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the newest ``benchmarks/kernel_profile.py`` file measured on a GPU (empty if none)."""
+    if runs.empty:
+        return runs
+    gpu = runs[~runs["device"].str.startswith("cpu")]
+    return gpu[gpu["file"] == sorted(gpu["file"])[-1]] if len(gpu) else gpu
+
+
+def kernel_profile_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per kind of operation and width of the newest GPU profile: measured and roofline ms per step and
+    their ratio (the kernels' efficiency against the roofline)."""
+    rows = _gpu_profile(runs)
+    if rows.empty:
+        return rows
+    values = ["measured_ms", "roofline_ms", "efficiency"]
+    table = rows.pivot_table(index="kind", columns="k", values=values, sort=False)
+    table = table[[(what, k) for k in sorted(rows["k"].unique()) for what in values]]
+    table.columns = [f"k = {k}: {what.replace('_', ' ')}" for what, k in table.columns]
+    return table.round(3)
+
+
+def kernel_profile_sentence(runs: pd.DataFrame) -> str:
+    """What the newest GPU profile shows: per width, the step's wall time, its kernels' time and the kinds
+    of operation furthest below their roofline; or that no GPU profile exists yet."""
+    rows = _gpu_profile(runs)
+    if rows.empty:
+        return ("No GPU profile of the step exists yet: `benchmarks/kernel_profile.py` (step 3 of "
+                "`benchmarks/gpu_session.sh`) measures each kind's device time, to set against the table above.")
+    first = rows.iloc[0]
+    parts = []
+    for k, at_k in rows.groupby("k", sort=True):
+        step = at_k.iloc[0]
+        timed = at_k[at_k["efficiency"].notna() & (at_k["roofline_ms"] > 0.01 * at_k["roofline_ms"].sum())]
+        worst = timed.sort_values("efficiency").head(2)
+        slow = " and ".join(f"{r['kind']} at {r['efficiency']:.0%} of it" for _, r in worst.iterrows())
+        parts.append(f"at k = {int(k)} the step took {step['step_wall_ms']:.2f} ms, {step['step_kernel_ms']:.2f} ms "
+                     f"of it in kernels; furthest below their roofline: {slow}")
+    return (f"Profiled on {first['device']} ({first['date']}, {int(first['steps'])} eager steps after a warm-up, "
+            f"`benchmarks/results/kernel-profile/`): " + "; ".join(parts) + ".")

@@ -1,8 +1,13 @@
-"""The roofline count of the training step (ddlib.roofline) and its appendix report (ddlib.roofline_report)."""
+"""The roofline count of the training step (ddlib.roofline), its appendix report (ddlib.roofline_report) and the
+GPU profile script that the report reads (benchmarks/kernel_profile.py)."""
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 import torch
 
+from conftest import REPO
 from ddlib import gpu_report, roofline, roofline_report
 from ddlib.roofline import H100_SXM, Hardware, OpCost
 from ddlib.validation import ConfigError
@@ -115,3 +120,32 @@ def test_every_operation_of_the_step_has_a_kind_and_the_kinds_add_up_to_the_step
     assert by_kind["other"] < 0.05 * sum(by_kind.values())  # the named kinds are nearly all of it
     names = {op.name for op in costs if roofline.kind(op) == "Adam"}
     assert names and all("_foreach_" in n for n in names)
+
+
+def test_the_kernel_profile_script_writes_what_the_appendix_reads(tmp_path):
+    csv = tmp_path / "profile.csv"
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "kernel_profile.py"), "--k", "1", "2", "--steps", "2",
+                    "--warmup", "2", "--batch-size", "8", "--threads", "2", "--csv", str(csv)],
+                   check=True, cwd=REPO, capture_output=True)
+    runs = gpu_report.load_benchmarks(tmp_path)
+    kinds = [label for label, _ in roofline.KINDS] + ["other"]
+    assert sorted(zip(runs["k"], runs["kind"])) == sorted((k, kind) for k in (1, 2) for kind in kinds)
+    conv = runs[runs["kind"] == kinds[0]]
+    assert (conv["measured_ms"] > 0).all() and runs["roofline_ms"].isna().all()  # no roofline off CUDA
+    # on a CPU the step's operation time is the sum of its kinds, and the wall time covers it
+    per_k = runs.groupby("k").agg(kinds_ms=("measured_ms", "sum"), total=("step_kernel_ms", "first"),
+                                  wall=("step_wall_ms", "first"))
+    assert (per_k["kinds_ms"] - per_k["total"]).abs().max() < 1e-9 and (per_k["wall"] >= per_k["total"]).all()
+    # a CPU profile is not cited as the GPU's
+    assert "No GPU profile" in roofline_report.kernel_profile_sentence(runs)
+    gpu = runs.assign(device="NVIDIA H100 80GB HBM3", roofline_ms=runs["measured_ms"] / 4, efficiency=0.25)
+    gpu.loc[gpu["kind"] == "ReLU", "efficiency"] = 0.1
+    assert list(roofline_report.kernel_profile_table(gpu).columns[:3]) == [
+        "k = 1: measured ms", "k = 1: roofline ms", "k = 1: efficiency"]
+    assert "furthest below their roofline: ReLU at 10% of it" in roofline_report.kernel_profile_sentence(gpu)
+
+
+def test_the_kernel_profile_script_refuses_bad_arguments():
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "kernel_profile.py"), "--steps", "0"],
+                         cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 2 and "--steps must be >= 1; got 0" in out.stderr

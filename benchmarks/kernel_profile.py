@@ -1,0 +1,140 @@
+"""Where one training step's device time goes, per kind of operation, against its roofline.
+
+For each width ``--k`` it builds one model of ``--model`` as the library trains it (channels-last and
+bf16 autocast on CUDA, float32 on a CPU) and runs ``--warmup`` eager steps of
+:func:`ddlib.train.training_step` (the step :func:`ddlib.train.train_ensemble` runs; cuDNN autotuning
+as in training), then profiles ``--steps`` more with ``torch.profiler``. Eager, not as a CUDA graph: a
+replayed graph hides which operation launched a kernel, and its kernels take as long as eager ones.
+
+Per kind of operation (:func:`ddlib.roofline.kind_of`): the measured time per step (on CUDA the kernel
+time the profiler attributes to the ATen operations that launched it; on a CPU the operations' own
+CPU time), the roofline time of the step's operations of that kind on ``--card`` (CUDA only), and
+``efficiency = roofline / measured`` (1 would be a kernel at the card's peak or bandwidth). Each row
+also carries the step's wall time, the sum of all its kernels' times (on CUDA, straight from the
+kernel events: the attributed per-kind times should add up to it) and what the device waited for
+(wall minus kernels: launches and the host). Data: random uint8 CIFAR-shaped images, no download.
+
+    python benchmarks/kernel_profile.py --k 16 64 --csv benchmarks/results/kernel-profile/gpu-resnet18-h100.csv
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+from torch.profiler import ProfilerActivity, profile  # noqa: E402
+
+from ddlib import cifar, roofline  # noqa: E402
+from ddlib.config import TrainConfig  # noqa: E402
+from ddlib.devices import cudnn_benchmark, resolve_cudnn_benchmark, resolve_device  # noqa: E402
+from ddlib.models import to_device  # noqa: E402
+from ddlib.roofline_report import CARDS  # noqa: E402
+from ddlib.train import Targets, autocast_for, batch_inputs, make_optimizer, training_step  # noqa: E402
+from ddlib.vision_models import VISION_MODELS, build_vision_model  # noqa: E402
+from timing import device_name, sync  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", default="resnet18", choices=VISION_MODELS)
+    p.add_argument("--k", type=int, nargs="+", default=[16, 64], help="widths to profile")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--steps", type=int, default=20, help="profiled steps per width")
+    p.add_argument("--warmup", type=int, default=5, help="unprofiled steps first (cuDNN autotuning, Adam's state)")
+    p.add_argument("--card", default="H100", choices=sorted(CARDS), help="the card whose roofline is compared")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    p.add_argument("--csv", default=None, help="write the rows here")
+    args = p.parse_args(argv)
+    for name in ("batch_size", "steps", "warmup"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1; got {getattr(args, name)}")
+    if min(args.k) < 1:
+        p.error(f"--k must be >= 1; got {min(args.k)}")
+    return args
+
+
+def step_for(model_name: str, k: int, batch: int, device: torch.device):
+    """``run()``: one training step of one model at width ``k`` on a fixed batch, as the library runs it."""
+    model = to_device(build_vision_model(model_name, k, 10, [0]), model_name, device)  # channels-last on CUDA
+    x = torch.randint(0, 256, (batch, 3, 32, 32), dtype=torch.uint8, device=device)
+    idx = torch.randperm(batch, device=device)[None]
+    targets = Targets(hard=torch.randint(0, 10, (1, batch), device=device))
+    opt = make_optimizer(model.parameters(), TrainConfig(lr=1e-4, batch_size=batch))
+    step = training_step(model, opt, targets, lambda: autocast_for(device))
+    gens = [torch.Generator(device=device).manual_seed(0)]
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    mean_std = (cifar.CIFAR10_MEAN, cifar.CIFAR10_STD)
+    return lambda: step(batch_inputs(x, idx, gens, mean_std, dtype), idx)
+
+
+def measured_by_kind(prof, cuda: bool, steps: int) -> tuple[dict[str, float], float]:
+    """Milliseconds per step per kind of ATen operation, and of all kernels (CUDA) or all operations (CPU)."""
+    by_kind: dict[str, float] = {}
+    kernels = 0.0
+    for event in prof.key_averages():
+        if cuda and event.device_type == torch.autograd.DeviceType.CUDA:
+            kernels += event.self_device_time_total
+        if not event.key.startswith("aten::"):
+            continue
+        us = event.self_device_time_total if cuda else event.self_cpu_time_total
+        kind = roofline.kind_of(event.key.removeprefix("aten::"))
+        by_kind[kind] = by_kind.get(kind, 0.0) + us
+    total = kernels if cuda else sum(by_kind.values())
+    return {kind: us / 1e3 / steps for kind, us in by_kind.items()}, total / 1e3 / steps
+
+
+def profile_width(args, k: int, device: torch.device) -> list[dict]:
+    run = step_for(args.model, k, args.batch_size, device)
+    cuda = device.type == "cuda"
+    with cudnn_benchmark(resolve_cudnn_benchmark(None, device)):
+        for _ in range(args.warmup):
+            run()
+        sync(device)
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+        with profile(activities=activities) as prof:
+            start = time.perf_counter()
+            for _ in range(args.steps):
+                run()
+            sync(device)
+            wall = (time.perf_counter() - start) * 1e3 / args.steps
+    measured, kernels = measured_by_kind(prof, cuda, args.steps)
+    roof = roofline.seconds_by_kind(roofline.step_costs(args.model, k, args.batch_size), CARDS[args.card])
+    rows = []
+    for kind in dict.fromkeys(list(roof) + list(measured)):
+        ms, roof_ms = measured.get(kind, 0.0), 1e3 * roof.get(kind, 0.0)
+        rows.append({"k": k, "kind": kind, "measured_ms": ms, "roofline_ms": roof_ms if cuda else None,
+                     "efficiency": roof_ms / ms if cuda and ms > 0 else None, "step_wall_ms": wall,
+                     "step_kernel_ms": kernels, "device_waiting_ms": wall - kernels if cuda else None})
+    return rows
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    roof = f"roofline of an {CARDS[args.card].name}" if device.type == "cuda" else "no roofline off CUDA"
+    print(f"{device_name(device)} · torch {torch.__version__} · {args.model} · batch {args.batch_size} · "
+          f"{args.steps} profiled steps after {args.warmup}; {roof}")
+    rows = []
+    for k in args.k:
+        rows += profile_width(args, k, device)
+        table = pd.DataFrame([r for r in rows if r["k"] == k]).drop(columns="k")
+        print(f"k = {k}: step {table['step_wall_ms'].iloc[0]:.3f} ms wall, {table['step_kernel_ms'].iloc[0]:.3f} ms "
+              f"in kernels/operations\n" + table.drop(columns=["step_wall_ms", "step_kernel_ms"]).round(4).to_string())
+        if args.csv:
+            meta = {"date": datetime.date.today().isoformat(), "device": device_name(device), "torch": torch.__version__,
+                    "model": args.model, "batch_size": args.batch_size, "steps": args.steps, "card": args.card}
+            os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
+            pd.DataFrame([{**meta, **r} for r in rows]).to_csv(args.csv, index=False)
+
+
+if __name__ == "__main__":
+    main()
