@@ -53,7 +53,7 @@ step "cuda graph check" 100 "$OUT/cuda-graph-check.log" python3 benchmarks/cuda_
 step "groups at once" 200 "$OUT/concurrent-groups/gpu-resnet18.log" python3 benchmarks/concurrent_groups.py \
     --widths 17,18,19,20 29,30,31,32 61,62,63,64 57,58,59,60,61,62,63,64 --steps 100 \
     --csv "$OUT/concurrent-groups/gpu-resnet18.csv"
-step "kernel profile" 60 "$OUT/kernel-profile/gpu-resnet18.log" python3 benchmarks/kernel_profile.py --k 16 64 \
+step "kernel profile" 100 "$OUT/kernel-profile/gpu-resnet18.log" python3 benchmarks/kernel_profile.py --k 16 64 \
     --csv "$OUT/kernel-profile/gpu-resnet18.csv"
 # 3b. the book's chapters with the library's defaults (needs the mnist1d package, which the device image
 #    lacks: carry its wheel, e.g. `pip download --no-deps -d .whl mnist1d` here, `carry: [".whl"]`, and

@@ -11,21 +11,22 @@ Here it is applied operation by operation to the training step of :func:`ddlib.t
 * ``flops``: its matrix-product and convolution FLOPs, by the formulas of
   ``torch.utils.flop_counter`` (2 per multiply-add; batch norm, ReLU and additions count 0, as in
   the benchmark's MFU);
-* ``bytes``: the sizes of its input and output tensors, each read or written once from device memory.
+* ``bytes``: the sizes of its input and output tensors, each read or written once from device memory
+  (an expanded, stride-0 dimension stored once; the destination of ``copy_`` and ``fill_`` written, not
+  read).
 
 The step's roofline time is the sum over its operations (they run one after another on one stream),
 and ``MFU <= model FLOPs / (roofline time x P)``. The count is of *this* step's operations: fusing
 operations (``torch.compile``) removes traffic between them and changes it.
 
 It is an estimate, not a strict bound, in both directions: a tensor that fits in the L2 cache
-(50 MB on an H100) may be read again from the cache rather than from device memory, and real kernels
+(50 MB on an H100, :attr:`Hardware.l2_mb`) may be read again from the cache rather than from device memory, and real kernels
 may move more than their inputs and outputs (cuDNN's backward reads the output gradient once for the
 input gradient and once for the weight gradient; batch norm reads its input twice).
 
 The trace runs on the CPU, under CPU bf16 autocast: convolutions and matrix products run in bf16
-there as on CUDA, so every tensor has the dtype it has in the GPU step; Adam is the non-capturable
-form (the capturable one, which the CUDA graph uses, runs only on GPUs and adds a few small
-operations on its step counts). Every tensor's size and every FLOP count of these models is a
+there as on CUDA, so every tensor has the dtype it has in the GPU step; Adam is the capturable form
+the CUDA graph runs (its step counts on the device, one more pass over the second moments). Every tensor's size and every FLOP count of these models is a
 polynomial of degree at most 2 in the width ``k`` (stage widths ``k .. 8k``: weights grow as ``k^2``,
 activations as ``k``), so :func:`step_costs` traces widths 1, 2 and 3 and evaluates each operation's
 polynomial at ``k`` (exact; tested against direct traces).
@@ -33,8 +34,11 @@ polynomial at ``k`` (exact; tested against direct traces).
 from __future__ import annotations
 
 import functools
+import importlib
+import math
 from dataclasses import dataclass
 from typing import Callable
+from unittest import mock
 
 import numpy as np
 import torch
@@ -51,16 +55,18 @@ from .vision_models import build_vision_model, vision_forward_flops
 
 @dataclass(frozen=True)
 class Hardware:
-    """A device's dense bf16 peak (TFLOP/s) and device-memory bandwidth (TB/s)."""
+    """A device's dense bf16 peak (TFLOP/s), device-memory bandwidth (TB/s) and L2 cache (MB)."""
 
     name: str
     peak_tflops: float
     memory_tb_s: float
+    l2_mb: float
 
 
 #: NVIDIA H100 SXM5 80 GB (HBM3), the card of the issue's targets (NVIDIA H100 Tensor Core GPU
-#: datasheet: 989 dense bf16 TFLOP/s, 1,979 with sparsity; 3.35 TB/s).
-H100_SXM = Hardware("H100 SXM5 80GB", 989.0, 3.35)
+#: datasheet: 989 dense bf16 TFLOP/s, 1,979 with sparsity; 3.35 TB/s; NVIDIA's Hopper architecture
+#: whitepaper: 50 MB L2).
+H100_SXM = Hardware("H100 SXM5 80GB", 989.0, 3.35, 50.0)
 
 
 @dataclass(frozen=True)
@@ -77,11 +83,15 @@ class OpCost:
 
 
 #: Dispatched operations that launch no kernel and move no data: allocations (their output is not
-#: written) and reads of a scalar back to the host; operations of the ``profiler`` namespace (the
+#: written), ``_unsafe_view`` (a view not marked as one) and reads of a scalar back to the host; operations of the ``profiler`` namespace (the
 #: optimiser's ``record_function`` marks) are left out too.
 _NOT_KERNELS = (torch.ops.aten.empty.memory_format, torch.ops.aten.empty_strided.default,
                 torch.ops.aten.new_empty.default, torch.ops.aten.new_empty_strided.default,
-                torch.ops.aten._local_scalar_dense.default)
+                torch.ops.aten._unsafe_view.default, torch.ops.aten._local_scalar_dense.default)
+
+#: In-place operations that overwrite their first argument without reading it.
+_OVERWRITES_SELF = (torch.ops.aten.copy_.default, torch.ops.aten.fill_.Scalar, torch.ops.aten.fill_.Tensor,
+                    torch.ops.aten.zero_.default)
 
 
 class _OpRecorder(TorchDispatchMode):
@@ -96,11 +106,34 @@ class _OpRecorder(TorchDispatchMode):
         out = func(*args, **kwargs)
         if func.is_view or func in _NOT_KERNELS or func.namespace == "profiler":
             return out
-        tensors = [t for t in tree_leaves((args, kwargs, out)) if isinstance(t, torch.Tensor)]
         count = flop_registry.get(func._overloadpacket)
         flops = count(*args, **kwargs, out_val=out) if count else 0
-        self.ops.append(OpCost(str(func), float(flops), float(sum(t.numel() * t.element_size() for t in tensors))))
+        self.ops.append(OpCost(str(func), float(flops), float(_moved_bytes(func, args, kwargs, out))))
         return out
+
+
+def _moved_bytes(func, args: tuple, kwargs: dict, out) -> int:
+    """Bytes an operation reads and writes: each distinct tensor argument read once (not the destination of
+    :data:`_OVERWRITES_SELF`), and written once each distinct output and each argument the operation's
+    schema marks as written (in-place operations, such as the ``_foreach_*_`` of Adam, return nothing)."""
+    values = [args[i] if i < len(args) else kwargs.get(a.name) for i, a in enumerate(func._schema.arguments)]
+    written = [v for a, v in zip(func._schema.arguments, values) if a.alias_info is not None and a.alias_info.is_write]
+    read = values[1:] if func in _OVERWRITES_SELF else values
+    return sum(map(_stored_bytes, _distinct(read))) + sum(map(_stored_bytes, _distinct([out, written])))
+
+
+def _distinct(tree) -> list[torch.Tensor]:
+    """The tensors in ``tree``, each view of memory once (``_foreach_addcmul_(v, g, g)`` reads ``g`` once)."""
+    seen = {}
+    for t in tree_leaves(tree):
+        if isinstance(t, torch.Tensor):
+            seen.setdefault((t.data_ptr(), t.dtype, tuple(t.shape), t.stride()), t)
+    return list(seen.values())
+
+
+def _stored_bytes(t: torch.Tensor) -> int:
+    """Bytes of the elements ``t`` refers to: an expanded (broadcast) dimension, of stride 0, is stored once."""
+    return math.prod(n for n, stride in zip(t.shape, t.stride()) if stride != 0) * t.element_size() if t.numel() else 0
 
 
 def record_ops(fn: Callable[[], object]) -> list[OpCost]:
@@ -116,14 +149,15 @@ def trace_training_step(model: str, k: int, batch: int = 128, members: int = 1, 
     """The operations of one steady-state training step of ``members`` seeds of ``model`` at width ``k``,
     grouped as the library trains them, on a batch of ``batch`` CIFAR-shaped images: gather and
     augmentation, forward under bf16 autocast (on the CPU, the dtypes of the GPU step), loss, backward,
-    Adam. A first step runs unrecorded, so that Adam's state exists, as in every later step."""
+    Adam in its capturable form, as the CUDA graph runs it (:func:`_capturable_on_cpu`). A first step runs
+    unrecorded, so that Adam's state exists, as in every later step."""
     positive_int("batch", batch)
     positive_int("members", members)
     seeds = list(range(members))
     net = build_vision_model(model, k, num_classes, seeds).to(memory_format=torch.channels_last)
     x = torch.randint(0, 256, (batch, 3, 32, 32), dtype=torch.uint8)
     targets = Targets(hard=torch.randint(0, num_classes, (members, batch)))
-    opt = make_optimizer(net.parameters(), TrainConfig(optimizer="adam", lr=1e-4, batch_size=batch))
+    opt = make_optimizer(net.parameters(), TrainConfig(optimizer="adam", lr=1e-4, batch_size=batch), capturable=True)
     step = training_step(net, opt, targets, lambda: torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False))
     aug_gens = [torch.Generator().manual_seed(s) for s in seeds]
     mean_std = (cifar.CIFAR10_MEAN, cifar.CIFAR10_STD)
@@ -133,8 +167,19 @@ def trace_training_step(model: str, k: int, batch: int = 128, members: int = 1, 
     def one():
         step(batch_inputs(x, idx, aug_gens, mean_std, torch.bfloat16), idx)
 
-    one()
-    return record_ops(one)
+    with _capturable_on_cpu():
+        one()
+        return record_ops(one)
+
+
+def _capturable_on_cpu():
+    """Let Adam's capturable form run on the CPU for the trace. PyTorch refuses it off GPUs only because a
+    CPU has no graphs to capture; its arithmetic (bias corrections from step counts kept as tensors, one
+    more pass over the second moments) is the same on any device, and it is what the graphed GPU step runs.
+    (If a PyTorch release moves this check, the patch fails with an AttributeError, not silently.)"""
+    adam = importlib.import_module("torch.optim.adam")
+    check = adam._get_capturable_supported_devices
+    return mock.patch.object(adam, "_get_capturable_supported_devices", lambda *a, **kw: [*check(*a, **kw), "cpu"])
 
 
 _FIT_WIDTHS = (1, 2, 3)

@@ -21,16 +21,19 @@ from .roofline import Hardware
 KERNEL_PROFILE_RESULTS = RESULTS / "kernel-profile"
 
 #: Cards whose peak and bandwidth are known here, by a word of the device name torch reports.
-#: H200: NVIDIA H200 datasheet (989 dense bf16 TFLOP/s, as the H100 SXM; 4.8 TB/s HBM3e).
-CARDS = {"H100": roofline.H100_SXM, "H200": Hardware("H200 141GB", 989.0, 4.8)}
+#: H200: NVIDIA H200 datasheet (989 dense bf16 TFLOP/s, as the H100 SXM; 4.8 TB/s HBM3e; the H100's 50 MB L2).
+CARDS = {"H100": roofline.H100_SXM, "H200": Hardware("H200 141GB", 989.0, 4.8, 50.0)}
 
 
 def card(device: str) -> Hardware | None:
-    """The :class:`~ddlib.roofline.Hardware` of a device name such as ``NVIDIA H100 80GB HBM3``, or
-    ``None`` for a card not in :data:`CARDS` (an H100 PCIe, with other peaks, is not the SXM part)."""
-    if "PCIe" in device:
-        return None
-    return next((hw for word, hw in CARDS.items() if word in device), None)
+    """The :class:`~ddlib.roofline.Hardware` of a device name as torch reports it (``NVIDIA H100 80GB HBM3``,
+    the SXM part; ``NVIDIA H200``), or ``None`` for any other card, other H100 parts included (PCIe, NVL:
+    other peaks and bandwidths)."""
+    if "H200" in device:
+        return CARDS["H200"]
+    if "H100" in device and ("HBM3" in device or "SXM" in device) and not ("PCIe" in device or "NVL" in device):
+        return CARDS["H100"]
+    return None
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def roofline_by_kind(current: pd.DataFrame) -> pd.DataFrame:
 
 NO_CARD = {"roof_sentence": "No one-model GPU run on a card of known peak and bandwidth has been measured, so the "
                             "roofline is not set against a measurement here.",
-           "roof_small_sentence": "", "roof_kinds_sentence": "", "roof_sweep_sentence": ""}
+           "roof_small_sentence": "", "roof_kinds_sentence": "", "roof_sweep_sentence": "", "roof_cache_sentence": ""}
 
 
 def roofline_numbers(current: pd.DataFrame, measured_sweep_hours: float | None = None) -> dict:
@@ -119,27 +122,32 @@ def roofline_numbers(current: pd.DataFrame, measured_sweep_hours: float | None =
            "roof_floor_us": 1e6 * m.floor, "roof_k_min": int(first["k"]),
            "roof_small_ratio": m.step_seconds(first) / roofline.step_seconds(
                roofline.step_costs(m.model, int(first["k"]), m.batch), m.hw)}
+    stage1_mb = m.batch * k * 32 * 32 * 2 / 1e6  # one bf16 activation of the first stage: batch x k x 32 x 32
     out.update(roof_sentence=_sentence(out, m.batch), roof_small_sentence=_small_sentence(out),
-               roof_kinds_sentence=_kinds_sentence(rest, k))
+               roof_kinds_sentence=_kinds_sentence(rest, k),
+               roof_cache_sentence=(f"One activation of the first stage at k = {k} (batch {m.batch}, bf16) is "
+                                    f"{stage1_mb:.0f} MB and the {m.hw.name}'s L2 cache {m.hw.l2_mb:.0f} MB, so at "
+                                    f"the widest width the cache caveat is not small: the estimate says where the "
+                                    f"time would go, not a bound to the last per cent."))
     out.update(_sweep_numbers(m, measured_sweep_hours))
     return out
 
 
 def _sentence(n: dict, batch: int) -> str:
     target = TARGETS["mfu_k64"]
-    verdict = (f"below the {target:.0%} target: with these operations at batch {batch} the target cannot be met, up "
-               f"to the caveats below; only fewer bytes (fusing operations, which `torch.compile` does in part) or "
-               f"more arithmetic per byte (a larger batch, another recipe) would lift the bound"
+    verdict = (f"below the {target:.0%} target. By this estimate, with these operations at batch {batch}, no "
+               f"scheduling of them reaches the target; fewer bytes (fusing operations, which `torch.compile` does "
+               f"in part) or more arithmetic per byte (a larger batch, another recipe) would move the estimate"
                if n["roof_mfu"] < target else
-               f"above the {target:.0%} target, so the hardware does not rule it out; the gap to the measured "
-               f"utilisation is the kernels' own")
+               f"above the {target:.0%} target, so by this estimate the hardware does not rule it out; the gap to "
+               f"the measured utilisation is the kernels' own")
     return (f"At k = {n['roof_k']} one training step dispatches {n['roof_ops']} operations that do "
             f"{n['roof_gflop']:.0f} GFLOP and move {n['roof_gbytes']:.2f} GB. On an {n['roof_card']} "
-            f"({n['roof_peak_tflops']:.0f} TFLOP/s, {n['roof_tb_s']:.2f} TB/s) they take at least "
-            f"{n['roof_ms']:.2f} ms: {n['roof_products_ms']:.2f} ms for the convolutions and matrix products and "
+            f"({n['roof_peak_tflops']:.0f} TFLOP/s, {n['roof_tb_s']:.2f} TB/s) they would take "
+            f"{n['roof_ms']:.2f} ms at the roofline: {n['roof_products_ms']:.2f} ms for the convolutions and matrix products and "
             f"{n['roof_rest_ms']:.2f} ms for the memory-bound rest (batch norm, ReLU, additions, casts, Adam). The "
             f"measured step took {n['roof_measured_ms']:.2f} ms ({n['roof_measured_mfu']:.1%} MFU); at the roofline "
-            f"the MFU would be {n['roof_mfu']:.1%}, {verdict}.")
+            f"the MFU would be {n['roof_mfu']:.1%} (an estimate: see the caveats below), {verdict}.")
 
 
 def _small_sentence(n: dict) -> str:
@@ -157,6 +165,12 @@ def _kinds_sentence(rest: dict[str, float], k: int) -> str:
               f"weights that a kernel fusing them with their neighbours would not make.")
 
 
+def _understates(predicted: float, measured: float) -> str:
+    if predicted < 0.9 * measured:
+        return ", so it understates the wide steps (their kernels run below the roofline)"
+    return ", so it overstates the wide steps" if predicted > 1.1 * measured else ", close to it"
+
+
 def _sweep_numbers(m: _Measured, measured: float | None) -> dict:
     first = m.rows.iloc[0]
     widths = range(1, int(first["sweep_k_max"]) + 1)
@@ -165,15 +179,22 @@ def _sweep_numbers(m: _Measured, measured: float | None) -> dict:
     with_latency = roofline.sweep_hours(m.model, widths, images, m.hw, floor=m.floor, batch=m.batch)
     small = roofline.sweep_hours(m.model, range(1, SMALL_K + 1), images, m.hw, floor=m.floor, batch=m.batch)
     hours = TARGETS["sweep_hours"]
+    widest = m.rows.iloc[-1]
+    predicted = roofline.step_seconds(roofline.step_costs(m.model, int(widest["k"]), m.batch), m.hw, m.floor)
     text = (f"For the whole sweep (k = 1 to {widths[-1]}, one model at a time) the roofline gives {at_roof:.0f} "
-            f"GPU-hours, {'under' if at_roof < hours else 'over'} the {hours:.0f}-hour target. If every operation "
-            f"also took at least the {m.floor * 1e6:.1f} µs it took on average at k = {int(first['k'])} (the "
-            f"measured step time over its operations), it would take {with_latency:.0f} GPU-hours, {small:.0f} "
-            f"of them for k ≤ {SMALL_K}")
-    text += f"; the projection from the measurements is {measured:.0f}." if measured is not None else "."
+            f"GPU-hours, {'under' if at_roof < hours else 'over'} the {hours:.0f}-hour target. At k = "
+            f"{int(first['k'])} the graphed step took {m.floor * 1e6:.1f} µs per dispatched operation (its measured "
+            f"time over its operations; an operation may run several kernels, and in a replayed graph this is "
+            f"not launch overhead but each kernel's own start-up and its wait for the one before). A model that "
+            f"gives every operation at least that long predicts {1e3 * predicted:.2f} ms for the step at k = "
+            f"{int(widest['k'])}, against {1e3 * m.step_seconds(widest):.2f} ms measured"
+            f"{_understates(predicted, m.step_seconds(widest))}; for the sweep it gives {with_latency:.0f} GPU-hours, "
+            f"{small:.0f} of them for k ≤ {SMALL_K}")
+    text += f", against {measured:.0f} projected from the measurements." if measured is not None else "."
     if at_roof < hours <= with_latency:
-        text += (" The target is within the card's reach only if that latency is hidden, by keeping the operations "
-                 "of several models in flight at once (seeds grouped, widths padded, groups at once, below).")
+        text += (" By this estimate the target is within the card's reach only if that latency is hidden, by "
+                 "keeping the operations of several models in flight at once (seeds grouped, widths padded, groups "
+                 "at once, below).")
     elif with_latency < hours:
         text += " Even with that latency the sweep fits the target; what is lost is the kernels' own inefficiency."
     else:
@@ -187,7 +208,10 @@ def _gpu_profile(runs: pd.DataFrame) -> pd.DataFrame:
     if runs.empty:
         return runs
     gpu = runs[~runs["device"].str.startswith("cpu")]
-    return gpu[gpu["file"] == sorted(gpu["file"])[-1]] if len(gpu) else gpu
+    if gpu.empty:
+        return gpu
+    newest = gpu.sort_values(["date", "file"]).iloc[-1]["file"]
+    return gpu[gpu["file"] == newest]
 
 
 def kernel_profile_table(runs: pd.DataFrame) -> pd.DataFrame:
