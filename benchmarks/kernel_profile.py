@@ -162,7 +162,8 @@ def main(argv=None):
         print(f"k = {k}: step {table['step_wall_ms'].iloc[0]:.3f} ms wall, {table['step_kernel_ms'].iloc[0]:.3f} ms "
               f"in kernels/operations\n" + table.drop(columns=["step_wall_ms", "step_kernel_ms"]).round(4).to_string())
         if args.csv:
-            meta = {"date": datetime.date.today().isoformat(), "device": device_name(device), "torch": torch.__version__,
+            meta = {"date": datetime.date.today().isoformat(), "device": device_name(device),
+                    "torch": torch.__version__,
                     "model": args.model, "batch_size": args.batch_size, "steps": args.steps,
                     "card": hw.name if hw else None}
             os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)

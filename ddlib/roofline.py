@@ -11,25 +11,27 @@ Here it is applied operation by operation to the training step of :func:`ddlib.t
 * ``flops``: its matrix-product and convolution FLOPs, by the formulas of
   ``torch.utils.flop_counter`` (2 per multiply-add; batch norm, ReLU and additions count 0, as in
   the benchmark's MFU);
-* ``bytes``: the sizes of its input and output tensors, each read or written once from device memory
-  (an expanded, stride-0 dimension stored once; the destination of ``copy_`` and ``fill_`` written, not
-  read).
+* ``bytes``: what it reads and writes in device memory, once each: every distinct input tensor read
+  (not the destination of ``copy_`` and ``fill_``), every output and every argument it updates in place
+  written (an expanded, stride-0 dimension stored once).
 
 The step's roofline time is the sum over its operations (they run one after another on one stream),
 and ``MFU <= model FLOPs / (roofline time x P)``. The count is of *this* step's operations: fusing
 operations (``torch.compile``) removes traffic between them and changes it.
 
 It is an estimate, not a strict bound, in both directions: a tensor that fits in the L2 cache
-(50 MB on an H100, :attr:`Hardware.l2_mb`) may be read again from the cache rather than from device memory, and real kernels
-may move more than their inputs and outputs (cuDNN's backward reads the output gradient once for the
-input gradient and once for the weight gradient; batch norm reads its input twice).
+(50 MB on an H100, :attr:`Hardware.l2_mb`) may be read again from the cache rather than from device
+memory, and real kernels may move more than their inputs and outputs (cuDNN's backward reads the
+output gradient once for the input gradient and once for the weight gradient; batch norm reads its
+input twice).
 
 The trace runs on the CPU, under CPU bf16 autocast: convolutions and matrix products run in bf16
 there as on CUDA, so every tensor has the dtype it has in the GPU step; Adam is the capturable form
-the CUDA graph runs (its step counts on the device, one more pass over the second moments). Every tensor's size and every FLOP count of these models is a
-polynomial of degree at most 2 in the width ``k`` (stage widths ``k .. 8k``: weights grow as ``k^2``,
-activations as ``k``), so :func:`step_costs` traces widths 1, 2 and 3 and evaluates each operation's
-polynomial at ``k`` (exact; tested against direct traces).
+the CUDA graph runs (its step counts on the device, one more pass over the second moments). Every
+tensor's size and every FLOP count of these models is a polynomial of degree at most 2 in the width
+``k`` (stage widths ``k .. 8k``: weights grow as ``k^2``, activations as ``k``), so :func:`step_costs`
+traces widths 1, 2 and 3 and evaluates each operation's polynomial at ``k`` (exact; tested against
+direct traces).
 """
 from __future__ import annotations
 
@@ -83,8 +85,8 @@ class OpCost:
 
 
 #: Dispatched operations that launch no kernel and move no data: allocations (their output is not
-#: written), ``_unsafe_view`` (a view not marked as one) and reads of a scalar back to the host; operations of the ``profiler`` namespace (the
-#: optimiser's ``record_function`` marks) are left out too.
+#: written), ``_unsafe_view`` (a view not marked as one) and reads of a scalar back to the host;
+#: operations of the ``profiler`` namespace (the optimiser's ``record_function`` marks) are left out too.
 _NOT_KERNELS = (torch.ops.aten.empty.memory_format, torch.ops.aten.empty_strided.default,
                 torch.ops.aten.new_empty.default, torch.ops.aten.new_empty_strided.default,
                 torch.ops.aten._unsafe_view.default, torch.ops.aten._local_scalar_dense.default)

@@ -144,7 +144,8 @@ def _sentence(n: dict, batch: int) -> str:
     return (f"At k = {n['roof_k']} one training step dispatches {n['roof_ops']} operations that do "
             f"{n['roof_gflop']:.0f} GFLOP and move {n['roof_gbytes']:.2f} GB. On an {n['roof_card']} "
             f"({n['roof_peak_tflops']:.0f} TFLOP/s, {n['roof_tb_s']:.2f} TB/s) they would take "
-            f"{n['roof_ms']:.2f} ms at the roofline: {n['roof_products_ms']:.2f} ms for the convolutions and matrix products and "
+            f"{n['roof_ms']:.2f} ms at the roofline: {n['roof_products_ms']:.2f} ms for the convolutions and "
+            "matrix products and "
             f"{n['roof_rest_ms']:.2f} ms for the memory-bound rest (batch norm, ReLU, additions, casts, Adam). The "
             f"measured step took {n['roof_measured_ms']:.2f} ms ({n['roof_measured_mfu']:.1%} MFU); at the roofline "
             f"the MFU would be {n['roof_mfu']:.1%} (an estimate: see the caveats below), {verdict}.")
@@ -198,7 +199,8 @@ def _sweep_numbers(m: _Measured, measured: float | None) -> dict:
     elif with_latency < hours:
         text += " Even with that latency the sweep fits the target; what is lost is the kernels' own inefficiency."
     else:
-        text += " Even at the roofline the sweep misses the target: one card cannot run it in time with these operations."
+        text += (" Even at the roofline the sweep misses the target: one card cannot run it in time with these "
+                 "operations.")
     return {"roof_sweep_hours": at_roof, "roof_sweep_hours_latency": with_latency,
             "roof_sweep_hours_latency_small": small, "roof_sweep_sentence": text}
 
