@@ -95,15 +95,18 @@ def roofline_by_kind(current: pd.DataFrame) -> pd.DataFrame:
 
 NO_CARD = {"roof_sentence": "No one-model GPU run on a card of known peak and bandwidth has been measured, so the "
                             "roofline is not set against a measurement here.",
-           "roof_small_sentence": "", "roof_kinds_sentence": "", "roof_sweep_sentence": "", "roof_cache_sentence": ""}
+           "roof_small_sentence": "", "roof_kinds_sentence": "", "roof_sweep_sentence": "", "roof_cache_sentence": "",
+           "roof_groups_sentence": ""}
 
 
-def roofline_numbers(current: pd.DataFrame, measured_sweep_hours: float | None = None) -> dict:
+def roofline_numbers(current: pd.DataFrame, measured: dict | None = None) -> dict:
     """Numbers and sentences the appendix cites: the roofline at the widest measured width (its
     operations, FLOPs, bytes, the time of its matrix products and of the rest, the MFU bound against
     :data:`ddlib.gpu_report.TARGETS`), the smallest width's measured step against its roofline, and the
-    sweep's hours at the roofline and with the per-operation latency, next to ``measured_sweep_hours``
-    (the projection from the measurements); :data:`NO_CARD` without a run to set it against."""
+    sweep's hours at the roofline and with the per-operation latency, next to the projection from the
+    measurements in ``measured`` (:func:`ddlib.gpu_report.key_numbers`: ``gpu_sweep_hours``, and
+    ``gpu_sweep_hours_wide`` for the widths above :data:`ddlib.gpu_report.SMALL_K`, the part that groups
+    at once is for); :data:`NO_CARD` without a run to set it against."""
     m = _measured(current)
     if m is None:
         return dict(NO_CARD)
@@ -129,7 +132,7 @@ def roofline_numbers(current: pd.DataFrame, measured_sweep_hours: float | None =
                                     f"{stage1_mb:.0f} MB and the {m.hw.name}'s L2 cache {m.hw.l2_mb:.0f} MB, so at "
                                     f"the widest width the cache caveat is not small: the estimate says where the "
                                     f"time would go, not a bound to the last per cent."))
-    out.update(_sweep_numbers(m, measured_sweep_hours))
+    out.update(_sweep_numbers(m, measured or {}))
     return out
 
 
@@ -172,7 +175,7 @@ def _understates(predicted: float, measured: float) -> str:
     return ", so it overstates the wide steps" if predicted > 1.1 * measured else ", close to it"
 
 
-def _sweep_numbers(m: _Measured, measured: float | None) -> dict:
+def _sweep_numbers(m: _Measured, measured: dict) -> dict:
     first = m.rows.iloc[0]
     widths = range(1, int(first["sweep_k_max"]) + 1)
     images = float(first["sweep_epochs"] * first["sweep_train_size"] * first["sweep_seeds"])
@@ -181,7 +184,8 @@ def _sweep_numbers(m: _Measured, measured: float | None) -> dict:
     small = roofline.sweep_hours(m.model, range(1, SMALL_K + 1), images, m.hw, floor=m.floor, batch=m.batch)
     hours = TARGETS["sweep_hours"]
     widest = m.rows.iloc[-1]
-    predicted = roofline.step_seconds(roofline.step_costs(m.model, int(widest["k"]), m.batch), m.hw, m.floor)
+    widest_costs = roofline.step_costs(m.model, int(widest["k"]), m.batch)
+    predicted = roofline.step_seconds(widest_costs, m.hw, m.floor)
     text = (f"For the whole sweep (k = 1 to {widths[-1]}, one model at a time) the roofline gives {at_roof:.0f} "
             f"GPU-hours, {'under' if at_roof < hours else 'over'} the {hours:.0f}-hour target. At k = "
             f"{int(first['k'])} the graphed step took {m.floor * 1e6:.1f} µs per dispatched operation (its measured "
@@ -191,7 +195,8 @@ def _sweep_numbers(m: _Measured, measured: float | None) -> dict:
             f"{int(widest['k'])}, against {1e3 * m.step_seconds(widest):.2f} ms measured"
             f"{_understates(predicted, m.step_seconds(widest))}; for the sweep it gives {with_latency:.0f} GPU-hours, "
             f"{small:.0f} of them for k ≤ {SMALL_K}")
-    text += f", against {measured:.0f} projected from the measurements." if measured is not None else "."
+    projected = measured.get("gpu_sweep_hours")
+    text += f", against {projected:.0f} projected from the measurements." if projected is not None else "."
     if at_roof < hours <= with_latency:
         text += (" By this estimate the target is within the card's reach only if that latency is hidden, by "
                  "keeping the operations of several models in flight at once (seeds grouped, widths padded, groups "
@@ -201,8 +206,17 @@ def _sweep_numbers(m: _Measured, measured: float | None) -> dict:
     else:
         text += (" Even at the roofline the sweep misses the target: one card cannot run it in time with these "
                  "operations.")
+    wide = roofline.sweep_hours(m.model, range(SMALL_K + 1, widths[-1] + 1), images, m.hw, batch=m.batch)
+    wide_measured = measured.get("gpu_sweep_hours_wide")
+    groups = ("" if wide_measured is None else
+              f"By the same count, the widths above {SMALL_K}, {wide_measured:.0f} GPU-hours as projected from the "
+              f"measurements, would take {wide:.0f} at the roofline: training groups at once can gain at most about "
+              f"{wide_measured / wide:.1f} times there, and at k = {int(widest['k'])} at most "
+              f"{m.step_seconds(widest) / roofline.step_seconds(widest_costs, m.hw):.1f} times, up to the caveats of "
+              f"the estimate.")
     return {"roof_sweep_hours": at_roof, "roof_sweep_hours_latency": with_latency,
-            "roof_sweep_hours_latency_small": small, "roof_sweep_sentence": text}
+            "roof_sweep_hours_latency_small": small, "roof_sweep_hours_wide": wide, "roof_sweep_sentence": text,
+            "roof_groups_sentence": groups}
 
 
 def _gpu_profile(runs: pd.DataFrame) -> pd.DataFrame:

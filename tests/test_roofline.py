@@ -104,10 +104,14 @@ def test_the_report_sets_the_roofline_against_the_measured_run():
     assert (table["roofline MFU %"] > table["measured MFU %"]).all()
     # the latency model is calibrated at the smallest width, where it equals the measurement
     assert table["roofline + latency ms"].iloc[0] == pytest.approx(table["measured ms"].iloc[0], abs=1e-3)
-    numbers = roofline_report.roofline_numbers(current, 73.0)
+    numbers = roofline_report.roofline_numbers(current, {"gpu_sweep_hours": 73.0, "gpu_sweep_hours_wide": 60.0})
     assert numbers["roof_sweep_hours"] < numbers["roof_sweep_hours_latency"]
     assert numbers["roof_ms"] == pytest.approx(numbers["roof_products_ms"] + numbers["roof_rest_ms"])
     assert "73" in numbers["roof_sweep_sentence"] and f"{numbers['roof_mfu']:.1%}" in numbers["roof_sentence"]
+    # groups at once can at best bring the wide widths to their roofline
+    assert numbers["roof_sweep_hours_wide"] < numbers["roof_sweep_hours"]
+    assert f"at most about {60.0 / numbers['roof_sweep_hours_wide']:.1f} times" in numbers["roof_groups_sentence"]
+    assert roofline_report.roofline_numbers(current)["roof_groups_sentence"] == ""
 
 
 def test_the_report_says_so_when_no_card_of_known_peak_was_measured():
