@@ -37,12 +37,11 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from torch.profiler import ProfilerActivity, profile  # noqa: E402
 
-from ddlib import cifar, roofline  # noqa: E402
-from ddlib.config import TrainConfig  # noqa: E402
+from ddlib import roofline  # noqa: E402
 from ddlib.devices import cudnn_benchmark, resolve_cudnn_benchmark, resolve_device  # noqa: E402
 from ddlib.models import to_device  # noqa: E402
 from ddlib.roofline_report import CARDS, card  # noqa: E402
-from ddlib.train import Targets, autocast_for, batch_inputs, make_optimizer, training_step  # noqa: E402
+from ddlib.train import autocast_for  # noqa: E402
 from ddlib.vision_models import VISION_MODELS, build_vision_model  # noqa: E402
 from timing import device_name, sync  # noqa: E402
 
@@ -71,15 +70,8 @@ def parse_args(argv=None):
 def step_for(model_name: str, k: int, batch: int, device: torch.device):
     """``run()``: one training step of one model at width ``k`` on a fixed batch, as the library runs it."""
     model = to_device(build_vision_model(model_name, k, 10, [0]), model_name, device)  # channels-last on CUDA
-    x = torch.randint(0, 256, (batch, 3, 32, 32), dtype=torch.uint8, device=device)
-    idx = torch.randperm(batch, device=device)[None]
-    targets = Targets(hard=torch.randint(0, 10, (1, batch), device=device))
-    opt = make_optimizer(model.parameters(), TrainConfig(lr=1e-4, batch_size=batch))
-    step = training_step(model, opt, targets, lambda: autocast_for(device))
-    gens = [torch.Generator(device=device).manual_seed(0)]
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    mean_std = (cifar.CIFAR10_MEAN, cifar.CIFAR10_STD)
-    return lambda: step(batch_inputs(x, idx, gens, mean_std, dtype), idx)
+    return roofline.synthetic_step(model, batch, autocast=lambda: autocast_for(device),
+                                   input_dtype=torch.bfloat16 if device.type == "cuda" else torch.float32)
 
 
 def measured_by_kind(prof, cuda: bool, steps: int) -> tuple[dict[str, float], float]:

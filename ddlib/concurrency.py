@@ -19,7 +19,7 @@ PyTorch's pool of high-priority streams and checked to be distinct: ``torch.cuda
 the 32 streams of a pool in turn, and a stream shared with another thread's capture would have that
 thread's kernels recorded into the other's graph. The rest of the library is safe for this: every
 random draw comes from the run's own generators; captures take turns
-(:data:`ddlib.cuda_graph.CAPTURE_LOCK`); cuDNN autotuning is switched by a shared count
+(:data:`ddlib.cuda_graph.CAPTURE_LOCK`); cuDNN autotuning is switched by a shared stack of open blocks
 (:func:`ddlib.devices.cudnn_benchmark`). On a CPU the results are bit for bit those of training the
 groups one after another (tested); on a GPU, up to the last bits that cuDNN's choice of algorithms
 may change, as between any two GPU runs with autotuning on.

@@ -155,23 +155,32 @@ def trace_training_step(model: str, k: int, batch: int = 128, members: int = 1, 
     unrecorded, so that Adam's state exists, as in every later step."""
     positive_int("batch", batch)
     positive_int("members", members)
-    seeds = list(range(members))
-    net = build_vision_model(model, k, num_classes, seeds).to(memory_format=torch.channels_last)
-    x = torch.randint(0, 256, (batch, 3, 32, 32), dtype=torch.uint8)
-    targets = Targets(hard=torch.randint(0, num_classes, (members, batch)))
-    opt = make_optimizer(net.parameters(), TrainConfig(optimizer="adam", lr=1e-4, batch_size=batch), capturable=True)
-    step = training_step(net, opt, targets, lambda: torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False))
-    aug_gens = [torch.Generator().manual_seed(s) for s in seeds]
-    mean_std = (cifar.CIFAR10_MEAN, cifar.CIFAR10_STD)
-
-    idx = torch.stack([torch.randperm(batch) for _ in seeds])  # the loop draws these once per epoch
-
-    def one():
-        step(batch_inputs(x, idx, aug_gens, mean_std, torch.bfloat16), idx)
-
+    net = build_vision_model(model, k, num_classes, range(members)).to(memory_format=torch.channels_last)
+    one = synthetic_step(net, batch, autocast=lambda: torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False),
+                         input_dtype=torch.bfloat16, capturable=True, num_classes=num_classes)
     with _capturable_on_cpu():
         one()
         return record_ops(one)
+
+
+def synthetic_step(net: torch.nn.Module, batch: int, *, autocast: Callable, input_dtype: torch.dtype,
+                   capturable: bool = False, num_classes: int = 10) -> Callable[[], torch.Tensor]:
+    """``run()``: one :func:`ddlib.train.training_step` of the ensemble ``net`` (on its device) on a fixed
+    batch of ``batch`` random uint8 CIFAR-shaped images, as :func:`ddlib.train.train_ensemble` runs it:
+    gathered and augmented per member (:func:`ddlib.train.batch_inputs`, inputs in ``input_dtype``),
+    forward under ``autocast()``, hard-label loss, Adam (``capturable``, as under the CUDA graph). The
+    step that this module traces and ``benchmarks/kernel_profile.py`` profiles."""
+    device = next(net.parameters()).device
+    members = net.members
+    x = torch.randint(0, 256, (batch, 3, 32, 32), dtype=torch.uint8, device=device)
+    idx = torch.stack([torch.randperm(batch, device=device) for _ in range(members)])  # drawn once per epoch
+    targets = Targets(hard=torch.randint(0, num_classes, (members, batch), device=device))
+    opt = make_optimizer(net.parameters(), TrainConfig(optimizer="adam", lr=1e-4, batch_size=batch),
+                         capturable=capturable)
+    step = training_step(net, opt, targets, autocast)
+    aug_gens = [torch.Generator(device=device).manual_seed(i) for i in range(members)]
+    mean_std = (cifar.CIFAR10_MEAN, cifar.CIFAR10_STD)
+    return lambda: step(batch_inputs(x, idx, aug_gens, mean_std, input_dtype), idx)
 
 
 def _capturable_on_cpu():

@@ -146,10 +146,9 @@ def test_the_kernel_profile_script_writes_what_the_appendix_reads(tmp_path):
     assert sorted(zip(runs["k"], runs["kind"])) == sorted((k, kind) for k in (1, 2) for kind in kinds)
     conv = runs[runs["kind"] == kinds[0]]
     assert (conv["measured_ms"] > 0).all() and runs["roofline_ms"].isna().all()  # no roofline off CUDA
-    # on a CPU the step's operation time is the sum of its kinds (no "unattributed" row off CUDA)
-    per_k = runs.groupby("k").agg(kinds_ms=("measured_ms", "sum"), total=("step_kernel_ms", "first"),
-                                  wall=("step_wall_ms", "first"))
-    assert (per_k["kinds_ms"] - per_k["total"]).abs().max() < 1e-9 and (per_k["wall"] > 0).all()
+    # the profiled operations fall in their kinds: the convolutions, not "other", take most of a CPU step
+    largest = runs.loc[runs.groupby("k")["measured_ms"].idxmax(), "kind"]
+    assert (largest == kinds[0]).all() and (runs["step_wall_ms"] > 0).all()
     # a CPU profile is not cited as the GPU's
     assert "No GPU profile" in roofline_report.kernel_profile_sentence(runs)
     gpu = runs.assign(device="NVIDIA H100 80GB HBM3", roofline_ms=runs["measured_ms"] / 4, efficiency=0.25)
