@@ -8,7 +8,8 @@ Run on a CUDA machine (``--cpu``: a dry run of the same code with the graph off)
    graphed twice; printed: the relative parameter difference ``||a - b|| / ||b||`` of each pair, the
    last losses, and whether any capture fell back to eager (it must not). Also eagerly with the
    graph's capturable Adam: the graph replays the same kernels, so that pair should be bit-identical
-   (added after the first GPU run of this script, not yet run on a GPU);
+   (added after the first GPU run of this script, not yet run on a GPU); and the same two pairs with
+   Adam's fused form (``fused_optimizer``, never run on a GPU yet);
 2. a graphed run stopped part-way and resumed from its checkpoint, against an uninterrupted one;
 3. a tiny sweep through ``run_configs`` with the library's defaults (graph and width batching),
    whose reloaded weights must predict the stored test error.
@@ -51,8 +52,9 @@ def data(shape, n=2000):
     return x.to(DEV), torch.randint(0, 10, (n,), generator=g).to(DEV)
 
 
-def train(name, width, shape, xy, graph, steps=60, checkpoint=None, stop=None):
-    """Train a 2-member ensemble; return (model, losses, number of capture fallbacks)."""
+def train(name, width, shape, xy, graph, steps=60, checkpoint=None, stop=None, fused=False):
+    """Train a 2-member ensemble (``fused``: Adam's fused form); return (model, losses, number of capture
+    fallbacks)."""
     x, y = xy
     model = to_device(build_model(name, width, shape, 10, [0, 1]), name, DEV)
 
@@ -63,9 +65,21 @@ def train(name, width, shape, xy, graph, steps=60, checkpoint=None, stop=None):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         losses = train_ensemble(model, x, Targets(hard=y.expand(2, -1)), TrainConfig(lr=1e-3, batch_size=64, steps=steps),
-                                [0, 1], checkpoint=checkpoint, on_step=hook, cuda_graph=graph)
+                                [0, 1], checkpoint=checkpoint, on_step=hook, cuda_graph=graph,
+                                fused_optimizer=fused)
     fallbacks = sum("CUDA graph capture" in str(w.message) for w in caught)
     return model, losses, fallbacks
+
+
+def eager_with_capturable_adam(name, width, shape, xy, fused=False):
+    """The eager loop with the Adam the graph runs (capturable on a GPU): the graph replays its kernels."""
+    make_optimizer = train_module.make_optimizer
+    train_module.make_optimizer = lambda params, cfg, capturable=False, fused=False: make_optimizer(
+        params, cfg, not CPU, fused)
+    try:
+        return train(name, width, shape, xy, "off", fused=fused)[0]
+    finally:
+        train_module.make_optimizer = make_optimizer
 
 
 def rel_diff(a, b) -> float:
@@ -86,16 +100,15 @@ def main():
         e2, _, _ = train(name, width, shape, xy, "off")
         g1, lg1, f1 = train(name, width, shape, xy, GRAPH)
         g2, _, f2 = train(name, width, shape, xy, GRAPH)
-        make_optimizer = train_module.make_optimizer
-        train_module.make_optimizer = lambda params, cfg, capturable=False: make_optimizer(params, cfg, not CPU)
-        try:
-            ec, _, _ = train(name, width, shape, xy, "off")
-        finally:
-            train_module.make_optimizer = make_optimizer
+        ec = eager_with_capturable_adam(name, width, shape, xy)
         print(f"[1] {name} w{width}: eager/eager {rel_diff(e1, e2):.2e}  graph/graph {rel_diff(g1, g2):.2e}  "
               f"graph/eager {rel_diff(g1, e1):.2e}  graph/eager-capturable-Adam {rel_diff(g1, ec):.2e}  "
               f"losses eager {le1[-1]:.4f} graph {lg1[-1]:.4f} "
               f"(first {le1[0]:.4f} / {lg1[0]:.4f})  capture fallbacks {f1 + f2}")
+        gf, lgf, f4 = train(name, width, shape, xy, GRAPH, fused=True)
+        ecf = eager_with_capturable_adam(name, width, shape, xy, fused=True)
+        print(f"[1b] {name} w{width}: fused Adam: graph-fused/graph {rel_diff(gf, g1):.2e}  "
+              f"graph-fused/eager-fused-capturable {rel_diff(gf, ecf):.2e}  loss {lgf[-1]:.4f}  capture fallbacks {f4}")
         if name == "resnet18":
             path = tmp / f"{name}.pt"
             try:

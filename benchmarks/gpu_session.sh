@@ -16,6 +16,9 @@
 #   4. throughput: eager and graphed, one model and 8 seeds grouped, against the same DataLoader
 #      baseline, in ONE run, for k = 1, 4, 16, 64 (200 timed steps each, so the baseline's
 #      prefetched batches do not flatter it);
+#   4b. Adam's fused form (DDLIB_FUSED_OPTIMIZER=on, never measured on a GPU yet): the graphed loop, one
+#      model, k = 1, 16, 64, against step 4's rows of the same session (the appendix's roofline section
+#      reads $OUT/fused-adam/ once copied to benchmarks/results/fused-adam/);
 #   5. width batching with the library's defaults (graph on): ResNet-18 at k = 1..4, 1..8 and
 #      1..16 (one seed each, as the paper preset), one ensemble per width against all widths
 #      zero-padded into one (benchmarks/width_batching.py);
@@ -25,14 +28,15 @@
 #
 # Results land in $OUT (default benchmarks/results/new). Copy the throughput CSV and log into
 # benchmarks/results/, $OUT/width-batching/* into benchmarks/results/width-batching/ and
-# $OUT/concurrent-groups/* into benchmarks/results/concurrent-groups/ and $OUT/kernel-profile/* into
-# benchmarks/results/kernel-profile/ (add the card to the names); the
+# $OUT/concurrent-groups/* into benchmarks/results/concurrent-groups/, $OUT/kernel-profile/* into
+# benchmarks/results/kernel-profile/ and $OUT/fused-adam/* into benchmarks/results/fused-adam/ (add the card
+# to the names); the
 # appendix cites the newest run (ddlib.gpu_report). Nothing here downloads: the data are synthetic
 # CIFAR-shaped images.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-benchmarks/results/new}
-mkdir -p "$OUT/width-batching" "$OUT/concurrent-groups" "$OUT/kernel-profile"
+mkdir -p "$OUT/width-batching" "$OUT/concurrent-groups" "$OUT/kernel-profile" "$OUT/fused-adam"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$OUT/device.txt"
 # step NAME SECONDS LOG COMMAND...: run COMMAND (its output also into LOG) under a timeout of SECONDS, or of what
@@ -66,6 +70,8 @@ else
 fi
 step "throughput" 240 "$OUT/gpu-resnet18.log" python3 benchmarks/train_throughput.py --k 1 4 16 64 --members 1 8 \
     --cuda-graph off on --steps 200 --csv "$OUT/gpu-resnet18.csv"
+DDLIB_FUSED_OPTIMIZER=on step "fused Adam" 60 "$OUT/fused-adam/gpu-resnet18.log" python3 benchmarks/train_throughput.py \
+    --k 1 16 64 --members 1 --cuda-graph on --steps 200 --skip-baseline --csv "$OUT/fused-adam/gpu-resnet18.csv"
 step "width batching" 90 "$OUT/width-batching/gpu-resnet18.log" python3 benchmarks/width_batching.py --model resnet18 \
     --widths 1,2,3,4 1,2,3,4,5,6,7,8 "$(seq -s, 1 16)" --seeds 1 --steps 100 --lr 1e-4 \
     --csv "$OUT/width-batching/gpu-resnet18.csv"

@@ -53,7 +53,7 @@ from ddlib.cifar import CIFAR10_MEAN, CIFAR10_STD, load_cifar  # noqa: E402
 from ddlib.cuda_graph import resolve_cuda_graph  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
 from ddlib.models import to_device  # noqa: E402
-from ddlib.train import COMPILE_MODES, autocast_for, compiled  # noqa: E402
+from ddlib.train import COMPILE_MODES, autocast_for, compiled, resolve_fused_optimizer  # noqa: E402
 from ddlib.vision_models import (VISION_MODELS, build_vision_model, plain_vision_model,  # noqa: E402
                                  vision_forward_flops)
 from timing import device_name, peak_tflops, sync, timed_training  # noqa: E402
@@ -219,6 +219,7 @@ def main(argv=None):
     baseline = "no baseline" if args.skip_baseline else f"baseline workers {args.num_workers}"
     print(f"device: {name} | torch {torch.__version__} | model {args.model} | batch {args.batch_size} | "
           f"members {args.members} | {'bf16 autocast' if bf16 else 'fp32'} | compile {args.compile_mode} | "
+          f"Adam {'fused' if resolve_fused_optimizer() else 'foreach'} | "
           f"{baseline} | data {'CIFAR-10 ' + args.data_root if args.data_root else 'synthetic'} "
           f"n={len(images)} | {args.steps} timed steps after {args.warmup} warm-up", flush=True)
 
@@ -276,7 +277,8 @@ def write_csv(args, rows, name, bf16, peak, hours=None, hours_base=None) -> None
 
     meta = {"date": time.strftime("%Y-%m-%d"), "device": name, "torch": torch.__version__, "model": args.model,
             "batch_size": args.batch_size, "precision": "bf16" if bf16 else "fp32",
-            "compile_mode": args.compile_mode, "baseline_workers": None if args.skip_baseline else args.num_workers, "timed_steps": args.steps,
+            "compile_mode": args.compile_mode, "fused_optimizer": resolve_fused_optimizer(),
+            "baseline_workers": None if args.skip_baseline else args.num_workers, "timed_steps": args.steps,
             "data": "cifar10" if args.data_root else "synthetic", "peak_tflops": peak,
             "sweep_k_max": args.sweep_k_max, "sweep_epochs": args.epochs, "sweep_seeds": args.sweep_seeds,
             "sweep_train_size": args.train_size,

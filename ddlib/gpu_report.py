@@ -63,6 +63,13 @@ def _compile_mode(runs: pd.DataFrame) -> pd.Series:
     return runs["compile_mode"].fillna("off") if "compile_mode" in runs else pd.Series("off", index=runs.index)
 
 
+def _default_loop(runs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the library's default training loop: uncompiled, with Adam's foreach form (rows of
+    ``DDLIB_FUSED_OPTIMIZER=on`` carry ``fused_optimizer``; files written before the switch ran foreach)."""
+    fused = runs["fused_optimizer"].astype("boolean").fillna(False).astype(bool) if "fused_optimizer" in runs else False
+    return runs[(_compile_mode(runs) == "off") & ~fused]
+
+
 def _cuda_graph(runs: pd.DataFrame) -> pd.Series:
     """Whether each row ran the whole step as a CUDA graph (files written before the switch: no)."""
     if "cuda_graph" not in runs:
@@ -78,7 +85,7 @@ def current_runs(runs: pd.DataFrame) -> pd.DataFrame:
     and grouped seeds into one file; the first version wrote them into two)."""
     if runs.empty:
         return runs
-    uncompiled = runs[_compile_mode(runs) == "off"]
+    uncompiled = _default_loop(runs)
     newest = uncompiled[uncompiled["date"] == uncompiled["date"].max()]
     preferences = (lambda r: r["baseline_workers"].notna() if "baseline_workers" in r else None,
                    _cuda_graph,
@@ -95,7 +102,7 @@ def graph_comparison(runs: pd.DataFrame) -> pd.DataFrame:
     """Eager against CUDA-graph training, measured in one run (the newest file holding both, uncompiled):
     per ensemble size and width, images/s of each, the graph's speed-up, and each one's ratio to the
     DataLoader baseline of that run."""
-    uncompiled = runs[_compile_mode(runs) == "off"] if len(runs) else runs
+    uncompiled = _default_loop(runs) if len(runs) else runs
     both = [f for f, rows in uncompiled.groupby("file") if _cuda_graph(rows).nunique() == 2] if len(runs) else []
     if not both:
         return pd.DataFrame()

@@ -146,29 +146,31 @@ def record_ops(fn: Callable[[], object]) -> list[OpCost]:
     return recorder.ops
 
 
-def trace_training_step(model: str, k: int, batch: int = 128, members: int = 1, num_classes: int = 10
-                        ) -> list[OpCost]:
+def trace_training_step(model: str, k: int, batch: int = 128, members: int = 1, num_classes: int = 10,
+                        fused_adam: bool = False) -> list[OpCost]:
     """The operations of one steady-state training step of ``members`` seeds of ``model`` at width ``k``,
     grouped as the library trains them, on a batch of ``batch`` CIFAR-shaped images: gather and
     augmentation, forward under bf16 autocast (on the CPU, the dtypes of the GPU step), loss, backward,
-    Adam in its capturable form, as the CUDA graph runs it (:func:`_capturable_on_cpu`). A first step runs
-    unrecorded, so that Adam's state exists, as in every later step."""
+    Adam in its capturable form, as the CUDA graph runs it (:func:`_capturable_on_cpu`; ``fused_adam``: its
+    fused form, :func:`ddlib.train.resolve_fused_optimizer`). A first step runs unrecorded, so that Adam's
+    state exists, as in every later step."""
     positive_int("batch", batch)
     positive_int("members", members)
     net = build_vision_model(model, k, num_classes, range(members)).to(memory_format=torch.channels_last)
     one = synthetic_step(net, batch, autocast=lambda: torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False),
-                         input_dtype=torch.bfloat16, capturable=True, num_classes=num_classes)
+                         input_dtype=torch.bfloat16, capturable=True, fused=fused_adam, num_classes=num_classes)
     with _capturable_on_cpu():
         one()
         return record_ops(one)
 
 
 def synthetic_step(net: torch.nn.Module, batch: int, *, autocast: Callable, input_dtype: torch.dtype,
-                   capturable: bool = False, num_classes: int = 10) -> Callable[[], torch.Tensor]:
+                   capturable: bool = False, fused: bool = False, num_classes: int = 10
+                   ) -> Callable[[], torch.Tensor]:
     """``run()``: one :func:`ddlib.train.training_step` of the ensemble ``net`` (on its device) on a fixed
     batch of ``batch`` random uint8 CIFAR-shaped images, as :func:`ddlib.train.train_ensemble` runs it:
     gathered and augmented per member (:func:`ddlib.train.batch_inputs`, inputs in ``input_dtype``),
-    forward under ``autocast()``, hard-label loss, Adam (``capturable``, as under the CUDA graph). The
+    forward under ``autocast()``, hard-label loss, Adam (``capturable``, as under the CUDA graph; ``fused``). The
     step that this module traces and ``benchmarks/kernel_profile.py`` profiles."""
     device = next(net.parameters()).device
     members = net.members
@@ -176,7 +178,7 @@ def synthetic_step(net: torch.nn.Module, batch: int, *, autocast: Callable, inpu
     idx = torch.stack([torch.randperm(batch, device=device) for _ in range(members)])  # drawn once per epoch
     targets = Targets(hard=torch.randint(0, num_classes, (members, batch), device=device))
     opt = make_optimizer(net.parameters(), TrainConfig(optimizer="adam", lr=1e-4, batch_size=batch),
-                         capturable=capturable)
+                         capturable=capturable, fused=fused)
     step = training_step(net, opt, targets, autocast)
     aug_gens = [torch.Generator(device=device).manual_seed(i) for i in range(members)]
     mean_std = (cifar.CIFAR10_MEAN, cifar.CIFAR10_STD)
@@ -197,10 +199,11 @@ _FIT_WIDTHS = (1, 2, 3)
 
 
 @functools.lru_cache(maxsize=None)
-def _fit(model: str, batch: int, members: int, num_classes: int) -> tuple[tuple[str, ...], np.ndarray]:
+def _fit(model: str, batch: int, members: int, num_classes: int, fused_adam: bool = False
+         ) -> tuple[tuple[str, ...], np.ndarray]:
     """Operation names and, per operation, the coefficients ``(c0, c1, c2)`` of its FLOPs and of its bytes
     as polynomials in ``k``: shape ``(ops, 2, 3)``, from traces at :data:`_FIT_WIDTHS`."""
-    traces = [trace_training_step(model, k, batch, members, num_classes) for k in _FIT_WIDTHS]
+    traces = [trace_training_step(model, k, batch, members, num_classes, fused_adam) for k in _FIT_WIDTHS]
     names = tuple(op.name for op in traces[0])
     if any(tuple(op.name for op in t) != names for t in traces[1:]):
         raise RuntimeError(f"the step of {model} dispatches different operations at widths {_FIT_WIDTHS}; "
@@ -211,10 +214,11 @@ def _fit(model: str, batch: int, members: int, num_classes: int) -> tuple[tuple[
     return names, coef.reshape(3, len(names), 2).transpose(1, 2, 0)
 
 
-def step_costs(model: str, k: int, batch: int = 128, members: int = 1, num_classes: int = 10) -> list[OpCost]:
+def step_costs(model: str, k: int, batch: int = 128, members: int = 1, num_classes: int = 10,
+               fused_adam: bool = False) -> list[OpCost]:
     """:func:`trace_training_step` at any width ``k``, evaluated from the quadratic fit (milliseconds)."""
     positive_int("k", k)
-    names, coef = _fit(model, batch, members, num_classes)
+    names, coef = _fit(model, batch, members, num_classes, fused_adam)
     at_k = np.rint(coef @ np.array([1.0, k, k * k]))  # counts are integers
     return [OpCost(name, float(f), float(b)) for name, (f, b) in zip(names, at_k)]
 
@@ -266,9 +270,9 @@ def model_flops_per_step(model: str, k: int, batch: int = 128, members: int = 1,
 
 
 def mfu_bound(model: str, k: int, hw: Hardware = H100_SXM, batch: int = 128, members: int = 1,
-              num_classes: int = 10) -> float:
+              num_classes: int = 10, fused_adam: bool = False) -> float:
     """Model FLOP utilisation if the step ran at its roofline time: ``model FLOPs / (time x peak)``."""
-    time = step_seconds(step_costs(model, k, batch, members, num_classes), hw)
+    time = step_seconds(step_costs(model, k, batch, members, num_classes, fused_adam), hw)
     return model_flops_per_step(model, k, batch, members, num_classes) / (time * hw.peak_tflops * 1e12)
 
 

@@ -19,6 +19,9 @@ from .roofline import Hardware
 
 #: ``benchmarks/kernel_profile.py``'s CSVs: a training step's device time per kind of operation.
 KERNEL_PROFILE_RESULTS = RESULTS / "kernel-profile"
+#: ``benchmarks/train_throughput.py`` run with ``DDLIB_FUSED_OPTIMIZER=on`` (``benchmarks/gpu_session.sh``,
+#: right after the throughput step, so that the same session's default loop is there to compare with).
+FUSED_ADAM_RESULTS = RESULTS / "fused-adam"
 
 #: Cards whose peak and bandwidth are known here, by a word of the device name torch reports.
 #: H200: NVIDIA H200 datasheet (989 dense bf16 TFLOP/s, as the H100 SXM; 4.8 TB/s HBM3e; the H100's 50 MB L2).
@@ -96,17 +99,19 @@ def roofline_by_kind(current: pd.DataFrame) -> pd.DataFrame:
 NO_CARD = {"roof_sentence": "No one-model GPU run on a card of known peak and bandwidth has been measured, so the "
                             "roofline is not set against a measurement here.",
            "roof_small_sentence": "", "roof_kinds_sentence": "", "roof_sweep_sentence": "", "roof_cache_sentence": "",
-           "roof_groups_sentence": ""}
+           "roof_groups_sentence": "", "roof_fused_sentence": ""}
 
 
-def roofline_numbers(current: pd.DataFrame, measured: dict | None = None) -> dict:
+def roofline_numbers(current: pd.DataFrame, measured: dict | None = None, fused_runs: pd.DataFrame | None = None
+                     ) -> dict:
     """Numbers and sentences the appendix cites: the roofline at the widest measured width (its
     operations, FLOPs, bytes, the time of its matrix products and of the rest, the MFU bound against
     :data:`ddlib.gpu_report.TARGETS`), the smallest width's measured step against its roofline, and the
     sweep's hours at the roofline and with the per-operation latency, next to the projection from the
     measurements in ``measured`` (:func:`ddlib.gpu_report.key_numbers`: ``gpu_sweep_hours``, and
     ``gpu_sweep_hours_wide`` for the widths above :data:`ddlib.gpu_report.SMALL_K`, the part that groups
-    at once is for); :data:`NO_CARD` without a run to set it against."""
+    at once is for); with ``fused_runs`` (:data:`FUSED_ADAM_RESULTS`), what Adam's fused form measured against
+    the cited run; :data:`NO_CARD` without a run to set it against."""
     m = _measured(current)
     if m is None:
         return dict(NO_CARD)
@@ -131,7 +136,8 @@ def roofline_numbers(current: pd.DataFrame, measured: dict | None = None) -> dic
                roof_cache_sentence=(f"One activation of the first stage at k = {k} (batch {m.batch}, bf16) is "
                                     f"{stage1_mb:.0f} MB and the {m.hw.name}'s L2 cache {m.hw.l2_mb:.0f} MB, so at "
                                     f"the widest width the cache caveat is not small: the estimate says where the "
-                                    f"time would go, not a bound to the last per cent."))
+                                    f"time would go, not a bound to the last per cent."),
+               roof_fused_sentence=_fused_sentence(m, k, costs) + _fused_measured(current, fused_runs))
     out.update(_sweep_numbers(m, measured or {}))
     return out
 
@@ -152,6 +158,47 @@ def _sentence(n: dict, batch: int) -> str:
             f"{n['roof_rest_ms']:.2f} ms for the memory-bound rest (batch norm, ReLU, additions, casts, Adam). The "
             f"measured step took {n['roof_measured_ms']:.2f} ms ({n['roof_measured_mfu']:.1%} MFU); at the roofline "
             f"the MFU would be {n['roof_mfu']:.1%} (an estimate: see the caveats below), {verdict}.")
+
+
+def _fused_sentence(m: _Measured, k: int, costs: list) -> str:
+    """What Adam's fused form (:func:`ddlib.train.resolve_fused_optimizer`) would change in the roofline at
+    width ``k`` and in the number of operations a step dispatches, from a trace of that form."""
+    fused = roofline.step_costs(m.model, k, m.batch, fused_adam=True)
+    adam = [roofline.seconds_by_kind(c, m.hw)["Adam"] for c in (costs, fused)]
+    return (f"Adam's fused form (`DDLIB_FUSED_OPTIMIZER=on`, off by default until a GPU measures it) would "
+            f"dispatch {len(costs) - len(fused)} operations fewer a step at any width, and at k = {k} take "
+            f"{1e3 * adam[1]:.2f} ms at the roofline instead of {1e3 * adam[0]:.2f} ms: the step's roofline "
+            f"would be {1e3 * roofline.step_seconds(fused, m.hw):.2f} ms and its MFU "
+            f"{roofline.mfu_bound(m.model, k, m.hw, m.batch, fused_adam=True):.1%}.")
+
+
+def fused_adam_comparison(current: pd.DataFrame, fused_runs: pd.DataFrame | None) -> pd.DataFrame:
+    """Per width: images per second of one model with Adam's fused form (the newest run in ``fused_runs``)
+    and with the default foreach form (``current``'s one-model rows with the same date, device and step
+    loop), and fused / default; empty unless both were measured in the same session."""
+    if fused_runs is None or fused_runs.empty or current.empty:
+        return pd.DataFrame()
+    fused = fused_runs[fused_runs["date"] == fused_runs["date"].max()]
+    fused = fused[(fused["members"] == 1) & (fused["file"] == fused["file"].max())]
+    same = ["date", "device", "cuda_graph"]
+    plain = current[current["members"] == 1].merge(fused[same].drop_duplicates(), on=same)
+    if plain.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame({"foreach images/s": plain.set_index("k")["ours_images_per_s"],
+                        "fused images/s": fused.set_index("k")["ours_images_per_s"]}).dropna()
+    out["fused / foreach"] = out["fused images/s"] / out["foreach images/s"]
+    return out.rename_axis("k").round({"foreach images/s": 0, "fused images/s": 0, "fused / foreach": 2})
+
+
+def _fused_measured(current: pd.DataFrame, fused_runs: pd.DataFrame | None) -> str:
+    table = fused_adam_comparison(current, fused_runs)
+    if table.empty:
+        return " No GPU run of it has been measured next to the default loop yet."
+    row = current.iloc[0]
+    return (f" Measured on the {row['device']} ({row['date']}), it trained one model at "
+            + ", ".join(f"{r:.2f}" for r in table["fused / foreach"])
+            + " times the default loop's images per second at k = "
+            + ", ".join(str(int(k)) for k in table.index) + ".")
 
 
 def _small_sentence(n: dict) -> str:

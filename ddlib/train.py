@@ -33,7 +33,7 @@ from .config import TrainConfig
 from .cuda_graph import GraphedStep, resolve_cuda_graph
 from .devices import cudnn_benchmark, resolve_cudnn_benchmark
 from .losses import cross_entropy, kd_loss, kd_loss_per_member
-from .paths import OFF_WORDS, ON_WORDS, env_word
+from .paths import OFF_WORDS, ON_WORDS, env_word, switch_setting
 from .validation import ConfigError
 
 
@@ -72,28 +72,45 @@ def autocast_for(device: torch.device, cache: bool = True):
     return contextlib.nullcontext()
 
 
-def make_optimizer(params, cfg: TrainConfig, capturable: bool = False) -> torch.optim.Optimizer:
+def resolve_fused_optimizer(value: str | bool | None = None) -> bool:
+    """Whether the optimiser runs in PyTorch's fused form: ``value`` (``True``/``False`` or a word), else
+    ``$DDLIB_FUSED_OPTIMIZER``; ``auto`` (or unset) means off.
+
+    The fused form (``fused=True``) updates every parameter, gradient and moment of a step in one kernel
+    per dtype and device, where the ``foreach`` form (the default here) runs one multi-tensor kernel per
+    arithmetic operation: at width 64 the graphed ResNet-18 step's Adam is 2 operations instead of 17
+    and about 0.11 ms instead of 0.27 ms at the H100's roofline (:mod:`ddlib.roofline`; the appendix). It
+    computes the same update in another order, so weights agree within rounding, not bit for bit. Off by
+    default until a GPU measures it (``benchmarks/gpu_session.sh``); like the CUDA graph it is a speed
+    switch, not part of a run's hash."""
+    return switch_setting(value, "fused_optimizer", "DDLIB_FUSED_OPTIMIZER")[1] == "on"
+
+
+def make_optimizer(params, cfg: TrainConfig, capturable: bool = False, fused: bool = False) -> torch.optim.Optimizer:
     """Adam (Kingma & Ba 2015) or plain SGD with momentum 0.9, constant learning rate.
 
     ``capturable``: Adam keeps its step counts on the device, so that its step can be recorded in a
-    CUDA graph (:mod:`ddlib.cuda_graph`; SGD needs nothing of the kind)."""
+    CUDA graph (:mod:`ddlib.cuda_graph`; SGD needs nothing of the kind). ``fused``: PyTorch's fused
+    kernels instead of its ``foreach`` ones (:func:`resolve_fused_optimizer`)."""
+    impl = {"fused": True} if fused else {"foreach": True}
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True,
-                                capturable=capturable)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay, foreach=True)
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, capturable=capturable, **impl)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay, **impl)
 
 
-def set_capturable(opt: torch.optim.Optimizer, capturable: bool) -> None:
-    """Make a loaded optimizer state fit this run: ``load_state_dict`` takes ``capturable`` from the saved
-    state, so a checkpoint written with the CUDA graph off (or on a CPU) and resumed with it on, or the
-    other way round, would keep the saving run's setting. Adam's step counts go to the parameter's device
-    (capturable) or to the CPU, as float32, as Adam itself creates them."""
+def match_loaded_state(opt: torch.optim.Optimizer, capturable: bool, fused: bool = False) -> None:
+    """Make a loaded optimizer state fit this run: ``load_state_dict`` takes ``capturable``, ``fused`` and
+    ``foreach`` from the saved state, so a checkpoint written with the CUDA graph (or the fused form) off
+    and resumed with it on, or the other way round, would keep the saving run's setting. Adam's step counts
+    go to the parameter's device (capturable or fused, as Adam itself puts them) or to the CPU, as float32."""
     for group in opt.param_groups:
         if "capturable" in group:
             group["capturable"] = capturable
+        group["fused"], group["foreach"] = fused, not fused
+    on_device = capturable or fused
     for param, state in opt.state.items():
         if torch.is_tensor(state.get("step")):
-            state["step"] = state["step"].to(device=param.device if capturable else "cpu", dtype=torch.float32)
+            state["step"] = state["step"].to(device=param.device if on_device else "cpu", dtype=torch.float32)
 
 
 def _epoch_indices(gens: list[torch.Generator], n: int, batch: int, device) -> torch.Tensor:
@@ -197,7 +214,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
                    checkpoint: Checkpointing | None = None,
                    on_step: Callable[[int], None] | None = None,
                    compile_mode: str | None = None, cuda_graph: str | bool | None = None,
-                   outcome: dict | None = None) -> list[float]:
+                   fused_optimizer: str | bool | None = None, outcome: dict | None = None) -> list[float]:
     """Train ``model`` (an ensemble) in place for ``cfg.steps`` steps; return the loss every 100 steps.
 
     ``x`` holds the training inputs ``(n, *shape)`` shared by all members, already on the device;
@@ -208,13 +225,16 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     ``$DDLIB_COMPILE``, else off); it changes speed, not the recipe, so it is not part of a run's hash.
     ``cuda_graph``: a :func:`ddlib.cuda_graph.resolve_cuda_graph` value (default ``$DDLIB_CUDA_GRAPH``, else
     on for CUDA): the whole step is recorded once as a CUDA graph and replayed (likewise a speed switch).
+    ``fused_optimizer``: a :func:`resolve_fused_optimizer` value (default ``$DDLIB_FUSED_OPTIMIZER``, else
+    off), the optimiser's fused kernels (a speed switch too).
     cuDNN's algorithm autotuning is on during the loop as :func:`ddlib.devices.resolve_cudnn_benchmark`
     says (``$DDLIB_CUDNN_BENCHMARK``, else on for CUDA). ``outcome``, when given, is filled with
     ``step_loop``: whether this library's whole-step graph ran, one of :data:`STEP_LOOPS` (the switch may
     be on and the capture still fail, or the steps left after a resume be too few to capture; a
     compile mode that records graphs of its own reports "eager" here and is named in ``compile_mode``);
     for a run resumed from a checkpoint, the loops of its parts in order where they differ, joined by
-    " then " (e.g. "cuda graph then eager"); ``cudnn_benchmark`` and ``compile_mode`` (this part's).
+    " then " (e.g. "cuda graph then eager"); ``cudnn_benchmark``, ``compile_mode`` and ``fused_optimizer``
+    (this part's).
     """
     n = x.shape[0]
     if cfg.batch_size > n:
@@ -229,7 +249,8 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     if in_worker_thread():
         refuse_compile(mode, "training in a thread of ddlib.concurrency.stream_executor")
     graphed = resolve_cuda_graph(cuda_graph, device, mode)
-    opt = make_optimizer(model.parameters(), cfg, capturable=graphed)
+    fused = resolve_fused_optimizer(fused_optimizer)
+    opt = make_optimizer(model.parameters(), cfg, capturable=graphed, fused=fused)
     forward = compiled(model, mode)
 
     one_step = training_step(forward, opt, targets, lambda: autocast_for(device, cache=not graphed))
@@ -240,7 +261,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
         if saved is not None:
             model.load_state_dict(saved["model"])
             opt.load_state_dict(saved["optimizer"])
-            set_capturable(opt, graphed)
+            match_loaded_state(opt, graphed, fused)
             for g, st in zip(gens + aug_gens, saved["order_gens"] + saved["aug_gens"]):
                 g.set_state(st)
             epoch, step_in_epoch = saved["epoch"].to(device), saved["step_in_epoch"]
@@ -274,7 +295,8 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
         bar.close()
     if outcome is not None:
         this_part = [_step_loop(run_step)] if cfg.steps > start or not earlier_loops else []
-        outcome.update(step_loop=_joined(earlier_loops + this_part), cudnn_benchmark=autotune, compile_mode=mode)
+        outcome.update(step_loop=_joined(earlier_loops + this_part), cudnn_benchmark=autotune, compile_mode=mode,
+                       fused_optimizer=bool(opt.param_groups[0].get("fused")))  # what ran, after a resume too
     return losses
 
 

@@ -104,7 +104,7 @@ def test_train_ensemble_with_the_graph_plumbing_equals_eager(monkeypatch, tiny_i
     assert outcome["step_loop"] == "eager"
     make_optimizer = train.make_optimizer
     monkeypatch.setattr(train, "resolve_cuda_graph", lambda *a: True)
-    monkeypatch.setattr(train, "make_optimizer", lambda params, cfg, capturable: make_optimizer(params, cfg))
+    monkeypatch.setattr(train, "make_optimizer", lambda params, cfg, capturable, fused: make_optimizer(params, cfg, fused=fused))
     monkeypatch.setattr(train, "GraphedStep", functools.partial(GraphedStep, recorder=PythonRecorder))
     PythonRecorder.captures = 0
     model, losses = run(outcome)
@@ -191,16 +191,17 @@ def test_resume_from_a_checkpoint_written_with_the_graph_on(tmp_path):
         assert torch.equal(a, b)
 
 
-def test_set_capturable_moves_adam_step_counts():
+def test_match_loaded_state_moves_adam_step_counts():
     model = torch.nn.Linear(3, 2)
     opt = torch.optim.Adam(model.parameters())
     model(torch.randn(4, 3)).sum().backward()
     opt.step()
-    train.set_capturable(opt, True)
+    train.match_loaded_state(opt, True)
     assert opt.param_groups[0]["capturable"] is True
     assert all(s["step"].dtype == torch.float32 and s["step"].device == p.device for p, s in opt.state.items())
-    train.set_capturable(opt, False)
+    train.match_loaded_state(opt, False, fused=True)
     assert opt.param_groups[0]["capturable"] is False
+    assert (opt.param_groups[0]["fused"], opt.param_groups[0]["foreach"]) == (True, False)
 
 
 @pytest.mark.parametrize("stop, loop", [(10, "cuda graph then eager"), (5, "cuda graph")])
@@ -211,10 +212,10 @@ def test_step_loop_of_a_resumed_run_names_every_part(monkeypatch, tmp_path, stop
 
     make_optimizer = train.make_optimizer
     monkeypatch.setattr(train, "resolve_cuda_graph", lambda *a: True)
-    monkeypatch.setattr(train, "make_optimizer", lambda params, cfg, capturable: make_optimizer(params, cfg))
+    monkeypatch.setattr(train, "make_optimizer", lambda params, cfg, capturable, fused: make_optimizer(params, cfg, fused=fused))
     monkeypatch.setattr(train, "GraphedStep", functools.partial(GraphedStep, recorder=PythonRecorder))
-    set_capturable = train.set_capturable
-    monkeypatch.setattr(train, "set_capturable", lambda opt, capturable: set_capturable(opt, False))  # CPU Adam
+    match_loaded_state = train.match_loaded_state
+    monkeypatch.setattr(train, "match_loaded_state", lambda opt, capturable, fused: match_loaded_state(opt, False, fused))  # CPU Adam
     x = torch.randn(64, 12, generator=torch.Generator().manual_seed(3))
     y = torch.randint(0, 3, (1, 64), generator=torch.Generator().manual_seed(4))
 

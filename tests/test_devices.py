@@ -58,4 +58,5 @@ def test_train_ensemble_trains_under_the_switch(monkeypatch, word, expected):
                          on_step=lambda step: seen.append(torch.backends.cudnn.benchmark), outcome=outcome)
     assert seen == [expected] * 3 and torch.backends.cudnn.benchmark is (not expected)
     torch.backends.cudnn.benchmark = False
-    assert outcome == {"step_loop": "eager", "cudnn_benchmark": expected, "compile_mode": "off"}
+    assert outcome == {"step_loop": "eager", "cudnn_benchmark": expected, "compile_mode": "off",
+                       "fused_optimizer": False}

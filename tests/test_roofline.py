@@ -49,6 +49,16 @@ def test_the_trace_runs_adam_in_the_capturable_form_of_the_cuda_graph():
     assert "aten._foreach_pow.ScalarAndTensor" in names and "aten._foreach_reciprocal_.default" in names
 
 
+def test_adams_fused_form_is_two_operations_with_less_traffic_and_the_rest_of_the_step_unchanged():
+    foreach, fused = (roofline.step_costs("cnn5", 3, fused_adam=f) for f in (False, True))
+    adam = [[op for op in costs if roofline.kind(op) == "Adam"] for costs in (foreach, fused)]
+    # the step count's increment and the one fused kernel (a capturable step keeps its count on the device)
+    assert [op.name for op in adam[1]] == ["aten._foreach_add_.Scalar", "aten._fused_adam_.default"]
+    assert sum(op.bytes for op in adam[1]) < sum(op.bytes for op in adam[0]) / 2
+    assert [op for op in foreach if roofline.kind(op) != "Adam"] == [op for op in fused if roofline.kind(op) != "Adam"]
+    assert roofline.mfu_bound("cnn5", 3, fused_adam=True) > roofline.mfu_bound("cnn5", 3)
+
+
 def test_the_trace_holds_one_forward_and_one_backward_pass_in_bf16():
     costs = roofline.step_costs("resnet18", 4)
     flops = sum(op.flops for op in costs)
@@ -112,6 +122,24 @@ def test_the_report_sets_the_roofline_against_the_measured_run():
     assert numbers["roof_sweep_hours_wide"] < numbers["roof_sweep_hours"]
     assert f"at most about {60.0 / numbers['roof_sweep_hours_wide']:.1f} times" in numbers["roof_groups_sentence"]
     assert roofline_report.roofline_numbers(current)["roof_groups_sentence"] == ""
+    assert "15 operations fewer" in numbers["roof_fused_sentence"]  # 17 of the capturable foreach form, 2 fused
+
+
+def test_a_fused_adam_run_is_set_against_the_same_sessions_default_loop_and_never_cited_as_it():
+    runs = gpu_report.load_benchmarks()
+    current = gpu_report.current_runs(runs)
+    one = current[current["members"] == 1]
+    fused = one.assign(fused_optimizer=True, ours_images_per_s=one["ours_images_per_s"] * 1.25, file="f.csv")
+    table = roofline_report.fused_adam_comparison(current, fused)
+    assert list(table.index) == list(one["k"]) and (table["fused / foreach"] == 1.25).all()
+    sentence = roofline_report.roofline_numbers(current, None, fused)["roof_fused_sentence"]
+    assert "1.25 times the default loop's images per second" in sentence
+    # another day's (or card's) default loop is no comparison
+    assert roofline_report.fused_adam_comparison(current, fused.assign(date="2099-01-01")).empty
+    assert "No GPU run of it" in roofline_report.roofline_numbers(current)["roof_fused_sentence"]
+    # a fused run copied among the throughput CSVs does not become the run the appendix cites
+    mixed = pd.concat([runs, fused.assign(date="2099-01-01", baseline_workers=8)], ignore_index=True)
+    assert list(gpu_report.current_runs(mixed).index) == list(current.index)
 
 
 def test_the_report_says_so_when_no_card_of_known_peak_was_measured():

@@ -6,7 +6,7 @@ import torch
 from ddlib import DataConfig, RunConfig, TrainConfig, build_model, load_data
 from ddlib.config import TargetConfig
 from ddlib.losses import kd_loss
-from ddlib.train import Targets, compiled, resolve_compile_mode, train_ensemble
+from ddlib.train import Targets, compiled, resolve_compile_mode, resolve_fused_optimizer, train_ensemble
 from ddlib.validation import ConfigError
 
 
@@ -37,6 +37,70 @@ def test_same_seeds_give_identical_models(results_dir):
     c = _train([1, 3])
     assert torch.equal(a.conv_w[0][:1], c.conv_w[0][:1])  # member 1 (seed 1) is the same
     assert not torch.equal(a.conv_w[0][1:], c.conv_w[0][1:])  # member 2 differs with its seed
+
+
+def test_fused_optimizer_is_a_switch_that_fails_naming_itself(monkeypatch):
+    monkeypatch.delenv("DDLIB_FUSED_OPTIMIZER", raising=False)
+    assert resolve_fused_optimizer() is False  # off until a GPU measures it
+    monkeypatch.setenv("DDLIB_FUSED_OPTIMIZER", "on")
+    assert resolve_fused_optimizer() is True and resolve_fused_optimizer(False) is False
+    monkeypatch.setenv("DDLIB_FUSED_OPTIMIZER", "fast")
+    with pytest.raises(ConfigError, match="DDLIB_FUSED_OPTIMIZER must be auto, on or off"):
+        resolve_fused_optimizer()
+    with pytest.raises(ConfigError, match="fused_optimizer must be"):
+        resolve_fused_optimizer("fast")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_the_fused_optimizer_trains_the_same_models_within_rounding(results_dir, optimizer):
+    d = _tiny_data()
+    models, outcomes = [], []
+    for fused in (False, True):
+        outcome = {}
+        model = build_model("cnn1d", 4, d.input_shape, 10, seeds=[1, 2]).double()
+        train_ensemble(model, d.x_train.double(), Targets(hard=d.y_train.expand(2, -1)),
+                       TrainConfig(steps=40, batch_size=40, optimizer=optimizer, lr=1e-2 if optimizer == "sgd" else 1e-3),
+                       order_seeds=[1, 2], fused_optimizer=fused, outcome=outcome)
+        models.append(model)
+        outcomes.append(outcome["fused_optimizer"])
+    assert outcomes == [False, True]
+    start = build_model("cnn1d", 4, d.input_shape, 10, seeds=[1, 2]).double()
+    for (name, a), b, s0 in zip(models[0].state_dict().items(), models[1].state_dict().values(),
+                                start.state_dict().values()):
+        if a.is_floating_point():
+            torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10, msg=name)  # float64: rounding only
+    assert any(not torch.equal(a, s0) for a, s0 in zip(models[1].state_dict().values(), start.state_dict().values()))
+
+
+def test_a_run_resumed_with_the_fused_optimizer_takes_its_state(tmp_path, results_dir):
+    """A checkpoint written with the foreach form and resumed with the fused one runs fused (the loaded
+    state must not keep the saving run's setting) and ends where an uninterrupted fused run ends."""
+    from ddlib.checkpoint import Checkpointing
+
+    class Stop(Exception):
+        pass
+
+    d = _tiny_data()
+
+    def run(fused, checkpoint=None, stop=None):
+        model = build_model("mlp", 8, d.input_shape, 10, seeds=[0]).double()
+
+        def hook(step):
+            if step + 1 == stop:
+                raise Stop
+
+        outcome = {}
+        train_ensemble(model, d.x_train.double(), Targets(hard=d.y_train[None]), TrainConfig(steps=30, batch_size=20),
+                       order_seeds=[0], checkpoint=checkpoint, on_step=hook, fused_optimizer=fused, outcome=outcome)
+        return model, outcome
+
+    with pytest.raises(Stop):
+        run(False, Checkpointing(tmp_path / "ck.pt", 10, "k"), stop=15)
+    resumed, outcome = run(True, Checkpointing(tmp_path / "ck.pt", 10, "k"))
+    whole, _ = run(True)
+    assert outcome["fused_optimizer"] is True
+    for a, b in zip(resumed.state_dict().values(), whole.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
 
 
 def test_batched_training_equals_separate_training(results_dir):
