@@ -126,12 +126,16 @@ def graph_numbers(runs: pd.DataFrame) -> dict:
     small = one[one["k"] <= 16]["graph_speedup"]
     widest = one.loc[one["k"] == one["k"].max()].iloc[0]
     most, least = (table.loc[table["graph_speedup"].idxmax()], table.loc[table["graph_speedup"].idxmin()])
-    text = (f"Side by side in one run ({table['device'].iloc[0]}, {table['date'].iloc[0]}), the CUDA graph trains "
+    cited = current_runs(runs)["device"].iloc[0]
+    card = table["device"].iloc[0]
+    other_card = (f" This run was on another card ({card}) than the table above ({cited}), so set its ratios against "
+                  f"each other, not against that table's." if card != cited else "")
+    text = (f"Side by side in one run ({card}, {table['date'].iloc[0]}), the CUDA graph trains "
             f"one model {small.min():.1f}–{small.max():.1f} times as fast as the eager loop for k ≤ 16 and "
             f"{widest['graph_speedup']:.1f} times at k = {int(widest['k'])}; with {int(many['members'].iloc[0])} seeds "
             f"grouped, {many['graph_speedup'].min():.1f}–{many['graph_speedup'].max():.1f} times. It gains most "
             f"({most['graph_speedup']:.1f} times) with {_models(most)} at k = {int(most['k'])} and least "
-            f"({least['graph_speedup']:.2f} times) with {_models(least)} at k = {int(least['k'])}.")
+            f"({least['graph_speedup']:.2f} times) with {_models(least)} at k = {int(least['k'])}.{other_card}")
     return {"graph_sentence": text}
 
 
@@ -174,7 +178,8 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return table
     if "widths" in table:  # a width-batching table: its members are the models of one padded ensemble
-        return table.set_index("widths").rename(columns={**LABELS, "members": "models"})
+        return table.set_index("widths").rename(columns={**LABELS, "members": "models",
+                                                         "ratio": "speed-up, padded (one at a time / padded)"})
     keys = [c for c in ("members", "k") if c in table]
     return table.set_index(keys).sort_index().rename(columns=LABELS).rename_axis(index=[LABELS.get(k, k) for k in keys])
 
@@ -184,7 +189,7 @@ def plot(runs: pd.DataFrame):
     members' images counted) and the DataLoader baseline (one model)."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = plt.subplots(figsize=(6.5, 4.6))
     for members, group in runs.groupby("members"):
         group = group.sort_values("k")
         ax.plot(group["k"], group["ours_images_per_s"], marker="o",
@@ -199,7 +204,7 @@ def plot(runs: pd.DataFrame):
     ax.set_xlabel("width k")
     ax.set_ylabel("training images per second")
     ax.set_title(f"{runs['model'].iloc[0]} training throughput, {runs['device'].iloc[0]}")
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small")  # below: no curve hidden
     fig.tight_layout()
     return fig
 
@@ -266,7 +271,7 @@ def _hours_by_width(single: pd.DataFrame, first: pd.Series, small_k: int = SMALL
 def _card_note(device: str) -> str:
     if TARGET_CARD in device:
         return ""
-    return (f"The issue asks for an {TARGET_CARD}; the card above is {device}. An H200 has the same dense bf16 peak "
+    return (f"The targets are set for an {TARGET_CARD}; the card above is {device}. An H200 has the same dense bf16 peak "
             f"and more memory bandwidth, so an {TARGET_CARD} should be no faster and the hours above are a lower "
             f"bound on the {TARGET_CARD} cost.")
 
@@ -322,14 +327,39 @@ def cpu_numbers(runs: pd.DataFrame) -> dict:
     return {"cpu_grouping_gain_smallest_k": float(gain.loc[gain.index.min()]),
             "cpu_grouping_gain_largest_k": float(gain.loc[gain.index.max()]),
             "cpu_k_min": int(gain.index.min()), "cpu_k_max": int(gain.index.max()),
-            "cpu_device": str(first["device"]), "cpu_batch": int(first["batch_size"]),
+            "cpu_device": _device_words(first["device"]), "cpu_batch": int(first["batch_size"]),
             "cpu_widths": ", ".join(str(k) for k in sorted(runs["k"].unique())),
-            "cpu_members": int(grouped["members"].iloc[0]), "cpu_workers": int(first["baseline_workers"]),
+            "cpu_members": int(grouped["members"].iloc[0]),
+            "cpu_workers": _count(int(first["baseline_workers"]), "DataLoader worker process", "es"),
             "cpu_steps": int(first["timed_steps"]), "cpu_precision": str(first["precision"]),
             "cpu_data": str(first["data"]),
             "cpu_ratio_min": float(one["ratio"].min()), "cpu_ratio_max": float(one["ratio"].max()),
             "cpu_ratio_grouped_min": float(grouped["ratio"].min()),
             "cpu_ratio_grouped_max": float(grouped["ratio"].max())}
+
+
+def _count(n: int, noun: str, plural: str = "s") -> str:
+    """``3 seeds``, ``1 seed``, ``2 processes``."""
+    return f"{n} {noun}{plural if n != 1 else ''}"
+
+
+def mnist1d_benchmark_sentence(log: Path | str = RESULTS / "bench-mnist1d.log") -> str:
+    """``benchmarks/mnist1d_training.py``'s run in words, from its log: the setting of its first line and the
+    range of its ``ratio`` column (ours / baseline, seed-steps per second) over the widths measured."""
+    log = Path(log)
+    if not log.exists():
+        return "`benchmarks/mnist1d_training.py` has no stored run."
+    lines = log.read_text().splitlines()
+    head = re.match(r"device (\S+), torch threads (\d+), model (\S+), (\d+) seeds x (\d+) steps, batch (\d+)", lines[0])
+    rows = [line.split() for line in lines[2:] if line.strip()]
+    widths, ratios = [int(r[0]) for r in rows], [float(r[-1]) for r in rows]
+    device, threads, model, seeds, steps, batch = head.groups()
+    where = "a GPU (the log does not name the card)" if device == "cuda" else _device_words(f"cpu ({threads} threads)")
+    return (f"On MNIST-1D, `benchmarks/mnist1d_training.py` trains {_count(int(seeds), 'seed')} of {model} as one "
+            f"ensemble against {_count(int(seeds), 'plain model')} fed one after another by a DataLoader "
+            f"({steps} steps each, batch {batch}); on {where} ours ran {min(ratios):.2f}–{max(ratios):.2f} times the "
+            f"baseline's seed-steps per second at widths {', '.join(map(str, widths))} "
+            f"(`benchmarks/results/{log.name}`).")
 
 
 def _batched_ratios(batched: pd.DataFrame, single: pd.DataFrame) -> dict:
@@ -556,8 +586,9 @@ def _newest_file(runs: pd.DataFrame, cpu: bool | None = None) -> pd.DataFrame:
 
 
 def _device_words(device: str) -> str:
-    """``"cpu (2 threads)"`` as ``"a CPU (2 threads)"``; a GPU's name as it is."""
-    return str(device).replace("cpu", "a CPU", 1)
+    """``"cpu (2 threads)"`` as ``"a CPU (2 threads)"`` (``"cpu (1 threads)"`` as ``"a CPU (1 thread)"``); a GPU's
+    name as it is."""
+    return re.sub(r"^cpu \(1 threads\)", "cpu (1 thread)", str(device)).replace("cpu", "a CPU", 1)
 
 
 def _widest(widths: str) -> int:
@@ -598,10 +629,12 @@ def _width_batching_gpu_verdict(gpu: pd.DataFrame) -> str:
     return f"{verdict}, eager or graphed{cards}."
 
 
-def chapter_times_sentence(runs: pd.DataFrame, folder: Path | str = CHAPTER_RESULTS) -> str:
+def chapter_times_sentence(runs: pd.DataFrame, folder: Path | str = CHAPTER_RESULTS,
+                           same_sweep: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> str:
     """The book's own chapter sweeps on a GPU against a CPU, from the newest file of each in ``folder``
     (default :data:`CHAPTER_RESULTS`; the logs beside the CSVs hold the summaries compared): seconds per
-    chapter and preset, every run computed afresh."""
+    chapter and preset, every run computed afresh. ``same_sweep``: the width-batching and groups-at-once
+    ``--chapter-sweep`` runs, whose one-group-at-a-time timings of the same CPU sweep are set beside it."""
     gpu, cpu = _newest_file(runs, cpu=False), _newest_file(runs, cpu=True)
     if gpu.empty or cpu.empty:
         return "The chapters' sweeps have not been timed on both a GPU and a CPU yet (`benchmarks/gpu_chapters.py`)."
@@ -618,8 +651,29 @@ def chapter_times_sentence(runs: pd.DataFrame, folder: Path | str = CHAPTER_RESU
         parts.append(f"the {r['chapter']} chapter at `{r['preset']}` ({int(r['runs_computed_gpu'])} runs) took "
                      f"{r['seconds_gpu']:.1f} s on {r['device_gpu']} against {r['seconds_cpu']:.1f} s on "
                      f"{_device_words(r['device_cpu'])}, {speed}")
+    versions = ("" if gpu["torch"].iloc[0] == cpu["torch"].iloc[0] else
+                f" The GPU run used torch {gpu['torch'].iloc[0]}, the CPU run torch {cpu['torch'].iloc[0]}.")
     return ("With the library's defaults and every run computed afresh (`benchmarks/gpu_chapters.py`; data, training, "
-            "evaluation and storing), " + "; ".join(parts) + ". " + _agreement(gpu, cpu, Path(folder)))
+            "evaluation and storing), " + "; ".join(parts) + "." + versions + " " + _agreement(gpu, cpu, Path(folder))
+            + _same_sweep_on_cpu(cpu, same_sweep))
+
+
+def _same_sweep_on_cpu(cpu: pd.DataFrame, same_sweep: tuple[pd.DataFrame, pd.DataFrame] | None) -> str:
+    """The CPU chapter time beside the batching benchmarks' timings of the same sweep (one group at a time,
+    padded as the library's default pads), when they ran on the same kind of CPU."""
+    if same_sweep is None:
+        return ""
+    width_runs, concurrent_runs = same_sweep
+    mine = cpu[(cpu["chapter"] == "double-descent") & (cpu["preset"] == "default")]
+    others = [(f"{float(r[col]):.0f} s", r["device"]) for rows, col in ((width_runs, "batched_s"),
+                                                                          (concurrent_runs, "one_at_a_time_s"))
+              if not rows.empty for r in [_newest_file(rows).iloc[0]] if r["sweep"] == "double-descent default"]
+    others = [t for t, device in others if len(mine) and device == mine["device"].iloc[0]]
+    if mine.empty or not others:
+        return ""
+    return (f" On the CPU the batching benchmarks below timed the same sweep with the same defaults at "
+            f"{' and '.join(others)}, against {float(mine['seconds'].iloc[0]):.0f} s here: separate processes at "
+            f"different times on a shared machine, so set times against each other only within one run.")
 
 
 #: Test errors compared between devices, per chapter.
@@ -627,6 +681,15 @@ _COMPARED = {"double-descent": ("narrowest_test_error", "best_narrower_test_erro
                                 "widest_test_error"),
              "distillation": ("teacher_widest", "direct", "hard_labeled_widest", "hard_pool_widest",
                               "soft_kd_labeled_widest", "soft_kd_pool_widest", "oracle_pool")}
+
+
+#: The summaries of :data:`_COMPARED` in words.
+_COMPARED_WORDS = {"narrowest_test_error": "the narrowest width's test error",
+                   "best_narrower_test_error": "the best width below the peak", "peak_test_error": "the peak's test error",
+                   "widest_test_error": "the widest width's test error", "teacher_widest": "the widest teacher",
+                   "direct": "the student trained on the labels", "hard_labeled_widest": "hard labels on the labeled set",
+                   "hard_pool_widest": "hard labels on the pool", "soft_kd_labeled_widest": "soft labels on the labeled set",
+                   "soft_kd_pool_widest": "soft labels on the pool", "oracle_pool": "the pool's true labels"}
 
 
 def _summaries(log: Path) -> dict:
@@ -654,8 +717,8 @@ def _agreement(gpu: pd.DataFrame, cpu: pd.DataFrame, folder: Path) -> str:
         return ""
     (ch, key), worst = max(diffs.items(), key=lambda item: abs(item[1]))
     text = (f"The GPU trains under bf16 autocast, the CPU in float32, so the results are not the same runs: the "
-            f"{len(diffs)} test errors compared differ by at most {100 * abs(worst):.1f} points ({ch} `{key}`: "
-            f"{g[ch][key]:.1%} on the GPU, {c[ch][key]:.1%} on the CPU).")
+            f"{len(diffs)} test errors compared differ by at most {100 * abs(worst):.1f} points ({ch} chapter, "
+            f"{_COMPARED_WORDS.get(key, key)}: {g[ch][key]:.1%} on the GPU, {c[ch][key]:.1%} on the CPU).")
     dd_g, dd_c = g.get("double-descent", {}), c.get("double-descent", {})
     if all(key in dd for dd in (dd_g, dd_c) for key in ("peak_over_narrower", "seed_spread")):
         text += (f" The double-descent peak over the best narrower width is {100 * dd_g['peak_over_narrower']:+.1f} points "

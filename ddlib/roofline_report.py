@@ -144,11 +144,11 @@ def roofline_numbers(current: pd.DataFrame, measured: dict | None = None, fused_
 
 def _sentence(n: dict, batch: int) -> str:
     target = TARGETS["mfu_k64"]
-    verdict = (f"below the {target:.0%} target. By this estimate, with these operations at batch {batch}, no "
-               f"scheduling of them reaches the target; fewer bytes (fusing operations, which `torch.compile` does "
+    verdict = (f"below the {target:.0%} utilisation target. By this estimate, with these operations at batch "
+               f"{batch}, no scheduling of them reaches that target; fewer bytes (fusing operations, which `torch.compile` does "
                f"in part) or more arithmetic per byte (a larger batch, another recipe) would move the estimate"
                if n["roof_mfu"] < target else
-               f"above the {target:.0%} target, so by this estimate the hardware does not rule it out; the gap to "
+               f"above the {target:.0%} utilisation target, so by this estimate the hardware does not rule it out; the gap to "
                f"the measured utilisation is the kernels' own")
     return (f"At k = {n['roof_k']} one training step dispatches {n['roof_ops']} operations that do "
             f"{n['roof_gflop']:.0f} GFLOP and move {n['roof_gbytes']:.2f} GB. On an {n['roof_card']} "
@@ -234,7 +234,7 @@ def _sweep_numbers(m: _Measured, measured: dict) -> dict:
     widest_costs = roofline.step_costs(m.model, int(widest["k"]), m.batch)
     predicted = roofline.step_seconds(widest_costs, m.hw, m.floor)
     text = (f"For the whole sweep (k = 1 to {widths[-1]}, one model at a time) the roofline gives {at_roof:.0f} "
-            f"GPU-hours, {'under' if at_roof < hours else 'over'} the {hours:.0f}-hour target. At k = "
+            f"GPU-hours, {'under' if at_roof < hours else 'over'} the {hours:.0f}-hour sweep-cost target. At k = "
             f"{int(first['k'])} the graphed step took {m.floor * 1e6:.1f} µs per dispatched operation (its measured "
             f"time over its operations; an operation may run several kernels, and in a replayed graph this is "
             f"not launch overhead but each kernel's own start-up and its wait for the one before). A model that "
@@ -245,7 +245,7 @@ def _sweep_numbers(m: _Measured, measured: dict) -> dict:
     projected = measured.get("gpu_sweep_hours")
     text += f", against {projected:.0f} projected from the measurements." if projected is not None else "."
     if at_roof < hours <= with_latency:
-        text += (" By this estimate the target is within the card's reach only if that latency is hidden, by "
+        text += (" By this estimate the sweep-cost target is within the card's reach only if that latency is hidden, by "
                  "keeping the operations of several models in flight at once (seeds grouped, widths padded, groups "
                  "at once, below).")
     elif with_latency < hours:
@@ -256,7 +256,7 @@ def _sweep_numbers(m: _Measured, measured: dict) -> dict:
     wide = roofline.sweep_hours(m.model, range(SMALL_K + 1, widths[-1] + 1), images, m.hw, batch=m.batch)
     wide_measured = measured.get("gpu_sweep_hours_wide")
     groups = ("" if wide_measured is None else
-              f"By the same count, the widths above {SMALL_K}, {wide_measured:.0f} GPU-hours as projected from the "
+              f"The widths above {SMALL_K}, {wide_measured:.0f} GPU-hours as projected from the "
               f"measurements, would take {wide:.0f} at the roofline: training groups at once can gain at most about "
               f"{wide_measured / wide:.1f} times there, and at k = {int(widest['k'])} at most "
               f"{m.step_seconds(widest) / roofline.step_seconds(widest_costs, m.hw):.1f} times, up to the caveats of "

@@ -213,6 +213,11 @@ def test_graph_comparison_is_read_from_one_run(tmp_path):
     assert "one model 4.0–5.0 times as fast as the eager loop for k ≤ 16 and 2.5 times at k = 64" in sentence
     assert "with 8 seeds grouped, 1.2–3.0 times" in sentence and "GPU X" in sentence
     assert "most (5.0 times) with one model at k = 16 and least (1.25 times) with 8 seeds grouped at k = 64" in sentence
+    assert "another card" not in sentence  # the cited run is this one
+    other = pd.DataFrame([dict(rows[3], date="2030-01-02", device="GPU Y", cuda_graph=True)])
+    other.to_csv(tmp_path / "newer.csv", index=False)  # now the cited run, on another card
+    sentence = gpu_report.graph_numbers(gpu_report.load_benchmarks(tmp_path))["graph_sentence"]
+    assert "This run was on another card (GPU X) than the table above (GPU Y)" in sentence
     assert gpu_report.graph_comparison(gpu_report.load_benchmarks(tmp_path / "none")).empty
 
 
@@ -242,9 +247,34 @@ def test_chapter_times_compare_the_newest_gpu_and_cpu_runs(tmp_path):
                                       + summary.format(w=0.53, p=0.004) + "\n")
     text = gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path), tmp_path)
     assert "took 5.0 s on GPU X" in text and "may well dominate" not in text and "100.0 s on a CPU (2 threads), 20 times as fast" in text
-    assert "differ by at most 3.0 points (double-descent `widest_test_error`: 50.0% on the GPU, 53.0% on the CPU)" in text
+    assert ("differ by at most 3.0 points (double-descent chapter, the widest width's test error: 50.0% on the GPU, "
+            "53.0% on the CPU)") in text
+    assert "torch 2" not in text  # the same version on both: nothing to say
     assert "-0.4 points on the GPU and +0.4 on the CPU" in text
     assert gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path / "none")).startswith("The chapters'")
+    sweep = dict(date="2030-01-01", device="cpu (2 threads)", sweep="double-descent default", runs=24, width_batch=16)
+    same = (pd.DataFrame([dict(sweep, batched_s=90.0, file="w.csv")]),
+            pd.DataFrame([dict(sweep, one_at_a_time_s=95.0, file="c.csv")]))
+    text = gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path), tmp_path, same_sweep=same)
+    assert text.endswith("timed the same sweep with the same defaults at 90 s and 95 s, against 100 s here: separate "
+                         "processes at different times on a shared machine, so set times against each other only "
+                         "within one run.")
+    elsewhere = tuple(frame.assign(device="cpu (8 threads)") for frame in same)
+    assert "batching benchmarks" not in gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path),
+                                                                          tmp_path, same_sweep=elsewhere)
+
+
+def test_the_mnist1d_benchmark_sentence_reads_its_log(tmp_path):
+    log = tmp_path / "bench.log"
+    log.write_text("device cpu, torch threads 1, model mlp, 1 seeds x 50 steps, batch 64\n"
+                   " width  baseline s   ours s  baseline steps/s  ours steps/s  ratio\n"
+                   "     4        2.00     1.00               25            50   2.00\n"
+                   "    16        3.00     1.00               17            50   3.00\n")
+    assert ("trains 1 seed of mlp as one ensemble against 1 plain model fed one after another by a DataLoader (50 "
+            "steps each, batch 64); on a CPU (1 thread) ours ran 2.00–3.00 times the baseline's seed-steps per "
+            "second at widths 4, 16") in gpu_report.mnist1d_benchmark_sentence(log)
+    assert "2.26–2.68 times" in gpu_report.mnist1d_benchmark_sentence()  # the committed run
+    assert "no stored run" in gpu_report.mnist1d_benchmark_sentence(tmp_path / "none.log")
 
 
 def test_readable_labels_rows_and_columns_without_changing_values():
@@ -253,6 +283,8 @@ def test_readable_labels_rows_and_columns_without_changing_values():
     assert table.index.names == ["seeds grouped", "k"] and "ours / DataLoader" in table
     assert table["ours / DataLoader"].tolist() == shown.sort_values(["members", "k"])["ratio"].tolist()
     assert gpu_report.readable(pd.DataFrame()).empty
+    widths = gpu_report.readable(gpu_report.show_width_batching(gpu_report.load_benchmarks(gpu_report.WIDTH_BATCHING_RESULTS)))
+    assert "ours / DataLoader" not in widths and "speed-up, padded (one at a time / padded)" in widths
 
 
 def test_committed_cuda_graph_check_supports_the_appendix():

@@ -174,9 +174,10 @@ def test_the_kernel_profile_script_writes_what_the_appendix_reads(tmp_path):
     assert sorted(zip(runs["k"], runs["kind"])) == sorted((k, kind) for k in (1, 2) for kind in kinds)
     conv = runs[runs["kind"] == kinds[0]]
     assert (conv["measured_ms"] > 0).all() and runs["roofline_ms"].isna().all()  # no roofline off CUDA
-    # the profiled operations fall in their kinds: the convolutions, not "other", take most of a CPU step
-    largest = runs.loc[runs.groupby("k")["measured_ms"].idxmax(), "kind"]
-    assert (largest == kinds[0]).all() and (runs["step_wall_ms"] > 0).all()
+    # the profiled operations fall in their kinds: over both widths the convolutions take more of a CPU step than
+    # "other" (where they would land if mapped wrongly); summed, as one step's timing on a shared CPU can spike
+    total = runs.groupby("kind")["measured_ms"].sum()
+    assert total[kinds[0]] > total["other"] and (runs["step_wall_ms"] > 0).all()
     # a CPU profile is not cited as the GPU's
     assert "No GPU profile" in roofline_report.kernel_profile_sentence(runs)
     gpu = runs.assign(device="NVIDIA H100 80GB HBM3", roofline_ms=runs["measured_ms"] / 4, efficiency=0.25)
