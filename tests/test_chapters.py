@@ -96,7 +96,8 @@ def test_mathjax_is_served_from_the_book():
 
 def _dd_summary(**kw):
     s = dict(peak_over_narrower=0.004, peak_over_widest=0.057, peak_width=16, threshold_width=24,
-             best_narrower_width=12, widest_width=64, seed_spread=0.01)
+             best_narrower_width=12, widest_width=64, seed_spread=0.01, best_width=64, widest_train_error=0.0,
+             interpolation_tol=0.01)
     return {**s, **kw}
 
 
@@ -104,24 +105,124 @@ def test_double_descent_verdict_follows_the_numbers():
     from ddlib.chapters.double_descent import verdict
 
     plateau = verdict(_dd_summary())
-    assert plateau.startswith("**This run shows the second descent but no clear peak:**")
-    assert "5.7 points better than width 16" in plateau and "(width 24)" in plateau and "0.4 points above" in plateau
-    assert verdict(_dd_summary(peak_over_narrower=0.05)).startswith("**This run shows double descent:**")
-    assert verdict(_dd_summary(peak_over_widest=0.0)).startswith("**This run does not show double descent:**")
+    assert plateau.startswith("**This run shows the second descent but no clear peak.**")
+    assert ("Width 16 has the highest test error near the interpolation threshold (width 24), but it is only "
+            "0.4 points above width 12, the best narrower one, within the spread between seeds (1.0 points).") in plateau
+    assert "The widest model (width 64), which fits its noisy training labels, is 5.7 points better than width 16." in plateau
+    assert "the peak" not in plateau  # no clear peak: never called one
+    assert "generalises best" in plateau
+    assert "generalises best" not in verdict(_dd_summary(best_width=32))
+    assert "less than the 2.0 points counted here as clear" in verdict(_dd_summary(peak_over_narrower=0.015))
+    assert "no higher than width 12, the best narrower one (0.3 points below it)" in verdict(
+        _dd_summary(peak_over_narrower=-0.003))
+    peaked = verdict(_dd_summary(peak_over_narrower=0.05))
+    assert peaked.startswith("**This run shows double descent.** Test error peaks at width 16")
+    assert "it is 5.0 points above width 12" in peaked and "5.7 points better than the peak" in peaked
+    flat = verdict(_dd_summary(peak_over_widest=0.0))
+    assert flat.startswith("**This run does not show double descent.**") and "does not clearly come back down" in flat
+    assert "1.0 points worse than width 16" in verdict(_dd_summary(peak_over_widest=-0.01))
+    none = verdict(_dd_summary(threshold_width=None, widest_train_error=0.2))
+    assert none.startswith("**This run does not reach the interpolation threshold.**") and "which fits its" not in none
+
+
+def test_double_descent_summary_words_follow_the_curve():
+    from ddlib.chapters.double_descent import summarize
+
+    def frame(train, test):
+        return pd.DataFrame(dict(width=[2, 4, 8, 16, 32], seed=0, params=[1, 2, 3, 4, 5], train_error=train,
+                                 test_error=test))
+
+    peaked = summarize(frame([0.5, 0.3, 0.0, 0.0, 0.0], [0.60, 0.55, 0.65, 0.58, 0.50]))
+    assert peaked["clear_peak"] and peaked["peak_status"] == "the peak" and peaked["peak_width"] == 8
+    assert peaked["peak_vs_narrower"] == "10.0 points above width 4, the best narrower width (55.0%)"
+    assert peaked["widest_vs_peak"] == "15.0 points below width 8"
+    assert peaked["widest_fit"] == "fits its noisy training labels (train error 0.0%)"
+    assert peaked["threshold_sentence"].endswith("is 8; width 8 is 1.00 times that width.")
+    assert peaked["verdict"].startswith("**This run shows double descent.** Test error peaks at width 8")
+    flat = summarize(frame([0.5, 0.4, 0.3, 0.2, 0.1], [0.60, 0.55, 0.56, 0.58, 0.50]))
+    assert not flat["clear_peak"] and flat["threshold_width"] is None
+    assert flat["threshold_sentence"].startswith("No width reaches a mean train error of at most 1%")
+    assert flat["widest_fit"] == "does not fit its noisy training labels (train error 10.0%)"
+    assert "the peak" not in flat["verdict"]
+
+
+def test_double_descent_plot_labels_the_dotted_line():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ddlib.chapters.double_descent import plot
+
+    frame = pd.DataFrame(dict(width=[4, 16, 64], seed=0, test_error=[0.6, 0.7, 0.5], train_error=[0.5, 0.1, 0.0]))
+    labels = plot(frame, {"threshold_width": 64, "peak_width": 16, "clear_peak": False}).axes[0].get_legend_handles_labels()[1]
+    assert "highest test error near the threshold (width 16)" in labels
+    labels = plot(frame, {"threshold_width": 64, "peak_width": 16, "clear_peak": True}).axes[0].get_legend_handles_labels()[1]
+    assert "peak (width 16)" in labels
+
+
+def _kd_summary(**kw):
+    s = dict(student_minus_teacher_widest=0.0036, hard_pool_widest=0.54005, teacher_widest=0.5364, n_student_seeds=2,
+             direct=0.6261, soft_kd_labeled_widest=0.5799, gain_over_direct=0.08605, gain_over_soft_kd_labeled=0.03985,
+             other_teachers=3, other_beats_direct=2, other_beats_soft_kd_labeled=0, tracking_correlation=0.93,
+             n_teacher_widths=4, pool_largest_widest=0.54, pool_smallest_widest=0.66255, pool_largest_narrow=0.62,
+             pool_smallest_narrow=0.6783, best_hard_pool_teacher=64, best_hard_pool_error=0.54005, widest_teacher=64,
+             widest_teacher_interpolates=True, pool_study_smallest=1000, n_labeled=1000, narrow_study_teacher=12)
+    s.update(kw)
+    s["pool_smallest_minus_direct_widest"] = s["pool_smallest_widest"] - s["direct"]
+    s["pool_smallest_minus_direct_narrow"] = s["pool_smallest_narrow"] - s["direct"]
+    return s
 
 
 def test_distillation_verdict_counts_the_other_teachers():
     from ddlib.chapters.distillation import verdict
 
-    s = dict(student_minus_teacher_widest=-0.003, gain_over_direct=0.086, gain_over_soft_kd_labeled=0.04,
-             other_teachers=3, other_beats_direct=2, other_beats_soft_kd_labeled=0, tracking_correlation=0.93,
-             n_teacher_widths=4, pool_largest_widest=0.54, pool_smallest_widest=0.66, pool_largest_narrow=0.62,
-             pool_smallest_narrow=0.68)
+    s = _kd_summary()
     text = verdict(s)
     assert "beats `direct` by 8.6 points" in text and "beats `soft_kd_labeled` by 4.0 points" in text
     assert "at 2 and `soft_kd_labeled` at 0 of them" in text and "only with a wide enough teacher" in text
-    assert "0.3 points below its teacher" in text and "from few points" in text
+    assert "from few points" in text
     assert "for every teacher" in verdict({**s, "other_beats_soft_kd_labeled": 3})
+
+
+def test_distillation_verdict_compares_student_and_teacher_as_printed():
+    """C2: the gap said is the difference of the two errors printed beside it (54.0% - 53.6% = 0.4), and
+    its sign follows the numbers."""
+    from ddlib.chapters.distillation import shown_difference, verdict
+
+    text = verdict(_kd_summary())
+    assert "On the same 2 seeds, it ends at 54.0% against its teachers' 53.6%, 0.4 points above them" in text
+    assert "close to the teacher: yes" in text
+    # unrounded 0.34 points, printed 54.4% and 54.0%: said as 0.4
+    below = verdict(_kd_summary(hard_pool_widest=0.5401, teacher_widest=0.5435, student_minus_teacher_widest=-0.0034))
+    assert "it ends at 54.0% against its teachers' 54.4%, 0.4 points below them" in below
+    assert abs(shown_difference(0.5401, 0.5435) - (-0.004)) < 1e-12
+    far = verdict(_kd_summary(hard_pool_widest=0.60, student_minus_teacher_widest=0.0636))
+    assert "6.4 points above them" in far and "close to the teacher: no" in far
+
+
+def test_distillation_small_pool_sentence_follows_the_numbers():
+    from ddlib.chapters.distillation import small_pool_sentence
+
+    worse = small_pool_sentence(_kd_summary())
+    assert worse.startswith("With the smallest pool (1000 inputs, as many as the labeled set), `hard_pool` is worse "
+                            "than `direct` (62.6%) with both studied teachers: by 3.7 points with the widest teacher "
+                            "(width 64) and by 5.2 points with the width-12 teacher.")
+    assert "closed-form chapter" in worse
+    mixed = small_pool_sentence(_kd_summary(pool_smallest_widest=0.60, pool_study_smallest=500))
+    assert "(500 inputs, fewer than the labeled set)" in mixed
+    assert "is 2.6 points better with the widest teacher (width 64) and 5.2 points worse with the width-12" in mixed
+    par = small_pool_sentence(_kd_summary(pool_smallest_widest=0.628))
+    assert "is on par (+0.2 points) with the widest teacher" in par
+    assert "is worse than" not in mixed and "closed-form chapter" not in mixed
+
+
+def test_distillation_best_teacher_sentence():
+    from ddlib.chapters.distillation import best_teacher_sentence
+
+    widest = best_teacher_sentence(_kd_summary())
+    assert widest == ("The best `hard_pool` student comes from the teacher of width 64 (54.0%): the widest teacher, "
+                      "which fits its noisy labels, as the paper's story has it.")
+    narrow = best_teacher_sentence(_kd_summary(best_hard_pool_teacher=16, best_hard_pool_error=0.53))
+    assert "width 16 (53.0%), not from the widest teacher (width 64, 54.0%)" in narrow and "does not hold" in narrow
 
 
 def test_method_table_has_one_row_per_distilled_teacher():
@@ -133,6 +234,64 @@ def test_method_table_has_one_row_per_distilled_teacher():
     table = method_table(frame, {"pool_sizes": [100], "teacher_widths": [4]})
     assert list(table.index) == [4] and list(table.columns[:2]) == ["teacher", "direct"]
     assert table.loc[4].to_dict() == {"teacher": 0.6, "direct": 0.65, "hard_pool": 0.5, "oracle_pool": 0.1}
+
+
+def test_teachers_are_averaged_over_the_student_seeds():
+    """Student seed s distils teacher seed s: a teacher seed no student used must not enter a comparison."""
+    from ddlib.chapters.distillation import method_table, paired
+
+    rows = [("teacher", 4.0, 0, 0, 0.6), ("teacher", 4.0, 0, 1, 0.5), ("teacher", 4.0, 0, 2, 0.9),
+            ("hard_pool", 4.0, 100, 0, 0.5), ("hard_pool", 4.0, 100, 1, 0.6)]
+    frame = pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "seed", "test_error"])
+    p = {"pool_sizes": [100], "teacher_widths": [4], "student_seeds": [0, 1]}
+    assert sorted(paired(frame, p)["seed"]) == [0, 0, 1, 1]
+    assert method_table(frame, p).loc[4].to_dict() == {"teacher": 0.55, "hard_pool": 0.55}
+
+
+def test_random_features_noise_sentence_follows_the_numbers():
+    from ddlib.chapters.random_features import noise_effect_sentence
+
+    def frame(clean, noisy):
+        rows = [dict(ridge=0.0, N=N, labels=lab, test_error=e) for lab, errs in (("clean", clean), ("noisy", noisy))
+                for N, e in zip((50, 100, 200), errs)]
+        return pd.DataFrame(rows)
+
+    params = {"n_train": 100}
+    peak_equal = noise_effect_sentence(frame([0.7, 0.89, 0.6], [0.75, 0.891, 0.68]), params)
+    assert peak_equal.startswith("Label noise raises the min-norm error at 2 of the 3 widths, by 5.0 to 8.0 points")
+    assert "but not at *N*/*n* = 1.00 around the peak, where the two differ by at most 0.1 points" in peak_equal
+    assert "whole" not in peak_equal and "near the chance level of 90%" in peak_equal
+    everywhere = noise_effect_sentence(frame([0.7, 0.8, 0.6], [0.75, 0.89, 0.68]), params)
+    assert everywhere.startswith("Label noise raises the whole min-norm curve, by 5.0 to 9.0 points")
+
+
+def test_random_features_gaps_are_points():
+    import numpy as np
+
+    from ddlib.chapters.random_features import distillation_numbers
+
+    rows = [dict(role="teacher", N=n, test_error=e, test_mse=1.0) for n, e in ((50, 0.6), (100, 0.9))]
+    rows += [dict(role="student-labels", N=n, M=100, test_error=0.9, test_mse=5.0) for n in (50, 100)]
+    rows += [dict(role=f"student-{k}", N=n, M=100, pool_size=P, test_error=e + d, test_mse=1.0)
+             for k in ("soft", "hard") for P, d in ((100, 0.105), (800, -0.0056)) for n, e in ((50, 0.6), (100, 0.9))]
+    out = distillation_numbers(pd.DataFrame(rows), {"n_train": 100, "pool_sizes": [100, 800]})
+    assert np.isclose(out["soft_small_mean_gap"], 0.105)
+    assert out["soft_small_mean_gap_words"] == "10.5 points worse"
+    assert out["soft_large_mean_gap_vs_teacher"] == "0.56 points below the teacher's"
+    assert out["hard_small_max_abs_gap_points"] == "10.5 points"
+
+
+def test_random_features_results_path_is_relative_to_the_repository(tmp_path, monkeypatch):
+    import pandas as pd_
+
+    from ddlib.chapters import random_features as rf
+
+    monkeypatch.delenv("DDLIB_RESULTS", raising=False)
+    monkeypatch.setattr(rf, "write_table", lambda table, chapter, preset: REPO / "results" / chapter / preset / "results.csv")
+    assert str(rf.write_results({"preset": "smoke"}, pd_.DataFrame({"study": ["x"]}))) == \
+        "results/random-features/smoke/results.csv"
+    monkeypatch.setattr(rf, "write_table", lambda table, chapter, preset: tmp_path / "r.csv")
+    assert rf.write_results({"preset": "smoke"}, pd_.DataFrame({"study": ["x"]})) == tmp_path / "r.csv"
 
 
 def test_numpy_scalars_are_glued_as_python_numbers(monkeypatch):

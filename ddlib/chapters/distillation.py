@@ -1,9 +1,14 @@
 """Chapter "Hard-label distillation": every baseline, the teacher-width sweep, the pool-size study.
 
 Teachers are the double-descent chapter's models (the same configs, so they are reused from the
-store). Students have one fixed architecture; by default the width at the peak of the direct
-curve, where training on the labeled set is worst (Cotter et al. 2021 argue that a student
-trained on a large teacher-labeled pool escapes that peak because its training set is large).
+store). Students have one fixed architecture; by default the width at the peak of the teachers'
+double-descent curve (test error of models trained on the labeled set, against width), where
+training on the labeled set is worst (Cotter et al. 2021 argue that a student trained on a large
+teacher-labeled pool escapes that peak because its training set is large).
+
+Each student seed distils the teacher of the same seed, so wherever a student is compared with a
+teacher (:func:`summarize`, :func:`method_table`, :func:`plot_methods`) the teachers are averaged over
+the student seeds only (:func:`paired`), not over every seed of the double-descent sweep.
 """
 from __future__ import annotations
 
@@ -78,7 +83,8 @@ def resolve_params(preset: str = "default", **overrides) -> dict:
 
 
 def student_width(p: dict, teacher_summary: dict) -> int:
-    """The fixed student width: given, or the peak of the direct (double-descent) curve."""
+    """The fixed student width: given, or the peak width of the teachers' double-descent curve
+    (:func:`ddlib.chapters.double_descent.summarize`)."""
     return teacher_summary["peak_width"] if p["student_width"] == "peak" else p["student_width"]
 
 
@@ -106,7 +112,10 @@ def student_configs(p: dict, width: int, teacher_widths, pool_sizes, methods) ->
 def run(p: dict, **kwargs) -> tuple[pd.DataFrame, dict, SweepOutcome]:
     """Teachers (reused), then every student; write ``results/distillation/<preset>/results.csv``.
 
-    Returns the results table, the teachers' double-descent summary, and the run counts.
+    Returns ``(frame, teacher_summary, outcome)``: the per-run frame (one row per teacher and per
+    student run: method, teacher width, pool size, seed, test error, ...; :func:`method_table` turns it
+    into the chapter's table of means), the teachers' double-descent summary with the student width
+    and the pool study's teachers added, and the run counts.
     """
     teacher_outcome = run_configs(dd.sweep_configs(p), device=p["device"], **kwargs)
     teachers = records_frame(teacher_outcome.records)
@@ -139,8 +148,35 @@ def _mean_error(frame: pd.DataFrame, width: int) -> float:
     return float(frame.loc[frame["width"] == width, "test_error"].mean())
 
 
+def paired(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
+    """``frame`` with teacher rows kept only for the student seeds (``p["student_seeds"]``).
+
+    Student seed ``s`` distils the teacher of seed ``s``, so a teacher mean compared with a student
+    mean is taken over the same seeds. Without ``student_seeds`` (or a ``seed`` column) ``frame`` is
+    returned as it is.
+    """
+    seeds = p.get("student_seeds")
+    if seeds is None or "seed" not in frame:
+        return frame
+    return frame[(frame["method"] != "teacher") | frame["seed"].isin(seeds)]
+
+
+def shown_difference(a: float, b: float) -> float:
+    """``a - b`` for two error rates as printed with one decimal in per cent (``{:.1%}``).
+
+    The difference of the printed values, so that e.g. 54.0% and 53.6% are said to differ by 0.4
+    points whatever the unrounded means; it differs from the unrounded ``a - b`` by at most 0.1 point.
+    """
+    return (float(f"{100 * a:.1f}") - float(f"{100 * b:.1f}")) / 100
+
+
 def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
-    """Means over seeds of the comparisons the chapter's prose cites."""
+    """Means over seeds of the comparisons the chapter's prose cites.
+
+    Teacher means are over the student seeds only (:func:`paired`). Gains are differences of mean
+    test errors (``gain_over_direct = direct - hard_pool_widest``, in percentage points when printed).
+    """
+    frame = paired(frame, p)
     pool = max(p["pool_sizes"])
     widest = max(p["teacher_widths"])
 
@@ -181,6 +217,10 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     both = pd.concat([teacher_curve, by_teacher], axis=1, keys=["teacher", "student"]).dropna()
     out["tracking_correlation"] = float(both["teacher"].corr(both["student"])) if len(both) > 2 else float("nan")
     out["student_minus_teacher_widest"] = out["hard_pool_widest"] - out["teacher_widest"]
+    teacher_train = frame[(frame["method"] == "teacher") & (frame["teacher_width"] == widest)]["train_error"].mean()
+    out["widest_teacher_interpolates"] = bool(teacher_train <= dd.INTERPOLATION_TOL)
+    out["n_student_seeds"] = len(p["student_seeds"])
+    out["n_labeled"] = int(p["n_train"])
     out["narrow_study_teacher"] = teacher_summary["study_teachers"][0]
     out["narrow_study_label"] = narrow_study_label(teacher_summary)
     main_hp = hp[hp["teacher_width"] == widest]
@@ -188,7 +228,15 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["pool_passes"] = float(p["student_steps_factor"] * dd.steps_for(p) * p["batch_size"] / pool)
     out["pool_study_smallest"] = int(min(p["pool_study_sizes"]))
     out["pool_study_largest"] = int(max(p["pool_study_sizes"]))
+    out["pool_smallest_minus_direct_widest"] = out["pool_smallest_widest"] - out["direct"]
+    out["pool_smallest_minus_direct_narrow"] = out["pool_smallest_narrow"] - out["direct"]
+    for name, (a, b) in dict(gain_over_direct=("direct", "hard_pool_widest"),
+                             gain_over_soft_kd_labeled=("soft_kd_labeled_widest", "hard_pool_widest"),
+                             gain_over_same_width_teacher=("same_width_teacher", "hard_pool_widest")).items():
+        out[f"{name}_points"] = dd.points(shown_difference(out[a], out[b]))
     out["verdict"] = verdict(out)
+    out["best_teacher_sentence"] = best_teacher_sentence(out)
+    out["small_pool_sentence"] = small_pool_sentence(out)
     return out
 
 
@@ -207,42 +255,100 @@ def narrow_study_label(teacher_summary: dict) -> str:
     return f"the narrowest teacher (width {width}; no teacher width lies below the peak at {peak} in this run)"
 
 
-def _compare(gain: float, other: str) -> str:
+def _compare(gain: float, shown: float, other: str) -> str:
+    """``hard_pool`` against ``other``: ``gain`` (other's error minus hard_pool's, unrounded) chooses the
+    words, ``shown`` (the same difference of the printed errors, :func:`shown_difference`) is printed."""
     if gain >= dd.CLEAR:
-        return f"beats {other} by {dd.points(gain)}"
+        return f"beats {other} by {dd.points(shown)}"
     if gain > MARGIN:
-        return f"is only {dd.points(gain)} better than {other}, within about the spread between seeds"
+        return f"is only {dd.points(shown)} better than {other}, within about the spread between seeds"
     if gain >= -MARGIN:
-        return f"is on par with {other} ({100 * -gain:+.1f} points)"
-    return f"is {dd.points(-gain)} worse than {other}"
+        return f"is on par with {other} ({100 * -shown:+.1f} points)"
+    return f"is {dd.points(-shown)} worse than {other}"
 
 
 def verdict(s: dict) -> str:
-    """Sentences, chosen by the numbers, on claims C2-C4 for this run."""
-    gap = s["student_minus_teacher_widest"]
-    c3 = (f"From the widest teacher, `hard_pool` {_compare(s['gain_over_direct'], '`direct`')} and "
-          f"{_compare(s['gain_over_soft_kd_labeled'], '`soft_kd_labeled`')} (C3).")
+    """Sentences, chosen by the numbers, on claims C2-C4 for this run.
+
+    C2 compares ``hard_pool_widest`` with ``teacher_widest``, both means over the student seeds; the
+    student is "close to the teacher" when they differ by less than :data:`CLOSE_TO_TEACHER`.
+    """
+    hp = s["hard_pool_widest"]
+    c3 = (f"From the widest teacher, `hard_pool` "
+          f"{_compare(s['gain_over_direct'], shown_difference(s['direct'], hp), '`direct`')} and "
+          f"{_compare(s['gain_over_soft_kd_labeled'], shown_difference(s['soft_kd_labeled_widest'], hp), '`soft_kd_labeled`')}"
+          f" (C3).")
     if s["other_teachers"]:
         c3 += (f" From the other {s['other_teachers']} teacher width(s) it beats `direct` at "
                f"{s['other_beats_direct']} and `soft_kd_labeled` at {s['other_beats_soft_kd_labeled']} of them "
                f"(by at least {dd.points(MARGIN)}): the claim holds here "
                f"{'for every teacher' if s['other_beats_soft_kd_labeled'] == s['other_teachers'] else 'only with a wide enough teacher'}.")
-    c2 = (f"It ends {dd.points(abs(gap))} {'above' if gap >= 0 else 'below'} its teacher's own error "
+    gap, teacher = s["student_minus_teacher_widest"], s["teacher_widest"]
+    n = s["n_student_seeds"]
+    c2 = (f"On the same {n} seed{'s' if n != 1 else ''}, it ends at {hp:.1%} against its teachers' {teacher:.1%}, "
+          f"{dd.relation(shown_difference(hp, teacher), 'them')} "
           f"(C2, close to the teacher: {'yes' if abs(gap) < CLOSE_TO_TEACHER else 'no'}).")
     r = s["tracking_correlation"]
     pool_helps = s["pool_largest_widest"] < s["pool_smallest_widest"] and s["pool_largest_narrow"] < s["pool_smallest_narrow"]
-    c4 = (f"Across the {s['n_teacher_widths']} teacher widths the `hard_pool` student's error follows the teacher's "
-          f"with correlation {r:.2f} ({'it tracks the teacher curve' if r >= 0.7 else 'a loose link at best'}"
-          f"{', from few points' if s['n_teacher_widths'] < 6 else ''}), and a larger pool "
-          f"{'helps both studied teachers' if pool_helps else 'does not always help'} (C4).")
+    if r == r:  # a correlation needs at least 3 teacher widths (nan otherwise)
+        tracks = (f"Across the {s['n_teacher_widths']} teacher widths the `hard_pool` student's error follows the "
+                  f"teacher's with correlation {r:.2f} ({'it tracks the teacher curve' if r >= 0.7 else 'a loose link at best'}"
+                  f"{', from few points' if s['n_teacher_widths'] < 6 else ''})")
+    else:
+        tracks = f"With {s['n_teacher_widths']} teacher widths there are too few for a correlation with the teacher curve"
+    c4 = f"{tracks}, and a larger pool {'helps both studied teachers' if pool_helps else 'does not always help'} (C4)."
     return " ".join([c3, c2, c4])
+
+
+def best_teacher_sentence(s: dict) -> str:
+    """Which teacher width gives the best ``hard_pool`` student, and whether it is the widest one."""
+    best, widest = s["best_hard_pool_teacher"], s["widest_teacher"]
+    head = (f"The best `hard_pool` student comes from the teacher of width {best} "
+            f"({s['best_hard_pool_error']:.1%})")
+    if best == widest:
+        fits = ", which fits its noisy labels" if s["widest_teacher_interpolates"] else ""
+        return f"{head}: the widest teacher{fits}, as the paper's story has it."
+    return (f"{head}, not from the widest teacher (width {widest}, {s['hard_pool_widest']:.1%}): here the "
+            f"paper's story, that the most over-parameterised teacher is the one to distil, does not hold.")
+
+
+def small_pool_sentence(s: dict) -> str:
+    """The smallest pool of the pool study against ``direct``, for both studied teachers.
+
+    Compares ``pool_smallest_<teacher>`` with ``direct`` (differences of the printed errors); a student
+    more than :data:`MARGIN` worse than ``direct`` is "worse".
+    """
+    size, n = s["pool_study_smallest"], s["n_labeled"]
+    than = ", as many as the labeled set" if size == n else (", fewer than the labeled set" if size < n else "")
+    parts, kinds = [], []
+    for name, label in (("widest", f"the widest teacher (width {s['widest_teacher']})"),
+                        ("narrow", f"the width-{s['narrow_study_teacher']} teacher")):
+        diff = s[f"pool_smallest_minus_direct_{name}"]
+        shown = shown_difference(s[f"pool_smallest_{name}"], s["direct"])
+        kind = "worse" if diff > MARGIN else ("better" if diff < -MARGIN else "on par")
+        parts.append((kind, f"on par ({100 * shown:+.1f} points)" if kind == "on par" else dd.points(abs(shown)),
+                      label))
+        kinds.append(kind)
+    if kinds[0] == kinds[1] != "on par":
+        said = " and ".join(f"by {amount} with {label}" for _, amount, label in parts)
+        text = (f"With the smallest pool ({size} inputs{than}), `hard_pool` is {kinds[0]} than `direct` "
+                f"({s['direct']:.1%}) with both studied teachers: {said}.")
+    else:
+        said = " and ".join(f"{amount if kind == 'on par' else f'{amount} {kind}'} with {label}"
+                            for kind, amount, label in parts)
+        text = f"With the smallest pool ({size} inputs{than}), `hard_pool` against `direct` ({s['direct']:.1%}) is {said}."
+    if kinds == ["worse", "worse"]:
+        text += (" So a pool that small does worse than training on the labeled set without a teacher, as in "
+                 "the closed-form chapter, where a pool as small as the student does not help either.")
+    return text
 
 
 def method_table(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
     """Mean test error (over seeds) per distilled teacher width (rows) and method (columns), at the
-    main pool size; ``teacher`` is the teacher itself. ``direct`` and ``oracle_pool`` use no teacher,
-    so they repeat on every row."""
+    main pool size; ``teacher`` is the teacher itself, over the student seeds (:func:`paired`).
+    ``direct`` and ``oracle_pool`` use no teacher, so they repeat on every row."""
     pool = max(p["pool_sizes"])
+    frame = paired(frame, p)
     f = frame[frame["pool_size"].isin([0, pool])]
     table = (f[f["teacher_width"].isin(p["teacher_widths"])]
              .pivot_table(index="teacher_width", columns="method", values="test_error", aggfunc="mean"))
@@ -256,11 +362,13 @@ def method_table(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
 
 
 def plot_methods(frame: pd.DataFrame, p: dict):
-    """Student test error against teacher width for each method, the teacher's curve beside it."""
+    """Student test error against teacher width for each method, the teacher's curve (over the student
+    seeds, :func:`paired`) beside it."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     pool = max(p["pool_sizes"])
+    frame = paired(frame, p)
     f = frame[(frame["pool_size"].isin([0, pool])) & frame["method"].isin(["teacher", *TEACHER_METHODS])]
     fig, ax = plt.subplots(figsize=(8, 4.6))
     sns.lineplot(data=f, x="teacher_width", y="test_error", hue="method", style="method", markers=True,

@@ -123,7 +123,9 @@ def summarize(frame: pd.DataFrame) -> dict:
     near the threshold only, so a noisy narrow, under-fitting model cannot be taken for it:
     ``peak_width`` is the width of highest mean test error among the widths from the best
     model narrower than the threshold (the first descent's minimum) up to one grid step past
-    the threshold.
+    the threshold. ``peak_over_narrower`` and ``peak_over_widest`` are the peak width's mean test error
+    minus the best narrower width's and the widest width's; the string entries (``verdict``,
+    ``peak_status``, ``peak_vs_narrower``, ...) put them into words for the prose, in percentage points.
     """
     m = frame.groupby("width")[["train_error", "test_error", "params"]].mean().sort_index()
     widths = list(m.index)
@@ -151,9 +153,23 @@ def summarize(frame: pd.DataFrame) -> dict:
     out["peak_to_threshold_ratio"] = (peak_width / out["threshold_width"]) if interp else float("nan")
     out["seed_spread"] = float(frame.groupby("width")["test_error"].std().mean())
     out["interpolation_tol"] = INTERPOLATION_TOL
-    out["peak_over_narrower_points"] = points(out["peak_over_narrower"])
-    out["peak_over_widest_points"] = points(out["peak_over_widest"])
     out["seed_spread_points"] = points(out["seed_spread"])
+    out["clear_peak"] = clear_peak(out)
+    out["peak_status"] = ("the peak" if out["clear_peak"] else "not a clear peak: see the verdict above" if interp
+                          else "there is no threshold: see the verdict above")
+    out["peak_vs_narrower"] = (
+        f"{relation(out['peak_over_narrower'], 'width ' + str(out['best_narrower_width']))}, the best narrower width "
+        f"({out['best_narrower_test_error']:.1%})" if out["best_narrower_width"] is not None
+        else "no narrower width was trained")
+    out["peak_where"] = "near the threshold" if interp else "from the best narrower width on"
+    out["widest_fit"] = (f"{'fits' if out['widest_train_error'] <= INTERPOLATION_TOL else 'does not fit'} its noisy "
+                         f"training labels (train error {out['widest_train_error']:.1%})")
+    out["threshold_sentence"] = (
+        f"The interpolation threshold, the first width whose mean train error is at most {INTERPOLATION_TOL:.0%}, "
+        f"is {out['threshold_width']}; width {peak_width} is {out['peak_to_threshold_ratio']:.2f} times that width."
+        if interp else f"No width reaches a mean train error of at most {INTERPOLATION_TOL:.0%}, so this sweep has "
+        f"no interpolation threshold.")
+    out["widest_vs_peak"] = relation(-out["peak_over_widest"], f"width {peak_width}") if len(wider) else "the same model"
     out["verdict"] = verdict(out)
     return out
 
@@ -162,28 +178,84 @@ def summarize(frame: pd.DataFrame) -> dict:
 CLEAR = 0.02
 
 
-def points(x: float) -> str:
-    """A difference of two error rates in percentage points, e.g. ``"5.7 points"``."""
-    return f"{100 * x:.1f} points"
+def points(x: float, digits: int = 1) -> str:
+    """A difference of two error rates in percentage points, ``100 x`` with ``digits`` decimals, e.g. ``"5.7 points"``."""
+    return f"{100 * x:.{digits}f} points"
+
+
+def relation(diff: float, other: str, digits: int = 1) -> str:
+    """``diff`` (this error minus ``other``'s) in words: ``"5.7 points below width 16"``, ``"0.4 points above ..."``."""
+    return f"{points(abs(diff), digits)} {'above' if diff >= 0 else 'below'} {other}"
+
+
+def clear_peak(s: dict) -> bool:
+    """A clear peak: the sweep has an interpolation threshold, and the peak width's mean test error is at least
+    :data:`CLEAR` above both the best narrower width's and the widest width's (``peak_over_narrower >= CLEAR``
+    and ``peak_over_widest >= CLEAR``)."""
+    return bool(s["threshold_width"] is not None and s["peak_over_narrower"] >= CLEAR
+                and s["peak_over_widest"] >= CLEAR)
+
+
+def _rise_words(s: dict) -> str:
+    """How far the peak width's test error is above the best narrower width's (``rise = peak - narrower``)."""
+    rise, spread, v = s["peak_over_narrower"], s["seed_spread"], s["best_narrower_width"]
+    if v is None:
+        return "no narrower width was trained"
+    if rise >= CLEAR:
+        return f"it is {points(rise)} above width {v}, the best narrower one"
+    if rise <= 0:
+        return f"it is no higher than width {v}, the best narrower one ({relation(rise, 'it')})"
+    small = (f"within the spread between seeds ({points(spread)})" if rise <= spread
+             else f"less than the {points(CLEAR)} counted here as clear")
+    return f"it is only {points(rise)} above width {v}, the best narrower one, {small}"
+
+
+def _fall_words(s: dict, ref: str) -> str:
+    """How far the widest width's test error is below the peak width's (``fall = peak - widest``), ``ref``
+    naming the peak width."""
+    fall, w = s["peak_over_widest"], s["widest_width"]
+    if fall != fall:  # nan: the peak width is the widest
+        return "No wider width was trained."
+    fits = ", which fits its noisy training labels," if _widest_fits(s) else ""
+    if fall >= CLEAR:
+        return f"The widest model (width {w}){fits} is {points(fall)} better than {ref}."
+    if fall >= 0:
+        return (f"The widest model (width {w}){fits} is only {points(fall)} better than {ref}: test error does "
+                f"not clearly come back down.")
+    return f"The widest model (width {w}){fits} is {points(-fall)} worse than {ref}."
+
+
+def _widest_fits(s: dict) -> bool:
+    return s.get("widest_train_error", 1.0) <= s.get("interpolation_tol", INTERPOLATION_TOL)
 
 
 def verdict(s: dict) -> str:
-    """One sentence, chosen by the numbers, saying whether this run shows double descent (C1)."""
-    rise, fall = s["peak_over_narrower"], s["peak_over_widest"]
-    near = (f"width {s['peak_width']}, the highest test error near the interpolation threshold "
-            f"(width {s['threshold_width']})" if s["threshold_width"] is not None else f"width {s['peak_width']}")
-    narrower = f"the best narrower model (width {s['best_narrower_width']})"
-    if rise >= CLEAR and fall >= CLEAR:
-        return (f"**This run shows double descent:** test error rises {points(rise)} above {narrower} to a peak at "
-                f"{near}, and the widest model (width {s['widest_width']}) is {points(fall)} below the peak.")
-    if fall >= CLEAR:
-        return (f"**This run shows the second descent but no clear peak:** the widest, interpolating model "
-                f"(width {s['widest_width']}) is {points(fall)} better than {near}, but that model is only "
-                f"{points(rise)} above {narrower}, within the spread between seeds ({points(s['seed_spread'])}). "
-                f"Here test error plateaus near the threshold instead of peaking; the part of claim C1 that "
-                f"matters for distillation (a very wide model that interpolates noisy labels generalises best) holds.")
-    return (f"**This run does not show double descent:** {near} is {points(rise)} above {narrower} "
-            f"and {points(fall)} above the widest model (seed spread {points(s['seed_spread'])}).")
+    """Short sentences, chosen by the numbers, saying whether this run shows double descent (C1).
+
+    With ``rise = peak_over_narrower`` and ``fall = peak_over_widest``: no threshold when no width
+    interpolates (``threshold_width is None``); else double descent when both are at least :data:`CLEAR`
+    (:func:`clear_peak`), the second descent without a clear peak when only ``fall`` is, neither otherwise.
+    The width of highest test error near the threshold is called "the peak" only for double descent.
+    """
+    p = s["peak_width"]
+    if s["threshold_width"] is None:
+        return (f"**This run does not reach the interpolation threshold.** No width fits its noisy training labels "
+                f"(mean train error at most {s.get('interpolation_tol', INTERPOLATION_TOL):.0%}), so it cannot show "
+                f"double descent. From the best narrower width on, test error is highest at width {p}. "
+                f"{_fall_words(s, f'width {p}')}")
+    near = f"near the interpolation threshold (width {s['threshold_width']})"
+    if clear_peak(s):
+        return (f"**This run shows double descent.** Test error peaks at width {p}, {near}: {_rise_words(s)}. "
+                f"{_fall_words(s, 'the peak')}")
+    highest = f"Width {p} has the highest test error {near}, but {_rise_words(s)}."
+    if s["peak_over_widest"] >= CLEAR:
+        text = (f"**This run shows the second descent but no clear peak.** {highest} {_fall_words(s, f'width {p}')} "
+                f"Test error plateaus near the threshold instead of peaking.")
+        if s.get("best_width") == s["widest_width"] and _widest_fits(s):
+            text += (" The part of claim C1 that matters for distillation holds: the widest model interpolates its "
+                     "noisy labels and generalises best.")
+        return text
+    return f"**This run does not show double descent.** {highest} {_fall_words(s, f'width {p}')}"
 
 
 def plot(frame: pd.DataFrame, summary: dict):
@@ -203,7 +275,9 @@ def plot(frame: pd.DataFrame, summary: dict):
         ax.axvline(summary["threshold_width"], color="grey", ls="--", lw=1)
         ax.annotate("interpolation threshold", (summary["threshold_width"], ax.get_ylim()[1]),
                     xytext=(4, -14), textcoords="offset points", color="grey", fontsize=9)
-    ax.axvline(summary["peak_width"], color="C3", ls=":", lw=1)
+    peak = ("peak" if summary.get("clear_peak") else "highest test error near the threshold"
+            if summary["threshold_width"] is not None else "highest test error from the best narrower width on")
+    ax.axvline(summary["peak_width"], color="C4", ls=":", lw=1.2, label=f"{peak} (width {summary['peak_width']})")
     ax.legend(title=None)
     ax.set_title("Model-wise double descent")
     fig.tight_layout()

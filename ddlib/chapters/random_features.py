@@ -24,12 +24,14 @@ import pandas as pd
 import torch
 
 from .. import mnist1d_data, presets
+from ..paths import REPO_ROOT
 from ..book import write_table
 from ..noise import corrupt_labels
 from ..random_features import (RandomReLUFeatures, belkin_hsu_xu_risk, block_metrics, classification_error,
                                fit_ridge_path, one_hot, onehot_mse, simulate_linear_risk)
 from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int,
                           positive_float, positive_int)
+from .double_descent import CLEAR, points, relation
 
 CHAPTER = "random-features"
 STUDENT_STREAM = 1_000_003
@@ -279,7 +281,46 @@ def ridge_numbers(frame: pd.DataFrame, params: dict) -> dict:
                 out[f"{labels}_err_se"] = float(np.sqrt(e * (1 - e) / params["n_test"]))
             for name, lam in (("lo", min(params["ridges"])), ("hi", max(params["ridges"]))):
                 out[f"{labels}_ridge_{name}_max_{short}"] = float(sub[sub.ridge == float(lam)][metric].max())
+    out["noisy_tuned_max_rise_err_points"] = points(out["noisy_tuned_max_rise_err"], 2)
+    out["noisy_err_se_points"] = points(out["noisy_err_se"], 2)
+    out["noise_effect_sentence"] = noise_effect_sentence(frame, params)
     return out
+
+
+def noise_effect_sentence(frame: pd.DataFrame, params: dict) -> str:
+    """Where label noise raises the min-norm test error: ``diff(N) = error_noisy(N) - error_clean(N)``
+    (means over repeats), "raised" where ``diff >= CLEAR`` (2 points); the widths where it is not are
+    named, and "around the peak" is said only if they are consecutive widths and the noisy curve's peak is
+    among them. "Near chance"
+    means within 5 points of ``1 - 1/classes``."""
+    n = params["n_train"]
+    mn = frame[frame.ridge == 0].groupby(["N", "labels"]).test_error.mean().unstack()
+    diff = (mn["noisy"] - mn["clean"]).sort_index()
+    raised = diff[diff >= CLEAR]
+    if len(raised) == len(diff):
+        return (f"Label noise raises the whole min-norm curve, by {100 * diff.min():.1f} to {points(diff.max())} "
+                f"(at the widest width the error is {mn['noisy'].iloc[-1]:.1%} with noisy labels against "
+                f"{mn['clean'].iloc[-1]:.1%} with clean ones).")
+    rest = diff[diff < CLEAR]
+    ratios = [f"{N / n:.2f}" for N in rest.index]
+    where = ratios[0] if len(ratios) == 1 else ", ".join(ratios[:-1]) + " and " + ratios[-1]
+    peak_n = int(mn["noisy"].idxmax())
+    positions = [list(diff.index).index(N) for N in rest.index]
+    contiguous = positions == list(range(positions[0], positions[0] + len(positions)))
+    at_peak = peak_n in rest.index
+    around = " around the peak" if at_peak and contiguous else ""
+    text = (f"Label noise raises the min-norm error at {len(raised)} of the {len(diff)} widths, by "
+            f"{100 * raised.min():.1f} to {points(raised.max())} (at the widest width {mn['noisy'].iloc[-1]:.1%} "
+            f"with noisy labels against {mn['clean'].iloc[-1]:.1%} with clean ones), " if len(raised) else
+            "Label noise does not raise the min-norm error by 2 points or more at any width: ")
+    text += (f"{'but not ' if len(raised) else 'not '}at *N*/*n* = {where}{around}, where the two differ by at "
+             f"most {points(rest.abs().max())}")
+    if at_peak:
+        chance = 1 - 1 / mnist1d_data.NUM_CLASSES
+        near = f", both near the chance level of {chance:.0%}" if min(mn["noisy"][peak_n], mn["clean"][peak_n]) >= chance - 0.05 else ""
+        text += (f" (at the peak, *N*/*n* = {peak_n / n:.2f}, {mn['noisy'][peak_n]:.1%} with noisy labels and "
+                 f"{mn['clean'][peak_n]:.1%} with clean ones{near})")
+    return text + "."
 
 
 # --------------------------------------------------------------------------- study 3: distillation
@@ -360,6 +401,12 @@ def distillation_numbers(frame: pd.DataFrame, params: dict) -> dict:
                         f"{kind}_{name}_max_abs_gap": float(gap.abs().max()),
                         f"{kind}_{name}_beats_teacher": int((gap < 0).sum())})
     out["num_teachers"] = int(len(teacher))
+    for kind in ("soft", "hard"):
+        for name in ("small", "large"):
+            gap = out[f"{kind}_{name}_mean_gap"]
+            out[f"{kind}_{name}_mean_gap_words"] = f"{points(abs(gap))} {'worse' if gap >= 0 else 'better'}"
+            out[f"{kind}_{name}_mean_gap_vs_teacher"] = relation(gap, "the teacher's", 2)
+            out[f"{kind}_{name}_max_abs_gap_points"] = points(out[f"{kind}_{name}_max_abs_gap"])
     return out
 
 
@@ -454,7 +501,15 @@ def plot_distillation(frame: pd.DataFrame, params: dict):
 
 
 def write_results(params: dict, *frames: pd.DataFrame):
-    """Write all studies as one tidy table (``study`` column) to ``results/random-features/<preset>``."""
+    """Write all studies as one tidy table (``study`` column) to ``results/random-features/<preset>``.
+
+    Returns the path written, relative to the repository root where it lies under it (absolute where
+    ``$DDLIB_RESULTS`` points elsewhere).
+    """
     table = pd.concat(frames, ignore_index=True)
     table.insert(1, "preset", params["preset"])
-    return write_table(table, CHAPTER, params["preset"])
+    path = write_table(table, CHAPTER, params["preset"])
+    try:
+        return path.resolve().relative_to(REPO_ROOT.resolve())
+    except ValueError:
+        return path
