@@ -24,7 +24,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 ## Execute every chapter at its default preset and build the HTML book into _build/html.
 book: $(STAMP)
-	@rm -rf _build/html/reports  # error logs of an earlier failed build must not ship with this one
+	@rm -rf _build/html  # no error log or figure of an earlier build ships with this one
 	@start=$$(date +%s); \
 	$(BIN)/jupyter-book build . --all --builder html --warningiserror --keep-going; status=$$?; \
 	echo "book build: $$(( $$(date +%s) - start )) s (exit $$status)"; exit $$status

@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import sweep_cost
 from .paths import REPO_ROOT
-from .vision_models import vision_forward_flops
+from .vision_models import stage_shapes, vision_forward_flops
 
 RESULTS = REPO_ROOT / "benchmarks" / "results"
 #: Small-size runs of the same script on this project's CPU machines (no MFU, no targets).
@@ -139,8 +139,12 @@ def graph_numbers(runs: pd.DataFrame) -> dict:
     return {"graph_sentence": text}
 
 
+def _models_short(members: int) -> str:
+    return "one model" if members == 1 else f"{members} seeds grouped"
+
+
 def _models(row: pd.Series) -> str:
-    return "one model" if int(row["members"]) == 1 else f"{int(row['members'])} seeds grouped"
+    return _models_short(int(row["members"]))
 
 
 def compiled_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -159,6 +163,8 @@ def show(runs: pd.DataFrame) -> pd.DataFrame:
                        "ours_mfu"]
     out = runs[[c for c in cols if c in runs]].reset_index(drop=True)
     out["ours_mfu"] = (100 * out["ours_mfu"]).round(2)
+    if "device" in runs and runs["device"].astype(str).str.startswith("cpu").all():
+        out = out.drop(columns=["ours_tflops", "ours_mfu"], errors="ignore")  # no utilisation figures on a CPU
     out = out.dropna(axis="columns", how="all")  # e.g. no MFU on a CPU, no baseline in a run without one
     return out.rename(columns={"ours_mfu": "ours_mfu_%"}).round(2)
 
@@ -193,7 +199,7 @@ def plot(runs: pd.DataFrame):
     for members, group in runs.groupby("members"):
         group = group.sort_values("k")
         ax.plot(group["k"], group["ours_images_per_s"], marker="o",
-                label=f"ours, {members} seed(s) as one grouped model")
+                label="ours, one model" if members == 1 else f"ours, {members} seeds as one grouped model")
     base = runs.dropna(subset=["baseline_images_per_s"]).drop_duplicates("k").sort_values("k")
     ax.plot(base["k"], base["baseline_images_per_s"], marker="s", ls="--", color="grey",
             label="DataLoader baseline, one model")
@@ -221,7 +227,8 @@ def key_numbers(runs: pd.DataFrame) -> dict:
            "gpu_sweep_k_max": int(first["sweep_k_max"]), "gpu_sweep_epochs": int(first["sweep_epochs"]),
            "gpu_sweep_seeds": int(first["sweep_seeds"]), "gpu_sweep_train_size": int(first["sweep_train_size"]),
            "gpu_data": str(first["data"]),
-           "gpu_script_note": _script_note(current), "gpu_compile_note": _compile_note(compiled_runs(runs))}
+           "gpu_script_note": _script_note(current), "gpu_compile_note": _compile_note(compiled_runs(runs), current),
+           "gpu_layers_words": _layers_words(str(first["model"]), int(current["k"].max()))}
     if len(single):
         small = single[single["k"] <= 16]
         out.update(gpu_ratio_min_small_k=float(small["ratio"].min()), gpu_ratio_max_small_k=float(small["ratio"].max()),
@@ -287,10 +294,9 @@ def _overhead_note(current: pd.DataFrame) -> str:
 
 def _script_note(current: pd.DataFrame) -> str:
     if "baseline_workers" in current and current["baseline_workers"].notna().all():
-        graph = ("with its default on CUDA, the whole step recorded once as a CUDA graph and replayed "
-                 "(`ddlib.cuda_graph`), " if _cuda_graph(current).all() else "eagerly (no CUDA graph), ")
-        return ("These rows time `ddlib.train.train_ensemble` itself, " + graph + "one model and grouped seeds "
-                "against the baseline measured in the same run.")
+        graph = "the whole step as a CUDA graph" if _cuda_graph(current).all() else "eager steps, no CUDA graph"
+        return (f"These rows time `ddlib.train.train_ensemble` itself ({graph}) against the baseline measured in "
+                "the same run.")
     return ("These rows were measured with an earlier version of the benchmark, whose \"ours\" was a "
             "hand-written copy of the training step (random batches, one augmentation generator for all "
             "members) rather than `train_ensemble` itself, and before the per-member augmentation was batched "
@@ -299,7 +305,16 @@ def _script_note(current: pd.DataFrame) -> str:
             "`reduce-overhead` compile mode); no GPU has been available to run it since.")
 
 
-def _compile_note(compiled: pd.DataFrame) -> str:
+def _layers_words(model: str, k: int) -> str:
+    """The sizes of a model's stages at width ``k`` in words (:func:`ddlib.vision_models.stage_shapes`)."""
+    shapes = stage_shapes(model, k)
+    (c0, h0, w0), (c1, h1, w1) = shapes[0], shapes[-1]
+    return f"{h0} × {w0} down to {h1} × {w1} pixels, {c0} to {c1} channels at k = {k}"
+
+
+def _compile_note(compiled: pd.DataFrame, current: pd.DataFrame | None = None) -> str:
+    """Each compiled run's rows in words, each beside the cited run's uncompiled row of the same card, width
+    and number of models where there is one."""
     if compiled.empty:
         return ("No run with `torch.compile` has been measured on a GPU yet (`benchmarks/gpu_session.sh` "
                 "includes one).")
@@ -309,8 +324,12 @@ def _compile_note(compiled: pd.DataFrame) -> str:
         parts = []
         for _, r in rows.sort_values(["k", "members"]).iterrows():
             ratio = "" if pd.isna(r["baseline_images_per_s"]) else f", {r['ratio']:.2f}x the baseline of that run"
-            parts.append(f"k = {int(r['k'])} with {int(r['members'])} member(s): {r['ours_images_per_s']:,.0f} "
-                         f"images/s{ratio}, MFU {r['ours_mfu']:.1%}")
+            plain = (current[(current["device"] == device) & (current["k"] == r["k"]) &
+                             (current["members"] == r["members"])] if current is not None else pd.DataFrame())
+            against = ("" if plain.empty else f", against {plain['ours_images_per_s'].iloc[0]:,.0f} images/s "
+                       f"({plain['ours_mfu'].iloc[0]:.1%}) uncompiled")
+            parts.append(f"k = {int(r['k'])} with {_models_short(int(r['members']))}: {r['ours_images_per_s']:,.0f} "
+                         f"images/s{ratio}, MFU {r['ours_mfu']:.1%}{against}")
         graph_words = ", whole step as a CUDA graph" if graph else ""
         sentences.append(f"With `torch.compile` (mode {mode}{graph_words}; {device}, {date}): " + "; ".join(parts) + ".")
     return " ".join(sentences)
@@ -475,9 +494,11 @@ def show_concurrent_groups(runs: pd.DataFrame) -> pd.DataFrame:
     rows = rows if len(rows) else _newest_file(runs, cpu=True)
     cols = ["device", "widths", "groups", "alone_s", "together_s", "ratio", "images_per_s_together"]
     cols += [c for c in ("mfu_together",) if c in rows and rows[c].notna().any()]
-    return rows[cols].set_index("widths").round(3).rename(
-        columns={"alone_s": "one after another, s", "together_s": "at once, s",
-                 "images_per_s_together": "images/s at once", "mfu_together": "MFU at once"})
+    table = rows[cols].set_index("widths").round({"alone_s": 2, "together_s": 2, "ratio": 2, "images_per_s_together": 0})
+    if "mfu_together" in table:
+        table["mfu_together"] = (100 * table["mfu_together"]).round(1)
+    return table.rename(columns={"alone_s": "one after another, s", "together_s": "at once, s", "ratio": "speed-up, at once",
+                                 "images_per_s_together": "images/s at once", "mfu_together": "MFU at once, %"})
 
 
 def concurrent_groups_sentence(runs: pd.DataFrame, numbers: dict) -> str:
@@ -500,7 +521,7 @@ def _concurrent_file_sentence(rows: pd.DataFrame) -> str:
     sets = "; ".join(f"widths {_spaced(r['widths'])}: {r['ratio']:.2f} times as fast at once"
                      + (f", {r['mfu_together']:.1%} MFU" if pd.notna(r.get("mfu_together")) else "")
                      for _, r in rows.iterrows())
-    return (f"On {_device_words(r0['device'])} on {r0['date']} ({r0['model']}, {int(r0['seeds'])} seed(s) per "
+    return (f"On {_device_words(r0['device'])} on {r0['date']} ({r0['model']}, {_count(int(r0['seeds']), 'seed')} per "
             f"group, batch {int(r0['batch_size'])}, {_concurrent_loop(rows)}): {sets}.")
 
 
@@ -560,8 +581,8 @@ def same_setting_sentence(width_runs: pd.DataFrame, concurrent_runs: pd.DataFram
     if (wb["sweep"], wb["device"], int(wb["width_batch"])) != (cg["sweep"], cg["device"], int(cg["width_batch"])):
         return ""
     a, b = float(wb["batched_s"]), float(cg["one_at_a_time_s"])
-    return (f"The same setting (widths up to {int(wb['width_batch'])} padded, one group at a time) took {a:.0f} s in "
-            f"the width-batching run and {b:.0f} s in this one, {abs(a - b) / min(a, b):.0%} apart, a measure of how "
+    return (f"The same setting (widths up to {int(wb['width_batch'])} padded, one group at a time) took {a:.1f} s in "
+            f"the width-batching run and {b:.1f} s in this one, {abs(a - b) / min(a, b):.1%} apart, a measure of how "
             f"far two timings of one setting differ on this shared machine.")
 
 
@@ -596,7 +617,14 @@ def _widest(widths: str) -> int:
 
 
 def _spaced(widths: str) -> str:
-    return ", ".join(str(widths).split(","))
+    """``"1,2,3,4,8"`` as ``"1–4, 8"``: runs of three or more consecutive widths as a range."""
+    values, parts, start = [int(w) for w in str(widths).split(",")], [], 0
+    for i in range(1, len(values) + 1):
+        if i == len(values) or values[i] != values[i - 1] + 1:
+            run = values[start:i]
+            parts += [f"{run[0]}–{run[-1]}"] if len(run) >= 3 else [str(v) for v in run]
+            start = i
+    return ", ".join(parts)
 
 
 def _width_batching_gpu_note(gpu: pd.DataFrame) -> str:
@@ -610,7 +638,7 @@ def _width_batching_gpu_note(gpu: pd.DataFrame) -> str:
         loop = "the whole step as a CUDA graph" if _cuda_graph(rows).all() else "eager steps"
         parts = [f"widths {_spaced(r['widths'])}: {r['ratio']:.2f}x (padding: {r['padding_overhead']:.1f} times the "
                  f"parameters)" for _, r in rows.iterrows()]
-        sentences.append(f"On {r0['device']} ({r0['date']}, {r0['model']}, {int(r0['seeds'])} seed(s) per width, "
+        sentences.append(f"On {r0['device']} ({r0['date']}, {r0['model']}, {_count(int(r0['seeds']), 'seed')} per width, "
                          f"{loop}): " + "; ".join(parts) + ".")
     return " ".join(sentences + [_width_batching_gpu_verdict(gpu)])
 
@@ -671,7 +699,7 @@ def _same_sweep_on_cpu(cpu: pd.DataFrame, same_sweep: tuple[pd.DataFrame, pd.Dat
     others = [t for t, device in others if len(mine) and device == mine["device"].iloc[0]]
     if mine.empty or not others:
         return ""
-    return (f" On the CPU the batching benchmarks below timed the same sweep with the same defaults at "
+    return (f" On the CPU the batching benchmarks above timed the same sweep with the same defaults at "
             f"{' and '.join(others)}, against {float(mine['seconds'].iloc[0]):.0f} s here: separate processes at "
             f"different times on a shared machine, so set times against each other only within one run.")
 

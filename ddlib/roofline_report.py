@@ -256,8 +256,8 @@ def _sweep_numbers(m: _Measured, measured: dict) -> dict:
     wide = roofline.sweep_hours(m.model, range(SMALL_K + 1, widths[-1] + 1), images, m.hw, batch=m.batch)
     wide_measured = measured.get("gpu_sweep_hours_wide")
     groups = ("" if wide_measured is None else
-              f"The widths above {SMALL_K}, {wide_measured:.0f} GPU-hours as projected from the "
-              f"measurements, would take {wide:.0f} at the roofline: training groups at once can gain at most about "
+              f"The widths above {SMALL_K}, {wide_measured:.1f} GPU-hours as projected from the "
+              f"measurements, would take {wide:.1f} at the roofline: training groups at once can gain at most about "
               f"{wide_measured / wide:.1f} times there, and at k = {int(widest['k'])} at most "
               f"{m.step_seconds(widest) / roofline.step_seconds(widest_costs, m.hw):.1f} times, up to the caveats of "
               f"the estimate.")
@@ -295,8 +295,10 @@ def kernel_profile_sentence(runs: pd.DataFrame) -> str:
     of operation furthest below their roofline; or that no GPU profile exists yet."""
     rows = _gpu_profile(runs)
     if rows.empty:
-        return ("No GPU profile of the step exists yet: `benchmarks/kernel_profile.py` (step 3 of "
-                "`benchmarks/gpu_session.sh`) measures each kind's device time, to set against the table above.")
+        return ("Which kinds of operation fall short of their roofline on the card, and by how much, only a profile "
+                "of the step on the GPU can tell; none exists yet (`benchmarks/kernel_profile.py`, step 3 of "
+                "`benchmarks/gpu_session.sh`: eager steps under `torch.profiler`, each kind's kernel time against "
+                "its roofline).")
     first = rows.iloc[0]
     parts = []
     for k, at_k in rows.groupby("k", sort=True):
@@ -306,5 +308,6 @@ def kernel_profile_sentence(runs: pd.DataFrame) -> str:
         slow = " and ".join(f"{r['kind']} at {r['efficiency']:.0%} of it" for _, r in worst.iterrows())
         parts.append(f"at k = {int(k)} the step took {step['step_wall_ms']:.2f} ms, {step['step_kernel_ms']:.2f} ms "
                      f"of it in kernels; furthest below their roofline: {slow}")
-    return (f"Profiled on {first['device']} ({first['date']}, {int(first['steps'])} eager steps after a warm-up, "
-            f"`benchmarks/results/kernel-profile/`): " + "; ".join(parts) + ".")
+    return (f"Profiled on {first['device']} ({first['date']}, {int(first['steps'])} eager steps after a warm-up under "
+            f"`torch.profiler`, `benchmarks/results/kernel-profile/`; the table sets each kind's kernel time against its "
+            f"roofline): " + "; ".join(parts) + ".")

@@ -253,6 +253,21 @@ def plain_vision_model(name: str, k: int, num_classes: int = 10) -> nn.Module:
     return (PreActResNet18 if name == "resnet18" else FiveLayerCNN)(k, num_classes)
 
 
+@torch.no_grad()
+def stage_shapes(name: str, k: int) -> list[tuple[int, int, int]]:
+    """``(channels, height, width)`` of each stage's output for one 32x32 CIFAR image: the four residual
+    stages of the ResNet, or the four convolution blocks of the CNN (before their pooling), read from a
+    forward pass of :func:`plain_vision_model` with hooks."""
+    model, shapes = plain_vision_model(name, k), []
+    stages = ("layer1", "layer2", "layer3", "layer4") if name == "resnet18" else ("bn0", "bn1", "bn2", "bn3")
+    hooks = [getattr(model, stage).register_forward_hook(lambda m, i, out: shapes.append(tuple(out.shape[1:])))
+             for stage in stages]
+    model.eval()(torch.zeros(1, 3, 32, 32))
+    for hook in hooks:
+        hook.remove()
+    return shapes
+
+
 def build_vision_model(name: str, k: int, num_classes: int, seeds) -> nn.Module:
     """An ensemble of ``len(seeds)`` models of family ``name`` at width ``k``, member i seeded by ``seeds[i]``."""
     _check(name, k, num_classes)

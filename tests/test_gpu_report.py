@@ -85,7 +85,7 @@ def test_a_newer_run_supersedes_older_ones_and_compiled_rows_stay_apart(tmp_path
 
 def test_notes_for_the_committed_runs(tmp_path):
     k = gpu_report.key_numbers(gpu_report.load_benchmarks())
-    assert "whole step recorded once as a CUDA graph" in k["gpu_script_note"]
+    assert "(the whole step as a CUDA graph)" in k["gpu_script_note"]
     assert k["gpu_compile_note"].startswith("With `torch.compile` (mode default, whole step as a CUDA graph; NVIDIA H100")
     assert "MFU 14.2%" in k["gpu_compile_note"]  # the compiled k = 64 row of the H100 run
     import shutil
@@ -100,7 +100,7 @@ def test_plot_draws_one_line_per_ensemble_size_and_the_baseline():
     runs = gpu_report.current_runs(gpu_report.load_benchmarks())
     fig = gpu_report.plot(runs)
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
-    assert labels == ["ours, 1 seed(s) as one grouped model", "ours, 8 seed(s) as one grouped model",
+    assert labels == ["ours, one model", "ours, 8 seeds as one grouped model",
                       "DataLoader baseline, one model"]
     import matplotlib.pyplot as plt
 
@@ -135,7 +135,7 @@ def test_width_batching_sentences_say_where_padding_stops_paying(tmp_path):
                data="synthetic")
     pd.DataFrame([gpu]).to_csv(tmp_path / "gpu.csv", index=False)
     n = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))
-    assert n["wb_gpu_note"].startswith("On NVIDIA H100") and "widths 1, 2, 3, 4: 2.50x" in n["wb_gpu_note"]
+    assert n["wb_gpu_note"].startswith("On NVIDIA H100") and "widths 1–4: 2.50x" in n["wb_gpu_note"]
     assert n["wb_gpu_note"].endswith("Every set measured on a GPU pays.")  # one loop only: nothing on loops or cards
     pd.DataFrame([gpu, dict(gpu, widths="1,2", cuda_graph=True, ratio=0.9)]).to_csv(tmp_path / "gpu.csv", index=False)
     n = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))
@@ -264,6 +264,21 @@ def test_chapter_times_compare_the_newest_gpu_and_cpu_runs(tmp_path):
                                                                           tmp_path, same_sweep=elsewhere)
 
 
+def test_width_lists_compress_runs_and_stage_sizes_come_from_the_model():
+    assert gpu_report._spaced("1,2,3,4,5,6,7,8") == "1–8"
+    assert gpu_report._spaced("1,2,4,5,6,9") == "1, 2, 4–6, 9" and gpu_report._spaced("8,8") == "8, 8"
+    assert gpu_report._layers_words("resnet18", 64) == "32 × 32 down to 4 × 4 pixels, 64 to 512 channels at k = 64"
+    assert gpu_report._layers_words("cnn5", 2).startswith("32 × 32 down to") and "2 to 16 channels" in gpu_report._layers_words("cnn5", 2)
+
+
+def test_the_compile_note_sets_each_compiled_row_beside_the_uncompiled_one():
+    runs = gpu_report.load_benchmarks()
+    note = gpu_report.key_numbers(runs)["gpu_compile_note"]
+    current = gpu_report.current_runs(runs)
+    plain = current[(current["k"] == 64) & (current["members"] == 1)].iloc[0]
+    assert f"k = 64 with one model: 42,161 images/s, MFU 14.2%, against {plain['ours_images_per_s']:,.0f} images/s" in note
+
+
 def test_the_mnist1d_benchmark_sentence_reads_its_log(tmp_path):
     log = tmp_path / "bench.log"
     log.write_text("device cpu, torch threads 1, model mlp, 1 seeds x 50 steps, batch 64\n"
@@ -376,7 +391,7 @@ def test_groups_at_once_without_a_gpu_run_say_so_and_show_the_cpu_run():
     assert "No GPU run of `benchmarks/concurrent_groups.py` is committed yet" in text
     assert gpu_report.show_concurrent_groups(runs)["at once, s"].tolist() == [2.0]
     eager = runs.assign(step_loop_alone="eager", step_loop_together="eager")
-    assert "(resnet18, 1 seed(s) per group, batch 128, eager steps)" in gpu_report.concurrent_groups_sentence(eager, {})
+    assert "(resnet18, 1 seed per group, batch 128, eager steps)" in gpu_report.concurrent_groups_sentence(eager, {})
     committed = gpu_report.load_benchmarks(gpu_report.CONCURRENT_RESULTS)
     assert len(committed) and "times as fast at once" in gpu_report.concurrent_groups_sentence(committed, {})
 
@@ -386,7 +401,7 @@ def test_same_setting_sentence_needs_the_same_preset_device_and_limit():
                         "width_batch": 16, "batched_s": 100.0, "file": "a.csv"}])
     cg = pd.DataFrame([{"date": "2026-11-26", "device": "cpu (2 threads)", "sweep": "double-descent default",
                         "width_batch": 16, "one_at_a_time_s": 110.0, "file": "b.csv"}])
-    assert "took 100 s in the width-batching run and 110 s in this one, 10% apart" in gpu_report.same_setting_sentence(wb, cg)
+    assert "took 100.0 s in the width-batching run and 110.0 s in this one, 10.0% apart" in gpu_report.same_setting_sentence(wb, cg)
     assert gpu_report.same_setting_sentence(wb, cg.assign(width_batch=0)) == ""
     assert gpu_report.same_setting_sentence(wb, cg.assign(sweep="double-descent smoke")) == ""
     assert gpu_report.same_setting_sentence(wb, cg.drop(columns="width_batch")) == ""  # written before the column

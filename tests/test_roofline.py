@@ -179,7 +179,7 @@ def test_the_kernel_profile_script_writes_what_the_appendix_reads(tmp_path):
     total = runs.groupby("kind")["measured_ms"].sum()
     assert total[kinds[0]] > total["other"] and (runs["step_wall_ms"] > 0).all()
     # a CPU profile is not cited as the GPU's
-    assert "No GPU profile" in roofline_report.kernel_profile_sentence(runs)
+    assert "none exists yet" in roofline_report.kernel_profile_sentence(runs)
     gpu = runs.assign(device="NVIDIA H100 80GB HBM3", roofline_ms=runs["measured_ms"] / 4, efficiency=0.25)
     gpu.loc[gpu["kind"] == "ReLU", "efficiency"] = 0.1
     assert list(roofline_report.kernel_profile_table(gpu).columns[:3]) == [
