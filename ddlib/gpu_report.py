@@ -713,7 +713,8 @@ _COMPARED = {"double-descent": ("narrowest_test_error", "best_narrower_test_erro
 
 #: The summaries of :data:`_COMPARED` in words.
 _COMPARED_WORDS = {"narrowest_test_error": "the narrowest width's test error",
-                   "best_narrower_test_error": "the best width below the peak", "peak_test_error": "the peak's test error",
+                   "best_narrower_test_error": "the best width narrower than the highest-error one",
+                   "peak_test_error": "the highest test error near the interpolation threshold",
                    "widest_test_error": "the widest width's test error", "teacher_widest": "the widest teacher",
                    "direct": "the student trained on the labels", "hard_labeled_widest": "hard labels on the labeled set",
                    "hard_pool_widest": "hard labels on the pool", "soft_kd_labeled_widest": "soft labels on the labeled set",
@@ -749,8 +750,9 @@ def _agreement(gpu: pd.DataFrame, cpu: pd.DataFrame, folder: Path) -> str:
             f"{_COMPARED_WORDS.get(key, key)}: {g[ch][key]:.1%} on the GPU, {c[ch][key]:.1%} on the CPU).")
     dd_g, dd_c = g.get("double-descent", {}), c.get("double-descent", {})
     if all(key in dd for dd in (dd_g, dd_c) for key in ("peak_over_narrower", "seed_spread")):
-        text += (f" The double-descent peak over the best narrower width is {100 * dd_g['peak_over_narrower']:+.1f} points "
-                 f"on the GPU and {100 * dd_c['peak_over_narrower']:+.1f} on the CPU, against a seed spread of "
+        text += (f" In the double-descent chapter, the highest test error near the interpolation threshold minus the "
+                 f"best narrower width's is {100 * dd_g['peak_over_narrower']:+.1f} points on the GPU and "
+                 f"{100 * dd_c['peak_over_narrower']:+.1f} on the CPU, against a seed spread of "
                  f"{100 * dd_g['seed_spread']:.1f} and {100 * dd_c['seed_spread']:.1f} points.")
     return text
 

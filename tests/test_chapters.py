@@ -77,10 +77,15 @@ def test_pool_study_names_its_second_teacher_truthfully():
     second studied teacher 'narrower than the peak'."""
     from ddlib.chapters.distillation import narrow_study_label
 
-    below = narrow_study_label({"study_teachers": [12, 64], "peak_width": 16, "study_narrow_is_narrower": True})
-    assert below == "the best teacher narrower than the peak (width 12, peak at 16)"
-    at_peak = narrow_study_label({"study_teachers": [4, 8], "peak_width": 4, "study_narrow_is_narrower": False})
-    assert "narrower than the peak" not in at_peak and "no teacher width lies below the peak at 4" in at_peak
+    below = narrow_study_label({"study_teachers": [12, 64], "peak_width": 16, "study_narrow_is_narrower": True,
+                                "clear_peak": False})
+    assert below == "the best teacher narrower than width 16 (width 12)"  # not a clear peak: never called one
+    clear = narrow_study_label({"study_teachers": [12, 64], "peak_width": 16, "study_narrow_is_narrower": True,
+                                "clear_peak": True})
+    assert clear == "the best teacher narrower than the peak at width 16 (width 12)"
+    at_peak = narrow_study_label({"study_teachers": [4, 8], "peak_width": 4, "study_narrow_is_narrower": False,
+                                  "clear_peak": True})
+    assert "narrower than the peak" not in at_peak and "no teacher width lies below the peak at width 4" in at_peak
 
 
 def test_mathjax_is_served_from_the_book():
@@ -106,7 +111,7 @@ def test_double_descent_verdict_follows_the_numbers():
 
     plateau = verdict(_dd_summary())
     assert plateau.startswith("**This run shows the second descent but no clear peak.**")
-    assert ("Width 16 has the highest test error near the interpolation threshold (width 24), but it is only "
+    assert ("Near the interpolation threshold (width 24), the highest test error is at width 16, but it is only "
             "0.4 points above width 12, the best narrower one, within the spread between seeds (1.0 points).") in plateau
     assert "The widest model (width 64), which fits its noisy training labels, is 5.7 points better than width 16." in plateau
     assert "the peak" not in plateau  # no clear peak: never called one
@@ -133,15 +138,21 @@ def test_double_descent_summary_words_follow_the_curve():
                                  test_error=test))
 
     peaked = summarize(frame([0.5, 0.3, 0.0, 0.0, 0.0], [0.60, 0.55, 0.65, 0.58, 0.50]))
-    assert peaked["clear_peak"] and peaked["peak_status"] == "the peak" and peaked["peak_width"] == 8
-    assert peaked["peak_vs_narrower"] == "10.0 points above width 4, the best narrower width (55.0%)"
-    assert peaked["widest_vs_peak"] == "15.0 points below width 8"
+    assert peaked["clear_peak"] and peaked["peak_status"] == "a clear peak" and peaked["peak_width"] == 8
+    assert peaked["best_narrower_item"] == "55.0% at width 4, the best width narrower than width 8"
     assert peaked["widest_fit"] == "fits its noisy training labels (train error 0.0%)"
-    assert peaked["threshold_sentence"].endswith("is 8; width 8 is 1.00 times that width.")
+    assert (peaked["window_start"], peaked["window_stop"], peaked["widths_above_peak"]) == (4, 16, [])
+    assert peaked["window_rule"] == ("from the first descent's minimum, the best width narrower than the threshold "
+                                     "(here width 4), up to one width past the threshold (here width 16)")
+    assert peaked["clear_points"] == "2.0 points"
     assert peaked["verdict"].startswith("**This run shows double descent.** Test error peaks at width 8")
+    # the window keeps the under-fitting width 2 out: width 4 is the highest in it, width 2 is above it
+    plateau = summarize(frame([0.5, 0.3, 0.0, 0.0, 0.0], [0.70, 0.60, 0.59, 0.58, 0.50]))
+    assert plateau["peak_width"] == 4 and not plateau["clear_peak"] and plateau["widths_above_peak"] == [2]
+    assert plateau["peak_status"] == "not a clear peak"
     flat = summarize(frame([0.5, 0.4, 0.3, 0.2, 0.1], [0.60, 0.55, 0.56, 0.58, 0.50]))
     assert not flat["clear_peak"] and flat["threshold_width"] is None
-    assert flat["threshold_sentence"].startswith("No width reaches a mean train error of at most 1%")
+    assert flat["window_rule"].startswith("and as no width reaches the threshold, the widest width stands in for it")
     assert flat["widest_fit"] == "does not fit its noisy training labels (train error 10.0%)"
     assert "the peak" not in flat["verdict"]
 
@@ -155,8 +166,19 @@ def test_double_descent_plot_labels_the_dotted_line():
     frame = pd.DataFrame(dict(width=[4, 16, 64], seed=0, test_error=[0.6, 0.7, 0.5], train_error=[0.5, 0.1, 0.0]))
     labels = plot(frame, {"threshold_width": 64, "peak_width": 16, "clear_peak": False}).axes[0].get_legend_handles_labels()[1]
     assert "highest test error near the threshold (width 16)" in labels
-    labels = plot(frame, {"threshold_width": 64, "peak_width": 16, "clear_peak": True}).axes[0].get_legend_handles_labels()[1]
-    assert "peak (width 16)" in labels
+    fig = plot(frame, {"threshold_width": 64, "peak_width": 16, "clear_peak": True})
+    assert "peak (width 16)" in fig.axes[0].get_legend_handles_labels()[1]
+    assert_legend_outside(fig)
+
+
+def assert_legend_outside(fig):
+    """Every legend of ``fig`` lies outside (here: below) every axes, where it cannot cover a curve."""
+    fig.canvas.draw()
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend()] + list(fig.legends)
+    assert legends
+    for legend in legends:
+        box = legend.get_window_extent()
+        assert all(box.y1 <= ax.get_window_extent().y0 + 1 for ax in fig.axes), "a legend overlaps an axes"
 
 
 def _kd_summary(**kw):
@@ -178,6 +200,8 @@ def test_distillation_verdict_counts_the_other_teachers():
     s = _kd_summary()
     text = verdict(s)
     assert "beats `direct` by 8.6 points" in text and "beats `soft_kd_labeled` by 4.0 points" in text
+    assert "From the other 3 teacher widths it beats" in text and "(s)" not in text
+    assert "From the other 1 teacher width it beats" in verdict({**s, "other_teachers": 1})
     assert "at 2 and `soft_kd_labeled` at 0 of them" in text and "only with a wide enough teacher" in text
     assert "from few points" in text
     assert "for every teacher" in verdict({**s, "other_beats_soft_kd_labeled": 3})
@@ -232,8 +256,9 @@ def test_method_table_has_one_row_per_distilled_teacher():
             ("hard_pool", 4.0, 10, 0.9), ("direct", None, 0, 0.65), ("oracle_pool", None, 100, 0.1)]
     frame = pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "test_error"])
     table = method_table(frame, {"pool_sizes": [100], "teacher_widths": [4]})
-    assert list(table.index) == [4] and list(table.columns[:2]) == ["teacher", "direct"]
-    assert table.loc[4].to_dict() == {"teacher": 0.6, "direct": 0.65, "hard_pool": 0.5, "oracle_pool": 0.1}
+    # methods as rows (so the table stays narrow), teacher widths as columns, per cent
+    assert list(table.columns) == ["width 4"] and list(table.index[:2]) == ["teacher", "direct"]
+    assert table["width 4"].to_dict() == {"teacher": 60.0, "direct": 65.0, "hard_pool": 50.0, "oracle_pool": 10.0}
 
 
 def test_teachers_are_averaged_over_the_student_seeds():
@@ -245,7 +270,7 @@ def test_teachers_are_averaged_over_the_student_seeds():
     frame = pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "seed", "test_error"])
     p = {"pool_sizes": [100], "teacher_widths": [4], "student_seeds": [0, 1]}
     assert sorted(paired(frame, p)["seed"]) == [0, 0, 1, 1]
-    assert method_table(frame, p).loc[4].to_dict() == {"teacher": 0.55, "hard_pool": 0.55}
+    assert method_table(frame, p)["width 4"].to_dict() == {"teacher": 55.0, "hard_pool": 55.0}
 
 
 def test_random_features_noise_sentence_follows_the_numbers():
@@ -258,11 +283,18 @@ def test_random_features_noise_sentence_follows_the_numbers():
 
     params = {"n_train": 100}
     peak_equal = noise_effect_sentence(frame([0.7, 0.89, 0.6], [0.75, 0.891, 0.68]), params)
-    assert peak_equal.startswith("Label noise raises the min-norm error at 2 of the 3 widths, by 5.0 to 8.0 points")
-    assert "but not at *N*/*n* = 1.00 around the peak, where the two differ by at most 0.1 points" in peak_equal
-    assert "whole" not in peak_equal and "near the chance level of 90%" in peak_equal
+    # the rule ("raised": by 2 points or more) is said, and how far the two differ where it is not
+    assert peak_equal.startswith("Label noise raises the min-norm error by 2.0 points or more at 2 of the 3 widths "
+                                 "(by 5.0 to 8.0 points; at the widest width, 68.0% with noisy labels against 60.0%")
+    assert "; by less than that around the peak, at $N/n$ = 1: at most 0.1 points (at the peak, $N/n$ = 1," in peak_equal
+    assert "near the chance level of 90%" in peak_equal and "*N*" not in peak_equal
+    lower = noise_effect_sentence(frame([0.7, 0.89, 0.6], [0.75, 0.87, 0.68]), params)
+    assert "at $N/n$ = 1 it lowers the error instead, by at most 2.0 points" in lower
     everywhere = noise_effect_sentence(frame([0.7, 0.8, 0.6], [0.75, 0.89, 0.68]), params)
-    assert everywhere.startswith("Label noise raises the whole min-norm curve, by 5.0 to 9.0 points")
+    assert everywhere.startswith("Label noise raises the min-norm error by 2.0 points or more at every width (by 5.0 "
+                                 "to 9.0 points")
+    nowhere = noise_effect_sentence(frame([0.7, 0.8, 0.6], [0.71, 0.8, 0.6]), params)
+    assert nowhere == "Label noise raises the min-norm error by less than 2.0 points at every width (by at most 1.0 points)."
 
 
 def test_random_features_gaps_are_points():
@@ -277,7 +309,7 @@ def test_random_features_gaps_are_points():
     out = distillation_numbers(pd.DataFrame(rows), {"n_train": 100, "pool_sizes": [100, 800]})
     assert np.isclose(out["soft_small_mean_gap"], 0.105)
     assert out["soft_small_mean_gap_words"] == "10.5 points worse"
-    assert out["soft_large_mean_gap_vs_teacher"] == "0.56 points below the teacher's"
+    assert out["soft_large_mean_gap_vs_teacher"] == "0.6 points below the teacher's"  # one decimal, as everywhere
     assert out["hard_small_max_abs_gap_points"] == "10.5 points"
 
 
@@ -304,3 +336,88 @@ def test_numpy_scalars_are_glued_as_python_numbers(monkeypatch):
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value}))
     ddlib.book.glue_numbers(ratio=np.float64(105.7), count=np.int64(3), plain=0.5)
     assert type(glued["ratio"]) is float and type(glued["count"]) is int and glued["plain"] == 0.5
+
+
+def test_plural_words():
+    from ddlib.chapters.double_descent import plural
+
+    assert plural(1, "feature draw") == "1 feature draw" and plural(3, "feature draw") == "3 feature draws"
+    assert plural(0, "seed") == "0 seeds"
+
+
+def _teacher_summary(**kw):
+    s = dict(peak_width=16, threshold_width=24, clear_peak=False, best_narrower_width=12, peak_test_error=0.601,
+             best_narrower_test_error=0.597, widest_test_error=0.544, peak_over_narrower=0.004,
+             peak_over_widest=0.057, widths_above_peak=[2, 4, 8])
+    return {**s, **kw}
+
+
+def test_student_choice_says_whether_the_width_is_a_clear_peak():
+    """The student's width is called a peak, or the worst case for training on the labeled data, only where
+    the runs make it one."""
+    from ddlib.chapters.distillation import student_choice
+
+    plateau = student_choice(_teacher_summary(), {"student_width": "peak"})
+    assert "the width singled out is 16, which is not a clear peak" in plateau
+    assert "only 0.4 points above width 12's, the best narrower one" in plateau
+    assert ("The narrower widths 2, 4 and 8, which do not fit their training labels, have a higher test error still, "
+            "so width 16 is not the worst case for training on the labeled data here.") in plateau
+    one = student_choice(_teacher_summary(widths_above_peak=[2]), {"student_width": "peak"})
+    assert "The narrower width 2, which does not fit its training labels, has a higher test error still" in one
+    clear = student_choice(_teacher_summary(clear_peak=True, peak_test_error=0.65, peak_over_narrower=0.053,
+                                            widths_above_peak=[]), {"student_width": "peak"})
+    assert "a clear peak: its test error is 5.3 points above width 12's and 10.6 points above the widest" in clear
+    assert "it is the worst case for training on the labeled data" in clear and "not the worst" not in clear
+    given = student_choice(_teacher_summary(), {"student_width": 12})
+    assert given.startswith("In this run the student width is set to 12 instead")
+    assert "width 16, the width of highest test error near the interpolation threshold (not a clear peak" in given
+
+
+def test_distillation_plot_keeps_its_legend_off_the_curves():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ddlib.chapters.distillation import plot_methods, plot_pool_sizes
+
+    rows = [(m, tw, pool, s, e) for s in (0, 1) for tw in (4, 64)
+            for m, pool, e in (("teacher", 0, 0.6), ("hard_pool", 100, 0.55), ("soft_kd_labeled", 0, 0.58))]
+    rows += [("direct", None, 0, s, 0.62) for s in (0, 1)] + [("oracle_pool", None, 100, s, 0.1) for s in (0, 1)]
+    frame = pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "seed", "test_error"])
+    p = {"pool_sizes": [100], "teacher_widths": [4, 64], "student_seeds": [0, 1]}
+    assert_legend_outside(plot_methods(frame, p))
+    study = frame.assign(pool_size=frame["pool_size"].replace({0: 50}))
+    assert_legend_outside(plot_pool_sizes(study, {"study_teachers": [4, 64]}, [50, 100]))
+
+
+def test_random_features_ratios_and_setting_as_printed():
+    import numpy as np
+
+    from ddlib.chapters.random_features import feature_setting, ratio
+
+    assert f"{ratio(5000 / 500):g}" == "10" and f"{ratio(475 / 500):g}" == "0.95" and f"{ratio(1):g}" == "1"
+    setting = feature_setting({"num_classes": 10, "x_train": np.zeros((3, 40))})
+    assert setting["rf_input_dim"] == 40 and setting["rf_classes"] == 10 and abs(setting["chance_error"] - 0.9) < 1e-12
+
+
+def test_random_features_plots_keep_their_legends_off_the_curves():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ddlib.chapters import random_features as rf
+
+    params = rf.resolve_params("smoke", lin_trials=2)
+    assert_legend_outside(rf.plot_linear(rf.run_linear(params), params))
+    rows = [dict(labels=lab, N=N, N_over_n=N / 100, ridge=lam, repeat=0, test_error=0.5, test_mse=1.0)
+            for lab in ("noisy", "clean") for N in (50, 100, 200) for lam in [0.0] + params["ridges"]]
+    assert_legend_outside(rf.plot_ridge(pd.DataFrame(rows), params))
+
+
+@pytest.mark.parametrize("chapter", ["intro", "double-descent", "distillation", "random-features"])
+def test_prose_has_no_machine_plurals_or_title_only_links(chapter):
+    """No "(s)" in the prose, and links to the intro and the appendix carry their own text (a bare
+    {doc}`intro` reads as the book's title in the middle of a sentence)."""
+    import re
+
+    text = (REPO / "book" / f"{chapter}.md").read_text(encoding="utf-8")
+    assert "(s)" not in text
+    assert not re.findall(r"\{doc\}`(intro|full-scale)`", text)

@@ -1,10 +1,12 @@
 """Chapter "Hard-label distillation": every baseline, the teacher-width sweep, the pool-size study.
 
 Teachers are the double-descent chapter's models (the same configs, so they are reused from the
-store). Students have one fixed architecture; by default the width at the peak of the teachers'
-double-descent curve (test error of models trained on the labeled set, against width), where
-training on the labeled set is worst (Cotter et al. 2021 argue that a student trained on a large
-teacher-labeled pool escapes that peak because its training set is large).
+store). Students have one fixed architecture; by default (``student_width="peak"``) the width the
+double-descent chapter singles out, of highest test error near the interpolation threshold for
+models trained on the labeled set (:func:`ddlib.chapters.double_descent.summarize`). Where that
+width is a clear peak, training on the labeled set does worse there than on either side (Cotter et
+al. 2021 argue that a student trained on a large teacher-labeled pool escapes that peak because its
+training set is large); :func:`student_choice` says what it is in a given run.
 
 Each student seed distils the teacher of the same seed, so wherever a student is compared with a
 teacher (:func:`summarize`, :func:`method_table`, :func:`plot_methods`) the teachers are averaged over
@@ -83,8 +85,8 @@ def resolve_params(preset: str = "default", **overrides) -> dict:
 
 
 def student_width(p: dict, teacher_summary: dict) -> int:
-    """The fixed student width: given, or the peak width of the teachers' double-descent curve
-    (:func:`ddlib.chapters.double_descent.summarize`)."""
+    """The fixed student width: given, or the teachers' width of highest test error near the
+    interpolation threshold (``peak_width`` of :func:`ddlib.chapters.double_descent.summarize`)."""
     return teacher_summary["peak_width"] if p["student_width"] == "peak" else p["student_width"]
 
 
@@ -223,6 +225,8 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["n_labeled"] = int(p["n_train"])
     out["narrow_study_teacher"] = teacher_summary["study_teachers"][0]
     out["narrow_study_label"] = narrow_study_label(teacher_summary)
+    out["student_choice"] = student_choice(teacher_summary, p)
+    out["n_seeds_words"] = dd.plural(len(p["student_seeds"]), "seed")
     main_hp = hp[hp["teacher_width"] == widest]
     out["hard_pool_train_error_widest"] = float(main_hp["train_error"].mean())
     out["pool_passes"] = float(p["student_steps_factor"] * dd.steps_for(p) * p["batch_size"] / pool)
@@ -247,12 +251,70 @@ CLOSE_TO_TEACHER = 0.05
 
 
 def narrow_study_label(teacher_summary: dict) -> str:
-    """Words for the pool study's second teacher: the best one narrower than the double-descent peak,
-    or, where no teacher width is below the peak (tiny settings), the narrowest, said as such."""
+    """Words for the pool study's second teacher: the best one narrower than ``peak_width`` (the
+    double-descent width of highest test error near the threshold, called "the peak" only where it is
+    a clear one), or, where no teacher width is below it (tiny settings), the narrowest, said as such."""
     width, peak = teacher_summary["study_teachers"][0], teacher_summary["peak_width"]
+    name = f"the peak at width {peak}" if teacher_summary.get("clear_peak") else f"width {peak}"
     if teacher_summary["study_narrow_is_narrower"]:
-        return f"the best teacher narrower than the peak (width {width}, peak at {peak})"
-    return f"the narrowest teacher (width {width}; no teacher width lies below the peak at {peak} in this run)"
+        return f"the best teacher narrower than {name} (width {width})"
+    return f"the narrowest teacher (width {width}; no teacher width lies below {name} in this run)"
+
+
+def _join(items) -> str:
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _higher_words(above: list, peak: int) -> str:
+    """Which widths have a higher mean test error than ``peak`` (``above``), and what that makes ``peak``.
+
+    Widths narrower than the threshold do not fit their training labels, and only those lie narrower
+    than the window :func:`ddlib.chapters.double_descent.summarize` searches, so only they can be
+    narrower than ``peak`` and above it."""
+    if not above:
+        return " No width has a higher test error: it is the worst case for training on the labeled data."
+    narrower, wider = [w for w in above if w < peak], [w for w in above if w > peak]
+    names = []
+    if narrower:
+        many = len(narrower) > 1
+        names.append(f"the narrower width{'s' if many else ''} {_join(narrower)}, which "
+                     f"{'do' if many else 'does'} not fit {'their' if many else 'its'} training labels,")
+    if wider:
+        names.append(f"the wider width{'s' if len(wider) > 1 else ''} {_join(wider)}")
+    said = " and ".join(names)
+    return (f" {said[0].upper()}{said[1:]} {'has' if len(above) == 1 else 'have'} a higher test error still, so "
+            f"width {peak} is not the worst case for training on the labeled data here.")
+
+
+def student_choice(teacher_summary: dict, p: dict) -> str:
+    """What the student's width is in this run, and whether it is a clear peak of the teachers'
+    double-descent curve (:func:`ddlib.chapters.double_descent.clear_peak`). It is called the worst case
+    for training on the labeled data only where no width has a higher mean test error
+    (``widths_above_peak`` is empty)."""
+    s, width = teacher_summary, student_width(p, teacher_summary)
+    peak = s["peak_width"]
+    if p["student_width"] != "peak":
+        return (f"In this run the student width is set to {width} instead; the double-descent chapter singles out "
+                f"{dd.peak_words(s)}.")
+    if s["threshold_width"] is None:
+        return (f"In this run no teacher width interpolates its labels, so there is no threshold; the student has "
+                f"{dd.peak_words(s)}.")
+    v = s["best_narrower_width"]
+    rise = shown_difference(s["peak_test_error"], s["best_narrower_test_error"]) if v is not None else 0.0
+    higher = _higher_words(s.get("widths_above_peak", []), peak)
+    sweep = "In the double-descent sweep (means over all its seeds)"
+    if s["clear_peak"]:
+        fall = shown_difference(s["peak_test_error"], s["widest_test_error"])
+        return (f"{sweep}, the width singled out is {peak}, a clear peak: its test error is {dd.points(rise)} above width {v}'s "
+                f"and {dd.points(fall)} above the widest width's.{higher}")
+    if v is None:
+        vs = "no narrower width was trained"
+    elif rise >= 0:
+        vs = f"its test error is only {dd.points(rise)} above width {v}'s, the best narrower one"
+    else:
+        vs = f"its test error is {dd.points(-rise)} below width {v}'s"
+    return f"{sweep}, the width singled out is {peak}, which is not a clear peak (see that chapter's verdict): {vs}.{higher}"
 
 
 def _compare(gain: float, shown: float, other: str) -> str:
@@ -279,13 +341,13 @@ def verdict(s: dict) -> str:
           f"{_compare(s['gain_over_soft_kd_labeled'], shown_difference(s['soft_kd_labeled_widest'], hp), '`soft_kd_labeled`')}"
           f" (C3).")
     if s["other_teachers"]:
-        c3 += (f" From the other {s['other_teachers']} teacher width(s) it beats `direct` at "
+        c3 += (f" From the other {dd.plural(s['other_teachers'], 'teacher width')} it beats `direct` at "
                f"{s['other_beats_direct']} and `soft_kd_labeled` at {s['other_beats_soft_kd_labeled']} of them "
                f"(by at least {dd.points(MARGIN)}): the claim holds here "
                f"{'for every teacher' if s['other_beats_soft_kd_labeled'] == s['other_teachers'] else 'only with a wide enough teacher'}.")
     gap, teacher = s["student_minus_teacher_widest"], s["teacher_widest"]
     n = s["n_student_seeds"]
-    c2 = (f"On the same {n} seed{'s' if n != 1 else ''}, it ends at {hp:.1%} against its teachers' {teacher:.1%}, "
+    c2 = (f"On the same {dd.plural(n, 'seed')}, it ends at {hp:.1%} against its teachers' {teacher:.1%}, "
           f"{dd.relation(shown_difference(hp, teacher), 'them')} "
           f"(C2, close to the teacher: {'yes' if abs(gap) < CLOSE_TO_TEACHER else 'no'}).")
     r = s["tracking_correlation"]
@@ -344,9 +406,10 @@ def small_pool_sentence(s: dict) -> str:
 
 
 def method_table(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
-    """Mean test error (over seeds) per distilled teacher width (rows) and method (columns), at the
-    main pool size; ``teacher`` is the teacher itself, over the student seeds (:func:`paired`).
-    ``direct`` and ``oracle_pool`` use no teacher, so they repeat on every row."""
+    """Mean test error (over seeds, in per cent with one decimal) per method (rows) and distilled
+    teacher width (columns, ``"width 4"``, ...), at the main pool size; ``teacher`` is the teacher itself, over the
+    student seeds (:func:`paired`). ``direct`` and ``oracle_pool`` use no teacher, so they repeat in
+    every column."""
     pool = max(p["pool_sizes"])
     frame = paired(frame, p)
     f = frame[frame["pool_size"].isin([0, pool])]
@@ -358,7 +421,10 @@ def method_table(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
             table[method] = rows["test_error"].mean()
     table.index = table.index.astype(int)
     first = [c for c in ("teacher", "direct") if c in table]
-    return table[first + [c for c in table if c not in first]].round(3)
+    table = (100 * table[first + [c for c in table if c not in first]]).round(1).T
+    table.columns = [f"width {w}" for w in table.columns]  # wider than bare numbers, so the columns breathe
+    table.index.name, table.columns.name = "method", "teacher"
+    return table
 
 
 def plot_methods(frame: pd.DataFrame, p: dict):
@@ -370,7 +436,7 @@ def plot_methods(frame: pd.DataFrame, p: dict):
     pool = max(p["pool_sizes"])
     frame = paired(frame, p)
     f = frame[(frame["pool_size"].isin([0, pool])) & frame["method"].isin(["teacher", *TEACHER_METHODS])]
-    fig, ax = plt.subplots(figsize=(8, 4.6))
+    fig, ax = plt.subplots(figsize=(8, 5.2))
     sns.lineplot(data=f, x="teacher_width", y="test_error", hue="method", style="method", markers=True,
                  dashes=False, errorbar=("pi", 100), ax=ax)
     direct = frame.loc[frame["method"] == "direct", "test_error"]
@@ -381,10 +447,14 @@ def plot_methods(frame: pd.DataFrame, p: dict):
         ax.text(0.01, 0.02, f"oracle_pool (true pool labels, no teacher): {oracle.mean():.1%}",
                 transform=ax.transAxes, fontsize=8, color="grey")
     ax.set_xscale("log", base=2)
+    ticks = sorted(int(w) for w in f["teacher_width"].dropna().unique())
+    ax.set_xticks(ticks, [str(w) for w in ticks])
+    ax.minorticks_off()
     ax.set_xlabel("teacher width (log scale)")
     ax.set_ylabel("test error")
     ax.set_title("Students of every teacher width, by method")
-    ax.legend(fontsize=8, ncol=2)
+    # below the axes, where it cannot cover a curve
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize="small")
     fig.tight_layout()
     return fig
 
@@ -398,9 +468,14 @@ def plot_pool_sizes(frame: pd.DataFrame, teacher_summary: dict, pool_study_sizes
     f = frame[(frame["method"] == "hard_pool") & frame["teacher_width"].isin(tws)
               & frame["pool_size"].isin(pool_study_sizes)].copy()
     f["teacher"] = "width " + f["teacher_width"].astype(int).astype(str)
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = plt.subplots(figsize=(6.5, 4.4))
     sns.lineplot(data=f, x="pool_size", y="test_error", hue="teacher", marker="o", errorbar=("pi", 100), ax=ax)
     ax.set_xscale("log")
+    ticks = sorted(int(size) for size in pool_study_sizes)
+    ax.set_xticks(ticks, [str(size) for size in ticks])
+    ax.minorticks_off()
+    ax.legend(title="teacher", loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize="small",
+              title_fontsize="small")
     ax.set_xlabel("unlabeled pool size (log scale)")
     ax.set_ylabel("hard_pool student test error")
     ax.set_title("hard_pool student against the size of the unlabeled pool")

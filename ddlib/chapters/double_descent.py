@@ -12,7 +12,7 @@ import pandas as pd
 
 from .. import book
 from ..config import OPTIMIZERS, RunConfig, TrainConfig, check_model_for_dataset
-from ..data import CIFAR_TEST_SIZE, CIFAR_TRAIN_SIZE, DATASETS, DataConfig
+from ..data import CIFAR_TEST_SIZE, CIFAR_TRAIN_SIZE, DATASET_SHAPES, DATASETS, DataConfig
 from ..devices import DEVICES, resolve_device
 from ..models import MODELS
 from ..presets import resolve
@@ -46,6 +46,15 @@ def paper_setting() -> dict:
     return {"paper_model": p["model"], "paper_k_min": min(p["widths"]), "paper_k_max": max(p["widths"]),
             "paper_dataset": p["dataset"], "paper_label_noise": p["label_noise"], "paper_optimizer": p["optimizer"],
             "paper_lr": p["lr"], "paper_batch": p["batch_size"], "paper_epochs": p["epochs"]}
+
+
+def dataset_words(dataset: str) -> str:
+    """The dataset, its number of classes and its input size, from :data:`ddlib.data.DATASET_SHAPES`."""
+    shape, classes = DATASET_SHAPES[dataset]
+    if dataset == "mnist1d":
+        return f"MNIST-1D (Greydanus & Kobak), generated offline: {classes} classes of {shape[0]}-sample signals"
+    name = dataset.upper().replace("CIFAR", "CIFAR-")
+    return f"{name}: {classes} classes of {shape[1]}×{shape[2]} colour images"
 
 
 def validate(p: dict) -> None:
@@ -119,21 +128,22 @@ def summarize(frame: pd.DataFrame) -> dict:
     """Key numbers of the curve, from the means over seeds at each width.
 
     ``threshold_width``: the first width whose mean train error is at most
-    :data:`INTERPOLATION_TOL` (the widest width if none interpolates). The peak is looked for
-    near the threshold only, so a noisy narrow, under-fitting model cannot be taken for it:
-    ``peak_width`` is the width of highest mean test error among the widths from the best
-    model narrower than the threshold (the first descent's minimum) up to one grid step past
-    the threshold. ``peak_over_narrower`` and ``peak_over_widest`` are the peak width's mean test error
-    minus the best narrower width's and the widest width's; the string entries (``verdict``,
-    ``peak_status``, ``peak_vs_narrower``, ...) put them into words for the prose, in percentage points.
+    :data:`INTERPOLATION_TOL` (``None`` if none interpolates). The peak is looked for near the
+    threshold only, so a noisy narrow, under-fitting model cannot be taken for it: ``peak_width`` is
+    the width of highest mean test error among the widths from ``window_start`` (the best model
+    narrower than the threshold: the first descent's minimum) to ``window_stop`` (one grid step past
+    the threshold); without a threshold the widest width stands in for it. ``peak_over_narrower``
+    and ``peak_over_widest`` are the peak width's mean test error minus the best narrower width's
+    and the widest width's; the string entries (``verdict``, ``window_rule``, ``peak_status``, ...)
+    put them into words for the prose, in percentage points.
     """
     m = frame.groupby("width")[["train_error", "test_error", "params"]].mean().sort_index()
     widths = list(m.index)
     interp = [w for w in widths if m.loc[w, "train_error"] <= INTERPOLATION_TOL]
     threshold = interp[0] if interp else widths[-1]
     below = [w for w in widths if w < threshold]
-    start = int(m.loc[below, "test_error"].idxmin()) if below else threshold
-    stop = widths[min(widths.index(threshold) + 1, len(widths) - 1)]
+    start = int(m.loc[below, "test_error"].idxmin()) if below else int(threshold)
+    stop = int(widths[min(widths.index(threshold) + 1, len(widths) - 1)])
     peak_width = int(m.loc[[w for w in widths if start <= w <= stop], "test_error"].idxmax())
     narrower = m.loc[[w for w in widths if w < peak_width], "test_error"]
     wider = m.loc[[w for w in widths if w > peak_width], "test_error"]
@@ -145,33 +155,56 @@ def summarize(frame: pd.DataFrame) -> dict:
         "peak_width": peak_width, "peak_test_error": float(m.loc[peak_width, "test_error"]),
         "peak_params": int(m.loc[peak_width, "params"]),
         "threshold_width": int(interp[0]) if interp else None,
+        "window_start": start, "window_stop": stop,
         "best_narrower_width": int(narrower.idxmin()) if len(narrower) else None,
         "best_narrower_test_error": float(narrower.min()) if len(narrower) else float("nan"),
+        # the widths whose mean test error is above the peak width's (narrow, under-fitting ones)
+        "widths_above_peak": [int(w) for w in widths if m.loc[w, "test_error"] > m.loc[peak_width, "test_error"]],
     }
     out["peak_over_narrower"] = out["peak_test_error"] - out["best_narrower_test_error"]
     out["peak_over_widest"] = out["peak_test_error"] - out["widest_test_error"] if len(wider) else float("nan")
-    out["peak_to_threshold_ratio"] = (peak_width / out["threshold_width"]) if interp else float("nan")
     out["seed_spread"] = float(frame.groupby("width")["test_error"].std().mean())
     out["interpolation_tol"] = INTERPOLATION_TOL
     out["seed_spread_points"] = points(out["seed_spread"])
+    out["clear_points"] = points(CLEAR)
     out["clear_peak"] = clear_peak(out)
-    out["peak_status"] = ("the peak" if out["clear_peak"] else "not a clear peak: see the verdict above" if interp
-                          else "there is no threshold: see the verdict above")
-    out["peak_vs_narrower"] = (
-        f"{relation(out['peak_over_narrower'], 'width ' + str(out['best_narrower_width']))}, the best narrower width "
-        f"({out['best_narrower_test_error']:.1%})" if out["best_narrower_width"] is not None
-        else "no narrower width was trained")
+    out["peak_status"] = ("a clear peak" if out["clear_peak"] else "not a clear peak" if interp
+                          else "this run has no interpolation threshold")
     out["peak_where"] = "near the threshold" if interp else "from the best narrower width on"
+    out["best_narrower_item"] = (
+        f"{out['best_narrower_test_error']:.1%} at width {out['best_narrower_width']}, the best width narrower "
+        f"than width {peak_width}" if out["best_narrower_width"] is not None
+        else f"no width narrower than width {peak_width} was trained")
     out["widest_fit"] = (f"{'fits' if out['widest_train_error'] <= INTERPOLATION_TOL else 'does not fit'} its noisy "
                          f"training labels (train error {out['widest_train_error']:.1%})")
-    out["threshold_sentence"] = (
-        f"The interpolation threshold, the first width whose mean train error is at most {INTERPOLATION_TOL:.0%}, "
-        f"is {out['threshold_width']}; width {peak_width} is {out['peak_to_threshold_ratio']:.2f} times that width."
-        if interp else f"No width reaches a mean train error of at most {INTERPOLATION_TOL:.0%}, so this sweep has "
-        f"no interpolation threshold.")
-    out["widest_vs_peak"] = relation(-out["peak_over_widest"], f"width {peak_width}") if len(wider) else "the same model"
+    out["window_rule"] = window_rule(out)
     out["verdict"] = verdict(out)
     return out
+
+
+def window_rule(s: dict) -> str:
+    """Where :func:`summarize` looks for the peak (``window_start`` to ``window_stop``), in words."""
+    start, stop, t = s["window_start"], s["window_stop"], s["threshold_width"]
+    if t is None:
+        return (f"and as no width reaches the threshold, the widest width stands in for it: from the best width "
+                f"narrower than the widest (here width {start}) up to the widest (width {stop})")
+    first = (f"from the first descent's minimum, the best width narrower than the threshold (here width {start}),"
+             if start != t else "from the threshold itself (no narrower width was trained)")
+    last = (f"up to one width past the threshold (here width {stop})" if stop != t
+            else "up to the threshold, the widest width trained")
+    return f"{first} {last}"
+
+
+def peak_words(s: dict) -> str:
+    """The width :func:`summarize` singles out (``peak_width``), named as truly as the run allows:
+    "the peak" only for a clear one (:func:`clear_peak`)."""
+    p = s["peak_width"]
+    if s["clear_peak"]:
+        return f"width {p}, the peak of test error near the interpolation threshold"
+    if s["threshold_width"] is None:
+        return (f"width {p}, the width of highest test error from the best narrower width on "
+                f"(this run has no interpolation threshold)")
+    return f"width {p}, the width of highest test error near the interpolation threshold (not a clear peak in this run)"
 
 
 #: A difference of mean test errors smaller than this (2 points) is not called a peak or a descent.
@@ -181,6 +214,11 @@ CLEAR = 0.02
 def points(x: float, digits: int = 1) -> str:
     """A difference of two error rates in percentage points, ``100 x`` with ``digits`` decimals, e.g. ``"5.7 points"``."""
     return f"{100 * x:.{digits}f} points"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``n`` and ``word`` in the right number: ``plural(1, "seed") == "1 seed"``, ``plural(3, "seed") == "3 seeds"``."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 def relation(diff: float, other: str, digits: int = 1) -> str:
@@ -247,7 +285,8 @@ def verdict(s: dict) -> str:
     if clear_peak(s):
         return (f"**This run shows double descent.** Test error peaks at width {p}, {near}: {_rise_words(s)}. "
                 f"{_fall_words(s, 'the peak')}")
-    highest = f"Width {p} has the highest test error {near}, but {_rise_words(s)}."
+    highest = (f"Near the interpolation threshold (width {s['threshold_width']}), the highest test error is at "
+               f"width {p}, but {_rise_words(s)}.")
     if s["peak_over_widest"] >= CLEAR:
         text = (f"**This run shows the second descent but no clear peak.** {highest} {_fall_words(s, f'width {p}')} "
                 f"Test error plateaus near the threshold instead of peaking.")
@@ -266,9 +305,12 @@ def plot(frame: pd.DataFrame, summary: dict):
     long = frame.melt(id_vars=["width", "seed"], value_vars=["test_error", "train_error"],
                       var_name="split", value_name="error")
     long["split"] = long["split"].map({"test_error": "test (clean labels)", "train_error": "train (noisy labels)"})
-    fig, ax = plt.subplots()
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
     sns.lineplot(data=long, x="width", y="error", hue="split", marker="o", errorbar=("pi", 100), ax=ax)
     ax.set_xscale("log", base=2)
+    ticks = sorted(int(w) for w in frame["width"].unique())
+    ax.set_xticks(ticks, [str(w) for w in ticks])
+    ax.minorticks_off()
     ax.set_xlabel(f"model width ({frame.attrs.get('width_name', 'channels / hidden units')}, log scale)")
     ax.set_ylabel("error")
     if summary["threshold_width"] is not None:
@@ -278,7 +320,20 @@ def plot(frame: pd.DataFrame, summary: dict):
     peak = ("peak" if summary.get("clear_peak") else "highest test error near the threshold"
             if summary["threshold_width"] is not None else "highest test error from the best narrower width on")
     ax.axvline(summary["peak_width"], color="C4", ls=":", lw=1.2, label=f"{peak} (width {summary['peak_width']})")
-    ax.legend(title=None)
+    # below the axes: inside, it covered the train curve around the threshold
+    ax.legend(title=None, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small")
     ax.set_title("Model-wise double descent")
     fig.tight_layout()
     return fig
+
+
+def width_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per width: its parameter count (the same for every seed) and the mean and standard
+    deviation over seeds of the train and test error, in per cent with one decimal."""
+    g = frame.groupby("width")
+    table = pd.DataFrame({"parameters": g["params"].first().astype(int)})
+    for col, name in (("train_error", "train error"), ("test_error", "test error")):
+        table[f"{name}, mean (%)"] = (100 * g[col].mean()).round(1)
+        table[f"{name}, std (%)"] = (100 * g[col].std()).round(1)
+    table.index = table.index.astype(int)
+    return table

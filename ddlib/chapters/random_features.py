@@ -31,10 +31,16 @@ from ..random_features import (RandomReLUFeatures, belkin_hsu_xu_risk, block_met
                                fit_ridge_path, one_hot, onehot_mse, simulate_linear_risk)
 from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int,
                           positive_float, positive_int)
-from .double_descent import CLEAR, points, relation
+from .double_descent import CLEAR, plural, points, relation
 
 CHAPTER = "random-features"
 STUDENT_STREAM = 1_000_003
+#: Standard deviation of the random features' biases (:class:`ddlib.random_features.RandomReLUFeatures`).
+BIAS_STD = 0.5
+#: Study 1 checks simulation against theory at the points with ``|p - n| >= FAR_FRACTION * n`` ...
+FAR_FRACTION = 0.25
+#: ... counting those within ``WITHIN_SE`` standard errors of the exact risk.
+WITHIN_SE = 2
 
 _COMMON = dict(seed=0, data_seed=0, pool_seed=1000, label_noise=0.2, lin_sigma=0.25,
                lin_beta_decays=[0.0, 1.0], student_ratio=1.0)
@@ -173,12 +179,13 @@ def theory_curve(params: dict, decay: float) -> pd.DataFrame:
 
 
 def linear_numbers(frame: pd.DataFrame, params: dict) -> dict:
-    """Numbers the prose cites for study 1 (z-scores use points with ``|p - n| >= n / 4``)."""
+    """Numbers the prose cites for study 1 (z-scores use points with ``|p - n| >= FAR_FRACTION * n``)."""
     n = params["lin_n"]
-    far = frame[(frame.p - n).abs() >= n / 4]
+    far = frame[(frame.p - n).abs() >= FAR_FRACTION * n]
     z = (far.risk_mean - far.theory) / far.risk_se
-    out = dict(lin_max_abs_z=float(z.abs().max()), lin_frac_within_2se=float((z.abs() <= 2).mean()),
-               lin_points_far=int(len(far)))
+    out = dict(lin_max_abs_z=float(z.abs().max()), lin_frac_within_2se=float((z.abs() <= WITHIN_SE).mean()),
+               lin_points_far=int(len(far)), lin_far_min=FAR_FRACTION * n, lin_within_se=WITHIN_SE,
+               lin_null_risk=1.0 + float(params["lin_sigma"]) ** 2)  # ||beta||^2 + sigma^2, with ||beta|| = 1
     for k, decay in enumerate(params["lin_beta_decays"]):
         sub = frame[frame.beta_decay == float(decay)]
         under, over = sub[sub.p < n], sub[sub.p > n]
@@ -210,6 +217,24 @@ def widths(n: int, ratios) -> list[int]:
     return sorted({max(1, int(round(r * n))) for r in ratios})
 
 
+def ratio(x: float) -> float:
+    """A width ratio such as ``N / n`` as the prose prints it (``{:g}``): two decimals at most, so that
+    0.95 reads "0.95" and 10.0 reads "10"."""
+    return round(float(x), 2)
+
+
+def ratio_text(x: float) -> str:
+    return f"{ratio(x):g}"
+
+
+def feature_setting(data: dict) -> dict:
+    """The random features' setting as the prose cites it: input length ``d``, number of classes
+    (and the error of guessing at chance), and the biases' standard deviation."""
+    classes = int(data["num_classes"])
+    return dict(rf_input_dim=int(data["x_train"].shape[1]), rf_classes=classes, chance_error=1 - 1 / classes,
+                rf_bias_std=BIAS_STD)
+
+
 # --------------------------------------------------------------------------- study 2: ridge
 
 
@@ -227,7 +252,7 @@ def run_ridge(params: dict, data: dict) -> pd.DataFrame:
     rows = []
     for width in widths(n, params["rf_ratios"]):
         for rep in range(params["rf_repeats"]):
-            feats = RandomReLUFeatures(data["x_train"].shape[1], width, [params["seed"], width, rep])
+            feats = RandomReLUFeatures(data["x_train"].shape[1], width, [params["seed"], width, rep], BIAS_STD)
             thetas = fit_ridge_path(feats(data["x_train"]), targets, [n * lam for lam in ridges])
             err, mse = block_metrics(feats.predict(data["x_test"], torch.cat(thetas, 1)), data["y_test"], c)
             for i, lam in enumerate(ridges):
@@ -255,7 +280,8 @@ def with_best_ridge(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
 def ridge_numbers(frame: pd.DataFrame, params: dict) -> dict:
     """Numbers the prose cites for study 2 (means over repeats; ``tuned`` = oracle ridge per metric)."""
     n = params["n_train"]
-    out = dict(widest_ratio=float(frame.N.max() / n), smallest_ratio=float(frame.N.min() / n))
+    out = dict(widest_ratio=ratio(frame.N.max() / n), smallest_ratio=ratio(frame.N.min() / n),
+               draws_per_width=plural(params["rf_repeats"], "feature draw"))
     out.update(ridge_lo=float(min(params["ridges"])), ridge_hi=float(max(params["ridges"])),
                num_ridges=len(params["ridges"]))
     for metric, short in (("test_error", "err"), ("test_mse", "mse")):
@@ -266,7 +292,7 @@ def ridge_numbers(frame: pd.DataFrame, params: dict) -> dict:
             tuned = sub[sub.ridge == -1].sort_values("N")
             peak = mn.loc[mn[metric].idxmax()]
             out.update({f"{labels}_peak_{short}": float(peak[metric]),
-                        f"{labels}_peak_{short}_ratio": float(peak.N / n),
+                        f"{labels}_peak_{short}_ratio": ratio(peak.N / n),
                         f"{labels}_widest_{short}": float(mn[metric].iloc[-1]),
                         f"{labels}_smallest_{short}": float(mn[metric].iloc[0]),
                         f"{labels}_min_{short}": float(mn[metric].min()),
@@ -274,51 +300,69 @@ def ridge_numbers(frame: pd.DataFrame, params: dict) -> dict:
                         f"{labels}_tuned_at_peak_{short}": float(tuned[tuned.N == peak.N][metric].iloc[0]),
                         f"{labels}_tuned_widest_{short}": float(tuned[metric].iloc[-1]),
                         f"{labels}_tuned_min_{short}": float(tuned[metric].min()),
-                        f"{labels}_tuned_argmin_{short}_ratio": float(tuned.N.iloc[int(np.argmin(tuned[metric].to_numpy()))] / n),
+                        f"{labels}_tuned_argmin_{short}_ratio":
+                            ratio(tuned.N.iloc[int(np.argmin(tuned[metric].to_numpy()))] / n),
                         f"{labels}_tuned_max_rise_{short}": float(max(0.0, np.diff(tuned[metric].to_numpy()).max()))})
             if metric == "test_error":
                 e = out[f"{labels}_tuned_at_peak_err"]
                 out[f"{labels}_err_se"] = float(np.sqrt(e * (1 - e) / params["n_test"]))
             for name, lam in (("lo", min(params["ridges"])), ("hi", max(params["ridges"]))):
                 out[f"{labels}_ridge_{name}_max_{short}"] = float(sub[sub.ridge == float(lam)][metric].max())
-    out["noisy_tuned_max_rise_err_points"] = points(out["noisy_tuned_max_rise_err"], 2)
-    out["noisy_err_se_points"] = points(out["noisy_err_se"], 2)
+    out["noisy_tuned_max_rise_err_points"] = points(out["noisy_tuned_max_rise_err"])
+    out["noisy_err_se_points"] = points(out["noisy_err_se"])
     out["noise_effect_sentence"] = noise_effect_sentence(frame, params)
     return out
 
 
+def _ratios_words(ratios: list[str], consecutive: bool) -> str:
+    """``["0.95", "1", "1.05"]`` as "0.95 to 1.05" when they are consecutive widths of the grid, else listed."""
+    if consecutive and len(ratios) > 2:
+        return f"{ratios[0]} to {ratios[-1]}"
+    return ratios[0] if len(ratios) == 1 else ", ".join(ratios[:-1]) + " and " + ratios[-1]
+
+
 def noise_effect_sentence(frame: pd.DataFrame, params: dict) -> str:
     """Where label noise raises the min-norm test error: ``diff(N) = error_noisy(N) - error_clean(N)``
-    (means over repeats), "raised" where ``diff >= CLEAR`` (2 points); the widths where it is not are
-    named, and "around the peak" is said only if they are consecutive widths and the noisy curve's peak is
-    among them. "Near chance"
-    means within 5 points of ``1 - 1/classes``."""
+    (means over repeats), "raised" where ``diff >= CLEAR`` (2 points, said in the sentence); the widths
+    where it is not are named with how far the two differ there, and "around the peak" is said only if
+    they are consecutive widths and the noisy curve's peak is among them. "Near chance" means within
+    5 points of ``1 - 1/classes``. MyST markdown (``$N/n$``): cite it with ``{glue:md}`...:myst```."""
     n = params["n_train"]
     mn = frame[frame.ridge == 0].groupby(["N", "labels"]).test_error.mean().unstack()
     diff = (mn["noisy"] - mn["clean"]).sort_index()
     raised = diff[diff >= CLEAR]
+    widest = (f"at the widest width, {mn['noisy'].iloc[-1]:.1%} with noisy labels against "
+              f"{mn['clean'].iloc[-1]:.1%} with clean ones")
     if len(raised) == len(diff):
-        return (f"Label noise raises the whole min-norm curve, by {100 * diff.min():.1f} to {points(diff.max())} "
-                f"(at the widest width the error is {mn['noisy'].iloc[-1]:.1%} with noisy labels against "
-                f"{mn['clean'].iloc[-1]:.1%} with clean ones).")
+        return (f"Label noise raises the min-norm error by {points(CLEAR)} or more at every width (by "
+                f"{100 * diff.min():.1f} to {points(diff.max())}; {widest}).")
     rest = diff[diff < CLEAR]
-    ratios = [f"{N / n:.2f}" for N in rest.index]
-    where = ratios[0] if len(ratios) == 1 else ", ".join(ratios[:-1]) + " and " + ratios[-1]
-    peak_n = int(mn["noisy"].idxmax())
+    if not len(raised):
+        if (rest >= 0).all():
+            return (f"Label noise raises the min-norm error by less than {points(CLEAR)} at every width (by at most "
+                    f"{points(rest.max())}).")
+        if (rest < 0).all():
+            return f"Label noise lowers the min-norm error at every width, by at most {points(-rest.min())}."
+        return (f"Label noise changes the min-norm error by less than {points(CLEAR)} at every width, up or down "
+                f"(by at most {points(rest.abs().max())}).")
     positions = [list(diff.index).index(N) for N in rest.index]
-    contiguous = positions == list(range(positions[0], positions[0] + len(positions)))
+    consecutive = positions == list(range(positions[0], positions[0] + len(positions)))
+    where = f"$N/n$ = {_ratios_words([ratio_text(N / n) for N in rest.index], consecutive)}"
+    peak_n = int(mn["noisy"].idxmax())
     at_peak = peak_n in rest.index
-    around = " around the peak" if at_peak and contiguous else ""
-    text = (f"Label noise raises the min-norm error at {len(raised)} of the {len(diff)} widths, by "
-            f"{100 * raised.min():.1f} to {points(raised.max())} (at the widest width {mn['noisy'].iloc[-1]:.1%} "
-            f"with noisy labels against {mn['clean'].iloc[-1]:.1%} with clean ones), " if len(raised) else
-            "Label noise does not raise the min-norm error by 2 points or more at any width: ")
-    text += (f"{'but not ' if len(raised) else 'not '}at *N*/*n* = {where}{around}, where the two differ by at "
-             f"most {points(rest.abs().max())}")
+    where = f"around the peak, at {where}" if at_peak and consecutive else f"at {where}"
+    if (rest >= 0).all():
+        change = f"by less than that {where}: at most {points(rest.max())}"
+    elif (rest < 0).all():
+        change = f"{where} it lowers the error instead, by at most {points(-rest.min())}"
+    else:
+        change = f"{where} it changes the error by less than that, up or down: at most {points(rest.abs().max())}"
+    text = (f"Label noise raises the min-norm error by {points(CLEAR)} or more at {len(raised)} of the {len(diff)} "
+            f"widths (by {100 * raised.min():.1f} to {points(raised.max())}; {widest}); {change}")
     if at_peak:
         chance = 1 - 1 / mnist1d_data.NUM_CLASSES
         near = f", both near the chance level of {chance:.0%}" if min(mn["noisy"][peak_n], mn["clean"][peak_n]) >= chance - 0.05 else ""
-        text += (f" (at the peak, *N*/*n* = {peak_n / n:.2f}, {mn['noisy'][peak_n]:.1%} with noisy labels and "
+        text += (f" (at the peak, $N/n$ = {ratio_text(peak_n / n)}, {mn['noisy'][peak_n]:.1%} with noisy labels and "
                  f"{mn['clean'][peak_n]:.1%} with clean ones{near})")
     return text + "."
 
@@ -344,7 +388,7 @@ def run_distillation(params: dict, data: dict) -> pd.DataFrame:
     rows, targets = [], []
     y_noisy = one_hot(data["y_noisy"], c)
     for width in teacher_widths:
-        feats = RandomReLUFeatures(d_in, width, [params["seed"], width, 0])
+        feats = RandomReLUFeatures(d_in, width, [params["seed"], width, 0], BIAS_STD)
         (theta,) = fit_ridge_path(feats(data["x_train"]), y_noisy, [0.0])
         test_out = feats.predict(data["x_test"], theta)
         rows.append(dict(study="distillation", role="teacher", N=width, N_over_n=width / n,
@@ -355,7 +399,7 @@ def run_distillation(params: dict, data: dict) -> pd.DataFrame:
     targets = torch.cat(targets, 1)  # columns: teacher k soft, teacher k hard, ...
 
     m = max(1, int(round(params["student_ratio"] * n)))
-    student = RandomReLUFeatures(d_in, m, [params["seed"], m, STUDENT_STREAM])
+    student = RandomReLUFeatures(d_in, m, [params["seed"], m, STUDENT_STREAM], BIAS_STD)
     phi_pool = student(x_pool)
     (theta_lab,) = fit_ridge_path(student(data["x_train"]), y_noisy, [0.0])
     lab_out = student.predict(data["x_test"], theta_lab)
@@ -379,12 +423,12 @@ def distillation_numbers(frame: pd.DataFrame, params: dict) -> dict:
     peak_n = int(teacher.test_mse.idxmax())
     widest = int(teacher.index.max())
     labels_ref = frame[frame.role == "student-labels"].iloc[0]
-    out = dict(teacher_peak_ratio=peak_n / n, teacher_peak_err=float(teacher.test_error[peak_n]),
+    out = dict(teacher_peak_ratio=ratio(peak_n / n), teacher_peak_err=float(teacher.test_error[peak_n]),
                teacher_peak_mse=float(teacher.test_mse[peak_n]), teacher_widest_err=float(teacher.test_error[widest]),
                teacher_best_err=float(teacher.test_error.min()),
-               teacher_best_ratio=float(teacher.test_error.idxmin() / n),
+               teacher_best_ratio=ratio(teacher.test_error.idxmin() / n),
                student_m=int(labels_ref.M), student_labels_err=float(labels_ref.test_error),
-               student_labels_mse=float(labels_ref.test_mse), widest_teacher_ratio=widest / n)
+               student_labels_mse=float(labels_ref.test_mse), widest_teacher_ratio=ratio(widest / n))
     pools = sorted(params["pool_sizes"])
     for name, pool in (("small", pools[0]), ("large", pools[-1])):
         out[f"pool_{name}"] = int(pool)
@@ -401,16 +445,26 @@ def distillation_numbers(frame: pd.DataFrame, params: dict) -> dict:
                         f"{kind}_{name}_max_abs_gap": float(gap.abs().max()),
                         f"{kind}_{name}_beats_teacher": int((gap < 0).sum())})
     out["num_teachers"] = int(len(teacher))
+    m = out["student_m"]
+    out["student_labels_head"] = ("**The student fitted to the labels is at its own peak** ($M = n$)" if m == n else
+                                  f"**The student fitted to the labels** ($M/n$ = {ratio_text(m / n)})")
     for kind in ("soft", "hard"):
         for name in ("small", "large"):
             gap = out[f"{kind}_{name}_mean_gap"]
             out[f"{kind}_{name}_mean_gap_words"] = f"{points(abs(gap))} {'worse' if gap >= 0 else 'better'}"
-            out[f"{kind}_{name}_mean_gap_vs_teacher"] = relation(gap, "the teacher's", 2)
+            out[f"{kind}_{name}_mean_gap_vs_teacher"] = relation(gap, "the teacher's")
             out[f"{kind}_{name}_max_abs_gap_points"] = points(out[f"{kind}_{name}_max_abs_gap"])
     return out
 
 
 # --------------------------------------------------------------------------- plots and table
+
+
+def _plain_log_ticks(ax) -> None:
+    """Label a log x axis with plain numbers ("0.1", "1", "10"), as the prose prints ratios."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
 
 
 def plot_linear(frame: pd.DataFrame, params: dict):
@@ -432,9 +486,11 @@ def plot_linear(frame: pd.DataFrame, params: dict):
         ax.axvline(1.0, color="grey", ls=":", lw=1)
         ax.set(xscale="log", yscale="log", xlabel="p / n", ylim=(0.05, 60),
                title=r"$\beta_j$ equal" if float(decay) == 0 else rf"$\beta_j \propto j^{{-{decay:g}}}$")
+        _plain_log_ticks(ax)
     axes[0][0].set_ylabel("test risk  E[(y − ŷ)²]")
-    axes[0][0].legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
+    handles, names = axes[0][0].get_legend_handles_labels()  # below the panels, where it covers no point
+    fig.legend(handles, names, loc="lower center", ncol=2, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 
@@ -457,13 +513,17 @@ def plot_ridge(frame: pd.DataFrame, params: dict):
             ax.axvline(1.0, color="grey", ls=":", lw=1)
             ax.set(xscale="log", xlabel="N / n  (random features per training sample)",
                    ylabel="test classification error" if row == 0 else "test MSE (one-hot)")
+            _plain_log_ticks(ax)
             if row == 1:
                 ax.set_yscale("log")
             if row == 0:
                 noise = f"{params['label_noise']:.0%} label noise" if labels == "noisy" else "clean labels"
                 ax.set(xlabel="", title=f"{noise}, n = {params['n_train']}")
-    axes[0][1].legend(title="ridge λ", fontsize=8, title_fontsize=8, loc="upper right")
-    fig.tight_layout()
+    handles, names = axes[0][1].get_legend_handles_labels()  # below the panels, where it covers no curve
+    axes[0][1].get_legend().remove()
+    fig.legend(handles, names, title="ridge λ", loc="lower center", ncol=len(names), fontsize=9, title_fontsize=9,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
@@ -490,6 +550,7 @@ def plot_distillation(frame: pd.DataFrame, params: dict):
             ax.axvline(1.0, color="grey", ls=":", lw=1)
             ax.set(xscale="log", xlabel="teacher N / n",
                    ylabel="test classification error" if row == 0 else "test MSE (one-hot)")
+            _plain_log_ticks(ax)
             if row == 1:
                 ax.set_yscale("log")
             else:
