@@ -113,7 +113,8 @@ def graph_comparison(runs: pd.DataFrame) -> pd.DataFrame:
                         "graph_images_per_s": table["ours_images_per_s"]["graph"]})
     out["graph_speedup"] = out["graph_images_per_s"] / out["eager_images_per_s"]
     out["eager_ratio"], out["graph_ratio"] = table["ratio"]["eager"], table["ratio"]["graph"]
-    return out.reset_index().round(2).assign(device=rows["device"].iloc[0], date=rows["date"].iloc[0])
+    out = out.reset_index().round(2).round({"eager_images_per_s": 0, "graph_images_per_s": 0})
+    return out.assign(device=rows["device"].iloc[0], date=rows["date"].iloc[0])
 
 
 def graph_numbers(runs: pd.DataFrame) -> dict:
@@ -166,7 +167,8 @@ def show(runs: pd.DataFrame) -> pd.DataFrame:
     if "device" in runs and runs["device"].astype(str).str.startswith("cpu").all():
         out = out.drop(columns=["ours_tflops", "ours_mfu"], errors="ignore")  # no utilisation figures on a CPU
     out = out.dropna(axis="columns", how="all")  # e.g. no MFU on a CPU, no baseline in a run without one
-    return out.rename(columns={"ours_mfu": "ours_mfu_%"}).round(2)
+    return out.rename(columns={"ours_mfu": "ours_mfu_%"}).round(2).round({"ours_images_per_s": 0,
+                                                                            "baseline_images_per_s": 0})
 
 
 #: Column headings of the appendix's tables (:func:`readable`).
@@ -225,7 +227,8 @@ def key_numbers(runs: pd.DataFrame) -> dict:
     out = {"gpu_date": str(first["date"]), "gpu_device": str(first["device"]), "gpu_batch": int(first["batch_size"]),
            "gpu_precision": str(first["precision"]), "gpu_peak_tflops": float(first["peak_tflops"]),
            "gpu_sweep_k_max": int(first["sweep_k_max"]), "gpu_sweep_epochs": int(first["sweep_epochs"]),
-           "gpu_sweep_seeds": int(first["sweep_seeds"]), "gpu_sweep_train_size": int(first["sweep_train_size"]),
+           "gpu_sweep_seeds": _count(int(first["sweep_seeds"]), "seed"),
+           "gpu_sweep_train_size": int(first["sweep_train_size"]),
            "gpu_data": str(first["data"]),
            "gpu_script_note": _script_note(current), "gpu_compile_note": _compile_note(compiled_runs(runs), current),
            "gpu_layers_words": _layers_words(str(first["model"]), int(current["k"].max()))}
