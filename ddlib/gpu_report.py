@@ -66,7 +66,8 @@ def _compile_mode(runs: pd.DataFrame) -> pd.Series:
 def _default_loop(runs: pd.DataFrame) -> pd.DataFrame:
     """The rows of the library's default training loop: uncompiled, with Adam's foreach form (rows of
     ``DDLIB_FUSED_OPTIMIZER=on`` carry ``fused_optimizer``; files written before the switch ran foreach)."""
-    fused = runs["fused_optimizer"].astype("boolean").fillna(False).astype(bool) if "fused_optimizer" in runs else False
+    fused = (runs["fused_optimizer"].astype("boolean").fillna(False).astype(bool) if "fused_optimizer" in runs
+             else pd.Series(False, index=runs.index))
     return runs[(_compile_mode(runs) == "off") & ~fused]
 
 
@@ -78,7 +79,8 @@ def _cuda_graph(runs: pd.DataFrame) -> pd.Series:
 
 
 def current_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """The uncompiled rows the prose cites: those of the newest date; among them, where there are such
+    """The rows of the default loop (:func:`_default_loop`: uncompiled, foreach Adam) the prose cites: those of the
+    newest date; among them, where there are such
     rows, those written by the current script (with ``baseline_workers``), then those of the library's
     default loop on CUDA (the step as a CUDA graph), then those on :data:`TARGET_CARD`; of what is left,
     the newest file (by name, within the date) where the current script wrote them (it writes one model
@@ -99,7 +101,7 @@ def current_runs(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def graph_comparison(runs: pd.DataFrame) -> pd.DataFrame:
-    """Eager against CUDA-graph training, measured in one run (the newest file holding both, uncompiled):
+    """Eager against CUDA-graph training, measured in one run (the newest file holding both, default loop otherwise):
     per ensemble size and width, images/s of each, the graph's speed-up, and each one's ratio to the
     DataLoader baseline of that run."""
     uncompiled = _default_loop(runs) if len(runs) else runs

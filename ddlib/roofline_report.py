@@ -174,8 +174,8 @@ def _fused_sentence(m: _Measured, k: int, costs: list) -> str:
 
 def fused_adam_comparison(current: pd.DataFrame, fused_runs: pd.DataFrame | None) -> pd.DataFrame:
     """Per width: images per second of one model with Adam's fused form (the newest run in ``fused_runs``)
-    and with the default foreach form (``current``'s one-model rows with the same date, device and step
-    loop), and fused / default; empty unless both were measured in the same session."""
+    and with the default foreach form (``current``'s one-model rows with the same date, device and
+    ``cuda_graph`` switch), and fused / default; empty unless both were measured in the same session."""
     if fused_runs is None or fused_runs.empty or current.empty:
         return pd.DataFrame()
     fused = fused_runs[fused_runs["date"] == fused_runs["date"].max()]
@@ -192,8 +192,12 @@ def fused_adam_comparison(current: pd.DataFrame, fused_runs: pd.DataFrame | None
 
 def _fused_measured(current: pd.DataFrame, fused_runs: pd.DataFrame | None) -> str:
     table = fused_adam_comparison(current, fused_runs)
+    if table.empty and (fused_runs is None or fused_runs.empty):
+        return " No GPU run of it has been measured yet."
     if table.empty:
-        return " No GPU run of it has been measured next to the default loop yet."
+        newest = fused_runs.sort_values("date").iloc[-1]
+        return (f" Its newest run ({newest['device']}, {newest['date']}) was not measured next to the cited default "
+                f"loop (same card, date and CUDA-graph switch), so it is not compared here.")
     row = current.iloc[0]
     return (f" Measured on the {row['device']} ({row['date']}), it trained one model at "
             + ", ".join(f"{r:.2f}" for r in table["fused / foreach"])

@@ -258,7 +258,9 @@ def stage_shapes(name: str, k: int) -> list[tuple[int, int, int]]:
     """``(channels, height, width)`` of each stage's output for one 32x32 CIFAR image: the four residual
     stages of the ResNet, or the four convolution blocks of the CNN (before their pooling), read from a
     forward pass of :func:`plain_vision_model` with hooks."""
-    model, shapes = plain_vision_model(name, k), []
+    with torch.random.fork_rng():  # building the model draws its initial weights: leave the caller's RNG alone
+        model = plain_vision_model(name, k)
+    shapes = []
     stages = ("layer1", "layer2", "layer3", "layer4") if name == "resnet18" else ("bn0", "bn1", "bn2", "bn3")
     hooks = [getattr(model, stage).register_forward_hook(lambda m, i, out: shapes.append(tuple(out.shape[1:])))
              for stage in stages]

@@ -196,12 +196,25 @@ def test_match_loaded_state_moves_adam_step_counts():
     opt = torch.optim.Adam(model.parameters())
     model(torch.randn(4, 3)).sum().backward()
     opt.step()
+    for state in opt.state.values():  # as a checkpoint of another form might hold it
+        state["step"] = state["step"].to(torch.float64)
     train.match_loaded_state(opt, True)
     assert opt.param_groups[0]["capturable"] is True
     assert all(s["step"].dtype == torch.float32 and s["step"].device == p.device for p, s in opt.state.items())
     train.match_loaded_state(opt, False, fused=True)
     assert opt.param_groups[0]["capturable"] is False
     assert (opt.param_groups[0]["fused"], opt.param_groups[0]["foreach"]) == (True, False)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="the step counts' device differs from the CPU only on a GPU")
+def test_match_loaded_state_puts_step_counts_where_each_form_needs_them():
+    model = torch.nn.Linear(3, 2).cuda()
+    opt = torch.optim.Adam(model.parameters())
+    model(torch.randn(4, 3, device="cuda")).sum().backward()
+    opt.step()
+    for capturable, fused, device in ((False, False, "cpu"), (True, False, "cuda"), (False, True, "cuda")):
+        train.match_loaded_state(opt, capturable, fused)
+        assert all(s["step"].device.type == device for s in opt.state.values()), (capturable, fused)
 
 
 @pytest.mark.parametrize("stop, loop", [(10, "cuda graph then eager"), (5, "cuda graph")])

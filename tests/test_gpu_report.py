@@ -1,5 +1,6 @@
 """The appendix reads the committed GPU benchmark files; check what it cites against them."""
 import pandas as pd
+import torch
 
 from ddlib import gpu_report
 
@@ -269,6 +270,11 @@ def test_width_lists_compress_runs_and_stage_sizes_come_from_the_model():
     assert gpu_report._spaced("1,2,4,5,6,9") == "1, 2, 4–6, 9" and gpu_report._spaced("8,8") == "8, 8"
     assert gpu_report._layers_words("resnet18", 64) == "32 × 32 down to 4 × 4 pixels, 64 to 512 channels at k = 64"
     assert gpu_report._layers_words("cnn5", 2).startswith("32 × 32 down to") and "2 to 16 channels" in gpu_report._layers_words("cnn5", 2)
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    gpu_report._layers_words("resnet18", 8)  # builds a model: must not move the caller's random state
+    assert torch.equal(torch.rand(3), expected)
 
 
 def test_the_compile_note_sets_each_compiled_row_beside_the_uncompiled_one():
