@@ -163,13 +163,9 @@ def paired(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
     return frame[(frame["method"] != "teacher") | frame["seed"].isin(seeds)]
 
 
-def shown_difference(a: float, b: float) -> float:
-    """``a - b`` for two error rates as printed with one decimal in per cent (``{:.1%}``).
-
-    The difference of the printed values, so that e.g. 54.0% and 53.6% are said to differ by 0.4
-    points whatever the unrounded means; it differs from the unrounded ``a - b`` by at most 0.1 point.
-    """
-    return (float(f"{100 * a:.1f}") - float(f"{100 * b:.1f}")) / 100
+#: ``a - b`` for two error rates as printed (:func:`ddlib.chapters.double_descent.shown_difference`): every
+#: word below that compares two errors is chosen on it, so the words agree with the numbers printed.
+shown_difference = dd.shown_difference
 
 
 def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
@@ -200,7 +196,8 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     hp = frame[(frame["method"] == "hard_pool") & (frame["pool_size"] == pool)]
     by_teacher = hp.groupby("teacher_width")["test_error"].mean()
     others = [tw for tw in p["teacher_widths"] if tw != widest]
-    beats = lambda m, tw: mean(m, tw, 0 if m != "direct" else None) - mean("hard_pool", tw, pool) >= MARGIN  # noqa: E731
+    beats = lambda m, tw: shown_difference(mean(m, tw, 0 if m != "direct" else None),  # noqa: E731
+                                           mean("hard_pool", tw, pool)) >= MARGIN
     out.update(other_teachers=len(others), n_teacher_widths=len(p["teacher_widths"]),
                other_beats_direct=sum(beats("direct", tw) for tw in others),
                other_beats_soft_kd_labeled=sum(beats("soft_kd_labeled", tw) for tw in others))
@@ -244,9 +241,10 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     return out
 
 
-#: A gain smaller than this (half a point) is not counted as "beats" in the verdict.
+#: A gain smaller than this (half a point) is not counted as "beats" in the verdict; two errors less than
+#: this apart (as printed) are "on par".
 MARGIN = 0.005
-#: A student within this (5 points) of its teacher's error is "close to the teacher" (C2).
+#: A student less than this (5 points, as printed) from its teacher's error is "close to the teacher" (C2).
 CLOSE_TO_TEACHER = 0.05
 
 
@@ -294,6 +292,9 @@ def student_choice(teacher_summary: dict, p: dict) -> str:
     (``widths_above_peak`` is empty)."""
     s, width = teacher_summary, student_width(p, teacher_summary)
     peak = s["peak_width"]
+    if p["student_width"] != "peak" and width == peak:
+        return (f"In this run the student width is set to {width} by hand, which is also the width the "
+                f"double-descent chapter singles out: {dd.peak_words(s)}.")
     if p["student_width"] != "peak":
         return (f"In this run the student width is set to {width} instead; the double-descent chapter singles out "
                 f"{dd.peak_words(s)}.")
@@ -310,51 +311,79 @@ def student_choice(teacher_summary: dict, p: dict) -> str:
                 f"and {dd.points(fall)} above the widest width's.{higher}")
     if v is None:
         vs = "no narrower width was trained"
-    elif rise >= 0:
+    elif rise >= dd.CLEAR:  # not a clear peak because test error does not clearly fall past it
+        vs = f"its test error is {dd.points(rise)} above width {v}'s, the best narrower one, but {_fall_after(s)}"
+    elif rise > 0:
         vs = f"its test error is only {dd.points(rise)} above width {v}'s, the best narrower one"
+    elif rise == 0:
+        vs = f"its test error is level with width {v}'s, the best narrower one"
     else:
         vs = f"its test error is {dd.points(-rise)} below width {v}'s"
     return f"{sweep}, the width singled out is {peak}, which is not a clear peak (see that chapter's verdict): {vs}.{higher}"
 
 
-def _compare(gain: float, shown: float, other: str) -> str:
-    """``hard_pool`` against ``other``: ``gain`` (other's error minus hard_pool's, unrounded) chooses the
-    words, ``shown`` (the same difference of the printed errors, :func:`shown_difference`) is printed."""
-    if gain >= dd.CLEAR:
+def _fall_after(s: dict) -> str:
+    """How far the widest width's test error is below the width singled out (as printed), where that is
+    less than :data:`ddlib.chapters.double_descent.CLEAR`."""
+    if s.get("widest_width") == s["peak_width"]:
+        return "no wider width was trained"
+    fall = shown_difference(s["peak_test_error"], s["widest_test_error"])
+    if fall > 0:
+        return f"the widest width's is only {dd.points(fall)} below it"
+    if fall == 0:
+        return "the widest width's is level with it"
+    return f"the widest width's is {dd.points(-fall)} above it"
+
+
+def _compare(shown: float, other: str) -> str:
+    """``hard_pool`` against ``other``: ``shown`` (other's error minus hard_pool's, the difference of the
+    printed errors, :func:`shown_difference`) chooses the words and is printed."""
+    if shown >= dd.CLEAR:
         return f"beats {other} by {dd.points(shown)}"
-    if gain > MARGIN:
-        return f"is only {dd.points(shown)} better than {other}, within about the spread between seeds"
-    if gain >= -MARGIN:
-        return f"is on par with {other} ({100 * -shown:+.1f} points)"
+    if shown >= MARGIN:
+        return (f"is only {dd.points(shown)} better than {other}, less than the {dd.points(dd.CLEAR)} counted here "
+                f"as clear")
+    if shown > -MARGIN:
+        return f"is on par with {other} ({dd.signed_points(-shown)})"
     return f"is {dd.points(-shown)} worse than {other}"
+
+
+def _c3_scope(s: dict) -> str:
+    """For which teachers ``hard_pool`` beats ``soft_kd_labeled`` by at least :data:`MARGIN` (as printed): the
+    widest one (``soft_kd_labeled_widest``) and how many of the others (``other_beats_soft_kd_labeled``)."""
+    widest = shown_difference(s["soft_kd_labeled_widest"], s["hard_pool_widest"]) >= MARGIN
+    others, n = s["other_beats_soft_kd_labeled"], s["other_teachers"]
+    if widest:
+        return "for every teacher" if others == n else "only with a wide enough teacher"
+    return "with some teachers but not the widest" if others else "with no teacher"
 
 
 def verdict(s: dict) -> str:
     """Sentences, chosen by the numbers, on claims C2-C4 for this run.
 
     C2 compares ``hard_pool_widest`` with ``teacher_widest``, both means over the student seeds; the
-    student is "close to the teacher" when they differ by less than :data:`CLOSE_TO_TEACHER`.
+    student is "close to the teacher" when they differ by less than :data:`CLOSE_TO_TEACHER`. Every
+    comparison is made on the difference of the printed errors (:func:`shown_difference`).
     """
     hp = s["hard_pool_widest"]
     c3 = (f"From the widest teacher, `hard_pool` "
-          f"{_compare(s['gain_over_direct'], shown_difference(s['direct'], hp), '`direct`')} and "
-          f"{_compare(s['gain_over_soft_kd_labeled'], shown_difference(s['soft_kd_labeled_widest'], hp), '`soft_kd_labeled`')}"
-          f" (C3).")
+          f"{_compare(shown_difference(s['direct'], hp), '`direct`')} and "
+          f"{_compare(shown_difference(s['soft_kd_labeled_widest'], hp), '`soft_kd_labeled`')} (C3).")
     if s["other_teachers"]:
         c3 += (f" From the other {dd.plural(s['other_teachers'], 'teacher width')} it beats `direct` at "
                f"{s['other_beats_direct']} and `soft_kd_labeled` at {s['other_beats_soft_kd_labeled']} of them "
-               f"(by at least {dd.points(MARGIN)}): the claim holds here "
-               f"{'for every teacher' if s['other_beats_soft_kd_labeled'] == s['other_teachers'] else 'only with a wide enough teacher'}.")
-    gap, teacher = s["student_minus_teacher_widest"], s["teacher_widest"]
+               f"(by at least {dd.points(MARGIN)}): the claim holds here {_c3_scope(s)}.")
+    teacher = s["teacher_widest"]
+    gap = shown_difference(hp, teacher)
     n = s["n_student_seeds"]
     c2 = (f"On the same {dd.plural(n, 'seed')}, it ends at {hp:.1%} against its teachers' {teacher:.1%}, "
-          f"{dd.relation(shown_difference(hp, teacher), 'them')} "
-          f"(C2, close to the teacher: {'yes' if abs(gap) < CLOSE_TO_TEACHER else 'no'}).")
+          f"{dd.relation(gap, 'them')} (C2, close to the teacher: {'yes' if abs(gap) < CLOSE_TO_TEACHER else 'no'}).")
     r = s["tracking_correlation"]
-    pool_helps = s["pool_largest_widest"] < s["pool_smallest_widest"] and s["pool_largest_narrow"] < s["pool_smallest_narrow"]
+    pool_helps = all(shown_difference(s[f"pool_smallest_{k}"], s[f"pool_largest_{k}"]) >= MARGIN
+                     for k in ("widest", "narrow"))
     if r == r:  # a correlation needs at least 3 teacher widths (nan otherwise)
         tracks = (f"Across the {s['n_teacher_widths']} teacher widths the `hard_pool` student's error follows the "
-                  f"teacher's with correlation {r:.2f} ({'it tracks the teacher curve' if r >= 0.7 else 'a loose link at best'}"
+                  f"teacher's with correlation {r:.2f} ({'it tracks the teacher curve' if round(r, 2) >= 0.7 else 'a loose link at best'}"
                   f"{', from few points' if s['n_teacher_widths'] < 6 else ''})")
     else:
         tracks = f"With {s['n_teacher_widths']} teacher widths there are too few for a correlation with the teacher curve"
@@ -363,13 +392,21 @@ def verdict(s: dict) -> str:
 
 
 def best_teacher_sentence(s: dict) -> str:
-    """Which teacher width gives the best ``hard_pool`` student, and whether it is the widest one."""
+    """Which teacher width gives the best ``hard_pool`` student, and whether it is the widest one; the
+    widest teacher's student is "on par" with the best when their printed errors are less than
+    :data:`MARGIN` apart."""
     best, widest = s["best_hard_pool_teacher"], s["widest_teacher"]
     head = (f"The best `hard_pool` student comes from the teacher of width {best} "
             f"({s['best_hard_pool_error']:.1%})")
+    fits = ", which fits its noisy labels" if s["widest_teacher_interpolates"] else ""
     if best == widest:
-        fits = ", which fits its noisy labels" if s["widest_teacher_interpolates"] else ""
         return f"{head}: the widest teacher{fits}, as the paper's story has it."
+    behind = shown_difference(s["hard_pool_widest"], s["best_hard_pool_error"])
+    if behind < MARGIN:
+        level = "the same error as printed" if behind == 0 else f"only {dd.points(behind)} behind"
+        return (f"{head}, and the student of the widest teacher (width {widest}{fits}) is on par with it at "
+                f"{s['hard_pool_widest']:.1%} ({level}): the paper's story, that the most over-parameterised teacher "
+                f"is the one to distil, holds here to within {dd.points(MARGIN)}.")
     return (f"{head}, not from the widest teacher (width {widest}, {s['hard_pool_widest']:.1%}): here the "
             f"paper's story, that the most over-parameterised teacher is the one to distil, does not hold.")
 
@@ -377,18 +414,18 @@ def best_teacher_sentence(s: dict) -> str:
 def small_pool_sentence(s: dict) -> str:
     """The smallest pool of the pool study against ``direct``, for both studied teachers.
 
-    Compares ``pool_smallest_<teacher>`` with ``direct`` (differences of the printed errors); a student
-    more than :data:`MARGIN` worse than ``direct`` is "worse".
+    Compares ``pool_smallest_<teacher>`` with ``direct`` (differences of the printed errors,
+    :func:`shown_difference`); a student at least :data:`MARGIN` worse than ``direct`` is "worse", at least
+    :data:`MARGIN` better "better", "on par" otherwise.
     """
     size, n = s["pool_study_smallest"], s["n_labeled"]
     than = ", as many as the labeled set" if size == n else (", fewer than the labeled set" if size < n else "")
     parts, kinds = [], []
     for name, label in (("widest", f"the widest teacher (width {s['widest_teacher']})"),
                         ("narrow", f"the width-{s['narrow_study_teacher']} teacher")):
-        diff = s[f"pool_smallest_minus_direct_{name}"]
         shown = shown_difference(s[f"pool_smallest_{name}"], s["direct"])
-        kind = "worse" if diff > MARGIN else ("better" if diff < -MARGIN else "on par")
-        parts.append((kind, f"on par ({100 * shown:+.1f} points)" if kind == "on par" else dd.points(abs(shown)),
+        kind = "worse" if shown >= MARGIN else ("better" if shown <= -MARGIN else "on par")
+        parts.append((kind, f"on par ({dd.signed_points(shown)})" if kind == "on par" else dd.points(abs(shown)),
                       label))
         kinds.append(kind)
     if kinds[0] == kinds[1] != "on par":
@@ -400,8 +437,7 @@ def small_pool_sentence(s: dict) -> str:
                             for kind, amount, label in parts)
         text = f"With the smallest pool ({size} inputs{than}), `hard_pool` against `direct` ({s['direct']:.1%}) is {said}."
     if kinds == ["worse", "worse"]:
-        text += (" So a pool that small does worse than training on the labeled set without a teacher, as in "
-                 "the closed-form chapter, where a pool as small as the student does not help either.")
+        text += " So a pool that small does worse than training on the labeled set without a teacher."
     return text
 
 

@@ -134,8 +134,14 @@ def summarize(frame: pd.DataFrame) -> dict:
     narrower than the threshold: the first descent's minimum) to ``window_stop`` (one grid step past
     the threshold); without a threshold the widest width stands in for it. ``peak_over_narrower``
     and ``peak_over_widest`` are the peak width's mean test error minus the best narrower width's
-    and the widest width's; the string entries (``verdict``, ``window_rule``, ``peak_status``, ...)
-    put them into words for the prose, in percentage points.
+    and the widest width's, as printed (:func:`shown_difference`: the difference of the two errors
+    printed with one decimal in per cent), so that every word chosen from them agrees with the
+    numbers the prose prints; the string entries (``verdict``, ``window_rule``, ``peak_status``, ...)
+    put them into words for the prose, in percentage points. ``widths_above_peak``: every width
+    whose mean test error is above the peak width's, inside the search window or not (narrow,
+    under-fitting widths below it, or wider widths beyond it). ``seed_spread`` is the mean over widths
+    of the standard deviation over seeds (``nan`` with one seed per width; ``seed_noise_words`` then
+    says so).
     """
     m = frame.groupby("width")[["train_error", "test_error", "params"]].mean().sort_index()
     widths = list(m.index)
@@ -158,14 +164,22 @@ def summarize(frame: pd.DataFrame) -> dict:
         "window_start": start, "window_stop": stop,
         "best_narrower_width": int(narrower.idxmin()) if len(narrower) else None,
         "best_narrower_test_error": float(narrower.min()) if len(narrower) else float("nan"),
-        # the widths whose mean test error is above the peak width's (narrow, under-fitting ones)
+        # every width whose mean test error is above the peak width's: narrow, under-fitting ones below the
+        # search window, or wider ones beyond it
         "widths_above_peak": [int(w) for w in widths if m.loc[w, "test_error"] > m.loc[peak_width, "test_error"]],
     }
-    out["peak_over_narrower"] = out["peak_test_error"] - out["best_narrower_test_error"]
-    out["peak_over_widest"] = out["peak_test_error"] - out["widest_test_error"] if len(wider) else float("nan")
-    out["seed_spread"] = float(frame.groupby("width")["test_error"].std().mean())
+    out["peak_over_narrower"] = shown_difference(out["peak_test_error"], out["best_narrower_test_error"])
+    out["peak_over_widest"] = (shown_difference(out["peak_test_error"], out["widest_test_error"]) if len(wider)
+                               else float("nan"))
+    one_seed = bool(frame.groupby("width")["seed"].nunique().max() <= 1)
+    out["seed_spread"] = float("nan") if one_seed else float(frame.groupby("width")["test_error"].std().mean())
     out["interpolation_tol"] = INTERPOLATION_TOL
-    out["seed_spread_points"] = points(out["seed_spread"])
+    out["seed_spread_points"] = "no spread (one seed per width)" if one_seed else points(out["seed_spread"])
+    out["seed_noise_words"] = (
+        "so there is no spread between seeds to tell a difference from seed noise with (and no band around the "
+        "curves)" if one_seed else
+        f"so differences smaller than the spread between seeds ({points(out['seed_spread'])} on average) are "
+        f"within seed noise (the band spans the seeds)")
     out["clear_points"] = points(CLEAR)
     out["clear_peak"] = clear_peak(out)
     out["peak_status"] = ("a clear peak" if out["clear_peak"] else "not a clear peak" if interp
@@ -211,6 +225,27 @@ def peak_words(s: dict) -> str:
 CLEAR = 0.02
 
 
+def shown_difference(a: float, b: float) -> float:
+    """``a - b`` for two error rates as printed with one decimal in per cent (``{:.1%}``).
+
+    The difference of the printed values, rounded to the tenth of a point, so that e.g. 54.0% and 53.6%
+    are said to differ by 0.4 points whatever the unrounded means, and words chosen by comparing it
+    with a threshold (:data:`CLEAR`, ...) agree with the difference printed; it differs from the
+    unrounded ``a - b`` by at most 0.1 point.
+    """
+    return round(float(f"{100 * a:.1f}") - float(f"{100 * b:.1f}"), 1) / 100
+
+
+def as_shown(x: float) -> float:
+    """A difference ``x`` rounded as :func:`points` prints it (to the tenth of a point)."""
+    return round(100 * x, 1) / 100
+
+
+def signed_points(x: float) -> str:
+    """``x`` in points with its sign, ``"+0.4 points"``; a printed zero is ``"+0.0"``, never ``"-0.0"``."""
+    return f"{as_shown(x) * 100 + 0.0:+.1f} points"
+
+
 def points(x: float, digits: int = 1) -> str:
     """A difference of two error rates in percentage points, ``100 x`` with ``digits`` decimals, e.g. ``"5.7 points"``."""
     return f"{100 * x:.{digits}f} points"
@@ -222,14 +257,18 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def relation(diff: float, other: str, digits: int = 1) -> str:
-    """``diff`` (this error minus ``other``'s) in words: ``"5.7 points below width 16"``, ``"0.4 points above ..."``."""
-    return f"{points(abs(diff), digits)} {'above' if diff >= 0 else 'below'} {other}"
+    """``diff`` (this error minus ``other``'s) in words: ``"5.7 points below width 16"``, ``"0.4 points above ..."``;
+    a difference that prints as zero is ``"level with ..."`` (the side is chosen on the printed value)."""
+    shown = round(100 * diff, digits)
+    if shown == 0:
+        return f"level with {other}"
+    return f"{points(abs(diff), digits)} {'above' if shown > 0 else 'below'} {other}"
 
 
 def clear_peak(s: dict) -> bool:
     """A clear peak: the sweep has an interpolation threshold, and the peak width's mean test error is at least
     :data:`CLEAR` above both the best narrower width's and the widest width's (``peak_over_narrower >= CLEAR``
-    and ``peak_over_widest >= CLEAR``)."""
+    and ``peak_over_widest >= CLEAR``, differences of the printed errors: :func:`summarize`)."""
     return bool(s["threshold_width"] is not None and s["peak_over_narrower"] >= CLEAR
                 and s["peak_over_widest"] >= CLEAR)
 
@@ -242,8 +281,9 @@ def _rise_words(s: dict) -> str:
     if rise >= CLEAR:
         return f"it is {points(rise)} above width {v}, the best narrower one"
     if rise <= 0:
-        return f"it is no higher than width {v}, the best narrower one ({relation(rise, 'it')})"
-    small = (f"within the spread between seeds ({points(spread)})" if rise <= spread
+        return (f"it is no higher than width {v}, the best narrower one "
+                f"({relation(rise, 'it') if rise < 0 else 'level with it'})")
+    small = (f"within the spread between seeds ({points(spread)})" if rise <= as_shown(spread)
              else f"less than the {points(CLEAR)} counted here as clear")
     return f"it is only {points(rise)} above width {v}, the best narrower one, {small}"
 
@@ -257,9 +297,11 @@ def _fall_words(s: dict, ref: str) -> str:
     fits = ", which fits its noisy training labels," if _widest_fits(s) else ""
     if fall >= CLEAR:
         return f"The widest model (width {w}){fits} is {points(fall)} better than {ref}."
-    if fall >= 0:
+    if fall > 0:
         return (f"The widest model (width {w}){fits} is only {points(fall)} better than {ref}: test error does "
                 f"not clearly come back down.")
+    if fall == 0:
+        return f"The widest model (width {w}){fits} is level with {ref}: test error does not come back down."
     return f"The widest model (width {w}){fits} is {points(-fall)} worse than {ref}."
 
 
@@ -272,8 +314,12 @@ def verdict(s: dict) -> str:
 
     With ``rise = peak_over_narrower`` and ``fall = peak_over_widest``: no threshold when no width
     interpolates (``threshold_width is None``); else double descent when both are at least :data:`CLEAR`
-    (:func:`clear_peak`), the second descent without a clear peak when only ``fall`` is, neither otherwise.
-    The width of highest test error near the threshold is called "the peak" only for double descent.
+    (:func:`clear_peak`); when only ``fall`` is, the second descent without a clear peak (``rise > 0``: test
+    error plateaus near the threshold) or no double descent at all (``rise <= 0``: the width of highest test
+    error is where the search starts, so test error does not rise near the threshold); neither otherwise.
+    ``rise`` and ``fall`` are differences of the printed errors (:func:`summarize`), so the words agree with
+    the numbers printed. The width of
+    highest test error near the threshold is called "the peak" only for double descent.
     """
     p = s["peak_width"]
     if s["threshold_width"] is None:
@@ -285,8 +331,23 @@ def verdict(s: dict) -> str:
     if clear_peak(s):
         return (f"**This run shows double descent.** Test error peaks at width {p}, {near}: {_rise_words(s)}. "
                 f"{_fall_words(s, 'the peak')}")
+    rise = s["peak_over_narrower"]
+    # "but" only where the rise falls short of a peak; a clear rise is stated as such
     highest = (f"Near the interpolation threshold (width {s['threshold_width']}), the highest test error is at "
-               f"width {p}, but {_rise_words(s)}.")
+               f"width {p}{':' if rise >= CLEAR else ', but'} {_rise_words(s)}.")
+    if s["peak_over_widest"] >= CLEAR and rise <= 0:
+        # the highest width in the window is where it starts: test error does not rise near the threshold
+        v = s["best_narrower_width"]
+        narrower = (f"; width {v}, narrower still, is {points(-rise)} higher" if rise < 0
+                    else f"; width {v}, narrower still, is level with it")
+        text = (f"**This run does not show double descent: test error does not rise near the interpolation "
+                f"threshold.** Near the threshold (width {s['threshold_width']}), no width has a higher test error "
+                f"than width {p}, the best width narrower than the threshold, where the search starts{narrower}. "
+                f"{_fall_words(s, f'width {p}')}")
+        if s.get("best_width") == s["widest_width"] and _widest_fits(s):
+            text += (" The part of claim C1 that matters for distillation holds: the widest model interpolates its "
+                     "noisy labels and generalises best.")
+        return text
     if s["peak_over_widest"] >= CLEAR:
         text = (f"**This run shows the second descent but no clear peak.** {highest} {_fall_words(s, f'width {p}')} "
                 f"Test error plateaus near the threshold instead of peaking.")
@@ -329,11 +390,14 @@ def plot(frame: pd.DataFrame, summary: dict):
 
 def width_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per width: its parameter count (the same for every seed) and the mean and standard
-    deviation over seeds of the train and test error, in per cent with one decimal."""
+    deviation over seeds of the train and test error, in per cent with one decimal. With one seed per
+    width there is no standard deviation: the columns are the errors themselves."""
     g = frame.groupby("width")
+    one_seed = bool(g["seed"].nunique().max() <= 1) if "seed" in frame else False
     table = pd.DataFrame({"parameters": g["params"].first().astype(int)})
     for col, name in (("train_error", "train error"), ("test_error", "test error")):
-        table[f"{name}, mean (%)"] = (100 * g[col].mean()).round(1)
-        table[f"{name}, std (%)"] = (100 * g[col].std()).round(1)
+        table[f"{name} (%)" if one_seed else f"{name}, mean (%)"] = (100 * g[col].mean()).round(1)
+        if not one_seed:
+            table[f"{name}, std (%)"] = (100 * g[col].std()).round(1)
     table.index = table.index.astype(int)
     return table

@@ -31,7 +31,7 @@ from ..random_features import (RandomReLUFeatures, belkin_hsu_xu_risk, block_met
                                fit_ridge_path, one_hot, onehot_mse, simulate_linear_risk)
 from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int,
                           positive_float, positive_int)
-from .double_descent import CLEAR, plural, points, relation
+from .double_descent import CLEAR, plural, points, relation, shown_difference
 
 CHAPTER = "random-features"
 STUDENT_STREAM = 1_000_003
@@ -321,28 +321,45 @@ def _ratios_words(ratios: list[str], consecutive: bool) -> str:
     return ratios[0] if len(ratios) == 1 else ", ".join(ratios[:-1]) + " and " + ratios[-1]
 
 
+#: Both errors at the peak are "near the chance level" when each is within this (5 points, either side) of
+#: ``1 - 1/classes``.
+NEAR_CHANCE = 0.05
+
+
+def _by_range(lo: float, hi: float) -> str:
+    """``"by 2.6 to 7.7 points"``, or ``"by 10.0 points"`` where the two print the same."""
+    return f"by {points(lo)}" if points(lo) == points(hi) else f"by {100 * lo:.1f} to {points(hi)}"
+
+
 def noise_effect_sentence(frame: pd.DataFrame, params: dict) -> str:
     """Where label noise raises the min-norm test error: ``diff(N) = error_noisy(N) - error_clean(N)``
-    (means over repeats), "raised" where ``diff >= CLEAR`` (2 points, said in the sentence); the widths
-    where it is not are named with how far the two differ there, and "around the peak" is said only if
-    they are consecutive widths and the noisy curve's peak is among them. "Near chance" means within
-    5 points of ``1 - 1/classes``. MyST markdown (``$N/n$``): cite it with ``{glue:md}`...:myst```."""
+    (means over repeats, as printed: the difference of the two errors printed with one decimal in per
+    cent, :func:`ddlib.chapters.double_descent.shown_difference`), "raised" where ``diff >= CLEAR``
+    (2 points, said in the sentence); the widths where it is not are named with how far the two differ
+    there (or that they do not differ, as printed), and "around the peak" is said only if they are
+    consecutive widths and the noisy curve's peak is among them. "Near chance" means within
+    :data:`NEAR_CHANCE` (5 points) of ``1 - 1/classes``, above or below. MyST markdown (``$N/n$``): cite
+    it with ``{glue:md}`...:myst```."""
     n = params["n_train"]
-    mn = frame[frame.ridge == 0].groupby(["N", "labels"]).test_error.mean().unstack()
-    diff = (mn["noisy"] - mn["clean"]).sort_index()
+    mn = frame[frame.ridge == 0].groupby(["N", "labels"]).test_error.mean().unstack().sort_index()
+    diff = pd.Series([shown_difference(a, b) for a, b in zip(mn["noisy"], mn["clean"])], index=mn.index)
     raised = diff[diff >= CLEAR]
     widest = (f"at the widest width, {mn['noisy'].iloc[-1]:.1%} with noisy labels against "
               f"{mn['clean'].iloc[-1]:.1%} with clean ones")
     if len(raised) == len(diff):
-        return (f"Label noise raises the min-norm error by {points(CLEAR)} or more at every width (by "
-                f"{100 * diff.min():.1f} to {points(diff.max())}; {widest}).")
+        return (f"Label noise raises the min-norm error by {points(CLEAR)} or more at every width "
+                f"({_by_range(diff.min(), diff.max())}; {widest}).")
     rest = diff[diff < CLEAR]
     if not len(raised):
+        if (rest == 0).all():
+            return ("Label noise does not change the min-norm error at any width: the noisy-label and clean-label "
+                    "errors print the same at every width.")
         if (rest >= 0).all():
             return (f"Label noise raises the min-norm error by less than {points(CLEAR)} at every width (by at most "
                     f"{points(rest.max())}).")
-        if (rest < 0).all():
-            return f"Label noise lowers the min-norm error at every width, by at most {points(-rest.min())}."
+        if (rest <= 0).all():
+            return (f"Label noise lowers the min-norm error{'' if (rest < 0).all() else ' or leaves it unchanged'} at "
+                    f"every width, by at most {points(-rest.min())}.")
         return (f"Label noise changes the min-norm error by less than {points(CLEAR)} at every width, up or down "
                 f"(by at most {points(rest.abs().max())}).")
     positions = [list(diff.index).index(N) for N in rest.index]
@@ -351,17 +368,21 @@ def noise_effect_sentence(frame: pd.DataFrame, params: dict) -> str:
     peak_n = int(mn["noisy"].idxmax())
     at_peak = peak_n in rest.index
     where = f"around the peak, at {where}" if at_peak and consecutive else f"at {where}"
-    if (rest >= 0).all():
+    if (rest == 0).all():
+        change = f"{where} it does not change the error (the two print the same)"
+    elif (rest >= 0).all():
         change = f"by less than that {where}: at most {points(rest.max())}"
-    elif (rest < 0).all():
-        change = f"{where} it lowers the error instead, by at most {points(-rest.min())}"
+    elif (rest <= 0).all():
+        change = (f"{where} it lowers the error instead{'' if (rest < 0).all() else ' or leaves it unchanged'}, by at "
+                  f"most {points(-rest.min())}")
     else:
         change = f"{where} it changes the error by less than that, up or down: at most {points(rest.abs().max())}"
     text = (f"Label noise raises the min-norm error by {points(CLEAR)} or more at {len(raised)} of the {len(diff)} "
-            f"widths (by {100 * raised.min():.1f} to {points(raised.max())}; {widest}); {change}")
+            f"widths ({_by_range(raised.min(), raised.max())}; {widest}); {change}")
     if at_peak:
         chance = 1 - 1 / mnist1d_data.NUM_CLASSES
-        near = f", both near the chance level of {chance:.0%}" if min(mn["noisy"][peak_n], mn["clean"][peak_n]) >= chance - 0.05 else ""
+        off = max(abs(shown_difference(mn[labels][peak_n], chance)) for labels in ("noisy", "clean"))
+        near = f", both near the chance level of {chance:.0%}" if off <= NEAR_CHANCE else ""
         text += (f" (at the peak, $N/n$ = {ratio_text(peak_n / n)}, {mn['noisy'][peak_n]:.1%} with noisy labels and "
                  f"{mn['clean'][peak_n]:.1%} with clean ones{near})")
     return text + "."
@@ -448,13 +469,63 @@ def distillation_numbers(frame: pd.DataFrame, params: dict) -> dict:
     m = out["student_m"]
     out["student_labels_head"] = ("**The student fitted to the labels is at its own peak** ($M = n$)" if m == n else
                                   f"**The student fitted to the labels** ($M/n$ = {ratio_text(m / n)})")
+    out.update(small_pool_words(out, shown_difference(teacher.test_error.max(), teacher.test_error.min())))
     for kind in ("soft", "hard"):
         for name in ("small", "large"):
             gap = out[f"{kind}_{name}_mean_gap"]
-            out[f"{kind}_{name}_mean_gap_words"] = f"{points(abs(gap))} {'worse' if gap >= 0 else 'better'}"
+            worse = round(100 * gap, 1) >= 0  # the side as printed
+            out[f"{kind}_{name}_mean_gap_words"] = f"{points(abs(gap))} {'worse' if worse else 'better'}"
             out[f"{kind}_{name}_mean_gap_vs_teacher"] = relation(gap, "the teacher's")
             out[f"{kind}_{name}_max_abs_gap_points"] = points(out[f"{kind}_{name}_max_abs_gap"])
     return out
+
+
+def small_pool_words(out: dict, teacher_range: float) -> dict:
+    """What the smallest pool does for the student, in words chosen by the numbers of
+    :func:`distillation_numbers` (``out``), against the same student fitted to the labeled set.
+
+    Over every teacher and both kinds of target, ``gain`` is how much better than that student the best
+    small-pool student is, ``loss`` how much worse the worst one is (differences of the printed errors,
+    :func:`ddlib.chapters.double_descent.shown_difference`). The pool "helps" where ``gain >= CLEAR``;
+    where it does not, distillation is "as bad as training on the labels" where also ``loss < CLEAR``.
+    ``teacher_range`` is the spread of the teachers' own errors (highest minus lowest, as printed); "the
+    student's own peak dominates" is said only where the small-pool students' errors span at least
+    :data:`CLEAR` less than that.
+    """
+    m, pool, lab = out["student_m"], out["pool_small"], out["student_labels_err"]
+    best = min(out["soft_small_min_err"], out["hard_small_min_err"])
+    worst = max(out["soft_small_max_err"], out["hard_small_max_err"])
+    gain, loss = shown_difference(lab, best), shown_difference(worst, lab)
+    helps, as_bad = gain >= CLEAR, gain < CLEAR and loss < CLEAR
+    pool_words = "a pool of the student's own size" if pool == m else "the smallest pool"
+    fit = ("the student is again square and interpolates the teacher's outputs, whatever they are" if pool == m else
+           "the student has more features than pool points and interpolates the teacher's outputs, whatever they are"
+           if pool < m else "the student has fewer features than pool points and cannot interpolate them")
+    labels = f"the same student fitted to the labels ({lab:.1%})"
+    span = shown_difference(worst, best)  # of the small-pool students, over teachers and kinds of target
+    if helps:
+        tail = f"With the best teacher it is {points(gain)} better than {labels}."
+        second = (f"with {pool_words} ($P/M$ = {ratio_text(pool / m)}), distillation still beats training the same "
+                  f"student on the labels with some teachers, by up to {points(gain)}.")
+    elif as_bad:
+        tail = (f"Whatever the teacher, with soft or hard targets, it stays within {points(max(-gain, loss, 0.0))} of "
+                f"{labels}")
+        tail += (f"; its error spans {points(span)} across teachers whose own errors span {points(teacher_range)}: "
+                 f"the student's own peak dominates and little of the teacher shows through."
+                 if teacher_range - span >= CLEAR else
+                 f", and its error spans {points(span)} across the teachers, whose own errors span "
+                 f"{points(teacher_range)}.")
+        second = (f"the student's peak is governed by $P/M$, not by $N$: with {pool_words} ($P/M$ = "
+                  f"{ratio_text(pool / m)}), distillation is as bad as training on the labels, whatever the teacher.")
+    else:
+        tail = (f"With no teacher is it better than {labels} by {points(CLEAR)} or more, and with some it is "
+                f"{points(loss)} worse.")
+        second = (f"with {pool_words} ($P/M$ = {ratio_text(pool / m)}), distillation does no better than training on "
+                  f"the labels with any teacher, and up to {points(loss)} worse.")
+    head = f"{pool_words[0].upper()}{pool_words[1:]} {'helps with some teachers' if helps else 'does not help'}"
+    return dict(small_pool_head=f"**{head}.**", small_pool_fit=fit, small_pool_tail=tail,
+                small_pool_second=second, pool_small_over_m_text=ratio_text(pool / m),
+                pool_large_over_m_text=ratio_text(out["pool_large"] / m))
 
 
 # --------------------------------------------------------------------------- plots and table
