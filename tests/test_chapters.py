@@ -204,7 +204,10 @@ def test_distillation_verdict_counts_the_other_teachers():
     text = verdict(s)
     assert "beats `direct` by 8.6 points" in text and "beats `soft_kd_labeled` by 4.0 points" in text
     assert "From the other 3 teacher widths it beats" in text and "(s)" not in text
-    assert "From the other 1 teacher width it beats" in verdict({**s, "other_teachers": 1})
+    one = {**s, "other_teachers": 1, "other_beats_direct": 1, "other_beats_soft_kd_labeled": 0}
+    assert "From the other teacher width it beats `direct` (by at least" in verdict(one)
+    assert "of them" not in verdict(one)  # no count over a single teacher
+    assert "it beats neither `direct` nor `soft_kd_labeled`" in verdict({**one, "other_beats_direct": 0})
     assert "at 2 and `soft_kd_labeled` at 0 of them" in text and "only with a wide enough teacher" in text
     assert "from few points" in text
     assert "for every teacher" in verdict({**s, "other_beats_soft_kd_labeled": 3})

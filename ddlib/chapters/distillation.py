@@ -370,9 +370,16 @@ def verdict(s: dict) -> str:
           f"{_compare(shown_difference(s['direct'], hp), '`direct`')} and "
           f"{_compare(shown_difference(s['soft_kd_labeled_widest'], hp), '`soft_kd_labeled`')} (C3).")
     if s["other_teachers"]:
-        c3 += (f" From the other {dd.plural(s['other_teachers'], 'teacher width')} it beats `direct` at "
-               f"{s['other_beats_direct']} and `soft_kd_labeled` at {s['other_beats_soft_kd_labeled']} of them "
-               f"(by at least {dd.points(MARGIN)}): the claim holds here {_c3_scope(s)}.")
+        if s["other_teachers"] == 1:
+            beats = [name for name, key in (("`direct`", "other_beats_direct"),
+                                            ("`soft_kd_labeled`", "other_beats_soft_kd_labeled")) if s[key]]
+            verb = f"it beats {' and '.join(beats)}" if beats else "it beats neither `direct` nor `soft_kd_labeled`"
+            c3 += (f" From the other teacher width {verb} (by at least {dd.points(MARGIN)}): the claim holds here "
+                   f"{_c3_scope(s)}.")
+        else:
+            c3 += (f" From the other {dd.plural(s['other_teachers'], 'teacher width')} it beats `direct` at "
+                   f"{s['other_beats_direct']} and `soft_kd_labeled` at {s['other_beats_soft_kd_labeled']} of them "
+                   f"(by at least {dd.points(MARGIN)}): the claim holds here {_c3_scope(s)}.")
     teacher = s["teacher_widest"]
     gap = shown_difference(hp, teacher)
     n = s["n_student_seeds"]
