@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import sweep_cost
+from .book import plural
 from .paths import REPO_ROOT
 from .vision_models import stage_shapes, vision_forward_flops
 
@@ -97,7 +98,7 @@ def current_runs(runs: pd.DataFrame) -> pd.DataFrame:
         if keep is not None and keep.any():
             newest = newest[keep]
     current_script = "baseline_workers" in newest and newest["baseline_workers"].notna().all()
-    return _newest_file(newest) if current_script else newest
+    return newest_file(newest) if current_script else newest
 
 
 def graph_comparison(runs: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +109,7 @@ def graph_comparison(runs: pd.DataFrame) -> pd.DataFrame:
     both = [f for f, rows in uncompiled.groupby("file") if _cuda_graph(rows).nunique() == 2] if len(runs) else []
     if not both:
         return pd.DataFrame()
-    rows = _newest_file(uncompiled[uncompiled["file"].isin(both)])
+    rows = newest_file(uncompiled[uncompiled["file"].isin(both)])
     rows = rows.assign(graph=_cuda_graph(rows).map({False: "eager", True: "graph"}))
     table = rows.pivot_table(index=["members", "k"], columns="graph", values=["ours_images_per_s", "ratio"])
     out = pd.DataFrame({"eager_images_per_s": table["ours_images_per_s"]["eager"],
@@ -137,17 +138,14 @@ def graph_numbers(runs: pd.DataFrame) -> dict:
             f"one model {small.min():.1f}–{small.max():.1f} times as fast as the eager loop for k ≤ 16 and "
             f"{widest['graph_speedup']:.1f} times at k = {int(widest['k'])}; with {int(many['members'].iloc[0])} seeds "
             f"grouped, {many['graph_speedup'].min():.1f}–{many['graph_speedup'].max():.1f} times. It gains most "
-            f"({most['graph_speedup']:.1f} times) with {_models(most)} at k = {int(most['k'])} and least "
-            f"({least['graph_speedup']:.2f} times) with {_models(least)} at k = {int(least['k'])}.{other_card}")
+            f"({most['graph_speedup']:.1f} times) with {_models(most['members'])} at k = {int(most['k'])} and least "
+            f"({least['graph_speedup']:.2f} times) with {_models(least['members'])} at k = {int(least['k'])}.{other_card}")
     return {"graph_sentence": text}
 
 
-def _models_short(members: int) -> str:
-    return "one model" if members == 1 else f"{members} seeds grouped"
-
-
-def _models(row: pd.Series) -> str:
-    return _models_short(int(row["members"]))
+def _models(members) -> str:
+    """A row's number of models in words: ``one model`` or ``8 seeds grouped``."""
+    return "one model" if int(members) == 1 else f"{int(members)} seeds grouped"
 
 
 def compiled_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -229,7 +227,7 @@ def key_numbers(runs: pd.DataFrame) -> dict:
     out = {"gpu_date": str(first["date"]), "gpu_device": str(first["device"]), "gpu_batch": int(first["batch_size"]),
            "gpu_precision": str(first["precision"]), "gpu_peak_tflops": float(first["peak_tflops"]),
            "gpu_sweep_k_max": int(first["sweep_k_max"]), "gpu_sweep_epochs": int(first["sweep_epochs"]),
-           "gpu_sweep_seeds": _count(int(first["sweep_seeds"]), "seed"),
+           "gpu_sweep_seeds": plural(int(first["sweep_seeds"]), "seed"),
            "gpu_sweep_train_size": int(first["sweep_train_size"]),
            "gpu_data": str(first["data"]),
            "gpu_script_note": _script_note(current), "gpu_compile_note": _compile_note(compiled_runs(runs), current),
@@ -333,7 +331,7 @@ def _compile_note(compiled: pd.DataFrame, current: pd.DataFrame | None = None) -
                              (current["members"] == r["members"])] if current is not None else pd.DataFrame())
             against = ("" if plain.empty else f", against {plain['ours_images_per_s'].iloc[0]:,.0f} images/s "
                        f"({plain['ours_mfu'].iloc[0]:.1%}) uncompiled")
-            parts.append(f"k = {int(r['k'])} with {_models_short(int(r['members']))}: {r['ours_images_per_s']:,.0f} "
+            parts.append(f"k = {int(r['k'])} with {_models(r['members'])}: {r['ours_images_per_s']:,.0f} "
                          f"images/s{ratio}, MFU {r['ours_mfu']:.1%}{against}")
         graph_words = ", whole step as a CUDA graph" if graph else ""
         sentences.append(f"With `torch.compile` (mode {mode}{graph_words}; {device}, {date}): " + "; ".join(parts) + ".")
@@ -354,17 +352,12 @@ def cpu_numbers(runs: pd.DataFrame) -> dict:
             "cpu_device": _device_words(first["device"]), "cpu_batch": int(first["batch_size"]),
             "cpu_widths": ", ".join(str(k) for k in sorted(runs["k"].unique())),
             "cpu_members": int(grouped["members"].iloc[0]),
-            "cpu_workers": _count(int(first["baseline_workers"]), "DataLoader worker process", "es"),
+            "cpu_workers": plural(int(first["baseline_workers"]), "DataLoader worker process", "DataLoader worker processes"),
             "cpu_steps": int(first["timed_steps"]), "cpu_precision": str(first["precision"]),
             "cpu_data": str(first["data"]),
             "cpu_ratio_min": float(one["ratio"].min()), "cpu_ratio_max": float(one["ratio"].max()),
             "cpu_ratio_grouped_min": float(grouped["ratio"].min()),
             "cpu_ratio_grouped_max": float(grouped["ratio"].max())}
-
-
-def _count(n: int, noun: str, plural: str = "s") -> str:
-    """``3 seeds``, ``1 seed``, ``2 processes``."""
-    return f"{n} {noun}{plural if n != 1 else ''}"
 
 
 def mnist1d_benchmark_sentence(log: Path | str = RESULTS / "bench-mnist1d.log") -> str:
@@ -379,8 +372,8 @@ def mnist1d_benchmark_sentence(log: Path | str = RESULTS / "bench-mnist1d.log") 
     widths, ratios = [int(r[0]) for r in rows], [float(r[-1]) for r in rows]
     device, threads, model, seeds, steps, batch = head.groups()
     where = "a GPU (the log does not name the card)" if device == "cuda" else _device_words(f"cpu ({threads} threads)")
-    return (f"On MNIST-1D, `benchmarks/mnist1d_training.py` trains {_count(int(seeds), 'seed')} of {model} as one "
-            f"ensemble against {_count(int(seeds), 'plain model')} fed one after another by a DataLoader "
+    return (f"On MNIST-1D, `benchmarks/mnist1d_training.py` trains {plural(int(seeds), 'seed')} of {model} as one "
+            f"ensemble against {plural(int(seeds), 'plain model')} fed one after another by a DataLoader "
             f"({steps} steps each, batch {batch}); on {where} ours ran {min(ratios):.2f}–{max(ratios):.2f} times the "
             f"baseline's seed-steps per second at widths {', '.join(map(str, widths))} "
             f"(`benchmarks/results/{log.name}`).")
@@ -423,7 +416,7 @@ def width_batching_numbers(runs: pd.DataFrame) -> dict:
     the widest width of that leading run (0 if none)."""
     gpu = runs[~runs["device"].str.startswith("cpu")] if len(runs) else runs
     out = {"wb_gpu_note": _width_batching_gpu_note(gpu)}
-    cpu = _newest_file(runs, cpu=True)
+    cpu = newest_file(runs, cpu=True)
     if cpu.empty:
         return {**out, "wb_pays_up_to": 0, "wb_cpu_sentence": "No CPU run of `benchmarks/width_batching.py` is stored."}
     cpu = cpu.assign(widest=cpu["widths"].map(_widest)).sort_values("widest")
@@ -464,7 +457,7 @@ def _chapter_sweep_sentence(runs: pd.DataFrame, missing: str, batched, separate:
     ``batched(row)`` words the faster-meant way."""
     if runs.empty:
         return missing
-    r = _newest_file(runs).iloc[0]
+    r = newest_file(runs).iloc[0]
     chapter, preset = str(r["sweep"]).rsplit(" ", 1)
     return _timed_both_ways(r, f"the {chapter} chapter's whole sweep at its `{preset}` preset", batched(r), separate,
                             r[separate_col], ending, batched_s=r[batched_col])
@@ -474,7 +467,7 @@ def method_batching_sentence(runs: pd.DataFrame) -> str:
     """What method batching does to the distillation chapter's students, from the newest file."""
     if runs.empty:
         return "Method batching has not been timed yet (`benchmarks/method_batching.py`)."
-    r = _newest_file(runs).iloc[0]
+    r = newest_file(runs).iloc[0]
     chapter, preset, _ = str(r["sweep"]).split(" ", 2)
     counts = ((f" ({int(r['groups_batched'])} ensembles)", f" ({int(r['groups_separate'])} ensembles)")
               if "groups_batched" in r and pd.notna(r["groups_batched"]) else ("", ""))
@@ -495,8 +488,8 @@ def _timed_both_ways(r: pd.Series, subject: str, batched: str, separate: str, se
 
 def show_concurrent_groups(runs: pd.DataFrame) -> pd.DataFrame:
     """The groups-at-once table: the newest GPU file's rows, or the newest CPU file's while no GPU run exists."""
-    rows = _newest_file(runs, cpu=False)
-    rows = rows if len(rows) else _newest_file(runs, cpu=True)
+    rows = newest_file(runs, cpu=False)
+    rows = rows if len(rows) else newest_file(runs, cpu=True)
     cols = ["device", "widths", "groups", "alone_s", "together_s", "ratio", "images_per_s_together"]
     cols += [c for c in ("mfu_together",) if c in rows and rows[c].notna().any()]
     table = rows[cols].set_index("widths").round({"alone_s": 2, "together_s": 2, "ratio": 2, "images_per_s_together": 0})
@@ -511,7 +504,7 @@ def concurrent_groups_sentence(runs: pd.DataFrame, numbers: dict) -> str:
     implies: from :func:`key_numbers`' ``numbers``, the hours of widths up to :data:`SMALL_K` plus those of the
     wider ones (one group at a time) divided by the smallest ratio measured with every width above
     :data:`SMALL_K`; or, with no GPU run, that it is unmeasured there."""
-    gpu, cpu = _newest_file(runs, cpu=False), _newest_file(runs, cpu=True)
+    gpu, cpu = newest_file(runs, cpu=False), newest_file(runs, cpu=True)
     measured = " ".join(_concurrent_file_sentence(rows) for rows in (gpu, cpu) if not rows.empty)
     if gpu.empty:
         return (measured + " No GPU run of `benchmarks/concurrent_groups.py` is committed yet, so it is not known "
@@ -526,7 +519,7 @@ def _concurrent_file_sentence(rows: pd.DataFrame) -> str:
     sets = "; ".join(f"widths {_spaced(r['widths'])}: {r['ratio']:.2f} times as fast at once"
                      + (f", {r['mfu_together']:.1%} MFU" if pd.notna(r.get("mfu_together")) else "")
                      for _, r in rows.iterrows())
-    return (f"On {_device_words(r0['device'])} on {r0['date']} ({r0['model']}, {_count(int(r0['seeds']), 'seed')} per "
+    return (f"On {_device_words(r0['device'])} on {r0['date']} ({r0['model']}, {plural(int(r0['seeds']), 'seed')} per "
             f"group, batch {int(r0['batch_size'])}, {_concurrent_loop(rows)}): {sets}.")
 
 
@@ -582,7 +575,7 @@ def same_setting_sentence(width_runs: pd.DataFrame, concurrent_runs: pd.DataFram
     same sweep padded up to the same width, one group at a time, when preset, device and limit agree."""
     if width_runs.empty or concurrent_runs.empty or "width_batch" not in concurrent_runs:
         return ""
-    wb, cg = _newest_file(width_runs).iloc[0], _newest_file(concurrent_runs).iloc[0]
+    wb, cg = newest_file(width_runs).iloc[0], newest_file(concurrent_runs).iloc[0]
     if (wb["sweep"], wb["device"], int(wb["width_batch"])) != (cg["sweep"], cg["device"], int(cg["width_batch"])):
         return ""
     a, b = float(wb["batched_s"]), float(cg["one_at_a_time_s"])
@@ -595,12 +588,12 @@ def show_width_batching(runs: pd.DataFrame) -> pd.DataFrame:
     """The width-batching table of the appendix: times, ratio and padding per width set of the newest
     CPU file, the run :func:`width_batching_numbers` describes (its settings are in the prose; GPU runs
     have their own sentence)."""
-    cpu = _newest_file(runs, cpu=True)
+    cpu = newest_file(runs, cpu=True)
     cols = ["widths", "members", "separate_s", "padded_s", "ratio", "padding_overhead"]
     return cpu[cols].reset_index(drop=True).round(2)
 
 
-def _newest_file(runs: pd.DataFrame, cpu: bool | None = None) -> pd.DataFrame:
+def newest_file(runs: pd.DataFrame, cpu: bool | None = None) -> pd.DataFrame:
     """The rows of the newest benchmark file (by date, then file name); with ``cpu``, among the files
     measured on a CPU (``True``) or on a GPU (``False``) only."""
     if cpu is not None and len(runs):
@@ -643,7 +636,7 @@ def _width_batching_gpu_note(gpu: pd.DataFrame) -> str:
         loop = "the whole step as a CUDA graph" if _cuda_graph(rows).all() else "eager steps"
         parts = [f"widths {_spaced(r['widths'])}: {r['ratio']:.2f}x (padding: {r['padding_overhead']:.1f} times the "
                  f"parameters)" for _, r in rows.iterrows()]
-        sentences.append(f"On {r0['device']} ({r0['date']}, {r0['model']}, {_count(int(r0['seeds']), 'seed')} per width, "
+        sentences.append(f"On {r0['device']} ({r0['date']}, {r0['model']}, {plural(int(r0['seeds']), 'seed')} per width, "
                          f"{loop}): " + "; ".join(parts) + ".")
     return " ".join(sentences + [_width_batching_gpu_verdict(gpu)])
 
@@ -668,7 +661,7 @@ def chapter_times_sentence(runs: pd.DataFrame, folder: Path | str = CHAPTER_RESU
     (default :data:`CHAPTER_RESULTS`; the logs beside the CSVs hold the summaries compared): seconds per
     chapter and preset, every run computed afresh. ``same_sweep``: the width-batching and groups-at-once
     ``--chapter-sweep`` runs, whose one-group-at-a-time timings of the same CPU sweep are set beside it."""
-    gpu, cpu = _newest_file(runs, cpu=False), _newest_file(runs, cpu=True)
+    gpu, cpu = newest_file(runs, cpu=False), newest_file(runs, cpu=True)
     if gpu.empty or cpu.empty:
         return "The chapters' sweeps have not been timed on both a GPU and a CPU yet (`benchmarks/gpu_chapters.py`)."
     both = gpu.merge(cpu, on=["chapter", "preset"], suffixes=("_gpu", "_cpu"))
@@ -700,7 +693,7 @@ def _same_sweep_on_cpu(cpu: pd.DataFrame, same_sweep: tuple[pd.DataFrame, pd.Dat
     mine = cpu[(cpu["chapter"] == "double-descent") & (cpu["preset"] == "default")]
     others = [(f"{float(r[col]):.0f} s", r["device"]) for rows, col in ((width_runs, "batched_s"),
                                                                           (concurrent_runs, "one_at_a_time_s"))
-              if not rows.empty for r in [_newest_file(rows).iloc[0]] if r["sweep"] == "double-descent default"]
+              if not rows.empty for r in [newest_file(rows).iloc[0]] if r["sweep"] == "double-descent default"]
     others = [t for t, device in others if len(mine) and device == mine["device"].iloc[0]]
     if mine.empty or not others:
         return ""
@@ -709,21 +702,16 @@ def _same_sweep_on_cpu(cpu: pd.DataFrame, same_sweep: tuple[pd.DataFrame, pd.Dat
             f"different times on a shared machine, so set times against each other only within one run.")
 
 
-#: Test errors compared between devices, per chapter.
-_COMPARED = {"double-descent": ("narrowest_test_error", "best_narrower_test_error", "peak_test_error",
-                                "widest_test_error"),
-             "distillation": ("teacher_widest", "direct", "hard_labeled_widest", "hard_pool_widest",
-                              "soft_kd_labeled_widest", "soft_kd_pool_widest", "oracle_pool")}
-
-
-#: The summaries of :data:`_COMPARED` in words.
-_COMPARED_WORDS = {"narrowest_test_error": "the narrowest width's test error",
-                   "best_narrower_test_error": "the best width narrower than the highest-error one",
-                   "peak_test_error": "the highest test error near the interpolation threshold",
-                   "widest_test_error": "the widest width's test error", "teacher_widest": "the widest teacher",
-                   "direct": "the student trained on the labels", "hard_labeled_widest": "hard labels on the labeled set",
-                   "hard_pool_widest": "hard labels on the pool", "soft_kd_labeled_widest": "soft labels on the labeled set",
-                   "soft_kd_pool_widest": "soft labels on the pool", "oracle_pool": "the pool's true labels"}
+#: Test errors compared between devices, per chapter, each with its words in the prose.
+_COMPARED = {"double-descent": {"narrowest_test_error": "the narrowest width's test error",
+                                "best_narrower_test_error": "the best width narrower than the highest-error one",
+                                "peak_test_error": "the highest test error near the interpolation threshold",
+                                "widest_test_error": "the widest width's test error"},
+             "distillation": {"teacher_widest": "the widest teacher", "direct": "the student trained on the labels",
+                              "hard_labeled_widest": "hard labels on the labeled set",
+                              "hard_pool_widest": "hard labels on the pool",
+                              "soft_kd_labeled_widest": "soft labels on the labeled set",
+                              "soft_kd_pool_widest": "soft labels on the pool", "oracle_pool": "the pool's true labels"}}
 
 
 def _summaries(log: Path) -> dict:
@@ -752,7 +740,7 @@ def _agreement(gpu: pd.DataFrame, cpu: pd.DataFrame, folder: Path) -> str:
     (ch, key), worst = max(diffs.items(), key=lambda item: abs(item[1]))
     text = (f"The GPU trains under bf16 autocast, the CPU in float32, so the results are not the same runs: the "
             f"{len(diffs)} test errors compared differ by at most {100 * abs(worst):.1f} points ({ch} chapter, "
-            f"{_COMPARED_WORDS.get(key, key)}: {g[ch][key]:.1%} on the GPU, {c[ch][key]:.1%} on the CPU).")
+            f"{_COMPARED[ch][key]}: {g[ch][key]:.1%} on the GPU, {c[ch][key]:.1%} on the CPU).")
     dd_g, dd_c = g.get("double-descent", {}), c.get("double-descent", {})
     if all(key in dd for dd in (dd_g, dd_c) for key in ("peak_over_narrower", "seed_spread")):
         text += (f" In the double-descent chapter, the highest test error near the interpolation threshold minus the "

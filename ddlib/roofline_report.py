@@ -9,13 +9,15 @@ measurement) whose other widths are predictions to set against their measurement
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
 
 from . import roofline
-from .gpu_report import RESULTS, SMALL_K, TARGETS
+from .gpu_report import RESULTS, SMALL_K, TARGETS, newest_file
 from .roofline import Hardware
+from .vision_models import stage_shapes
 
 #: ``benchmarks/kernel_profile.py``'s CSVs: a training step's device time per kind of operation.
 KERNEL_PROFILE_RESULTS = RESULTS / "kernel-profile"
@@ -130,7 +132,7 @@ def roofline_numbers(current: pd.DataFrame, measured: dict | None = None, fused_
            "roof_floor_us": 1e6 * m.floor, "roof_k_min": int(first["k"]),
            "roof_small_ratio": m.step_seconds(first) / roofline.step_seconds(
                roofline.step_costs(m.model, int(first["k"]), m.batch), m.hw)}
-    stage1_mb = m.batch * k * 32 * 32 * 2 / 1e6  # one bf16 activation of the first stage: batch x k x 32 x 32
+    stage1_mb = m.batch * math.prod(stage_shapes(m.model, k)[0]) * 2 / 1e6  # one bf16 activation of the first stage
     out.update(roof_sentence=_sentence(out, m.batch), roof_small_sentence=_small_sentence(out),
                roof_kinds_sentence=_kinds_sentence(rest, k),
                roof_cache_sentence=(f"One activation of the first stage at k = {k} (batch {m.batch}, bf16) is "
@@ -178,8 +180,8 @@ def fused_adam_comparison(current: pd.DataFrame, fused_runs: pd.DataFrame | None
     ``cuda_graph`` switch), and fused / default; empty unless both were measured in the same session."""
     if fused_runs is None or fused_runs.empty or current.empty:
         return pd.DataFrame()
-    fused = fused_runs[fused_runs["date"] == fused_runs["date"].max()]
-    fused = fused[(fused["members"] == 1) & (fused["file"] == fused["file"].max())]
+    fused = newest_file(fused_runs)
+    fused = fused[fused["members"] == 1]
     same = ["date", "device", "cuda_graph"]
     plain = current[current["members"] == 1].merge(fused[same].drop_duplicates(), on=same)
     if plain.empty:
@@ -195,7 +197,7 @@ def _fused_measured(current: pd.DataFrame, fused_runs: pd.DataFrame | None) -> s
     if table.empty and (fused_runs is None or fused_runs.empty):
         return " No GPU run of it has been measured yet."
     if table.empty:
-        newest = fused_runs.sort_values("date").iloc[-1]
+        newest = newest_file(fused_runs).iloc[0]
         return (f" Its newest run ({newest['device']}, {newest['date']}) was not measured next to the cited default "
                 f"loop (same card, date and CUDA-graph switch), so it is not compared here.")
     row = current.iloc[0]
@@ -272,13 +274,7 @@ def _sweep_numbers(m: _Measured, measured: dict) -> dict:
 
 def _gpu_profile(runs: pd.DataFrame) -> pd.DataFrame:
     """The rows of the newest ``benchmarks/kernel_profile.py`` file measured on a GPU (empty if none)."""
-    if runs.empty:
-        return runs
-    gpu = runs[~runs["device"].str.startswith("cpu")]
-    if gpu.empty:
-        return gpu
-    newest = gpu.sort_values(["date", "file"]).iloc[-1]["file"]
-    return gpu[gpu["file"] == newest]
+    return newest_file(runs, cpu=False)
 
 
 def kernel_profile_table(runs: pd.DataFrame) -> pd.DataFrame:

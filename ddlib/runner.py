@@ -275,8 +275,7 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     shared_prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group),
                    "group_widths": sorted({c.width for c in group}),
                    "groups_at_once": in_worker_thread(),  # group_seconds was then shared with other groups
-                   **outcome}  # step_loop (how the steps ran, not just the switch), cudnn_benchmark, compile_mode,
-                   # fused_optimizer
+                   **outcome}  # step_loop (how the steps ran), cudnn_benchmark, compile_mode, fused_optimizer
     if ckpt.resumed_from:
         shared_prov["resumed_from_step"] = ckpt.resumed_from
     records = []

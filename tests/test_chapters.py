@@ -347,7 +347,7 @@ def test_numpy_scalars_are_glued_as_python_numbers(monkeypatch):
 
 
 def test_plural_words():
-    from ddlib.chapters.double_descent import plural
+    from ddlib.book import plural
 
     assert plural(1, "feature draw") == "1 feature draw" and plural(3, "feature draw") == "3 feature draws"
     assert plural(0, "seed") == "0 seeds"

@@ -223,7 +223,7 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["narrow_study_teacher"] = teacher_summary["study_teachers"][0]
     out["narrow_study_label"] = narrow_study_label(teacher_summary)
     out["student_choice"] = student_choice(teacher_summary, p)
-    out["n_seeds_words"] = dd.plural(len(p["student_seeds"]), "seed")
+    out["n_seeds_words"] = book.plural(len(p["student_seeds"]), "seed")
     main_hp = hp[hp["teacher_width"] == widest]
     out["hard_pool_train_error_widest"] = float(main_hp["train_error"].mean())
     out["pool_passes"] = float(p["student_steps_factor"] * dd.steps_for(p) * p["batch_size"] / pool)
@@ -377,13 +377,13 @@ def verdict(s: dict) -> str:
             c3 += (f" From the other teacher width {verb} (by at least {dd.points(MARGIN)}): the claim holds here "
                    f"{_c3_scope(s)}.")
         else:
-            c3 += (f" From the other {dd.plural(s['other_teachers'], 'teacher width')} it beats `direct` at "
+            c3 += (f" From the other {book.plural(s['other_teachers'], 'teacher width')} it beats `direct` at "
                    f"{s['other_beats_direct']} and `soft_kd_labeled` at {s['other_beats_soft_kd_labeled']} of them "
                    f"(by at least {dd.points(MARGIN)}): the claim holds here {_c3_scope(s)}.")
     teacher = s["teacher_widest"]
     gap = shown_difference(hp, teacher)
     n = s["n_student_seeds"]
-    c2 = (f"On the same {dd.plural(n, 'seed')}, it ends at {hp:.1%} against its teachers' {teacher:.1%}, "
+    c2 = (f"On the same {book.plural(n, 'seed')}, it ends at {hp:.1%} against its teachers' {teacher:.1%}, "
           f"{dd.relation(gap, 'them')} (C2, close to the teacher: {'yes' if abs(gap) < CLOSE_TO_TEACHER else 'no'}).")
     r = s["tracking_correlation"]
     pool_helps = all(shown_difference(s[f"pool_smallest_{k}"], s[f"pool_largest_{k}"]) >= MARGIN
@@ -490,9 +490,7 @@ def plot_methods(frame: pd.DataFrame, p: dict):
         ax.text(0.01, 0.02, f"oracle_pool (true pool labels, no teacher): {oracle.mean():.1%}",
                 transform=ax.transAxes, fontsize=8, color="grey")
     ax.set_xscale("log", base=2)
-    ticks = sorted(int(w) for w in f["teacher_width"].dropna().unique())
-    ax.set_xticks(ticks, [str(w) for w in ticks])
-    ax.minorticks_off()
+    book.label_log_axis(ax, f["teacher_width"].dropna())
     ax.set_xlabel("teacher width (log scale)")
     ax.set_ylabel("test error")
     ax.set_title("Students of every teacher width, by method")
@@ -514,9 +512,7 @@ def plot_pool_sizes(frame: pd.DataFrame, teacher_summary: dict, pool_study_sizes
     fig, ax = plt.subplots(figsize=(6.5, 4.4))
     sns.lineplot(data=f, x="pool_size", y="test_error", hue="teacher", marker="o", errorbar=("pi", 100), ax=ax)
     ax.set_xscale("log")
-    ticks = sorted(int(size) for size in pool_study_sizes)
-    ax.set_xticks(ticks, [str(size) for size in ticks])
-    ax.minorticks_off()
+    book.label_log_axis(ax, pool_study_sizes)
     ax.legend(title="teacher", loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize="small",
               title_fontsize="small")
     ax.set_xlabel("unlabeled pool size (log scale)")

@@ -171,7 +171,7 @@ def summarize(frame: pd.DataFrame) -> dict:
     out["peak_over_narrower"] = shown_difference(out["peak_test_error"], out["best_narrower_test_error"])
     out["peak_over_widest"] = (shown_difference(out["peak_test_error"], out["widest_test_error"]) if len(wider)
                                else float("nan"))
-    one_seed = bool(frame.groupby("width")["seed"].nunique().max() <= 1)
+    one_seed = _one_seed(frame)
     out["seed_spread"] = float("nan") if one_seed else float(frame.groupby("width")["test_error"].std().mean())
     out["interpolation_tol"] = INTERPOLATION_TOL
     out["seed_spread_points"] = "no spread (one seed per width)" if one_seed else points(out["seed_spread"])
@@ -251,11 +251,6 @@ def points(x: float, digits: int = 1) -> str:
     return f"{100 * x:.{digits}f} points"
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``n`` and ``word`` in the right number: ``plural(1, "seed") == "1 seed"``, ``plural(3, "seed") == "3 seeds"``."""
-    return f"{n} {word if n == 1 else (many or word + 's')}"
-
-
 def relation(diff: float, other: str, digits: int = 1) -> str:
     """``diff`` (this error minus ``other``'s) in words: ``"5.7 points below width 16"``, ``"0.4 points above ..."``;
     a difference that prints as zero is ``"level with ..."`` (the side is chosen on the printed value)."""
@@ -282,7 +277,7 @@ def _rise_words(s: dict) -> str:
         return f"it is {points(rise)} above width {v}, the best narrower one"
     if rise <= 0:
         return (f"it is no higher than width {v}, the best narrower one "
-                f"({relation(rise, 'it') if rise < 0 else 'level with it'})")
+                f"({relation(rise, 'it')})")
     small = (f"within the spread between seeds ({points(spread)})" if rise <= as_shown(spread)
              else f"less than the {points(CLEAR)} counted here as clear")
     return f"it is only {points(rise)} above width {v}, the best narrower one, {small}"
@@ -332,6 +327,8 @@ def verdict(s: dict) -> str:
         return (f"**This run shows double descent.** Test error peaks at width {p}, {near}: {_rise_words(s)}. "
                 f"{_fall_words(s, 'the peak')}")
     rise = s["peak_over_narrower"]
+    c1_holds = (" The part of claim C1 that matters for distillation holds: the widest model interpolates its noisy "
+                "labels and generalises best." if s.get("best_width") == s["widest_width"] and _widest_fits(s) else "")
     # "but" only where the rise falls short of a peak; a clear rise is stated as such
     highest = (f"Near the interpolation threshold (width {s['threshold_width']}), the highest test error is at "
                f"width {p}{':' if rise >= CLEAR else ', but'} {_rise_words(s)}.")
@@ -340,21 +337,13 @@ def verdict(s: dict) -> str:
         v = s["best_narrower_width"]
         narrower = (f"; width {v}, narrower still, is {points(-rise)} higher" if rise < 0
                     else f"; width {v}, narrower still, is level with it")
-        text = (f"**This run does not show double descent: test error does not rise near the interpolation "
+        return (f"**This run does not show double descent: test error does not rise near the interpolation "
                 f"threshold.** Near the threshold (width {s['threshold_width']}), no width has a higher test error "
                 f"than width {p}, the best width narrower than the threshold, where the search starts{narrower}. "
-                f"{_fall_words(s, f'width {p}')}")
-        if s.get("best_width") == s["widest_width"] and _widest_fits(s):
-            text += (" The part of claim C1 that matters for distillation holds: the widest model interpolates its "
-                     "noisy labels and generalises best.")
-        return text
+                f"{_fall_words(s, f'width {p}')}{c1_holds}")
     if s["peak_over_widest"] >= CLEAR:
-        text = (f"**This run shows the second descent but no clear peak.** {highest} {_fall_words(s, f'width {p}')} "
-                f"Test error plateaus near the threshold instead of peaking.")
-        if s.get("best_width") == s["widest_width"] and _widest_fits(s):
-            text += (" The part of claim C1 that matters for distillation holds: the widest model interpolates its "
-                     "noisy labels and generalises best.")
-        return text
+        return (f"**This run shows the second descent but no clear peak.** {highest} {_fall_words(s, f'width {p}')} "
+                f"Test error plateaus near the threshold instead of peaking.{c1_holds}")
     return f"**This run does not show double descent.** {highest} {_fall_words(s, f'width {p}')}"
 
 
@@ -369,9 +358,7 @@ def plot(frame: pd.DataFrame, summary: dict):
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     sns.lineplot(data=long, x="width", y="error", hue="split", marker="o", errorbar=("pi", 100), ax=ax)
     ax.set_xscale("log", base=2)
-    ticks = sorted(int(w) for w in frame["width"].unique())
-    ax.set_xticks(ticks, [str(w) for w in ticks])
-    ax.minorticks_off()
+    book.label_log_axis(ax, frame["width"])
     ax.set_xlabel(f"model width ({frame.attrs.get('width_name', 'channels / hidden units')}, log scale)")
     ax.set_ylabel("error")
     if summary["threshold_width"] is not None:
@@ -388,12 +375,17 @@ def plot(frame: pd.DataFrame, summary: dict):
     return fig
 
 
+def _one_seed(frame: pd.DataFrame) -> bool:
+    """Whether every width of the sweep has a single seed (then there is no spread between seeds)."""
+    return "seed" in frame and bool(frame.groupby("width")["seed"].nunique().max() <= 1)
+
+
 def width_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per width: its parameter count (the same for every seed) and the mean and standard
     deviation over seeds of the train and test error, in per cent with one decimal. With one seed per
     width there is no standard deviation: the columns are the errors themselves."""
     g = frame.groupby("width")
-    one_seed = bool(g["seed"].nunique().max() <= 1) if "seed" in frame else False
+    one_seed = _one_seed(frame)
     table = pd.DataFrame({"parameters": g["params"].first().astype(int)})
     for col, name in (("train_error", "train error"), ("test_error", "test error")):
         table[f"{name} (%)" if one_seed else f"{name}, mean (%)"] = (100 * g[col].mean()).round(1)

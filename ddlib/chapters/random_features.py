@@ -25,13 +25,13 @@ import torch
 
 from .. import mnist1d_data, presets
 from ..paths import REPO_ROOT
-from ..book import write_table
+from ..book import plural, write_table
 from ..noise import corrupt_labels
 from ..random_features import (RandomReLUFeatures, belkin_hsu_xu_risk, block_metrics, classification_error,
                                fit_ridge_path, one_hot, onehot_mse, simulate_linear_risk)
 from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int,
                           positive_float, positive_int)
-from .double_descent import CLEAR, plural, points, relation, shown_difference
+from .double_descent import CLEAR, points, relation, shown_difference
 
 CHAPTER = "random-features"
 STUDENT_STREAM = 1_000_003
