@@ -185,15 +185,13 @@ def assert_legend_outside(fig):
 
 
 def _kd_summary(**kw):
-    s = dict(student_minus_teacher_widest=0.0036, hard_pool_widest=0.54005, teacher_widest=0.5364, n_student_seeds=2,
-             direct=0.6261, soft_kd_labeled_widest=0.5799, gain_over_direct=0.08605, gain_over_soft_kd_labeled=0.03985,
+    s = dict(hard_pool_widest=0.54005, teacher_widest=0.5364, n_student_seeds=2,
+             direct=0.6261, soft_kd_labeled_widest=0.5799,
              other_teachers=3, other_beats_direct=2, other_beats_soft_kd_labeled=0, tracking_correlation=0.93,
              n_teacher_widths=4, pool_largest_widest=0.54, pool_smallest_widest=0.66255, pool_largest_narrow=0.62,
              pool_smallest_narrow=0.6783, best_hard_pool_teacher=64, best_hard_pool_error=0.54005, widest_teacher=64,
              widest_teacher_interpolates=True, pool_study_smallest=1000, n_labeled=1000, narrow_study_teacher=12)
     s.update(kw)
-    s["pool_smallest_minus_direct_widest"] = s["pool_smallest_widest"] - s["direct"]
-    s["pool_smallest_minus_direct_narrow"] = s["pool_smallest_narrow"] - s["direct"]
     return s
 
 
@@ -216,16 +214,17 @@ def test_distillation_verdict_counts_the_other_teachers():
 def test_distillation_verdict_compares_student_and_teacher_as_printed():
     """C2: the gap said is the difference of the two errors printed beside it (54.0% - 53.6% = 0.4), and
     its sign follows the numbers."""
-    from ddlib.chapters.distillation import shown_difference, verdict
+    from ddlib.chapters.distillation import verdict
+    from ddlib.prose import shown_difference
 
     text = verdict(_kd_summary())
     assert "On the same 2 seeds, it ends at 54.0% against its teachers' 53.6%, 0.4 points above them" in text
     assert "close to the teacher: yes" in text
     # unrounded 0.34 points, printed 54.4% and 54.0%: said as 0.4
-    below = verdict(_kd_summary(hard_pool_widest=0.5401, teacher_widest=0.5435, student_minus_teacher_widest=-0.0034))
+    below = verdict(_kd_summary(hard_pool_widest=0.5401, teacher_widest=0.5435))
     assert "it ends at 54.0% against its teachers' 54.4%, 0.4 points below them" in below
     assert abs(shown_difference(0.5401, 0.5435) - (-0.004)) < 1e-12
-    far = verdict(_kd_summary(hard_pool_widest=0.60, student_minus_teacher_widest=0.0636))
+    far = verdict(_kd_summary(hard_pool_widest=0.60))
     assert "6.4 points above them" in far and "close to the teacher: no" in far
 
 
@@ -372,7 +371,7 @@ def test_student_choice_says_whether_the_width_is_a_clear_peak():
             "so width 16 is not the worst case for training on the labeled data here.") in plateau
     one = student_choice(_teacher_summary(widths_above_peak=[2]), {"student_width": "peak"})
     assert "The narrower width 2, which does not fit its training labels, has a higher test error still" in one
-    clear = student_choice(_teacher_summary(clear_peak=True, peak_test_error=0.65, peak_over_narrower=0.053,
+    clear = student_choice(_teacher_summary(clear_peak=True, peak_test_error=0.65, peak_over_narrower=0.053, peak_over_widest=0.106,
                                             widths_above_peak=[]), {"student_width": "peak"})
     assert "a clear peak: its test error is 5.3 points above width 12's and 10.6 points above the widest" in clear
     assert "it is the worst case for training on the labeled data" in clear and "not the worst" not in clear
@@ -460,7 +459,8 @@ def test_student_choice_says_only_for_a_small_rise():
             "the best narrower one, but the widest width's is only 1.0 points below it.") in text
     assert "only 15.0" not in text
     worse = student_choice(_teacher_summary(peak_test_error=0.65, best_narrower_test_error=0.60, widest_test_error=0.66,
-                                            widths_above_peak=[]), {"student_width": "peak"})
+                                            peak_over_narrower=0.05, peak_over_widest=-0.01, widths_above_peak=[]),
+                           {"student_width": "peak"})
     assert "5.0 points above width 12's, the best narrower one, but the widest width's is 1.0 points above it" in worse
     small = student_choice(_teacher_summary(), {"student_width": "peak"})
     assert "only 0.4 points above width 12's" in small  # a rise under 2 points is still 'only'
@@ -515,7 +515,7 @@ def test_one_seed_has_no_spread_between_seeds():
 
     one = _dd_frame(_MONOTONE, seeds=(0,))
     s = summarize(one)
-    assert "nan" not in s["seed_spread_points"] and "nan" not in s["seed_noise_words"]
+    assert "nan" not in s["seed_noise_words"]
     assert s["seed_noise_words"] == ("so there is no spread between seeds to tell a difference from seed noise with "
                                      "(and no band around the curves)")
     table = width_table(one)
@@ -532,17 +532,18 @@ def test_words_are_chosen_on_the_printed_differences():
     points better', not 'less than the 2.0 points'); a gap printed as 5.0 points is not 'close' (under 5)."""
     from ddlib.chapters import distillation as ds
     from ddlib.chapters.double_descent import summarize
+    from ddlib.prose import shown_difference
 
-    def c3(direct, hp):  # the unrounded gain is what the old code chose the words on
-        return ds.verdict(_kd_summary(direct=direct, hard_pool_widest=hp, gain_over_direct=direct - hp))
+    def c3(direct, hp):
+        return ds.verdict(_kd_summary(direct=direct, hard_pool_widest=hp))
 
     assert "`hard_pool` is on par with `direct` (+0.0 points)" in c3(0.54, 0.54)
     assert "`hard_pool` is on par with `direct` (+0.0 points)" in c3(0.5404, 0.54)
     assert "`hard_pool` beats `direct` by 2.0 points" in c3(0.4149, 0.395)
     assert "`hard_pool` is only 0.5 points better than `direct`" in c3(0.4049, 0.40)
     assert "-0.0" not in c3(0.54, 0.54)
-    assert ds.shown_difference(0.453, 0.433) == 0.02  # 45.3 - 43.3 is 1.9999999999999957 in floats
-    c2 = ds.verdict(_kd_summary(hard_pool_widest=0.5864, teacher_widest=0.5364, student_minus_teacher_widest=0.0496))
+    assert shown_difference(0.453, 0.433) == 0.02  # 45.3 - 43.3 is 1.9999999999999957 in floats
+    c2 = ds.verdict(_kd_summary(hard_pool_widest=0.5864, teacher_widest=0.5364))
     assert "5.0 points above them (C2, close to the teacher: no)" in c2
     par = ds.small_pool_sentence(_kd_summary(pool_smallest_widest=0.6261, pool_smallest_narrow=0.62605))
     assert "on par (+0.0 points) with the widest teacher" in par and "-0.0" not in par
@@ -647,7 +648,18 @@ def test_distillation_c3_scope_follows_the_widest_teacher_too():
 
     assert "the claim holds here only with a wide enough teacher" in verdict(_kd_summary())
     assert "the claim holds here for every teacher" in verdict(_kd_summary(other_beats_soft_kd_labeled=3))
-    lost = _kd_summary(soft_kd_labeled_widest=0.5140, gain_over_soft_kd_labeled=-0.026)
+    lost = _kd_summary(soft_kd_labeled_widest=0.5140)
     assert "is 2.6 points worse than `soft_kd_labeled`" in verdict(lost)
     assert "the claim holds here with no teacher" in verdict(lost) and "wide enough" not in verdict(lost)
     assert "with some teachers but not the widest" in verdict({**lost, "other_beats_soft_kd_labeled": 1})
+
+
+def test_prose_helpers_choose_words_on_printed_values():
+    """The shared prose helpers: differences as printed, relations on the printed side, lists and counts."""
+    from ddlib.prose import join, plural, points, relation, shown_difference, signed_points
+
+    assert shown_difference(0.5401, 0.5435) == -0.004 and points(0.057) == "5.7 points"
+    assert relation(0.0004, "it") == "level with it" and relation(-0.0034, "them") == "0.3 points below them"
+    assert signed_points(-0.0004) == "+0.0 points"
+    assert join([4]) == "4" and join([1, 2, 4]) == "1, 2 and 4"
+    assert plural(1, "seed") == "1 seed" and plural(2, "process", "processes") == "2 processes"

@@ -25,6 +25,7 @@ from ..distill import STUDENT_METHODS, STUDENT_SEED_OFFSET, student_config
 from ..models import MODELS
 from ..paths import pool_npz_files
 from ..presets import resolve
+from ..prose import CLEAR, join, plural, points, relation, shown_difference, signed_points
 from ..runner import SweepOutcome, records_frame, run_configs
 from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int, one_of, positive_float,
                           positive_int)
@@ -163,11 +164,6 @@ def paired(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
     return frame[(frame["method"] != "teacher") | frame["seed"].isin(seeds)]
 
 
-#: ``a - b`` for two error rates as printed (:func:`ddlib.chapters.double_descent.shown_difference`): every
-#: word below that compares two errors is chosen on it, so the words agree with the numbers printed.
-shown_difference = dd.shown_difference
-
-
 def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     """Means over seeds of the comparisons the chapter's prose cites.
 
@@ -215,7 +211,6 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     teacher_curve = frame[frame["method"] == "teacher"].groupby("teacher_width")["test_error"].mean()
     both = pd.concat([teacher_curve, by_teacher], axis=1, keys=["teacher", "student"]).dropna()
     out["tracking_correlation"] = float(both["teacher"].corr(both["student"])) if len(both) > 2 else float("nan")
-    out["student_minus_teacher_widest"] = out["hard_pool_widest"] - out["teacher_widest"]
     teacher_train = frame[(frame["method"] == "teacher") & (frame["teacher_width"] == widest)]["train_error"].mean()
     out["widest_teacher_interpolates"] = bool(teacher_train <= dd.INTERPOLATION_TOL)
     out["n_student_seeds"] = len(p["student_seeds"])
@@ -223,18 +218,16 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["narrow_study_teacher"] = teacher_summary["study_teachers"][0]
     out["narrow_study_label"] = narrow_study_label(teacher_summary)
     out["student_choice"] = student_choice(teacher_summary, p)
-    out["n_seeds_words"] = book.plural(len(p["student_seeds"]), "seed")
+    out["n_seeds_words"] = plural(len(p["student_seeds"]), "seed")
     main_hp = hp[hp["teacher_width"] == widest]
     out["hard_pool_train_error_widest"] = float(main_hp["train_error"].mean())
     out["pool_passes"] = float(p["student_steps_factor"] * dd.steps_for(p) * p["batch_size"] / pool)
     out["pool_study_smallest"] = int(min(p["pool_study_sizes"]))
     out["pool_study_largest"] = int(max(p["pool_study_sizes"]))
-    out["pool_smallest_minus_direct_widest"] = out["pool_smallest_widest"] - out["direct"]
-    out["pool_smallest_minus_direct_narrow"] = out["pool_smallest_narrow"] - out["direct"]
     for name, (a, b) in dict(gain_over_direct=("direct", "hard_pool_widest"),
                              gain_over_soft_kd_labeled=("soft_kd_labeled_widest", "hard_pool_widest"),
                              gain_over_same_width_teacher=("same_width_teacher", "hard_pool_widest")).items():
-        out[f"{name}_points"] = dd.points(shown_difference(out[a], out[b]))
+        out[f"{name}_points"] = points(shown_difference(out[a], out[b]))
     out["verdict"] = verdict(out)
     out["best_teacher_sentence"] = best_teacher_sentence(out)
     out["small_pool_sentence"] = small_pool_sentence(out)
@@ -259,11 +252,6 @@ def narrow_study_label(teacher_summary: dict) -> str:
     return f"the narrowest teacher (width {width}; no teacher width lies below {name} in this run)"
 
 
-def _join(items) -> str:
-    items = [str(i) for i in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def _higher_words(above: list, peak: int) -> str:
     """Which widths have a higher mean test error than ``peak`` (``above``), and what that makes ``peak``.
 
@@ -276,10 +264,10 @@ def _higher_words(above: list, peak: int) -> str:
     names = []
     if narrower:
         many = len(narrower) > 1
-        names.append(f"the narrower width{'s' if many else ''} {_join(narrower)}, which "
+        names.append(f"the narrower width{'s' if many else ''} {join(narrower)}, which "
                      f"{'do' if many else 'does'} not fit {'their' if many else 'its'} training labels,")
     if wider:
-        names.append(f"the wider width{'s' if len(wider) > 1 else ''} {_join(wider)}")
+        names.append(f"the wider width{'s' if len(wider) > 1 else ''} {join(wider)}")
     said = " and ".join(names)
     return (f" {said[0].upper()}{said[1:]} {'has' if len(above) == 1 else 'have'} a higher test error still, so "
             f"width {peak} is not the worst case for training on the labeled data here.")
@@ -301,51 +289,42 @@ def student_choice(teacher_summary: dict, p: dict) -> str:
     if s["threshold_width"] is None:
         return (f"In this run no teacher width interpolates its labels, so there is no threshold; the student has "
                 f"{dd.peak_words(s)}.")
-    v = s["best_narrower_width"]
-    rise = shown_difference(s["peak_test_error"], s["best_narrower_test_error"]) if v is not None else 0.0
+    v, rise = s["best_narrower_width"], s["peak_over_narrower"]
     higher = _higher_words(s.get("widths_above_peak", []), peak)
     sweep = "In the double-descent sweep (means over all its seeds)"
     if s["clear_peak"]:
-        fall = shown_difference(s["peak_test_error"], s["widest_test_error"])
-        return (f"{sweep}, the width singled out is {peak}, a clear peak: its test error is {dd.points(rise)} above width {v}'s "
-                f"and {dd.points(fall)} above the widest width's.{higher}")
+        return (f"{sweep}, the width singled out is {peak}, a clear peak: its test error is {points(rise)} above width {v}'s "
+                f"and {points(s['peak_over_widest'])} above the widest width's.{higher}")
     if v is None:
         vs = "no narrower width was trained"
-    elif rise >= dd.CLEAR:  # not a clear peak because test error does not clearly fall past it
-        vs = f"its test error is {dd.points(rise)} above width {v}'s, the best narrower one, but {_fall_after(s)}"
-    elif rise > 0:
-        vs = f"its test error is only {dd.points(rise)} above width {v}'s, the best narrower one"
-    elif rise == 0:
-        vs = f"its test error is level with width {v}'s, the best narrower one"
     else:
-        vs = f"its test error is {dd.points(-rise)} below width {v}'s"
+        narrower = f"width {v}'s, the best narrower one"
+        vs = f"its test error is {'only ' if 0 < rise < CLEAR else ''}{relation(rise, narrower)}"
+        if rise >= CLEAR:  # not a clear peak because test error does not clearly fall past it
+            vs += f", but {_fall_after(s)}"
     return f"{sweep}, the width singled out is {peak}, which is not a clear peak (see that chapter's verdict): {vs}.{higher}"
 
 
 def _fall_after(s: dict) -> str:
-    """How far the widest width's test error is below the width singled out (as printed), where that is
-    less than :data:`ddlib.chapters.double_descent.CLEAR`."""
-    if s.get("widest_width") == s["peak_width"]:
+    """How far the widest width's test error is below the width singled out (``peak_over_widest``, as
+    printed), where that is less than :data:`ddlib.prose.CLEAR`."""
+    fall = s["peak_over_widest"]
+    if fall != fall:  # nan: the width singled out is the widest
         return "no wider width was trained"
-    fall = shown_difference(s["peak_test_error"], s["widest_test_error"])
-    if fall > 0:
-        return f"the widest width's is only {dd.points(fall)} below it"
-    if fall == 0:
-        return "the widest width's is level with it"
-    return f"the widest width's is {dd.points(-fall)} above it"
+    return f"the widest width's is {'only ' if fall > 0 else ''}{relation(-fall, 'it')}"
 
 
 def _compare(shown: float, other: str) -> str:
     """``hard_pool`` against ``other``: ``shown`` (other's error minus hard_pool's, the difference of the
     printed errors, :func:`shown_difference`) chooses the words and is printed."""
-    if shown >= dd.CLEAR:
-        return f"beats {other} by {dd.points(shown)}"
+    if shown >= CLEAR:
+        return f"beats {other} by {points(shown)}"
     if shown >= MARGIN:
-        return (f"is only {dd.points(shown)} better than {other}, less than the {dd.points(dd.CLEAR)} counted here "
+        return (f"is only {points(shown)} better than {other}, less than the {points(CLEAR)} counted here "
                 f"as clear")
     if shown > -MARGIN:
-        return f"is on par with {other} ({dd.signed_points(-shown)})"
-    return f"is {dd.points(-shown)} worse than {other}"
+        return f"is on par with {other} ({signed_points(-shown)})"
+    return f"is {points(-shown)} worse than {other}"
 
 
 def _c3_scope(s: dict) -> str:
@@ -374,17 +353,17 @@ def verdict(s: dict) -> str:
             beats = [name for name, key in (("`direct`", "other_beats_direct"),
                                             ("`soft_kd_labeled`", "other_beats_soft_kd_labeled")) if s[key]]
             verb = f"it beats {' and '.join(beats)}" if beats else "it beats neither `direct` nor `soft_kd_labeled`"
-            c3 += (f" From the other teacher width {verb} (by at least {dd.points(MARGIN)}): the claim holds here "
+            c3 += (f" From the other teacher width {verb} (by at least {points(MARGIN)}): the claim holds here "
                    f"{_c3_scope(s)}.")
         else:
-            c3 += (f" From the other {book.plural(s['other_teachers'], 'teacher width')} it beats `direct` at "
+            c3 += (f" From the other {plural(s['other_teachers'], 'teacher width')} it beats `direct` at "
                    f"{s['other_beats_direct']} and `soft_kd_labeled` at {s['other_beats_soft_kd_labeled']} of them "
-                   f"(by at least {dd.points(MARGIN)}): the claim holds here {_c3_scope(s)}.")
+                   f"(by at least {points(MARGIN)}): the claim holds here {_c3_scope(s)}.")
     teacher = s["teacher_widest"]
     gap = shown_difference(hp, teacher)
     n = s["n_student_seeds"]
-    c2 = (f"On the same {book.plural(n, 'seed')}, it ends at {hp:.1%} against its teachers' {teacher:.1%}, "
-          f"{dd.relation(gap, 'them')} (C2, close to the teacher: {'yes' if abs(gap) < CLOSE_TO_TEACHER else 'no'}).")
+    c2 = (f"On the same {plural(n, 'seed')}, it ends at {hp:.1%} against its teachers' {teacher:.1%}, "
+          f"{relation(gap, 'them')} (C2, close to the teacher: {'yes' if abs(gap) < CLOSE_TO_TEACHER else 'no'}).")
     r = s["tracking_correlation"]
     pool_helps = all(shown_difference(s[f"pool_smallest_{k}"], s[f"pool_largest_{k}"]) >= MARGIN
                      for k in ("widest", "narrow"))
@@ -410,10 +389,10 @@ def best_teacher_sentence(s: dict) -> str:
         return f"{head}: the widest teacher{fits}, as the paper's story has it."
     behind = shown_difference(s["hard_pool_widest"], s["best_hard_pool_error"])
     if behind < MARGIN:
-        level = "the same error as printed" if behind == 0 else f"only {dd.points(behind)} behind"
+        level = "the same error as printed" if behind == 0 else f"only {points(behind)} behind"
         return (f"{head}, and the student of the widest teacher (width {widest}{fits}) is on par with it at "
                 f"{s['hard_pool_widest']:.1%} ({level}): the paper's story, that the most over-parameterised teacher "
-                f"is the one to distil, holds here to within {dd.points(MARGIN)}.")
+                f"is the one to distil, holds here to within {points(MARGIN)}.")
     return (f"{head}, not from the widest teacher (width {widest}, {s['hard_pool_widest']:.1%}): here the "
             f"paper's story, that the most over-parameterised teacher is the one to distil, does not hold.")
 
@@ -432,7 +411,7 @@ def small_pool_sentence(s: dict) -> str:
                         ("narrow", f"the width-{s['narrow_study_teacher']} teacher")):
         shown = shown_difference(s[f"pool_smallest_{name}"], s["direct"])
         kind = "worse" if shown >= MARGIN else ("better" if shown <= -MARGIN else "on par")
-        parts.append((kind, f"on par ({dd.signed_points(shown)})" if kind == "on par" else dd.points(abs(shown)),
+        parts.append((kind, f"on par ({signed_points(shown)})" if kind == "on par" else points(abs(shown)),
                       label))
         kinds.append(kind)
     if kinds[0] == kinds[1] != "on par":

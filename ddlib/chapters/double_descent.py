@@ -16,6 +16,7 @@ from ..data import CIFAR_TEST_SIZE, CIFAR_TRAIN_SIZE, DATASET_SHAPES, DATASETS, 
 from ..devices import DEVICES, resolve_device
 from ..models import MODELS
 from ..presets import resolve
+from ..prose import CLEAR, as_shown, points, relation, shown_difference
 from ..runner import SweepOutcome, records_frame, run_configs
 from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int, one_of, positive_float,
                           positive_int)
@@ -174,7 +175,6 @@ def summarize(frame: pd.DataFrame) -> dict:
     one_seed = _one_seed(frame)
     out["seed_spread"] = float("nan") if one_seed else float(frame.groupby("width")["test_error"].std().mean())
     out["interpolation_tol"] = INTERPOLATION_TOL
-    out["seed_spread_points"] = "no spread (one seed per width)" if one_seed else points(out["seed_spread"])
     out["seed_noise_words"] = (
         "so there is no spread between seeds to tell a difference from seed noise with (and no band around the "
         "curves)" if one_seed else
@@ -219,45 +219,6 @@ def peak_words(s: dict) -> str:
         return (f"width {p}, the width of highest test error from the best narrower width on "
                 f"(this run has no interpolation threshold)")
     return f"width {p}, the width of highest test error near the interpolation threshold (not a clear peak in this run)"
-
-
-#: A difference of mean test errors smaller than this (2 points) is not called a peak or a descent.
-CLEAR = 0.02
-
-
-def shown_difference(a: float, b: float) -> float:
-    """``a - b`` for two error rates as printed with one decimal in per cent (``{:.1%}``).
-
-    The difference of the printed values, rounded to the tenth of a point, so that e.g. 54.0% and 53.6%
-    are said to differ by 0.4 points whatever the unrounded means, and words chosen by comparing it
-    with a threshold (:data:`CLEAR`, ...) agree with the difference printed; it differs from the
-    unrounded ``a - b`` by at most 0.1 point.
-    """
-    return round(float(f"{100 * a:.1f}") - float(f"{100 * b:.1f}"), 1) / 100
-
-
-def as_shown(x: float) -> float:
-    """A difference ``x`` rounded as :func:`points` prints it (to the tenth of a point)."""
-    return round(100 * x, 1) / 100
-
-
-def signed_points(x: float) -> str:
-    """``x`` in points with its sign, ``"+0.4 points"``; a printed zero is ``"+0.0"``, never ``"-0.0"``."""
-    return f"{as_shown(x) * 100 + 0.0:+.1f} points"
-
-
-def points(x: float, digits: int = 1) -> str:
-    """A difference of two error rates in percentage points, ``100 x`` with ``digits`` decimals, e.g. ``"5.7 points"``."""
-    return f"{100 * x:.{digits}f} points"
-
-
-def relation(diff: float, other: str, digits: int = 1) -> str:
-    """``diff`` (this error minus ``other``'s) in words: ``"5.7 points below width 16"``, ``"0.4 points above ..."``;
-    a difference that prints as zero is ``"level with ..."`` (the side is chosen on the printed value)."""
-    shown = round(100 * diff, digits)
-    if shown == 0:
-        return f"level with {other}"
-    return f"{points(abs(diff), digits)} {'above' if shown > 0 else 'below'} {other}"
 
 
 def clear_peak(s: dict) -> bool:
