@@ -14,9 +14,10 @@ from .runner import SweepOutcome, load_trained_model, records_frame, run_configs
 from .store import ResultStore  # noqa: E402
 from .validation import ConfigError  # noqa: E402
 from . import book  # noqa: E402  (the chapters' shared helpers: style, tables, glue)
+from . import prose  # noqa: E402  (the chapters' words chosen on printed numbers)
 
 __all__ = [
     "__version__", "RunConfig", "TargetConfig", "TrainConfig", "DataConfig", "config_hash", "load_data",
     "load_pool", "resolve_device", "build_model", "count_params", "run_configs", "SweepOutcome",
-    "load_trained_model", "records_frame", "tidy_frame", "ResultStore", "ConfigError", "book",
+    "load_trained_model", "records_frame", "tidy_frame", "ResultStore", "ConfigError", "book", "prose",
 ]

@@ -5,7 +5,6 @@
 * :func:`write_table` writes a chapter's tidy table there as ``results.csv`` (atomically).
 * :func:`glue_numbers` glues named numbers into the page (``{glue:text}`name:.1%``` in prose);
   outside a notebook build it is harmless.
-* :func:`plural` writes a count with its noun in the right number, for generated prose.
 * :func:`label_log_axis` labels a log-scale x axis with the values a chapter swept.
 """
 from __future__ import annotations
@@ -18,12 +17,6 @@ from .paths import results_root
 from .storage import atomic_write_text
 
 PALETTE = "colorblind"
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``n`` and ``word`` in the right number: ``plural(1, "seed") == "1 seed"``, ``plural(3, "seed") == "3 seeds"``;
-    ``many`` for an irregular plural (``plural(2, "process", "processes")``)."""
-    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 def label_log_axis(ax, values) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import sweep_cost
-from .book import plural
+from .prose import plural
 from .paths import REPO_ROOT
 from .vision_models import stage_shapes, vision_forward_flops
 
@@ -64,12 +64,17 @@ def _compile_mode(runs: pd.DataFrame) -> pd.Series:
     return runs["compile_mode"].fillna("off") if "compile_mode" in runs else pd.Series("off", index=runs.index)
 
 
+def _fused_adam(runs: pd.DataFrame) -> pd.Series:
+    """Whether each row ran Adam's fused form (rows of ``DDLIB_FUSED_OPTIMIZER=on`` carry ``fused_optimizer``;
+    files written before the switch ran foreach)."""
+    if "fused_optimizer" not in runs:
+        return pd.Series(False, index=runs.index)
+    return runs["fused_optimizer"].astype("boolean").fillna(False).astype(bool)
+
+
 def _default_loop(runs: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the library's default training loop: uncompiled, with Adam's foreach form (rows of
-    ``DDLIB_FUSED_OPTIMIZER=on`` carry ``fused_optimizer``; files written before the switch ran foreach)."""
-    fused = (runs["fused_optimizer"].astype("boolean").fillna(False).astype(bool) if "fused_optimizer" in runs
-             else pd.Series(False, index=runs.index))
-    return runs[(_compile_mode(runs) == "off") & ~fused]
+    """The rows of the library's default training loop: uncompiled, with Adam's foreach form."""
+    return runs[(_compile_mode(runs) == "off") & ~_fused_adam(runs)]
 
 
 def _cuda_graph(runs: pd.DataFrame) -> pd.Series:
@@ -322,8 +327,9 @@ def _compile_note(compiled: pd.DataFrame, current: pd.DataFrame | None = None) -
         return ("No run with `torch.compile` has been measured on a GPU yet (`benchmarks/gpu_session.sh` "
                 "includes one).")
     sentences = []
-    compiled = compiled.assign(graph=_cuda_graph(compiled))
-    for (mode, device, date, graph), rows in compiled.groupby(["compile_mode", "device", "date", "graph"]):
+    compiled = compiled.assign(graph=_cuda_graph(compiled), fused=_fused_adam(compiled))
+    for (mode, device, date, graph, fused), rows in compiled.groupby(["compile_mode", "device", "date", "graph",
+                                                                      "fused"]):
         parts = []
         for _, r in rows.sort_values(["k", "members"]).iterrows():
             ratio = "" if pd.isna(r["baseline_images_per_s"]) else f", {r['ratio']:.2f}x the baseline of that run"
@@ -334,7 +340,9 @@ def _compile_note(compiled: pd.DataFrame, current: pd.DataFrame | None = None) -
             parts.append(f"k = {int(r['k'])} with {_models(r['members'])}: {r['ours_images_per_s']:,.0f} "
                          f"images/s{ratio}, MFU {r['ours_mfu']:.1%}{against}")
         graph_words = ", whole step as a CUDA graph" if graph else ""
-        sentences.append(f"With `torch.compile` (mode {mode}{graph_words}; {device}, {date}): " + "; ".join(parts) + ".")
+        adam_words = ", Adam's fused form" if fused else ""
+        sentences.append(f"With `torch.compile` (mode {mode}{graph_words}{adam_words}; {device}, {date}): "
+                         + "; ".join(parts) + ".")
     return " ".join(sentences)
 
 

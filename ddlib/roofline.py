@@ -96,12 +96,31 @@ _OVERWRITES_SELF = (torch.ops.aten.copy_.default, torch.ops.aten.fill_.Scalar, t
                     torch.ops.aten.zero_.default)
 
 
+@dataclass(frozen=True)
+class _Flow:
+    """What one recorded operation read and wrote, as ``(value, tensor, bytes)`` triples. A *value* is one
+    version of a storage (each write makes a new one), so a tensor written by one operation and read by a
+    later one is the same value only when nothing wrote its storage in between; ``tensor`` tells views of
+    one storage apart, so that each is counted once. ``kept`` marks the writes to storages that outlive
+    the step (parameters, gradients' targets, optimiser state, running statistics: storages the step
+    updates in place without having created them)."""
+
+    reads: tuple[tuple[tuple, tuple, int], ...]
+    writes: tuple[tuple[tuple, tuple, int], ...]
+    kept: tuple[bool, ...]
+
+
 class _OpRecorder(TorchDispatchMode):
-    """Records an :class:`OpCost` for every operation dispatched inside it that is not a view."""
+    """Records an :class:`OpCost` and a :class:`_Flow` for every operation dispatched inside it that is not a
+    view."""
 
     def __init__(self):
         super().__init__()
         self.ops: list[OpCost] = []
+        self.flows: list[_Flow] = []
+        self._version: dict[int, int] = {}  # storage address -> the number of its current value
+        self._created: set[int] = set()  # storages some recorded operation allocated
+        self._writes = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -110,26 +129,52 @@ class _OpRecorder(TorchDispatchMode):
             return out
         count = flop_registry.get(func._overloadpacket)
         flops = count(*args, **kwargs, out_val=out) if count else 0
-        self.ops.append(OpCost(str(func), float(flops), float(_moved_bytes(func, args, kwargs, out))))
+        read, written, in_place = _touched(func, args, kwargs, out)
+        self.ops.append(OpCost(str(func), float(flops), float(sum(map(_stored_bytes, read + written)))))
+        self.flows.append(self._flow(read, written, in_place))
         return out
 
+    def _value(self, t: torch.Tensor) -> tuple:
+        address = t.untyped_storage().data_ptr()
+        return address, self._version.get(address, 0)
 
-def _moved_bytes(func, args: tuple, kwargs: dict, out) -> int:
-    """Bytes an operation reads and writes: each distinct tensor argument read once (not the destination of
-    :data:`_OVERWRITES_SELF`), and written once each distinct output and each argument the operation's
-    schema marks as written (in-place operations, such as the ``_foreach_*_`` of Adam, return nothing)."""
+    def _flow(self, read, written, in_place) -> _Flow:
+        reads = tuple((self._value(t), _key(t), _stored_bytes(t)) for t in read)
+        in_place_keys = {_key(t) for t in in_place}
+        writes, kept = [], []
+        for t in written:
+            address = t.untyped_storage().data_ptr()
+            outlives = _key(t) in in_place_keys and address not in self._created
+            if _key(t) not in in_place_keys:
+                self._created.add(address)
+            self._writes += 1
+            self._version[address] = self._writes
+            writes.append((self._value(t), _key(t), _stored_bytes(t)))
+            kept.append(outlives)
+        return _Flow(reads, tuple(writes), tuple(kept))
+
+
+def _touched(func, args: tuple, kwargs: dict, out) -> tuple[list, list, list]:
+    """The distinct tensors an operation reads (not the destination of :data:`_OVERWRITES_SELF`), the distinct
+    tensors it writes (its outputs and the arguments its schema marks as written: in-place operations, such
+    as the ``_foreach_*_`` of Adam, return nothing), and of those the arguments it updates in place."""
     values = [args[i] if i < len(args) else kwargs.get(a.name) for i, a in enumerate(func._schema.arguments)]
-    written = [v for a, v in zip(func._schema.arguments, values) if a.alias_info is not None and a.alias_info.is_write]
+    in_place = [v for a, v in zip(func._schema.arguments, values) if a.alias_info is not None and a.alias_info.is_write]
     read = values[1:] if func in _OVERWRITES_SELF else values
-    return sum(map(_stored_bytes, _distinct(read))) + sum(map(_stored_bytes, _distinct([out, written])))
+    return _distinct(read), _distinct([out, in_place]), _distinct(in_place)
+
+
+def _key(t: torch.Tensor) -> tuple:
+    """One view of memory: ``_foreach_addcmul_(v, g, g)`` reads ``g`` once."""
+    return t.data_ptr(), t.dtype, tuple(t.shape), t.stride()
 
 
 def _distinct(tree) -> list[torch.Tensor]:
-    """The tensors in ``tree``, each view of memory once (``_foreach_addcmul_(v, g, g)`` reads ``g`` once)."""
+    """The tensors in ``tree``, each view of memory (:func:`_key`) once."""
     seen = {}
     for t in tree_leaves(tree):
         if isinstance(t, torch.Tensor):
-            seen.setdefault((t.data_ptr(), t.dtype, tuple(t.shape), t.stride()), t)
+            seen.setdefault(_key(t), t)
     return list(seen.values())
 
 
@@ -138,22 +183,62 @@ def _stored_bytes(t: torch.Tensor) -> int:
     return math.prod(n for n, stride in zip(t.shape, t.stride()) if stride != 0) * t.element_size() if t.numel() else 0
 
 
-def record_ops(fn: Callable[[], object]) -> list[OpCost]:
-    """The operations ``fn()`` dispatches, in order, with their FLOPs and bytes."""
+def record_ops(fn: Callable[[], object], fuse_pointwise: bool = False) -> list[OpCost]:
+    """The operations ``fn()`` dispatches, in order, with their FLOPs and bytes; with ``fuse_pointwise``,
+    each run of consecutive fusable operations as one (:func:`fused`)."""
     recorder = _OpRecorder()
     with recorder:
         fn()
-    return recorder.ops
+    return fused(recorder.ops, recorder.flows) if fuse_pointwise else recorder.ops
+
+
+#: The kinds of operation (:data:`KINDS`) an ideal compiler fuses into the passes around the matrix products.
+FUSABLE = ("batch norm", "ReLU", "additions", "casts")
+#: The name of a run of fused operations (its kind: :data:`FUSED_KIND`).
+FUSED_NAME = "fused.pointwise"
+
+
+def fused(ops: list[OpCost], flows: list[_Flow]) -> list[OpCost]:
+    """``ops`` with each run of consecutive :data:`FUSABLE` operations replaced by one operation that moves
+    only what a single fused kernel would have to: the values it reads that were written before it, once
+    each, and the values it writes that a later operation of the step reads or that outlive the step
+    (:class:`_Flow`); a value written and read only inside the run never goes to memory.
+
+    This is the traffic of an *ideal* fusion of batch norm, ReLU, the residual additions and the casts
+    between two matrix products, the best ``torch.compile`` could do with this sequence of operations (it
+    also assumes batch norm's statistics and its normalisation share one pass over the input, which real
+    kernels do not). Operations of other kinds are kept as they are."""
+    last_read: dict[tuple, int] = {}
+    for i, flow in enumerate(flows):
+        for value, _, _ in flow.reads:
+            last_read[value] = i
+    out, i = [], 0
+    while i < len(ops):
+        j = i
+        while j < len(ops) and kind(ops[j]) in FUSABLE:
+            j += 1
+        if j == i:
+            out.append(ops[i])
+            i += 1
+            continue
+        written = {value for flow in flows[i:j] for value, _, _ in flow.writes}
+        reads = {(value, key): n for flow in flows[i:j] for value, key, n in flow.reads if value not in written}
+        writes = {(value, key): n for flow in flows[i:j] for (value, key, n), kept in zip(flow.writes, flow.kept)
+                  if kept or last_read.get(value, -1) >= j}
+        out.append(OpCost(FUSED_NAME, 0.0, float(sum(reads.values()) + sum(writes.values()))))
+        i = j
+    return out
 
 
 def trace_training_step(model: str, k: int, batch: int = 128, members: int = 1, num_classes: int = 10,
-                        fused_adam: bool = False) -> list[OpCost]:
+                        fused_adam: bool = False, fuse_pointwise: bool = False) -> list[OpCost]:
     """The operations of one steady-state training step of ``members`` seeds of ``model`` at width ``k``,
     grouped as the library trains them, on a batch of ``batch`` CIFAR-shaped images: gather and
     augmentation, forward under bf16 autocast (on the CPU, the dtypes of the GPU step), loss, backward,
     Adam in its capturable form, as the CUDA graph runs it (:func:`_capturable_on_cpu`; ``fused_adam``: its
     fused form, :func:`ddlib.train.resolve_fused_optimizer`). A first step runs unrecorded, so that Adam's
-    state exists, as in every later step."""
+    state exists, as in every later step. ``fuse_pointwise``: with the passes between the matrix products
+    ideally fused (:func:`fused`)."""
     positive_int("batch", batch)
     positive_int("members", members)
     net = build_vision_model(model, k, num_classes, range(members)).to(memory_format=torch.channels_last)
@@ -161,7 +246,7 @@ def trace_training_step(model: str, k: int, batch: int = 128, members: int = 1, 
                          input_dtype=torch.bfloat16, capturable=True, fused=fused_adam, num_classes=num_classes)
     with _capturable_on_cpu():
         one()
-        return record_ops(one)
+        return record_ops(one, fuse_pointwise)
 
 
 def synthetic_step(net: torch.nn.Module, batch: int, *, autocast: Callable, input_dtype: torch.dtype,
@@ -199,11 +284,12 @@ _FIT_WIDTHS = (1, 2, 3)
 
 
 @functools.lru_cache(maxsize=None)
-def _fit(model: str, batch: int, members: int, num_classes: int, fused_adam: bool = False
-         ) -> tuple[tuple[str, ...], np.ndarray]:
+def _fit(model: str, batch: int, members: int, num_classes: int, fused_adam: bool = False,
+         fuse_pointwise: bool = False) -> tuple[tuple[str, ...], np.ndarray]:
     """Operation names and, per operation, the coefficients ``(c0, c1, c2)`` of its FLOPs and of its bytes
     as polynomials in ``k``: shape ``(ops, 2, 3)``, from traces at :data:`_FIT_WIDTHS`."""
-    traces = [trace_training_step(model, k, batch, members, num_classes, fused_adam) for k in _FIT_WIDTHS]
+    traces = [trace_training_step(model, k, batch, members, num_classes, fused_adam, fuse_pointwise)
+              for k in _FIT_WIDTHS]
     names = tuple(op.name for op in traces[0])
     if any(tuple(op.name for op in t) != names for t in traces[1:]):
         raise RuntimeError(f"the step of {model} dispatches different operations at widths {_FIT_WIDTHS}; "
@@ -215,10 +301,10 @@ def _fit(model: str, batch: int, members: int, num_classes: int, fused_adam: boo
 
 
 def step_costs(model: str, k: int, batch: int = 128, members: int = 1, num_classes: int = 10,
-               fused_adam: bool = False) -> list[OpCost]:
+               fused_adam: bool = False, fuse_pointwise: bool = False) -> list[OpCost]:
     """:func:`trace_training_step` at any width ``k``, evaluated from the quadratic fit (milliseconds)."""
     positive_int("k", k)
-    names, coef = _fit(model, batch, members, num_classes, fused_adam)
+    names, coef = _fit(model, batch, members, num_classes, fused_adam, fuse_pointwise)
     at_k = np.rint(coef @ np.array([1.0, k, k * k]))  # counts are integers
     return [OpCost(name, float(f), float(b)) for name, (f, b) in zip(names, at_k)]
 
@@ -234,9 +320,14 @@ KINDS = (("convolutions and matrix products", lambda n: "conv" in n or n in ("mm
          ("casts", lambda n: n in ("_to_copy", "copy")))
 
 
+#: The kind of a run of fused operations (:func:`fused`).
+FUSED_KIND = "fused batch norm, ReLU, additions and casts"
+
+
 def kind(op: OpCost) -> str:
-    """The :data:`KINDS` entry of an operation, or ``"other"`` (batch gather and augmentation, loss, pooling)."""
-    return kind_of(op.name.split(".")[1])
+    """The :data:`KINDS` entry of an operation, :data:`FUSED_KIND` for a fused run, or ``"other"`` (batch gather
+    and augmentation, loss, pooling)."""
+    return FUSED_KIND if op.name == FUSED_NAME else kind_of(op.name.split(".")[1])
 
 
 def kind_of(name: str) -> str:
@@ -247,10 +338,11 @@ def kind_of(name: str) -> str:
 
 
 def seconds_by_kind(costs: list[OpCost], hw: Hardware = H100_SXM) -> dict[str, float]:
-    """Roofline seconds of the step per :func:`kind`, in the order of :data:`KINDS`, then ``"other"``."""
+    """Roofline seconds of the step per :func:`kind`, in the order of :data:`KINDS`, then ``"other"`` (then
+    :data:`FUSED_KIND`, for a step with fused runs)."""
     out = dict.fromkeys([label for label, _ in KINDS] + ["other"], 0.0)
     for op in costs:
-        out[kind(op)] += op.seconds(hw)
+        out[kind(op)] = out.get(kind(op), 0.0) + op.seconds(hw)
     return out
 
 
@@ -270,9 +362,9 @@ def model_flops_per_step(model: str, k: int, batch: int = 128, members: int = 1,
 
 
 def mfu_bound(model: str, k: int, hw: Hardware = H100_SXM, batch: int = 128, members: int = 1,
-              num_classes: int = 10, fused_adam: bool = False) -> float:
+              num_classes: int = 10, fused_adam: bool = False, fuse_pointwise: bool = False) -> float:
     """Model FLOP utilisation if the step ran at its roofline time: ``model FLOPs / (time x peak)``."""
-    time = step_seconds(step_costs(model, k, batch, members, num_classes, fused_adam), hw)
+    time = step_seconds(step_costs(model, k, batch, members, num_classes, fused_adam, fuse_pointwise), hw)
     return model_flops_per_step(model, k, batch, members, num_classes) / (time * hw.peak_tflops * 1e12)
 
 

@@ -101,7 +101,8 @@ def roofline_by_kind(current: pd.DataFrame) -> pd.DataFrame:
 NO_CARD = {"roof_sentence": "No one-model GPU run on a card of known peak and bandwidth has been measured, so the "
                             "roofline is not set against a measurement here.",
            "roof_small_sentence": "", "roof_kinds_sentence": "", "roof_sweep_sentence": "", "roof_cache_sentence": "",
-           "roof_groups_sentence": "", "roof_fused_sentence": ""}
+           "roof_groups_sentence": "", "roof_fused_sentence": "",
+           "roof_fusion_sentence": ""}
 
 
 def roofline_numbers(current: pd.DataFrame, measured: dict | None = None, fused_runs: pd.DataFrame | None = None
@@ -139,7 +140,8 @@ def roofline_numbers(current: pd.DataFrame, measured: dict | None = None, fused_
                                     f"{stage1_mb:.0f} MB and the {m.hw.name}'s L2 cache {m.hw.l2_mb:.0f} MB, so at "
                                     f"the widest width the cache caveat is not small: the estimate says where the "
                                     f"time would go, not a bound to the last per cent."),
-               roof_fused_sentence=_fused_sentence(m, k, costs) + _fused_measured(current, fused_runs))
+               roof_fused_sentence=_fused_sentence(m, k, costs) + _fused_measured(current, fused_runs),
+               roof_fusion_sentence=_fusion_sentence(m, k, costs))
     out.update(_sweep_numbers(m, measured or {}))
     return out
 
@@ -172,6 +174,31 @@ def _fused_sentence(m: _Measured, k: int, costs: list) -> str:
             f"{1e3 * adam[1]:.2f} ms at the roofline instead of {1e3 * adam[0]:.2f} ms: the step's roofline "
             f"would be {1e3 * roofline.step_seconds(fused, m.hw):.2f} ms and its MFU "
             f"{roofline.mfu_bound(m.model, k, m.hw, m.batch, fused_adam=True):.1%}.")
+
+
+def _fusion_sentence(m: _Measured, k: int, costs: list) -> str:
+    """What an ideal fusion of the passes between the matrix products (:func:`ddlib.roofline.fused`) would
+    allow at width ``k``, with Adam's default and fused forms, against the utilisation target: which of the
+    two levers the target needs by this count, and how close to their roofline the kernels would then
+    have to run (target / bound)."""
+    target = TARGETS["mfu_k64"]
+    fused = roofline.step_costs(m.model, k, m.batch, fuse_pointwise=True)
+    before = sum(t for name, t in roofline.seconds_by_kind(costs, m.hw).items() if name in roofline.FUSABLE)
+    after = roofline.seconds_by_kind(fused, m.hw)[roofline.FUSED_KIND]
+    alone, both = (roofline.mfu_bound(m.model, k, m.hw, m.batch, fused_adam=f, fuse_pointwise=True) for f in (False, True))
+    said = (f"If the runs of batch norm, ReLU, residual additions and casts between two matrix products were each one "
+            f"pass that reads what came before it once and writes only what later operations read (an ideal fusion, "
+            f"`ddlib.roofline.fused`, which `torch.compile` approaches at best), those passes would take "
+            f"{1e3 * after:.2f} ms at the roofline instead of {1e3 * before:.2f} ms at k = {k}, and the MFU bound would "
+            f"be {alone:.1%}, or {both:.1%} with Adam's fused form as well.")
+    if alone >= target:
+        return (f"{said} So by this count the {target:.0%} target at batch {m.batch} is within the card's reach with "
+                f"fusion alone, if the kernels ran at {target / alone:.0%} of their roofline speed.")
+    if both >= target:
+        return (f"{said} So by this count the {target:.0%} target at batch {m.batch} needs both levers, and even then "
+                f"the kernels would have to run at {target / both:.0%} of their roofline speed on average.")
+    return (f"{said} So by this count even both levers stay below the {target:.0%} target at batch {m.batch}; only "
+            f"more arithmetic per byte (a larger batch, or several seeds grouped) could reach it.")
 
 
 def fused_adam_comparison(current: pd.DataFrame, fused_runs: pd.DataFrame | None) -> pd.DataFrame:

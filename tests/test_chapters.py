@@ -345,13 +345,6 @@ def test_numpy_scalars_are_glued_as_python_numbers(monkeypatch):
     assert type(glued["ratio"]) is float and type(glued["count"]) is int and glued["plain"] == 0.5
 
 
-def test_plural_words():
-    from ddlib.book import plural
-
-    assert plural(1, "feature draw") == "1 feature draw" and plural(3, "feature draw") == "3 feature draws"
-    assert plural(0, "seed") == "0 seeds"
-
-
 def _teacher_summary(**kw):
     s = dict(peak_width=16, threshold_width=24, clear_peak=False, best_narrower_width=12, peak_test_error=0.601,
              best_narrower_test_error=0.597, widest_test_error=0.544, peak_over_narrower=0.004,
@@ -663,3 +656,4 @@ def test_prose_helpers_choose_words_on_printed_values():
     assert signed_points(-0.0004) == "+0.0 points"
     assert join([4]) == "4" and join([1, 2, 4]) == "1, 2 and 4"
     assert plural(1, "seed") == "1 seed" and plural(2, "process", "processes") == "2 processes"
+    assert plural(0, "seed") == "0 seeds" and plural(3, "feature draw") == "3 feature draws"

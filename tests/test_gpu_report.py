@@ -283,6 +283,12 @@ def test_the_compile_note_sets_each_compiled_row_beside_the_uncompiled_one():
     current = gpu_report.current_runs(runs)
     plain = current[(current["k"] == 64) & (current["members"] == 1)].iloc[0]
     assert f"k = 64 with one model: 42,161 images/s, MFU 14.2%, against {plain['ours_images_per_s']:,.0f} images/s" in note
+    assert "fused form" not in note  # the stored compiled run used Adam's foreach form
+    compiled = gpu_report.compiled_runs(runs)
+    both = pd.concat([runs, compiled.assign(fused_optimizer=True, ours_images_per_s=50_000.0)], ignore_index=True)
+    note = gpu_report.key_numbers(both)["gpu_compile_note"]
+    assert "whole step as a CUDA graph, Adam's fused form; NVIDIA H100" in note and "50,000 images/s" in note
+    assert "42,161 images/s" in note  # the foreach run keeps its own sentence
 
 
 def test_the_mnist1d_benchmark_sentence_reads_its_log(tmp_path):

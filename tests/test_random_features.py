@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -146,3 +147,105 @@ def test_chapter_smoke_notebook(results_dir, tmp_path):
 
     frame = pd.read_csv(table)
     assert set(frame.study) == {"linear", "ridge", "distillation"}
+
+
+WIDTHS = (50, 100, 200)  # synthetic teacher widths for n = 100; the middle one is at the MSE peak
+TEACHER = (0.70, 0.89, 0.69)  # errors spread over 20.0 points: "follows" means within 5.0 points
+
+
+def _study3(teacher, soft, hard=None, small=(0.9, 0.9, 0.9), mse=(400.0, 1.2), pools=(100, 800), m=100):
+    """distillation_numbers of a synthetic study 3: the teachers of ``WIDTHS`` err ``teacher``; the student (``M = m``)
+    errs ``small`` on the smallest pool and ``soft`` / ``hard`` on the largest; ``mse`` is the (soft, hard) student MSE
+    behind the peaked teacher."""
+    hard = soft if hard is None else hard
+    rows = [dict(role="teacher", N=n, test_error=e, test_mse=900.0 if n == 100 else 1.0)
+            for n, e in zip(WIDTHS, teacher)]
+    rows += [dict(role="student-labels", N=n, M=m, test_error=0.895, test_mse=5.0) for n in WIDTHS]
+    for kind, errs, peak_mse in (("soft", soft, mse[0]), ("hard", hard, mse[1])):
+        for pool, es in ((pools[0], small), (pools[1], errs)):
+            rows += [dict(role=f"student-{kind}", N=n, M=m, pool_size=pool, test_error=e,
+                          test_mse=peak_mse if n == 100 else 1.0) for n, e in zip(WIDTHS, es)]
+    return rf.distillation_numbers(pd.DataFrame(rows), {"n_train": 100, "pool_sizes": list(pools)})
+
+
+def test_large_pool_bullet_follows_its_numbers():
+    tracks = _study3(TEACHER, [0.71, 0.88, 0.70], [0.72, 0.89, 0.70])
+    assert tracks["large_pool_head"] == ("**A large pool removes the student's peak and the student inherits the "
+                                         "teacher's double descent.**")
+    assert tracks["large_pool_fit"].startswith("the student has fewer features than pool points and is far from")
+    assert tracks["teacher_err_spread_points"] == "20.0 points"
+    assert tracks["large_pool_follow"] == ("both are within a quarter of that spread: the student follows the "
+                                           "teacher's curve")
+    off = _study3(TEACHER, [0.80, 0.89, 0.85])  # 16 points from the widest teacher
+    assert off["large_pool_head"] == ("**A large pool takes the student off its own threshold, but the student does "
+                                      "not follow the teacher's curve.**")
+    assert off["large_pool_follow"].startswith("neither is within a quarter of that spread")
+    mixed = _study3(TEACHER, [0.71, 0.88, 0.70], [0.80, 0.89, 0.85])
+    assert mixed["large_pool_head"] == ("**A large pool removes the student's peak and the student follows the "
+                                        "teacher's curve with soft targets, not with hard labels.**")
+    assert mixed["large_pool_follow"] == ("only the soft-target student's is within a quarter of that spread, so only "
+                                          "it follows the teacher's curve")
+    flat = _study3((0.70, 0.75, 0.74), (0.70, 0.75, 0.74))  # the teacher at its peak is not clearly above the widest
+    assert flat["large_pool_head"].endswith("and the student follows the teacher's curve.**")
+    assert _study3(TEACHER, [0.75, 0.89, 0.69])["large_pool_follow"].startswith("both")  # 5.0 points: a quarter
+    over = _study3(TEACHER, [0.751, 0.89, 0.69], TEACHER)  # 5.1 points with soft targets
+    assert over["large_pool_follow"].startswith("only the hard-label")
+    near = _study3(TEACHER, [0.71, 0.88, 0.70], pools=(100, 150))
+    assert near["large_pool_fit"] == ("the student has fewer features than pool points but is still near its own "
+                                      "threshold $P = M$")
+    square = _study3(TEACHER, [0.71, 0.88, 0.70], pools=(50, 100))
+    assert square["large_pool_head"].startswith("**Even the largest pool leaves the student interpolating the "
+                                                "teacher's outputs, but the student inherits")
+    assert square["large_pool_fit"].startswith("the student is square")
+    assert "removes" not in _study3(TEACHER, [0.80, 0.89, 0.85], pools=(50, 100))["large_pool_head"]
+
+
+def test_hard_label_bullet_follows_its_numbers():
+    soft = [0.71, 0.88, 0.70]
+    close = _study3(TEACHER, soft, [0.72, 0.89, 0.70])
+    assert close["hard_labels_head"] == "**Hard labels tame the scale, not the error.**"
+    assert close["hard_labels_error"].startswith("their errors differ by only 1.0 points, because the arg-max")
+    lower = _study3(TEACHER, soft, [0.72, 0.84, 0.70])
+    assert lower["hard_labels_head"] == "**Hard labels tame the scale and lower the error.**"
+    assert lower["hard_labels_error"] == "hard labels also lower the error, by 4.0 points"
+    higher = _study3(TEACHER, soft, [0.72, 0.90, 0.70])  # 2.0 points as printed: no longer "nearly the same"
+    assert higher["hard_labels_head"] == "**Hard labels tame the scale but raise the error.**"
+    assert higher["hard_labels_error"] == "hard labels also raise the error, by 2.0 points"
+    same = _study3(TEACHER, soft, [0.72, 0.88, 0.70])["hard_labels_error"]
+    assert same.startswith("their errors are the same, because")
+    assert _study3(TEACHER, soft, mse=(5.0, 1.2))["hard_labels_head"] == (
+        "**Hard labels shrink the scale less than 10-fold, and not the error.**")
+    assert _study3(TEACHER, soft, mse=(1.0, 1.2))["hard_labels_head"] == (
+        "**Hard labels do not shrink the scale or change the error.**")
+
+
+def test_student_improvement_follows_its_numbers():
+    worse = _study3(TEACHER, [0.71, 0.88, 0.70], [0.72, 0.89, 0.70])
+    assert worse["student_improves"] == "the student does not *improve* on the teacher"
+    assert worse["soft_large_mean_gap_vs_teacher"] == "0.3 points above the teacher's"
+    slight = _study3(TEACHER, [e - 0.005 for e in TEACHER], [e + 0.01 for e in TEACHER])
+    assert slight["student_improves"] == "the student does not *improve* on the teacher by much"
+    better = _study3(TEACHER, [e - 0.005 for e in TEACHER], [e - 0.03 for e in TEACHER])
+    assert better["student_improves"] == "the student does *improve* on the teacher, by up to 3.0 points on average"
+    assert better["hard_large_mean_gap_vs_teacher"] == "3.0 points below the teacher's"
+
+
+def test_peak_teacher_sentence_follows_its_numbers():
+    soft, hard = [0.71, 0.88, 0.70], [0.72, 0.89, 0.70]
+    stuck = _study3(TEACHER, soft, hard, small=(0.89,) * 3)["peak_teacher_third"]
+    assert stuck.startswith("the student cannot escape a teacher at its peak: with the largest pool its error behind "
+                            "that teacher is still 18.0 points (soft) and 19.0 points (hard) above its error behind "
+                            "the widest teacher, and the largest pool does at most 1.0 points better there than the "
+                            "smallest. The remedy is a better teacher")
+    assert stuck.endswith("not a bigger pool.")
+    no_better = _study3(TEACHER, soft, hard, small=(0.8,) * 3)["peak_teacher_third"]
+    assert "does no better there than the smallest" in no_better
+    helps = _study3(TEACHER, soft, hard, small=(0.95,) * 3)["peak_teacher_third"]
+    assert "though the pool matters" in helps and "up to 7.0 points better than the smallest" in helps
+    assert "not a bigger pool" not in helps
+    escapes = _study3(TEACHER, [0.71, 0.71, 0.70], hard)["peak_teacher_third"]
+    assert escapes == ("with the largest pool and soft targets, the student is not clearly worse behind a teacher at "
+                       "its peak than behind the widest one: behind that teacher the soft-target student's error is "
+                       "1.0 points above that behind the widest teacher and the hard-label student's 19.0 points "
+                       "above that behind the widest teacher.")
+    assert "either kind" in _study3(TEACHER, [0.71, 0.71, 0.70])["peak_teacher_third"]

@@ -211,3 +211,66 @@ def test_in_place_operations_count_their_writes_and_a_repeated_argument_is_read_
     assert addcmul.bytes == 40 + 40 + 40  # a and g read once each, a written
     (add,) = roofline.record_ops(lambda: a.add_(g))
     assert add.bytes == 3 * 40  # a returned and written: counted once
+
+
+def test_fusion_drops_values_used_only_inside_a_run_and_keeps_what_later_operations_or_later_steps_read():
+    x, w = torch.ones(4, 8), torch.ones(8, 8)
+    param, grad = torch.zeros(8), torch.ones(8)
+
+    def step():
+        h = x @ w  # a matrix product: never fused
+        y = torch.relu(h)  # read only by the addition below: stays inside the fused run
+        z = y + h  # read by the next product: written
+        param.add_(grad)  # a pre-existing tensor updated in place: outlives the step, written
+        return z @ w
+
+    plain = roofline.record_ops(step)
+    fused = roofline.record_ops(step, fuse_pointwise=True)
+    assert [op.name for op in fused] == ["aten.mm.default", roofline.FUSED_NAME, "aten.mm.default"]
+    assert fused[0] == plain[0] and fused[2] == plain[-1]
+    act = 4 * 32  # one 4 x 8 float32 activation
+    # h read once (relu and add both read it), z written; param and grad read, param written: y never moves
+    assert fused[1].bytes == 2 * act + 3 * 4 * 8
+    assert sum(op.bytes for op in plain[1:-1]) == 2 * act + 3 * act + 3 * 4 * 8
+    assert roofline.kind(fused[1]) == roofline.FUSED_KIND
+
+
+def test_a_fused_run_writes_a_value_that_later_operations_read():
+    x, w = torch.ones(4, 8), torch.ones(8, 8)
+
+    def step():
+        y = torch.relu(x @ w)
+        z = y + 1.0  # the same run as the relu: it reads y inside the run
+        return z @ w, y @ w  # ... and a later product reads y too
+
+    fused = roofline.record_ops(step, fuse_pointwise=True)
+    assert [op.name for op in fused] == ["aten.mm.default", roofline.FUSED_NAME, "aten.mm.default", "aten.mm.default"]
+    assert fused[1].bytes == 3 * 4 * 32  # x @ w read; y and z both written
+
+
+@pytest.mark.parametrize("model", ["resnet18", "cnn5"])
+def test_the_fused_count_fits_exactly_keeps_the_products_and_moves_fewer_bytes(model):
+    fused = roofline.step_costs(model, 5, 8, fuse_pointwise=True)
+    assert fused == roofline.trace_training_step(model, 5, 8, fuse_pointwise=True)
+    plain = roofline.step_costs(model, 5, 8)
+    assert [op for op in fused if op.flops] == [op for op in plain if op.flops]
+    assert not {roofline.kind(op) for op in fused} & set(roofline.FUSABLE)
+    assert sum(op.bytes for op in fused) < sum(op.bytes for op in plain)
+    assert roofline.mfu_bound(model, 5, batch=8, fuse_pointwise=True) > roofline.mfu_bound(model, 5, batch=8)
+
+
+def test_the_fusion_sentence_names_the_levers_the_target_needs(monkeypatch):
+    current = gpu_report.current_runs(gpu_report.load_benchmarks())
+    k = int(current[current["members"] == 1]["k"].max())
+    alone, both = (roofline.mfu_bound("resnet18", k, fused_adam=f, fuse_pointwise=True) for f in (False, True))
+    assert roofline.mfu_bound("resnet18", k, fused_adam=True) < alone < both
+
+    def sentence(target):
+        monkeypatch.setitem(gpu_report.TARGETS, "mfu_k64", target)
+        return roofline_report.roofline_numbers(current)["roof_fusion_sentence"]
+
+    assert f"would be {alone:.1%}, or {both:.1%} with Adam's fused form" in sentence(0.40)
+    assert "within the card's reach with fusion alone" in sentence(alone - 0.01)
+    assert f"needs both levers, and even then the kernels would have to run at {0.99 * both / both:.0%}" in sentence(
+        0.99 * both)
+    assert "even both levers stay below the" in sentence(both + 0.01)

@@ -25,13 +25,13 @@ import torch
 
 from .. import mnist1d_data, presets
 from ..paths import REPO_ROOT
-from ..book import plural, write_table
+from ..book import write_table
 from ..noise import corrupt_labels
 from ..random_features import (RandomReLUFeatures, belkin_hsu_xu_risk, block_metrics, classification_error,
                                fit_ridge_path, one_hot, onehot_mse, simulate_linear_risk)
 from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int,
                           positive_float, positive_int)
-from .double_descent import CLEAR, points, relation, shown_difference
+from ..prose import CLEAR, as_shown, plural, points, relation, shown_difference
 
 CHAPTER = "random-features"
 STUDENT_STREAM = 1_000_003
@@ -41,6 +41,14 @@ BIAS_STD = 0.5
 FAR_FRACTION = 0.25
 #: ... counting those within ``WITHIN_SE`` standard errors of the exact risk.
 WITHIN_SE = 2
+#: Study 3: the large-pool student "follows the teacher's curve" where its largest distance from the teacher's error,
+#: over the teacher widths, is at most this share ("a quarter") of the spread of the teachers' own errors.
+FOLLOW_SHARE = 0.25
+#: ... and a pool with ``P >= FAR_POOL * M`` is "far from" the student's own threshold ``P = M``.
+FAR_POOL = 2
+#: Hard labels "tame the scale" where the soft-target student's MSE behind the peaked teacher is at least this
+#: many times the hard-label student's.
+TAME_FACTOR = 10
 
 _COMMON = dict(seed=0, data_seed=0, pool_seed=1000, label_noise=0.2, lin_sigma=0.25,
                lin_beta_decays=[0.0, 1.0], student_ratio=1.0)
@@ -334,7 +342,7 @@ def _by_range(lo: float, hi: float) -> str:
 def noise_effect_sentence(frame: pd.DataFrame, params: dict) -> str:
     """Where label noise raises the min-norm test error: ``diff(N) = error_noisy(N) - error_clean(N)``
     (means over repeats, as printed: the difference of the two errors printed with one decimal in per
-    cent, :func:`ddlib.chapters.double_descent.shown_difference`), "raised" where ``diff >= CLEAR``
+    cent, :func:`ddlib.prose.shown_difference`), "raised" where ``diff >= CLEAR``
     (2 points, said in the sentence); the widths where it is not are named with how far the two differ
     there (or that they do not differ, as printed), and "around the peak" is said only if they are
     consecutive widths and the noisy curve's peak is among them. "Near chance" means within
@@ -469,7 +477,9 @@ def distillation_numbers(frame: pd.DataFrame, params: dict) -> dict:
     m = out["student_m"]
     out["student_labels_head"] = ("**The student fitted to the labels is at its own peak** ($M = n$)" if m == n else
                                   f"**The student fitted to the labels** ($M/n$ = {ratio_text(m / n)})")
-    out.update(small_pool_words(out, shown_difference(teacher.test_error.max(), teacher.test_error.min())))
+    out["teacher_err_spread"] = shown_difference(teacher.test_error.max(), teacher.test_error.min())
+    out["teacher_err_spread_points"] = points(out["teacher_err_spread"])
+    out.update(small_pool_words(out, out["teacher_err_spread"]))
     for kind in ("soft", "hard"):
         for name in ("small", "large"):
             gap = out[f"{kind}_{name}_mean_gap"]
@@ -477,6 +487,8 @@ def distillation_numbers(frame: pd.DataFrame, params: dict) -> dict:
             out[f"{kind}_{name}_mean_gap_words"] = f"{points(abs(gap))} {'worse' if worse else 'better'}"
             out[f"{kind}_{name}_mean_gap_vs_teacher"] = relation(gap, "the teacher's")
             out[f"{kind}_{name}_max_abs_gap_points"] = points(out[f"{kind}_{name}_max_abs_gap"])
+    for words in (large_pool_words, hard_label_words, improvement_words, peak_teacher_words):
+        out.update(words(out))
     return out
 
 
@@ -486,7 +498,7 @@ def small_pool_words(out: dict, teacher_range: float) -> dict:
 
     Over every teacher and both kinds of target, ``gain`` is how much better than that student the best
     small-pool student is, ``loss`` how much worse the worst one is (differences of the printed errors,
-    :func:`ddlib.chapters.double_descent.shown_difference`). The pool "helps" where ``gain >= CLEAR``;
+    :func:`ddlib.prose.shown_difference`). The pool "helps" where ``gain >= CLEAR``;
     where it does not, distillation is "as bad as training on the labels" where also ``loss < CLEAR``.
     ``teacher_range`` is the spread of the teachers' own errors (highest minus lowest, as printed); "the
     student's own peak dominates" is said only where the small-pool students' errors span at least
@@ -526,6 +538,126 @@ def small_pool_words(out: dict, teacher_range: float) -> dict:
     return dict(small_pool_head=f"**{head}.**", small_pool_fit=fit, small_pool_tail=tail,
                 small_pool_second=second, pool_small_over_m_text=ratio_text(pool / m),
                 pool_large_over_m_text=ratio_text(out["pool_large"] / m))
+
+
+KINDS = ("soft", "hard")
+_ONLY = {("soft",): "with soft targets, not with hard labels", ("hard",): "with hard labels, not with soft targets"}
+
+
+def large_pool_words(out: dict) -> dict:
+    """The large-pool bullet of study 3 in words chosen by the numbers of :func:`distillation_numbers`.
+
+    A kind of target (soft, hard) "follows the teacher's curve" where its ``max_abs_gap`` (as printed) is at most
+    :data:`FOLLOW_SHARE` of ``teacher_err_spread`` (highest minus lowest teacher error, as printed). The student
+    "inherits the teacher's double descent" where both kinds follow, the teacher's error at its peak is at least
+    :data:`CLEAR` above the widest teacher's, and so is each kind's error behind those two teachers
+    (:func:`ddlib.prose.shown_difference`). "A large pool removes the student's peak" is said only
+    where ``P > M`` and some kind follows; ``large_pool_fit`` says which side of ``P = M`` the pool is on
+    (``P >= FAR_POOL * M``: far from it).
+    """
+    m, pool = out["student_m"], out["pool_large"]
+    limit = FOLLOW_SHARE * round(100 * out["teacher_err_spread"], 1)
+    follows = tuple(k for k in KINDS if round(100 * out[f"{k}_large_max_abs_gap"], 1) <= limit)
+    drops = [shown_difference(out["teacher_peak_err"], out["teacher_widest_err"])]
+    drops += [shown_difference(out[f"{k}_large_at_peak_err"], out[f"{k}_large_widest_err"]) for k in KINDS]
+    if follows == KINDS:
+        what = ("the student inherits the teacher's double descent" if min(drops) >= CLEAR else
+                "the student follows the teacher's curve")
+        verdict = "both are within a quarter of that spread: the student follows the teacher's curve"
+    elif follows:
+        what = f"the student follows the teacher's curve {_ONLY[follows]}"
+        verdict = (f"only the {'soft-target' if follows == ('soft',) else 'hard-label'} student's is within a quarter "
+                   f"of that spread, so only it follows the teacher's curve")
+    else:
+        what = "the student does not follow the teacher's curve"
+        verdict = f"neither is within a quarter of that spread: {what}"
+    if pool > m:
+        where = ("A large pool removes the student's peak" if follows else
+                 "A large pool takes the student off its own threshold")
+    else:
+        where = "Even the largest pool leaves the student interpolating the teacher's outputs"
+    joiner = " and " if bool(follows) == (pool > m) else ", but "
+    fit = ("the student has fewer features than pool points and is far from its own threshold $P = M$"
+           if pool >= FAR_POOL * m else
+           "the student has fewer features than pool points but is still near its own threshold $P = M$"
+           if pool > m else "the student is square and interpolates the teacher's outputs, whatever they are"
+           if pool == m else "the student has more features than pool points and interpolates the teacher's outputs")
+    return dict(large_pool_head=f"**{where}{joiner}{what}.**", large_pool_fit=fit, large_pool_follow=verdict)
+
+
+def hard_label_words(out: dict) -> dict:
+    """What hard labels change behind the peaked teacher, with the largest pool (numbers of
+    :func:`distillation_numbers`).
+
+    They "tame the scale" where the soft-target student's test MSE is at least :data:`TAME_FACTOR` times the
+    hard-label student's; they leave the error alone where the two errors as printed differ by less than
+    :data:`CLEAR` (:func:`ddlib.prose.shown_difference`), and otherwise lower or raise it.
+    """
+    soft_mse, hard_mse = out["soft_large_at_peak_mse"], out["hard_large_at_peak_mse"]
+    diff = shown_difference(out["hard_large_at_peak_err"], out["soft_large_at_peak_err"])
+    change = "close" if abs(diff) < CLEAR else "lower" if diff < 0 else "raise"
+    if soft_mse >= TAME_FACTOR * hard_mse:
+        head = {"close": "tame the scale, not the error", "lower": "tame the scale and lower the error",
+                "raise": "tame the scale but raise the error"}[change]
+    elif soft_mse > hard_mse:
+        head = f"shrink the scale less than {TAME_FACTOR}-fold" + {
+            "close": ", and not the error", "lower": ", and lower the error", "raise": ", and raise the error"}[change]
+    else:
+        head = "do not shrink the scale" + {"close": " or change the error", "lower": ", but lower the error",
+                                            "raise": ", and raise the error"}[change]
+    same = "their errors are the same" if diff == 0 else f"their errors differ by only {points(abs(diff))}"
+    error = (f"{same}, because the arg-max of a teacher makes exactly the teacher's mistakes" if change == "close" else
+             f"hard labels also {change} the error, by {points(abs(diff))}")
+    return dict(hard_labels_head=f"**Hard labels {head}.**", hard_labels_error=error)
+
+
+def improvement_words(out: dict) -> dict:
+    """Whether the large-pool student improves on the teacher (numbers of :func:`distillation_numbers`).
+
+    ``gain`` is the larger, over soft and hard targets, of the student's mean error below the teacher's (the mean
+    gap as printed, sign flipped). "Improves" where ``gain >= CLEAR``, "not by much" where ``0 < gain < CLEAR``,
+    "does not improve" otherwise.
+    """
+    gain = max(-as_shown(out[f"{k}_large_mean_gap"]) for k in KINDS)
+    text = (f"the student does *improve* on the teacher, by up to {points(gain)} on average" if gain >= CLEAR else
+            "the student does not *improve* on the teacher by much" if gain > 0 else
+            "the student does not *improve* on the teacher")
+    return dict(student_improves=text)
+
+
+def peak_teacher_words(out: dict) -> dict:
+    """Whether the large-pool student escapes a teacher at its peak (numbers of :func:`distillation_numbers`).
+
+    Per kind of target, ``stuck`` is the large-pool student's error behind the peaked teacher minus that behind the
+    widest teacher, ``gain`` the smallest-pool student's error behind the peaked teacher minus the large-pool one's
+    (differences as printed, :func:`ddlib.prose.shown_difference`). The student "cannot escape"
+    where ``stuck >= CLEAR`` for both kinds (and is "not clearly worse" behind it with the kinds where
+    ``stuck < CLEAR``); the remedy is then "a better teacher, not a bigger pool" where also
+    ``gain < CLEAR`` for both kinds.
+    """
+    stuck = {k: shown_difference(out[f"{k}_large_at_peak_err"], out[f"{k}_large_widest_err"]) for k in KINDS}
+    gain = max(shown_difference(out[f"{k}_small_at_peak_err"], out[f"{k}_large_at_peak_err"]) for k in KINDS)
+    if min(stuck.values()) < CLEAR:
+        other = "that behind the widest teacher"
+        escaped = [k for k in KINDS if stuck[k] < CLEAR]
+        which = ("either kind of target" if len(escaped) == 2 else
+                 "soft targets" if escaped == ["soft"] else "hard labels")
+        return dict(peak_teacher_third=(
+            f"with the largest pool and {which}, the student is not clearly worse behind a teacher at its peak than "
+            f"behind the widest one: behind that teacher the soft-target student's error is "
+            f"{relation(stuck['soft'], other)} and the hard-label student's {relation(stuck['hard'], other)}."))
+    behind = (f"its error behind that teacher is still {points(stuck['soft'])} (soft) and {points(stuck['hard'])} "
+              f"(hard) above its error behind the widest teacher")
+    if gain >= CLEAR:
+        return dict(peak_teacher_third=(
+            f"the student cannot escape a teacher at its peak, though the pool matters: behind that teacher the "
+            f"largest pool does up to {points(gain)} better than the smallest, but {behind}."))
+    pool = ("does no better there than the smallest" if round(100 * gain, 1) <= 0 else
+            f"does at most {points(gain)} better there than the smallest")
+    return dict(peak_teacher_third=(
+        f"the student cannot escape a teacher at its peak: with the largest pool {behind}, and the largest pool "
+        f"{pool}. The remedy is a better teacher (wider, as the figure shows; "
+        f"ridge-regularised teachers, which Section 2 suggests, are not distilled here), not a bigger pool."))
 
 
 # --------------------------------------------------------------------------- plots and table
