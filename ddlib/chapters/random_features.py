@@ -606,8 +606,8 @@ def hard_label_words(out: dict) -> dict:
         head = "do not shrink the scale" + {"close": " or change the error", "lower": ", but lower the error",
                                             "raise": ", and raise the error"}[change]
     same = "their errors are the same" if diff == 0 else f"their errors differ by only {points(abs(diff))}"
-    error = (f"{same}, because the arg-max of a teacher makes exactly the teacher's mistakes" if change == "close" else
-             f"hard labels also {change} the error, by {points(abs(diff))}")
+    error = (f"{same}, as the teacher's arg-max labels carry its mistakes whatever the scale of its outputs"
+             if change == "close" else f"hard labels also {change} the error, by {points(abs(diff))}")
     return dict(hard_labels_head=f"**Hard labels {head}.**", hard_labels_error=error)
 
 
