@@ -17,7 +17,10 @@ Here it is applied operation by operation to the training step of :func:`ddlib.t
 
 The step's roofline time is the sum over its operations (they run one after another on one stream),
 and ``MFU <= model FLOPs / (roofline time x P)``. The count is of *this* step's operations: fusing
-operations (``torch.compile``) removes traffic between them and changes it.
+operations (``torch.compile``) removes traffic between them and changes it. ``fuse_pointwise=True``
+counts the step with every run of batch norm, ReLU, additions and casts between two matrix products
+ideally fused (:func:`fused`), from the same recording: each operation's reads and writes are followed
+as versions of storages, so that a run moves only what comes from before it and what is read after it.
 
 It is an estimate, not a strict bound, in both directions: a tensor that fits in the L2 cache
 (50 MB on an H100, :attr:`Hardware.l2_mb`) may be read again from the cache rather than from device
@@ -31,15 +34,16 @@ the CUDA graph runs (its step counts on the device, one more pass over the secon
 tensor's size and every FLOP count of these models is a polynomial of degree at most 2 in the width
 ``k`` (stage widths ``k .. 8k``: weights grow as ``k^2``, activations as ``k``), so :func:`step_costs`
 traces widths 1, 2 and 3 and evaluates each operation's polynomial at ``k`` (exact; tested against
-direct traces).
+direct traces), fused or not.
 """
 from __future__ import annotations
 
 import functools
 import importlib
+import itertools
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 from unittest import mock
 
 import numpy as np
@@ -87,26 +91,42 @@ class OpCost:
 #: Dispatched operations that launch no kernel and move no data: allocations (their output is not
 #: written), ``_unsafe_view`` (a view not marked as one) and reads of a scalar back to the host;
 #: operations of the ``profiler`` namespace (the optimiser's ``record_function`` marks) are left out too.
-_NOT_KERNELS = (torch.ops.aten.empty.memory_format, torch.ops.aten.empty_strided.default,
-                torch.ops.aten.new_empty.default, torch.ops.aten.new_empty_strided.default,
-                torch.ops.aten._unsafe_view.default, torch.ops.aten._local_scalar_dense.default)
+_ALLOCATIONS = (torch.ops.aten.empty.memory_format, torch.ops.aten.empty_strided.default,
+                torch.ops.aten.empty_like.default, torch.ops.aten.new_empty.default,
+                torch.ops.aten.new_empty_strided.default)
+_NOT_KERNELS = _ALLOCATIONS + (torch.ops.aten._unsafe_view.default, torch.ops.aten._local_scalar_dense.default)
 
 #: In-place operations that overwrite their first argument without reading it.
 _OVERWRITES_SELF = (torch.ops.aten.copy_.default, torch.ops.aten.fill_.Scalar, torch.ops.aten.fill_.Tensor,
                     torch.ops.aten.zero_.default)
 
+#: Arguments an operation updates in place though its schema does not mark them as written: batch norm in
+#: training updates its running statistics (``_native_batch_norm_legit`` marks them; ``native_batch_norm``,
+#: which the CPU dispatches, does not).
+_UNMARKED_WRITES = {torch.ops.aten.native_batch_norm.default: ("running_mean", "running_var")}
+
+
+class _Access(NamedTuple):
+    """One tensor an operation reads or writes: the *value* it holds (a storage's address and the number of
+    the write that produced its contents), the view of memory it is (:func:`_view`, so that each view is
+    counted once) and its bytes (:func:`_stored_bytes`)."""
+
+    value: tuple[int, int]
+    view: tuple
+    nbytes: int
+
 
 @dataclass(frozen=True)
 class _Flow:
-    """What one recorded operation read and wrote, as ``(value, tensor, bytes)`` triples. A *value* is one
-    version of a storage (each write makes a new one), so a tensor written by one operation and read by a
-    later one is the same value only when nothing wrote its storage in between; ``tensor`` tells views of
-    one storage apart, so that each is counted once. ``kept`` marks the writes to storages that outlive
-    the step (parameters, gradients' targets, optimiser state, running statistics: storages the step
-    updates in place without having created them)."""
+    """What one recorded operation read and wrote. A value is one version of a storage (every write makes a
+    new one), so a tensor written by one operation and read by a later one is the same value only when
+    nothing wrote its storage in between. ``kept`` marks the writes that must reach memory whoever reads
+    them: updates of storages that outlive the step (parameters, optimiser state, running statistics: the
+    storages the step updates in place without having allocated them) and writes that cover only part of
+    their storage (the rest of it may have been written by another operation)."""
 
-    reads: tuple[tuple[tuple, tuple, int], ...]
-    writes: tuple[tuple[tuple, tuple, int], ...]
+    reads: tuple[_Access, ...]
+    writes: tuple[_Access, ...]
     kept: tuple[bool, ...]
 
 
@@ -118,13 +138,15 @@ class _OpRecorder(TorchDispatchMode):
         super().__init__()
         self.ops: list[OpCost] = []
         self.flows: list[_Flow] = []
-        self._version: dict[int, int] = {}  # storage address -> the number of its current value
-        self._created: set[int] = set()  # storages some recorded operation allocated
-        self._writes = 0
+        self._version: dict[int, int] = {}  # storage address -> the number of the write it holds
+        self._allocated: set[int] = set()  # storages allocated while recording
+        self._writes = itertools.count(1)
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
+        if func in _ALLOCATIONS:  # nothing moves, but what is written into it later is the step's own
+            self._new_value(out, allocated=True)
         if func.is_view or func in _NOT_KERNELS or func.namespace == "profiler":
             return out
         count = flop_registry.get(func._overloadpacket)
@@ -134,47 +156,56 @@ class _OpRecorder(TorchDispatchMode):
         self.flows.append(self._flow(read, written, in_place))
         return out
 
-    def _value(self, t: torch.Tensor) -> tuple:
+    def _new_value(self, t: torch.Tensor, allocated: bool) -> tuple[int, int]:
         address = t.untyped_storage().data_ptr()
-        return address, self._version.get(address, 0)
+        if allocated:
+            self._allocated.add(address)
+        self._version[address] = next(self._writes)
+        return address, self._version[address]
 
-    def _flow(self, read, written, in_place) -> _Flow:
-        reads = tuple((self._value(t), _key(t), _stored_bytes(t)) for t in read)
-        in_place_keys = {_key(t) for t in in_place}
+    def _flow(self, read: list, written: list, in_place: list) -> _Flow:
+        reads = tuple(_Access((a := t.untyped_storage().data_ptr(), self._version.get(a, 0)), _view(t),
+                              _stored_bytes(t)) for t in read)
+        updated = {_view(t) for t in in_place}
         writes, kept = [], []
         for t in written:
             address = t.untyped_storage().data_ptr()
-            outlives = _key(t) in in_place_keys and address not in self._created
-            if _key(t) not in in_place_keys:
-                self._created.add(address)
-            self._writes += 1
-            self._version[address] = self._writes
-            writes.append((self._value(t), _key(t), _stored_bytes(t)))
-            kept.append(outlives)
+            outlives = _view(t) in updated and address not in self._allocated
+            writes.append(_Access(self._new_value(t, allocated=_view(t) not in updated), _view(t), _stored_bytes(t)))
+            kept.append(outlives or t.numel() * t.element_size() < t.untyped_storage().nbytes())
         return _Flow(reads, tuple(writes), tuple(kept))
 
 
 def _touched(func, args: tuple, kwargs: dict, out) -> tuple[list, list, list]:
     """The distinct tensors an operation reads (not the destination of :data:`_OVERWRITES_SELF`), the distinct
-    tensors it writes (its outputs and the arguments its schema marks as written: in-place operations, such
-    as the ``_foreach_*_`` of Adam, return nothing), and of those the arguments it updates in place."""
-    values = [args[i] if i < len(args) else kwargs.get(a.name) for i, a in enumerate(func._schema.arguments)]
-    in_place = [v for a, v in zip(func._schema.arguments, values) if a.alias_info is not None and a.alias_info.is_write]
+    tensors it writes (its outputs and the arguments it updates in place: those its schema marks as written,
+    such as the ``_foreach_*_`` of Adam, which return nothing, and :data:`_UNMARKED_WRITES`), and of those
+    the arguments it updates in place."""
+    schema = func._schema.arguments
+    values = [args[i] if i < len(args) else kwargs.get(a.name) for i, a in enumerate(schema)]
+    unmarked = _UNMARKED_WRITES.get(func, ()) if _training(schema, values) else ()
+    in_place = [v for a, v in zip(schema, values)
+                if (a.alias_info is not None and a.alias_info.is_write) or a.name in unmarked]
     read = values[1:] if func in _OVERWRITES_SELF else values
     return _distinct(read), _distinct([out, in_place]), _distinct(in_place)
 
 
-def _key(t: torch.Tensor) -> tuple:
+def _training(schema, values) -> bool:
+    """Whether an operation's ``training`` argument, where it has one, is true."""
+    return any(a.name == "training" and bool(v) for a, v in zip(schema, values))
+
+
+def _view(t: torch.Tensor) -> tuple:
     """One view of memory: ``_foreach_addcmul_(v, g, g)`` reads ``g`` once."""
     return t.data_ptr(), t.dtype, tuple(t.shape), t.stride()
 
 
 def _distinct(tree) -> list[torch.Tensor]:
-    """The tensors in ``tree``, each view of memory (:func:`_key`) once."""
+    """The tensors in ``tree``, each view of memory (:func:`_view`) once."""
     seen = {}
     for t in tree_leaves(tree):
         if isinstance(t, torch.Tensor):
-            seen.setdefault(_key(t), t)
+            seen.setdefault(_view(t), t)
     return list(seen.values())
 
 
@@ -201,17 +232,20 @@ FUSED_NAME = "fused.pointwise"
 def fused(ops: list[OpCost], flows: list[_Flow]) -> list[OpCost]:
     """``ops`` with each run of consecutive :data:`FUSABLE` operations replaced by one operation that moves
     only what a single fused kernel would have to: the values it reads that were written before it, once
-    each, and the values it writes that a later operation of the step reads or that outlive the step
-    (:class:`_Flow`); a value written and read only inside the run never goes to memory.
+    per view, and the values it writes that a later recorded operation reads or that must reach memory
+    anyway (``kept``, :class:`_Flow`); a value written and read only inside the run never goes to memory.
+    (A value read only by something that is not recorded, a host read of a scalar or ``fn``'s caller,
+    counts as unread; the training step has none inside a run.)
 
     This is the traffic of an *ideal* fusion of batch norm, ReLU, the residual additions and the casts
-    between two matrix products, the best ``torch.compile`` could do with this sequence of operations (it
-    also assumes batch norm's statistics and its normalisation share one pass over the input, which real
-    kernels do not). Operations of other kinds are kept as they are."""
+    between two matrix products, the best ``torch.compile`` could do with this sequence of operations. It
+    assumes one pass where real kernels make two: batch norm's statistics must be reduced over the input
+    before it can be normalised, and its backward pass must reduce over the output gradient before it
+    can form the input gradient. Operations of other kinds are kept as they are."""
     last_read: dict[tuple, int] = {}
     for i, flow in enumerate(flows):
-        for value, _, _ in flow.reads:
-            last_read[value] = i
+        for access in flow.reads:
+            last_read[access.value] = i
     out, i = [], 0
     while i < len(ops):
         j = i
@@ -221,10 +255,11 @@ def fused(ops: list[OpCost], flows: list[_Flow]) -> list[OpCost]:
             out.append(ops[i])
             i += 1
             continue
-        written = {value for flow in flows[i:j] for value, _, _ in flow.writes}
-        reads = {(value, key): n for flow in flows[i:j] for value, key, n in flow.reads if value not in written}
-        writes = {(value, key): n for flow in flows[i:j] for (value, key, n), kept in zip(flow.writes, flow.kept)
-                  if kept or last_read.get(value, -1) >= j}
+        run = flows[i:j]
+        produced = {a.value for flow in run for a in flow.writes}
+        reads = {(a.value, a.view): a.nbytes for flow in run for a in flow.reads if a.value not in produced}
+        writes = {(a.value, a.view): a.nbytes for flow in run for a, kept in zip(flow.writes, flow.kept)
+                  if kept or last_read.get(a.value, -1) >= j}
         out.append(OpCost(FUSED_NAME, 0.0, float(sum(reads.values()) + sum(writes.values()))))
         i = j
     return out
@@ -239,14 +274,24 @@ def trace_training_step(model: str, k: int, batch: int = 128, members: int = 1, 
     fused form, :func:`ddlib.train.resolve_fused_optimizer`). A first step runs unrecorded, so that Adam's
     state exists, as in every later step. ``fuse_pointwise``: with the passes between the matrix products
     ideally fused (:func:`fused`)."""
+    plain, with_fusion = _trace(model, k, batch, members, num_classes, fused_adam)
+    return with_fusion if fuse_pointwise else plain
+
+
+def _trace(model: str, k: int, batch: int, members: int, num_classes: int, fused_adam: bool
+           ) -> tuple[list[OpCost], list[OpCost]]:
+    """One recording of the step of :func:`trace_training_step`: its operations as dispatched, and fused."""
     positive_int("batch", batch)
     positive_int("members", members)
     net = build_vision_model(model, k, num_classes, range(members)).to(memory_format=torch.channels_last)
     one = synthetic_step(net, batch, autocast=lambda: torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False),
                          input_dtype=torch.bfloat16, capturable=True, fused=fused_adam, num_classes=num_classes)
+    recorder = _OpRecorder()
     with _capturable_on_cpu():
         one()
-        return record_ops(one, fuse_pointwise)
+        with recorder:
+            one()
+    return recorder.ops, fused(recorder.ops, recorder.flows)
 
 
 def synthetic_step(net: torch.nn.Module, batch: int, *, autocast: Callable, input_dtype: torch.dtype,
@@ -284,27 +329,31 @@ _FIT_WIDTHS = (1, 2, 3)
 
 
 @functools.lru_cache(maxsize=None)
-def _fit(model: str, batch: int, members: int, num_classes: int, fused_adam: bool = False,
-         fuse_pointwise: bool = False) -> tuple[tuple[str, ...], np.ndarray]:
-    """Operation names and, per operation, the coefficients ``(c0, c1, c2)`` of its FLOPs and of its bytes
-    as polynomials in ``k``: shape ``(ops, 2, 3)``, from traces at :data:`_FIT_WIDTHS`."""
-    traces = [trace_training_step(model, k, batch, members, num_classes, fused_adam, fuse_pointwise)
-              for k in _FIT_WIDTHS]
-    names = tuple(op.name for op in traces[0])
-    if any(tuple(op.name for op in t) != names for t in traces[1:]):
-        raise RuntimeError(f"the step of {model} dispatches different operations at widths {_FIT_WIDTHS}; "
-                           "its costs cannot be fitted as polynomials in k")
-    values = np.array([[[op.flops, op.bytes] for op in t] for t in traces])  # (widths, ops, 2)
+def _fit(model: str, batch: int, members: int, num_classes: int, fused_adam: bool = False
+         ) -> dict[bool, tuple[tuple[str, ...], np.ndarray]]:
+    """For the step as dispatched (key ``False``) and fused (``True``): operation names and, per operation,
+    the coefficients ``(c0, c1, c2)`` of its FLOPs and of its bytes as polynomials in ``k``, shape
+    ``(ops, 2, 3)``, from traces at :data:`_FIT_WIDTHS`. The traces must dispatch the same operations (checked
+    before fusion, which would hide a difference among the fused ones)."""
+    traces = [_trace(model, k, batch, members, num_classes, fused_adam) for k in _FIT_WIDTHS]
     vander = np.vander(np.array(_FIT_WIDTHS, dtype=float), 3, increasing=True)  # rows (1, k, k^2)
-    coef = np.linalg.solve(vander, values.reshape(len(_FIT_WIDTHS), -1))  # (3, ops * 2)
-    return names, coef.reshape(3, len(names), 2).transpose(1, 2, 0)
+    out = {}
+    for fuse in (False, True):
+        names = tuple(op.name for op in traces[0][fuse])
+        if any(tuple(op.name for op in t[fuse]) != names for t in traces[1:]):
+            raise RuntimeError(f"the step of {model} dispatches different operations at widths {_FIT_WIDTHS}; "
+                               "its costs cannot be fitted as polynomials in k")
+        values = np.array([[[op.flops, op.bytes] for op in t[fuse]] for t in traces])  # (widths, ops, 2)
+        coef = np.linalg.solve(vander, values.reshape(len(_FIT_WIDTHS), -1))  # (3, ops * 2)
+        out[fuse] = names, coef.reshape(3, len(names), 2).transpose(1, 2, 0)
+    return out
 
 
 def step_costs(model: str, k: int, batch: int = 128, members: int = 1, num_classes: int = 10,
                fused_adam: bool = False, fuse_pointwise: bool = False) -> list[OpCost]:
     """:func:`trace_training_step` at any width ``k``, evaluated from the quadratic fit (milliseconds)."""
     positive_int("k", k)
-    names, coef = _fit(model, batch, members, num_classes, fused_adam, fuse_pointwise)
+    names, coef = _fit(model, batch, members, num_classes, fused_adam)[fuse_pointwise]
     at_k = np.rint(coef @ np.array([1.0, k, k * k]))  # counts are integers
     return [OpCost(name, float(f), float(b)) for name, (f, b) in zip(names, at_k)]
 

@@ -274,3 +274,36 @@ def test_the_fusion_sentence_names_the_levers_the_target_needs(monkeypatch):
     assert f"needs both levers, and even then the kernels would have to run at {0.99 * both / both:.0%}" in sentence(
         0.99 * both)
     assert "even both levers stay below the" in sentence(both + 0.01)
+
+
+def test_writes_into_part_of_a_storage_and_into_fresh_allocations_are_counted_whatever_the_addresses():
+    w = torch.ones(8, 8)
+
+    def halves():
+        buf = torch.empty(8, 8)
+        buf[:4].copy_(torch.relu(w[:4] @ w))  # two writes, each into half of one storage, inside one run
+        buf[4:].copy_(torch.relu(w[4:] @ w))
+        return buf @ w
+
+    fused = [op for op in roofline.record_ops(halves, fuse_pointwise=True) if op.name == roofline.FUSED_NAME]
+    # each run: the product's half read and its half of buf written (the relu's output stays inside the run);
+    # the first half is written though the second write makes a new version of buf before anything reads it
+    assert [op.bytes for op in fused] == [2 * 4 * 32, 2 * 4 * 32]
+
+    def fresh():  # a fresh buffer filled in place and never read again: dead, wherever the allocator puts it
+        for _ in range(3):
+            torch.empty(4, 8).copy_(torch.relu(w[:4] @ w))
+
+    runs = [op.bytes for op in roofline.record_ops(fresh, fuse_pointwise=True) if op.name == roofline.FUSED_NAME]
+    assert runs == [4 * 32] * 3  # the product read; nothing written
+
+
+def test_batch_norm_in_training_writes_its_running_statistics():
+    bn = torch.nn.BatchNorm2d(4)
+    x = torch.ones(2, 4, 3, 3)
+    (train,) = [op for op in roofline.record_ops(lambda: bn(x)) if "batch_norm" in op.name]
+    bn.eval()
+    (infer,) = roofline.record_ops(lambda: bn(x))
+    # both read the input, weight, bias and running statistics and write the output; training also writes the
+    # saved mean and inverse standard deviation, and the running mean and variance (4 float32 values each)
+    assert train.bytes - infer.bytes == 2 * 16 + 2 * 16
