@@ -754,7 +754,11 @@ def _agreement(gpu: pd.DataFrame, cpu: pd.DataFrame, folder: Path) -> str:
         text += (f" In the double-descent chapter, the highest test error near the interpolation threshold minus the "
                  f"best narrower width's is {100 * dd_g['peak_over_narrower']:+.1f} points on the GPU and "
                  f"{100 * dd_c['peak_over_narrower']:+.1f} on the CPU, against a seed spread of "
-                 f"{100 * dd_g['seed_spread']:.1f} and {100 * dd_c['seed_spread']:.1f} points.")
+                 f"{100 * dd_g['seed_spread']:.1f} and {100 * dd_c['seed_spread']:.1f} points")
+        above = [name for name, dd in (("GPU", dd_g), ("CPU", dd_c)) if dd["peak_over_narrower"] > dd["seed_spread"]]
+        text += (": on neither device does a peak stand out from seed noise at this preset." if not above else
+                 ": on both devices a peak stands out from seed noise." if len(above) == 2 else
+                 f": only on the {above[0]} does a peak stand out from seed noise.")
     return text
 
 

@@ -102,7 +102,7 @@ NO_CARD = {"roof_sentence": "No one-model GPU run on a card of known peak and ba
                             "roofline is not set against a measurement here.",
            "roof_small_sentence": "", "roof_kinds_sentence": "", "roof_sweep_sentence": "", "roof_cache_sentence": "",
            "roof_groups_sentence": "", "roof_fused_sentence": "",
-           "roof_fusion_sentence": ""}
+           "roof_fusion_sentence": "", "roof_mfu_words": "a share not counted here (no card of known peak measured)"}
 
 
 def roofline_numbers(current: pd.DataFrame, measured: dict | None = None, fused_runs: pd.DataFrame | None = None
@@ -141,7 +141,7 @@ def roofline_numbers(current: pd.DataFrame, measured: dict | None = None, fused_
                                     f"the widest width the cache caveat is not small: the estimate says where the "
                                     f"time would go, not a bound to the last per cent."),
                roof_fused_sentence=_fused_sentence(m, k, costs) + _fused_measured(current, fused_runs),
-               roof_fusion_sentence=_fusion_sentence(m, k, costs))
+               roof_fusion_sentence=_fusion_sentence(m, k, costs), roof_mfu_words=f"{out['roof_mfu']:.1%}")
     out.update(_sweep_numbers(m, measured or {}))
     return out
 
@@ -179,25 +179,32 @@ def _fused_sentence(m: _Measured, k: int, costs: list) -> str:
 def _fusion_sentence(m: _Measured, k: int, costs: list) -> str:
     """What an ideal fusion of the passes between the matrix products (:func:`ddlib.roofline.fused`) would
     allow at width ``k``, with Adam's default and fused forms, against the utilisation target: which of the
-    two levers the target needs by this count, and how close to their roofline the kernels would then
-    have to run (target / bound)."""
+    two fusions the target needs by this count, and how close to their roofline the kernels would then
+    have to run (target / roofline MFU), against how close the measured step runs (roofline / measured time)."""
     target = TARGETS["mfu_k64"]
     fused = roofline.step_costs(m.model, k, m.batch, fuse_pointwise=True)
+    both_costs = roofline.step_costs(m.model, k, m.batch, fused_adam=True, fuse_pointwise=True)
     before = sum(t for name, t in roofline.seconds_by_kind(costs, m.hw).items() if name in roofline.FUSABLE)
     after = roofline.seconds_by_kind(fused, m.hw)[roofline.FUSED_KIND]
     alone, both = (roofline.mfu_bound(m.model, k, m.hw, m.batch, fused_adam=f, fuse_pointwise=True) for f in (False, True))
+    now = roofline.step_seconds(costs, m.hw) / m.step_seconds(m.rows.iloc[-1])
     said = (f"If the runs of batch norm, ReLU, residual additions and casts between two matrix products were each one "
             f"pass that reads what came before it once and writes only what later operations read (an ideal fusion, "
-            f"`ddlib.roofline.fused`, which `torch.compile` approaches at best), those passes would take "
-            f"{1e3 * after:.2f} ms at the roofline instead of {1e3 * before:.2f} ms at k = {k}, and the MFU bound would "
-            f"be {alone:.1%}, or {both:.1%} with Adam's fused form as well.")
+            f"`ddlib.roofline.fused`), those passes would take {1e3 * after:.2f} ms at the roofline instead of "
+            f"{1e3 * before:.2f} ms at k = {k}: a step of {1e3 * roofline.step_seconds(fused, m.hw):.2f} ms and a "
+            f"roofline MFU of {alone:.1%}, or {1e3 * roofline.step_seconds(both_costs, m.hw):.2f} ms and {both:.1%} "
+            f"with Adam's fused form as well. This is optimistic: it counts one pass where batch norm needs two (it "
+            f"must reduce over its input, and in the backward pass over the output gradient, before the rest), and "
+            f"`torch.compile` fuses less.")
+    kernels = (f"the kernels would have to run at {{:.0%}} of their roofline speed on average, where the measured step "
+               f"runs at {now:.0%} of it")
     if alone >= target:
         return (f"{said} So by this count the {target:.0%} target at batch {m.batch} is within the card's reach with "
-                f"fusion alone, if the kernels ran at {target / alone:.0%} of their roofline speed.")
+                f"the fused passes alone, if {kernels.format(target / alone)}.")
     if both >= target:
-        return (f"{said} So by this count the {target:.0%} target at batch {m.batch} needs both levers, and even then "
-                f"the kernels would have to run at {target / both:.0%} of their roofline speed on average.")
-    return (f"{said} So by this count even both levers stay below the {target:.0%} target at batch {m.batch}; only "
+        return (f"{said} So by this count the {target:.0%} target at batch {m.batch} needs both fusions, the passes' "
+                f"and Adam's, and even then {kernels.format(target / both)}.")
+    return (f"{said} So by this count even both fusions stay below the {target:.0%} target at batch {m.batch}; only "
             f"more arithmetic per byte (a larger batch, or several seeds grouped) could reach it.")
 
 
@@ -279,8 +286,9 @@ def _sweep_numbers(m: _Measured, measured: dict) -> dict:
     text += f", against {projected:.0f} projected from the measurements." if projected is not None else "."
     if at_roof < hours <= with_latency:
         text += (" By this estimate the sweep-cost target is within the card's reach only if that latency is hidden, by "
-                 "keeping the operations of several models in flight at once (seeds grouped, widths padded, groups "
-                 "at once, below).")
+                 "keeping the operations of several models in flight at once: widths padded into one ensemble for the "
+                 "small widths and groups at once for the wide ones (below); grouping seeds does not make a "
+                 "one-seed sweep cheaper.")
     elif with_latency < hours:
         text += " Even with that latency the sweep fits the target; what is lost is the kernels' own inefficiency."
     else:

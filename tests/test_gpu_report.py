@@ -252,6 +252,11 @@ def test_chapter_times_compare_the_newest_gpu_and_cpu_runs(tmp_path):
             "53.0% on the CPU)") in text
     assert "torch 2" not in text  # the same version on both: nothing to say
     assert "-0.4 points on the GPU and +0.4 on the CPU" in text
+    assert "on neither device does a peak stand out from seed noise" in text  # 0.4 points against a 2-point spread
+    (tmp_path / "cpu.log").write_text("double_descent default: 100.0 s, runs: 24 computed, 0 reused\n"
+                                      + summary.format(w=0.53, p=0.05) + "\n")
+    text = gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path), tmp_path)
+    assert "only on the CPU does a peak stand out from seed noise" in text
     assert gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path / "none")).startswith("The chapters'")
     sweep = dict(date="2030-01-01", device="cpu (2 threads)", sweep="double-descent default", runs=24, width_batch=16)
     same = (pd.DataFrame([dict(sweep, batched_s=90.0, file="w.csv")]),

@@ -156,7 +156,7 @@ TEACHER = (0.70, 0.89, 0.69)  # errors spread over 20.0 points: "follows" means 
 def _study3(teacher, soft, hard=None, small=(0.9, 0.9, 0.9), mse=(400.0, 1.2), pools=(100, 800), m=100):
     """distillation_numbers of a synthetic study 3: the teachers of ``WIDTHS`` err ``teacher``; the student (``M = m``)
     errs ``small`` on the smallest pool and ``soft`` / ``hard`` on the largest; ``mse`` is the (soft, hard) student MSE
-    behind the peaked teacher."""
+    distilled from the peaked teacher."""
     hard = soft if hard is None else hard
     rows = [dict(role="teacher", N=n, test_error=e, test_mse=900.0 if n == 100 else 1.0)
             for n, e in zip(WIDTHS, teacher)]
@@ -174,8 +174,8 @@ def test_large_pool_bullet_follows_its_numbers():
                                          "teacher's double descent.**")
     assert tracks["large_pool_fit"].startswith("the student has fewer features than pool points and is far from")
     assert tracks["teacher_err_spread_points"] == "20.0 points"
-    assert tracks["large_pool_follow"] == ("both are within a quarter of that spread: the student follows the "
-                                           "teacher's curve")
+    assert tracks["large_pool_follow"] == ("both are within a quarter of that spread (5% and 10% of it): the student "
+                                           "follows the teacher's curve")  # 1 and 2 points of 20
     off = _study3(TEACHER, [0.80, 0.89, 0.85])  # 16 points from the widest teacher
     assert off["large_pool_head"] == ("**A large pool takes the student off its own threshold, but the student does "
                                       "not follow the teacher's curve.**")
@@ -183,8 +183,8 @@ def test_large_pool_bullet_follows_its_numbers():
     mixed = _study3(TEACHER, [0.71, 0.88, 0.70], [0.80, 0.89, 0.85])
     assert mixed["large_pool_head"] == ("**A large pool removes the student's peak and the student follows the "
                                         "teacher's curve with soft targets, not with hard labels.**")
-    assert mixed["large_pool_follow"] == ("only the soft-target student's is within a quarter of that spread, so only "
-                                          "it follows the teacher's curve")
+    assert mixed["large_pool_follow"] == ("only the soft-target student's is within a quarter of that spread (5% and "
+                                          "80% of it), so only it follows the teacher's curve")
     flat = _study3((0.70, 0.75, 0.74), (0.70, 0.75, 0.74))  # the teacher at its peak is not clearly above the widest
     assert flat["large_pool_head"].endswith("and the student follows the teacher's curve.**")
     assert _study3(TEACHER, [0.75, 0.89, 0.69])["large_pool_follow"].startswith("both")  # 5.0 points: a quarter
@@ -204,7 +204,7 @@ def test_hard_label_bullet_follows_its_numbers():
     soft = [0.71, 0.88, 0.70]
     close = _study3(TEACHER, soft, [0.72, 0.89, 0.70])
     assert close["hard_labels_head"] == "**Hard labels tame the scale, not the error.**"
-    assert close["hard_labels_error"].startswith("their errors differ by only 1.0 points, because the arg-max")
+    assert close["hard_labels_error"].startswith("their errors differ by only 1.0 points, as the teacher's arg-max")
     lower = _study3(TEACHER, soft, [0.72, 0.84, 0.70])
     assert lower["hard_labels_head"] == "**Hard labels tame the scale and lower the error.**"
     assert lower["hard_labels_error"] == "hard labels also lower the error, by 4.0 points"
@@ -212,7 +212,7 @@ def test_hard_label_bullet_follows_its_numbers():
     assert higher["hard_labels_head"] == "**Hard labels tame the scale but raise the error.**"
     assert higher["hard_labels_error"] == "hard labels also raise the error, by 2.0 points"
     same = _study3(TEACHER, soft, [0.72, 0.88, 0.70])["hard_labels_error"]
-    assert same.startswith("their errors are the same, because")
+    assert same.startswith("their errors are the same, as the teacher")
     assert _study3(TEACHER, soft, mse=(5.0, 1.2))["hard_labels_head"] == (
         "**Hard labels shrink the scale less than 10-fold, and not the error.**")
     assert _study3(TEACHER, soft, mse=(1.0, 1.2))["hard_labels_head"] == (
@@ -233,10 +233,10 @@ def test_student_improvement_follows_its_numbers():
 def test_peak_teacher_sentence_follows_its_numbers():
     soft, hard = [0.71, 0.88, 0.70], [0.72, 0.89, 0.70]
     stuck = _study3(TEACHER, soft, hard, small=(0.89,) * 3)["peak_teacher_third"]
-    assert stuck.startswith("the student cannot escape a teacher at its peak: with the largest pool its error behind "
-                            "that teacher is still 18.0 points (soft) and 19.0 points (hard) above its error behind "
-                            "the widest teacher, and the largest pool does at most 1.0 points better there than the "
-                            "smallest. The remedy is a better teacher")
+    assert stuck.startswith("the student cannot escape a teacher at its peak: with the largest pool its error distilled "
+                            "from that teacher is still 18.0 points (soft) and 19.0 points (hard) above its error "
+                            "distilled from the widest teacher, and the largest pool does only 1.0 points better there "
+                            "than the smallest (the better of soft and hard targets). The remedy is a better teacher")
     assert stuck.endswith("not a bigger pool.")
     no_better = _study3(TEACHER, soft, hard, small=(0.8,) * 3)["peak_teacher_third"]
     assert "does no better there than the smallest" in no_better
@@ -244,8 +244,8 @@ def test_peak_teacher_sentence_follows_its_numbers():
     assert "though the pool matters" in helps and "up to 7.0 points better than the smallest" in helps
     assert "not a bigger pool" not in helps
     escapes = _study3(TEACHER, [0.71, 0.71, 0.70], hard)["peak_teacher_third"]
-    assert escapes == ("with the largest pool and soft targets, the student is not clearly worse behind a teacher at "
-                       "its peak than behind the widest one: behind that teacher the soft-target student's error is "
-                       "1.0 points above that behind the widest teacher and the hard-label student's 19.0 points "
-                       "above that behind the widest teacher.")
+    assert escapes == ("with the largest pool and soft targets, the student is not clearly worse distilled from a "
+                       "teacher at its peak than from the widest one: distilled from that teacher, the soft-target "
+                       "student's error is 1.0 points above its error distilled from the widest teacher and the "
+                       "hard-label student's 19.0 points above its error distilled from the widest teacher.")
     assert "either kind" in _study3(TEACHER, [0.71, 0.71, 0.70])["peak_teacher_third"]

@@ -269,11 +269,15 @@ def test_the_fusion_sentence_names_the_levers_the_target_needs(monkeypatch):
         monkeypatch.setitem(gpu_report.TARGETS, "mfu_k64", target)
         return roofline_report.roofline_numbers(current)["roof_fusion_sentence"]
 
-    assert f"would be {alone:.1%}, or {both:.1%} with Adam's fused form" in sentence(0.40)
-    assert "within the card's reach with fusion alone" in sentence(alone - 0.01)
-    assert f"needs both levers, and even then the kernels would have to run at {0.99 * both / both:.0%}" in sentence(
+    assert f"roofline MFU of {alone:.1%}, or" in sentence(0.40) and f"ms and {both:.1%} with Adam's" in sentence(0.40)
+    assert "within the card's reach with the fused passes alone" in sentence(alone - 0.01)
+    assert "needs both fusions, the passes' and Adam's, and even then the kernels would have to run at 99%" in sentence(
         0.99 * both)
-    assert "even both levers stay below the" in sentence(both + 0.01)
+    assert "even both fusions stay below the" in sentence(both + 0.01)
+    # how close to the roofline the measured step runs: roofline over measured time at the widest width
+    table = roofline_report.roofline_table(current)
+    now = table["roofline ms"].iloc[-1] / table["measured ms"].iloc[-1]
+    assert f"where the measured step runs at {now:.0%} of it" in sentence(0.40)
 
 
 def test_writes_into_part_of_a_storage_and_into_fresh_allocations_are_counted_whatever_the_addresses():

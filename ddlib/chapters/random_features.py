@@ -46,7 +46,7 @@ WITHIN_SE = 2
 FOLLOW_SHARE = 0.25
 #: ... and a pool with ``P >= FAR_POOL * M`` is "far from" the student's own threshold ``P = M``.
 FAR_POOL = 2
-#: Hard labels "tame the scale" where the soft-target student's MSE behind the peaked teacher is at least this
+#: Hard labels "tame the scale" where the soft-target student's MSE distilled from the peaked teacher is at least this
 #: many times the hard-label student's.
 TAME_FACTOR = 10
 
@@ -550,7 +550,7 @@ def large_pool_words(out: dict) -> dict:
     A kind of target (soft, hard) "follows the teacher's curve" where its ``max_abs_gap`` (as printed) is at most
     :data:`FOLLOW_SHARE` of ``teacher_err_spread`` (highest minus lowest teacher error, as printed). The student
     "inherits the teacher's double descent" where both kinds follow, the teacher's error at its peak is at least
-    :data:`CLEAR` above the widest teacher's, and so is each kind's error behind those two teachers
+    :data:`CLEAR` above the widest teacher's, and so is each kind's error distilled from those two teachers
     (:func:`ddlib.prose.shown_difference`). "A large pool removes the student's peak" is said only
     where ``P > M`` and some kind follows; ``large_pool_fit`` says which side of ``P = M`` the pool is on
     (``P >= FAR_POOL * M``: far from it).
@@ -560,17 +560,20 @@ def large_pool_words(out: dict) -> dict:
     follows = tuple(k for k in KINDS if round(100 * out[f"{k}_large_max_abs_gap"], 1) <= limit)
     drops = [shown_difference(out["teacher_peak_err"], out["teacher_widest_err"])]
     drops += [shown_difference(out[f"{k}_large_at_peak_err"], out[f"{k}_large_widest_err"]) for k in KINDS]
+    spread = round(100 * out["teacher_err_spread"], 1)
+    shares = (" (" + " and ".join(f"{round(100 * out[f'{k}_large_max_abs_gap'], 1) / spread:.0%}" for k in KINDS)
+              + " of it)" if spread > 0 else "")
     if follows == KINDS:
         what = ("the student inherits the teacher's double descent" if min(drops) >= CLEAR else
                 "the student follows the teacher's curve")
-        verdict = "both are within a quarter of that spread: the student follows the teacher's curve"
+        verdict = f"both are within a quarter of that spread{shares}: the student follows the teacher's curve"
     elif follows:
         what = f"the student follows the teacher's curve {_ONLY[follows]}"
         verdict = (f"only the {'soft-target' if follows == ('soft',) else 'hard-label'} student's is within a quarter "
-                   f"of that spread, so only it follows the teacher's curve")
+                   f"of that spread{shares}, so only it follows the teacher's curve")
     else:
         what = "the student does not follow the teacher's curve"
-        verdict = f"neither is within a quarter of that spread: {what}"
+        verdict = f"neither is within a quarter of that spread{shares}: {what}"
     if pool > m:
         where = ("A large pool removes the student's peak" if follows else
                  "A large pool takes the student off its own threshold")
@@ -586,7 +589,7 @@ def large_pool_words(out: dict) -> dict:
 
 
 def hard_label_words(out: dict) -> dict:
-    """What hard labels change behind the peaked teacher, with the largest pool (numbers of
+    """What hard labels change when distilling from the peaked teacher, with the largest pool (numbers of
     :func:`distillation_numbers`).
 
     They "tame the scale" where the soft-target student's test MSE is at least :data:`TAME_FACTOR` times the
@@ -628,32 +631,32 @@ def improvement_words(out: dict) -> dict:
 def peak_teacher_words(out: dict) -> dict:
     """Whether the large-pool student escapes a teacher at its peak (numbers of :func:`distillation_numbers`).
 
-    Per kind of target, ``stuck`` is the large-pool student's error behind the peaked teacher minus that behind the
-    widest teacher, ``gain`` the smallest-pool student's error behind the peaked teacher minus the large-pool one's
+    Per kind of target, ``stuck`` is the large-pool student's error distilled from the peaked teacher minus that from
+    the widest teacher, ``gain`` the smallest-pool student's error from the peaked teacher minus the large-pool one's
     (differences as printed, :func:`ddlib.prose.shown_difference`). The student "cannot escape"
-    where ``stuck >= CLEAR`` for both kinds (and is "not clearly worse" behind it with the kinds where
+    where ``stuck >= CLEAR`` for both kinds (and is "not clearly worse" distilled from it with the kinds where
     ``stuck < CLEAR``); the remedy is then "a better teacher, not a bigger pool" where also
     ``gain < CLEAR`` for both kinds.
     """
     stuck = {k: shown_difference(out[f"{k}_large_at_peak_err"], out[f"{k}_large_widest_err"]) for k in KINDS}
     gain = max(shown_difference(out[f"{k}_small_at_peak_err"], out[f"{k}_large_at_peak_err"]) for k in KINDS)
     if min(stuck.values()) < CLEAR:
-        other = "that behind the widest teacher"
+        other = "its error distilled from the widest teacher"
         escaped = [k for k in KINDS if stuck[k] < CLEAR]
         which = ("either kind of target" if len(escaped) == 2 else
                  "soft targets" if escaped == ["soft"] else "hard labels")
         return dict(peak_teacher_third=(
-            f"with the largest pool and {which}, the student is not clearly worse behind a teacher at its peak than "
-            f"behind the widest one: behind that teacher the soft-target student's error is "
+            f"with the largest pool and {which}, the student is not clearly worse distilled from a teacher at its "
+            f"peak than from the widest one: distilled from that teacher, the soft-target student's error is "
             f"{relation(stuck['soft'], other)} and the hard-label student's {relation(stuck['hard'], other)}."))
-    behind = (f"its error behind that teacher is still {points(stuck['soft'])} (soft) and {points(stuck['hard'])} "
-              f"(hard) above its error behind the widest teacher")
+    behind = (f"its error distilled from that teacher is still {points(stuck['soft'])} (soft) and "
+              f"{points(stuck['hard'])} (hard) above its error distilled from the widest teacher")
     if gain >= CLEAR:
         return dict(peak_teacher_third=(
-            f"the student cannot escape a teacher at its peak, though the pool matters: behind that teacher the "
-            f"largest pool does up to {points(gain)} better than the smallest, but {behind}."))
+            f"the student cannot escape a teacher at its peak, though the pool matters: distilled from that teacher, "
+            f"the largest pool does up to {points(gain)} better than the smallest, but {behind}."))
     pool = ("does no better there than the smallest" if round(100 * gain, 1) <= 0 else
-            f"does at most {points(gain)} better there than the smallest")
+            f"does only {points(gain)} better there than the smallest (the better of soft and hard targets)")
     return dict(peak_teacher_third=(
         f"the student cannot escape a teacher at its peak: with the largest pool {behind}, and the largest pool "
         f"{pool}. The remedy is a better teacher (wider, as the figure shows; "
