@@ -313,7 +313,7 @@ def test_random_features_gaps_are_points():
     rows += [dict(role="student-labels", N=n, M=100, test_error=0.9, test_mse=5.0) for n in (50, 100)]
     rows += [dict(role=f"student-{k}", N=n, M=100, pool_size=P, test_error=e + d, test_mse=1.0)
              for k in ("soft", "hard") for P, d in ((100, 0.105), (800, -0.0056)) for n, e in ((50, 0.6), (100, 0.9))]
-    out = distillation_numbers(pd.DataFrame(rows), {"n_train": 100, "pool_sizes": [100, 800]})
+    out = distillation_numbers(pd.DataFrame(rows), {"n_train": 100, "n_test": 500, "pool_sizes": [100, 800]})
     assert np.isclose(out["soft_small_mean_gap"], 0.105)
     assert out["soft_small_mean_gap_words"] == "10.5 points worse"
     assert out["soft_large_mean_gap_vs_teacher"] == "0.6 points below the teacher's"  # one decimal, as everywhere
@@ -578,7 +578,7 @@ def test_random_features_noise_sentence_edge_cases():
 
 
 def _rf_small_pool(student_err, teacher_errs, labels_err=0.895, pool=100, m=100):
-    """distillation_numbers of a synthetic study 3: students of two pools behind teachers of three widths."""
+    """distillation_numbers of a synthetic study 3: students of two pools distilled from teachers of three widths."""
     from ddlib.chapters.random_features import distillation_numbers
 
     widths = (50, 100, 200)
@@ -586,7 +586,7 @@ def _rf_small_pool(student_err, teacher_errs, labels_err=0.895, pool=100, m=100)
     rows += [dict(role="student-labels", N=n, M=m, test_error=labels_err, test_mse=5.0) for n in widths]
     rows += [dict(role=f"student-{k}", N=n, M=m, pool_size=P, test_error=se if P == pool else te, test_mse=1.0)
              for k in ("soft", "hard") for P in (pool, 8 * m) for n, se, te in zip(widths, student_err, teacher_errs)]
-    return distillation_numbers(pd.DataFrame(rows), {"n_train": 100, "pool_sizes": [pool, 8 * m]})
+    return distillation_numbers(pd.DataFrame(rows), {"n_train": 100, "n_test": 500, "pool_sizes": [pool, 8 * m]})
 
 
 def test_random_features_small_pool_bullet_follows_its_numbers():

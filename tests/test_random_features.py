@@ -165,7 +165,7 @@ def _study3(teacher, soft, hard=None, small=(0.9, 0.9, 0.9), mse=(400.0, 1.2), p
         for pool, es in ((pools[0], small), (pools[1], errs)):
             rows += [dict(role=f"student-{kind}", N=n, M=m, pool_size=pool, test_error=e,
                           test_mse=peak_mse if n == 100 else 1.0) for n, e in zip(WIDTHS, es)]
-    return rf.distillation_numbers(pd.DataFrame(rows), {"n_train": 100, "pool_sizes": list(pools)})
+    return rf.distillation_numbers(pd.DataFrame(rows), {"n_train": 100, "n_test": 500, "pool_sizes": list(pools)})
 
 
 def test_large_pool_bullet_follows_its_numbers():
@@ -249,3 +249,9 @@ def test_peak_teacher_sentence_follows_its_numbers():
                        "student's error is 1.0 points above its error distilled from the widest teacher and the "
                        "hard-label student's 19.0 points above its error distilled from the widest teacher.")
     assert "either kind" in _study3(TEACHER, [0.71, 0.71, 0.70])["peak_teacher_third"]
+
+
+def test_the_improvement_comes_with_the_test_errors_standard_error():
+    out = _study3(TEACHER, [0.71, 0.88, 0.70])
+    level = sum(TEACHER) / len(TEACHER)  # 76%: a binomial standard error of 1.9 points over 500 test points
+    assert out["test_err_se_points"] == f"{100 * (level * (1 - level) / 500) ** 0.5:.1f} points" == "1.9 points"

@@ -474,6 +474,8 @@ def distillation_numbers(frame: pd.DataFrame, params: dict) -> dict:
                         f"{kind}_{name}_max_abs_gap": float(gap.abs().max()),
                         f"{kind}_{name}_beats_teacher": int((gap < 0).sum())})
     out["num_teachers"] = int(len(teacher))
+    level = float(teacher.test_error.mean())  # a binomial standard error at the teachers' mean error
+    out["test_err_se_points"] = points(float(np.sqrt(level * (1 - level) / params["n_test"])))
     m = out["student_m"]
     out["student_labels_head"] = ("**The student fitted to the labels is at its own peak** ($M = n$)" if m == n else
                                   f"**The student fitted to the labels** ($M/n$ = {ratio_text(m / n)})")
