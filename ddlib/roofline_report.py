@@ -176,6 +176,26 @@ def _fused_sentence(m: _Measured, k: int, costs: list) -> str:
             f"{roofline.mfu_bound(m.model, k, m.hw, m.batch, fused_adam=True):.1%}.")
 
 
+def fusion_table(current: pd.DataFrame) -> pd.DataFrame:
+    """At the widest measured width (one model, the measured card): the step's roofline time and MFU as
+    dispatched and with the passes between the matrix products ideally fused (:func:`ddlib.roofline.fused`),
+    each with Adam's foreach (default) and fused forms; empty without a measured card."""
+    m = _measured(current)
+    if m is None:
+        return pd.DataFrame()
+    k = int(m.rows["k"].iloc[-1])
+    rows = {}
+    for fuse, label in ((False, "as dispatched"), (True, "passes ideally fused")):
+        row = {}
+        for adam, name in ((False, "foreach Adam"), (True, "fused Adam")):
+            costs = roofline.step_costs(m.model, k, m.batch, fused_adam=adam, fuse_pointwise=fuse)
+            row[f"{name}: ms"] = round(1e3 * roofline.step_seconds(costs, m.hw), 2)
+            row[f"{name}: MFU %"] = round(100 * roofline.mfu_bound(m.model, k, m.hw, m.batch, fused_adam=adam,
+                                                                   fuse_pointwise=fuse), 1)
+        rows[label] = row
+    return pd.DataFrame(rows).T.rename_axis(f"k = {k}, roofline")
+
+
 def _fusion_sentence(m: _Measured, k: int, costs: list) -> str:
     """What an ideal fusion of the passes between the matrix products (:func:`ddlib.roofline.fused`) would
     allow at width ``k``, with Adam's default and fused forms, against the utilisation target: which of the

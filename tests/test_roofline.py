@@ -274,6 +274,12 @@ def test_the_fusion_sentence_names_the_levers_the_target_needs(monkeypatch):
     assert "needs both fusions, the passes' and Adam's, and even then the kernels would have to run at 99%" in sentence(
         0.99 * both)
     assert "even both fusions stay below the" in sentence(both + 0.01)
+    table = roofline_report.fusion_table(current)
+    assert list(table.index) == ["as dispatched", "passes ideally fused"]
+    assert table.loc["passes ideally fused", "foreach Adam: MFU %"] == round(100 * alone, 1)
+    assert table.loc["passes ideally fused", "fused Adam: MFU %"] == round(100 * both, 1)
+    assert (table["fused Adam: ms"] < table["foreach Adam: ms"]).all()
+    assert roofline_report.fusion_table(pd.DataFrame()).empty
     # how close to the roofline the measured step runs: roofline over measured time at the widest width
     table = roofline_report.roofline_table(current)
     now = table["roofline ms"].iloc[-1] / table["measured ms"].iloc[-1]
