@@ -46,6 +46,8 @@ def test_double_descent_smoke_through_papermill(results_dir, tmp_path):
     assert sorted(table["width"].unique()) == [4, 64]
     assert table["test_error"].between(0, 1).all() and table["train_error"].between(0, 1).all()
     assert (table["label_noise"] == 0.1).all()  # the override reached the runs
+    noisier = pd.read_csv(results_dir / "double-descent" / "smoke" / "results-noise-0.4.csv")
+    assert (noisier["label_noise"] == 0.4).all() and sorted(noisier["width"].unique()) == [4, 64]
 
 
 def test_distillation_smoke_reuses_teachers(results_dir, tmp_path):
@@ -62,8 +64,9 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path):
     assert set(table["method"]) == {"teacher", "direct", "hard_labeled", "hard_pool", "soft_kd_labeled",
                                     "soft_kd_pool", "oracle_pool"}
     stored = list((results_dir / "store").glob("*.json"))
-    # 2 teachers + direct + (4 teacher methods x 2 teachers) + oracle + the pool study's extra smaller pool
-    assert len(stored) == len(set(table["hash"])) == 13
+    # 2 teachers + direct + (4 teacher methods x 2 teachers) + oracle + the pool study's extra smaller pool, and
+    # the double-descent chapter's label-noise study (2 widths, 1 seed)
+    assert len(stored) == len(set(table["hash"])) + 2 == 15
 
 
 def test_appendix_executes_and_cites_the_benchmarks(tmp_path):
@@ -657,3 +660,34 @@ def test_prose_helpers_choose_words_on_printed_values():
     assert join([4]) == "4" and join([1, 2, 4]) == "1, 2 and 4"
     assert plural(1, "seed") == "1 seed" and plural(2, "process", "processes") == "2 processes"
     assert plural(0, "seed") == "0 seeds" and plural(3, "feature draw") == "3 feature draws"
+
+
+#: a clear peak at the threshold (width 8) that the widest width does not come down below the best narrow one
+_PEAK_WIDEST_NOT_BEST = {1: (.5, .40), 2: (.3, .30), 4: (.1, .33), 8: (0, .36), 64: (0, .33)}
+
+
+def test_the_noise_study_sentence_compares_the_rule_and_says_whether_the_widest_stays_best():
+    from ddlib.chapters.double_descent import noise_study_sentence, summarize
+
+    base, noisy = summarize(_dd_frame(_MONOTONE)), summarize(_dd_frame(_PEAK_WIDEST_NOT_BEST))
+    text = noise_study_sentence(base, {0.4: noisy}, 0.2)
+    assert text.startswith("With 40% of the labels mislabeled instead of 20%, the same rule reads: "
+                           "*This run shows double descent.* Near the threshold, width 8's test error is 6.0 points "
+                           "above width 2's, the best narrower one")
+    assert "(at 20%: width 2's test error is" in text  # the main sweep's own rise, as the rule found it
+    assert text.endswith("the widest model (33.0%) is no longer the best of the sweep: width 2's is lower (30.0%).")
+    again = noise_study_sentence(noisy, {0.3: base}, 0.4)
+    assert again.endswith("the widest model (10.0%) is again the best of the sweep.")
+    assert noise_study_sentence(base, {}, 0.2) == "No other label-noise rate was run here (`noise_study` is empty)."
+
+
+def test_the_noise_study_is_validated_and_left_out_of_the_paper_preset_and_the_distillation_chapter():
+    from ddlib.chapters import distillation as ds
+    from ddlib.chapters import double_descent as dd
+    from ddlib.validation import ConfigError
+
+    assert dd.resolve_params("smoke", noise_study="0.3,0.5")["noise_study"] == [0.3, 0.5]
+    with pytest.raises(ConfigError, match="noise_study must be a number in \\[0, 1\\); got 1.0"):
+        dd.resolve_params("smoke", noise_study=[1.0])
+    assert dd.PRESETS["paper"]["noise_study"] == [] and dd.run_noise_study(dd.PRESETS["paper"]) == {}
+    assert all("noise_study" not in p for p in ds.PRESETS.values())

@@ -31,13 +31,14 @@ _COMMON = dict(dataset="mnist1d", label_noise=0.2, lr=1e-3, optimizer="adam", de
 PRESETS = {
     # seconds on a laptop CPU: what the tests run
     "smoke": dict(_COMMON, model="mlp", widths=[4, 64], seeds=[0], n_train=200, n_test=500, epochs=20,
-                  batch_size=50),
+                  batch_size=50, noise_study=[0.4]),
     # the book build on a 2-core CPU (a few minutes)
     "default": dict(_COMMON, model="cnn1d", widths=[2, 4, 8, 12, 16, 24, 32, 64], seeds=[0, 1, 2],
-                    n_train=1000, n_test=10000, epochs=300, batch_size=128),
+                    n_train=1000, n_test=10000, epochs=300, batch_size=128, noise_study=[0.4]),
     # Nakkiran et al. 2019, Fig. 1: ResNet-18 widths 1..64 on CIFAR-10, 15% noise, Adam 1e-4, 4000 epochs
     "paper": dict(_COMMON, dataset="cifar10", model="resnet18", widths=list(range(1, 65)), seeds=[0],
-                  n_train=50000, n_test=10000, label_noise=0.15, epochs=4000, lr=1e-4, batch_size=128),
+                  n_train=50000, n_test=10000, label_noise=0.15, epochs=4000, lr=1e-4, batch_size=128,
+                  noise_study=[]),  # a second sweep would double the GPU cost
 }
 
 
@@ -68,6 +69,11 @@ def validate(p: dict) -> None:
     positive_int("n_train", p["n_train"])
     positive_int("n_test", p["n_test"])
     in_unit_interval("label_noise", p["label_noise"], closed_right=False)
+    study = p.get("noise_study", [])
+    if not isinstance(study, list):
+        raise ConfigError(f"noise_study must be a list of label-noise rates, each in [0, 1); got {study!r}")
+    for level in study:
+        in_unit_interval("noise_study", level, closed_right=False)
     positive_int("epochs", p["epochs"])
     positive_float("lr", p["lr"])
     positive_int("batch_size", p["batch_size"])
@@ -116,13 +122,49 @@ def sweep_configs(p: dict) -> list[RunConfig]:
     return [run_config(p, w, s) for w in p["widths"] for s in p["seeds"]]
 
 
-def run(p: dict, **kwargs) -> tuple[pd.DataFrame, SweepOutcome]:
-    """Run (or reuse) the sweep; write ``results/double-descent/<preset>/results.csv``."""
+def run(p: dict, table: str = "results.csv", **kwargs) -> tuple[pd.DataFrame, SweepOutcome]:
+    """Run (or reuse) the sweep; write ``results/double-descent/<preset>/<table>``."""
     outcome = run_configs(sweep_configs(p), device=p["device"], **kwargs)
     frame = records_frame(outcome.records)[
         ["width", "params", "seed", "train_error", "test_error", "train_error_clean", "label_noise", "n_train", "hash"]]
-    book.write_table(frame, CHAPTER, p["preset"])
+    book.write_table(frame, CHAPTER, p["preset"], table)
     return frame, outcome
+
+
+def run_noise_study(p: dict, **kwargs) -> dict[float, pd.DataFrame]:
+    """The sweep again at each label-noise rate of ``p["noise_study"]`` (the same widths, seeds, data and
+    training; only how many labels are mislabeled changes), each written to ``results-noise-<rate>.csv``:
+    ``{rate: frame}`` (empty for an empty study)."""
+    return {float(level): run(dict(p, label_noise=level), table=f"results-noise-{level:g}.csv", **kwargs)[0]
+            for level in p.get("noise_study", [])}
+
+
+def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: float) -> str:
+    """What more label noise does to the curve, from :func:`summarize` of the main sweep (``base``, at
+    ``base_noise``) and of each sweep of the study (``studies``, by rate): the verdict's head under the same
+    rule, the rise from the best narrower width to the width of highest test error near the threshold
+    (``peak_over_narrower``, as printed) against the main sweep's, and whether the widest model is still the
+    best of the sweep (the part of claim C1 that distillation relies on)."""
+    if not studies:
+        return "No other label-noise rate was run here (`noise_study` is empty)."
+
+    def rise(s: dict) -> str:
+        narrower = s["best_narrower_width"]
+        if narrower is None:
+            return "no narrower width was trained"
+        other = f"width {narrower}'s, the best narrower one"
+        return f"width {s['peak_width']}'s test error is {relation(s['peak_over_narrower'], other)}"
+
+    parts = []
+    for level, s in studies.items():
+        head = s["verdict"].split("**")[1]
+        best = (f"the widest model ({s['widest_test_error']:.1%}) is again the best of the sweep" if
+                s["best_width"] == s["widest_width"] else
+                f"the widest model ({s['widest_test_error']:.1%}) is no longer the best of the sweep: width "
+                f"{s['best_width']}'s is lower ({s['best_test_error']:.1%})")
+        parts.append(f"With {level:.0%} of the labels mislabeled instead of {base_noise:.0%}, the same rule reads: "
+                     f"*{head}* Near the threshold, {rise(s)} (at {base_noise:.0%}: {rise(base)}), and {best}.")
+    return " ".join(parts)
 
 
 def summarize(frame: pd.DataFrame) -> dict:
@@ -354,3 +396,22 @@ def width_table(frame: pd.DataFrame) -> pd.DataFrame:
             table[f"{name}, std (%)"] = (100 * g[col].std()).round(1)
     table.index = table.index.astype(int)
     return table
+
+
+def plot_noise(frames: dict[float, pd.DataFrame]):
+    """Test error against width (log axis) for the sweeps at each label-noise rate (``{rate: frame}``), seeds
+    as a band."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    long = pd.concat([f.assign(noise=f"{level:.0%} label noise") for level, f in sorted(frames.items())])
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    sns.lineplot(data=long, x="width", y="test_error", hue="noise", marker="o", errorbar=("pi", 100), ax=ax)
+    ax.set_xscale("log", base=2)
+    book.label_log_axis(ax, long["width"])
+    ax.set_xlabel("model width (log scale)")
+    ax.set_ylabel("test error (clean labels)")
+    ax.legend(title=None, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(frames), fontsize="small")
+    ax.set_title("The same sweep at more label noise")
+    fig.tight_layout()
+    return fig
