@@ -151,9 +151,9 @@ class _OpRecorder(TorchDispatchMode):
             return out
         count = flop_registry.get(func._overloadpacket)
         flops = count(*args, **kwargs, out_val=out) if count else 0
-        read, written, in_place = _touched(func, args, kwargs, out)
-        self.ops.append(OpCost(str(func), float(flops), float(sum(map(_stored_bytes, read + written)))))
-        self.flows.append(self._flow(read, written, in_place))
+        flow = self._flow(*_touched(func, args, kwargs, out))
+        self.ops.append(OpCost(str(func), float(flops), float(sum(a.nbytes for a in flow.reads + flow.writes))))
+        self.flows.append(flow)
         return out
 
     def _new_value(self, t: torch.Tensor, allocated: bool) -> tuple[int, int]:

@@ -167,13 +167,21 @@ def _sentence(n: dict, batch: int) -> str:
 def _fused_sentence(m: _Measured, k: int, costs: list) -> str:
     """What Adam's fused form (:func:`ddlib.train.resolve_fused_optimizer`) would change in the roofline at
     width ``k`` and in the number of operations a step dispatches, from a trace of that form."""
-    fused = roofline.step_costs(m.model, k, m.batch, fused_adam=True)
+    fused, seconds, mfu = _counted(m, k, fused_adam=True)
     adam = [roofline.seconds_by_kind(c, m.hw)["Adam"] for c in (costs, fused)]
     return (f"Adam's fused form (`DDLIB_FUSED_OPTIMIZER=on`, off by default until a GPU measures it) would "
             f"dispatch {len(costs) - len(fused)} operations fewer a step at any width, and at k = {k} take "
             f"{1e3 * adam[1]:.2f} ms at the roofline instead of {1e3 * adam[0]:.2f} ms: the step's roofline "
-            f"would be {1e3 * roofline.step_seconds(fused, m.hw):.2f} ms and its MFU "
-            f"{roofline.mfu_bound(m.model, k, m.hw, m.batch, fused_adam=True):.1%}.")
+            f"would be {1e3 * seconds:.2f} ms and its MFU {mfu:.1%}.")
+
+
+def _counted(m: _Measured, k: int, fused_adam: bool = False, fuse_pointwise: bool = False
+             ) -> tuple[list, float, float]:
+    """The step's operations at width ``k`` with Adam's fused form and/or the passes ideally fused, their
+    roofline seconds on the measured card and the roofline MFU."""
+    costs = roofline.step_costs(m.model, k, m.batch, fused_adam=fused_adam, fuse_pointwise=fuse_pointwise)
+    mfu = roofline.mfu_bound(m.model, k, m.hw, m.batch, fused_adam=fused_adam, fuse_pointwise=fuse_pointwise)
+    return costs, roofline.step_seconds(costs, m.hw), mfu
 
 
 def fusion_table(current: pd.DataFrame) -> pd.DataFrame:
@@ -188,10 +196,8 @@ def fusion_table(current: pd.DataFrame) -> pd.DataFrame:
     for fuse, label in ((False, "as dispatched"), (True, "passes ideally fused")):
         row = {}
         for adam, name in ((False, "foreach Adam"), (True, "fused Adam")):
-            costs = roofline.step_costs(m.model, k, m.batch, fused_adam=adam, fuse_pointwise=fuse)
-            row[f"{name}: ms"] = round(1e3 * roofline.step_seconds(costs, m.hw), 2)
-            row[f"{name}: MFU %"] = round(100 * roofline.mfu_bound(m.model, k, m.hw, m.batch, fused_adam=adam,
-                                                                   fuse_pointwise=fuse), 1)
+            _, seconds, mfu = _counted(m, k, adam, fuse)
+            row[f"{name}: ms"], row[f"{name}: MFU %"] = round(1e3 * seconds, 2), round(100 * mfu, 1)
         rows[label] = row
     return pd.DataFrame(rows).T.rename_axis(f"k = {k}, roofline")
 
@@ -202,17 +208,16 @@ def _fusion_sentence(m: _Measured, k: int, costs: list) -> str:
     two fusions the target needs by this count, and how close to their roofline the kernels would then
     have to run (target / roofline MFU), against how close the measured step runs (roofline / measured time)."""
     target = TARGETS["mfu_k64"]
-    fused = roofline.step_costs(m.model, k, m.batch, fuse_pointwise=True)
-    both_costs = roofline.step_costs(m.model, k, m.batch, fused_adam=True, fuse_pointwise=True)
+    fused, fused_s, alone = _counted(m, k, fuse_pointwise=True)
+    _, both_s, both = _counted(m, k, fused_adam=True, fuse_pointwise=True)
     before = sum(t for name, t in roofline.seconds_by_kind(costs, m.hw).items() if name in roofline.FUSABLE)
     after = roofline.seconds_by_kind(fused, m.hw)[roofline.FUSED_KIND]
-    alone, both = (roofline.mfu_bound(m.model, k, m.hw, m.batch, fused_adam=f, fuse_pointwise=True) for f in (False, True))
     now = roofline.step_seconds(costs, m.hw) / m.step_seconds(m.rows.iloc[-1])
     said = (f"If the runs of batch norm, ReLU, residual additions and casts between two matrix products were each one "
             f"pass that reads what came before it once and writes only what later operations read (an ideal fusion, "
             f"`ddlib.roofline.fused`), those passes would take {1e3 * after:.2f} ms at the roofline instead of "
-            f"{1e3 * before:.2f} ms at k = {k}: a step of {1e3 * roofline.step_seconds(fused, m.hw):.2f} ms and a "
-            f"roofline MFU of {alone:.1%}, or {1e3 * roofline.step_seconds(both_costs, m.hw):.2f} ms and {both:.1%} "
+            f"{1e3 * before:.2f} ms at k = {k}: a step of {1e3 * fused_s:.2f} ms and a "
+            f"roofline MFU of {alone:.1%}, or {1e3 * both_s:.2f} ms and {both:.1%} "
             f"with Adam's fused form as well. This is optimistic: it counts one pass where batch norm needs two (it "
             f"must reduce over its input, and in the backward pass over the output gradient, before the rest), and "
             f"`torch.compile` fuses less.")

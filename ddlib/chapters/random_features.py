@@ -31,7 +31,7 @@ from ..random_features import (RandomReLUFeatures, belkin_hsu_xu_risk, block_met
                                fit_ridge_path, one_hot, onehot_mse, simulate_linear_risk)
 from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int,
                           positive_float, positive_int)
-from ..prose import CLEAR, as_shown, plural, points, relation, shown_difference
+from ..prose import CLEAR, as_shown, join, plural, points, relation, shown_difference
 
 CHAPTER = "random-features"
 STUDENT_STREAM = 1_000_003
@@ -324,9 +324,7 @@ def ridge_numbers(frame: pd.DataFrame, params: dict) -> dict:
 
 def _ratios_words(ratios: list[str], consecutive: bool) -> str:
     """``["0.95", "1", "1.05"]`` as "0.95 to 1.05" when they are consecutive widths of the grid, else listed."""
-    if consecutive and len(ratios) > 2:
-        return f"{ratios[0]} to {ratios[-1]}"
-    return ratios[0] if len(ratios) == 1 else ", ".join(ratios[:-1]) + " and " + ratios[-1]
+    return f"{ratios[0]} to {ratios[-1]}" if consecutive and len(ratios) > 2 else join(ratios)
 
 
 #: Both errors at the peak are "near the chance level" when each is within this (5 points, either side) of
@@ -485,8 +483,7 @@ def distillation_numbers(frame: pd.DataFrame, params: dict) -> dict:
     for kind in ("soft", "hard"):
         for name in ("small", "large"):
             gap = out[f"{kind}_{name}_mean_gap"]
-            worse = round(100 * gap, 1) >= 0  # the side as printed
-            out[f"{kind}_{name}_mean_gap_words"] = f"{points(abs(gap))} {'worse' if worse else 'better'}"
+            out[f"{kind}_{name}_mean_gap_words"] = f"{points(abs(gap))} {'worse' if as_shown(gap) >= 0 else 'better'}"
             out[f"{kind}_{name}_mean_gap_vs_teacher"] = relation(gap, "the teacher's")
             out[f"{kind}_{name}_max_abs_gap_points"] = points(out[f"{kind}_{name}_max_abs_gap"])
     for words in (large_pool_words, hard_label_words, improvement_words, peak_teacher_words):
@@ -557,14 +554,12 @@ def large_pool_words(out: dict) -> dict:
     where ``P > M`` and some kind follows; ``large_pool_fit`` says which side of ``P = M`` the pool is on
     (``P >= FAR_POOL * M``: far from it).
     """
-    m, pool = out["student_m"], out["pool_large"]
-    limit = FOLLOW_SHARE * round(100 * out["teacher_err_spread"], 1)
-    follows = tuple(k for k in KINDS if round(100 * out[f"{k}_large_max_abs_gap"], 1) <= limit)
+    m, pool, spread = out["student_m"], out["pool_large"], out["teacher_err_spread"]  # the spread as printed
+    gaps = {k: as_shown(out[f"{k}_large_max_abs_gap"]) for k in KINDS}
+    follows = tuple(k for k in KINDS if gaps[k] <= FOLLOW_SHARE * spread)
     drops = [shown_difference(out["teacher_peak_err"], out["teacher_widest_err"])]
     drops += [shown_difference(out[f"{k}_large_at_peak_err"], out[f"{k}_large_widest_err"]) for k in KINDS]
-    spread = round(100 * out["teacher_err_spread"], 1)
-    shares = (" (" + " and ".join(f"{round(100 * out[f'{k}_large_max_abs_gap'], 1) / spread:.0%}" for k in KINDS)
-              + " of it)" if spread > 0 else "")
+    shares = " (" + " and ".join(f"{gaps[k] / spread:.0%}" for k in KINDS) + " of it)" if spread > 0 else ""
     if follows == KINDS:
         what = ("the student inherits the teacher's double descent" if min(drops) >= CLEAR else
                 "the student follows the teacher's curve")
@@ -657,7 +652,7 @@ def peak_teacher_words(out: dict) -> dict:
         return dict(peak_teacher_third=(
             f"the student cannot escape a teacher at its peak, though the pool matters: distilled from that teacher, "
             f"the largest pool does up to {points(gain)} better than the smallest, but {behind}."))
-    pool = ("does no better there than the smallest" if round(100 * gain, 1) <= 0 else
+    pool = ("does no better there than the smallest" if gain <= 0 else
             f"does only {points(gain)} better there than the smallest (the better of soft and hard targets)")
     return dict(peak_teacher_third=(
         f"the student cannot escape a teacher at its peak: with the largest pool {behind}, and the largest pool "
