@@ -70,7 +70,7 @@ class TargetConfig:
     * ``soft_kd_labeled`` / ``soft_kd_pool``: Hinton et al. (2015) distillation at
       ``temperature`` with weight ``alpha`` on the soft term (see :func:`ddlib.losses.kd_loss`);
       on the pool, which has no labels, the loss is the soft term alone (``alpha`` = 1);
-    * ``oracle_pool``: the pool's true labels (an upper bound the paper's setting lacks).
+    * ``oracle_pool``: the pool's true labels (a reference the paper's setting lacks).
     """
 
     method: str = "labels"

@@ -122,7 +122,7 @@ def load_pool(cfg: DataConfig, pool_size: int, pool_seed: int | None = None, dev
 
     The pool is the first ``pool_size`` samples of the draws with seeds ``pool_seed + i``
     (``i = 0, 1, ...``) of :data:`POOL_CHUNK` samples each, disjoint from the labeled draw (seed
-    ``data_seed``) and the test draw (seed ``data_seed + TEST_SEED_OFFSET``). The true labels exist only for the ``oracle_pool`` upper bound;
+    ``data_seed``) and the test draw (seed ``data_seed + TEST_SEED_OFFSET``). The true labels exist only for the ``oracle_pool`` reference;
     distillation never sees them.
 
     CIFAR: the training images after the labeled ones in the ``data_seed`` permutation (so the

@@ -7,7 +7,7 @@ teacher's config and the method. Methods (Cotter et al. 2021; Hinton et al. 2015
 * ``hard_pool``  - argmax labels of the teacher on a held-out unlabeled pool (the paper's method);
 * ``hard_labeled`` - argmax labels of the teacher on the labeled inputs;
 * ``soft_kd_labeled`` / ``soft_kd_pool`` - Hinton's loss on the labeled inputs / on the pool;
-* ``oracle_pool`` - the pool's true labels (an upper bound, no teacher);
+* ``oracle_pool`` - the pool's true labels (a reference, no teacher);
 * ``direct`` - the student trained on the noisy labeled set (a plain ``labels`` run).
 """
 from __future__ import annotations

@@ -37,6 +37,17 @@ from torch.nn import functional as F
 from .validation import one_of, positive_int
 
 VECTOR_MODELS = ("mlp", "cnn1d")
+
+#: Each model family in a clause, for prose that names the family a run used (``width`` is the swept knob).
+MODEL_WORDS = {
+    "mlp": "one hidden ReLU layer of `width` units, then a linear layer",
+    "cnn1d": ("three 1-D convolutions of `width` channels, kernel 5 and stride 2, with ReLU, then a linear layer, "
+              "after Greydanus & Kobak's MNIST-1D CNN"),
+    "resnet18": ("the pre-activation ResNet-18 with stage widths `[k, 2k, 4k, 8k]` for width `k`, as in Nakkiran "
+                 "et al. 2019"),
+    "cnn5": ("four 3x3 conv-BatchNorm-ReLU layers of widths `[k, 2k, 4k, 8k]` with max-pooling, then a linear layer, "
+             "as in Nakkiran et al. 2019"),
+}
 IMAGE_MODELS = ("resnet18", "cnn5")  # built by ddlib.vision_models
 MODELS = VECTOR_MODELS + IMAGE_MODELS
 

@@ -193,7 +193,8 @@ def _kd_summary(**kw):
              other_teachers=3, other_beats_direct=2, other_beats_soft_kd_labeled=0, tracking_correlation=0.93,
              n_teacher_widths=4, pool_largest_widest=0.54, pool_smallest_widest=0.66255, pool_largest_narrow=0.62,
              pool_smallest_narrow=0.6783, best_hard_pool_teacher=64, best_hard_pool_error=0.54005, widest_teacher=64,
-             widest_teacher_interpolates=True, pool_study_smallest=1000, n_labeled=1000, narrow_study_teacher=12)
+             widest_teacher_interpolates=True, pool_study_smallest=1000, n_labeled=1000, narrow_study_teacher=12,
+             soft_kd_pool_widest=0.5420, label_noise=0.2, teacher_curve_only_falls=False)
     s.update(kw)
     return s
 
@@ -210,8 +211,26 @@ def test_distillation_verdict_counts_the_other_teachers():
     assert "of them" not in verdict(one)  # no count over a single teacher
     assert "it beats neither `direct` nor `soft_kd_labeled`" in verdict({**one, "other_beats_direct": 0})
     assert "at 2 and `soft_kd_labeled` at 0 of them" in text and "only with a wide enough teacher" in text
-    assert "from few points" in text
+    assert "(it tracks the teacher curve; from few points)" in text
     assert "for every teacher" in verdict({**s, "other_beats_soft_kd_labeled": 3})
+    # a curve that only falls over the distilled widths: the correlation shows a trend, not a peak
+    assert ("(it tracks the teacher curve, which only falls over these widths: a shared trend, not a shared peak; "
+            "from few points)") in verdict({**s, "teacher_curve_only_falls": True})
+
+
+def test_distillation_verdict_says_whether_the_pool_or_the_hard_labels_make_the_gain():
+    """hard_pool against soft_kd_pool (soft targets on the same pool), from the widest teacher, as printed."""
+    from ddlib.chapters.distillation import verdict
+
+    tie = verdict(_kd_summary())  # 54.2% against 54.0%, while soft_kd_labeled is 4.0 points behind
+    assert ("With soft targets on the same pool, the student does as well: `hard_pool` is on par with `soft_kd_pool` "
+            "(-0.2 points), so its gain over `soft_kd_labeled` comes from the pool, not from the hard labels.") in tie
+    hard = verdict(_kd_summary(soft_kd_pool_widest=0.5700))
+    assert "On the same pool, `hard_pool` also beats `soft_kd_pool` by 3.0 points, so the hard labels add" in hard
+    soft = verdict(_kd_summary(soft_kd_pool_widest=0.5100))
+    assert "`hard_pool` is 3.0 points worse than `soft_kd_pool`: soft targets do better there." in soft
+    no_gain = verdict(_kd_summary(soft_kd_labeled_widest=0.545))  # hard_pool no longer clearly beats soft_kd_labeled
+    assert "(-0.2 points)." in no_gain and "comes from the pool" not in no_gain
 
 
 def test_distillation_verdict_compares_student_and_teacher_as_printed():
@@ -221,11 +240,12 @@ def test_distillation_verdict_compares_student_and_teacher_as_printed():
     from ddlib.prose import shown_difference
 
     text = verdict(_kd_summary())
-    assert "On the same 2 seeds, it ends at 54.0% against its teachers' 53.6%, 0.4 points above them" in text
+    assert ("On the same 2 seeds, the widest teacher's `hard_pool` student ends at 54.0% against its teachers' 53.6%, "
+            "0.4 points above them") in text
     assert "close to the teacher: yes" in text
     # unrounded 0.34 points, printed 54.4% and 54.0%: said as 0.4
     below = verdict(_kd_summary(hard_pool_widest=0.5401, teacher_widest=0.5435))
-    assert "it ends at 54.0% against its teachers' 54.4%, 0.4 points below them" in below
+    assert "the widest teacher's `hard_pool` student ends at 54.0% against its teachers' 54.4%, 0.4 points below them" in below
     assert abs(shown_difference(0.5401, 0.5435) - (-0.004)) < 1e-12
     far = verdict(_kd_summary(hard_pool_widest=0.60))
     assert "6.4 points above them" in far and "close to the teacher: no" in far
@@ -239,7 +259,10 @@ def test_distillation_small_pool_sentence_follows_the_numbers():
                             "than `direct` (62.6%) with both studied teachers: by 3.7 points with the widest teacher "
                             "(width 64) and by 5.2 points with the width-12 teacher.")
     # the closed-form chapter's small pool is that chapter's to state (from its own numbers), not asserted here
-    assert worse.endswith("So a pool that small does worse than training on the labeled set without a teacher.")
+    assert worse.endswith("The pool is drawn like the test set, so the widest teacher's labels on it are wrong about "
+                          "as often as it errs on the test set (53.6%), against 20% of the labeled set's labels: a "
+                          "pool that small is a noisier training set than the labeled one.")
+    assert "noisier" not in small_pool_sentence(_kd_summary(label_noise=0.6))  # a teacher less wrong than the labels
     assert "closed-form chapter" not in worse
     mixed = small_pool_sentence(_kd_summary(pool_smallest_widest=0.60, pool_study_smallest=500))
     assert "(500 inputs, fewer than the labeled set)" in mixed
@@ -363,10 +386,10 @@ def test_student_choice_says_whether_the_width_is_a_clear_peak():
     plateau = student_choice(_teacher_summary(), {"student_width": "peak"})
     assert "the width singled out is 16, which is not a clear peak" in plateau
     assert "only 0.4 points above width 12's, the best narrower one" in plateau
-    assert ("The narrower widths 2, 4 and 8, which do not fit their training labels, have a higher test error still, "
+    assert ("The narrower widths 2, 4 and 8 have a higher test error still, "
             "so width 16 is not the worst case for training on the labeled data here.") in plateau
     one = student_choice(_teacher_summary(widths_above_peak=[2]), {"student_width": "peak"})
-    assert "The narrower width 2, which does not fit its training labels, has a higher test error still" in one
+    assert "The narrower width 2 has a higher test error still" in one
     clear = student_choice(_teacher_summary(clear_peak=True, peak_test_error=0.65, peak_over_narrower=0.053, peak_over_widest=0.106,
                                             widths_above_peak=[]), {"student_width": "peak"})
     assert "a clear peak: its test error is 5.3 points above width 12's and 10.6 points above the widest" in clear
@@ -519,7 +542,8 @@ def test_one_seed_has_no_spread_between_seeds():
     assert list(table.columns) == ["parameters", "train error (%)", "test error (%)"]
     many = summarize(_dd_frame(_MONOTONE))
     assert many["seed_noise_words"] == ("so differences smaller than the spread between seeds (0.1 points on average) "
-                                        "are within seed noise (the band spans the seeds)")
+                                        "are within seed noise (the band spans the lowest to the highest seed; the "
+                                        "table's std is the standard deviation over seeds)")
     assert "test error, std (%)" in width_table(_dd_frame(_MONOTONE)).columns
 
 
@@ -580,41 +604,6 @@ def test_random_features_noise_sentence_edge_cases():
     assert "both near the chance level of 90%" in near
 
 
-def _rf_small_pool(student_err, teacher_errs, labels_err=0.895, pool=100, m=100):
-    """distillation_numbers of a synthetic study 3: students of two pools distilled from teachers of three widths."""
-    from ddlib.chapters.random_features import distillation_numbers
-
-    widths = (50, 100, 200)
-    rows = [dict(role="teacher", N=n, test_error=e, test_mse=1.0) for n, e in zip(widths, teacher_errs)]
-    rows += [dict(role="student-labels", N=n, M=m, test_error=labels_err, test_mse=5.0) for n in widths]
-    rows += [dict(role=f"student-{k}", N=n, M=m, pool_size=P, test_error=se if P == pool else te, test_mse=1.0)
-             for k in ("soft", "hard") for P in (pool, 8 * m) for n, se, te in zip(widths, student_err, teacher_errs)]
-    return distillation_numbers(pd.DataFrame(rows), {"n_train": 100, "n_test": 500, "pool_sizes": [pool, 8 * m]})
-
-
-def test_random_features_small_pool_bullet_follows_its_numbers():
-    """The closed-form chapter's small-pool bullet and its 'Second, ...' sentence are chosen by its own numbers."""
-    as_bad = _rf_small_pool([0.888, 0.91, 0.90], [0.70, 0.891, 0.692])
-    assert as_bad["small_pool_head"] == "**A pool of the student's own size does not help.**"
-    assert as_bad["small_pool_fit"].startswith("the student is again square")
-    assert as_bad["small_pool_tail"] == (
-        "Whatever the teacher, with soft or hard targets, it stays within 1.5 points of the same student fitted to "
-        "the labels (89.5%); its error spans 2.2 points across teachers whose own errors span 19.9 points: the "
-        "student's own peak dominates and little of the teacher shows through.")
-    assert as_bad["small_pool_second"].startswith("the student's peak is governed by $P/M$, not by $N$: with a pool "
-                                                  "of the student's own size ($P/M$ = 1), distillation is as bad")
-    helps = _rf_small_pool([0.80, 0.91, 0.90], [0.70, 0.891, 0.692])
-    assert helps["small_pool_head"] == "**A pool of the student's own size helps with some teachers.**"
-    assert "9.5 points better than the same student fitted to the labels" in helps["small_pool_tail"]
-    assert "as bad as" not in helps["small_pool_second"]
-    worse = _rf_small_pool([0.89, 0.95, 0.90], [0.70, 0.891, 0.692], pool=50)
-    assert worse["small_pool_head"] == "**The smallest pool does not help.**"
-    assert "square" not in worse["small_pool_fit"] and worse["pool_small_over_m_text"] == "0.5"
-    assert "5.5 points worse" in worse["small_pool_tail"] and "as bad as" not in worse["small_pool_second"]
-    level = _rf_small_pool([0.89, 0.90, 0.895], [0.89, 0.90, 0.895])  # teachers no more spread than the students
-    assert "little of the teacher shows through" not in level["small_pool_tail"]
-
-
 def test_student_width_given_equal_to_the_singled_out_width():
     from ddlib.chapters.distillation import student_choice
 
@@ -671,14 +660,29 @@ def test_the_noise_study_sentence_compares_the_rule_and_says_whether_the_widest_
 
     base, noisy = summarize(_dd_frame(_MONOTONE)), summarize(_dd_frame(_PEAK_WIDEST_NOT_BEST))
     text = noise_study_sentence(base, {0.4: noisy}, 0.2)
-    assert text.startswith("With 40% of the labels mislabeled instead of 20%, the same rule reads: "
-                           "*This run shows double descent.* Near the threshold, width 8's test error is 6.0 points "
-                           "above width 2's, the best narrower one")
-    assert "(at 20%: width 2's test error is" in text  # the main sweep's own rise, as the rule found it
-    assert text.endswith("the widest model (33.0%) is no longer the best of the sweep: width 2's is lower (30.0%).")
+    assert text.startswith("With 40% of the labels mislabeled instead of 20%, the same rule finds that this run shows "
+                           "double descent. Near the threshold, width 8's test error is 6.0 points above width 2's, "
+                           "the best narrower one; at 20%, width 2's test error is")  # the main sweep's own rise
+    assert "The spread between seeds is 0.1 points at 40% and 0.1 points at 20%." in text
+    lone = summarize(_dd_frame(_PEAK_WIDEST_NOT_BEST, seeds=(0,)))
+    lone_base = summarize(_dd_frame(_MONOTONE, seeds=(0,)))
+    assert "spread between seeds" not in noise_study_sentence(lone_base, {0.4: lone}, 0.2)  # one seed: no spread
+    assert text.endswith("The widest model (33.0%) is no longer the best of the sweep: width 2's is 3.0 points lower.")
     again = noise_study_sentence(noisy, {0.3: base}, 0.4)
-    assert again.endswith("the widest model (10.0%) is again the best of the sweep.")
+    assert again.endswith("The widest model (10.0%) is again the best of the sweep.")
+    near = summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 64: (0, .305)}))  # 0.5 points behind the best: not clear
+    assert noise_study_sentence(base, {0.4: near}, 0.2).endswith(
+        "The widest model (30.5%) is no longer the best of the sweep, but only 0.5 points behind width 2 (30.0%), "
+        "less than the 2.0 points counted as clear.")
+    assert noisy["verdict"] == f"**{noisy['verdict_head']}** " + noisy["verdict"].split("** ", 1)[1]
     assert noise_study_sentence(base, {}, 0.2) == "No other label-noise rate was run here (`noise_study` is empty)."
+
+
+def test_the_pool_is_described_by_how_it_is_drawn():
+    from ddlib.chapters import distillation as kd
+
+    assert "`pool_seed` = 1000" in kd.pool_words(kd.PRESETS["default"])
+    assert "`$DDLIB_POOL_NPZ`" in kd.pool_words(kd.PRESETS["paper"])
 
 
 def test_the_noise_study_is_validated_and_left_out_of_the_paper_preset_and_the_distillation_chapter():

@@ -168,6 +168,35 @@ def _study3(teacher, soft, hard=None, small=(0.9, 0.9, 0.9), mse=(400.0, 1.2), p
     return rf.distillation_numbers(pd.DataFrame(rows), {"n_train": 100, "n_test": 500, "pool_sizes": list(pools)})
 
 
+def test_small_pool_bullet_follows_its_numbers():
+    """The closed-form chapter's small-pool bullet and its 'Second, ...' sentence are chosen by its own numbers
+    (the large-pool students err as their teachers)."""
+    spread = [0.70, 0.891, 0.692]
+    as_bad = _study3(spread, spread, small=[0.888, 0.91, 0.90])
+    assert as_bad["small_pool_head"] == "**A pool of the student's own size does not help.**"
+    assert as_bad["small_pool_fit"].startswith("the student is again square")
+    assert as_bad["small_pool_tail"] == (
+        "Whatever the teacher, with soft or hard targets, it stays within 1.5 points of the same student fitted to "
+        "the labels (89.5%); its error spans 2.2 points across teachers whose own errors span 19.9 points: the "
+        "student's own peak dominates and little of the teacher shows through.")
+    assert as_bad["small_pool_second"] == (
+        "what makes a pool large is its size against the student's $M$ features, not the labeled set's: the student's "
+        "own peak is at $P = M$ whatever the teacher's $N$, which is why a pool of the student's own size ($P/M$ = 1) "
+        "leaves distillation as bad as training on the labels, whatever the teacher (above).")
+    helps = _study3(spread, spread, small=[0.80, 0.91, 0.90])
+    assert helps["small_pool_head"] == "**A pool of the student's own size helps with some teachers.**"
+    assert "9.5 points better than the same student fitted to the labels" in helps["small_pool_tail"]
+    assert helps["small_pool_second"].startswith("a pool need not be far larger than the student here: even with a "
+                                                 "pool of the student's own size ($P/M$ = 1), distillation beats")
+    worse = _study3(spread, spread, small=[0.89, 0.95, 0.90], pools=(50, 800))
+    assert worse["small_pool_head"] == "**The smallest pool does not help.**"
+    assert "square" not in worse["small_pool_fit"] and worse["pool_small_over_m_text"] == "0.5"
+    assert "5.5 points worse" in worse["small_pool_tail"] and "(up to 5.5 points worse, above)" in worse["small_pool_second"]
+    flat = [0.89, 0.90, 0.895]
+    level = _study3(flat, flat, small=flat)  # teachers no more spread than the students
+    assert "little of the teacher shows through" not in level["small_pool_tail"]
+
+
 def test_large_pool_bullet_follows_its_numbers():
     tracks = _study3(TEACHER, [0.71, 0.88, 0.70], [0.72, 0.89, 0.70])
     assert tracks["large_pool_head"] == ("**A large pool removes the student's peak and the student inherits the "

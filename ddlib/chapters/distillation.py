@@ -36,20 +36,16 @@ CHAPTER = "distillation"
 _DISTILL = dict(student_model=None, student_width="peak", temperature=4.0, alpha=0.9, pool_seed=1000,
                 methods=list(STUDENT_METHODS))
 PRESETS = {
-    "smoke": dict(dd.PRESETS["smoke"], **_DISTILL, teacher_widths=[4, 64], student_seeds=[0], student_steps_factor=1,
+    "smoke": dict(dd.SWEEP_PRESETS["smoke"], **_DISTILL, teacher_widths=[4, 64], student_seeds=[0], student_steps_factor=1,
                   pool_sizes=[1000], pool_study_sizes=[200, 1000]),
     # teachers: a subset of the double-descent widths (narrow, best narrow, peak, widest), to fit the
     # book's CPU budget; students: two of the three seeds, each trained for twice the teachers' steps.
-    "default": dict(dd.PRESETS["default"], **_DISTILL, teacher_widths=[4, 12, 16, 64], student_seeds=[0, 1],
+    "default": dict(dd.SWEEP_PRESETS["default"], **_DISTILL, teacher_widths=[4, 12, 16, 64], student_seeds=[0, 1],
                     student_steps_factor=2, pool_sizes=[25000], pool_study_sizes=[1000, 5000, 25000]),
-    "paper": dict(dd.PRESETS["paper"], **_DISTILL, teacher_widths=[1, 2, 4, 8, 12, 16, 24, 32, 48, 64],
+    "paper": dict(dd.SWEEP_PRESETS["paper"], **_DISTILL, teacher_widths=[1, 2, 4, 8, 12, 16, 24, 32, 48, 64],
                   student_seeds=[0], student_steps_factor=1, pool_sizes=[5000000],
                   pool_study_sizes=[50000, 500000, 5000000]),
 }
-
-
-for _preset in PRESETS.values():  # the double-descent chapter's label-noise study is that chapter's own
-    _preset.pop("noise_study", None)
 
 
 def validate(p: dict) -> None:
@@ -197,7 +193,7 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     by_teacher = hp.groupby("teacher_width")["test_error"].mean()
     others = [tw for tw in p["teacher_widths"] if tw != widest]
     beats = lambda m, tw: shown_difference(mean(m, tw, 0 if m != "direct" else None),  # noqa: E731
-                                           mean("hard_pool", tw, pool)) >= MARGIN
+                                           mean("hard_pool", tw, pool)) >= CLEAR
     out.update(other_teachers=len(others), n_teacher_widths=len(p["teacher_widths"]),
                other_beats_direct=sum(beats("direct", tw) for tw in others),
                other_beats_soft_kd_labeled=sum(beats("soft_kd_labeled", tw) for tw in others))
@@ -215,10 +211,16 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     teacher_curve = frame[frame["method"] == "teacher"].groupby("teacher_width")["test_error"].mean()
     both = pd.concat([teacher_curve, by_teacher], axis=1, keys=["teacher", "student"]).dropna()
     out["tracking_correlation"] = float(both["teacher"].corr(both["student"])) if len(both) > 2 else float("nan")
+    # never higher at a wider teacher (as printed): the curve has no peak over the distilled widths
+    out["teacher_curve_only_falls"] = bool(all(shown_difference(a, b) >= 0 for a, b in
+                                               zip(both["teacher"], both["teacher"].iloc[1:])))
     teacher_train = frame[(frame["method"] == "teacher") & (frame["teacher_width"] == widest)]["train_error"].mean()
     out["widest_teacher_interpolates"] = bool(teacher_train <= dd.INTERPOLATION_TOL)
     out["n_student_seeds"] = len(p["student_seeds"])
     out["n_labeled"] = int(p["n_train"])
+    out["label_noise"] = float(p["label_noise"])
+    out["pool_words"] = pool_words(p)
+    out["student_seed_offset"] = STUDENT_SEED_OFFSET
     out["narrow_study_teacher"] = teacher_summary["study_teachers"][0]
     out["narrow_study_label"] = narrow_study_label(teacher_summary)
     out["student_choice"] = student_choice(teacher_summary, p)
@@ -238,11 +240,22 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     return out
 
 
-#: A gain smaller than this (half a point) is not counted as "beats" in the verdict; two errors less than
-#: this apart (as printed) are "on par".
+#: Two errors less than this (half a point, as printed) apart are "on par"; a gain of at least this but less
+#: than :data:`ddlib.prose.CLEAR` is "only ... better" (a gain counts as "beats" from ``CLEAR`` on).
 MARGIN = 0.005
 #: A student less than this (5 points, as printed) from its teacher's error is "close to the teacher" (C2).
 CLOSE_TO_TEACHER = 0.05
+
+
+def pool_words(p: dict) -> str:
+    """How the unlabeled pool is drawn (:func:`ddlib.data.load_pool`), in words for the prose."""
+    if p["dataset"] == "mnist1d":
+        return (f"fresh draws of the same MNIST-1D generator (seeds from `pool_seed` = {p['pool_seed']} on): drawn "
+                f"like the test set, disjoint from the labeled and test sets, and a smaller pool is a prefix of a "
+                f"larger one")
+    return ("the rest of the CIFAR training split after the labeled set (its labels unused except by `oracle_pool`), "
+            "or the first images of the `.npz` files that `$DDLIB_POOL_NPZ` names; a smaller pool is a prefix of a "
+            "larger one")
 
 
 def narrow_study_label(teacher_summary: dict) -> str:
@@ -259,17 +272,15 @@ def narrow_study_label(teacher_summary: dict) -> str:
 def _higher_words(above: list, peak: int) -> str:
     """Which widths have a higher mean test error than ``peak`` (``above``), and what that makes ``peak``.
 
-    Widths narrower than the threshold do not fit their training labels, and only those lie narrower
-    than the window :func:`ddlib.chapters.double_descent.summarize` searches, so only they can be
-    narrower than ``peak`` and above it."""
+    Only widths narrower than the window :func:`ddlib.chapters.double_descent.summarize` searches can be
+    narrower than ``peak`` and above it (narrow, under-fitting ones)."""
     if not above:
         return " No width has a higher test error: it is the worst case for training on the labeled data."
     narrower, wider = [w for w in above if w < peak], [w for w in above if w > peak]
     names = []
     if narrower:
         many = len(narrower) > 1
-        names.append(f"the narrower width{'s' if many else ''} {join(narrower)}, which "
-                     f"{'do' if many else 'does'} not fit {'their' if many else 'its'} training labels,")
+        names.append(f"the narrower width{'s' if many else ''} {join(narrower)}")
     if wider:
         names.append(f"the wider width{'s' if len(wider) > 1 else ''} {join(wider)}")
     said = " and ".join(names)
@@ -332,13 +343,31 @@ def _compare(shown: float, other: str) -> str:
 
 
 def _c3_scope(s: dict) -> str:
-    """For which teachers ``hard_pool`` beats ``soft_kd_labeled`` by at least :data:`MARGIN` (as printed): the
-    widest one (``soft_kd_labeled_widest``) and how many of the others (``other_beats_soft_kd_labeled``)."""
-    widest = shown_difference(s["soft_kd_labeled_widest"], s["hard_pool_widest"]) >= MARGIN
+    """For which teachers ``hard_pool`` beats ``soft_kd_labeled`` by at least :data:`ddlib.prose.CLEAR` (as
+    printed): the widest one (``soft_kd_labeled_widest``) and how many of the others
+    (``other_beats_soft_kd_labeled``)."""
+    widest = shown_difference(s["soft_kd_labeled_widest"], s["hard_pool_widest"]) >= CLEAR
     others, n = s["other_beats_soft_kd_labeled"], s["other_teachers"]
     if widest:
         return "for every teacher" if others == n else "only with a wide enough teacher"
     return "with some teachers but not the widest" if others else "with no teacher"
+
+
+def _pool_or_hard_labels(s: dict) -> str:
+    """``hard_pool`` against ``soft_kd_pool`` from the widest teacher (soft targets on the same pool): where the
+    two are less than :data:`ddlib.prose.CLEAR` apart (as printed) but ``hard_pool`` clearly beats
+    ``soft_kd_labeled``, the gain comes from the pool, not from the hard labels."""
+    hp = s["hard_pool_widest"]
+    vs_soft = shown_difference(s["soft_kd_pool_widest"], hp)
+    said = _compare(vs_soft, "`soft_kd_pool`")
+    if vs_soft >= CLEAR:
+        return f"On the same pool, `hard_pool` also {said}, so the hard labels add to the pool."
+    if vs_soft <= -CLEAR:
+        return f"On the same pool, `hard_pool` {said}: soft targets do better there."
+    text = f"With soft targets on the same pool, the student does as well: `hard_pool` {said}"
+    if shown_difference(s["soft_kd_labeled_widest"], hp) >= CLEAR:
+        return f"{text}, so its gain over `soft_kd_labeled` comes from the pool, not from the hard labels."
+    return f"{text}."
 
 
 def verdict(s: dict) -> str:
@@ -357,24 +386,28 @@ def verdict(s: dict) -> str:
             beats = [name for name, key in (("`direct`", "other_beats_direct"),
                                             ("`soft_kd_labeled`", "other_beats_soft_kd_labeled")) if s[key]]
             verb = f"it beats {' and '.join(beats)}" if beats else "it beats neither `direct` nor `soft_kd_labeled`"
-            c3 += (f" From the other teacher width {verb} (by at least {points(MARGIN)}): the claim holds here "
+            c3 += (f" From the other teacher width {verb} (by at least {points(CLEAR)}): the claim holds here "
                    f"{_c3_scope(s)}.")
         else:
             c3 += (f" From the other {plural(s['other_teachers'], 'teacher width')} it beats `direct` at "
                    f"{s['other_beats_direct']} and `soft_kd_labeled` at {s['other_beats_soft_kd_labeled']} of them "
-                   f"(by at least {points(MARGIN)}): the claim holds here {_c3_scope(s)}.")
+                   f"(by at least {points(CLEAR)}): the claim holds here {_c3_scope(s)}.")
+    c3 += " " + _pool_or_hard_labels(s)
     teacher = s["teacher_widest"]
     gap = shown_difference(hp, teacher)
     n = s["n_student_seeds"]
-    c2 = (f"On the same {plural(n, 'seed')}, it ends at {hp:.1%} against its teachers' {teacher:.1%}, "
-          f"{relation(gap, 'them')} (C2, close to the teacher: {'yes' if abs(gap) < CLOSE_TO_TEACHER else 'no'}).")
+    c2 = (f"On the same {plural(n, 'seed')}, the widest teacher's `hard_pool` student ends at {hp:.1%} against its "
+          f"teachers' {teacher:.1%}, {relation(gap, 'them')} (C2, close to the teacher: {'yes' if abs(gap) < CLOSE_TO_TEACHER else 'no'}).")
     r = s["tracking_correlation"]
     pool_helps = all(shown_difference(s[f"pool_smallest_{k}"], s[f"pool_largest_{k}"]) >= MARGIN
                      for k in ("widest", "narrow"))
     if r == r:  # a correlation needs at least 3 teacher widths (nan otherwise)
+        link = "it tracks the teacher curve" if round(r, 2) >= 0.7 else "a loose link at best"
+        if s.get("teacher_curve_only_falls"):
+            link += (", which only falls over these widths: a shared trend, not a shared peak" if round(r, 2) >= 0.7
+                     else "")
         tracks = (f"Across the {s['n_teacher_widths']} teacher widths the `hard_pool` student's error follows the "
-                  f"teacher's with correlation {r:.2f} ({'it tracks the teacher curve' if round(r, 2) >= 0.7 else 'a loose link at best'}"
-                  f"{', from few points' if s['n_teacher_widths'] < 6 else ''})")
+                  f"teacher's with correlation {r:.2f} ({link}{'; from few points' if s['n_teacher_widths'] < 6 else ''})")
     else:
         tracks = f"With {s['n_teacher_widths']} teacher widths there are too few for a correlation with the teacher curve"
     c4 = f"{tracks}, and a larger pool {'helps both studied teachers' if pool_helps else 'does not always help'} (C4)."
@@ -406,7 +439,9 @@ def small_pool_sentence(s: dict) -> str:
 
     Compares ``pool_smallest_<teacher>`` with ``direct`` (differences of the printed errors,
     :func:`shown_difference`); a student at least :data:`MARGIN` worse than ``direct`` is "worse", at least
-    :data:`MARGIN` better "better", "on par" otherwise.
+    :data:`MARGIN` better "better", "on par" otherwise. Where the widest teacher's student is worse and that
+    teacher errs on more of the test set than ``label_noise``, it says why: the pool, drawn like the test set,
+    carries more wrong labels than the labeled set.
     """
     size, n = s["pool_study_smallest"], s["n_labeled"]
     than = ", as many as the labeled set" if size == n else (", fewer than the labeled set" if size < n else "")
@@ -426,8 +461,10 @@ def small_pool_sentence(s: dict) -> str:
         said = " and ".join(f"{amount if kind == 'on par' else f'{amount} {kind}'} with {label}"
                             for kind, amount, label in parts)
         text = f"With the smallest pool ({size} inputs{than}), `hard_pool` against `direct` ({s['direct']:.1%}) is {said}."
-    if kinds == ["worse", "worse"]:
-        text += " So a pool that small does worse than training on the labeled set without a teacher."
+    if kinds[0] == "worse" and s["teacher_widest"] > s["label_noise"]:
+        text += (f" The pool is drawn like the test set, so the widest teacher's labels on it are wrong about as "
+                 f"often as it errs on the test set ({s['teacher_widest']:.1%}), against {s['label_noise']:.0%} of "
+                 f"the labeled set's labels: a pool that small is a noisier training set than the labeled one.")
     return text
 
 

@@ -28,18 +28,22 @@ INTERPOLATION_TOL = 0.01
 
 _COMMON = dict(dataset="mnist1d", label_noise=0.2, lr=1e-3, optimizer="adam", device="auto", noise_seed=0,
                data_seed=0)
-PRESETS = {
+#: The sweep's settings by preset; the distillation chapter's teachers are these sweeps.
+SWEEP_PRESETS = {
     # seconds on a laptop CPU: what the tests run
     "smoke": dict(_COMMON, model="mlp", widths=[4, 64], seeds=[0], n_train=200, n_test=500, epochs=20,
-                  batch_size=50, noise_study=[0.4]),
+                  batch_size=50),
     # the book build on a 2-core CPU (a few minutes)
     "default": dict(_COMMON, model="cnn1d", widths=[2, 4, 8, 12, 16, 24, 32, 64], seeds=[0, 1, 2],
-                    n_train=1000, n_test=10000, epochs=300, batch_size=128, noise_study=[0.4]),
+                    n_train=1000, n_test=10000, epochs=300, batch_size=128),
     # Nakkiran et al. 2019, Fig. 1: ResNet-18 widths 1..64 on CIFAR-10, 15% noise, Adam 1e-4, 4000 epochs
     "paper": dict(_COMMON, dataset="cifar10", model="resnet18", widths=list(range(1, 65)), seeds=[0],
-                  n_train=50000, n_test=10000, label_noise=0.15, epochs=4000, lr=1e-4, batch_size=128,
-                  noise_study=[]),  # a second sweep would double the GPU cost
+                  n_train=50000, n_test=10000, label_noise=0.15, epochs=4000, lr=1e-4, batch_size=128),
 }
+#: The label-noise rates of this chapter's own noise study, by preset (none in ``paper``, where a second
+#: sweep would double the GPU cost).
+NOISE_STUDY = {"smoke": [0.4], "default": [0.4], "paper": []}
+PRESETS = {name: dict(sweep, noise_study=NOISE_STUDY[name]) for name, sweep in SWEEP_PRESETS.items()}
 
 
 def paper_setting() -> dict:
@@ -143,8 +147,9 @@ def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: flo
     """What more label noise does to the curve, from :func:`summarize` of the main sweep (``base``, at
     ``base_noise``) and of each sweep of the study (``studies``, by rate): the verdict's head under the same
     rule, the rise from the best narrower width to the width of highest test error near the threshold
-    (``peak_over_narrower``, as printed) against the main sweep's, and whether the widest model is still the
-    best of the sweep (the part of claim C1 that distillation relies on)."""
+    (``peak_over_narrower``, as printed) against the main sweep's, the seed spreads of both, and whether the
+    widest model is still the best of the sweep (the part of claim C1 that distillation relies on); a widest
+    model less than :data:`CLEAR` behind the best (as printed) is said to be so."""
     if not studies:
         return "No other label-noise rate was run here (`noise_study` is empty)."
 
@@ -155,15 +160,27 @@ def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: flo
         other = f"width {narrower}'s, the best narrower one"
         return f"width {s['peak_width']}'s test error is {relation(s['peak_over_narrower'], other)}"
 
+    def widest(s: dict) -> str:
+        said = f"The widest model ({s['widest_test_error']:.1%})"
+        if s["best_width"] == s["widest_width"]:
+            return f"{said} is again the best of the sweep."
+        behind, best = shown_difference(s["widest_test_error"], s["best_test_error"]), s["best_width"]
+        if behind >= CLEAR:
+            return f"{said} is no longer the best of the sweep: width {best}'s is {points(behind)} lower."
+        return (f"{said} is no longer the best of the sweep, but only {points(behind)} behind width {best} "
+                f"({s['best_test_error']:.1%}), less than the {points(CLEAR)} counted as clear.")
+
+    def spread(s: dict, level: float) -> str:
+        return "" if s["seed_spread"] != s["seed_spread"] else f"{points(s['seed_spread'])} at {level:.0%}"
+
     parts = []
     for level, s in studies.items():
-        head = s["verdict"].split("**")[1]
-        best = (f"the widest model ({s['widest_test_error']:.1%}) is again the best of the sweep" if
-                s["best_width"] == s["widest_width"] else
-                f"the widest model ({s['widest_test_error']:.1%}) is no longer the best of the sweep: width "
-                f"{s['best_width']}'s is lower ({s['best_test_error']:.1%})")
-        parts.append(f"With {level:.0%} of the labels mislabeled instead of {base_noise:.0%}, the same rule reads: "
-                     f"*{head}* Near the threshold, {rise(s)} (at {base_noise:.0%}: {rise(base)}), and {best}.")
+        head = s["verdict_head"]
+        spreads = [w for w in (spread(s, level), spread(base, base_noise)) if w]
+        seeds = f" The spread between seeds is {' and '.join(spreads)}." if spreads else ""
+        parts.append(f"With {level:.0%} of the labels mislabeled instead of {base_noise:.0%}, the same rule finds "
+                     f"that {head[0].lower()}{head[1:]} Near the threshold, {rise(s)}; at {base_noise:.0%}, "
+                     f"{rise(base)}.{seeds} {widest(s)}")
     return " ".join(parts)
 
 
@@ -179,7 +196,7 @@ def summarize(frame: pd.DataFrame) -> dict:
     and ``peak_over_widest`` are the peak width's mean test error minus the best narrower width's
     and the widest width's, as printed (:func:`shown_difference`: the difference of the two errors
     printed with one decimal in per cent), so that every word chosen from them agrees with the
-    numbers the prose prints; the string entries (``verdict``, ``window_rule``, ``peak_status``, ...)
+    numbers the prose prints; the string entries (``verdict`` and its head ``verdict_head``, ``window_rule``, ``peak_status``, ...)
     put them into words for the prose, in percentage points. ``widths_above_peak``: every width
     whose mean test error is above the peak width's, inside the search window or not (narrow,
     under-fitting widths below it, or wider widths beyond it). ``seed_spread`` is the mean over widths
@@ -202,7 +219,7 @@ def summarize(frame: pd.DataFrame) -> dict:
         "widest_train_error": float(m["train_error"].iloc[-1]),
         "best_width": int(m["test_error"].idxmin()), "best_test_error": float(m["test_error"].min()),
         "peak_width": peak_width, "peak_test_error": float(m.loc[peak_width, "test_error"]),
-        "peak_params": int(m.loc[peak_width, "params"]),
+        "peak_params": int(m.loc[peak_width, "params"]), "widest_params": int(m["params"].iloc[-1]),
         "threshold_width": int(interp[0]) if interp else None,
         "window_start": start, "window_stop": stop,
         "best_narrower_width": int(narrower.idxmin()) if len(narrower) else None,
@@ -221,7 +238,8 @@ def summarize(frame: pd.DataFrame) -> dict:
         "so there is no spread between seeds to tell a difference from seed noise with (and no band around the "
         "curves)" if one_seed else
         f"so differences smaller than the spread between seeds ({points(out['seed_spread'])} on average) are "
-        f"within seed noise (the band spans the seeds)")
+        f"within seed noise (the band spans the lowest to the highest seed; the table's std is the standard "
+        f"deviation over seeds)")
     out["clear_points"] = points(CLEAR)
     out["clear_peak"] = clear_peak(out)
     out["peak_status"] = ("a clear peak" if out["clear_peak"] else "not a clear peak" if interp
@@ -234,6 +252,10 @@ def summarize(frame: pd.DataFrame) -> dict:
     out["widest_fit"] = (f"{'fits' if out['widest_train_error'] <= INTERPOLATION_TOL else 'does not fit'} its noisy "
                          f"training labels (train error {out['widest_train_error']:.1%})")
     out["window_rule"] = window_rule(out)
+    out["best_words"] = ("; it is the lowest test error of the sweep" if out["best_width"] == out["widest_width"] else
+                         f"; the lowest test error of the sweep is {out['best_test_error']:.1%}, at width "
+                         f"{out['best_width']}")
+    out["verdict_head"], _ = verdict_parts(out)
     out["verdict"] = verdict(out)
     return out
 
@@ -308,7 +330,14 @@ def _widest_fits(s: dict) -> bool:
 
 
 def verdict(s: dict) -> str:
-    """Short sentences, chosen by the numbers, saying whether this run shows double descent (C1).
+    """:func:`verdict_parts` as one paragraph, its head in bold."""
+    head, body = verdict_parts(s)
+    return f"**{head}** {body}"
+
+
+def verdict_parts(s: dict) -> tuple[str, str]:
+    """Short sentences, chosen by the numbers, saying whether this run shows double descent (C1): the head
+    (one sentence, the answer) and the body (the numbers behind it).
 
     With ``rise = peak_over_narrower`` and ``fall = peak_over_widest``: no threshold when no width
     interpolates (``threshold_width is None``); else double descent when both are at least :data:`CLEAR`
@@ -316,19 +345,19 @@ def verdict(s: dict) -> str:
     error plateaus near the threshold) or no double descent at all (``rise <= 0``: the width of highest test
     error is where the search starts, so test error does not rise near the threshold); neither otherwise.
     ``rise`` and ``fall`` are differences of the printed errors (:func:`summarize`), so the words agree with
-    the numbers printed. The width of
-    highest test error near the threshold is called "the peak" only for double descent.
+    the numbers printed. The width of highest test error near the threshold is called "the peak" only for
+    double descent.
     """
     p = s["peak_width"]
     if s["threshold_width"] is None:
-        return (f"**This run does not reach the interpolation threshold.** No width fits its noisy training labels "
-                f"(mean train error at most {s.get('interpolation_tol', INTERPOLATION_TOL):.0%}), so it cannot show "
-                f"double descent. From the best narrower width on, test error is highest at width {p}. "
-                f"{_fall_words(s, f'width {p}')}")
+        return ("This run does not reach the interpolation threshold.",
+                f"No width fits its noisy training labels (mean train error at most "
+                f"{s.get('interpolation_tol', INTERPOLATION_TOL):.0%}), so it cannot show double descent. From the best "
+                f"narrower width on, test error is highest at width {p}. {_fall_words(s, f'width {p}')}")
     near = f"near the interpolation threshold (width {s['threshold_width']})"
     if clear_peak(s):
-        return (f"**This run shows double descent.** Test error peaks at width {p}, {near}: {_rise_words(s)}. "
-                f"{_fall_words(s, 'the peak')}")
+        return ("This run shows double descent.",
+                f"Test error peaks at width {p}, {near}: {_rise_words(s)}. {_fall_words(s, 'the peak')}")
     rise = s["peak_over_narrower"]
     c1_holds = (" The part of claim C1 that matters for distillation holds: the widest model interpolates its noisy "
                 "labels and generalises best." if s.get("best_width") == s["widest_width"] and _widest_fits(s) else "")
@@ -340,14 +369,15 @@ def verdict(s: dict) -> str:
         v = s["best_narrower_width"]
         narrower = (f"; width {v}, narrower still, is {points(-rise)} higher" if rise < 0
                     else f"; width {v}, narrower still, is level with it")
-        return (f"**This run does not show double descent: test error does not rise near the interpolation "
-                f"threshold.** Near the threshold (width {s['threshold_width']}), no width has a higher test error "
-                f"than width {p}, the best width narrower than the threshold, where the search starts{narrower}. "
+        return ("This run does not show double descent: test error does not rise near the interpolation threshold.",
+                f"Near the threshold (width {s['threshold_width']}), no width has a higher test error than width {p}, "
+                f"the best width narrower than the threshold, where the search starts{narrower}. "
                 f"{_fall_words(s, f'width {p}')}{c1_holds}")
     if s["peak_over_widest"] >= CLEAR:
-        return (f"**This run shows the second descent but no clear peak.** {highest} {_fall_words(s, f'width {p}')} "
-                f"Test error plateaus near the threshold instead of peaking.{c1_holds}")
-    return f"**This run does not show double descent.** {highest} {_fall_words(s, f'width {p}')}"
+        return ("This run shows the second descent but no clear peak.",
+                f"{highest} {_fall_words(s, f'width {p}')} Test error plateaus near the threshold instead of "
+                f"peaking.{c1_holds}")
+    return "This run does not show double descent.", f"{highest} {_fall_words(s, f'width {p}')}"
 
 
 def plot(frame: pd.DataFrame, summary: dict):

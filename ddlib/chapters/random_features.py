@@ -491,6 +491,10 @@ def distillation_numbers(frame: pd.DataFrame, params: dict) -> dict:
     return out
 
 
+#: The point study 3's small pool adds to the paper's story, whose student escapes because its pool is large.
+_LARGE_AGAINST_M = "what makes a pool large is its size against the student's $M$ features, not the labeled set's:"
+
+
 def small_pool_words(out: dict, teacher_range: float) -> dict:
     """What the smallest pool does for the student, in words chosen by the numbers of
     :func:`distillation_numbers` (``out``), against the same student fitted to the labeled set.
@@ -516,8 +520,9 @@ def small_pool_words(out: dict, teacher_range: float) -> dict:
     span = shown_difference(worst, best)  # of the small-pool students, over teachers and kinds of target
     if helps:
         tail = f"With the best teacher it is {points(gain)} better than {labels}."
-        second = (f"with {pool_words} ($P/M$ = {ratio_text(pool / m)}), distillation still beats training the same "
-                  f"student on the labels with some teachers, by up to {points(gain)}.")
+        second = (f"a pool need not be far larger than the student here: even with {pool_words} ($P/M$ = "
+                  f"{ratio_text(pool / m)}), distillation beats training the same student on the labels with some "
+                  f"teachers (by up to {points(gain)}, above).")
     elif as_bad:
         tail = (f"Whatever the teacher, with soft or hard targets, it stays within {points(max(-gain, loss, 0.0))} of "
                 f"{labels}")
@@ -526,13 +531,14 @@ def small_pool_words(out: dict, teacher_range: float) -> dict:
                  if teacher_range - span >= CLEAR else
                  f", and its error spans {points(span)} across the teachers, whose own errors span "
                  f"{points(teacher_range)}.")
-        second = (f"the student's peak is governed by $P/M$, not by $N$: with {pool_words} ($P/M$ = "
-                  f"{ratio_text(pool / m)}), distillation is as bad as training on the labels, whatever the teacher.")
+        second = (f"{_LARGE_AGAINST_M} the student's own peak is at $P = M$ whatever the teacher's $N$, which is why "
+                  f"{pool_words} ($P/M$ = {ratio_text(pool / m)}) leaves distillation as bad as training on the "
+                  f"labels, whatever the teacher (above).")
     else:
         tail = (f"With no teacher is it better than {labels} by {points(CLEAR)} or more, and with some it is "
                 f"{points(loss)} worse.")
-        second = (f"with {pool_words} ($P/M$ = {ratio_text(pool / m)}), distillation does no better than training on "
-                  f"the labels with any teacher, and up to {points(loss)} worse.")
+        second = (f"{_LARGE_AGAINST_M} with {pool_words} ($P/M$ = {ratio_text(pool / m)}), distillation does no "
+                  f"better than training on the labels with any teacher (up to {points(loss)} worse, above).")
     head = f"{pool_words[0].upper()}{pool_words[1:]} {'helps with some teachers' if helps else 'does not help'}"
     return dict(small_pool_head=f"**{head}.**", small_pool_fit=fit, small_pool_tail=tail,
                 small_pool_second=second, pool_small_over_m_text=ratio_text(pool / m),
