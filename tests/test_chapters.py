@@ -272,6 +272,22 @@ def test_distillation_small_pool_sentence_follows_the_numbers():
     assert "is worse than" not in mixed and "closed-form chapter" not in mixed
 
 
+def test_same_width_sentence_says_what_the_extra_steps_do_to_direct():
+    from ddlib.chapters.distillation import same_width_sentence
+
+    s = _kd_summary(same_width_teacher=0.605, steps_factor=2, gain_over_same_width_teacher_points="6.5 points",
+                    gain_over_direct_points="8.6 points")
+    assert same_width_sentence(s) == (
+        "`direct` trains the same model on the same labels from the same seed as the teacher of its width, with 2 "
+        "times as many steps. That teacher has 60.5% test error against `direct`'s 62.6%: the extra steps cost `direct` "
+        "2.1 points on these 2 seeds, so measured against that teacher `hard_pool` gains 6.5 points rather than 8.6 "
+        "points.")
+    assert "help `direct` by 1.6 points on these 2 seeds." in same_width_sentence({**s, "same_width_teacher": 0.642})
+    assert "change little" in same_width_sentence({**s, "same_width_teacher": 0.628})
+    assert same_width_sentence({**s, "steps_factor": 1}) == ""  # direct is then the teacher itself
+    assert same_width_sentence({**s, "same_width_teacher": float("nan")}) == ""  # no teacher of that width
+
+
 def test_distillation_best_teacher_sentence():
     from ddlib.chapters.distillation import best_teacher_sentence
 

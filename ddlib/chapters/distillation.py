@@ -198,7 +198,8 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
                other_beats_direct=sum(beats("direct", tw) for tw in others),
                other_beats_soft_kd_labeled=sum(beats("soft_kd_labeled", tw) for tw in others))
     width = teacher_summary["student_width"]
-    out["same_width_teacher"] = mean("teacher", width) if width in p["widths"] else float("nan")
+    same_model = p["student_model"] in (None, p["model"])
+    out["same_width_teacher"] = mean("teacher", width) if width in p["widths"] and same_model else float("nan")
     out["gain_over_same_width_teacher"] = out["same_width_teacher"] - out["hard_pool_widest"]
     out["best_hard_pool_teacher"] = int(by_teacher.idxmin()) if len(by_teacher) else None
     out["best_hard_pool_error"] = float(by_teacher.min()) if len(by_teacher) else float("nan")
@@ -227,14 +228,18 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["n_seeds_words"] = plural(len(p["student_seeds"]), "seed")
     main_hp = hp[hp["teacher_width"] == widest]
     out["hard_pool_train_error_widest"] = float(main_hp["train_error"].mean())
-    out["pool_passes"] = float(p["student_steps_factor"] * dd.steps_for(p) * p["batch_size"] / pool)
+    out["student_steps"] = int(p["student_steps_factor"] * dd.steps_for(p))
+    out["pool_passes"] = float(out["student_steps"] * p["batch_size"] / pool)
+    out["teacher_widths_words"] = join(sorted(p["teacher_widths"]))
     out["pool_study_smallest"] = int(min(p["pool_study_sizes"]))
     out["pool_study_largest"] = int(max(p["pool_study_sizes"]))
     for name, (a, b) in dict(gain_over_direct=("direct", "hard_pool_widest"),
                              gain_over_soft_kd_labeled=("soft_kd_labeled_widest", "hard_pool_widest"),
                              gain_over_same_width_teacher=("same_width_teacher", "hard_pool_widest")).items():
         out[f"{name}_points"] = points(shown_difference(out[a], out[b]))
+    out["steps_factor"] = p["student_steps_factor"]
     out["verdict"] = verdict(out)
+    out["same_width_sentence"] = same_width_sentence(out)
     out["best_teacher_sentence"] = best_teacher_sentence(out)
     out["small_pool_sentence"] = small_pool_sentence(out)
     return out
@@ -412,6 +417,29 @@ def verdict(s: dict) -> str:
         tracks = f"With {s['n_teacher_widths']} teacher widths there are too few for a correlation with the teacher curve"
     c4 = f"{tracks}, and a larger pool {'helps both studied teachers' if pool_helps else 'does not always help'} (C4)."
     return " ".join([c3, c2, c4])
+
+
+def same_width_sentence(s: dict) -> str:
+    """``direct`` against the teacher of the student's own width, as printed. Both are the same model on the
+    same labels from the same seed (:data:`ddlib.distill.STUDENT_SEED_OFFSET` leaves ``direct``'s seed alone);
+    ``direct`` only trains ``student_steps_factor`` times as long, so the difference is what the extra steps
+    do, on these seeds. Where they cost ``direct``, it also says what ``hard_pool`` gains over that teacher.
+    Empty where there is no such teacher (the student's width or model is not the sweep's) or ``direct`` trains
+    no longer than it."""
+    teacher, direct = s["same_width_teacher"], s["direct"]
+    if teacher != teacher or s["steps_factor"] == 1:
+        return ""
+    longer = shown_difference(direct, teacher)  # what the longer schedule costs direct, as printed
+    head = (f"`direct` trains the same model on the same labels from the same seed as the teacher of its width, "
+            f"with {s['steps_factor']} times as many steps. That teacher has {teacher:.1%} test error against "
+            f"`direct`'s {direct:.1%}")
+    seeds = f"on these {plural(s['n_student_seeds'], 'seed')}"
+    if abs(longer) < MARGIN:
+        return f"{head}: the extra steps change little {seeds}."
+    if longer < 0:
+        return f"{head}: the extra steps help `direct` by {points(-longer)} {seeds}."
+    return (f"{head}: the extra steps cost `direct` {points(longer)} {seeds}, so measured against that teacher "
+            f"`hard_pool` gains {s['gain_over_same_width_teacher_points']} rather than {s['gain_over_direct_points']}.")
 
 
 def best_teacher_sentence(s: dict) -> str:
