@@ -401,8 +401,9 @@ def verdict(s: dict) -> str:
     teacher = s["teacher_widest"]
     gap = shown_difference(hp, teacher)
     n = s["n_student_seeds"]
+    close = "yes" if abs(gap) < CLOSE_TO_TEACHER else "no"
     c2 = (f"On the same {plural(n, 'seed')}, the widest teacher's `hard_pool` student ends at {hp:.1%} against its "
-          f"teachers' {teacher:.1%}, {relation(gap, 'them')} (C2, close to the teacher: {'yes' if abs(gap) < CLOSE_TO_TEACHER else 'no'}).")
+          f"teachers' {teacher:.1%}, {relation(gap, 'them')} (C2, close to the teacher: {close}).")
     r = s["tracking_correlation"]
     pool_helps = all(shown_difference(s[f"pool_smallest_{k}"], s[f"pool_largest_{k}"]) >= MARGIN
                      for k in ("widest", "narrow"))

@@ -196,8 +196,8 @@ def summarize(frame: pd.DataFrame) -> dict:
     and ``peak_over_widest`` are the peak width's mean test error minus the best narrower width's
     and the widest width's, as printed (:func:`shown_difference`: the difference of the two errors
     printed with one decimal in per cent), so that every word chosen from them agrees with the
-    numbers the prose prints; the string entries (``verdict`` and its head ``verdict_head``, ``window_rule``, ``peak_status``, ...)
-    put them into words for the prose, in percentage points. ``widths_above_peak``: every width
+    numbers the prose prints; the string entries (``verdict`` and its head ``verdict_head``, ``window_rule``,
+    ``peak_status``, ...) put them into words for the prose, in percentage points. ``widths_above_peak``: every width
     whose mean test error is above the peak width's, inside the search window or not (narrow,
     under-fitting widths below it, or wider widths beyond it). ``seed_spread`` is the mean over widths
     of the standard deviation over seeds (``nan`` with one seed per width; ``seed_noise_words`` then
