@@ -1,14 +1,17 @@
 """What every chapter shares: the figure style, where its tables go, gluing numbers.
 
 * :func:`use_style` sets the one seaborn style of the book.
-* :func:`chapter_results_dir` is ``<results root>/<chapter>/<preset>/``.
-* :func:`write_table` writes a chapter's tidy table there as ``results.csv`` (atomically).
+* :func:`chapter_results_dir` is ``<results root>/<chapter>/<folder>/``, the folder being the preset's
+  name, or the name and a hash of the overrides (:func:`ddlib.presets.results_folder`).
+* :func:`write_table` writes a chapter's tidy table there as ``results.csv`` (atomically), with the
+  parameters that made it beside it (``results-parameters.json``).
 * :func:`glue_numbers` glues named numbers into the page (``{glue:text}`name:.1%``` in prose);
   outside a notebook build it is harmless.
 * :func:`label_log_axis` labels a log-scale x axis with the values a chapter swept.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -36,16 +39,19 @@ def use_style() -> None:
                                 "axes.titleweight": "bold"})
 
 
-def chapter_results_dir(chapter: str, preset: str) -> Path:
-    """``<results root>/<chapter>/<preset>/``, created if missing."""
-    path = results_root() / chapter / preset
+def chapter_results_dir(chapter: str, folder: str) -> Path:
+    """``<results root>/<chapter>/<folder>/``, created if missing."""
+    path = results_root() / chapter / folder
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def write_table(frame, chapter: str, preset: str, name: str = "results.csv") -> Path:
-    """Write ``frame`` as CSV to the chapter's results folder and return the path."""
-    path = chapter_results_dir(chapter, preset) / name
+def write_table(frame, chapter: str, params: dict, name: str = "results.csv") -> Path:
+    """Write ``frame`` as CSV to the chapter's results folder for ``params`` (its ``results_folder``, else its
+    ``preset``), and ``params`` beside it as ``<name's stem>-parameters.json``; return the CSV's path."""
+    folder = chapter_results_dir(chapter, params.get("results_folder", params["preset"]))
+    path = folder / name
+    atomic_write_text(folder / f"{path.stem}-parameters.json", json.dumps(params, indent=1, sort_keys=True, default=str))
     atomic_write_text(path, frame.to_csv(index=False))
     return path
 

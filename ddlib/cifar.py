@@ -50,15 +50,9 @@ def _torchvision_class(name: str):
     return datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
 
 
-def load_cifar(name: str, root: str | os.PathLike, train: bool, download: bool = False
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Load a CIFAR split through ``torchvision.datasets.CIFAR10`` / ``CIFAR100``.
-
-    Returns ``(images, labels)``: uint8 ``(n, 3, 32, 32)`` (CHW, RGB) and int64 ``(n,)`` (the
-    fine labels for CIFAR-100), on the CPU. torchvision looks for (or, with ``download=True``,
-    downloads into) ``root/cifar-10-batches-py`` or ``root/cifar-100-python`` and checks every
-    file's md5. Raises :class:`ConfigError` if the files are missing or corrupted.
-    """
+def require_files(name: str, root: str | os.PathLike, download: bool = False) -> None:
+    """Raise :class:`ConfigError` naming the folder, the missing files and the ways out where a split file of
+    ``name`` is missing under ``root`` and ``download`` is off (sizes and checksums are torchvision's to check)."""
     one_of("dataset", name, CIFAR_DATASETS)
     cls = _torchvision_class(name)
     folder = Path(root).expanduser() / cls.base_folder
@@ -70,6 +64,20 @@ def load_cifar(name: str, root: str | os.PathLike, train: bool, download: bool =
             f"'{cls.filename}' there (or point $DDLIB_DATA at the folder that holds '{cls.base_folder}'), "
             f"or allow downloading: set DDLIB_DOWNLOAD=1 in the environment (ddlib.load_data), or pass "
             f"download=True (ddlib.cifar.load_cifar)")
+
+
+def load_cifar(name: str, root: str | os.PathLike, train: bool, download: bool = False
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Load a CIFAR split through ``torchvision.datasets.CIFAR10`` / ``CIFAR100``.
+
+    Returns ``(images, labels)``: uint8 ``(n, 3, 32, 32)`` (CHW, RGB) and int64 ``(n,)`` (the
+    fine labels for CIFAR-100), on the CPU. torchvision looks for (or, with ``download=True``,
+    downloads into) ``root/cifar-10-batches-py`` or ``root/cifar-100-python`` and checks every
+    file's md5. Raises :class:`ConfigError` if the files are missing or corrupted.
+    """
+    require_files(name, root, download)
+    cls = _torchvision_class(name)
+    folder = Path(root).expanduser() / cls.base_folder
     try:
         with _LOAD_LOCK:
             ds = cls(root=str(Path(root).expanduser()), train=bool(train), download=download)

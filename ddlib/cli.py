@@ -2,7 +2,9 @@
 
 Validates the parameters with the chapter's own checks (so bad input fails before a kernel
 starts), then executes ``book/CHAPTER.ipynb`` with papermill, streaming the notebook's output,
-keeps the executed notebook under ``runs/`` and ends with ``runs: N computed, M reused``.
+keeps the executed notebook under ``runs/`` and ends with ``runs: N computed, M reused``, summed over
+every sweep the chapter ran (a chapter that trains nothing prints ``runs: none (this chapter trains
+nothing)``).
 """
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ import time
 from pathlib import Path
 
 from .chapters import CHAPTERS, chapter_module
-from .paths import REPO_ROOT
+from .cifar import CIFAR_DATASETS, require_files
+from .paths import REPO_ROOT, data_dir, download_allowed
 from .validation import ConfigError
 
-SUMMARY = re.compile(r"runs: \d+ computed, \d+ reused")
+SUMMARY = re.compile(r"runs: (\d+) computed, (\d+) reused")
 
 
 def _parse_value(text: str):
@@ -34,12 +37,14 @@ def _parse_value(text: str):
     return text
 
 
-def _summary_lines(nb) -> list[str]:
-    lines = []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            lines += SUMMARY.findall(out.get("text", "") if isinstance(out.get("text", ""), str) else "")
-    return lines
+def runs_summary(nb) -> str:
+    """One ``runs: N computed, M reused`` line: the sum of every such line in the executed notebook's outputs
+    (a chapter may run several sweeps, each with its own line)."""
+    counts = [tuple(map(int, m)) for cell in nb.cells for out in cell.get("outputs", [])
+              for m in SUMMARY.findall(out.get("text", "") if isinstance(out.get("text", ""), str) else "")]
+    if not counts:
+        return "runs: none (this chapter trains nothing)"
+    return f"runs: {sum(c for c, _ in counts)} computed, {sum(r for _, r in counts)} reused"
 
 
 def run_chapter(chapter: str, preset: str, overrides: dict, out_dir: Path | None = None) -> Path:
@@ -47,15 +52,16 @@ def run_chapter(chapter: str, preset: str, overrides: dict, out_dir: Path | None
     import papermill
 
     module = chapter_module(chapter)
-    module.resolve_params(preset, **overrides)  # fail fast, before any kernel starts
+    params = module.resolve_params(preset, **overrides)  # fail fast, before any kernel starts
+    if params.get("dataset", "mnist1d") in CIFAR_DATASETS:  # and so do missing CIFAR files (downloads off)
+        require_files(params["dataset"], data_dir(), download_allowed())
     out_dir = Path(out_dir or REPO_ROOT / "runs")
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{chapter}-{preset}-{time.strftime('%Y%m%d-%H%M%S')}.ipynb"
     nb = papermill.execute_notebook(
         str(REPO_ROOT / "book" / f"{chapter}.ipynb"), str(out), parameters={"preset": preset, **overrides},
         cwd=str(REPO_ROOT / "book"), log_output=True, progress_bar=False, kernel_name="python3")
-    for line in _summary_lines(nb):
-        print(line)
+    print(runs_summary(nb))
     return out
 
 

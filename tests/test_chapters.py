@@ -1,5 +1,6 @@
 """Every chapter at its smoke preset through papermill; every notebook pair in sync and clean."""
 import glob
+import json
 import os
 
 import jupytext
@@ -41,12 +42,17 @@ def test_double_descent_smoke_through_papermill(results_dir, tmp_path):
     nb = execute_chapter("double-descent", tmp_path / "dd.ipynb", preset="smoke", label_noise=0.1)
     assert "image/png" in output_mime_types(nb)
     assert cited_names("double-descent") <= glued_names(nb)  # every number the prose cites was glued
-    table = pd.read_csv(results_dir / "double-descent" / "smoke" / "results.csv")
+    # an override puts the tables in a folder of their own (the preset's name and a hash of the override)
+    assert not (results_dir / "double-descent" / "smoke").exists()
+    (folder,) = (results_dir / "double-descent").glob("smoke-*")
+    assert json.loads((folder / "results-parameters.json").read_text())["label_noise"] == 0.1
+    table = pd.read_csv(folder / "results.csv")
     assert {"width", "params", "seed", "train_error", "test_error"} <= set(table.columns)
     assert sorted(table["width"].unique()) == [4, 64]
     assert table["test_error"].between(0, 1).all() and table["train_error"].between(0, 1).all()
     assert (table["label_noise"] == 0.1).all()  # the override reached the runs
-    noisier = pd.read_csv(results_dir / "double-descent" / "smoke" / "results-noise-0.4.csv")
+    noisier = pd.read_csv(folder / "results-noise-0.4.csv")
+    assert json.loads((folder / "results-noise-0.4-parameters.json").read_text())["label_noise"] == 0.4
     assert (noisier["label_noise"] == 0.4).all() and sorted(noisier["width"].unique()) == [4, 64]
 
 
@@ -368,10 +374,10 @@ def test_random_features_results_path_is_relative_to_the_repository(tmp_path, mo
     from ddlib.chapters import random_features as rf
 
     monkeypatch.delenv("DDLIB_RESULTS", raising=False)
-    monkeypatch.setattr(rf, "write_table", lambda table, chapter, preset: REPO / "results" / chapter / preset / "results.csv")
+    monkeypatch.setattr(rf, "write_table", lambda table, chapter, params: REPO / "results" / chapter / params["preset"] / "results.csv")
     assert str(rf.write_results({"preset": "smoke"}, pd_.DataFrame({"study": ["x"]}))) == \
         "results/random-features/smoke/results.csv"
-    monkeypatch.setattr(rf, "write_table", lambda table, chapter, preset: tmp_path / "r.csv")
+    monkeypatch.setattr(rf, "write_table", lambda table, chapter, params: tmp_path / "r.csv")
     assert rf.write_results({"preset": "smoke"}, pd_.DataFrame({"study": ["x"]})) == tmp_path / "r.csv"
 
 
@@ -709,5 +715,5 @@ def test_the_noise_study_is_validated_and_left_out_of_the_paper_preset_and_the_d
     assert dd.resolve_params("smoke", noise_study="0.3,0.5")["noise_study"] == [0.3, 0.5]
     with pytest.raises(ConfigError, match="noise_study must be a number in \\[0, 1\\); got 1.0"):
         dd.resolve_params("smoke", noise_study=[1.0])
-    assert dd.PRESETS["paper"]["noise_study"] == [] and dd.run_noise_study(dd.PRESETS["paper"]) == {}
+    assert dd.PRESETS["paper"]["noise_study"] == [] and dd.run_noise_study(dd.PRESETS["paper"])[0] == {}
     assert all("noise_study" not in p for p in ds.PRESETS.values())

@@ -1,4 +1,7 @@
 """Bad input is refused before any training, naming the parameter, on every path."""
+import json
+import os
+import re
 import subprocess
 import sys
 
@@ -6,6 +9,9 @@ import papermill
 import pytest
 
 from ddlib import ConfigError
+from ddlib.book import write_table
+from ddlib.cli import runs_summary
+from ddlib.presets import papermill_injected_names, results_folder
 from ddlib.chapters import chapter_module, double_descent as dd, distillation as kd
 
 from conftest import REPO, execute_chapter
@@ -125,7 +131,65 @@ def test_cli_runs_a_chapter_and_reports_counts(results_dir, tmp_path):
             "--out-dir", str(tmp_path)]
     first = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
-    assert "runs: 2 computed, 0 reused" in first.stdout
+    # the sweep (widths 4, 64; one seed) and the label-noise study at 0.4 (the same two runs), summed in one line
+    assert "runs: 4 computed, 0 reused" in first.stdout
     second = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert "runs: 0 computed, 2 reused" in second.stdout
+    assert "runs: 0 computed, 4 reused" in second.stdout
     assert len(list(tmp_path.glob("double-descent-smoke-*.ipynb"))) >= 1
+
+
+def test_papermill_refuses_a_parameter_the_chapter_does_not_have(results_dir, tmp_path):
+    # papermill itself only warns and would run the whole preset with its own widths
+    with pytest.raises(papermill.PapermillExecutionError, match=r"unknown parameter\(s\) \['width'\]"):
+        execute_chapter("double-descent", tmp_path / "typo.ipynb", preset="smoke", width=4)
+    assert not (results_dir / "store").exists()  # nothing was trained
+
+
+def test_papermill_injected_names_reads_the_latest_injected_cell():
+    history = ["", "# Parameters\npreset = \"smoke\"\nwidth = 4\n", "x = 1", "# Parameters\nseeds = [0]\n", "y = 2"]
+    assert papermill_injected_names(history) == ["seeds"]
+    assert papermill_injected_names(["preset = 'smoke'", "width = 4"]) == []  # nothing papermill injected
+    assert papermill_injected_names(["# Parameters\nwidth = (\n"]) == []  # unparsable: left to the kernel
+    assert papermill_injected_names() == []  # outside IPython
+
+
+def test_results_folder_is_the_preset_unless_a_parameter_differs():
+    assert dd.resolve_params("smoke")["results_folder"] == "smoke"
+    smoke = dd.PRESETS["smoke"]
+    same = dd.resolve_params("smoke", widths=list(smoke["widths"]), seeds=",".join(map(str, smoke["seeds"])))
+    assert same["results_folder"] == "smoke"  # overrides equal to the preset's values change nothing
+    a = dd.resolve_params("smoke", label_noise=0.1)["results_folder"]
+    b = dd.resolve_params("smoke", label_noise="0.1")["results_folder"]
+    c = dd.resolve_params("smoke", label_noise=0.3)["results_folder"]
+    assert a == b == results_folder("smoke", {"label_noise": 0.1}) and re.fullmatch(r"smoke-[0-9a-f]{8}", a)
+    assert c != a
+
+
+def test_write_table_writes_the_parameters_beside_the_table(results_dir):
+    import pandas as pd
+
+    params = dd.resolve_params("smoke", label_noise=0.3)
+    path = write_table(pd.DataFrame({"x": [1]}), "double-descent", params, "results-noise-0.3.csv")
+    assert path == results_dir / "double-descent" / params["results_folder"] / "results-noise-0.3.csv"
+    assert json.loads((path.parent / "results-noise-0.3-parameters.json").read_text()) == json.loads(
+        json.dumps(params, default=str))
+
+
+def test_cli_refuses_missing_cifar_files_before_starting_a_kernel(tmp_path):
+    env = dict(os.environ, DDLIB_DATA=str(tmp_path), DDLIB_DOWNLOAD="0")
+    out = subprocess.run([sys.executable, "-m", "ddlib", "run", "double-descent", "--preset", "smoke",
+                          "-p", "dataset", "cifar10", "-p", "model", "cnn5", "--out-dir", str(tmp_path)],
+                         capture_output=True, text=True, cwd=REPO, timeout=120, env=env)
+    assert out.returncode == 2 and str(tmp_path / "cifar-10-batches-py") in out.stderr
+    assert not list(tmp_path.glob("*.ipynb"))  # no notebook was started
+
+
+def test_runs_summary_sums_every_sweep_and_says_when_nothing_trained():
+    import nbformat
+
+    def nb(*texts):
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text=t) for t in texts])])
+    assert runs_summary(nb("runs: 2 computed, 1 reused\n", "study: runs: 3 computed, 0 reused\n")) == \
+        "runs: 5 computed, 1 reused"
+    assert runs_summary(nb("no sweeps here\n")) == "runs: none (this chapter trains nothing)"

@@ -140,7 +140,7 @@ def run(p: dict, **kwargs) -> tuple[pd.DataFrame, dict, SweepOutcome]:
     cols = ["method", "teacher_width", "student_width", "pool_size", "seed", "test_error", "agreement",
             "train_error", "hash"]
     frame = pd.concat([teacher_rows[cols], students.reindex(columns=cols)], ignore_index=True)
-    book.write_table(frame, CHAPTER, p["preset"])
+    book.write_table(frame, CHAPTER, p)
     teacher_summary["student_width"] = width
     teacher_summary["study_teachers"] = study_teachers
     teacher_summary["study_narrow_is_narrower"] = bool(narrow)

@@ -98,7 +98,7 @@ def validate(p: dict) -> None:
     if p.get("preset") == "paper" and p["device"] == "auto" and resolve_device("auto").type != "cuda":
         raise ConfigError(
             "preset 'paper' is sized for a GPU (about 1.5M steps per width) and no CUDA GPU was found; "
-            "pass device='cpu' explicitly to run it on the CPU anyway")
+            "set device to 'cpu' explicitly (-p device cpu, or device='cpu') to run it on the CPU anyway")
 
 
 def resolve_params(preset: str = "default", **overrides) -> dict:
@@ -131,16 +131,19 @@ def run(p: dict, table: str = "results.csv", **kwargs) -> tuple[pd.DataFrame, Sw
     outcome = run_configs(sweep_configs(p), device=p["device"], **kwargs)
     frame = records_frame(outcome.records)[
         ["width", "params", "seed", "train_error", "test_error", "train_error_clean", "label_noise", "n_train", "hash"]]
-    book.write_table(frame, CHAPTER, p["preset"], table)
+    book.write_table(frame, CHAPTER, p, table)
     return frame, outcome
 
 
-def run_noise_study(p: dict, **kwargs) -> dict[float, pd.DataFrame]:
+def run_noise_study(p: dict, **kwargs) -> tuple[dict[float, pd.DataFrame], SweepOutcome]:
     """The sweep again at each label-noise rate of ``p["noise_study"]`` (the same widths, seeds, data and
     training; only how many labels are mislabeled changes), each written to ``results-noise-<rate>.csv``:
-    ``{rate: frame}`` (empty for an empty study)."""
-    return {float(level): run(dict(p, label_noise=level), table=f"results-noise-{level:g}.csv", **kwargs)[0]
-            for level in p.get("noise_study", [])}
+    ``{rate: frame}`` (empty for an empty study) and the runs of all of them as one outcome."""
+    frames, outcome = {}, SweepOutcome()
+    for level in p.get("noise_study", []):
+        frames[float(level)], done = run(dict(p, label_noise=level), table=f"results-noise-{level:g}.csv", **kwargs)
+        outcome = outcome.merge(done)
+    return frames, outcome
 
 
 def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: float) -> str:

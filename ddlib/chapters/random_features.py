@@ -778,7 +778,7 @@ def write_results(params: dict, *frames: pd.DataFrame):
     """
     table = pd.concat(frames, ignore_index=True)
     table.insert(1, "preset", params["preset"])
-    path = write_table(table, CHAPTER, params["preset"])
+    path = write_table(table, CHAPTER, params)
     try:
         return path.resolve().relative_to(REPO_ROOT.resolve())
     except ValueError:
