@@ -21,6 +21,9 @@ from .validation import ConfigError
 
 SUMMARY = re.compile(r"runs: (\d+) computed, (\d+) reused")
 
+INTERRUPTED = ("interrupted: every run that had finished is stored (results/store, or $DDLIB_RESULTS/store); "
+               "the same command resumes from there and recomputes none of them")
+
 
 def _parse_value(text: str):
     """Like papermill's ``-p``: ints, floats, booleans and None are converted, the rest kept as text."""
@@ -81,5 +84,8 @@ def main(argv=None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        return 130  # the shell's code for a run stopped by SIGINT (128 + 2)
     print(f"executed notebook: {out}")
     return 0

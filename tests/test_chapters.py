@@ -152,6 +152,12 @@ def test_double_descent_summary_words_follow_the_curve():
     peaked = summarize(frame([0.5, 0.3, 0.0, 0.0, 0.0], [0.60, 0.55, 0.65, 0.58, 0.50]))
     assert peaked["clear_peak"] and peaked["peak_status"] == "a clear peak" and peaked["peak_width"] == 8
     assert peaked["best_narrower_item"] == "55.0% at width 4, the best width narrower than width 8"
+    assert peaked["peak_detail"] == "3 parameters"  # one seed: no per-seed errors
+    two = pd.concat([frame([0.5, 0.3, 0.0, 0.0, 0.0], [0.60, 0.55, 0.65, 0.58, 0.50]),
+                     frame([0.5, 0.3, 0.0, 0.0, 0.0], [0.60, 0.45, 0.61, 0.58, 0.50]).assign(seed=1)])
+    two = summarize(two.sample(frac=1, random_state=0))  # the seeds are listed in order, whatever the row order
+    assert two["best_narrower_item"] == "50.0% at width 4 (seeds 0, 1: 55.0%, 45.0%), the best width narrower than width 8"
+    assert two["peak_detail"] == "3 parameters; seeds 0, 1: 65.0%, 61.0%"
     assert peaked["widest_fit"] == "fits its noisy training labels (train error 0.0%)"
     assert (peaked["window_start"], peaked["window_stop"], peaked["widths_above_peak"]) == (4, 16, [])
     assert peaked["window_rule"] == ("from the first descent's minimum, the best width narrower than the threshold "

@@ -193,3 +193,14 @@ def test_runs_summary_sums_every_sweep_and_says_when_nothing_trained():
     assert runs_summary(nb("runs: 2 computed, 1 reused\n", "study: runs: 3 computed, 0 reused\n")) == \
         "runs: 5 computed, 1 reused"
     assert runs_summary(nb("no sweeps here\n")) == "runs: none (this chapter trains nothing)"
+
+
+def test_cli_interrupted_says_how_to_resume(monkeypatch, capsys):
+    from ddlib import cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "run_chapter", interrupted)
+    assert cli.main(["run", "double-descent", "--preset", "smoke"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "resumes" in err and "Traceback" not in err

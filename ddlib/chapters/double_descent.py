@@ -249,9 +249,11 @@ def summarize(frame: pd.DataFrame) -> dict:
                           else "this run has no interpolation threshold")
     out["peak_where"] = "near the threshold" if interp else "from the best narrower width on"
     out["best_narrower_item"] = (
-        f"{out['best_narrower_test_error']:.1%} at width {out['best_narrower_width']}, the best width narrower "
+        f"{out['best_narrower_test_error']:.1%} at width {out['best_narrower_width']}"
+        f"{seed_errors_words(frame, out['best_narrower_width'], ' (', ')')}, the best width narrower "
         f"than width {peak_width}" if out["best_narrower_width"] is not None
         else f"no width narrower than width {peak_width} was trained")
+    out["peak_detail"] = f"{out['peak_params']:,} parameters{seed_errors_words(frame, peak_width, '; ')}"
     out["widest_fit"] = (f"{'fits' if out['widest_train_error'] <= INTERPOLATION_TOL else 'does not fit'} its noisy "
                          f"training labels (train error {out['widest_train_error']:.1%})")
     out["window_rule"] = window_rule(out)
@@ -409,6 +411,16 @@ def plot(frame: pd.DataFrame, summary: dict):
     ax.set_title("Model-wise double descent")
     fig.tight_layout()
     return fig
+
+
+def seed_errors_words(frame: pd.DataFrame, width: int, before: str = "", after: str = "") -> str:
+    """The test error of each seed at ``width``, between ``before`` and ``after`` (``"seeds 0, 1, 2: 58.1%,
+    63.0%, 58.0%"``), so a reader sees whether a mean rests on one seed; ``""`` with a single seed."""
+    if _one_seed(frame):
+        return ""
+    rows = frame[frame["width"] == width].sort_values("seed")
+    return (f"{before}seeds {', '.join(str(int(v)) for v in rows['seed'])}: "
+            f"{', '.join(f'{e:.1%}' for e in rows['test_error'])}{after}")
 
 
 def _one_seed(frame: pd.DataFrame) -> bool:
