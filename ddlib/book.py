@@ -1,8 +1,9 @@
 """What every chapter shares: the figure style, where its tables go, gluing numbers.
 
 * :func:`use_style` sets the one seaborn style of the book.
-* :func:`chapter_results_dir` is ``<results root>/<chapter>/<folder>/``, the folder being the preset's
-  name, or the name and a hash of the overrides (:func:`ddlib.presets.results_folder`).
+* :func:`chapter_results_dir` is ``<results root>/<chapter>/<folder>/``; :func:`table_folder` is that
+  folder for some parameters: the preset's name, or the name and a hash of what differs from the preset
+  (:func:`ddlib.presets.results_folder`).
 * :func:`write_table` writes a chapter's tidy table there as ``results.csv`` (atomically), with the
   parameters that made it beside it (``results-parameters.json``).
 * :func:`glue_numbers` glues named numbers into the page (``{glue:text}`name:.1%``` in prose);
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .paths import results_root
+from .presets import changed_parameters, results_folder
 from .storage import atomic_write_text
 
 PALETTE = "colorblind"
@@ -46,10 +48,22 @@ def chapter_results_dir(chapter: str, folder: str) -> Path:
     return path
 
 
-def write_table(frame, chapter: str, params: dict, name: str = "results.csv") -> Path:
-    """Write ``frame`` as CSV to the chapter's results folder for ``params`` (its ``results_folder``, else its
-    ``preset``), and ``params`` beside it as ``<name's stem>-parameters.json``; return the CSV's path."""
-    folder = chapter_results_dir(chapter, params.get("results_folder", params["preset"]))
+def table_folder(chapter: str, params: dict) -> str:
+    """The folder of the tables ``params`` make: worked out from ``params`` as they are when written (not as
+    resolved), against the preset they name, so a dict edited after ``resolve_params`` cannot write over the
+    preset's tables."""
+    from .chapters import chapter_module  # the chapters import this module
+
+    base = chapter_module(chapter).PRESETS[params["preset"]]
+    return results_folder(params["preset"], changed_parameters(base, params))
+
+
+def write_table(frame, chapter: str, params: dict, name: str = "results.csv", folder_params: dict | None = None
+                ) -> Path:
+    """Write ``frame`` as CSV to the chapter's :func:`table_folder` for ``folder_params`` (default ``params``;
+    a study beside a sweep passes the sweep's, so its tables sit with the sweep's), and ``params`` beside it as
+    ``<name's stem>-parameters.json``; return the CSV's path."""
+    folder = chapter_results_dir(chapter, table_folder(chapter, folder_params or params))
     path = folder / name
     atomic_write_text(folder / f"{path.stem}-parameters.json", json.dumps(params, indent=1, sort_keys=True, default=str))
     atomic_write_text(path, frame.to_csv(index=False))

@@ -42,7 +42,8 @@ def _parse_value(text: str):
 
 def runs_summary(nb) -> str:
     """One ``runs: N computed, M reused`` line: the sum of every such line in the executed notebook's outputs
-    (a chapter may run several sweeps, each with its own line)."""
+    (a chapter may run several sweeps, each with its own line; a run two sweeps share counts in each, e.g.
+    a label-noise study at the sweep's own rate is all reused)."""
     counts = [tuple(map(int, m)) for cell in nb.cells for out in cell.get("outputs", [])
               for m in SUMMARY.findall(out.get("text", "") if isinstance(out.get("text", ""), str) else "")]
     if not counts:
@@ -56,7 +57,8 @@ def run_chapter(chapter: str, preset: str, overrides: dict, out_dir: Path | None
 
     module = chapter_module(chapter)
     params = module.resolve_params(preset, **overrides)  # fail fast, before any kernel starts
-    if params.get("dataset", "mnist1d") in CIFAR_DATASETS:  # and so do missing CIFAR files (downloads off)
+    # and so do missing CIFAR files (downloads off), even where every run is stored and none would load them
+    if params.get("dataset", "mnist1d") in CIFAR_DATASETS:
         require_files(params["dataset"], data_dir(), download_allowed())
     out_dir = Path(out_dir or REPO_ROOT / "runs")
     out_dir.mkdir(parents=True, exist_ok=True)

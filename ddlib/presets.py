@@ -7,8 +7,11 @@ applies every override that is not ``None``, coerces strings that papermill's ``
 *before* anything is computed, so a bad value fails in seconds with a message naming it.
 
 papermill only warns about a ``-p`` name the parameters cell does not have, and runs on with the
-preset's value; :func:`resolve` refuses such a name too (:func:`papermill_injected_names`), so a typo
-(``-p width 4``) cannot silently run the whole preset.
+preset's value; a chapter's own resolve cell (``check_injected=True``) refuses such a name too
+(:func:`papermill_injected_names`), so a typo (``-p width 4``) cannot silently run the whole preset.
+
+:func:`changed_parameters` and :func:`results_folder` name the folder of a chapter's tables: the
+preset's name, or the name and a hash of what differs from it.
 """
 from __future__ import annotations
 
@@ -45,14 +48,31 @@ def _coerce(name: str, value, like):
         raise ConfigError(f"{name}: cannot read {value!r} as a {type(like).__name__}") from None
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _floats_like(value, like):
+    """Integers where the preset holds floats become floats (``label_noise=0`` is ``0.0``; ``rf_ratios=[1, 2]``
+    is ``[1.0, 2.0]``), so one setting has one value, and one results folder, however it was typed."""
+    if isinstance(like, float) and _is_int(value):
+        return float(value)
+    if isinstance(like, (list, tuple)) and like and all(isinstance(v, float) for v in like) and isinstance(value, list):
+        return [float(v) if _is_int(v) else v for v in value]
+    return value
+
+
 #: papermill's injected cell starts with this comment (``papermill.translators.PythonTranslator.codify``).
 PAPERMILL_HEADER = "# Parameters"
+#: names papermill itself injects (``--inject-paths``), not the chapter's parameters
+PAPERMILL_OWN_PREFIX = "PAPERMILL_"
 
 
 def papermill_injected_names(history: list[str] | None = None) -> list[str]:
-    """The names papermill assigned in this kernel: the assignments of the latest executed cell that starts
-    with :data:`PAPERMILL_HEADER`, read from IPython's input history ``In`` (or ``history``); ``[]`` outside
-    IPython or where papermill injected nothing."""
+    """The names papermill assigned in this kernel: the assignments of the latest executed cell whose first
+    line is :data:`PAPERMILL_HEADER`, read from IPython's input history ``In`` (or ``history``), less
+    papermill's own (``PAPERMILL_INPUT_PATH``, ... from ``--inject-paths``); ``[]`` outside IPython or where
+    papermill injected nothing."""
     if history is None:
         try:
             from IPython import get_ipython
@@ -61,14 +81,27 @@ def papermill_injected_names(history: list[str] | None = None) -> list[str]:
         shell = get_ipython()
         history = list(shell.user_ns.get("In", [])) if shell is not None else []
     for source in reversed(history):
-        if source.lstrip().startswith(PAPERMILL_HEADER):
+        if source.strip().split("\n", 1)[0].strip() == PAPERMILL_HEADER:
             try:
                 tree = ast.parse(source)
             except SyntaxError:
                 return []
             return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
-                    if isinstance(t, ast.Name)]
+                    if isinstance(t, ast.Name) and not t.id.startswith(PAPERMILL_OWN_PREFIX)]
     return []
+
+
+#: parameters that say where a run is computed, not what: left out of :func:`changed_parameters`
+WHERE_NOT_WHAT = ("device",)
+
+
+def changed_parameters(base: dict, params: dict) -> dict:
+    """The entries of ``params`` that differ from the preset ``base`` (``preset`` and :data:`WHERE_NOT_WHAT`
+    aside; entries ``base`` lacks count as changed)."""
+    def norm(v):
+        return list(v) if isinstance(v, tuple) else v
+    return {k: v for k, v in params.items() if k != "preset" and k not in WHERE_NOT_WHAT
+            and (k not in base or norm(v) != norm(base[k]))}
 
 
 def results_folder(preset: str, changed: dict) -> str:
@@ -82,27 +115,27 @@ def results_folder(preset: str, changed: dict) -> str:
 
 
 def resolve(chapter: str, presets: dict[str, dict], preset: str, overrides: dict,
-            validate: Callable[[dict], None] | None = None) -> dict:
+            validate: Callable[[dict], None] | None = None, check_injected: bool = False) -> dict:
     """Merge ``overrides`` (``None`` = not given) into ``presets[preset]`` and validate the result.
 
-    Raises :class:`ConfigError` for an unknown preset, an unknown parameter name, or any value
-    the chapter's ``validate`` refuses.
+    Raises :class:`ConfigError` for an unknown preset, an unknown parameter name (with
+    ``check_injected``, which only a chapter's own resolve cell passes, also one that papermill injected
+    into this kernel), or any value the chapter's ``validate`` refuses.
     """
     one_of("preset", preset, [p for p in PRESET_NAMES if p in presets])
     base = presets[preset]
-    unknown = sorted({k for k in [*overrides, *papermill_injected_names()] if k not in base and k != "preset"})
+    injected = papermill_injected_names() if check_injected else []
+    unknown = sorted({k for k in [*overrides, *injected] if k not in base and k != "preset"})
     if unknown:
         raise ConfigError(f"unknown parameter(s) {unknown} for chapter {chapter!r}; known: {sorted(base)}")
     params = dict(base)
     for k, v in overrides.items():
         if v is not None:
-            params[k] = _coerce(k, v, base[k])
+            params[k] = _floats_like(_coerce(k, v, base[k]), base[k])
     for k, v in params.items():
         if isinstance(v, tuple):
             params[k] = list(v)
     params["preset"] = preset
-    params["results_folder"] = results_folder(preset, {k: v for k, v in params.items() if k in base and
-                                                       v != (list(base[k]) if isinstance(base[k], tuple) else base[k])})
     if validate is not None:
         validate(params)
     return params

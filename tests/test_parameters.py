@@ -8,8 +8,8 @@ import sys
 import papermill
 import pytest
 
-from ddlib import ConfigError
-from ddlib.book import write_table
+from ddlib import ConfigError, presets
+from ddlib.book import table_folder, write_table
 from ddlib.cli import runs_summary
 from ddlib.presets import papermill_injected_names, results_folder
 from ddlib.chapters import chapter_module, double_descent as dd, distillation as kd
@@ -150,19 +150,35 @@ def test_papermill_injected_names_reads_the_latest_injected_cell():
     assert papermill_injected_names(history) == ["seeds"]
     assert papermill_injected_names(["preset = 'smoke'", "width = 4"]) == []  # nothing papermill injected
     assert papermill_injected_names(["# Parameters\nwidth = (\n"]) == []  # unparsable: left to the kernel
+    assert papermill_injected_names(["# Parameters for my experiment\nmy_lr = 0.01\n"]) == []  # a user's comment
+    # papermill --inject-paths adds its own names, which are no chapter's parameters
+    assert papermill_injected_names(["# Parameters\nwidths = [4]\nPAPERMILL_INPUT_PATH = \"a.ipynb\"\n"]) == ["widths"]
     assert papermill_injected_names() == []  # outside IPython
 
 
+def test_only_the_chapters_own_resolve_cell_checks_injected_names(monkeypatch):
+    # a kernel in which papermill injected another chapter's (or a user notebook's) parameters
+    monkeypatch.setattr(presets, "papermill_injected_names", lambda history=None: ["student_width", "out_dir"])
+    assert dd.resolve_params("smoke")["preset"] == "smoke"
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['out_dir', 'student_width'\]"):
+        dd.resolve_params("smoke", check_injected=True)
+    monkeypatch.setattr(presets, "papermill_injected_names", lambda history=None: ["student_width"])
+    assert kd.resolve_params("smoke", check_injected=True)["preset"] == "smoke"  # the distillation chapter's own
+
+
 def test_results_folder_is_the_preset_unless_a_parameter_differs():
-    assert dd.resolve_params("smoke")["results_folder"] == "smoke"
+    def folder(**overrides):
+        return table_folder("double-descent", dd.resolve_params("smoke", **overrides))
+    assert folder() == "smoke"
     smoke = dd.PRESETS["smoke"]
-    same = dd.resolve_params("smoke", widths=list(smoke["widths"]), seeds=",".join(map(str, smoke["seeds"])))
-    assert same["results_folder"] == "smoke"  # overrides equal to the preset's values change nothing
-    a = dd.resolve_params("smoke", label_noise=0.1)["results_folder"]
-    b = dd.resolve_params("smoke", label_noise="0.1")["results_folder"]
-    c = dd.resolve_params("smoke", label_noise=0.3)["results_folder"]
+    # overrides equal to the preset's values change nothing, however they are typed; nor does the device
+    assert folder(widths=list(smoke["widths"]), seeds=",".join(map(str, smoke["seeds"])), device="cpu") == "smoke"
+    a, b, c, d = folder(label_noise=0.1), folder(label_noise="0.1"), folder(label_noise=0.3), folder(label_noise=0)
     assert a == b == results_folder("smoke", {"label_noise": 0.1}) and re.fullmatch(r"smoke-[0-9a-f]{8}", a)
-    assert c != a
+    assert c != a and d == folder(label_noise=0.0) == folder(label_noise="0")  # 0 and 0.0: one setting, one folder
+    params = dd.resolve_params("smoke")
+    params["widths"] = [8]  # edited after resolving: the tables must not land in the preset's folder
+    assert table_folder("double-descent", params) == results_folder("smoke", {"widths": [8]})
 
 
 def test_write_table_writes_the_parameters_beside_the_table(results_dir):
@@ -170,9 +186,13 @@ def test_write_table_writes_the_parameters_beside_the_table(results_dir):
 
     params = dd.resolve_params("smoke", label_noise=0.3)
     path = write_table(pd.DataFrame({"x": [1]}), "double-descent", params, "results-noise-0.3.csv")
-    assert path == results_dir / "double-descent" / params["results_folder"] / "results-noise-0.3.csv"
+    assert path == results_dir / "double-descent" / table_folder("double-descent", params) / "results-noise-0.3.csv"
     assert json.loads((path.parent / "results-noise-0.3-parameters.json").read_text()) == json.loads(
         json.dumps(params, default=str))
+    # a study beside a sweep: its own parameters, the sweep's folder
+    beside = write_table(pd.DataFrame({"x": [1]}), "double-descent", dict(params, label_noise=0.5), "b.csv",
+                         folder_params=params)
+    assert beside.parent == path.parent and json.loads((path.parent / "b-parameters.json").read_text())["label_noise"] == 0.5
 
 
 def test_cli_refuses_missing_cifar_files_before_starting_a_kernel(tmp_path):

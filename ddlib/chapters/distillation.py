@@ -81,8 +81,10 @@ def validate(p: dict) -> None:
         one_of("each entry of methods", m, STUDENT_METHODS)
 
 
-def resolve_params(preset: str = "default", **overrides) -> dict:
-    return resolve(CHAPTER, PRESETS, preset, overrides, validate)
+def resolve_params(preset: str = "default", check_injected: bool = False, **overrides) -> dict:
+    """The chapter's parameters: ``PRESETS[preset]`` with every non-``None`` override, validated
+    (``check_injected``: the chapter's own resolve cell; :func:`ddlib.presets.resolve`)."""
+    return resolve(CHAPTER, PRESETS, preset, overrides, validate, check_injected)
 
 
 def student_width(p: dict, teacher_summary: dict) -> int:
@@ -113,7 +115,8 @@ def student_configs(p: dict, width: int, teacher_widths, pool_sizes, methods) ->
 
 
 def run(p: dict, **kwargs) -> tuple[pd.DataFrame, dict, SweepOutcome]:
-    """Teachers (reused), then every student; write ``results/distillation/<preset>/results.csv``.
+    """Teachers (reused), then every student; write ``results/distillation/<folder>/results.csv``
+    (:func:`ddlib.book.table_folder`).
 
     Returns ``(frame, teacher_summary, outcome)``: the per-run frame (one row per teacher and per
     student run: method, teacher width, pool size, seed, test error, ...; :func:`method_table` turns it

@@ -101,9 +101,10 @@ def validate(p: dict) -> None:
             "set device to 'cpu' explicitly (-p device cpu, or device='cpu') to run it on the CPU anyway")
 
 
-def resolve_params(preset: str = "default", **overrides) -> dict:
-    """The chapter's parameters: ``PRESETS[preset]`` with every non-``None`` override, validated."""
-    return resolve(CHAPTER, PRESETS, preset, overrides, validate)
+def resolve_params(preset: str = "default", check_injected: bool = False, **overrides) -> dict:
+    """The chapter's parameters: ``PRESETS[preset]`` with every non-``None`` override, validated
+    (``check_injected``: the chapter's own resolve cell; :func:`ddlib.presets.resolve`)."""
+    return resolve(CHAPTER, PRESETS, preset, overrides, validate, check_injected)
 
 
 def steps_for(p: dict) -> int:
@@ -126,22 +127,26 @@ def sweep_configs(p: dict) -> list[RunConfig]:
     return [run_config(p, w, s) for w in p["widths"] for s in p["seeds"]]
 
 
-def run(p: dict, table: str = "results.csv", **kwargs) -> tuple[pd.DataFrame, SweepOutcome]:
-    """Run (or reuse) the sweep; write ``results/double-descent/<preset>/<table>``."""
+def run(p: dict, table: str = "results.csv", folder_params: dict | None = None, **kwargs
+        ) -> tuple[pd.DataFrame, SweepOutcome]:
+    """Run (or reuse) the sweep; write ``results/double-descent/<folder>/<table>``, the folder being the preset's
+    name or, where parameters differ from it, the name and their hash (:func:`ddlib.book.table_folder` of
+    ``folder_params``, default ``p``)."""
     outcome = run_configs(sweep_configs(p), device=p["device"], **kwargs)
     frame = records_frame(outcome.records)[
         ["width", "params", "seed", "train_error", "test_error", "train_error_clean", "label_noise", "n_train", "hash"]]
-    book.write_table(frame, CHAPTER, p, table)
+    book.write_table(frame, CHAPTER, p, table, folder_params)
     return frame, outcome
 
 
 def run_noise_study(p: dict, **kwargs) -> tuple[dict[float, pd.DataFrame], SweepOutcome]:
     """The sweep again at each label-noise rate of ``p["noise_study"]`` (the same widths, seeds, data and
-    training; only how many labels are mislabeled changes), each written to ``results-noise-<rate>.csv``:
+    training; only how many labels are mislabeled changes), each written to ``results-noise-<rate>.csv`` beside
+    the sweep's table:
     ``{rate: frame}`` (empty for an empty study) and the runs of all of them as one outcome."""
     frames, outcome = {}, SweepOutcome()
     for level in p.get("noise_study", []):
-        frames[float(level)], done = run(dict(p, label_noise=level), table=f"results-noise-{level:g}.csv", **kwargs)
+        frames[float(level)], done = run(dict(p, label_noise=level), f"results-noise-{level:g}.csv", p, **kwargs)
         outcome = outcome.merge(done)
     return frames, outcome
 

@@ -137,9 +137,10 @@ def validate(params: dict) -> None:
     non_empty_ints("pool_sizes", params["pool_sizes"], positive=True)
 
 
-def resolve_params(preset: str = "default", **overrides) -> dict:
-    """The chapter's parameters: ``PRESETS[preset]`` with the non-``None`` ``overrides`` applied."""
-    return presets.resolve(CHAPTER, PRESETS, preset, overrides, validate)
+def resolve_params(preset: str = "default", check_injected: bool = False, **overrides) -> dict:
+    """The chapter's parameters: ``PRESETS[preset]`` with the non-``None`` ``overrides`` applied
+    (``check_injected``: the chapter's own resolve cell; :func:`ddlib.presets.resolve`)."""
+    return presets.resolve(CHAPTER, PRESETS, preset, overrides, validate, check_injected)
 
 
 # --------------------------------------------------------------------------- study 1: linear
@@ -771,7 +772,8 @@ def plot_distillation(frame: pd.DataFrame, params: dict):
 
 
 def write_results(params: dict, *frames: pd.DataFrame):
-    """Write all studies as one tidy table (``study`` column) to ``results/random-features/<preset>``.
+    """Write all studies as one tidy table (``study`` column) to ``results/random-features/<folder>``
+    (:func:`ddlib.book.table_folder`).
 
     Returns the path written, relative to the repository root where it lies under it (absolute where
     ``$DDLIB_RESULTS`` points elsewhere).
