@@ -267,7 +267,7 @@ def test_distillation_small_pool_sentence_follows_the_numbers():
     from ddlib.chapters.distillation import small_pool_sentence
 
     worse = small_pool_sentence(_kd_summary())
-    assert worse.startswith("With the smallest pool (1000 inputs, as many as the labeled set), `hard_pool` is worse "
+    assert worse.startswith("With the smallest pool (1,000 inputs, as many as the labeled set), `hard_pool` is worse "
                             "than `direct` (62.6%) with both studied teachers: by 3.7 points with the widest teacher "
                             "(width 64) and by 5.2 points with the width-12 teacher.")
     # the closed-form chapter's small pool is that chapter's to state (from its own numbers), not asserted here

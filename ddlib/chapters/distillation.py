@@ -487,12 +487,12 @@ def small_pool_sentence(s: dict) -> str:
         kinds.append(kind)
     if kinds[0] == kinds[1] != "on par":
         said = " and ".join(f"by {amount} with {label}" for _, amount, label in parts)
-        text = (f"With the smallest pool ({size} inputs{than}), `hard_pool` is {kinds[0]} than `direct` "
+        text = (f"With the smallest pool ({size:,} inputs{than}), `hard_pool` is {kinds[0]} than `direct` "
                 f"({s['direct']:.1%}) with both studied teachers: {said}.")
     else:
         said = " and ".join(f"{amount if kind == 'on par' else f'{amount} {kind}'} with {label}"
                             for kind, amount, label in parts)
-        text = f"With the smallest pool ({size} inputs{than}), `hard_pool` against `direct` ({s['direct']:.1%}) is {said}."
+        text = f"With the smallest pool ({size:,} inputs{than}), `hard_pool` against `direct` ({s['direct']:.1%}) is {said}."
     if kinds[0] == "worse" and s["teacher_widest"] > s["label_noise"]:
         text += (f" The pool is drawn like the test set, so the widest teacher's labels on it are wrong about as "
                  f"often as it errs on the test set ({s['teacher_widest']:.1%}), against {s['label_noise']:.0%} of "
