@@ -50,9 +50,10 @@ def _torchvision_class(name: str):
     return datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
 
 
-def require_files(name: str, root: str | os.PathLike, download: bool = False) -> None:
-    """Raise :class:`ConfigError` naming the folder, the missing files and the ways out where a split file of
-    ``name`` is missing under ``root`` and ``download`` is off (sizes and checksums are torchvision's to check)."""
+def require_files(name: str, root: str | os.PathLike, download: bool = False) -> Path:
+    """The folder of ``name``'s files under ``root``; raise :class:`ConfigError` naming it, the missing files and
+    the ways out where a split file is missing there and ``download`` is off (sizes and checksums are
+    torchvision's to check)."""
     one_of("dataset", name, CIFAR_DATASETS)
     cls = _torchvision_class(name)
     folder = Path(root).expanduser() / cls.base_folder
@@ -64,6 +65,7 @@ def require_files(name: str, root: str | os.PathLike, download: bool = False) ->
             f"'{cls.filename}' there (or point $DDLIB_DATA at the folder that holds '{cls.base_folder}'), "
             f"or allow downloading: set DDLIB_DOWNLOAD=1 in the environment (ddlib.load_data), or pass "
             f"download=True (ddlib.cifar.load_cifar)")
+    return folder
 
 
 def load_cifar(name: str, root: str | os.PathLike, train: bool, download: bool = False
@@ -75,12 +77,10 @@ def load_cifar(name: str, root: str | os.PathLike, train: bool, download: bool =
     downloads into) ``root/cifar-10-batches-py`` or ``root/cifar-100-python`` and checks every
     file's md5. Raises :class:`ConfigError` if the files are missing or corrupted.
     """
-    require_files(name, root, download)
-    cls = _torchvision_class(name)
-    folder = Path(root).expanduser() / cls.base_folder
+    folder = require_files(name, root, download)
     try:
         with _LOAD_LOCK:
-            ds = cls(root=str(Path(root).expanduser()), train=bool(train), download=download)
+            ds = _torchvision_class(name)(root=str(folder.parent), train=bool(train), download=download)
     except RuntimeError as err:  # torchvision's md5 check failed
         raise ConfigError(f"{name} files in {folder} are corrupted or incomplete ({err}); delete the "
                           f"folder and download again (DDLIB_DOWNLOAD=1 or download=True)") from err

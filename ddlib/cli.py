@@ -16,13 +16,11 @@ from pathlib import Path
 
 from .chapters import CHAPTERS, chapter_module
 from .cifar import CIFAR_DATASETS, require_files
-from .paths import REPO_ROOT, data_dir, download_allowed
+from .paths import REPO_ROOT, data_dir, download_allowed, results_root
 from .validation import ConfigError
 
 SUMMARY = re.compile(r"runs: (\d+) computed, (\d+) reused")
 
-INTERRUPTED = ("interrupted: every run that had finished is stored (results/store, or $DDLIB_RESULTS/store); "
-               "the same command resumes from there and recomputes none of them")
 
 
 def _parse_value(text: str):
@@ -87,7 +85,8 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(INTERRUPTED, file=sys.stderr)
+        print(f"interrupted: every run that had finished is stored in {results_root() / 'store'}; the same "
+              f"command resumes from there and recomputes none of them", file=sys.stderr)
         return 130  # the shell's code for a run stopped by SIGINT (128 + 2)
     print(f"executed notebook: {out}")
     return 0

@@ -11,6 +11,7 @@ import pytest
 from ddlib import ConfigError, presets
 from ddlib.book import table_folder, write_table
 from ddlib.cli import runs_summary
+from ddlib.paths import results_root
 from ddlib.presets import papermill_injected_names, results_folder
 from ddlib.chapters import chapter_module, double_descent as dd, distillation as kd
 
@@ -224,3 +225,4 @@ def test_cli_interrupted_says_how_to_resume(monkeypatch, capsys):
     assert cli.main(["run", "double-descent", "--preset", "smoke"]) == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "resumes" in err and "Traceback" not in err
+    assert str(results_root() / "store") in err  # the store actually used, not a generic path

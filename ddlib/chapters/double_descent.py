@@ -142,8 +142,8 @@ def run(p: dict, table: str = "results.csv", folder_params: dict | None = None, 
 def run_noise_study(p: dict, **kwargs) -> tuple[dict[float, pd.DataFrame], SweepOutcome]:
     """The sweep again at each label-noise rate of ``p["noise_study"]`` (the same widths, seeds, data and
     training; only how many labels are mislabeled changes), each written to ``results-noise-<rate>.csv`` beside
-    the sweep's table:
-    ``{rate: frame}`` (empty for an empty study) and the runs of all of them as one outcome."""
+    the sweep's table. Returns ``{rate: frame}`` (empty for an empty study) and the runs of all of them as one
+    outcome."""
     frames, outcome = {}, SweepOutcome()
     for level in p.get("noise_study", []):
         frames[float(level)], done = run(dict(p, label_noise=level), f"results-noise-{level:g}.csv", p, **kwargs)
