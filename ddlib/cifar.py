@@ -76,11 +76,42 @@ def load_cifar(name: str, root: str | os.PathLike, train: bool, download: bool =
     fine labels for CIFAR-100), on the CPU. torchvision looks for (or, with ``download=True``,
     downloads into) ``root/cifar-10-batches-py`` or ``root/cifar-100-python`` and checks every
     file's md5. Raises :class:`ConfigError` if the files are missing or corrupted.
+
+    A split is read (and its md5s checked) once per process while its files are unchanged (same size and
+    modification time): a sweep loads the data once per group of runs, and a second read would cost more than
+    the copy each call returns (the caller may change it in place).
     """
     folder = require_files(name, root, download)
+    with _LOAD_LOCK:
+        key = (name, str(folder.resolve()), bool(train))
+        cached = _SPLITS.get(key)
+        if cached is None or cached[0] != _files_stamp(name, folder):
+            split = _read_split(name, folder, train, download)
+            _SPLITS[key] = cached = (_files_stamp(name, folder), split)  # stamped after any download
+        images, labels = cached[1]
+    return images.clone(), labels.clone()
+
+
+#: ``(name, folder, train) -> (files' sizes and times, (images, labels))``: the splits read so far.
+_SPLITS: dict[tuple, tuple] = {}
+
+
+def _files_stamp(name: str, folder: Path) -> tuple:
+    cls = _torchvision_class(name)
+    names = [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
+    return tuple((f, st.st_size, st.st_mtime_ns) if (st := _stat(folder / f)) else (f,) for f in names)
+
+
+def _stat(path: Path):
     try:
-        with _LOAD_LOCK:
-            ds = _torchvision_class(name)(root=str(folder.parent), train=bool(train), download=download)
+        return path.stat()
+    except OSError:
+        return None
+
+
+def _read_split(name: str, folder: Path, train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    try:
+        ds = _torchvision_class(name)(root=str(folder.parent), train=bool(train), download=download)
     except RuntimeError as err:  # torchvision's md5 check failed
         raise ConfigError(f"{name} files in {folder} are corrupted or incomplete ({err}); delete the "
                           f"folder and download again (DDLIB_DOWNLOAD=1 or download=True)") from err

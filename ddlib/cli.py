@@ -2,8 +2,8 @@
 
 Validates the parameters with the chapter's own checks (so bad input fails before a kernel
 starts), then executes ``book/CHAPTER.ipynb`` with papermill, streaming the notebook's output,
-keeps the executed notebook under ``runs/`` and ends with ``runs: N computed, M reused``, summed over
-every sweep the chapter ran (a chapter that trains nothing prints ``runs: none (this chapter trains
+keeps the executed notebook under ``runs/`` and ends with ``runs: N computed, M reused``, every distinct run
+the chapter asked for counted once (a chapter that trains nothing prints ``runs: none (this chapter trains
 nothing)``).
 """
 from __future__ import annotations
@@ -17,9 +17,10 @@ from pathlib import Path
 from .chapters import CHAPTERS, chapter_module
 from .cifar import CIFAR_DATASETS, require_files
 from .paths import REPO_ROOT, data_dir, download_allowed, results_root
+from .runner import CHAPTER_TOTAL
 from .validation import ConfigError
 
-SUMMARY = re.compile(r"runs: (\d+) computed, (\d+) reused")
+SUMMARY = re.compile(r"(" + re.escape(CHAPTER_TOTAL) + r" )?runs: (\d+) computed, (\d+) reused")
 
 
 
@@ -39,11 +40,13 @@ def _parse_value(text: str):
 
 
 def runs_summary(nb) -> str:
-    """One ``runs: N computed, M reused`` line: the sum of every such line in the executed notebook's outputs
-    (a chapter may run several sweeps, each with its own line; a run two sweeps share counts in each, e.g.
-    a label-noise study at the sweep's own rate is all reused)."""
-    counts = [tuple(map(int, m)) for cell in nb.cells for out in cell.get("outputs", [])
-              for m in SUMMARY.findall(out.get("text", "") if isinstance(out.get("text", ""), str) else "")]
+    """One ``runs: N computed, M reused`` line for the executed notebook: its chapter total (the last line
+    that starts with :data:`~ddlib.runner.CHAPTER_TOTAL`, every distinct run once) where it prints one, else
+    the sum of its ``runs:`` lines (a run two sweeps share then counts in each)."""
+    found = [m.groups() for cell in nb.cells for out in cell.get("outputs", [])
+             for m in SUMMARY.finditer(out["text"] if isinstance(out.get("text"), str) else "")]
+    totals = [(int(c), int(r)) for mark, c, r in found if mark]
+    counts = totals[-1:] or [(int(c), int(r)) for _, c, r in found]
     if not counts:
         return "runs: none (this chapter trains nothing)"
     return f"runs: {sum(c for c, _ in counts)} computed, {sum(r for _, r in counts)} reused"

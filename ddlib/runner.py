@@ -43,6 +43,10 @@ from .width_batching import build_for_widths, width_batch_limit
 MAX_MEMBERS = 32
 
 
+#: How a chapter's last runs line starts: every run the chapter asked for, each counted once.
+CHAPTER_TOTAL = "whole chapter, each run once:"
+
+
 @dataclass
 class SweepOutcome:
     """The records of every requested run, and how many were trained now or found stored."""
@@ -54,6 +58,11 @@ class SweepOutcome:
 
     def summary(self) -> str:
         return f"runs: {self.computed} computed, {self.reused} reused"
+
+    def chapter_summary(self) -> str:
+        """:meth:`summary` marked as a chapter's total (:data:`CHAPTER_TOTAL`), the line ``python -m ddlib run``
+        reports; a chapter prints it once, for the :meth:`merge` of all its sweeps."""
+        return f"{CHAPTER_TOTAL} {self.summary()}"
 
     def merge(self, other: "SweepOutcome") -> "SweepOutcome":
         """Both sweeps as one: each distinct run counted once (computed if either sweep trained it)."""

@@ -275,6 +275,8 @@ def test_distillation_small_pool_sentence_follows_the_numbers():
                           "as often as it errs on the test set (53.6%), against 20% of the labeled set's labels: a "
                           "pool that small is a noisier training set than the labeled one.")
     assert "noisier" not in small_pool_sentence(_kd_summary(label_noise=0.6))  # a teacher less wrong than the labels
+    npz = small_pool_sentence(_kd_summary(pool_like_test=False))  # CIFAR-5m-like images: no claim, an "if"
+    assert "If the `.npz` pool is drawn like the test set (nothing here checks that it is), the widest" in npz
     assert "closed-form chapter" not in worse
     mixed = small_pool_sentence(_kd_summary(pool_smallest_widest=0.60, pool_study_smallest=500))
     assert "(500 inputs, fewer than the labeled set)" in mixed

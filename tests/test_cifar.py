@@ -7,6 +7,7 @@ against the real archive's; the test (and only the test) points those md5 lists 
 files' own md5s with ``monkeypatch``, so the real integrity check still runs. Nothing downloads.
 """
 import hashlib
+import os
 import pickle
 
 import numpy as np
@@ -71,6 +72,25 @@ def test_load_cifar_through_torchvision(tmp_path, monkeypatch, name):
         assert y.dtype == torch.int64 and y.tolist() == labels.tolist()
         assert np.array_equal(x.numpy().reshape(len(rows), 3072), rows)  # CHW rows, as on disk
     assert len(load_cifar(name, tmp_path, train=True)[0]) == (15 if name == "cifar10" else 3)
+
+
+def test_a_split_is_read_once_while_its_files_are_unchanged(tmp_path, monkeypatch):
+    import ddlib.cifar as cifar
+
+    make_tiny_cifar(tmp_path, "cifar10", monkeypatch)
+    reads = []
+    read = cifar._read_split
+    monkeypatch.setattr(cifar, "_read_split", lambda *a: reads.append(a[2]) or read(*a))
+    x, _ = load_cifar("cifar10", tmp_path, train=True)
+    x.zero_()  # the caller's copy, not the cached split
+    again, _ = load_cifar("cifar10", tmp_path, train=True)
+    assert reads == [True] and again.any()
+    load_cifar("cifar10", tmp_path, train=False)
+    assert reads == [True, False]
+    batch = tmp_path / "cifar-10-batches-py" / "data_batch_1"
+    os.utime(batch, ns=(batch.stat().st_atime_ns, batch.stat().st_mtime_ns + 10**9))  # the files changed
+    load_cifar("cifar10", tmp_path, train=True)
+    assert reads == [True, False, True]
 
 
 def test_missing_files_raise_clear_error(tmp_path):

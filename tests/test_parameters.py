@@ -13,6 +13,7 @@ from ddlib.book import table_folder, write_table
 from ddlib.cli import runs_summary
 from ddlib.paths import results_root
 from ddlib.presets import papermill_injected_names, results_folder
+from ddlib.runner import SweepOutcome
 from ddlib.chapters import chapter_module, double_descent as dd, distillation as kd
 
 from conftest import REPO, execute_chapter
@@ -129,13 +130,14 @@ def test_cli_refuses_before_starting_a_kernel(results_dir):
 
 def test_cli_runs_a_chapter_and_reports_counts(results_dir, tmp_path):
     args = [sys.executable, "-m", "ddlib", "run", "double-descent", "--preset", "smoke", "-p", "label_noise", "0.1",
-            "--out-dir", str(tmp_path)]
+            "-p", "noise_study", "[0.1, 0.4]", "--out-dir", str(tmp_path)]
     first = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
-    # the sweep (widths 4, 64; one seed) and the label-noise study at 0.4 (the same two runs), summed in one line
-    assert "runs: 4 computed, 0 reused" in first.stdout
+    # the sweep (widths 4, 64; one seed: 2 runs) and the label-noise study at 0.1 (the same 2 runs, reused) and
+    # 0.4 (2 more): 4 distinct runs, each counted once (summing the lines would say 4 computed, 2 reused)
+    assert first.stdout.splitlines()[-2] == "runs: 4 computed, 0 reused"
     second = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert "runs: 0 computed, 4 reused" in second.stdout
+    assert second.stdout.splitlines()[-2] == "runs: 0 computed, 4 reused"
     assert len(list(tmp_path.glob("double-descent-smoke-*.ipynb"))) >= 1
 
 
@@ -205,14 +207,16 @@ def test_cli_refuses_missing_cifar_files_before_starting_a_kernel(tmp_path):
     assert not list(tmp_path.glob("*.ipynb"))  # no notebook was started
 
 
-def test_runs_summary_sums_every_sweep_and_says_when_nothing_trained():
+def test_runs_summary_takes_the_chapter_total_else_sums_every_sweep():
     import nbformat
 
     def nb(*texts):
         return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[
             nbformat.v4.new_output("stream", name="stdout", text=t) for t in texts])])
-    assert runs_summary(nb("runs: 2 computed, 1 reused\n", "study: runs: 3 computed, 0 reused\n")) == \
-        "runs: 5 computed, 1 reused"
+    sweeps = ("runs: 2 computed, 1 reused\n", "study: runs: 3 computed, 0 reused\n")
+    assert runs_summary(nb(*sweeps)) == "runs: 5 computed, 1 reused"
+    total = SweepOutcome(computed=4, reused=2).chapter_summary() + "\n"
+    assert runs_summary(nb(*sweeps, total)) == "runs: 4 computed, 2 reused"
     assert runs_summary(nb("no sweeps here\n")) == "runs: none (this chapter trains nothing)"
 
 

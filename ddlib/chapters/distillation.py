@@ -224,6 +224,7 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["n_labeled"] = int(p["n_train"])
     out["label_noise"] = float(p["label_noise"])
     out["pool_words"] = pool_words(p)
+    out["pool_like_test"] = p["dataset"] == "mnist1d" or not pool_npz_files()  # not said of .npz images
     out["student_seed_offset"] = STUDENT_SEED_OFFSET
     out["narrow_study_teacher"] = teacher_summary["study_teachers"][0]
     out["narrow_study_label"] = narrow_study_label(teacher_summary)
@@ -473,7 +474,8 @@ def small_pool_sentence(s: dict) -> str:
     :func:`shown_difference`); a student at least :data:`MARGIN` worse than ``direct`` is "worse", at least
     :data:`MARGIN` better "better", "on par" otherwise. Where the widest teacher's student is worse and that
     teacher errs on more of the test set than ``label_noise``, it says why: the pool, drawn like the test set,
-    carries more wrong labels than the labeled set.
+    carries more wrong labels than the labeled set (said as an "if" for a pool of ``.npz`` images,
+    ``pool_like_test`` false, which may come from elsewhere, as CIFAR-5m's generated images do).
     """
     size, n = s["pool_study_smallest"], s["n_labeled"]
     than = ", as many as the labeled set" if size == n else (", fewer than the labeled set" if size < n else "")
@@ -494,7 +496,9 @@ def small_pool_sentence(s: dict) -> str:
                             for kind, amount, label in parts)
         text = f"With the smallest pool ({size:,} inputs{than}), `hard_pool` against `direct` ({s['direct']:.1%}) is {said}."
     if kinds[0] == "worse" and s["teacher_widest"] > s["label_noise"]:
-        text += (f" The pool is drawn like the test set, so the widest teacher's labels on it are wrong about as "
+        drawn = ("The pool is drawn like the test set, so" if s.get("pool_like_test", True) else
+                 "If the `.npz` pool is drawn like the test set (nothing here checks that it is),")
+        text += (f" {drawn} the widest teacher's labels on it are wrong about as "
                  f"often as it errs on the test set ({s['teacher_widest']:.1%}), against {s['label_noise']:.0%} of "
                  f"the labeled set's labels: a pool that small is a noisier training set than the labeled one.")
     return text
