@@ -46,7 +46,7 @@ def main(argv=None):
         summary = dd.summarize(records_frame(run_configs(dd.sweep_configs(params), store=teachers, device=args.device,
                                                          progress=False).records))
         width = distillation.student_width(params, summary)
-        students = distillation.student_configs(params, width, params["teacher_widths"], [max(params["pool_sizes"])],
+        students = distillation.student_configs(params, width, params["teacher_widths"], [params["pool_size"]],
                                                 params["methods"])
         print(f"device: {device} | torch {torch.__version__} | distillation {args.preset}: {len(students)} students "
               f"of width {width}, methods {', '.join(params['methods'])}", flush=True)

@@ -58,6 +58,11 @@ def run_chapter(chapter: str, preset: str, overrides: dict, out_dir: Path | None
 
     module = chapter_module(chapter)
     params = module.resolve_params(preset, **overrides)  # fail fast, before any kernel starts
+    for name, value in overrides.items():  # None means "not given" to the chapter: it would run the preset's value
+        if value is None and params.get(name) is not None:
+            empty = " ('[]' for none)" if isinstance(params[name], list) else ""
+            raise ConfigError(f"-p {name} None would keep the preset's value {params[name]!r} (None means 'not "
+                              f"given'); give {name} a value{empty}")
     # and so do missing CIFAR files (downloads off), even where every run is stored and none would load them
     if params.get("dataset", "mnist1d") in CIFAR_DATASETS:
         require_files(params["dataset"], data_dir(), download_allowed())

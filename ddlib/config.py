@@ -17,7 +17,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from .data import DATASETS, DataConfig
+from .data import DATASETS, DEFAULT_POOL_SEED, DataConfig, check_pool_seeds
 from .models import IMAGE_MODELS, MODELS, VECTOR_MODELS
 from .validation import ConfigError, in_unit_interval, non_negative_int, one_of, positive_float, positive_int
 
@@ -76,7 +76,7 @@ class TargetConfig:
     method: str = "labels"
     teacher: "RunConfig | None" = None
     pool_size: int = 0
-    pool_seed: int = 1000
+    pool_seed: int = DEFAULT_POOL_SEED
     temperature: float = 4.0
     alpha: float = 0.9
 
@@ -114,6 +114,8 @@ class RunConfig:
         positive_int("width", self.width)
         non_negative_int("init_seed", self.init_seed)
         non_negative_int("order_seed", self.order_seed)
+        if self.targets.uses_pool and self.data.dataset == "mnist1d":  # refused here, not after the teacher trains
+            check_pool_seeds(self.data, self.targets.pool_size, self.targets.pool_seed)
 
     def batch_key(self, ignore_width: bool = False, ignore_method: bool = True) -> str:
         """Runs with equal keys can be trained together as one ensemble: they may differ in seeds and,

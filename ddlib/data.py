@@ -6,8 +6,9 @@ batches there and never copies per step.
 
 MNIST-1D layout: the labeled training set is a generator draw of ``n_train`` samples with seed
 ``data_seed``; the test set is its own draw of ``n_test`` samples with seed ``data_seed + 500``;
-the unlabeled pool is made of further draws from seed ``pool_seed`` (default ``data_seed + 1000``),
-so it is held out from both and can be as large as wanted.
+the unlabeled pool is made of further draws from seed ``pool_seed`` (default :data:`DEFAULT_POOL_SEED`,
+the same for :func:`load_pool` and :class:`ddlib.TargetConfig`), so it is held out from both and can be as
+large as wanted (:func:`check_pool_seeds` refuses a ``pool_seed`` whose draws would repeat either).
 
 CIFAR-10/100 layout (files read through torchvision from :func:`ddlib.paths.data_dir`): a
 permutation of the 50,000 training images seeded by ``data_seed``; its first ``n_train`` images
@@ -111,12 +112,15 @@ def load_data(cfg: DataConfig, device: torch.device | str = "cpu", download: boo
 #: never changes the training set, nor ``n_train`` the test set.
 TEST_SEED_OFFSET = 500
 
+#: The MNIST-1D pool's first generator seed unless one is given (``TargetConfig.pool_seed``, ``load_pool``).
+DEFAULT_POOL_SEED = 1000
+
 #: The pool is made of generator draws of this many samples (seeds ``pool_seed``, ``pool_seed + 1``, ...),
 #: so a smaller pool is always a prefix of a larger one with the same seed (nested pools).
 POOL_CHUNK = 5000
 
 
-def load_pool(cfg: DataConfig, pool_size: int, pool_seed: int | None = None, device: torch.device | str = "cpu",
+def load_pool(cfg: DataConfig, pool_size: int, pool_seed: int = DEFAULT_POOL_SEED, device: torch.device | str = "cpu",
               download: bool | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Return ``(x_pool, y_pool_true)``: ``pool_size`` held-out inputs and their true labels.
 
@@ -133,7 +137,7 @@ def load_pool(cfg: DataConfig, pool_size: int, pool_seed: int | None = None, dev
     positive_int("pool_size", pool_size)
     if cfg.dataset in cifar.CIFAR_DATASETS:
         return _cifar_pool(cfg, pool_size, device, download)
-    seed = cfg.data_seed + 1000 if pool_seed is None else non_negative_int("pool_seed", pool_seed)
+    seed = non_negative_int("pool_seed", pool_seed)
     check_pool_seeds(cfg, pool_size, seed)
     xs, ys = zip(*(mnist1d_data.generate(POOL_CHUNK, seed + i) for i in range(-(-pool_size // POOL_CHUNK))))
     x, y = np.concatenate(xs)[:pool_size], np.concatenate(ys)[:pool_size]

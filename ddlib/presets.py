@@ -3,7 +3,8 @@
 A chapter's ``parameters`` cell sets every knob to ``None`` except ``preset``; papermill (or
 ``python -m ddlib run``) overrides any of them. :func:`resolve` starts from the preset's values,
 applies every override that is not ``None``, coerces strings that papermill's ``-p`` produces
-(``"[1, 2]"``, ``"1,2"``, ``"true"``) to the preset's type, and runs the chapter's validator
+(``"[1, 2]"``, ``"1,2"``, ``"true"``) to the preset's type, treats a list of numbers as the set of settings it
+is (sorted, no repeats), and runs the chapter's validator
 *before* anything is computed, so a bad value fails in seconds with a message naming it.
 
 papermill only warns about a ``-p`` name the parameters cell does not have, and runs on with the
@@ -16,6 +17,7 @@ preset's name, or the name and a hash of what differs from it.
 from __future__ import annotations
 
 import ast
+import difflib
 import hashlib
 import json
 from typing import Callable
@@ -62,6 +64,23 @@ def _floats_like(value, like):
     return value
 
 
+def _as_set_if_numbers(value):
+    """A list (or tuple) of numbers as a sorted list without repeats: every such parameter (widths, seeds, rates,
+    sizes) is a set of settings to run, so ``[64, 4]`` and ``[4, 64, 4]`` are ``[4, 64]`` and name one results
+    folder; other values as they are (tuples as lists)."""
+    if not isinstance(value, (list, tuple)):
+        return value
+    if value and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return sorted(set(value))
+    return list(value)
+
+
+def _did_you_mean(unknown: list[str], known) -> str:
+    close = {k: difflib.get_close_matches(k, list(known), n=1) for k in unknown}
+    hints = [f"{c[0]!r} for {k!r}" for k, c in close.items() if c]
+    return f" (did you mean {', '.join(hints)}?)" if hints else ""
+
+
 #: papermill's injected cell starts with this comment (``papermill.translators.PythonTranslator.codify``).
 PAPERMILL_HEADER = "# Parameters"
 #: names papermill itself injects (``--inject-paths``), not the chapter's parameters
@@ -98,10 +117,8 @@ WHERE_NOT_WHAT = ("device",)
 def changed_parameters(base: dict, params: dict) -> dict:
     """The entries of ``params`` that differ from the preset ``base`` (``preset`` and :data:`WHERE_NOT_WHAT`
     aside; entries ``base`` lacks count as changed)."""
-    def norm(v):
-        return list(v) if isinstance(v, tuple) else v
     return {k: v for k, v in params.items() if k != "preset" and k not in WHERE_NOT_WHAT
-            and (k not in base or norm(v) != norm(base[k]))}
+            and (k not in base or _as_set_if_numbers(v) != _as_set_if_numbers(base[k]))}
 
 
 def results_folder(preset: str, changed: dict) -> str:
@@ -127,14 +144,14 @@ def resolve(chapter: str, presets: dict[str, dict], preset: str, overrides: dict
     injected = papermill_injected_names() if check_injected else []
     unknown = sorted({k for k in [*overrides, *injected] if k not in base and k != "preset"})
     if unknown:
-        raise ConfigError(f"unknown parameter(s) {unknown} for chapter {chapter!r}; known: {sorted(base)}")
+        raise ConfigError(f"unknown parameter(s) {unknown} for chapter {chapter!r}{_did_you_mean(unknown, base)}; "
+                          f"known: {sorted(base)}")
     params = dict(base)
     for k, v in overrides.items():
         if v is not None:
             params[k] = _floats_like(_coerce(k, v, base[k]), base[k])
     for k, v in params.items():
-        if isinstance(v, tuple):
-            params[k] = list(v)
+        params[k] = _as_set_if_numbers(v)
     params["preset"] = preset
     if validate is not None:
         validate(params)

@@ -308,8 +308,18 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     return records
 
 
-def load_trained_model(cfg: RunConfig, store: ResultStore, device="cpu") -> torch.nn.Module:
-    """Rebuild a stored run's model (a one-member ensemble) on ``device``, ready for inference."""
+def load_trained_model(cfg: RunConfig, store: ResultStore | None = None, device="cpu") -> torch.nn.Module:
+    """Rebuild a stored run's model on ``device``, in eval mode (``store``: default :class:`ResultStore`).
+
+    The model is a one-member ensemble (:mod:`ddlib.models`): it maps ``(members, batch, *input)`` to
+    ``(members, batch, classes)``, so call it as ``model(x.unsqueeze(0))[0]``, or take
+    ``ddlib.predict_logits(model, x, members=1)[0]``, which also normalises uint8 images and works in chunks.
+    Raises :class:`ConfigError` if ``cfg`` was never trained into ``store``.
+    """
+    store = store or ResultStore()
+    if not store.has(cfg):
+        raise ConfigError(f"run {config_hash(cfg)} is not stored in {store.root}; train it first with "
+                          f"ddlib.run_configs([cfg]) (the same store)")
     input_shape, num_classes = DATASET_SHAPES[cfg.data.dataset]
     model = build_model(cfg.model, cfg.width, input_shape, num_classes, [cfg.init_seed])
     stack_states(model, [store.load_weights(cfg)])

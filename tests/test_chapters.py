@@ -318,7 +318,7 @@ def test_method_table_has_one_row_per_distilled_teacher():
     rows = [("teacher", 2.0, 0, 0.7), ("teacher", 4.0, 0, 0.6), ("hard_pool", 4.0, 100, 0.5),
             ("hard_pool", 4.0, 10, 0.9), ("direct", None, 0, 0.65), ("oracle_pool", None, 100, 0.1)]
     frame = pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "test_error"])
-    table = method_table(frame, {"pool_sizes": [100], "teacher_widths": [4]})
+    table = method_table(frame, {"pool_size": 100, "teacher_widths": [4]})
     # methods as rows (so the table stays narrow), teacher widths as columns, per cent
     assert list(table.columns) == ["width 4"] and list(table.index[:2]) == ["teacher", "direct"]
     assert table["width 4"].to_dict() == {"teacher": 60.0, "direct": 65.0, "hard_pool": 50.0, "oracle_pool": 10.0}
@@ -331,7 +331,7 @@ def test_teachers_are_averaged_over_the_student_seeds():
     rows = [("teacher", 4.0, 0, 0, 0.6), ("teacher", 4.0, 0, 1, 0.5), ("teacher", 4.0, 0, 2, 0.9),
             ("hard_pool", 4.0, 100, 0, 0.5), ("hard_pool", 4.0, 100, 1, 0.6)]
     frame = pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "seed", "test_error"])
-    p = {"pool_sizes": [100], "teacher_widths": [4], "student_seeds": [0, 1]}
+    p = {"pool_size": 100, "teacher_widths": [4], "student_seeds": [0, 1]}
     assert sorted(paired(frame, p)["seed"]) == [0, 0, 1, 1]
     assert method_table(frame, p)["width 4"].to_dict() == {"teacher": 55.0, "hard_pool": 55.0}
 
@@ -439,7 +439,7 @@ def test_distillation_plot_keeps_its_legend_off_the_curves():
             for m, pool, e in (("teacher", 0, 0.6), ("hard_pool", 100, 0.55), ("soft_kd_labeled", 0, 0.58))]
     rows += [("direct", None, 0, s, 0.62) for s in (0, 1)] + [("oracle_pool", None, 100, s, 0.1) for s in (0, 1)]
     frame = pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "seed", "test_error"])
-    p = {"pool_sizes": [100], "teacher_widths": [4, 64], "student_seeds": [0, 1]}
+    p = {"pool_size": 100, "teacher_widths": [4, 64], "student_seeds": [0, 1]}
     assert_legend_outside(plot_methods(frame, p))
     study = frame.assign(pool_size=frame["pool_size"].replace({0: 50}))
     assert_legend_outside(plot_pool_sizes(study, {"study_teachers": [4, 64]}, [50, 100]))

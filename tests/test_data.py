@@ -3,8 +3,9 @@ import random
 import numpy as np
 import pytest
 
-from ddlib import ConfigError, DataConfig, load_data, load_pool
+from ddlib import ConfigError, DataConfig, RunConfig, TargetConfig, load_data, load_pool
 from ddlib import mnist1d_data
+from ddlib.data import DEFAULT_POOL_SEED
 from ddlib.noise import corrupt_labels
 
 
@@ -95,6 +96,19 @@ def test_pool_seeds_may_not_repeat_the_labeled_or_test_draw():
         load_pool(DataConfig(n_train=100, n_test=100), 100, pool_seed=0)
     with pytest.raises(ConfigError, match="the test draw"):
         load_pool(DataConfig(n_train=100, n_test=100), 12000, pool_seed=498)
+    # a student config is refused when it is built, before its teacher trains
+    data = DataConfig(n_train=100, n_test=100, data_seed=500)
+    teacher = RunConfig(data=data, width=4)
+    with pytest.raises(ConfigError, match="pool_seed 1000 with pool size 200 .*the test draw"):
+        RunConfig(data=data, width=4, targets=TargetConfig(method="hard_pool", teacher=teacher, pool_size=200))
+
+
+def test_load_pool_and_a_student_draw_the_same_pool_by_default(results_dir):
+    # the pool a user loads is the one a pool student trains on (one default seed, whatever data_seed is)
+    cfg = DataConfig(n_train=100, n_test=100, data_seed=3)
+    assert TargetConfig().pool_seed == DEFAULT_POOL_SEED
+    assert np.array_equal(load_pool(cfg, 50)[0].numpy(), load_pool(cfg, 50, pool_seed=TargetConfig().pool_seed)[0].numpy())
+    assert not np.array_equal(load_pool(cfg, 50)[0].numpy(), load_pool(cfg, 50, pool_seed=1003)[0].numpy())
 
 
 def test_mnist1d_made_in_two_threads_at_once_equals_made_alone(tmp_path):

@@ -34,8 +34,10 @@ BAD_DD = [
 def test_unknown_preset_and_parameter():
     with pytest.raises(ConfigError, match="preset must be one of 'smoke', 'default', 'paper'; got 'huge'"):
         dd.resolve_params("huge")
-    with pytest.raises(ConfigError, match="unknown parameter"):
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['witdhs'\] .*did you mean 'widths' for 'witdhs'"):
         dd.resolve_params("smoke", witdhs=[1])
+    with pytest.raises(ConfigError, match=r"did you mean 'pool_size' for 'pool_sizes'"):  # the old name
+        kd.resolve_params("smoke", pool_sizes=[1000])
     with pytest.raises(ConfigError, match="chapter must be one of"):
         chapter_module("nope")
 
@@ -69,7 +71,7 @@ BAD_KD = [
     (dict(temperature=-1.0), "temperature must be a finite number > 0"),
     (dict(alpha=1.5), r"alpha must be a number in \[0, 1\]"),
     (dict(alpha=-0.1), r"alpha must be a number in \[0, 1\]"),
-    (dict(pool_sizes=[10]), "pool_sizes must be at least batch_size"),
+    (dict(pool_size=10), "pool_size and each entry of pool_study_sizes must be at least batch_size"),
     (dict(student_width=0), "student_width must be a positive integer or .peak."),
     (dict(student_steps_factor=0), "student_steps_factor must be a positive integer"),
     (dict(methods=["hard_pool", "magic"]), "each entry of methods must be one of"),
@@ -116,6 +118,18 @@ def test_papermill_refuses_before_training(results_dir, tmp_path):
     with pytest.raises(papermill.PapermillExecutionError, match="label_noise must be a number in"):
         execute_chapter("double-descent", tmp_path / "bad.ipynb", preset="smoke", label_noise=1.5)
     assert not (results_dir / "store").exists()  # nothing was trained
+
+
+def test_cli_refuses_none_where_it_would_silently_mean_the_preset(monkeypatch, tmp_path):
+    from ddlib import cli
+
+    with pytest.raises(ConfigError, match=r"-p noise_study None would keep the preset's value \[0.4\].*'\[\]'"):
+        cli.run_chapter("double-descent", "smoke", {"noise_study": None}, tmp_path)
+    started = []
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: started.append(k["parameters"]) or
+                        __import__("nbformat").v4.new_notebook())
+    cli.run_chapter("distillation", "smoke", {"student_model": None}, tmp_path)  # the preset's value is None
+    assert started == [{"preset": "smoke", "student_model": None}]
 
 
 def test_cli_refuses_before_starting_a_kernel(results_dir):
@@ -176,12 +190,17 @@ def test_results_folder_is_the_preset_unless_a_parameter_differs():
     smoke = dd.PRESETS["smoke"]
     # overrides equal to the preset's values change nothing, however they are typed; nor does the device
     assert folder(widths=list(smoke["widths"]), seeds=",".join(map(str, smoke["seeds"])), device="cpu") == "smoke"
+    # a list of numbers is a set of settings: order and repeats change nothing either
+    assert list(smoke["widths"]) == [4, 64] and folder(widths=[64, 4, 4]) == "smoke"
+    assert dd.resolve_params("smoke", widths="64, 8, 4")["widths"] == [4, 8, 64]
     a, b, c, d = folder(label_noise=0.1), folder(label_noise="0.1"), folder(label_noise=0.3), folder(label_noise=0)
     assert a == b == results_folder("smoke", {"label_noise": 0.1}) and re.fullmatch(r"smoke-[0-9a-f]{8}", a)
     assert c != a and d == folder(label_noise=0.0) == folder(label_noise="0")  # 0 and 0.0: one setting, one folder
     params = dd.resolve_params("smoke")
     params["widths"] = [8]  # edited after resolving: the tables must not land in the preset's folder
     assert table_folder("double-descent", params) == results_folder("smoke", {"widths": [8]})
+    params["widths"] = [64, 4]
+    assert table_folder("double-descent", params) == "smoke"
 
 
 def test_write_table_writes_the_parameters_beside_the_table(results_dir):

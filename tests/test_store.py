@@ -29,6 +29,21 @@ def test_store_round_trip(results_dir):
     assert store.load_weights(cfg)["w"].tolist() == [1.0, 1.0]
 
 
+def test_load_trained_model_gives_back_the_stored_test_error(results_dir):
+    import ddlib
+
+    cfg = _configs()[0]
+    with pytest.raises(ddlib.ConfigError, match=r"is not stored in .*ddlib.run_configs\(\[cfg\]\)"):
+        ddlib.load_trained_model(cfg)
+    record = run_configs([cfg], progress=False).records[0]
+    model = ddlib.load_trained_model(cfg)  # the default store: the one run_configs used
+    data = ddlib.load_data(cfg.data)
+    logits = ddlib.predict_logits(model, data.x_test, members=1)[0]
+    assert logits.shape == (100, 10)
+    error = (logits.argmax(1) != data.y_test).float().mean().item()
+    assert error == pytest.approx(record["metrics"]["test_error"])
+
+
 def test_atomic_write_leaves_old_file_or_nothing(tmp_path):
     path = tmp_path / "a.bin"
     atomic_write_bytes(path, b"old")

@@ -37,13 +37,13 @@ _DISTILL = dict(student_model=None, student_width="peak", temperature=4.0, alpha
                 methods=list(STUDENT_METHODS))
 PRESETS = {
     "smoke": dict(dd.SWEEP_PRESETS["smoke"], **_DISTILL, teacher_widths=[4, 64], student_seeds=[0], student_steps_factor=1,
-                  pool_sizes=[1000], pool_study_sizes=[200, 1000]),
+                  pool_size=1000, pool_study_sizes=[200, 1000]),
     # teachers: a subset of the double-descent widths (narrow, best narrow, peak, widest), to fit the
     # book's CPU budget; students: two of the three seeds, each trained for twice the teachers' steps.
     "default": dict(dd.SWEEP_PRESETS["default"], **_DISTILL, teacher_widths=[4, 12, 16, 64], student_seeds=[0, 1],
-                    student_steps_factor=2, pool_sizes=[25000], pool_study_sizes=[1000, 5000, 25000]),
+                    student_steps_factor=2, pool_size=25000, pool_study_sizes=[1000, 5000, 25000]),
     "paper": dict(dd.SWEEP_PRESETS["paper"], **_DISTILL, teacher_widths=[1, 2, 4, 8, 12, 16, 24, 32, 48, 64],
-                  student_seeds=[0], student_steps_factor=1, pool_sizes=[5000000],
+                  student_seeds=[0], student_steps_factor=1, pool_size=5000000,
                   pool_study_sizes=[50000, 500000, 5000000]),
 }
 
@@ -66,13 +66,15 @@ def validate(p: dict) -> None:
     positive_float("temperature", p["temperature"])
     in_unit_interval("alpha", p["alpha"], closed_right=True)
     non_negative_int("pool_seed", p["pool_seed"])
-    for name in ("pool_sizes", "pool_study_sizes"):
-        for size in non_empty_ints(name, p[name], positive=True):
-            if size < p["batch_size"]:
-                raise ConfigError(f"each entry of {name} must be at least batch_size ({p['batch_size']}); got {size}")
+    sizes = [positive_int("pool_size", p["pool_size"]), *non_empty_ints("pool_study_sizes", p["pool_study_sizes"],
+                                                                        positive=True)]
+    for size in sizes:
+        if size < p["batch_size"]:
+            raise ConfigError(f"pool_size and each entry of pool_study_sizes must be at least batch_size "
+                              f"({p['batch_size']}); got {size}")
     if p["dataset"] == "mnist1d":
-        check_pool_seeds(dd.data_config(p), max(p["pool_sizes"] + p["pool_study_sizes"]), p["pool_seed"])
-    elif not pool_npz_files() and p["n_train"] + max(p["pool_sizes"] + p["pool_study_sizes"]) > CIFAR_TRAIN_SIZE:
+        check_pool_seeds(dd.data_config(p), max(sizes), p["pool_seed"])
+    elif not pool_npz_files() and p["n_train"] + max(sizes) > CIFAR_TRAIN_SIZE:
         raise ConfigError(f"n_train + the largest pool size must be at most {CIFAR_TRAIN_SIZE} for {p['dataset']} "
                           f"(the pool is the rest of its training split); set $DDLIB_POOL_NPZ for a larger pool")
     if not isinstance(p["methods"], (list, tuple)) or not p["methods"]:
@@ -127,7 +129,7 @@ def run(p: dict, **kwargs) -> tuple[pd.DataFrame, dict, SweepOutcome]:
     teachers = records_frame(teacher_outcome.records)
     teacher_summary = dd.summarize(teachers)
     width = student_width(p, teacher_summary)
-    main = student_configs(p, width, p["teacher_widths"], [max(p["pool_sizes"])], p["methods"])
+    main = student_configs(p, width, p["teacher_widths"], [p["pool_size"]], p["methods"])
     narrow = [w for w in p["teacher_widths"] if w < teacher_summary["peak_width"]]
     best_narrow = min(narrow, key=lambda w: _mean_error(teachers, w)) if narrow else min(p["teacher_widths"])
     study_teachers = [best_narrow, max(p["teacher_widths"])]
@@ -174,7 +176,7 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     test errors (``gain_over_direct = direct - hard_pool_widest``, in percentage points when printed).
     """
     frame = paired(frame, p)
-    pool = max(p["pool_sizes"])
+    pool = p["pool_size"]
     widest = max(p["teacher_widths"])
 
     def mean(method, tw=None, pool_size=None):
@@ -509,7 +511,7 @@ def method_table(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
     teacher width (columns, ``"width 4"``, ...), at the main pool size; ``teacher`` is the teacher itself, over the
     student seeds (:func:`paired`). ``direct`` and ``oracle_pool`` use no teacher, so they repeat in
     every column."""
-    pool = max(p["pool_sizes"])
+    pool = p["pool_size"]
     frame = paired(frame, p)
     f = frame[frame["pool_size"].isin([0, pool])]
     table = (f[f["teacher_width"].isin(p["teacher_widths"])]
@@ -532,7 +534,7 @@ def plot_methods(frame: pd.DataFrame, p: dict):
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    pool = max(p["pool_sizes"])
+    pool = p["pool_size"]
     frame = paired(frame, p)
     f = frame[(frame["pool_size"].isin([0, pool])) & frame["method"].isin(["teacher", *TEACHER_METHODS])]
     fig, ax = plt.subplots(figsize=(8, 5.2))
