@@ -9,6 +9,10 @@ teacher's config and the method. Methods (Cotter et al. 2021; Hinton et al. 2015
 * ``soft_kd_labeled`` / ``soft_kd_pool`` - Hinton's loss on the labeled inputs / on the pool;
 * ``oracle_pool`` - the pool's true labels (a reference, no teacher);
 * ``direct`` - the student trained on the noisy labeled set (a plain ``labels`` run).
+
+The teacher's logits are computed once per input before the student trains (offline distillation,
+:func:`ddlib.runner._teacher_logits`): for CIFAR on the un-augmented image, while the student trains on
+random crops and flips of it, so soft targets are those of the clean view, not of each augmented one.
 """
 from __future__ import annotations
 
@@ -32,7 +36,8 @@ STUDENT_METHODS = ("direct",) + tuple(m for m in TARGET_METHODS if m != "labels"
 @torch.no_grad()
 def hard_labels(teacher: torch.nn.Module, x: torch.Tensor, chunk: int = 8192, mean_std=None) -> torch.Tensor:
     """The teacher's argmax labels on ``x`` (batched inference on ``x``'s device, no Python loop over samples);
-    uint8 images are normalised with ``mean_std`` (default CIFAR-10's; pass CIFAR-100's for CIFAR-100)."""
+    uint8 images are normalised with ``mean_std`` (required for them: ``"cifar10"``, ``"cifar100"`` or a
+    ``(mean, std)`` pair; :func:`ddlib.train.predict_logits`)."""
     return predict_logits(teacher, x, members=1, chunk=chunk, mean_std=mean_std)[0].argmax(-1)
 
 

@@ -10,6 +10,10 @@ cached as an ``.npz`` keyed by a hash of *every* generator argument, so changing
 gives a new file, never a stale one. ``make_dataset`` also reseeds Python's and NumPy's global
 random generators; we save and restore both around it so callers' randomness is untouched, and let
 one thread at a time run it.
+
+``make_dataset`` standardises each draw by its own scalar mean and standard deviation (the labeled set,
+the test set and every pool chunk are separate draws), not by shared statistics; draws of one generator
+differ in those only by sampling noise, which shrinks as the draws grow.
 """
 from __future__ import annotations
 

@@ -239,14 +239,14 @@ def _teacher_logits(teacher: RunConfig, x, data, store, device, cache) -> tuple[
 
 
 def _stack_targets(group, hard, soft) -> Targets:
-    """One :class:`Targets` for the group: plain labels, one distillation method with shared loss weights,
-    or (members trained differently) per-member weights, with zeros where a member has no labels or no
-    teacher logits (their weight is then 0)."""
+    """One :class:`Targets` for the group: plain labels, one distillation method with shared loss weights
+    (every member at the same method, temperature and alpha), or (members trained differently) per-member
+    weights, with zeros where a member has no labels or no teacher logits (their weight is then 0)."""
     if all(s is None for s in soft):
         same = all(h is hard[0] for h in hard)
         return Targets(hard=hard[0].expand(len(group), -1) if same else torch.stack(hard))
     t0 = group[0].targets
-    if len({c.targets.method for c in group}) == 1:
+    if len({(c.targets.method, c.targets.temperature, c.targets.alpha) for c in group}) == 1:
         labels = None if hard[0] is None else torch.stack(hard)
         return Targets(hard=labels, teacher_logits=torch.stack(soft), temperature=t0.temperature, alpha=t0.alpha)
     like_soft = next(s for s in soft if s is not None)

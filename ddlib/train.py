@@ -34,7 +34,7 @@ from .cuda_graph import GraphedStep, resolve_cuda_graph
 from .devices import cudnn_benchmark, resolve_cudnn_benchmark
 from .losses import cross_entropy, kd_loss, kd_loss_per_member
 from .paths import OFF_WORDS, ON_WORDS, env_word, switch_setting
-from .validation import ConfigError
+from .validation import ConfigError, one_of
 
 
 @dataclass
@@ -323,12 +323,19 @@ def predict_logits(model: torch.nn.Module, x: torch.Tensor, members: int, chunk:
                    mean_std=None) -> torch.Tensor:
     """Logits of every member on every input, shape ``(members, n, classes)``, in float32.
 
-    uint8 ``x`` (images) is normalised with ``mean_std`` (default CIFAR-10's), not augmented.
+    uint8 ``x`` (images) is normalised, not augmented, with ``mean_std``: the dataset's name (``"cifar10"``,
+    ``"cifar100"``) or its per-channel ``(mean, std)``; required for images (the two datasets' differ), unused
+    for float inputs.
     """
     model.eval()
     images = x.dtype == torch.uint8
     chunk = chunk or (1024 if images else 4096)
-    mean, std = mean_std or (cifar.CIFAR10_MEAN, cifar.CIFAR10_STD)
+    if images and mean_std is None:
+        raise ConfigError("uint8 images need mean_std: the dataset's name ('cifar10' or 'cifar100') or its "
+                          "(mean, std), as ddlib.cifar.CIFAR_MEAN_STD holds them")
+    if isinstance(mean_std, str):
+        mean_std = cifar.CIFAR_MEAN_STD[one_of("mean_std", mean_std, cifar.CIFAR_DATASETS)]
+    mean, std = mean_std or (None, None)
     in_dtype = _input_dtype(model, x.device)
     out = []
     for start in range(0, x.shape[0], chunk):

@@ -109,6 +109,10 @@ def test_tiny_cifar_sweep_through_run_configs(cifar_root, results_dir, model, wi
         logits = predict_logits(reloaded, data.x_test, 1, mean_std=CIFAR_MEAN_STD["cifar10"])[0]
         assert logits.shape == (20, 10)
         assert error_rate(logits, data.y_test).item() == pytest.approx(m["test_error"], abs=1e-9)
+        torch.testing.assert_close(predict_logits(reloaded, data.x_test, 1, mean_std="cifar10")[0], logits)
+        assert not torch.allclose(predict_logits(reloaded, data.x_test, 1, mean_std="cifar100")[0], logits)
+        with pytest.raises(ConfigError, match="uint8 images need mean_std"):  # no silent CIFAR-10 default
+            predict_logits(reloaded, data.x_test, 1)
     assert run_configs(cfgs, device="cpu", progress=False).reused == 2
 
 

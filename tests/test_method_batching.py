@@ -74,3 +74,21 @@ def test_method_batching_can_be_switched_off(results_dir, tmp_path, monkeypatch)
         run_configs(pool, store=store, progress=False)
     monkeypatch.delenv("DDLIB_METHOD_BATCH")
     assert method_batching() is True
+
+
+def test_students_of_one_method_at_different_temperatures_each_keep_their_own(results_dir, tmp_path):
+    """Two soft_kd_labeled students at (T=1, alpha=0.9) and (T=8, alpha=0.1) share one ensemble (same inputs), and
+    each must train with its own T and alpha: the same weights as trained alone."""
+    teacher, _, _ = _students()
+    students = [student_config(teacher, "soft_kd_labeled", model="mlp", width=8, temperature=t, alpha=a)
+                for t, a in ((1.0, 0.9), (8.0, 0.1))]
+    assert len(_groups(students)) == 1
+    together_store, alone_store = ResultStore(tmp_path / "together"), ResultStore(tmp_path / "alone")
+    for store in (together_store, alone_store):
+        run_configs([teacher], store=store, progress=False)
+    run_configs(students, store=together_store, progress=False)
+    for cfg in students:
+        run_configs([cfg], store=alone_store, progress=False)
+        wa, wb = together_store.load_weights(cfg), alone_store.load_weights(cfg)
+        for key in wb:
+            torch.testing.assert_close(wa[key], wb[key], rtol=1e-3, atol=1e-4, msg=f"T={cfg.targets.temperature} {key}")

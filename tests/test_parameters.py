@@ -74,6 +74,7 @@ BAD_KD = [
     (dict(pool_size=10), "pool_size and each entry of pool_study_sizes must be at least batch_size"),
     (dict(student_width=0), "student_width must be a positive integer or .peak."),
     (dict(student_steps_factor=0), "student_steps_factor must be a positive integer"),
+    (dict(seeds=[0, 1000], student_seeds=[0]), "each entry of seeds must be below 1000 in this chapter"),
     (dict(methods=["hard_pool", "magic"]), "each entry of methods must be one of"),
 ]
 

@@ -62,6 +62,9 @@ def validate(p: dict) -> None:
         if missing:
             raise ConfigError(f"{name} must be a subset of {full} {p[full]} (the double-descent sweep); "
                               f"not in it: {missing}")
+    if max(p["seeds"]) >= STUDENT_SEED_OFFSET:  # a student's seed s + offset would be another teacher's seed
+        raise ConfigError(f"each entry of seeds must be below {STUDENT_SEED_OFFSET} in this chapter (students start "
+                          f"from seed + {STUDENT_SEED_OFFSET}); got {max(p['seeds'])}")
     positive_int("student_steps_factor", p["student_steps_factor"])
     positive_float("temperature", p["temperature"])
     in_unit_interval("alpha", p["alpha"], closed_right=True)
