@@ -20,6 +20,9 @@ from .paths import REPO_ROOT, data_dir, download_allowed, results_root
 from .runner import CHAPTER_TOTAL
 from .validation import ConfigError
 
+#: The kernel logs only what stops it: not its TCP notice at start, nor the traceback of a reply it could not
+#: send when Ctrl-C shuts it down mid-cell (the cell's own output and errors still come through papermill).
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 SUMMARY = re.compile(r"(" + re.escape(CHAPTER_TOTAL) + r" )?runs: (\d+) computed, (\d+) reused")
 
 
@@ -71,7 +74,8 @@ def run_chapter(chapter: str, preset: str, overrides: dict, out_dir: Path | None
     out = out_dir / f"{chapter}-{preset}-{time.strftime('%Y%m%d-%H%M%S')}.ipynb"
     nb = papermill.execute_notebook(
         str(REPO_ROOT / "book" / f"{chapter}.ipynb"), str(out), parameters={"preset": preset, **overrides},
-        cwd=str(REPO_ROOT / "book"), log_output=True, progress_bar=False, kernel_name="python3")
+        cwd=str(REPO_ROOT / "book"), log_output=True, progress_bar=False, kernel_name="python3",
+        extra_arguments=KERNEL_ARGUMENTS)
     print(runs_summary(nb))
     return out
 

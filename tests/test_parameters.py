@@ -250,3 +250,25 @@ def test_cli_interrupted_says_how_to_resume(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "interrupted" in err and "resumes" in err and "Traceback" not in err
     assert str(results_root() / "store") in err  # the store actually used, not a generic path
+
+
+def test_ctrl_c_mid_training_stops_the_cli_with_one_line_and_no_kernel_traceback(results_dir, tmp_path):
+    """A real SIGINT to the CLI's process group while the kernel trains: exit 130, the resume line, and none of the
+    kernel's ZMQ traceback from replying on a socket its shutdown closed."""
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "ddlib", "run", "double-descent", "--preset", "smoke",
+                             "-p", "epochs", "100000", "-p", "widths", "[4]", "--out-dir", str(tmp_path)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    seen = ""
+    while "member(s)" not in seen:  # training has started (tqdm's progress line)
+        chunk = proc.stderr.read(1)
+        assert chunk, "the CLI ended before training started"
+        seen += chunk
+    os.killpg(proc.pid, signal.SIGINT)
+    out, rest = proc.communicate(timeout=120)
+    err = seen + rest
+    assert proc.returncode == 130
+    assert "interrupted: every run that had finished is stored" in err
+    assert "Traceback" not in err and "ZMQError" not in err
