@@ -80,7 +80,7 @@ def main():
                 raise Stop
 
         train_ensemble(model, x, Targets(hard=y.expand(2, -1)), TrainConfig(steps=30, batch_size=32), [3, 4],
-                       checkpoint=ckpt, on_step=hook)
+                       checkpoint=ckpt, on_step=hook, mean_std="cifar10")
         return model
 
     a, b = run(), run()
@@ -105,7 +105,8 @@ def main():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             torch.cuda.set_sync_debug_mode("warn")
-            train_ensemble(model, x, Targets(hard=y[None]), TrainConfig(steps=40, batch_size=32), [0], on_step=note)
+            train_ensemble(model, x, Targets(hard=y[None]), TrainConfig(steps=40, batch_size=32), [0], on_step=note,
+                           mean_std="cifar10")
             torch.cuda.set_sync_debug_mode(0)
         per_step = [n1 - n0 for (_, n0), (_, n1) in zip(syncs, syncs[1:])]
         print(f"[3] sync warnings per step (steps 1..39): {per_step}; first messages: "
@@ -117,7 +118,8 @@ def main():
     os.environ["DDLIB_COMPILE"] = "1"
     t = time.time()
     model = build_model("cnn5", 4, (3, 32, 32), 10, [0, 1]).to(DEV)
-    losses = train_ensemble(model, x, Targets(hard=y.expand(2, -1)), TrainConfig(steps=30, batch_size=32), [0, 1])
+    losses = train_ensemble(model, x, Targets(hard=y.expand(2, -1)), TrainConfig(steps=30, batch_size=32), [0, 1],
+                            mean_std="cifar10")
     print(f"[4] DDLIB_COMPILE=1: 30 steps in {time.time() - t:.1f}s, losses {losses}")
     os.environ.pop("DDLIB_COMPILE")
 
@@ -138,7 +140,7 @@ def main():
                     clock["t"] = time.time()
 
             train_ensemble(model, big, targets, TrainConfig(steps=warmup + steps, batch_size=128),
-                           list(range(members)), on_step=start_clock)
+                           list(range(members)), on_step=start_clock, mean_std="cifar10")
             torch.cuda.synchronize()
             rate = steps / (time.time() - clock["t"])
             hours = 4000 * 390 / rate / 3600

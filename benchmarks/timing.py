@@ -59,7 +59,8 @@ def timed_training(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, ord
             started["t"] = time.perf_counter()
 
     train_ensemble(model, x, Targets(hard=y.expand(members, -1)), cfg, order_seeds=list(order_seeds),
-                   on_step=start_clock, compile_mode=compile_mode, cuda_graph=cuda_graph, outcome=outcome)
+                   on_step=start_clock, compile_mode=compile_mode, cuda_graph=cuda_graph, outcome=outcome,
+                   mean_std="cifar10")  # CIFAR's shape for the image models (unused for float inputs)
     sync(device)
     return time.perf_counter() - started["t"]
 
@@ -102,7 +103,8 @@ def timed_together(runs, x: torch.Tensor, y: torch.Tensor, executor: Executor, *
 
         try:
             train_ensemble(model, x, Targets(hard=y.expand(len(order_seeds), -1)), cfg, order_seeds=list(order_seeds),
-                           on_step=wait_for_the_others, compile_mode="off", cuda_graph=cuda_graph, outcome=outcome)
+                           on_step=wait_for_the_others, compile_mode="off", cuda_graph=cuda_graph, outcome=outcome,
+                           mean_std="cifar10")
             own_stream_done()
         except BaseException:
             ready.abort()  # the main thread and the other runs stop waiting

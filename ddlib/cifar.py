@@ -164,6 +164,19 @@ def load_npz_pool(paths, max_images: int | None = None, image_key: str = "X", la
 
 
 @functools.lru_cache(maxsize=64)
+def resolve_mean_std(mean_std) -> tuple[tuple, tuple]:
+    """The per-channel ``(mean, std)`` that normalises uint8 images: ``mean_std`` itself, or a dataset's name
+    (``"cifar10"``, ``"cifar100"``) looked up in :data:`CIFAR_MEAN_STD`. Required (``None`` is refused): the
+    two datasets' statistics differ, so no default would be right for both."""
+    if mean_std is None:
+        raise ConfigError("uint8 images need mean_std: the dataset's name ('cifar10' or 'cifar100') or its "
+                          "(mean, std), as ddlib.cifar.CIFAR_MEAN_STD holds them")
+    if isinstance(mean_std, str):
+        return CIFAR_MEAN_STD[one_of("mean_std", mean_std, CIFAR_DATASETS)]
+    mean, std = mean_std
+    return tuple(mean), tuple(std)
+
+
 def _affine(mean: tuple, std: tuple, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """``(1 / (255 std), -mean / std)`` as ``(C, 1, 1)`` tensors on ``device``, made once: a host-to-device
     copy per batch would synchronise the stream every step."""

@@ -18,6 +18,7 @@ from .chapters import CHAPTERS, chapter_module
 from .cifar import CIFAR_DATASETS, require_files
 from .paths import REPO_ROOT, data_dir, download_allowed, results_root
 from .runner import CHAPTER_TOTAL
+from .store import ResultStore
 from .validation import ConfigError
 
 #: The kernel logs only what stops it: not its TCP notice at start, nor the traceback of a reply it could not
@@ -55,6 +56,27 @@ def runs_summary(nb) -> str:
     return f"runs: {sum(c for c, _ in counts)} computed, {sum(r for _, r in counts)} reused"
 
 
+def _allows(module, preset: str, name: str, value) -> bool:
+    try:
+        module.resolve_params(preset, **{name: value})
+        return True
+    except ConfigError:
+        return False
+
+
+def _require_cifar_unless_all_stored(module, params: dict) -> None:
+    """Missing CIFAR files (downloads off) fail fast too, unless every run the chapter asks for is already
+    stored (``module.planned_configs``), so that nothing would read them: stored GPU runs rebuild a chapter
+    anywhere."""
+    try:
+        require_files(params["dataset"], data_dir(), download_allowed())
+    except ConfigError:
+        store = ResultStore()
+        planned = getattr(module, "planned_configs", None)
+        if planned is None or not all(store.has(c) for c in planned(params, store)):
+            raise
+
+
 def run_chapter(chapter: str, preset: str, overrides: dict, out_dir: Path | None = None) -> Path:
     """Execute one chapter with papermill and return the path of the executed notebook."""
     import papermill
@@ -63,12 +85,11 @@ def run_chapter(chapter: str, preset: str, overrides: dict, out_dir: Path | None
     params = module.resolve_params(preset, **overrides)  # fail fast, before any kernel starts
     for name, value in overrides.items():  # None means "not given" to the chapter: it would run the preset's value
         if value is None and params.get(name) is not None:
-            empty = " ('[]' for none)" if isinstance(params[name], list) else ""
+            empty = " ('[]' for none)" if isinstance(params[name], list) and _allows(module, preset, name, []) else ""
             raise ConfigError(f"-p {name} None would keep the preset's value {params[name]!r} (None means 'not "
                               f"given'); give {name} a value{empty}")
-    # and so do missing CIFAR files (downloads off), even where every run is stored and none would load them
     if params.get("dataset", "mnist1d") in CIFAR_DATASETS:
-        require_files(params["dataset"], data_dir(), download_allowed())
+        _require_cifar_unless_all_stored(module, params)
     out_dir = Path(out_dir or REPO_ROOT / "runs")
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{chapter}-{preset}-{time.strftime('%Y%m%d-%H%M%S')}.ipynb"

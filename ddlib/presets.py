@@ -71,7 +71,7 @@ def _as_set_if_numbers(value):
     if not isinstance(value, (list, tuple)):
         return value
     if value and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        return sorted(set(value))
+        return list(dict.fromkeys(sorted(value, key=lambda v: (v, isinstance(v, float)))))  # 4 before 4.0
     return list(value)
 
 
@@ -116,8 +116,8 @@ WHERE_NOT_WHAT = ("device",)
 
 def changed_parameters(base: dict, params: dict) -> dict:
     """The entries of ``params`` that differ from the preset ``base`` (``preset`` and :data:`WHERE_NOT_WHAT`
-    aside; entries ``base`` lacks count as changed)."""
-    return {k: v for k, v in params.items() if k != "preset" and k not in WHERE_NOT_WHAT
+    aside; entries ``base`` lacks count as changed), lists of numbers as the sets they are."""
+    return {k: _as_set_if_numbers(v) for k, v in params.items() if k != "preset" and k not in WHERE_NOT_WHAT
             and (k not in base or _as_set_if_numbers(v) != _as_set_if_numbers(base[k]))}
 
 

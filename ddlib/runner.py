@@ -312,8 +312,9 @@ def load_trained_model(cfg: RunConfig, store: ResultStore | None = None, device=
     """Rebuild a stored run's model on ``device``, in eval mode (``store``: default :class:`ResultStore`).
 
     The model is a one-member ensemble (:mod:`ddlib.models`): it maps ``(members, batch, *input)`` to
-    ``(members, batch, classes)``, so call it as ``model(x.unsqueeze(0))[0]``, or take
-    ``ddlib.predict_logits(model, x, members=1)[0]``, which also normalises uint8 images and works in chunks.
+    ``(members, batch, classes)``: take ``ddlib.predict_logits(model, x, members=1)[0]`` (in chunks, and for
+    uint8 CIFAR images with ``mean_std="cifar10"`` or ``"cifar100"``, which normalises them), or for float
+    inputs ``model(x.unsqueeze(0))[0]``.
     Raises :class:`ConfigError` if ``cfg`` was never trained into ``store``.
     """
     store = store or ResultStore()

@@ -34,7 +34,7 @@ from .cuda_graph import GraphedStep, resolve_cuda_graph
 from .devices import cudnn_benchmark, resolve_cudnn_benchmark
 from .losses import cross_entropy, kd_loss, kd_loss_per_member
 from .paths import OFF_WORDS, ON_WORDS, env_word, switch_setting
-from .validation import ConfigError, one_of
+from .validation import ConfigError
 
 
 @dataclass
@@ -218,8 +218,8 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     """Train ``model`` (an ensemble) in place for ``cfg.steps`` steps; return the loss every 100 steps.
 
     ``x`` holds the training inputs ``(n, *shape)`` shared by all members, already on the device;
-    uint8 ``x`` is images, augmented per batch and normalised with ``mean_std`` (per-channel
-    ``(mean, std)``; default CIFAR-10's). With ``checkpoint``, the state is saved every
+    uint8 ``x`` is images, augmented per batch and normalised with ``mean_std`` (required for them: the
+    dataset's name or its per-channel ``(mean, std)``, :func:`ddlib.cifar.resolve_mean_std`). With ``checkpoint``, the state is saved every
     ``checkpoint.every`` steps and a saved state is resumed from. ``on_step(step)`` is called
     after each step (a test or timing hook). ``compile_mode``: a :func:`resolve_compile_mode` value (default
     ``$DDLIB_COMPILE``, else off); it changes speed, not the recipe, so it is not part of a run's hash.
@@ -243,7 +243,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     gens = _order_generators(order_seeds)
     images = x.dtype == torch.uint8
     aug_gens = _augment_generators(order_seeds, device) if images else []
-    mean_std = mean_std or (cifar.CIFAR10_MEAN, cifar.CIFAR10_STD)
+    mean_std = cifar.resolve_mean_std(mean_std) if images else None
     in_dtype = _input_dtype(model, device)
     mode = resolve_compile_mode(compile_mode)
     if in_worker_thread():
@@ -324,18 +324,13 @@ def predict_logits(model: torch.nn.Module, x: torch.Tensor, members: int, chunk:
     """Logits of every member on every input, shape ``(members, n, classes)``, in float32.
 
     uint8 ``x`` (images) is normalised, not augmented, with ``mean_std``: the dataset's name (``"cifar10"``,
-    ``"cifar100"``) or its per-channel ``(mean, std)``; required for images (the two datasets' differ), unused
-    for float inputs.
+    ``"cifar100"``) or its per-channel ``(mean, std)``; required for images
+    (:func:`ddlib.cifar.resolve_mean_std`), unused for float inputs.
     """
     model.eval()
     images = x.dtype == torch.uint8
     chunk = chunk or (1024 if images else 4096)
-    if images and mean_std is None:
-        raise ConfigError("uint8 images need mean_std: the dataset's name ('cifar10' or 'cifar100') or its "
-                          "(mean, std), as ddlib.cifar.CIFAR_MEAN_STD holds them")
-    if isinstance(mean_std, str):
-        mean_std = cifar.CIFAR_MEAN_STD[one_of("mean_std", mean_std, cifar.CIFAR_DATASETS)]
-    mean, std = mean_std or (None, None)
+    mean, std = cifar.resolve_mean_std(mean_std) if images else (None, None)
     in_dtype = _input_dtype(model, x.device)
     out = []
     for start in range(0, x.shape[0], chunk):

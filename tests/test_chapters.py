@@ -9,7 +9,8 @@ import pytest
 from jupytext.compare import compare_notebooks
 
 from conftest import REPO, cited_names, execute_chapter, glued_names, output_mime_types
-from ddlib.chapters import CHAPTERS
+from ddlib import config_hash
+from ddlib.chapters import CHAPTERS, distillation as kd
 
 NOTEBOOKS = sorted(glob.glob(str(REPO / "book" / "*.md")))
 NOTEBOOKS = [p for p in NOTEBOOKS if "jupytext:" in open(p, encoding="utf-8").read(400)]
@@ -66,6 +67,8 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path):
     # the 11 students are new
     assert "runs: 11 computed, 2 reused" in text
     table = pd.read_csv(results_dir / "distillation" / "smoke" / "results.csv")
+    # what the CLI checks before a kernel starts is every run the chapter then asked for
+    assert {config_hash(c) for c in kd.planned_configs(kd.resolve_params("smoke"))} == set(table["hash"])
     assert {"method", "teacher_width", "student_width", "pool_size", "seed", "test_error", "agreement"} <= set(table.columns)
     assert set(table["method"]) == {"teacher", "direct", "hard_labeled", "hard_pool", "soft_kd_labeled",
                                     "soft_kd_pool", "oracle_pool"}

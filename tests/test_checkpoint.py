@@ -57,7 +57,7 @@ def test_image_run_resumes_bit_identical(tmp_path):
     def run(ckpt=None, on_step=None):
         model = build_model("cnn5", 1, (3, 32, 32), 10, seeds=[0, 5])
         train_ensemble(model, x, Targets(hard=y.expand(2, -1)), TrainConfig(steps=14, batch_size=16),
-                       order_seeds=[0, 5], checkpoint=ckpt, on_step=on_step)
+                       order_seeds=[0, 5], checkpoint=ckpt, on_step=on_step, mean_std="cifar10")
         return model
 
     plain = run()

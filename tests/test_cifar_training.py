@@ -134,7 +134,7 @@ def test_batched_training_equals_separate_training_for_images():
 
     def train(seeds):
         model = build_model("cnn5", 1, (3, 32, 32), 10, seeds=seeds).to(torch.float64)
-        train_ensemble(model, x, Targets(hard=y.expand(len(seeds), -1)), cfg, order_seeds=seeds)
+        train_ensemble(model, x, Targets(hard=y.expand(len(seeds), -1)), cfg, order_seeds=seeds, mean_std="cifar10")
         return model
 
     together = train([1, 2])

@@ -96,7 +96,7 @@ def test_train_ensemble_with_the_graph_plumbing_equals_eager(monkeypatch, tiny_i
         model = build_model("cnn5", 2, (3, 32, 32), 10, [0, 1]).double()
         losses = train.train_ensemble(model, x, train.Targets(hard=y.expand(2, -1)),
                                       TrainConfig(steps=2 * WARMUP_STEPS + 3, batch_size=8), [0, 1],
-                                      outcome=outcome)
+                                      outcome=outcome, mean_std="cifar10")
         return model, losses
 
     outcome = {}
@@ -173,7 +173,8 @@ def test_resume_from_a_checkpoint_written_with_the_graph_on(tmp_path):
             if step == stop:
                 raise _Stop
 
-        train.train_ensemble(model, x, train.Targets(hard=y), cfg, [0, 1], checkpoint=checkpoint, on_step=hook)
+        train.train_ensemble(model, x, train.Targets(hard=y), cfg, [0, 1], checkpoint=checkpoint, on_step=hook,
+                             mean_std="cifar10")
         return model
 
     whole = run()

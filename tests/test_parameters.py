@@ -126,6 +126,8 @@ def test_cli_refuses_none_where_it_would_silently_mean_the_preset(monkeypatch, t
 
     with pytest.raises(ConfigError, match=r"-p noise_study None would keep the preset's value \[0.4\].*'\[\]'"):
         cli.run_chapter("double-descent", "smoke", {"noise_study": None}, tmp_path)
+    with pytest.raises(ConfigError, match=r"give widths a value$"):  # no '[]' hint: widths may not be empty
+        cli.run_chapter("double-descent", "smoke", {"widths": None}, tmp_path)
     started = []
     monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: started.append(k["parameters"]) or
                         __import__("nbformat").v4.new_notebook())
@@ -194,6 +196,7 @@ def test_results_folder_is_the_preset_unless_a_parameter_differs():
     # a list of numbers is a set of settings: order and repeats change nothing either
     assert list(smoke["widths"]) == [4, 64] and folder(widths=[64, 4, 4]) == "smoke"
     assert dd.resolve_params("smoke", widths="64, 8, 4")["widths"] == [4, 8, 64]
+    assert dd.resolve_params("smoke", widths=[4.0, 4])["widths"] == [4]  # the integer kept, whatever the order
     a, b, c, d = folder(label_noise=0.1), folder(label_noise="0.1"), folder(label_noise=0.3), folder(label_noise=0)
     assert a == b == results_folder("smoke", {"label_noise": 0.1}) and re.fullmatch(r"smoke-[0-9a-f]{8}", a)
     assert c != a and d == folder(label_noise=0.0) == folder(label_noise="0")  # 0 and 0.0: one setting, one folder
@@ -202,6 +205,8 @@ def test_results_folder_is_the_preset_unless_a_parameter_differs():
     assert table_folder("double-descent", params) == results_folder("smoke", {"widths": [8]})
     params["widths"] = [64, 4]
     assert table_folder("double-descent", params) == "smoke"
+    assert table_folder("double-descent", dict(params, widths=[8, 4])) == \
+        table_folder("double-descent", dict(params, widths=[4, 8, 4]))
 
 
 def test_write_table_writes_the_parameters_beside_the_table(results_dir):
@@ -225,6 +230,29 @@ def test_cli_refuses_missing_cifar_files_before_starting_a_kernel(tmp_path):
                          capture_output=True, text=True, cwd=REPO, timeout=120, env=env)
     assert out.returncode == 2 and str(tmp_path / "cifar-10-batches-py") in out.stderr
     assert not list(tmp_path.glob("*.ipynb"))  # no notebook was started
+
+
+def test_cli_needs_no_cifar_files_where_every_run_is_stored(results_dir, tmp_path, monkeypatch):
+    import nbformat
+    import torch
+
+    from ddlib import ResultStore, cli
+
+    monkeypatch.setenv("DDLIB_DATA", str(tmp_path / "no-cifar-here"))
+    monkeypatch.setenv("DDLIB_DOWNLOAD", "0")
+    overrides = {"dataset": "cifar10", "model": "cnn5"}
+    planned = dd.planned_configs(dd.resolve_params("smoke", **overrides))
+    assert len(planned) == 4  # widths 4 and 64, one seed, at 20% noise and at the study's 40%
+    store = ResultStore()
+    for cfg in planned[:-1]:
+        store.save(cfg, {"test_error": 0.5}, {"w": torch.zeros(1)}, {"device": "gpu elsewhere"})
+    with pytest.raises(ConfigError, match="cifar10 files not found"):  # one run left to train: the files are needed
+        cli.run_chapter("double-descent", "smoke", overrides, tmp_path)
+    store.save(planned[-1], {"test_error": 0.5}, {"w": torch.zeros(1)}, {"device": "gpu elsewhere"})
+    started = []
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: started.append(1) or nbformat.v4.new_notebook())
+    cli.run_chapter("double-descent", "smoke", overrides, tmp_path)  # every run stored: nothing would read them
+    assert started == [1]
 
 
 def test_runs_summary_takes_the_chapter_total_else_sums_every_sweep():

@@ -25,7 +25,7 @@ def _data(name):
 
 def _train(model, name, seeds, cfg=TrainConfig(steps=4, batch_size=8)):
     x, y = _data(name)
-    train_ensemble(model, x, Targets(hard=y.expand(len(seeds), -1)), cfg, seeds)
+    train_ensemble(model, x, Targets(hard=y.expand(len(seeds), -1)), cfg, seeds, mean_std="cifar10")
     return model
 
 
@@ -42,13 +42,13 @@ def test_padded_members_train_exactly_like_lone_models(name, cfg):
     assert together.member_widths == WIDTHS
     states = [member_state(together, i) for i in range(len(WIDTHS))]
     x = _data(name)[0][:10]
-    logits = predict_logits(together, x, len(WIDTHS))
+    logits = predict_logits(together, x, len(WIDTHS), mean_std="cifar10")
     for i, (width, seed, state) in enumerate(zip(WIDTHS, SEEDS, states)):
         alone = _train(build_model(name, width, SHAPES[name], 10, [seed]).to(torch.float64), name, [seed], cfg)
         for key, value in member_state(alone, 0).items():
             assert state[key].shape == value.shape, key
             torch.testing.assert_close(state[key], value, rtol=1e-7, atol=1e-9, msg=key)
-        torch.testing.assert_close(logits[i], predict_logits(alone, x, 1)[0], rtol=1e-7, atol=1e-9)
+        torch.testing.assert_close(logits[i], predict_logits(alone, x, 1, mean_std="cifar10")[0], rtol=1e-7, atol=1e-9)
     for key, tensor in together.state_dict().items():  # the rest of each tensor is padding: all zero
         outside = tensor.abs().sum() - sum(s[key].abs().sum() for s in states)
         assert abs(float(outside)) < 1e-9, key

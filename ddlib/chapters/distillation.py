@@ -20,20 +20,21 @@ import pandas as pd
 
 from .. import book
 from ..config import POOL_METHODS, TEACHER_METHODS, check_model_for_dataset
-from ..data import CIFAR_TRAIN_SIZE, check_pool_seeds
+from ..data import CIFAR_TRAIN_SIZE, DEFAULT_POOL_SEED, check_pool_seeds
 from ..distill import STUDENT_METHODS, STUDENT_SEED_OFFSET, student_config
 from ..models import MODELS
 from ..paths import pool_npz_files
 from ..presets import resolve
 from ..prose import CLEAR, join, plural, points, relation, shown_difference, signed_points
 from ..runner import SweepOutcome, records_frame, run_configs
+from ..store import ResultStore
 from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int, one_of, positive_float,
                           positive_int)
 from . import double_descent as dd
 
 CHAPTER = "distillation"
 
-_DISTILL = dict(student_model=None, student_width="peak", temperature=4.0, alpha=0.9, pool_seed=1000,
+_DISTILL = dict(student_model=None, student_width="peak", temperature=4.0, alpha=0.9, pool_seed=DEFAULT_POOL_SEED,
                 methods=list(STUDENT_METHODS))
 PRESETS = {
     "smoke": dict(dd.SWEEP_PRESETS["smoke"], **_DISTILL, teacher_widths=[4, 64], student_seeds=[0], student_steps_factor=1,
@@ -130,14 +131,9 @@ def run(p: dict, **kwargs) -> tuple[pd.DataFrame, dict, SweepOutcome]:
     """
     teacher_outcome = run_configs(dd.sweep_configs(p), device=p["device"], **kwargs)
     teachers = records_frame(teacher_outcome.records)
-    teacher_summary = dd.summarize(teachers)
-    width = student_width(p, teacher_summary)
-    main = student_configs(p, width, p["teacher_widths"], [p["pool_size"]], p["methods"])
-    narrow = [w for w in p["teacher_widths"] if w < teacher_summary["peak_width"]]
-    best_narrow = min(narrow, key=lambda w: _mean_error(teachers, w)) if narrow else min(p["teacher_widths"])
-    study_teachers = [best_narrow, max(p["teacher_widths"])]
-    study = student_configs(p, width, study_teachers, p["pool_study_sizes"], ["hard_pool"])
-    outcome = run_configs(main + study, device=p["device"], **kwargs)
+    plan = _plan_students(p, teachers)
+    teacher_summary = plan["teacher_summary"]
+    outcome = run_configs(plan["main"] + plan["study"], device=p["device"], **kwargs)
     students = records_frame(outcome.records).drop_duplicates("hash")
     outcome = teacher_outcome.merge(outcome)  # `direct` students are teachers too: count them once
     students["method"] = students["method"].replace({"labels": "direct"})
@@ -149,10 +145,36 @@ def run(p: dict, **kwargs) -> tuple[pd.DataFrame, dict, SweepOutcome]:
             "train_error", "hash"]
     frame = pd.concat([teacher_rows[cols], students.reindex(columns=cols)], ignore_index=True)
     book.write_table(frame, CHAPTER, p)
-    teacher_summary["student_width"] = width
-    teacher_summary["study_teachers"] = study_teachers
-    teacher_summary["study_narrow_is_narrower"] = bool(narrow)
+    teacher_summary.update(student_width=plan["width"], study_teachers=plan["study_teachers"],
+                           study_narrow_is_narrower=plan["narrow_is_narrower"])
     return frame, teacher_summary, outcome
+
+
+def _plan_students(p: dict, teachers: pd.DataFrame) -> dict:
+    """What the students are, given the teachers' frame: the student width (:func:`student_width`), the main
+    comparison's configs, the pool study's two teachers (the best one narrower than the peak, and the widest)
+    and its configs."""
+    teacher_summary = dd.summarize(teachers)
+    width = student_width(p, teacher_summary)
+    narrow = [w for w in p["teacher_widths"] if w < teacher_summary["peak_width"]]
+    best_narrow = min(narrow, key=lambda w: _mean_error(teachers, w)) if narrow else min(p["teacher_widths"])
+    study_teachers = [best_narrow, max(p["teacher_widths"])]
+    return dict(teacher_summary=teacher_summary, width=width, study_teachers=study_teachers,
+                narrow_is_narrower=bool(narrow),
+                main=student_configs(p, width, p["teacher_widths"], [p["pool_size"]], p["methods"]),
+                study=student_configs(p, width, study_teachers, p["pool_study_sizes"], ["hard_pool"]))
+
+
+def planned_configs(p: dict, store: ResultStore | None = None) -> list:
+    """Every run :func:`run` would ask for: the teachers and, once every teacher is in ``store`` (default
+    :class:`~ddlib.store.ResultStore`), the students it would then pick (which depend on the teachers' errors);
+    trains nothing."""
+    store = store or ResultStore()
+    teachers = dd.sweep_configs(p)
+    if not all(store.has(c) for c in teachers):
+        return teachers
+    plan = _plan_students(p, records_frame([store.load(c) for c in teachers]))
+    return teachers + plan["main"] + plan["study"]
 
 
 def _mean_error(frame: pd.DataFrame, width: int) -> float:

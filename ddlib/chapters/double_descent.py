@@ -127,6 +127,12 @@ def sweep_configs(p: dict) -> list[RunConfig]:
     return [run_config(p, w, s) for w in p["widths"] for s in p["seeds"]]
 
 
+def planned_configs(p: dict, store=None) -> list[RunConfig]:
+    """Every run the chapter asks for: the sweep and the label-noise study's sweeps (trains nothing; ``store`` is
+    unused, as the runs do not depend on stored results)."""
+    return sweep_configs(p) + [c for level in p.get("noise_study", []) for c in sweep_configs(dict(p, label_noise=level))]
+
+
 def run(p: dict, table: str = "results.csv", folder_params: dict | None = None, **kwargs
         ) -> tuple[pd.DataFrame, SweepOutcome]:
     """Run (or reuse) the sweep; write ``results/double-descent/<folder>/<table>``, the folder being the preset's
