@@ -40,7 +40,7 @@ PRESETS = {
     "smoke": dict(dd.SWEEP_PRESETS["smoke"], **_DISTILL, teacher_widths=[4, 64], student_seeds=[0], student_steps_factor=1,
                   pool_size=1000, pool_study_sizes=[200, 1000]),
     # teachers: a subset of the double-descent widths (narrow, best narrow, peak, widest), to fit the
-    # book's CPU budget; students: two of the three seeds, each trained for twice the teachers' steps.
+    # book's CPU budget; students: two of the five seeds, each trained for twice the teachers' steps.
     "default": dict(dd.SWEEP_PRESETS["default"], **_DISTILL, teacher_widths=[4, 12, 16, 64], student_seeds=[0, 1],
                     student_steps_factor=2, pool_size=25000, pool_study_sizes=[1000, 5000, 25000]),
     "paper": dict(dd.SWEEP_PRESETS["paper"], **_DISTILL, teacher_widths=[1, 2, 4, 8, 12, 16, 24, 32, 48, 64],
