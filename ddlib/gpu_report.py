@@ -664,11 +664,14 @@ def _width_batching_gpu_verdict(gpu: pd.DataFrame) -> str:
 
 
 def chapter_times_sentence(runs: pd.DataFrame, folder: Path | str = CHAPTER_RESULTS,
-                           same_sweep: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> str:
+                           same_sweep: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+                           preset_runs: dict[tuple[str, str], int] | None = None) -> str:
     """The book's own chapter sweeps on a GPU against a CPU, from the newest file of each in ``folder``
     (default :data:`CHAPTER_RESULTS`; the logs beside the CSVs hold the summaries compared): seconds per
     chapter and preset, every run computed afresh. ``same_sweep``: the width-batching and groups-at-once
-    ``--chapter-sweep`` runs, whose one-group-at-a-time timings of the same CPU sweep are set beside it."""
+    ``--chapter-sweep`` runs, whose one-group-at-a-time timings of the same CPU sweep are set beside it.
+    ``preset_runs``: ``{(chapter, preset): runs}`` as the presets stand now; where a measured count differs (the
+    preset changed since), the sentence says so."""
     gpu, cpu = newest_file(runs, cpu=False), newest_file(runs, cpu=True)
     if gpu.empty or cpu.empty:
         return "The chapters' sweeps have not been timed on both a GPU and a CPU yet (`benchmarks/gpu_chapters.py`)."
@@ -682,7 +685,9 @@ def chapter_times_sentence(runs: pd.DataFrame, folder: Path | str = CHAPTER_RESU
             speed += (" (the run is small, so the GPU's fixed costs, such as one graph capture per group"
                       + (" and, for the first chapter timed, starting CUDA," if cold and i == 0 else "")
                       + " may well dominate; they were not timed apart)")
-        parts.append(f"the {r['chapter']} chapter at `{r['preset']}` ({int(r['runs_computed_gpu'])} runs) took "
+        measured, now = int(r["runs_computed_gpu"]), (preset_runs or {}).get((r["chapter"], r["preset"]))
+        runs = f"{measured} runs" + ("" if now in (None, measured) else f", as the preset was when timed; it now has {now}")
+        parts.append(f"the {r['chapter']} chapter at `{r['preset']}` ({runs}) took "
                      f"{r['seconds_gpu']:.1f} s on {r['device_gpu']} against {r['seconds_cpu']:.1f} s on "
                      f"{_device_words(r['device_cpu'])}, {speed}")
     versions = ("" if gpu["torch"].iloc[0] == cpu["torch"].iloc[0] else

@@ -253,6 +253,9 @@ def test_chapter_times_compare_the_newest_gpu_and_cpu_runs(tmp_path):
     assert "torch 2" not in text  # the same version on both: nothing to say
     assert "-0.4 points on the GPU and +0.4 on the CPU" in text
     assert "on neither device does a peak stand out from seed noise" in text  # 0.4 points against a 2-point spread
+    grown = gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path), tmp_path,
+                                              preset_runs={("double-descent", "default"): 40})
+    assert "(24 runs, as the preset was when timed; it now has 40) took 5.0 s" in grown and "it now has" not in text
     (tmp_path / "cpu.log").write_text("double_descent default: 100.0 s, runs: 24 computed, 0 reused\n"
                                       + summary.format(w=0.53, p=0.05) + "\n")
     text = gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path), tmp_path)
