@@ -432,7 +432,10 @@ def width_batching_numbers(runs: pd.DataFrame) -> dict:
     paying = cpu.iloc[: int(losing.argmax()) if losing.any() else len(cpu)]
     r0 = cpu.iloc[0]
     data = "MNIST-1D" if r0["data"] == "mnist1d" else "synthetic CIFAR-shaped images"
-    text = (f"In short runs on {_device_words(r0['device'])}, with {r0['model']} on {data}, {int(r0['seeds'])} seeds per width, batch "
+    seeds_now = len(_double_descent().SWEEP_PRESETS["default"]["seeds"])
+    book = (f" (the book's sweep now runs {seeds_now}; not timed again)" if r0["data"] == "mnist1d"
+            and int(r0["seeds"]) != seeds_now else "")
+    text = (f"In short runs on {_device_words(r0['device'])}, with {r0['model']} on {data}, {int(r0['seeds'])} seeds per width{book}, batch "
             f"{int(r0['batch_size'])} and {int(r0['timed_steps'])} timed steps, ")
     if paying.empty:
         text += (f"padding does not pay even for widths {_spaced(r0['widths'])}: {r0['ratio']:.2f} times as fast "
@@ -468,7 +471,8 @@ def _chapter_sweep_sentence(runs: pd.DataFrame, missing: str, batched, separate:
     r = newest_file(runs).iloc[0]
     chapter, preset = str(r["sweep"]).rsplit(" ", 1)
     return _timed_both_ways(r, f"the {chapter} chapter's whole sweep at its `{preset}` preset", batched(r), separate,
-                            r[separate_col], ending, batched_s=r[batched_col])
+                            r[separate_col], ending, batched_s=r[batched_col],
+                            runs_note=_preset_now(chapter, preset, r["runs"]))
 
 
 def method_batching_sentence(runs: pd.DataFrame) -> str:
@@ -485,11 +489,12 @@ def method_batching_sentence(runs: pd.DataFrame) -> str:
 
 
 def _timed_both_ways(r: pd.Series, subject: str, batched: str, separate: str, separate_s: float,
-                     ending: str = ".", batched_s: float | None = None) -> str:
+                     ending: str = ".", batched_s: float | None = None, runs_note: str = "") -> str:
     """One sweep timed two ways in one run (``runs``, ``ratio``, device, date and, unless given, ``batched_s``
-    from ``r``)."""
+    from ``r``; ``runs_note`` follows the run count)."""
     batched_s = r["batched_s"] if batched_s is None else batched_s
-    return (f"For {subject} ({int(r['runs'])} runs, timing data, training, evaluation and storing; "
+    return (f"For {subject} ({int(r['runs'])} runs{runs_note}{';' if runs_note else ','} timing data, training, "
+            f"evaluation and storing; "
             f"{_device_words(r['device'])}, {r['date']}), {batched} took {batched_s:.0f} s against "
             f"{separate_s:.0f} s {separate}, {r['ratio']:.2f} times as fast{ending}")
 
@@ -663,15 +668,29 @@ def _width_batching_gpu_verdict(gpu: pd.DataFrame) -> str:
     return f"{verdict}, eager or graphed{cards}."
 
 
+def _double_descent():
+    from .chapters import double_descent  # the chapters import this package: import them when asked
+
+    return double_descent
+
+
+def _preset_now(chapter: str, preset: str, measured) -> str:
+    """``", as the preset was when timed; it now has N"`` where the double-descent sweep at ``preset`` (what the
+    chapter benchmarks time) now has another number of runs than the ``measured`` one; else ``""``."""
+    dd = _double_descent()
+    if chapter != dd.CHAPTER or preset not in dd.SWEEP_PRESETS:
+        return ""
+    now = len(dd.sweep_configs(dd.resolve_params(preset, device="cpu")))
+    return "" if now == int(measured) else f", as the preset was when timed; it now has {now}"
+
+
 def chapter_times_sentence(runs: pd.DataFrame, folder: Path | str = CHAPTER_RESULTS,
-                           same_sweep: tuple[pd.DataFrame, pd.DataFrame] | None = None,
-                           preset_runs: dict[tuple[str, str], int] | None = None) -> str:
+                           same_sweep: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> str:
     """The book's own chapter sweeps on a GPU against a CPU, from the newest file of each in ``folder``
     (default :data:`CHAPTER_RESULTS`; the logs beside the CSVs hold the summaries compared): seconds per
     chapter and preset, every run computed afresh. ``same_sweep``: the width-batching and groups-at-once
     ``--chapter-sweep`` runs, whose one-group-at-a-time timings of the same CPU sweep are set beside it.
-    ``preset_runs``: ``{(chapter, preset): runs}`` as the presets stand now; where a measured count differs (the
-    preset changed since), the sentence says so."""
+    Where the double-descent preset has changed since it was timed, the sentence says so (:func:`_preset_now`)."""
     gpu, cpu = newest_file(runs, cpu=False), newest_file(runs, cpu=True)
     if gpu.empty or cpu.empty:
         return "The chapters' sweeps have not been timed on both a GPU and a CPU yet (`benchmarks/gpu_chapters.py`)."
@@ -685,8 +704,7 @@ def chapter_times_sentence(runs: pd.DataFrame, folder: Path | str = CHAPTER_RESU
             speed += (" (the run is small, so the GPU's fixed costs, such as one graph capture per group"
                       + (" and, for the first chapter timed, starting CUDA," if cold and i == 0 else "")
                       + " may well dominate; they were not timed apart)")
-        measured, now = int(r["runs_computed_gpu"]), (preset_runs or {}).get((r["chapter"], r["preset"]))
-        runs = f"{measured} runs" + ("" if now in (None, measured) else f", as the preset was when timed; it now has {now}")
+        runs = f"{int(r['runs_computed_gpu'])} runs{_preset_now(r['chapter'], r['preset'], r['runs_computed_gpu'])}"
         parts.append(f"the {r['chapter']} chapter at `{r['preset']}` ({runs}) took "
                      f"{r['seconds_gpu']:.1f} s on {r['device_gpu']} against {r['seconds_cpu']:.1f} s on "
                      f"{_device_words(r['device_cpu'])}, {speed}")
@@ -761,7 +779,7 @@ def _agreement(gpu: pd.DataFrame, cpu: pd.DataFrame, folder: Path) -> str:
                  f"{100 * dd_c['peak_over_narrower']:+.1f} on the CPU, against a seed spread of "
                  f"{100 * dd_g['seed_spread']:.1f} and {100 * dd_c['seed_spread']:.1f} points")
         above = [name for name, dd in (("GPU", dd_g), ("CPU", dd_c)) if dd["peak_over_narrower"] > dd["seed_spread"]]
-        text += (": on neither device does a peak stand out from seed noise at this preset." if not above else
+        text += (": on neither device does a peak stand out from seed noise in these runs." if not above else
                  ": on both devices a peak stands out from seed noise." if len(above) == 2 else
                  f": only on the {above[0]} does a peak stand out from seed noise.")
     return text

@@ -229,7 +229,7 @@ def test_distillation_verdict_counts_the_other_teachers():
     assert "(it tracks the teacher curve; from few points)" in text
     assert "for every teacher" in verdict({**s, "other_beats_soft_kd_labeled": 3})
     # a curve that only falls over the distilled widths: the correlation shows a trend, not a peak
-    assert ("(it tracks the teacher curve, which only falls over these widths: a shared trend, not a shared peak; "
+    assert ("(it tracks the teacher curve, which only falls over the distilled widths: a shared trend, not a shared peak; "
             "from few points)") in verdict({**s, "teacher_curve_only_falls": True})
 
 
@@ -574,9 +574,10 @@ def test_one_seed_has_no_spread_between_seeds():
     assert not table.isna().any().any() and not any("std" in c for c in table.columns)
     assert list(table.columns) == ["parameters", "train error (%)", "test error (%)"]
     many = summarize(_dd_frame(_MONOTONE))
-    assert many["seed_noise_words"] == ("so differences smaller than the spread between seeds (0.1 points on average) "
-                                        "are within seed noise (the band spans the lowest to the highest seed; the "
-                                        "table's std is the standard deviation over seeds)")
+    assert many["seed_noise_words"] == ("so differences smaller than the spread between seeds (the standard deviation "
+                                        "over seeds, 0.1 points averaged over widths; the table gives each width's) "
+                                        "are within seed noise (the figure's band spans the lowest to the highest "
+                                        "seed)")
     assert "test error, std (%)" in width_table(_dd_frame(_MONOTONE)).columns
 
 
@@ -703,6 +704,10 @@ def test_the_noise_study_sentence_compares_the_rule_and_says_whether_the_widest_
     assert text.endswith("The widest model (33.0%) is no longer the best of the sweep: width 2's is 3.0 points lower.")
     again = noise_study_sentence(noisy, {0.3: base}, 0.4)
     assert again.endswith("The widest model (10.0%) is again the best of the sweep.")
+    barely = summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 64: (0, .299)}))  # 0.1 points ahead of width 2: not clear
+    assert noise_study_sentence(base, {0.4: barely}, 0.2).endswith(
+        "The widest model (29.9%) is again the best of the sweep, but only 0.1 points ahead of width 2 (30.0%), "
+        "less than the 2.0 points counted as clear.")
     near = summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 64: (0, .305)}))  # 0.5 points behind the best: not clear
     assert noise_study_sentence(base, {0.4: near}, 0.2).endswith(
         "The widest model (30.5%) is no longer the best of the sweep, but only 0.5 points behind width 2 (30.0%), "

@@ -124,7 +124,8 @@ def test_width_batching_sentences_say_where_padding_stops_paying(tmp_path):
     assert "up to 8 into one ensemble trains them 1.20 times" in n["wb_cpu_sentence"]
     assert "best: 1.50 times, for widths 2, 4" in n["wb_cpu_sentence"]
     assert "Once width 16 joins, the padding (2.4 times the parameters)" in n["wb_cpu_sentence"]
-    assert n["wb_cpu_sentence"].startswith("In short runs on a CPU (2 threads), with cnn1d on MNIST-1D, 3 seeds per width")
+    assert n["wb_cpu_sentence"].startswith("In short runs on a CPU (2 threads), with cnn1d on MNIST-1D, 3 seeds per width "
+                                           "(the book's sweep now runs 5; not timed again)")
     assert n["wb_gpu_note"].startswith("Width batching has not been measured on a GPU")
 
     table.assign(ratio=0.5).to_csv(tmp_path / "cpu.csv", index=False)  # nothing pays
@@ -164,7 +165,7 @@ def test_chapter_sweep_sentence_reads_the_newest_file(tmp_path):
     pd.DataFrame([row]).to_csv(tmp_path / "a.csv", index=False)
     pd.DataFrame([dict(row, date="2025-01-01", ratio=9.0)]).to_csv(tmp_path / "b.csv", index=False)
     text = gpu_report.chapter_sweep_sentence(gpu_report.load_benchmarks(tmp_path))
-    assert "(24 runs, timing" in text and "a CPU (2 threads), 2026-01-01" in text
+    assert "(24 runs, as the preset was when timed; it now has 40; timing data" in text and "a CPU (2 threads), 2026-01-01" in text
     assert "took 128 s against 140 s one width per group, 1.09 times" in text
 
 
@@ -252,10 +253,11 @@ def test_chapter_times_compare_the_newest_gpu_and_cpu_runs(tmp_path):
             "53.0% on the CPU)") in text
     assert "torch 2" not in text  # the same version on both: nothing to say
     assert "-0.4 points on the GPU and +0.4 on the CPU" in text
-    assert "on neither device does a peak stand out from seed noise" in text  # 0.4 points against a 2-point spread
-    grown = gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path), tmp_path,
-                                              preset_runs={("double-descent", "default"): 40})
-    assert "(24 runs, as the preset was when timed; it now has 40) took 5.0 s" in grown and "it now has" not in text
+    assert "on neither device does a peak stand out from seed noise in these runs" in text  # 0.4 against 2 points
+    # timed when the default sweep had 24 runs (3 seeds); it now has 8 widths x 5 seeds
+    assert "(24 runs, as the preset was when timed; it now has 40) took 5.0 s" in text
+    assert gpu_report._preset_now("double-descent", "default", 40) == ""
+    assert gpu_report._preset_now("distillation", "smoke", 13) == ""  # only the sweep's count is known beforehand
     (tmp_path / "cpu.log").write_text("double_descent default: 100.0 s, runs: 24 computed, 0 reused\n"
                                       + summary.format(w=0.53, p=0.05) + "\n")
     text = gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path), tmp_path)

@@ -441,7 +441,7 @@ def verdict(s: dict) -> str:
     if r == r:  # a correlation needs at least 3 teacher widths (nan otherwise)
         link = "it tracks the teacher curve" if round(r, 2) >= 0.7 else "a loose link at best"
         if s.get("teacher_curve_only_falls"):
-            link += (", which only falls over these widths: a shared trend, not a shared peak" if round(r, 2) >= 0.7
+            link += (", which only falls over the distilled widths: a shared trend, not a shared peak" if round(r, 2) >= 0.7
                      else "")
         tracks = (f"Across the {s['n_teacher_widths']} teacher widths the `hard_pool` student's error follows the "
                   f"teacher's with correlation {r:.2f} ({link}{'; from few points' if s['n_teacher_widths'] < 6 else ''})")

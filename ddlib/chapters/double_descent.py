@@ -163,7 +163,8 @@ def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: flo
     rule, the rise from the best narrower width to the width of highest test error near the threshold
     (``peak_over_narrower``, as printed) against the main sweep's, the seed spreads of both, and whether the
     widest model is still the best of the sweep (the part of claim C1 that distillation relies on); a widest
-    model less than :data:`CLEAR` behind the best (as printed) is said to be so."""
+    model less than :data:`CLEAR` behind the best (as printed) is said to be so, and so is a best widest model
+    less than :data:`CLEAR` ahead of the runner-up."""
     if not studies:
         return "No other label-noise rate was run here (`noise_study` is empty)."
 
@@ -177,7 +178,11 @@ def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: flo
     def widest(s: dict) -> str:
         said = f"The widest model ({s['widest_test_error']:.1%})"
         if s["best_width"] == s["widest_width"]:
-            return f"{said} is again the best of the sweep."
+            ahead, other = shown_difference(s["runner_up_test_error"], s["widest_test_error"]), s["runner_up_width"]
+            if other == s["widest_width"] or ahead >= CLEAR:
+                return f"{said} is again the best of the sweep."
+            return (f"{said} is again the best of the sweep, but only {points(ahead)} ahead of width {other} "
+                    f"({s['runner_up_test_error']:.1%}), less than the {points(CLEAR)} counted as clear.")
         behind, best = shown_difference(s["widest_test_error"], s["best_test_error"]), s["best_width"]
         if behind >= CLEAR:
             return f"{said} is no longer the best of the sweep: width {best}'s is {points(behind)} lower."
@@ -232,6 +237,8 @@ def summarize(frame: pd.DataFrame) -> dict:
         "widest_width": int(widths[-1]), "widest_test_error": float(m["test_error"].iloc[-1]),
         "widest_train_error": float(m["train_error"].iloc[-1]),
         "best_width": int(m["test_error"].idxmin()), "best_test_error": float(m["test_error"].min()),
+        "runner_up_width": int(m["test_error"].nsmallest(2).index[-1]),
+        "runner_up_test_error": float(m["test_error"].nsmallest(2).iloc[-1]),
         "peak_width": peak_width, "peak_test_error": float(m.loc[peak_width, "test_error"]),
         "peak_params": int(m.loc[peak_width, "params"]), "widest_params": int(m["params"].iloc[-1]),
         "threshold_width": int(interp[0]) if interp else None,
@@ -251,9 +258,9 @@ def summarize(frame: pd.DataFrame) -> dict:
     out["seed_noise_words"] = (
         "so there is no spread between seeds to tell a difference from seed noise with (and no band around the "
         "curves)" if one_seed else
-        f"so differences smaller than the spread between seeds ({points(out['seed_spread'])} on average) are "
-        f"within seed noise (the band spans the lowest to the highest seed; the table's std is the standard "
-        f"deviation over seeds)")
+        f"so differences smaller than the spread between seeds (the standard deviation over seeds, "
+        f"{points(out['seed_spread'])} averaged over widths; the table gives each width's) are within seed noise "
+        f"(the figure's band spans the lowest to the highest seed)")
     out["clear_points"] = points(CLEAR)
     out["clear_peak"] = clear_peak(out)
     out["peak_status"] = ("a clear peak" if out["clear_peak"] else "not a clear peak" if interp
