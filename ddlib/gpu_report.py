@@ -585,12 +585,17 @@ def concurrent_chapter_sentence(runs: pd.DataFrame) -> str:
 def same_setting_sentence(width_runs: pd.DataFrame, concurrent_runs: pd.DataFrame) -> str:
     """How far apart two timings of one setting are: the newest width-batching ``--chapter-sweep`` (its
     ``batched_s``) and the newest groups-at-once ``--chapter-sweep`` (its ``one_at_a_time_s``) both time the
-    same sweep padded up to the same width, one group at a time, when preset, device and limit agree."""
+    same sweep padded up to the same width, one group at a time, when preset, runs, device and limit agree;
+    where they do not, a sentence says that the two were timed in different settings."""
     if width_runs.empty or concurrent_runs.empty or "width_batch" not in concurrent_runs:
         return ""
     wb, cg = newest_file(width_runs).iloc[0], newest_file(concurrent_runs).iloc[0]
-    if (wb["sweep"], wb["device"], int(wb["width_batch"])) != (cg["sweep"], cg["device"], int(cg["width_batch"])):
-        return ""
+    setting = ("sweep", "runs", "device", "width_batch")
+    if [wb.get(k) for k in setting] != [cg.get(k) for k in setting]:
+        return (f"not measured here: the newest width-batching and groups-at-once sweeps were timed in different "
+                f"settings ({int(wb['runs'])} and {int(cg['runs'])} runs, widths up to {int(wb['width_batch'])} and "
+                f"{int(cg['width_batch'])} padded, {wb['date']} and {cg['date']}), so neither times the other's "
+                f"setting again.")
     a, b = float(wb["batched_s"]), float(cg["one_at_a_time_s"])
     return (f"The same setting (widths up to {int(wb['width_batch'])} padded, one group at a time) took {a:.1f} s in "
             f"the width-batching run and {b:.1f} s in this one, {abs(a - b) / min(a, b):.1%} apart, a measure of how "
@@ -722,10 +727,11 @@ def _same_sweep_on_cpu(cpu: pd.DataFrame, same_sweep: tuple[pd.DataFrame, pd.Dat
         return ""
     width_runs, concurrent_runs = same_sweep
     mine = cpu[(cpu["chapter"] == "double-descent") & (cpu["preset"] == "default")]
-    others = [(f"{float(r[col]):.0f} s", r["device"]) for rows, col in ((width_runs, "batched_s"),
-                                                                          (concurrent_runs, "one_at_a_time_s"))
+    others = [(f"{float(r[col]):.0f} s", r["device"], int(r["runs"])) for rows, col in ((width_runs, "batched_s"),
+                                                                                       (concurrent_runs, "one_at_a_time_s"))
               if not rows.empty for r in [newest_file(rows).iloc[0]] if r["sweep"] == "double-descent default"]
-    others = [t for t, device in others if len(mine) and device == mine["device"].iloc[0]]
+    others = [t for t, device, runs in others if len(mine) and device == mine["device"].iloc[0]
+              and runs == int(mine["runs_computed"].iloc[0])]  # the same sweep: the same kind of CPU, the same runs
     if mine.empty or not others:
         return ""
     return (f" On the CPU the batching benchmarks above timed the same sweep with the same defaults at "

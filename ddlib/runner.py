@@ -92,7 +92,7 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     """Make sure every config in ``configs`` is stored; return their records in order.
 
     ``width_batch``: the widest width trained in a shared ensemble with other widths (0: none); default
-    :func:`ddlib.width_batching.width_batch_limit` (``$DDLIB_WIDTH_BATCH``, else 16 on a CPU and on a GPU).
+    :func:`ddlib.width_batching.width_batch_limit` (``$DDLIB_WIDTH_BATCH``, else 4 on a CPU and 16 on a GPU).
     Like the device, it changes speed, not the recipe (results agree up to floating-point rounding), so it is
     not part of a run's hash. Wider groups mean fewer, larger jobs: with an ``executor``, less parallelism,
     and a kill loses a whole group back to its last checkpoint; pass ``width_batch=0`` to keep one width per group.

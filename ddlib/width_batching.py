@@ -37,10 +37,13 @@ from .paths import OFF_WORDS, env_word
 from .validation import ConfigError, non_negative_int_text
 
 #: Widest width padded into a shared ensemble on a CPU when ``$DDLIB_WIDTH_BATCH`` is unset: the widest
-#: width for which the committed CPU run of ``benchmarks/width_batching.py`` (the book's cnn1d, 3 seeds per
-#: width; ``benchmarks/results/width-batching/``, cited in the full-scale appendix) still trained faster
-#: padded than one width at a time. Measured for cnn1d only; the CIFAR models' cost grows faster with width.
-CPU_WIDTH_BATCH = 16
+#: width for which the newest committed CPU run of ``benchmarks/width_batching.py`` (the book's cnn1d, 5 seeds
+#: per width; ``benchmarks/results/width-batching/``, cited in the full-scale appendix) still trained faster
+#: padded than one width at a time: widths 2 and 4 (1.34 times as fast); from width 8 on, padding was slower.
+#: (An earlier run, at 3 seeds, found padding paid up to 16; rerun on 2026-12-04 at 3 seeds it paid only for
+#: 2 and 4 too.) Over the chapter's whole sweep the limit matters little: 1.04 times as fast at 4, 1.01 at 16.
+#: Measured for cnn1d only; the CIFAR models' cost grows faster with width.
+CPU_WIDTH_BATCH = 4
 
 #: The same on a GPU: the widest width of the committed GPU runs (ResNet-18, one seed per width, widths
 #: 1..4, 1..8 and 1..16 on an H100 eagerly and on an H200 with the whole step as a CUDA graph), every

@@ -420,10 +420,13 @@ def test_groups_at_once_without_a_gpu_run_say_so_and_show_the_cpu_run():
 
 def test_same_setting_sentence_needs_the_same_preset_device_and_limit():
     wb = pd.DataFrame([{"date": "2026-11-26", "device": "cpu (2 threads)", "sweep": "double-descent default",
-                        "width_batch": 16, "batched_s": 100.0, "file": "a.csv"}])
+                        "runs": 24, "width_batch": 16, "batched_s": 100.0, "file": "a.csv"}])
     cg = pd.DataFrame([{"date": "2026-11-26", "device": "cpu (2 threads)", "sweep": "double-descent default",
-                        "width_batch": 16, "one_at_a_time_s": 110.0, "file": "b.csv"}])
+                        "runs": 24, "width_batch": 16, "one_at_a_time_s": 110.0, "file": "b.csv"}])
     assert "took 100.0 s in the width-batching run and 110.0 s in this one, 10.0% apart" in gpu_report.same_setting_sentence(wb, cg)
-    assert gpu_report.same_setting_sentence(wb, cg.assign(width_batch=0)) == ""
-    assert gpu_report.same_setting_sentence(wb, cg.assign(sweep="double-descent smoke")) == ""
+    other = gpu_report.same_setting_sentence(wb.assign(runs=40, width_batch=4, date="2026-12-04"), cg)
+    assert other.startswith("not measured here: the newest width-batching and groups-at-once sweeps were timed in "
+                            "different settings (40 and 24 runs, widths up to 4 and 16 padded, 2026-12-04 and 2026-11-26)")
+    for changed in (dict(width_batch=0), dict(sweep="double-descent smoke"), dict(runs=40)):
+        assert "apart" not in gpu_report.same_setting_sentence(wb, cg.assign(**changed))
     assert gpu_report.same_setting_sentence(wb, cg.drop(columns="width_batch")) == ""  # written before the column
