@@ -163,7 +163,6 @@ def load_npz_pool(paths, max_images: int | None = None, image_key: str = "X", la
     return images, labels
 
 
-@functools.lru_cache(maxsize=64)
 def resolve_mean_std(mean_std) -> tuple[tuple, tuple]:
     """The per-channel ``(mean, std)`` that normalises uint8 images: ``mean_std`` itself, or a dataset's name
     (``"cifar10"``, ``"cifar100"``) looked up in :data:`CIFAR_MEAN_STD`. Required (``None`` is refused): the
@@ -177,6 +176,7 @@ def resolve_mean_std(mean_std) -> tuple[tuple, tuple]:
     return tuple(mean), tuple(std)
 
 
+@functools.lru_cache(maxsize=64)
 def _affine(mean: tuple, std: tuple, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """``(1 / (255 std), -mean / std)`` as ``(C, 1, 1)`` tensors on ``device``, made once: a host-to-device
     copy per batch would synchronise the stream every step."""

@@ -142,6 +142,19 @@ def _unnormalize(out):
     return torch.round((out * std + mean) * 255).to(torch.int64)
 
 
+def test_normalize_makes_its_constants_once_per_device():
+    """The per-channel scale and shift are built (and, on a GPU, copied to it) once, not at every batch."""
+    import ddlib.cifar as cifar
+
+    x = torch.zeros(2, 3, 4, 4, dtype=torch.uint8)
+    normalize(x)
+    before = cifar._affine.cache_info()
+    for _ in range(3):
+        normalize(x)
+    after = cifar._affine.cache_info()
+    assert after.misses == before.misses and after.hits == before.hits + 3
+
+
 def test_normalize_values():
     x = torch.tensor([0, 128, 255], dtype=torch.uint8).view(1, 3, 1, 1).expand(2, 3, 4, 4)
     out = normalize(x)
