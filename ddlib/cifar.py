@@ -57,8 +57,7 @@ def require_files(name: str, root: str | os.PathLike, download: bool = False) ->
     one_of("dataset", name, CIFAR_DATASETS)
     cls = _torchvision_class(name)
     folder = Path(root).expanduser() / cls.base_folder
-    wanted = [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
-    missing = [f for f in wanted if not (folder / f).is_file()]
+    missing = [f for f in _split_files(name) if not (folder / f).is_file()]
     if missing and not download:
         raise ConfigError(
             f"{name} files not found in {folder} (missing: {', '.join(missing)}). Put the extracted "
@@ -96,17 +95,16 @@ def load_cifar(name: str, root: str | os.PathLike, train: bool, download: bool =
 _SPLITS: dict[tuple, tuple] = {}
 
 
-def _files_stamp(name: str, folder: Path) -> tuple:
+def _split_files(name: str) -> list[str]:
+    """The files torchvision reads for ``name``: every split's batches and the metadata."""
     cls = _torchvision_class(name)
-    names = [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
-    return tuple((f, st.st_size, st.st_mtime_ns) if (st := _stat(folder / f)) else (f,) for f in names)
+    return [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
 
 
-def _stat(path: Path):
-    try:
-        return path.stat()
-    except OSError:
-        return None
+def _files_stamp(name: str, folder: Path) -> tuple:
+    """Each file's name, size and modification time (name alone where it is missing)."""
+    paths = [folder / f for f in _split_files(name)]
+    return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) if p.is_file() else (p.name,) for p in paths)
 
 
 def _read_split(name: str, folder: Path, train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor]:

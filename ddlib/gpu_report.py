@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import sweep_cost
+from .chapters import double_descent as dd
 from .prose import plural
 from .paths import REPO_ROOT
 from .vision_models import stage_shapes, vision_forward_flops
@@ -432,10 +433,11 @@ def width_batching_numbers(runs: pd.DataFrame) -> dict:
     paying = cpu.iloc[: int(losing.argmax()) if losing.any() else len(cpu)]
     r0 = cpu.iloc[0]
     data = "MNIST-1D" if r0["data"] == "mnist1d" else "synthetic CIFAR-shaped images"
-    seeds_now = len(_double_descent().SWEEP_PRESETS["default"]["seeds"])
-    book = (f" (the book's sweep now runs {seeds_now}; not timed again)" if r0["data"] == "mnist1d"
-            and int(r0["seeds"]) != seeds_now else "")
-    text = (f"In short runs on {_device_words(r0['device'])}, with {r0['model']} on {data}, {int(r0['seeds'])} seeds per width{book}, batch "
+    seeds_now = len(dd.SWEEP_PRESETS["default"]["seeds"])
+    not_retimed = (f" (the book's sweep now runs {seeds_now}; not timed again)" if r0["data"] == "mnist1d"
+                   and int(r0["seeds"]) != seeds_now else "")
+    text = (f"In short runs on {_device_words(r0['device'])}, with {r0['model']} on {data}, {int(r0['seeds'])} seeds "
+            f"per width{not_retimed}, batch "
             f"{int(r0['batch_size'])} and {int(r0['timed_steps'])} timed steps, ")
     if paying.empty:
         text += (f"padding does not pay even for widths {_spaced(r0['widths'])}: {r0['ratio']:.2f} times as fast "
@@ -673,16 +675,9 @@ def _width_batching_gpu_verdict(gpu: pd.DataFrame) -> str:
     return f"{verdict}, eager or graphed{cards}."
 
 
-def _double_descent():
-    from .chapters import double_descent  # the chapters import this package: import them when asked
-
-    return double_descent
-
-
 def _preset_now(chapter: str, preset: str, measured) -> str:
     """``", as the preset was when timed; it now has N"`` where the double-descent sweep at ``preset`` (what the
     chapter benchmarks time) now has another number of runs than the ``measured`` one; else ``""``."""
-    dd = _double_descent()
     if chapter != dd.CHAPTER or preset not in dd.SWEEP_PRESETS:
         return ""
     now = len(dd.sweep_configs(dd.resolve_params(preset, device="cpu")))

@@ -95,7 +95,8 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     :func:`ddlib.width_batching.width_batch_limit` (``$DDLIB_WIDTH_BATCH``, else 4 on a CPU and 16 on a GPU).
     Like the device, it changes speed, not the recipe (results agree up to floating-point rounding, which
     training can grow: the book's 124 default runs, trained with limits 16 and 4, ended with different test
-    errors in 30 runs, by 0.1 points on average and at most 0.6), so it is not part of a run's hash. Wider groups mean fewer, larger jobs: with an ``executor``, less parallelism,
+    errors in 30 runs, by 0.1 points on average and at most 0.6), so it is not part of a run's hash.
+    Wider groups mean fewer, larger jobs: with an ``executor``, less parallelism,
     and a kill loses a whole group back to its last checkpoint; pass ``width_batch=0`` to keep one width per group.
     ``method_batch``: students of different methods on the same inputs share one ensemble (default
     :func:`method_batching`, on); likewise a speed switch outside the hash.

@@ -130,7 +130,12 @@ def sweep_configs(p: dict) -> list[RunConfig]:
 def planned_configs(p: dict, store=None) -> list[RunConfig]:
     """Every run the chapter asks for: the sweep and the label-noise study's sweeps (trains nothing; ``store`` is
     unused, as the runs do not depend on stored results)."""
-    return sweep_configs(p) + [c for level in p.get("noise_study", []) for c in sweep_configs(dict(p, label_noise=level))]
+    return sweep_configs(p) + [c for _, q in _noise_study_params(p) for c in sweep_configs(q)]
+
+
+def _noise_study_params(p: dict) -> list[tuple[float, dict]]:
+    """``(rate, parameters)`` of each sweep of the label-noise study: ``p`` at each rate of ``p["noise_study"]``."""
+    return [(float(level), dict(p, label_noise=level)) for level in p.get("noise_study", [])]
 
 
 def run(p: dict, table: str = "results.csv", folder_params: dict | None = None, **kwargs
@@ -151,8 +156,8 @@ def run_noise_study(p: dict, **kwargs) -> tuple[dict[float, pd.DataFrame], Sweep
     the sweep's table. Returns ``{rate: frame}`` (empty for an empty study) and the runs of all of them as one
     outcome."""
     frames, outcome = {}, SweepOutcome()
-    for level in p.get("noise_study", []):
-        frames[float(level)], done = run(dict(p, label_noise=level), f"results-noise-{level:g}.csv", p, **kwargs)
+    for level, q in _noise_study_params(p):
+        frames[level], done = run(q, f"results-noise-{level:g}.csv", p, **kwargs)
         outcome = outcome.merge(done)
     return frames, outcome
 
