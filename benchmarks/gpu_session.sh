@@ -10,19 +10,19 @@
 #   2. groups at once (ddlib.concurrency, never measured on a GPU yet): ResNet-18 widths above 16,
 #      one after another against each on its own CUDA stream, 4 and 8 groups, with the aggregate MFU
 #      at k = 61..64 (benchmarks/concurrent_groups.py);
-#   3. where a step's device time goes, per kind of operation, against its roofline (ddlib.roofline):
-#      ResNet-18 at k = 16 and 64, eager steps under torch.profiler (benchmarks/kernel_profile.py);
-#   3b. the book's chapters, when the mnist1d package is there (below);
-#   4. throughput: eager and graphed, one model and 8 seeds grouped, against the same DataLoader
+#   3. throughput: eager and graphed, one model and 8 seeds grouped, against the same DataLoader
 #      baseline, in ONE run, for k = 1, 4, 16, 64 (200 timed steps each, so the baseline's
 #      prefetched batches do not flatter it);
-#   4b. Adam's fused form (DDLIB_FUSED_OPTIMIZER=on, never measured on a GPU yet): the graphed loop, one
-#      model, k = 1, 16, 64, against step 4's rows of the same session (the appendix's roofline section
+#   3b. Adam's fused form (DDLIB_FUSED_OPTIMIZER=on, never measured on a GPU yet): the graphed loop, one
+#      model, k = 1, 16, 64, against step 3's rows of the same session (the appendix's roofline section
 #      reads $OUT/fused-adam/ once copied to benchmarks/results/fused-adam/);
-#   5. width batching with the library's defaults (graph on): ResNet-18 at k = 1..4, 1..8 and
+#   4. the book's chapters, when the mnist1d package is there (below);
+#   5. where a step's device time goes, per kind of operation, against its roofline (ddlib.roofline):
+#      ResNet-18 at k = 16 and 64, eager steps under torch.profiler (benchmarks/kernel_profile.py);
+#   6. width batching with the library's defaults (graph on): ResNet-18 at k = 1..4, 1..8 and
 #      1..16 (one seed each, as the paper preset), one ensemble per width against all widths
 #      zero-padded into one (benchmarks/width_batching.py);
-#   6. the MFU attempt at k = 64: the graphed loop with torch.compile's kernel search
+#   7. the MFU attempt at k = 64: the graphed loop with torch.compile's kernel search
 #      (max-autotune-no-cudagraphs) and Adam's fused form, the two levers the roofline count says the 40%
 #      target needs (ddlib.roofline.fused), one model and 8 seeds, no baseline (its CSV rows carry their
 #      compile mode and Adam's form; the appendix's compile note reads them).
@@ -32,8 +32,9 @@
 # $OUT/concurrent-groups/* into benchmarks/results/concurrent-groups/, $OUT/kernel-profile/* into
 # benchmarks/results/kernel-profile/ and $OUT/fused-adam/* into benchmarks/results/fused-adam/ (add the card
 # to the names); the
-# appendix cites the newest run (ddlib.gpu_report). Nothing here downloads: the data are synthetic
-# CIFAR-shaped images.
+# appendix cites the newest run (ddlib.gpu_report). With $RESULTS_TAR set, everything in $OUT is also packed
+# into that one archive after every step (the device tool returns at most 8 files, and this writes more).
+# Nothing here downloads: the data are synthetic CIFAR-shaped images.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-benchmarks/results/new}
@@ -53,26 +54,27 @@ step() {
     fi
     timeout -k 10 $(( want < left ? want : left )) "$@" 2>&1 | tee "$log"
     echo "$name: exit ${PIPESTATUS[0]} ($(( ${BUDGET:-540} - SECONDS )) s left)"
+    if [[ -n ${RESULTS_TAR:-} ]]; then tar czf "$RESULTS_TAR" -C "$OUT" .; fi
 }
-step "cuda graph check" 100 "$OUT/cuda-graph-check.log" python3 benchmarks/cuda_graph_check.py
-step "groups at once" 200 "$OUT/concurrent-groups/gpu-resnet18.log" python3 benchmarks/concurrent_groups.py \
+step "cuda graph check" 90 "$OUT/cuda-graph-check.log" python3 benchmarks/cuda_graph_check.py
+step "groups at once" 180 "$OUT/concurrent-groups/gpu-resnet18.log" python3 benchmarks/concurrent_groups.py \
     --widths 17,18,19,20 29,30,31,32 61,62,63,64 57,58,59,60,61,62,63,64 --steps 100 \
     --csv "$OUT/concurrent-groups/gpu-resnet18.csv"
-step "kernel profile" 100 "$OUT/kernel-profile/gpu-resnet18.log" python3 benchmarks/kernel_profile.py --k 16 64 \
-    --csv "$OUT/kernel-profile/gpu-resnet18.csv"
-# 3b. the book's chapters with the library's defaults (needs the mnist1d package, which the device image
+step "throughput" 200 "$OUT/gpu-resnet18.log" python3 benchmarks/train_throughput.py --k 1 4 16 64 --members 1 8 \
+    --cuda-graph off on --steps 200 --csv "$OUT/gpu-resnet18.csv"
+DDLIB_FUSED_OPTIMIZER=on step "fused Adam" 60 "$OUT/fused-adam/gpu-resnet18.log" python3 benchmarks/train_throughput.py \
+    --k 1 16 64 --members 1 --cuda-graph on --steps 200 --skip-baseline --csv "$OUT/fused-adam/gpu-resnet18.csv"
+# 4. the book's chapters with the library's defaults (needs the mnist1d package, which the device image
 #    lacks: carry its wheel, e.g. `pip download --no-deps -d .whl mnist1d` here, `carry: [".whl"]`, and
 #    `pip install --no-index --no-deps --target /tmp/site .whl/*.whl; export PYTHONPATH=/tmp/site` there).
 if python3 -c "import mnist1d" 2>/dev/null; then
     mkdir -p "$OUT/chapters"
-    step "chapters" 90 "$OUT/chapters/gpu.log" python3 benchmarks/gpu_chapters.py --csv "$OUT/chapters/gpu.csv"
+    step "chapters" 60 "$OUT/chapters/gpu.log" python3 benchmarks/gpu_chapters.py --csv "$OUT/chapters/gpu.csv"
 else
     echo "chapters: skipped (no mnist1d package)"
 fi
-step "throughput" 240 "$OUT/gpu-resnet18.log" python3 benchmarks/train_throughput.py --k 1 4 16 64 --members 1 8 \
-    --cuda-graph off on --steps 200 --csv "$OUT/gpu-resnet18.csv"
-DDLIB_FUSED_OPTIMIZER=on step "fused Adam" 60 "$OUT/fused-adam/gpu-resnet18.log" python3 benchmarks/train_throughput.py \
-    --k 1 16 64 --members 1 --cuda-graph on --steps 200 --skip-baseline --csv "$OUT/fused-adam/gpu-resnet18.csv"
+step "kernel profile" 80 "$OUT/kernel-profile/gpu-resnet18.log" python3 benchmarks/kernel_profile.py --k 16 64 \
+    --csv "$OUT/kernel-profile/gpu-resnet18.csv"
 step "width batching" 90 "$OUT/width-batching/gpu-resnet18.log" python3 benchmarks/width_batching.py --model resnet18 \
     --widths 1,2,3,4 1,2,3,4,5,6,7,8 "$(seq -s, 1 16)" --seeds 1 --steps 100 --lr 1e-4 \
     --csv "$OUT/width-batching/gpu-resnet18.csv"
