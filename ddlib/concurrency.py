@@ -7,8 +7,10 @@ column of ``benchmarks/results/gpu-resnet18-graph-h100.csv``). Its kernels are s
 *different* streams may run at the same time (NVIDIA, *CUDA C++ Programming Guide*, "Asynchronous
 Concurrent Execution": streams, concurrent kernel execution), so independent models, such as the
 widths of a sweep too wide to share a zero-padded ensemble (:mod:`ddlib.width_batching`), may fill
-the card together. Unlike padding, nothing is computed twice. Whether it pays on a GPU has not been
-measured yet (``benchmarks/concurrent_groups.py`` measures it), so it is off (1) by default.
+the card together. Unlike padding, nothing is computed twice. On an H200 (2026-12-04) four groups of
+widths 17 to 20 trained 1.62 times as fast at once as one after another; the rest of that run broke on
+the capture race that :data:`ddlib.cuda_graph.CAPTURE_GUARD` now prevents, so the fix and the wider sets
+are not measured on a GPU yet (``benchmarks/concurrent_groups.py``), and it stays off (1) by default.
 
 How: :func:`stream_executor` is a :class:`concurrent.futures.ThreadPoolExecutor` whose worker threads
 each take one of the executor's own CUDA streams as their current stream (PyTorch's current stream is
@@ -18,8 +20,9 @@ stream; :func:`ddlib.runner.run_configs` hands its groups to such an executor wh
 PyTorch's pool of high-priority streams and checked to be distinct: ``torch.cuda.Stream()`` hands out
 the 32 streams of a pool in turn, and a stream shared with another thread's capture would have that
 thread's kernels recorded into the other's graph. The rest of the library is safe for this: every
-random draw comes from the run's own generators; captures take turns
-(:data:`ddlib.cuda_graph.CAPTURE_LOCK`); cuDNN autotuning is switched by a shared stack of open blocks
+random draw comes from the run's own generators; captures take turns and wait for, and hold back, eager
+work that may synchronise the device, such as cuDNN's autotuning of a new shape
+(:data:`ddlib.cuda_graph.CAPTURE_GUARD`); cuDNN autotuning is switched by a shared stack of open blocks
 (:func:`ddlib.devices.cudnn_benchmark`). On a CPU the results are bit for bit those of training the
 groups one after another (tested); on a GPU, up to the last bits that cuDNN's choice of algorithms
 may change, as between any two GPU runs with autotuning on.

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import threading
 import warnings
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import torch
 
@@ -44,10 +45,90 @@ WARMUP_STEPS = 3
 #: ``torch.compile`` modes that already record CUDA graphs of their own.
 GRAPHING_COMPILE_MODES = ("reduce-overhead", "max-autotune")
 
-#: Captures take turns when several groups train at once in threads (:mod:`ddlib.concurrency`):
-#: ``torch.cuda.graph`` synchronises the device and empties the allocator's cache before it captures,
-#: which must not happen in the middle of another thread's capture.
-CAPTURE_LOCK = threading.Lock()
+class CaptureGuard:
+    """Keeps CUDA-graph captures apart from one another and from eager work that may synchronise the device.
+
+    A capture records the kernels queued on one stream. While one is open, a call from *any* thread that
+    synchronises the whole device is an error that also breaks the capture (CUDA's
+    ``cudaErrorStreamCaptureUnsupported``, then ``cudaErrorStreamCaptureInvalidated``), and ``torch.cuda.graph``
+    itself synchronises the device and empties the allocator's cache before it captures. cuDNN's autotuning
+    synchronises the device when it times its algorithms for a shape it has not seen: on an H200 a group
+    warming up in one thread broke the capture of another (``benchmarks/results/concurrent-groups/
+    gpu-resnet18-h200.log``, 2026-12-04). So, when groups train at once (:mod:`ddlib.concurrency`):
+
+    * :meth:`eager` sections (eager training steps, the warm-up before a capture, predictions: everything
+      that may meet a new shape) may overlap one another;
+    * :meth:`capture` is exclusive: it waits until no eager section and no other capture is open, and no
+      eager section starts while a capture waits or runs (so a capture cannot wait forever).
+
+    Replays and the small per-step kernels around them (batch gather, augmentation) run outside both: they
+    never synchronise the device. Sections nest within one thread (a nested one passes straight through),
+    so a thread cannot deadlock on itself. On a CPU nothing ever captures and an eager section costs one
+    uncontended lock."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._eager = 0
+        self._capturing = False
+        self._captures_waiting = 0
+        self._held = threading.local()
+
+    def _depth(self) -> int:
+        return getattr(self._held, "depth", 0)
+
+    @contextmanager
+    def _holding(self) -> Iterator[None]:
+        self._held.depth = self._depth() + 1
+        try:
+            yield
+        finally:
+            self._held.depth -= 1
+
+    @contextmanager
+    def eager(self) -> Iterator[None]:
+        """Eager CUDA work that may synchronise the device: waits while a capture waits or runs."""
+        if self._depth():
+            yield
+            return
+        with self._cond:
+            self._cond.wait_for(lambda: not self._capturing and not self._captures_waiting)
+            self._eager += 1
+        try:
+            with self._holding():
+                yield
+        finally:
+            with self._cond:
+                self._eager -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def capture(self) -> Iterator[None]:
+        """A graph capture: alone, once every open eager section has closed."""
+        if self._depth():
+            raise RuntimeError("a CUDA graph capture cannot start inside an eager section or another capture "
+                               "of the same thread")
+        with self._cond:
+            self._captures_waiting += 1
+            try:
+                self._cond.wait_for(lambda: not self._capturing and not self._eager)
+            finally:
+                self._captures_waiting -= 1
+            self._capturing = True
+        try:
+            with self._holding():
+                yield
+        finally:
+            with self._cond:
+                self._capturing = False
+                self._cond.notify_all()
+
+    def capturing(self) -> bool:
+        """Whether a capture is open (for tests and checks)."""
+        return self._capturing
+
+
+#: The process's one :class:`CaptureGuard`: captures take turns, and eager work waits for them.
+CAPTURE_GUARD = CaptureGuard()
 
 
 def _work_stream() -> "torch.cuda.Stream":
@@ -97,6 +178,15 @@ class CudaGraphRecorder:
         self.graph.replay()
 
 
+def eager_step(step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]):
+    """``step`` as the eager loop runs it: each call inside an eager section of :data:`CAPTURE_GUARD`, so that
+    its first call on a new shape (cuDNN autotuning) cannot break another thread's capture."""
+    def run(xb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        with CAPTURE_GUARD.eager():
+            return step(xb, idx)
+    return run
+
+
 class GraphedStep:
     """Calls ``step(xb, idx) -> loss`` eagerly :data:`WARMUP_STEPS` times, then captures it once and from
     then on replays it on copies of each step's ``xb`` and ``idx`` in static buffers.
@@ -125,7 +215,8 @@ class GraphedStep:
             self.graph.replay()
             return self._loss
         if self.failed:
-            return self.step(xb, idx)
+            with CAPTURE_GUARD.eager():
+                return self.step(xb, idx)
         if self.calls <= WARMUP_STEPS:
             return self._eager(xb, idx)
         return self._capture_and_run(xb, idx)
@@ -133,26 +224,28 @@ class GraphedStep:
     def _eager(self, xb, idx):
         """One eager step; on CUDA on a side stream (or the thread's own, :func:`_work_stream`), as PyTorch's
         notes ask for the steps before a capture."""
-        if not xb.is_cuda:
-            return self.step(xb, idx)
-        side = _work_stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            loss = self.step(xb, idx)
-        torch.cuda.current_stream().wait_stream(side)
-        return loss
+        with CAPTURE_GUARD.eager():
+            if not xb.is_cuda:
+                return self.step(xb, idx)
+            side = _work_stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                loss = self.step(xb, idx)
+            torch.cuda.current_stream().wait_stream(side)
+            return loss
 
     def _capture_and_run(self, xb, idx):
         self._x, self._idx = xb.clone(), idx.clone()
         graph = self._recorder()
         try:
-            with CAPTURE_LOCK:
+            with CAPTURE_GUARD.capture():
                 self._loss = graph.capture(lambda: self.step(self._x, self._idx))
         except RuntimeError as err:  # e.g. an operation that synchronises; nothing was executed
             warnings.warn(f"CUDA graph capture of the training step failed, training on eagerly: {err}")
             self.failed = True
             self._x = self._idx = self._loss = None
-            return self.step(xb, idx)
+            with CAPTURE_GUARD.eager():
+                return self.step(xb, idx)
         self.graph = graph
         graph.replay()
         return self._loss

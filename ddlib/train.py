@@ -30,7 +30,7 @@ from . import cifar
 from .checkpoint import Checkpointing
 from .concurrency import in_worker_thread, refuse_compile
 from .config import TrainConfig
-from .cuda_graph import GraphedStep, resolve_cuda_graph
+from .cuda_graph import CAPTURE_GUARD, GraphedStep, eager_step, resolve_cuda_graph
 from .devices import cudnn_benchmark, resolve_cudnn_benchmark
 from .losses import cross_entropy, kd_loss, kd_loss_per_member
 from .paths import OFF_WORDS, ON_WORDS, env_word, switch_setting
@@ -254,7 +254,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     forward = compiled(model, mode)
 
     one_step = training_step(forward, opt, targets, lambda: autocast_for(device, cache=not graphed))
-    run_step = GraphedStep(one_step) if graphed else one_step
+    run_step = GraphedStep(one_step) if graphed else eager_step(one_step)
     losses, epoch, step_in_epoch, start, earlier_loops = [], None, 0, 0, []
     if checkpoint is not None and checkpoint.active(cfg.steps):
         saved = checkpoint.load()
@@ -325,8 +325,14 @@ def predict_logits(model: torch.nn.Module, x: torch.Tensor, members: int, chunk:
 
     uint8 ``x`` (images) is normalised, not augmented, with ``mean_std``: the dataset's name (``"cifar10"``,
     ``"cifar100"``) or its per-channel ``(mean, std)``; required for images
-    (:func:`ddlib.cifar.resolve_mean_std`), unused for float inputs.
+    (:func:`ddlib.cifar.resolve_mean_std`), unused for float inputs. It runs as an eager section of
+    :data:`ddlib.cuda_graph.CAPTURE_GUARD` (new shapes: cuDNN may autotune while another thread captures).
     """
+    with CAPTURE_GUARD.eager():
+        return _predict_logits(model, x, members, chunk, mean_std)
+
+
+def _predict_logits(model, x, members, chunk, mean_std) -> torch.Tensor:
     model.eval()
     images = x.dtype == torch.uint8
     chunk = chunk or (1024 if images else 4096)

@@ -9,6 +9,7 @@ the wrong step, a batch skipped or repeated around the capture, or a failed capt
 from __future__ import annotations
 
 import functools
+import threading
 from contextlib import nullcontext
 
 import pytest
@@ -26,7 +27,7 @@ class PythonRecorder:
     captures = 0
 
     def capture(self, fn):
-        assert cuda_graph.CAPTURE_LOCK.locked(), "captures must take turns (groups may train in threads)"
+        assert cuda_graph.CAPTURE_GUARD.capturing(), "captures must take turns (groups may train in threads)"
         PythonRecorder.captures += 1
         self.fn, self.out = fn, torch.zeros(())
         return self.out
@@ -297,3 +298,82 @@ def test_the_recorder_captures_and_the_warm_up_runs_on_the_work_stream(monkeypat
 
     GraphedStep(lambda xb, idx: "loss")._eager(CudaBatch(), None)
     assert seen["warm-up"] is own
+
+
+# The capture guard. On an H200 a group warming up in one thread (cuDNN autotuning a new shape synchronises the
+# device) broke another thread's capture. These tests hold a capture or an eager section open in one thread and
+# check that the other kind of work in another thread waits for it, and only for it.
+
+BLOCKED = 0.3  # seconds a blocked call is given to (wrongly) get through
+
+
+def _in_thread(fn):
+    """Start ``fn`` in a daemon thread; return the event set when it has returned."""
+    done = threading.Event()
+    threading.Thread(target=lambda: (fn(), done.set()), daemon=True).start()
+    return done
+
+
+def _hold(section):
+    """Open ``section`` in another thread until the returned release event is set; return (entered, release)."""
+    entered, release = threading.Event(), threading.Event()
+
+    def hold():
+        with section():
+            entered.set()
+            release.wait(10)
+
+    threading.Thread(target=hold, daemon=True).start()
+    assert entered.wait(10)
+    return release
+
+
+def test_a_capture_waits_for_open_eager_sections_and_holds_new_ones_back():
+    guard = cuda_graph.CaptureGuard()
+    release_eager = _hold(guard.eager)
+    captured = threading.Event()
+    release_capture = threading.Event()
+
+    def capture():
+        with guard.capture():
+            captured.set()
+            release_capture.wait(10)
+
+    threading.Thread(target=capture, daemon=True).start()
+    assert not captured.wait(BLOCKED), "the capture started while an eager section was open"
+    late_eager = _in_thread(lambda: guard.eager().__enter__())
+    assert not late_eager.wait(BLOCKED), "an eager section started while a capture was waiting"
+    release_eager.set()
+    assert captured.wait(10)
+    assert not late_eager.wait(BLOCKED), "an eager section started during a capture"
+    release_capture.set()
+    assert late_eager.wait(10)
+
+
+def test_eager_sections_overlap_and_nest_and_a_capture_inside_one_is_refused():
+    guard = cuda_graph.CaptureGuard()
+    release = _hold(guard.eager)
+    assert _in_thread(lambda: guard.eager().__enter__()).wait(10), "eager sections must not wait for one another"
+    with guard.eager():
+        with guard.eager():  # nested: passes straight through
+            pass
+        with pytest.raises(RuntimeError, match="cannot start inside an eager section"):
+            with guard.capture():
+                pass
+    release.set()
+
+
+def test_predictions_and_eager_steps_wait_for_another_threads_capture():
+    model = build_model("mlp", 4, (6,), 3, [0])
+    x = torch.randn(8, 6)
+    _, step = _mlp_and_step()
+    xb, idx = _batches(1)[0]
+    release = _hold(cuda_graph.CAPTURE_GUARD.capture)
+    try:
+        waiting = [_in_thread(lambda: train.predict_logits(model, x, 1)),
+                   _in_thread(lambda: cuda_graph.eager_step(step)(xb, idx)),
+                   _in_thread(lambda: GraphedStep(step, recorder=PythonRecorder)(xb, idx))]  # a warm-up step
+        assert not any(done.wait(BLOCKED) for done in waiting), "eager work ran during another thread's capture"
+    finally:
+        release.set()
+    assert all(done.wait(10) for done in waiting)
