@@ -5,17 +5,19 @@
 # Run it with a timeout of ~9.5 minutes:
 #
 #   1. the whole-step CUDA graph (ddlib.cuda_graph) against the eager loop: same weights within
-#      rounding (also against eager with the capturable Adam, never measured yet), resume from a
+#      rounding (against eager with the capturable Adam: bit for bit on the H200, 2026-12-04), resume from a
 #      checkpoint, a tiny sweep with the library's defaults (benchmarks/cuda_graph_check.py);
-#   2. groups at once (ddlib.concurrency, never measured on a GPU yet): ResNet-18 widths above 16,
+#   2. groups at once (ddlib.concurrency; its capture guard not yet run on a GPU): ResNet-18 widths above 16,
 #      one after another against each on its own CUDA stream, 4 and 8 groups, with the aggregate MFU
 #      at k = 61..64 (benchmarks/concurrent_groups.py);
 #   3. throughput: eager and graphed, one model and 8 seeds grouped, against the same DataLoader
 #      baseline, in ONE run, for k = 1, 4, 16, 64 (200 timed steps each, so the baseline's
-#      prefetched batches do not flatter it);
-#   3b. Adam's fused form (DDLIB_FUSED_OPTIMIZER=on, never measured on a GPU yet): the graphed loop, one
-#      model, k = 1, 16, 64, against step 3's rows of the same session (the appendix's roofline section
-#      reads $OUT/fused-adam/ once copied to benchmarks/results/fused-adam/);
+#      prefetched batches do not flatter it), with Adam's foreach form (DDLIB_FUSED_OPTIMIZER=off: the form
+#      of every earlier run of this step, which the appendix cites);
+#   3b. Adam's fused form (DDLIB_FUSED_OPTIMIZER=on, the library's default on CUDA since the H200 measured it
+#      faster on 2026-12-04): the graphed loop, one model, k = 1, 16, 64, against step 3's rows of the same
+#      session (the appendix's roofline section reads $OUT/fused-adam/ once copied to
+#      benchmarks/results/fused-adam/);
 #   4. the book's chapters, when the mnist1d package is there (below);
 #   5. where a step's device time goes, per kind of operation, against its roofline (ddlib.roofline):
 #      ResNet-18 at k = 16 and 64, eager steps under torch.profiler (benchmarks/kernel_profile.py);
@@ -60,7 +62,7 @@ step "cuda graph check" 90 "$OUT/cuda-graph-check.log" python3 benchmarks/cuda_g
 step "groups at once" 180 "$OUT/concurrent-groups/gpu-resnet18.log" python3 benchmarks/concurrent_groups.py \
     --widths 17,18,19,20 29,30,31,32 61,62,63,64 57,58,59,60,61,62,63,64 --steps 100 \
     --csv "$OUT/concurrent-groups/gpu-resnet18.csv"
-step "throughput" 200 "$OUT/gpu-resnet18.log" python3 benchmarks/train_throughput.py --k 1 4 16 64 --members 1 8 \
+DDLIB_FUSED_OPTIMIZER=off step "throughput" 200 "$OUT/gpu-resnet18.log" python3 benchmarks/train_throughput.py --k 1 4 16 64 --members 1 8 \
     --cuda-graph off on --steps 200 --csv "$OUT/gpu-resnet18.csv"
 DDLIB_FUSED_OPTIMIZER=on step "fused Adam" 60 "$OUT/fused-adam/gpu-resnet18.log" python3 benchmarks/train_throughput.py \
     --k 1 16 64 --members 1 --cuda-graph on --steps 200 --skip-baseline --csv "$OUT/fused-adam/gpu-resnet18.csv"

@@ -208,6 +208,7 @@ def main(argv=None):
     if device.type == "cuda":  # for the baseline; ours autotunes in train_ensemble ($DDLIB_CUDNN_BENCHMARK)
         torch.backends.cudnn.benchmark = True
     name = device_name(device)
+    fused = resolve_fused_optimizer(None, device)  # what train_ensemble will run
     if args.data_root:
         images, labels = load_cifar("cifar10", args.data_root, train=True)
     else:
@@ -219,7 +220,7 @@ def main(argv=None):
     baseline = "no baseline" if args.skip_baseline else f"baseline workers {args.num_workers}"
     print(f"device: {name} | torch {torch.__version__} | model {args.model} | batch {args.batch_size} | "
           f"members {args.members} | {'bf16 autocast' if bf16 else 'fp32'} | compile {args.compile_mode} | "
-          f"Adam {'fused' if resolve_fused_optimizer() else 'foreach'} | "
+          f"Adam {'fused' if fused else 'foreach'} | "
           f"{baseline} | data {'CIFAR-10 ' + args.data_root if args.data_root else 'synthetic'} "
           f"n={len(images)} | {args.steps} timed steps after {args.warmup} warm-up", flush=True)
 
@@ -244,7 +245,7 @@ def main(argv=None):
             rows.append({"cuda_graph": graph, "members": m, "k": k, "gflop_per_image": flops[k] / 1e9,
                          "ours_images_per_s": rate, "baseline_images_per_s": base[k], "ratio": ratio,
                          "ours_tflops": tf(rate), "ours_mfu": mfu})
-            write_csv(args, rows, name, bf16, peak)
+            write_csv(args, rows, name, bf16, peak, fused)
 
     print(f"\nProjected sweep k=1..{args.sweep_k_max}, {args.epochs} epochs x {args.train_size} images x "
           f"{args.sweep_seeds} seed(s) per k, on this device ({name}), device-hours per model:")
@@ -260,7 +261,7 @@ def main(argv=None):
               if len(outside) == outside[-1] - outside[0] + 1 else
               f"  ({len(outside)} widths outside the measured range {min(args.k)}..{max(args.k)} are extrapolated)")
         print("  (above the largest measured width, by FLOPs: an upper bound until compute-bound)")
-    write_csv(args, rows, name, bf16, peak, hours, hours_base)
+    write_csv(args, rows, name, bf16, peak, fused, hours, hours_base)
 
 
 def graph_settings(args, device) -> list[bool]:
@@ -268,7 +269,7 @@ def graph_settings(args, device) -> list[bool]:
     return sorted({resolve_cuda_graph(v, device, args.compile_mode) for v in args.cuda_graph})
 
 
-def write_csv(args, rows, name, bf16, peak, hours=None, hours_base=None) -> None:
+def write_csv(args, rows, name, bf16, peak, fused, hours=None, hours_base=None) -> None:
     """Write the rows so far to ``--csv`` (after every measurement, so a run cut short keeps what it
     measured; the projections are filled in at the end)."""
     if not args.csv:
@@ -277,7 +278,7 @@ def write_csv(args, rows, name, bf16, peak, hours=None, hours_base=None) -> None
 
     meta = {"date": time.strftime("%Y-%m-%d"), "device": name, "torch": torch.__version__, "model": args.model,
             "batch_size": args.batch_size, "precision": "bf16" if bf16 else "fp32",
-            "compile_mode": args.compile_mode, "fused_optimizer": resolve_fused_optimizer(),
+            "compile_mode": args.compile_mode, "fused_optimizer": fused,
             "baseline_workers": None if args.skip_baseline else args.num_workers, "timed_steps": args.steps,
             "data": "cifar10" if args.data_root else "synthetic", "peak_tflops": peak,
             "sweep_k_max": args.sweep_k_max, "sweep_epochs": args.epochs, "sweep_seeds": args.sweep_seeds,

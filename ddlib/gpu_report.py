@@ -74,7 +74,9 @@ def _fused_adam(runs: pd.DataFrame) -> pd.Series:
 
 
 def _default_loop(runs: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the library's default training loop: uncompiled, with Adam's foreach form."""
+    """The rows of the loop the appendix cites: uncompiled, with Adam's foreach form, the form of every run
+    measured against the DataLoader baseline (the fused form, the default on CUDA since an H200 measured it
+    faster, is set beside these rows by :func:`ddlib.roofline_report.fused_adam_comparison`)."""
     return runs[(_compile_mode(runs) == "off") & ~_fused_adam(runs)]
 
 
@@ -337,7 +339,7 @@ def _compile_note(compiled: pd.DataFrame, current: pd.DataFrame | None = None) -
             plain = (current[(current["device"] == device) & (current["k"] == r["k"]) &
                              (current["members"] == r["members"])] if current is not None else pd.DataFrame())
             against = ("" if plain.empty else f", against {plain['ours_images_per_s'].iloc[0]:,.0f} images/s "
-                       f"({plain['ours_mfu'].iloc[0]:.1%}) uncompiled")
+                       f"({plain['ours_mfu'].iloc[0]:.1%}) uncompiled" + (" with Adam's foreach form" if fused else ""))
             parts.append(f"k = {int(r['k'])} with {_models(r['members'])}: {r['ours_images_per_s']:,.0f} "
                          f"images/s{ratio}, MFU {r['ours_mfu']:.1%}{against}")
         graph_words = ", whole step as a CUDA graph" if graph else ""
@@ -556,11 +558,20 @@ def _concurrent_projection(gpu: pd.DataFrame, numbers: dict) -> str:
         return (f"For the widths above {SMALL_K} at once was not faster (smallest ratio {ratio:.2f}), so the sweep "
                 f"projection above stands.")
     small, rest = numbers["gpu_sweep_hours_small"], numbers["gpu_sweep_hours_wide"] / ratio
+    widest, k_max = _widest_at_once(wide), int(numbers["gpu_sweep_k_max"])
+    caveat = ("" if widest >= k_max else
+              f" Groups at once were measured only up to width {widest}; the wider models fill more of the card on "
+              f"their own and may gain less, so for them this ratio is a guess, likely too high.")
     return (f"Training the widths above {SMALL_K} at once at the smallest of these ratios measured for them "
             f"({ratio:.2f}) would bring the one-seed sweep projected above to about {small + rest:.0f} GPU-hours "
             f"({small:.0f} for widths up to {SMALL_K} one at a time, {rest:.0f} for the rest), "
             f"{'under' if small + rest < TARGETS['sweep_hours'] else 'still over'} the "
-            f"{TARGETS['sweep_hours']:.0f}-hour target.")
+            f"{TARGETS['sweep_hours']:.0f}-hour target.{caveat}")
+
+
+def _widest_at_once(rows: pd.DataFrame) -> int:
+    """The widest width of any set in a groups-at-once file's rows."""
+    return max(int(v) for w in rows["widths"] for v in str(w).split(","))
 
 
 def _concurrent_loop(rows: pd.DataFrame) -> str:

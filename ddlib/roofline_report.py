@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import roofline
+from . import roofline, sweep_cost
 from .gpu_report import RESULTS, SMALL_K, TARGETS, newest_file
 from .roofline import Hardware
-from .vision_models import stage_shapes
+from .vision_models import stage_shapes, vision_forward_flops
 
 #: ``benchmarks/kernel_profile.py``'s CSVs: a training step's device time per kind of operation.
 KERNEL_PROFILE_RESULTS = RESULTS / "kernel-profile"
@@ -169,7 +169,7 @@ def _fused_sentence(m: _Measured, k: int, costs: list) -> str:
     width ``k`` and in the number of operations a step dispatches, from a trace of that form."""
     fused, seconds, mfu = _counted(m, k, fused_adam=True)
     adam = [roofline.seconds_by_kind(c, m.hw)["Adam"] for c in (costs, fused)]
-    return (f"Adam's fused form (`DDLIB_FUSED_OPTIMIZER=on`, off by default until a GPU measures it) would "
+    return (f"Adam's fused form (`DDLIB_FUSED_OPTIMIZER`; see below for its default) would "
             f"dispatch {len(costs) - len(fused)} operations fewer a step at any width, and at k = {k} take "
             f"{1e3 * adam[1]:.2f} ms at the roofline instead of {1e3 * adam[0]:.2f} ms: the step's roofline "
             f"would be {1e3 * seconds:.2f} ms and its MFU {mfu:.1%}.")
@@ -262,8 +262,33 @@ def _fused_measured(current: pd.DataFrame, fused_runs: pd.DataFrame | None) -> s
     row = current.iloc[0]
     return (f" Measured on the {row['device']} ({row['date']}), it trained one model at "
             + ", ".join(f"{r:.2f}" for r in table["fused / foreach"])
-            + " times the default loop's images per second at k = "
-            + ", ".join(str(int(k)) for k in table.index) + ".")
+            + " times the foreach loop's images per second at k = "
+            + ", ".join(str(int(k)) for k in table.index) + _fused_default(table) + " "
+            + _fused_projection(current, table))
+
+
+def _fused_default(table: pd.DataFrame) -> str:
+    """Whether the measured ratios bear out the library's default (:func:`ddlib.train.resolve_fused_optimizer`:
+    fused on CUDA)."""
+    if (table["fused / foreach"] >= 1).all():
+        return ", so it is the library's default on CUDA (`DDLIB_FUSED_OPTIMIZER=auto`; foreach on a CPU)."
+    return (", slower at some widths, yet the library's default on CUDA (`DDLIB_FUSED_OPTIMIZER=auto`) is "
+            "fused: that default should be revisited.")
+
+
+def _fused_projection(current: pd.DataFrame, table: pd.DataFrame) -> str:
+    """The one-model sweep projected both ways from the widths both forms were measured at
+    (:func:`ddlib.sweep_cost.projected_hours`; above the widest measured width scaled by FLOPs, as in the
+    throughput run's own projection)."""
+    first = current.iloc[0]
+    k_max = int(first["sweep_k_max"])
+    images = first["sweep_epochs"] * first["sweep_train_size"] * first["sweep_seeds"]
+    flops = {k: float(vision_forward_flops(str(first["model"]), k, 10)) for k in range(1, k_max + 1)}
+    hours = {form: sweep_cost.projected_hours(dict(zip(table.index.astype(int), table[f"{form} images/s"])), flops,
+                                              range(1, k_max + 1), images) for form in ("foreach", "fused")}
+    return (f"Projected from these widths alone (k = 1 to {k_max}, {int(first['sweep_epochs'])} epochs, one seed), "
+            f"the one-model sweep takes about {hours['fused']:.0f} GPU-hours with the fused form against "
+            f"{hours['foreach']:.0f} with the foreach form.")
 
 
 def _small_sentence(n: dict) -> str:

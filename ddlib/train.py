@@ -72,18 +72,22 @@ def autocast_for(device: torch.device, cache: bool = True):
     return contextlib.nullcontext()
 
 
-def resolve_fused_optimizer(value: str | bool | None = None) -> bool:
+def resolve_fused_optimizer(value: str | bool | None = None, device: torch.device | None = None) -> bool:
     """Whether the optimiser runs in PyTorch's fused form: ``value`` (``True``/``False`` or a word), else
-    ``$DDLIB_FUSED_OPTIMIZER``; ``auto`` (or unset) means off.
+    ``$DDLIB_FUSED_OPTIMIZER``; ``auto`` (or unset) means on for a CUDA ``device``, off elsewhere.
 
     The fused form (``fused=True``) updates every parameter, gradient and moment of a step in one kernel
-    per dtype and device, where the ``foreach`` form (the default here) runs one multi-tensor kernel per
-    arithmetic operation: at width 64 the graphed ResNet-18 step's Adam is 2 operations instead of 17
-    and about 0.11 ms instead of 0.27 ms at the H100's roofline (:mod:`ddlib.roofline`; the appendix). It
-    computes the same update in another order, so weights agree within rounding, not bit for bit. Off by
-    default until a GPU measures it (``benchmarks/gpu_session.sh``); like the CUDA graph it is a speed
-    switch, not part of a run's hash."""
-    return switch_setting(value, "fused_optimizer", "DDLIB_FUSED_OPTIMIZER")[1] == "on"
+    per dtype and device, where the ``foreach`` form runs one multi-tensor kernel per arithmetic
+    operation: at width 64 the graphed ResNet-18 step's Adam is 2 operations instead of 17 (:mod:`ddlib.roofline`;
+    the appendix). It computes the same update in another order, so weights agree within rounding, not
+    bit for bit. On an H200 (2026-12-04, ``benchmarks/results/fused-adam/``) the graphed ResNet-18 trained
+    1.11 to 1.14 times as fast with it as with the foreach form (k = 1, 16, 64), so it is the default on
+    CUDA; on a CPU, where it was not measured and the book's results were made with the foreach form,
+    it stays off. Like the CUDA graph it is a speed switch, not part of a run's hash."""
+    word = switch_setting(value, "fused_optimizer", "DDLIB_FUSED_OPTIMIZER")[1]
+    if word == "auto":
+        return device is not None and device.type == "cuda"
+    return word == "on"
 
 
 def make_optimizer(params, cfg: TrainConfig, capturable: bool = False, fused: bool = False) -> torch.optim.Optimizer:
@@ -226,7 +230,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     ``cuda_graph``: a :func:`ddlib.cuda_graph.resolve_cuda_graph` value (default ``$DDLIB_CUDA_GRAPH``, else
     on for CUDA): the whole step is recorded once as a CUDA graph and replayed (likewise a speed switch).
     ``fused_optimizer``: a :func:`resolve_fused_optimizer` value (default ``$DDLIB_FUSED_OPTIMIZER``, else
-    off), the optimiser's fused kernels (a speed switch too).
+    on for CUDA and off elsewhere), the optimiser's fused kernels (a speed switch too).
     cuDNN's algorithm autotuning is on during the loop as :func:`ddlib.devices.resolve_cudnn_benchmark`
     says (``$DDLIB_CUDNN_BENCHMARK``, else on for CUDA). ``outcome``, when given, is filled with
     ``step_loop``: whether this library's whole-step graph ran, one of :data:`STEP_LOOPS` (the switch may
@@ -249,7 +253,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     if in_worker_thread():
         refuse_compile(mode, "training in a thread of ddlib.concurrency.stream_executor")
     graphed = resolve_cuda_graph(cuda_graph, device, mode)
-    fused = resolve_fused_optimizer(fused_optimizer)
+    fused = resolve_fused_optimizer(fused_optimizer, device)
     opt = make_optimizer(model.parameters(), cfg, capturable=graphed, fused=fused)
     forward = compiled(model, mode)
 

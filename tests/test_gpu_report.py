@@ -190,14 +190,19 @@ def test_show_drops_columns_a_run_did_not_measure():
 
 
 def test_cited_run_is_the_default_loop_on_the_target_card():
-    """Of the committed runs of the newest date, the prose cites the library's default loop on CUDA (the
-    CUDA graph) on the card the targets name, not the eager H100 run nor the H200 graph run."""
+    """Of the committed runs of the newest date, the prose cites the default loop on CUDA (the CUDA graph,
+    uncompiled, foreach Adam) of the run against the DataLoader baseline, not the same day's fused-Adam or
+    compiled rows; and of two cards measured that day, the one the targets name."""
     runs = gpu_report.load_benchmarks()
     cited = gpu_report.current_runs(runs)
-    assert cited["cuda_graph"].astype(bool).all() and cited["device"].str.contains("H100").all()
     newest = runs[runs["date"] == runs["date"].max()]
+    assert cited["cuda_graph"].astype(bool).all() and cited["baseline_images_per_s"].notna().all()
+    assert (cited["date"] == newest["date"].max()).all() and cited["file"].nunique() == 1
     assert (~newest["cuda_graph"].astype("boolean").fillna(False)).any()  # eager rows exist that date...
-    assert (~newest["device"].str.contains("H100")).any()  # ...and other cards: the preference did the choosing
+    assert (newest["compile_mode"].fillna("off") != "off").any()  # ...and compiled ones: the preference chose
+    other_card = cited.assign(device="NVIDIA H100 80GB HBM3", file="zz-h100.csv")
+    both_cards = gpu_report.current_runs(pd.concat([runs, other_card], ignore_index=True))
+    assert both_cards["device"].str.contains("H100").all()
 
 
 def test_graph_comparison_is_read_from_one_run(tmp_path):
@@ -292,8 +297,12 @@ def test_the_compile_note_sets_each_compiled_row_beside_the_uncompiled_one():
     note = gpu_report.key_numbers(runs)["gpu_compile_note"]
     current = gpu_report.current_runs(runs)
     plain = current[(current["k"] == 64) & (current["members"] == 1)].iloc[0]
-    assert f"k = 64 with one model: 42,161 images/s, MFU 14.2%, against {plain['ours_images_per_s']:,.0f} images/s" in note
-    assert "fused form" not in note  # the stored compiled run used Adam's foreach form
+    # the H100's compiled row has no uncompiled row of its card among the cited (H200) rows to stand beside
+    assert "NVIDIA H100 80GB HBM3, 2026-11-26): k = 64 with one model: 42,161 images/s, MFU 14.2%; k = 64" in note
+    assert (f"53,650 images/s, MFU 18.1%, against {plain['ours_images_per_s']:,.0f} images/s "
+            f"({plain['ours_mfu']:.1%}) uncompiled with Adam's foreach form.") in note
+    assert "mode default, whole step as a CUDA graph; NVIDIA H100" in note  # that compiled run used foreach Adam
+    assert "mode max-autotune-no-cudagraphs, whole step as a CUDA graph, Adam's fused form; NVIDIA H200" in note
     compiled = gpu_report.compiled_runs(runs)
     both = pd.concat([runs, compiled.assign(fused_optimizer=True, ours_images_per_s=50_000.0)], ignore_index=True)
     note = gpu_report.key_numbers(both)["gpu_compile_note"]
@@ -353,8 +362,13 @@ def test_method_batching_sentence_reads_the_newest_file(tmp_path):
 
 def test_capturable_adam_sentence_follows_the_newest_check_log(tmp_path):
     assert gpu_report.capturable_adam_sentence(tmp_path).startswith("No GPU run of")
-    committed = gpu_report.capturable_adam_sentence()
-    assert "3.8e-02 (resnet18), 5.2e-02 (cnn5), 4.6e-05 (mlp)" in committed and "has not run on a GPU yet" in committed
+    committed = gpu_report.capturable_adam_sentence()  # the H200's 2026-12-04 log, not the 2026-11-26 one
+    assert "cuda-graph-check-h200-2026-12-04.log" in committed
+    assert "3.8e-02 (resnet18), 5.2e-02 (cnn5), 4.6e-05 (mlp)" in committed and "accounts for the whole" in committed
+    older = (gpu_report.RESULTS / "cuda-graph-check-h200-2026-11-26.log").read_text()  # before the capturable pair
+    (tmp_path / "cuda-graph-check-0.log").write_text(older)
+    assert "has not run on a GPU yet" in gpu_report.capturable_adam_sentence(tmp_path)
+    (tmp_path / "cuda-graph-check-0.log").unlink()
     line = ("[1] {m} w4: eager/eager 0.00e+00  graph/graph 0.00e+00  graph/eager 2.00e-02  "
             "graph/eager-capturable-Adam {c}  losses eager 2.3 graph 2.3 (first 2.3 / 2.3)  capture fallbacks 0\n")
     (tmp_path / "cuda-graph-check-a.log").write_text(line.format(m="resnet18", c="0.00e+00")
@@ -367,7 +381,8 @@ def test_capturable_adam_sentence_follows_the_newest_check_log(tmp_path):
 
 
 #: The throughput run's numbers the groups-at-once projection uses (hours of widths <= 16 and above, and its card).
-HOURS = {"gpu_sweep_hours_small": 5.0, "gpu_sweep_hours_wide": 60.0, "gpu_device": "NVIDIA H100 80GB HBM3"}
+HOURS = {"gpu_sweep_hours_small": 5.0, "gpu_sweep_hours_wide": 60.0, "gpu_device": "NVIDIA H100 80GB HBM3",
+         "gpu_sweep_k_max": 64}
 
 
 def _concurrent_row(device, widths, ratio, date="2026-11-27", mfu=None):
@@ -386,7 +401,9 @@ def test_groups_at_once_project_the_sweep_from_the_widest_sets_only():
     text = gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), HOURS)
     assert "widths 61, 64: 2.00 times as fast at once, 25.0% MFU" in text
     assert "(2.00) would bring the one-seed sweep projected above to about 35 GPU-hours" in text
-    assert "still over the 24-hour target" in text
+    assert "still over the 24-hour target" in text and "measured only up to" not in text
+    narrow_only = gpu_report.concurrent_groups_sentence(pd.DataFrame(rows[:2]), HOURS)  # no set reaches k = 64
+    assert "(3.00) would bring" in narrow_only and "measured only up to width 18" in narrow_only
     rows[1]["ratio"], rows[2]["ratio"] = 6.0, 4.0  # the smallest wide-set ratio counts
     assert "about 20 GPU-hours" in gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), HOURS)
     assert "GPU-hours" not in gpu_report.concurrent_groups_sentence(pd.DataFrame(rows[:1]), HOURS)

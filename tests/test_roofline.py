@@ -1,5 +1,6 @@
 """The roofline count of the training step (ddlib.roofline), its appendix report (ddlib.roofline_report) and the
 GPU profile script that the report reads (benchmarks/kernel_profile.py)."""
+import re
 import subprocess
 import sys
 
@@ -133,7 +134,12 @@ def test_a_fused_adam_run_is_set_against_the_same_sessions_default_loop_and_neve
     table = roofline_report.fused_adam_comparison(current, fused)
     assert list(table.index) == list(one["k"]) and (table["fused / foreach"] == 1.25).all()
     sentence = roofline_report.roofline_numbers(current, None, fused)["roof_fused_sentence"]
-    assert "1.25 times the default loop's images per second" in sentence
+    assert "1.25 times the foreach loop's images per second" in sentence
+    assert "so it is the library's default on CUDA" in sentence
+    fused_h, foreach_h = map(float, re.search(r"about (\d+) GPU-hours with the fused form against (\d+)", sentence).groups())
+    assert abs(fused_h - foreach_h / 1.25) <= 1  # every width 1.25 times as fast: the sweep takes 1 / 1.25 the time
+    slower = fused.assign(ours_images_per_s=one["ours_images_per_s"] * 0.9)
+    assert "should be revisited" in roofline_report.roofline_numbers(current, None, slower)["roof_fused_sentence"]
     # another day's (or card's) default loop is no comparison
     assert roofline_report.fused_adam_comparison(current, fused.assign(date="2099-01-01")).empty
     assert "No GPU run of it" in roofline_report.roofline_numbers(current)["roof_fused_sentence"]
@@ -184,6 +190,7 @@ def test_the_kernel_profile_script_writes_what_the_appendix_reads(tmp_path):
     assert "none exists yet" in roofline_report.kernel_profile_sentence(runs)
     gpu = runs.assign(device="NVIDIA H100 80GB HBM3", roofline_ms=runs["measured_ms"] / 4, efficiency=0.25)
     gpu.loc[gpu["kind"] == "ReLU", "efficiency"] = 0.1
+    gpu.loc[gpu["kind"] == "ReLU", "roofline_ms"] = gpu["roofline_ms"].max()  # not below the 1% the sentence skips
     assert list(roofline_report.kernel_profile_table(gpu).columns[:3]) == [
         "k = 1: measured ms", "k = 1: roofline ms", "k = 1: efficiency"]
     assert "furthest below their roofline: ReLU at 10% of it" in roofline_report.kernel_profile_sentence(gpu)
@@ -262,8 +269,9 @@ def test_the_fused_count_fits_exactly_keeps_the_products_and_moves_fewer_bytes(m
 def test_the_fusion_sentence_names_the_levers_the_target_needs(monkeypatch):
     current = gpu_report.current_runs(gpu_report.load_benchmarks())
     k = int(current[current["members"] == 1]["k"].max())
-    alone, both = (roofline.mfu_bound("resnet18", k, fused_adam=f, fuse_pointwise=True) for f in (False, True))
-    assert roofline.mfu_bound("resnet18", k, fused_adam=True) < alone < both
+    hw = roofline_report.card(current.iloc[0]["device"])  # the cited run's card
+    alone, both = (roofline.mfu_bound("resnet18", k, hw, fused_adam=f, fuse_pointwise=True) for f in (False, True))
+    assert roofline.mfu_bound("resnet18", k, hw, fused_adam=True) < alone < both
 
     def sentence(target):
         monkeypatch.setitem(gpu_report.TARGETS, "mfu_k64", target)

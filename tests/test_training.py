@@ -41,9 +41,13 @@ def test_same_seeds_give_identical_models(results_dir):
 
 def test_fused_optimizer_is_a_switch_that_fails_naming_itself(monkeypatch):
     monkeypatch.delenv("DDLIB_FUSED_OPTIMIZER", raising=False)
-    assert resolve_fused_optimizer() is False  # off until a GPU measures it
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")  # a device here is only a name: nothing runs on it
+    assert resolve_fused_optimizer(None, cuda) is True  # auto: on for CUDA, where an H200 measured it faster
+    assert resolve_fused_optimizer(None, cpu) is False and resolve_fused_optimizer() is False
+    monkeypatch.setenv("DDLIB_FUSED_OPTIMIZER", "off")
+    assert resolve_fused_optimizer(None, cuda) is False
     monkeypatch.setenv("DDLIB_FUSED_OPTIMIZER", "on")
-    assert resolve_fused_optimizer() is True and resolve_fused_optimizer(False) is False
+    assert resolve_fused_optimizer(None, cpu) is True and resolve_fused_optimizer(False, cuda) is False
     monkeypatch.setenv("DDLIB_FUSED_OPTIMIZER", "fast")
     with pytest.raises(ConfigError, match="DDLIB_FUSED_OPTIMIZER must be auto, on or off"):
         resolve_fused_optimizer()
