@@ -381,7 +381,7 @@ def kernel_profile_sentence(runs: pd.DataFrame) -> str:
     rows = _gpu_profile(runs)
     if rows.empty:
         return ("Which kinds of operation fall short of their roofline on the card, and by how much, only a profile "
-                "of the step on the GPU can tell; none exists yet (`benchmarks/kernel_profile.py`, step 3 of "
+                "of the step on the GPU can tell; none exists yet (`benchmarks/kernel_profile.py`, step 5 of "
                 "`benchmarks/gpu_session.sh`: eager steps under `torch.profiler`, each kind's kernel time against "
                 "its roofline).")
     first = rows.iloc[0]
