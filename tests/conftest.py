@@ -41,6 +41,18 @@ def glued_names(nb) -> set[str]:
             for out in cell.get("outputs", [])} - {None}
 
 
+def glued_value(nb, name: str) -> str:
+    """The text form of what an executed notebook glued under ``name`` (myst-nb stores it under its
+    ``mime_prefix``, e.g. ``application/papermill.record/text/plain``)."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            record = out.get("metadata", {}).get("scrapbook", {})
+            if record.get("name") == name:
+                prefix = record.get("mime_prefix", "")
+                return out["data"].get(prefix + "text/plain") or out["data"].get(prefix + "text/markdown")
+    raise KeyError(name)
+
+
 def cited_names(chapter: str) -> set[str]:
     """Names the chapter's prose cites with ``{glue:...}`name```."""
     import re

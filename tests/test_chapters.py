@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from jupytext.compare import compare_notebooks
 
-from conftest import REPO, cited_names, execute_chapter, glued_names, output_mime_types
+from conftest import REPO, cited_names, execute_chapter, glued_names, glued_value, output_mime_types
 from ddlib import config_hash
 from ddlib.chapters import CHAPTERS, distillation as kd
 
@@ -62,6 +62,7 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path):
     nb = execute_chapter("distillation", tmp_path / "kd.ipynb", preset="smoke")
     assert "image/png" in output_mime_types(nb)
     assert cited_names("distillation") <= glued_names(nb)  # every number the prose cites was glued
+    assert glued_value(nb, "kd_pool_like_test") == "True"  # an MNIST-1D pool is drawn like the test set
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     # the two teachers of the double-descent chapter (widths 4, 64; one seed) are reused, not retrained;
     # the 11 students are new
