@@ -29,6 +29,9 @@
 #      target needs (ddlib.roofline.fused), one model and 8 seeds, no baseline (its CSV rows carry their
 #      compile mode and Adam's form; the appendix's compile note reads them).
 #
+# Steps 2, 3 and 6 pin Adam's foreach form (DDLIB_FUSED_OPTIMIZER=off), as their committed runs and the
+# appendix's sweep projection use it; step 4 runs the library's defaults (fused Adam on CUDA).
+#
 # Results land in $OUT (default benchmarks/results/new). Copy the throughput CSV and log into
 # benchmarks/results/, $OUT/width-batching/* into benchmarks/results/width-batching/ and
 # $OUT/concurrent-groups/* into benchmarks/results/concurrent-groups/, $OUT/kernel-profile/* into
@@ -59,7 +62,7 @@ step() {
     if [[ -n ${RESULTS_TAR:-} ]]; then tar czf "$RESULTS_TAR" -C "$OUT" .; fi
 }
 step "cuda graph check" 90 "$OUT/cuda-graph-check.log" python3 benchmarks/cuda_graph_check.py
-step "groups at once" 180 "$OUT/concurrent-groups/gpu-resnet18.log" python3 benchmarks/concurrent_groups.py \
+DDLIB_FUSED_OPTIMIZER=off step "groups at once" 180 "$OUT/concurrent-groups/gpu-resnet18.log" python3 benchmarks/concurrent_groups.py \
     --widths 17,18,19,20 29,30,31,32 61,62,63,64 57,58,59,60,61,62,63,64 --steps 100 \
     --csv "$OUT/concurrent-groups/gpu-resnet18.csv"
 DDLIB_FUSED_OPTIMIZER=off step "throughput" 200 "$OUT/gpu-resnet18.log" python3 benchmarks/train_throughput.py --k 1 4 16 64 --members 1 8 \
@@ -77,7 +80,7 @@ else
 fi
 step "kernel profile" 80 "$OUT/kernel-profile/gpu-resnet18.log" python3 benchmarks/kernel_profile.py --k 16 64 \
     --csv "$OUT/kernel-profile/gpu-resnet18.csv"
-step "width batching" 90 "$OUT/width-batching/gpu-resnet18.log" python3 benchmarks/width_batching.py --model resnet18 \
+DDLIB_FUSED_OPTIMIZER=off step "width batching" 90 "$OUT/width-batching/gpu-resnet18.log" python3 benchmarks/width_batching.py --model resnet18 \
     --widths 1,2,3,4 1,2,3,4,5,6,7,8 "$(seq -s, 1 16)" --seeds 1 --steps 100 --lr 1e-4 \
     --csv "$OUT/width-batching/gpu-resnet18.csv"
 DDLIB_FUSED_OPTIMIZER=on MIN_LEFT=90 step "MFU attempt (max-autotune-no-cudagraphs, fused Adam)" 600 "$OUT/gpu-resnet18-autotune.log" python3 benchmarks/train_throughput.py \

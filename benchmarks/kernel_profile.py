@@ -3,7 +3,8 @@
 For each width ``--k`` it builds one model of ``--model`` as the library trains it (channels-last and
 bf16 autocast on CUDA, float32 on a CPU) and runs ``--warmup`` eager steps of
 :func:`ddlib.train.training_step` (the step :func:`ddlib.train.train_ensemble` runs; cuDNN autotuning
-as in training), then profiles ``--steps`` more with ``torch.profiler``. Eager, not as a CUDA graph: a
+as in training; Adam's foreach form, as the roofline's as-dispatched count, where the library's default on
+CUDA is now the fused form), then profiles ``--steps`` more with ``torch.profiler``. Eager, not as a CUDA graph: a
 replayed graph hides which operation launched a kernel, and its kernels take as long as eager ones.
 
 Per kind of operation (:func:`ddlib.roofline.kind_of`): the measured time per step (on CUDA the kernel

@@ -45,15 +45,20 @@ WARMUP_STEPS = 3
 #: ``torch.compile`` modes that already record CUDA graphs of their own.
 GRAPHING_COMPILE_MODES = ("reduce-overhead", "max-autotune")
 
+class CaptureInsideSection(Exception):
+    """A capture asked for inside an eager section or another capture of the same thread: a programming error,
+    not a failed capture (so not a ``RuntimeError``, which :class:`GraphedStep` treats as one)."""
+
+
 class CaptureGuard:
     """Keeps CUDA-graph captures apart from one another and from eager work that may synchronise the device.
 
     A capture records the kernels queued on one stream. While one is open, a call from *any* thread that
     synchronises the whole device is an error that also breaks the capture (CUDA's
     ``cudaErrorStreamCaptureUnsupported``, then ``cudaErrorStreamCaptureInvalidated``), and ``torch.cuda.graph``
-    itself synchronises the device and empties the allocator's cache before it captures. cuDNN's autotuning
-    synchronises the device when it times its algorithms for a shape it has not seen: on an H200 a group
-    warming up in one thread broke the capture of another (``benchmarks/results/concurrent-groups/
+    itself synchronises the device and empties the allocator's cache before it captures. cuDNN's autotuning,
+    most likely, synchronises the device when it times its algorithms for a shape it has not seen: on an H200 a
+    group warming up in one thread broke the capture of another (``benchmarks/results/concurrent-groups/
     gpu-resnet18-h200.log``, 2026-12-04). So, when groups train at once (:mod:`ddlib.concurrency`):
 
     * :meth:`eager` sections (eager training steps, the warm-up before a capture, predictions: everything
@@ -105,14 +110,15 @@ class CaptureGuard:
     def capture(self) -> Iterator[None]:
         """A graph capture: alone, once every open eager section has closed."""
         if self._depth():
-            raise RuntimeError("a CUDA graph capture cannot start inside an eager section or another capture "
-                               "of the same thread")
+            raise CaptureInsideSection("a CUDA graph capture cannot start inside an eager section or another "
+                                       "capture of the same thread")
         with self._cond:
             self._captures_waiting += 1
             try:
                 self._cond.wait_for(lambda: not self._capturing and not self._eager)
             finally:
                 self._captures_waiting -= 1
+                self._cond.notify_all()  # eager sections held back by this wait may go (e.g. after Ctrl-C)
             self._capturing = True
         try:
             with self._holding():

@@ -88,10 +88,10 @@ def _cuda_graph(runs: pd.DataFrame) -> pd.Series:
 
 
 def current_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the default loop (:func:`_default_loop`: uncompiled, foreach Adam) the prose cites: those of the
+    """The rows the prose cites (:func:`_default_loop`: uncompiled, foreach Adam): those of the
     newest date; among them, where there are such
     rows, those written by the current script (with ``baseline_workers``), then those of the library's
-    default loop on CUDA (the step as a CUDA graph), then those on :data:`TARGET_CARD`; of what is left,
+    loop on CUDA (the step as a CUDA graph), then those on :data:`TARGET_CARD`; of what is left,
     the newest file (by name, within the date) where the current script wrote them (it writes one model
     and grouped seeds into one file; the first version wrote them into two)."""
     if runs.empty:
@@ -238,7 +238,8 @@ def key_numbers(runs: pd.DataFrame) -> dict:
            "gpu_sweep_seeds": plural(int(first["sweep_seeds"]), "seed"),
            "gpu_sweep_train_size": int(first["sweep_train_size"]),
            "gpu_data": str(first["data"]),
-           "gpu_script_note": _script_note(current), "gpu_compile_note": _compile_note(compiled_runs(runs), current),
+           "gpu_script_note": _script_note(current),
+           "gpu_compile_note": _compile_note(compiled_runs(runs), _default_loop(runs)),
            "gpu_layers_words": _layers_words(str(first["model"]), int(current["k"].max()))}
     if len(single):
         small = single[single["k"] <= 16]
@@ -306,8 +307,9 @@ def _overhead_note(current: pd.DataFrame) -> str:
 def _script_note(current: pd.DataFrame) -> str:
     if "baseline_workers" in current and current["baseline_workers"].notna().all():
         graph = "the whole step as a CUDA graph" if _cuda_graph(current).all() else "eager steps, no CUDA graph"
-        return (f"These rows time `ddlib.train.train_ensemble` itself ({graph}) against the baseline measured in "
-                "the same run.")
+        return (f"These rows time `ddlib.train.train_ensemble` itself ({graph}, Adam's foreach form; the fused form, "
+                f"the library's default on CUDA since 2026-12-04, is measured beside it in the roofline section below) "
+                f"against the baseline measured in the same run.")
     return ("These rows were measured with an earlier version of the benchmark, whose \"ours\" was a "
             "hand-written copy of the training step (random batches, one augmentation generator for all "
             "members) rather than `train_ensemble` itself, and before the per-member augmentation was batched "
@@ -324,8 +326,9 @@ def _layers_words(model: str, k: int) -> str:
 
 
 def _compile_note(compiled: pd.DataFrame, current: pd.DataFrame | None = None) -> str:
-    """Each compiled run's rows in words, each beside the cited run's uncompiled row of the same card, width
-    and number of models where there is one."""
+    """Each compiled run's rows in words, each beside an uncompiled foreach row of ``current`` (all the
+    throughput rows of :func:`_default_loop`) of the same card, date, CUDA-graph switch, width and number of
+    models, where there is one."""
     if compiled.empty:
         return ("No run with `torch.compile` has been measured on a GPU yet (`benchmarks/gpu_session.sh` "
                 "includes one).")
@@ -336,8 +339,9 @@ def _compile_note(compiled: pd.DataFrame, current: pd.DataFrame | None = None) -
         parts = []
         for _, r in rows.sort_values(["k", "members"]).iterrows():
             ratio = "" if pd.isna(r["baseline_images_per_s"]) else f", {r['ratio']:.2f}x the baseline of that run"
-            plain = (current[(current["device"] == device) & (current["k"] == r["k"]) &
-                             (current["members"] == r["members"])] if current is not None else pd.DataFrame())
+            plain = (current[(current["device"] == device) & (current["date"] == date) & (current["k"] == r["k"]) &
+                             (current["members"] == r["members"]) & (_cuda_graph(current) == graph)]
+                     if current is not None else pd.DataFrame())
             against = ("" if plain.empty else f", against {plain['ours_images_per_s'].iloc[0]:,.0f} images/s "
                        f"({plain['ours_mfu'].iloc[0]:.1%}) uncompiled" + (" with Adam's foreach form" if fused else ""))
             parts.append(f"k = {int(r['k'])} with {_models(r['members'])}: {r['ours_images_per_s']:,.0f} "
@@ -800,11 +804,17 @@ def _agreement(gpu: pd.DataFrame, cpu: pd.DataFrame, folder: Path) -> str:
 _CHECK_LINE = re.compile(r"^\[1\] (\S+) w\d+: .*graph/eager (\S+)(?:  graph/eager-capturable-Adam (\S+))?")
 
 
+def _dated_name(path: Path) -> tuple[str, str]:
+    """Sort key: the date in a file's name (``...-2026-12-04.log``; none sorts first), then the name."""
+    found = re.search(r"\d{4}-\d{2}-\d{2}", path.name)
+    return (found.group() if found else "", path.name)
+
+
 def capturable_adam_sentence(folder: Path | str = RESULTS) -> str:
-    """What the newest ``cuda-graph-check-*.log`` in ``folder`` says of graph against eager training: the
+    """What the newest ``cuda-graph-check-*.log`` in ``folder`` (by the date in its name) says of graph against eager training: the
     relative parameter difference per model to the ordinary eager loop and, once the script has run with
     it, to an eager loop with Adam's capturable form (the graph's optimiser), which isolates the optimiser."""
-    logs = sorted(Path(folder).glob("cuda-graph-check-*.log"))
+    logs = sorted(Path(folder).glob("cuda-graph-check-*.log"), key=_dated_name)
     rows = [m.groups() for m in map(_CHECK_LINE.match, logs[-1].read_text().splitlines() if logs else []) if m]
     if not rows:
         return "No GPU run of `benchmarks/cuda_graph_check.py` is stored."

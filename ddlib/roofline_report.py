@@ -16,13 +16,14 @@ import pandas as pd
 
 from . import roofline, sweep_cost
 from .gpu_report import RESULTS, SMALL_K, TARGETS, newest_file
+from .prose import plural
 from .roofline import Hardware
 from .vision_models import stage_shapes, vision_forward_flops
 
 #: ``benchmarks/kernel_profile.py``'s CSVs: a training step's device time per kind of operation.
 KERNEL_PROFILE_RESULTS = RESULTS / "kernel-profile"
 #: ``benchmarks/train_throughput.py`` run with ``DDLIB_FUSED_OPTIMIZER=on`` (``benchmarks/gpu_session.sh``,
-#: right after the throughput step, so that the same session's default loop is there to compare with).
+#: right after the throughput step, so that the same session's foreach loop is there to compare with).
 FUSED_ADAM_RESULTS = RESULTS / "fused-adam"
 
 #: Cards whose peak and bandwidth are known here, by a word of the device name torch reports.
@@ -187,7 +188,7 @@ def _counted(m: _Measured, k: int, fused_adam: bool = False, fuse_pointwise: boo
 def fusion_table(current: pd.DataFrame) -> pd.DataFrame:
     """At the widest measured width (one model, the measured card): the step's roofline time and MFU as
     dispatched and with the passes between the matrix products ideally fused (:func:`ddlib.roofline.fused`),
-    each with Adam's foreach (default) and fused forms; empty without a measured card."""
+    each with Adam's foreach and fused forms; empty without a measured card."""
     m = _measured(current)
     if m is None:
         return pd.DataFrame()
@@ -235,7 +236,7 @@ def _fusion_sentence(m: _Measured, k: int, costs: list) -> str:
 
 def fused_adam_comparison(current: pd.DataFrame, fused_runs: pd.DataFrame | None) -> pd.DataFrame:
     """Per width: images per second of one model with Adam's fused form (the newest run in ``fused_runs``)
-    and with the default foreach form (``current``'s one-model rows with the same date, device and
+    and with the foreach form (``current``'s one-model rows with the same date, device and
     ``cuda_graph`` switch), and fused / default; empty unless both were measured in the same session."""
     if fused_runs is None or fused_runs.empty or current.empty:
         return pd.DataFrame()
@@ -257,7 +258,7 @@ def _fused_measured(current: pd.DataFrame, fused_runs: pd.DataFrame | None) -> s
         return " No GPU run of it has been measured yet."
     if table.empty:
         newest = newest_file(fused_runs).iloc[0]
-        return (f" Its newest run ({newest['device']}, {newest['date']}) was not measured next to the cited default "
+        return (f" Its newest run ({newest['device']}, {newest['date']}) was not measured next to the cited foreach "
                 f"loop (same card, date and CUDA-graph switch), so it is not compared here.")
     row = current.iloc[0]
     return (f" Measured on the {row['device']} ({row['date']}), it trained one model at "
@@ -270,7 +271,7 @@ def _fused_measured(current: pd.DataFrame, fused_runs: pd.DataFrame | None) -> s
 def _fused_default(table: pd.DataFrame) -> str:
     """Whether the measured ratios bear out the library's default (:func:`ddlib.train.resolve_fused_optimizer`:
     fused on CUDA)."""
-    if (table["fused / foreach"] >= 1).all():
+    if (table["fused images/s"] >= table["foreach images/s"]).all():
         return ", so it is the library's default on CUDA (`DDLIB_FUSED_OPTIMIZER=auto`; foreach on a CPU)."
     return (", slower at some widths, yet the library's default on CUDA (`DDLIB_FUSED_OPTIMIZER=auto`) is "
             "fused: that default should be revisited.")
@@ -286,7 +287,8 @@ def _fused_projection(current: pd.DataFrame, table: pd.DataFrame) -> str:
     flops = {k: float(vision_forward_flops(str(first["model"]), k, 10)) for k in range(1, k_max + 1)}
     hours = {form: sweep_cost.projected_hours(dict(zip(table.index.astype(int), table[f"{form} images/s"])), flops,
                                               range(1, k_max + 1), images) for form in ("foreach", "fused")}
-    return (f"Projected from these widths alone (k = 1 to {k_max}, {int(first['sweep_epochs'])} epochs, one seed), "
+    return (f"Projected from these widths alone (k = 1 to {k_max}, {int(first['sweep_epochs'])} epochs, "
+            f"{plural(int(first['sweep_seeds']), 'seed')} per width), "
             f"the one-model sweep takes about {hours['fused']:.0f} GPU-hours with the fused form against "
             f"{hours['foreach']:.0f} with the foreach form.")
 

@@ -72,9 +72,11 @@ def autocast_for(device: torch.device, cache: bool = True):
     return contextlib.nullcontext()
 
 
-def resolve_fused_optimizer(value: str | bool | None = None, device: torch.device | None = None) -> bool:
+def resolve_fused_optimizer(value: str | bool | None = None, device: torch.device | None = None,
+                            optimizer: str = "adam") -> bool:
     """Whether the optimiser runs in PyTorch's fused form: ``value`` (``True``/``False`` or a word), else
-    ``$DDLIB_FUSED_OPTIMIZER``; ``auto`` (or unset) means on for a CUDA ``device``, off elsewhere.
+    ``$DDLIB_FUSED_OPTIMIZER``; ``auto`` (or unset) means on for Adam on a CUDA ``device``, off elsewhere
+    (SGD's fused form was never measured, so ``auto`` leaves it off; ``on`` asks for it).
 
     The fused form (``fused=True``) updates every parameter, gradient and moment of a step in one kernel
     per dtype and device, where the ``foreach`` form runs one multi-tensor kernel per arithmetic
@@ -86,7 +88,7 @@ def resolve_fused_optimizer(value: str | bool | None = None, device: torch.devic
     it stays off. Like the CUDA graph it is a speed switch, not part of a run's hash."""
     word = switch_setting(value, "fused_optimizer", "DDLIB_FUSED_OPTIMIZER")[1]
     if word == "auto":
-        return device is not None and device.type == "cuda"
+        return optimizer == "adam" and device is not None and device.type == "cuda"
     return word == "on"
 
 
@@ -253,7 +255,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
     if in_worker_thread():
         refuse_compile(mode, "training in a thread of ddlib.concurrency.stream_executor")
     graphed = resolve_cuda_graph(cuda_graph, device, mode)
-    fused = resolve_fused_optimizer(fused_optimizer, device)
+    fused = resolve_fused_optimizer(fused_optimizer, device, cfg.optimizer)
     opt = make_optimizer(model.parameters(), cfg, capturable=graphed, fused=fused)
     forward = compiled(model, mode)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from contextlib import nullcontext
 
 import pytest
@@ -307,15 +308,30 @@ def test_the_recorder_captures_and_the_warm_up_runs_on_the_work_stream(monkeypat
 BLOCKED = 0.3  # seconds a blocked call is given to (wrongly) get through
 
 
-def _in_thread(fn):
-    """Start ``fn`` in a daemon thread; return the event set when it has returned."""
-    done = threading.Event()
-    threading.Thread(target=lambda: (fn(), done.set()), daemon=True).start()
-    return done
+class _Worker:
+    """``fn`` in a daemon thread; ``done`` is set when it has returned, and :meth:`result` re-raises its error."""
+
+    def __init__(self, fn):
+        self.done, self.error = threading.Event(), None
+
+        def run():
+            try:
+                fn()
+            except BaseException as err:  # handed to the main thread
+                self.error = err
+            finally:
+                self.done.set()
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def result(self, timeout=10):
+        assert self.done.wait(timeout), "the thread did not finish"
+        if self.error is not None:
+            raise self.error
 
 
 def _hold(section):
-    """Open ``section`` in another thread until the returned release event is set; return (entered, release)."""
+    """Open ``section`` in another thread until the returned release event is set (the worker is returned too)."""
     entered, release = threading.Event(), threading.Event()
 
     def hold():
@@ -323,57 +339,77 @@ def _hold(section):
             entered.set()
             release.wait(10)
 
-    threading.Thread(target=hold, daemon=True).start()
+    worker = _Worker(hold)
     assert entered.wait(10)
-    return release
+    return release, worker
+
+
+def _wait_until(condition, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
 
 
 def test_a_capture_waits_for_open_eager_sections_and_holds_new_ones_back():
     guard = cuda_graph.CaptureGuard()
-    release_eager = _hold(guard.eager)
-    captured = threading.Event()
-    release_capture = threading.Event()
+    release_eager, _ = _hold(guard.eager)
+    captured, release_capture = threading.Event(), threading.Event()
 
     def capture():
         with guard.capture():
             captured.set()
             release_capture.wait(10)
 
-    threading.Thread(target=capture, daemon=True).start()
-    assert not captured.wait(BLOCKED), "the capture started while an eager section was open"
-    late_eager = _in_thread(lambda: guard.eager().__enter__())
-    assert not late_eager.wait(BLOCKED), "an eager section started while a capture was waiting"
+    capturer = _Worker(capture)
+    _wait_until(lambda: guard._captures_waiting == 1)  # the capture is queued...
+    assert not captured.is_set(), "the capture started while an eager section was open"
+    late = _Worker(lambda: guard.eager().__enter__())  # ...so a new section must wait for it
+    assert not late.done.wait(BLOCKED), "an eager section started while a capture was waiting"
     release_eager.set()
     assert captured.wait(10)
-    assert not late_eager.wait(BLOCKED), "an eager section started during a capture"
+    assert not late.done.wait(BLOCKED), "an eager section started during a capture"
+    second = _Worker(lambda: guard.capture().__enter__())
+    assert not second.done.wait(BLOCKED), "two captures ran at once"
     release_capture.set()
-    assert late_eager.wait(10)
+    capturer.result()
+    late.result()
 
 
 def test_eager_sections_overlap_and_nest_and_a_capture_inside_one_is_refused():
     guard = cuda_graph.CaptureGuard()
-    release = _hold(guard.eager)
-    assert _in_thread(lambda: guard.eager().__enter__()).wait(10), "eager sections must not wait for one another"
+    release, holder = _hold(guard.eager)
+    _Worker(lambda: guard.eager().__enter__()).result()  # eager sections do not wait for one another
     with guard.eager():
         with guard.eager():  # nested: passes straight through
             pass
-        with pytest.raises(RuntimeError, match="cannot start inside an eager section"):
+        with pytest.raises(cuda_graph.CaptureInsideSection):
             with guard.capture():
                 pass
     release.set()
+    holder.result()
+    # an error inside a section leaves the guard as it was: a capture can start afterwards
+    with pytest.raises(ValueError):
+        with guard.eager():
+            raise ValueError
+    _Worker(lambda: guard.capture().__enter__()).result(timeout=2)
 
 
 def test_predictions_and_eager_steps_wait_for_another_threads_capture():
     model = build_model("mlp", 4, (6,), 3, [0])
     x = torch.randn(8, 6)
-    _, step = _mlp_and_step()
     xb, idx = _batches(1)[0]
-    release = _hold(cuda_graph.CAPTURE_GUARD.capture)
+    steps = [_mlp_and_step()[1] for _ in range(4)]  # a model and optimiser per thread: they run at the same time
+    failed = GraphedStep(steps[3], recorder=FailingRecorder)
+    failed.failed = True  # the eager loop after a failed capture
+    release, _ = _hold(cuda_graph.CAPTURE_GUARD.capture)
     try:
-        waiting = [_in_thread(lambda: train.predict_logits(model, x, 1)),
-                   _in_thread(lambda: cuda_graph.eager_step(step)(xb, idx)),
-                   _in_thread(lambda: GraphedStep(step, recorder=PythonRecorder)(xb, idx))]  # a warm-up step
-        assert not any(done.wait(BLOCKED) for done in waiting), "eager work ran during another thread's capture"
+        waiting = [_Worker(lambda: train.predict_logits(model, x, 1)),
+                   _Worker(lambda: cuda_graph.eager_step(steps[0])(xb, idx)),
+                   _Worker(lambda: GraphedStep(steps[1], recorder=PythonRecorder)(xb, idx)),  # a warm-up step
+                   _Worker(lambda: failed(xb, idx))]
+        assert not any(w.done.wait(BLOCKED) for w in waiting), "eager work ran during another thread's capture"
     finally:
         release.set()
-    assert all(done.wait(10) for done in waiting)
+    for w in waiting:
+        w.result()

@@ -86,7 +86,7 @@ def test_a_newer_run_supersedes_older_ones_and_compiled_rows_stay_apart(tmp_path
 
 def test_notes_for_the_committed_runs(tmp_path):
     k = gpu_report.key_numbers(gpu_report.load_benchmarks())
-    assert "(the whole step as a CUDA graph)" in k["gpu_script_note"]
+    assert "(the whole step as a CUDA graph, Adam's foreach form;" in k["gpu_script_note"]
     assert k["gpu_compile_note"].startswith("With `torch.compile` (mode default, whole step as a CUDA graph; NVIDIA H100")
     assert "MFU 14.2%" in k["gpu_compile_note"]  # the compiled k = 64 row of the H100 run
     import shutil
@@ -297,8 +297,10 @@ def test_the_compile_note_sets_each_compiled_row_beside_the_uncompiled_one():
     note = gpu_report.key_numbers(runs)["gpu_compile_note"]
     current = gpu_report.current_runs(runs)
     plain = current[(current["k"] == 64) & (current["members"] == 1)].iloc[0]
-    # the H100's compiled row has no uncompiled row of its card among the cited (H200) rows to stand beside
-    assert "NVIDIA H100 80GB HBM3, 2026-11-26): k = 64 with one model: 42,161 images/s, MFU 14.2%; k = 64" in note
+    # each compiled row stands beside the uncompiled row of its own card, date and switch, not the cited card's
+    h100 = runs[(runs["file"] == "gpu-resnet18-graph-h100.csv") & (runs["k"] == 64) & (runs["members"] == 1)].iloc[0]
+    assert (f"NVIDIA H100 80GB HBM3, 2026-11-26): k = 64 with one model: 42,161 images/s, MFU 14.2%, against "
+            f"{h100['ours_images_per_s']:,.0f} images/s") in note
     assert (f"53,650 images/s, MFU 18.1%, against {plain['ours_images_per_s']:,.0f} images/s "
             f"({plain['ours_mfu']:.1%}) uncompiled with Adam's foreach form.") in note
     assert "mode default, whole step as a CUDA graph; NVIDIA H100" in note  # that compiled run used foreach Adam
@@ -369,6 +371,12 @@ def test_capturable_adam_sentence_follows_the_newest_check_log(tmp_path):
     (tmp_path / "cuda-graph-check-0.log").write_text(older)
     assert "has not run on a GPU yet" in gpu_report.capturable_adam_sentence(tmp_path)
     (tmp_path / "cuda-graph-check-0.log").unlink()
+    # the newest by the date in the name, whatever the card before it
+    (tmp_path / "cuda-graph-check-h200-2026-01-02.log").write_text(older)
+    (tmp_path / "cuda-graph-check-h100-2026-01-03.log").write_text(older)  # the name sorts first, the date last
+    assert "cuda-graph-check-h100-2026-01-03.log" in gpu_report.capturable_adam_sentence(tmp_path)
+    for f in tmp_path.glob("cuda-graph-check-*.log"):
+        f.unlink()
     line = ("[1] {m} w4: eager/eager 0.00e+00  graph/graph 0.00e+00  graph/eager 2.00e-02  "
             "graph/eager-capturable-Adam {c}  losses eager 2.3 graph 2.3 (first 2.3 / 2.3)  capture fallbacks 0\n")
     (tmp_path / "cuda-graph-check-a.log").write_text(line.format(m="resnet18", c="0.00e+00")

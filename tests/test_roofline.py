@@ -144,7 +144,7 @@ def test_a_fused_adam_run_is_set_against_the_same_sessions_default_loop_and_neve
     assert roofline_report.fused_adam_comparison(current, fused.assign(date="2099-01-01")).empty
     assert "No GPU run of it" in roofline_report.roofline_numbers(current)["roof_fused_sentence"]
     other_day = roofline_report.roofline_numbers(current, None, fused.assign(date="2099-01-01"))["roof_fused_sentence"]
-    assert "was not measured next to the cited default loop" in other_day
+    assert "was not measured next to the cited foreach loop" in other_day
     # a fused run copied among the throughput CSVs does not become the run the appendix cites
     mixed = pd.concat([runs, fused.assign(date="2099-01-01", baseline_workers=8)], ignore_index=True)
     assert list(gpu_report.current_runs(mixed).index) == list(current.index)

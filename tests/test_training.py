@@ -44,6 +44,7 @@ def test_fused_optimizer_is_a_switch_that_fails_naming_itself(monkeypatch):
     cuda, cpu = torch.device("cuda"), torch.device("cpu")  # a device here is only a name: nothing runs on it
     assert resolve_fused_optimizer(None, cuda) is True  # auto: on for CUDA, where an H200 measured it faster
     assert resolve_fused_optimizer(None, cpu) is False and resolve_fused_optimizer() is False
+    assert resolve_fused_optimizer(None, cuda, "sgd") is False  # SGD's fused form: only when asked for
     monkeypatch.setenv("DDLIB_FUSED_OPTIMIZER", "off")
     assert resolve_fused_optimizer(None, cuda) is False
     monkeypatch.setenv("DDLIB_FUSED_OPTIMIZER", "on")
