@@ -207,6 +207,7 @@ class GraphedStep:
     def __init__(self, step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,
                  recorder: Callable[[], object] = CudaGraphRecorder):
         self.step = step
+        self._fallback = eager_step(step)  # after a failed capture: eager, guarded
         self.calls = 0
         self.graph = None
         self.failed = False
@@ -221,8 +222,7 @@ class GraphedStep:
             self.graph.replay()
             return self._loss
         if self.failed:
-            with CAPTURE_GUARD.eager():
-                return self.step(xb, idx)
+            return self._fallback(xb, idx)
         if self.calls <= WARMUP_STEPS:
             return self._eager(xb, idx)
         return self._capture_and_run(xb, idx)
@@ -250,8 +250,7 @@ class GraphedStep:
             warnings.warn(f"CUDA graph capture of the training step failed, training on eagerly: {err}")
             self.failed = True
             self._x = self._idx = self._loss = None
-            with CAPTURE_GUARD.eager():
-                return self.step(xb, idx)
+            return self._fallback(xb, idx)
         self.graph = graph
         graph.replay()
         return self._loss

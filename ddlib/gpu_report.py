@@ -269,16 +269,31 @@ def key_numbers(runs: pd.DataFrame) -> dict:
     return out
 
 
+def sweep_images(row: pd.Series) -> float:
+    """Images one width of the projected sweep trains: epochs x training-set size x seeds, from a throughput
+    row's ``sweep_*`` settings."""
+    return float(row["sweep_epochs"] * row["sweep_train_size"] * row["sweep_seeds"])
+
+
+def projected_sweep_hours(row: pd.Series, images_per_s: dict[int, float], widths=None) -> float:
+    """GPU-hours of the one-model sweep over ``widths`` (default 1 to the row's ``sweep_k_max``) at the measured
+    ``{k: images/s}`` (:func:`ddlib.sweep_cost.projected_hours`), with the throughput row ``row``'s sweep
+    settings. FLOPs (10 classes, as the benchmark's default; the CSV does not record the class count) only
+    matter above the widest measured width."""
+    widths = range(1, int(row["sweep_k_max"]) + 1) if widths is None else widths
+    measured = {int(k): v for k, v in images_per_s.items()}
+    flops = {k: float(vision_forward_flops(str(row["model"]), k, 10)) for k in range(1, max(*widths, *measured) + 1)}
+    return sweep_cost.projected_hours(measured, flops, widths, sweep_images(row))
+
+
 def _hours_by_width(single: pd.DataFrame, first: pd.Series, small_k: int = SMALL_K) -> dict:
     """The one-model sweep projection split at ``small_k``: hours for ``k <= small_k`` and above, recomputed
-    from the rows with :func:`ddlib.sweep_cost.projected_hours` (the same projection the CSV holds), and
-    a sentence on whether the wide part alone misses the target. FLOPs (10 classes, as the benchmark's default;
-    the CSV does not record the class count) only matter above the widest measured width."""
+    from the rows with :func:`projected_sweep_hours` (the same projection the CSV holds), and a sentence on
+    whether the wide part alone misses the target."""
     measured = dict(zip(single["k"].astype(int), single["ours_images_per_s"]))
-    k_max, images = int(first["sweep_k_max"]), first["sweep_epochs"] * first["sweep_train_size"] * first["sweep_seeds"]
-    flops = {k: float(vision_forward_flops(str(first["model"]), k, 10)) for k in range(1, k_max + 1)}
-    small = sweep_cost.projected_hours(measured, flops, range(1, small_k + 1), images)
-    wide = sweep_cost.projected_hours(measured, flops, range(small_k + 1, k_max + 1), images)
+    k_max = int(first["sweep_k_max"])
+    small = projected_sweep_hours(first, measured, range(1, small_k + 1))
+    wide = projected_sweep_hours(first, measured, range(small_k + 1, k_max + 1))
     verdict = ("so even with the small widths free the sweep would stay over" if wide >= TARGETS["sweep_hours"]
                else "so making the small widths cheaper could bring the sweep under")
     return {"gpu_sweep_hours_small": small, "gpu_sweep_hours_wide": wide,
@@ -325,10 +340,10 @@ def _layers_words(model: str, k: int) -> str:
     return f"{h0} × {w0} down to {h1} × {w1} pixels, {c0} to {c1} channels at k = {k}"
 
 
-def _compile_note(compiled: pd.DataFrame, current: pd.DataFrame | None = None) -> str:
-    """Each compiled run's rows in words, each beside an uncompiled foreach row of ``current`` (all the
-    throughput rows of :func:`_default_loop`) of the same card, date, CUDA-graph switch, width and number of
-    models, where there is one."""
+def _compile_note(compiled: pd.DataFrame, uncompiled: pd.DataFrame | None = None) -> str:
+    """Each compiled run's rows in words, each beside an ``uncompiled`` foreach row (the throughput rows of
+    :func:`_default_loop`) of the same card, date, CUDA-graph switch, width and number of models, where
+    there is one."""
     if compiled.empty:
         return ("No run with `torch.compile` has been measured on a GPU yet (`benchmarks/gpu_session.sh` "
                 "includes one).")
@@ -339,9 +354,10 @@ def _compile_note(compiled: pd.DataFrame, current: pd.DataFrame | None = None) -
         parts = []
         for _, r in rows.sort_values(["k", "members"]).iterrows():
             ratio = "" if pd.isna(r["baseline_images_per_s"]) else f", {r['ratio']:.2f}x the baseline of that run"
-            plain = (current[(current["device"] == device) & (current["date"] == date) & (current["k"] == r["k"]) &
-                             (current["members"] == r["members"]) & (_cuda_graph(current) == graph)]
-                     if current is not None else pd.DataFrame())
+            u = uncompiled
+            plain = (u[(u["device"] == device) & (u["date"] == date) & (u["k"] == r["k"]) &
+                       (u["members"] == r["members"]) & (_cuda_graph(u) == graph)]
+                     if u is not None else pd.DataFrame())
             against = ("" if plain.empty else f", against {plain['ours_images_per_s'].iloc[0]:,.0f} images/s "
                        f"({plain['ours_mfu'].iloc[0]:.1%}) uncompiled" + (" with Adam's foreach form" if fused else ""))
             parts.append(f"k = {int(r['k'])} with {_models(r['members'])}: {r['ours_images_per_s']:,.0f} "

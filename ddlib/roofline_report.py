@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import roofline, sweep_cost
-from .gpu_report import RESULTS, SMALL_K, TARGETS, newest_file
+from . import roofline
+from .gpu_report import RESULTS, SMALL_K, TARGETS, newest_file, projected_sweep_hours, sweep_images
 from .prose import plural
 from .roofline import Hardware
-from .vision_models import stage_shapes, vision_forward_flops
+from .vision_models import stage_shapes
 
 #: ``benchmarks/kernel_profile.py``'s CSVs: a training step's device time per kind of operation.
 KERNEL_PROFILE_RESULTS = RESULTS / "kernel-profile"
@@ -279,14 +279,11 @@ def _fused_default(table: pd.DataFrame) -> str:
 
 def _fused_projection(current: pd.DataFrame, table: pd.DataFrame) -> str:
     """The one-model sweep projected both ways from the widths both forms were measured at
-    (:func:`ddlib.sweep_cost.projected_hours`; above the widest measured width scaled by FLOPs, as in the
-    throughput run's own projection)."""
+    (:func:`ddlib.gpu_report.projected_sweep_hours`; above the widest measured width scaled by FLOPs, as in
+    the throughput run's own projection)."""
     first = current.iloc[0]
     k_max = int(first["sweep_k_max"])
-    images = first["sweep_epochs"] * first["sweep_train_size"] * first["sweep_seeds"]
-    flops = {k: float(vision_forward_flops(str(first["model"]), k, 10)) for k in range(1, k_max + 1)}
-    hours = {form: sweep_cost.projected_hours(dict(zip(table.index.astype(int), table[f"{form} images/s"])), flops,
-                                              range(1, k_max + 1), images) for form in ("foreach", "fused")}
+    hours = {form: projected_sweep_hours(first, table[f"{form} images/s"].to_dict()) for form in ("foreach", "fused")}
     return (f"Projected from these widths alone (k = 1 to {k_max}, {int(first['sweep_epochs'])} epochs, "
             f"{plural(int(first['sweep_seeds']), 'seed')} per width), "
             f"the one-model sweep takes about {hours['fused']:.0f} GPU-hours with the fused form against "
@@ -317,7 +314,7 @@ def _understates(predicted: float, measured: float) -> str:
 def _sweep_numbers(m: _Measured, measured: dict) -> dict:
     first = m.rows.iloc[0]
     widths = range(1, int(first["sweep_k_max"]) + 1)
-    images = float(first["sweep_epochs"] * first["sweep_train_size"] * first["sweep_seeds"])
+    images = sweep_images(first)
     at_roof = roofline.sweep_hours(m.model, widths, images, m.hw, batch=m.batch)
     with_latency = roofline.sweep_hours(m.model, widths, images, m.hw, floor=m.floor, batch=m.batch)
     small = roofline.sweep_hours(m.model, range(1, SMALL_K + 1), images, m.hw, floor=m.floor, batch=m.batch)

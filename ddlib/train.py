@@ -334,23 +334,19 @@ def predict_logits(model: torch.nn.Module, x: torch.Tensor, members: int, chunk:
     (:func:`ddlib.cifar.resolve_mean_std`), unused for float inputs. It runs as an eager section of
     :data:`ddlib.cuda_graph.CAPTURE_GUARD` (new shapes: cuDNN may autotune while another thread captures).
     """
-    with CAPTURE_GUARD.eager():
-        return _predict_logits(model, x, members, chunk, mean_std)
-
-
-def _predict_logits(model, x, members, chunk, mean_std) -> torch.Tensor:
     model.eval()
     images = x.dtype == torch.uint8
     chunk = chunk or (1024 if images else 4096)
     mean, std = cifar.resolve_mean_std(mean_std) if images else (None, None)
     in_dtype = _input_dtype(model, x.device)
     out = []
-    for start in range(0, x.shape[0], chunk):
-        xb = x[start : start + chunk]
-        if images:
-            xb = cifar.normalize(xb, mean, std, in_dtype)
-        with autocast_for(x.device):
-            out.append(model(xb.unsqueeze(0).expand(members, *xb.shape)).float())
+    with CAPTURE_GUARD.eager():
+        for start in range(0, x.shape[0], chunk):
+            xb = x[start : start + chunk]
+            if images:
+                xb = cifar.normalize(xb, mean, std, in_dtype)
+            with autocast_for(x.device):
+                out.append(model(xb.unsqueeze(0).expand(members, *xb.shape)).float())
     return torch.cat(out, dim=1)
 
 
