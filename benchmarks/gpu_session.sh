@@ -24,10 +24,15 @@
 #   6. width batching with the library's defaults (graph on): ResNet-18 at k = 1..4, 1..8 and
 #      1..16 (one seed each, as the paper preset), one ensemble per width against all widths
 #      zero-padded into one (benchmarks/width_batching.py);
-#   7. the MFU attempt at k = 64: the graphed loop with torch.compile's kernel search
-#      (max-autotune-no-cudagraphs) and Adam's fused form, the two levers the roofline count says the 40%
-#      target needs (ddlib.roofline.fused), one model and 8 seeds, no baseline (its CSV rows carry their
-#      compile mode and Adam's form; the appendix's compile note reads them).
+#   7. the CIFAR training path on the device (benchmarks/cifar_gpu_check.py): a tiny sweep on CIFAR-format
+#      files through torchvision's class, checkpoint/resume bit-identity, host syncs per step, DDLIB_COMPILE=1;
+#   8. the MFU attempt at k = 64: the graphed loop with torch.compile ($MFU_MODE, default
+#      max-autotune-no-cudagraphs: its kernel search) and Adam's fused form, the two levers the roofline count
+#      says the 40% target needs (ddlib.roofline.fused), $MFU_MEMBERS (default "1 8") seeds, no baseline (its CSV
+#      rows carry their compile mode and Adam's form; the appendix's compile note reads them).
+#
+# $STEPS picks steps by key (default all, in this order): graph groups throughput fused chapters profile widths
+# cifar mfu. Their order in $STEPS does not matter, only which are named.
 #
 # Steps 2, 3 and 6 pin Adam's foreach form (DDLIB_FUSED_OPTIMIZER=off), as their committed runs and the
 # appendix's sweep projection use it; step 4 runs the library's defaults (fused Adam on CUDA).
@@ -46,13 +51,17 @@ OUT=${OUT:-benchmarks/results/new}
 mkdir -p "$OUT/width-batching" "$OUT/concurrent-groups" "$OUT/kernel-profile" "$OUT/fused-adam"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$OUT/device.txt"
-# step NAME SECONDS LOG COMMAND...: run COMMAND (its output also into LOG) under a timeout of SECONDS, or of what
+ALL_STEPS="graph groups throughput fused chapters profile widths cifar mfu"
+# step KEY NAME SECONDS LOG COMMAND...: unless $STEPS leaves KEY out, run COMMAND (its output also into LOG) under a timeout of SECONDS, or of what
 # is left of the budget if less (killed 10 s after the TERM if it ignores it); skipped when less than
 # $MIN_LEFT seconds (default 60) are left. The allowances add up to more than the budget on purpose:
 # later steps get what the earlier ones left.
 step() {
-    local name=$1 want=$2 log=$3 left=$(( ${BUDGET:-540} - SECONDS ))
-    shift 3
+    local key=$1 name=$2 want=$3 log=$4 left=$(( ${BUDGET:-540} - SECONDS ))
+    shift 4
+    if [[ " ${STEPS:-$ALL_STEPS} " != *" $key "* ]]; then
+        return
+    fi
     if (( left < ${MIN_LEFT:-60} )); then
         echo "$name: skipped (${left} s left of ${BUDGET:-540})"
         return
@@ -61,28 +70,30 @@ step() {
     echo "$name: exit ${PIPESTATUS[0]} ($(( ${BUDGET:-540} - SECONDS )) s left)"
     if [[ -n ${RESULTS_TAR:-} ]]; then tar czf "$RESULTS_TAR" -C "$OUT" .; fi
 }
-step "cuda graph check" 90 "$OUT/cuda-graph-check.log" python3 benchmarks/cuda_graph_check.py
-DDLIB_FUSED_OPTIMIZER=off step "groups at once" 180 "$OUT/concurrent-groups/gpu-resnet18.log" python3 benchmarks/concurrent_groups.py \
+step graph "cuda graph check" 90 "$OUT/cuda-graph-check.log" python3 benchmarks/cuda_graph_check.py
+DDLIB_FUSED_OPTIMIZER=off step groups "groups at once" 180 "$OUT/concurrent-groups/gpu-resnet18.log" python3 benchmarks/concurrent_groups.py \
     --widths 17,18,19,20 29,30,31,32 61,62,63,64 57,58,59,60,61,62,63,64 --steps 100 \
     --csv "$OUT/concurrent-groups/gpu-resnet18.csv"
-DDLIB_FUSED_OPTIMIZER=off step "throughput" 200 "$OUT/gpu-resnet18.log" python3 benchmarks/train_throughput.py --k 1 4 16 64 --members 1 8 \
+DDLIB_FUSED_OPTIMIZER=off step throughput "throughput" 200 "$OUT/gpu-resnet18.log" python3 benchmarks/train_throughput.py --k 1 4 16 64 --members 1 8 \
     --cuda-graph off on --steps 200 --csv "$OUT/gpu-resnet18.csv"
-DDLIB_FUSED_OPTIMIZER=on step "fused Adam" 60 "$OUT/fused-adam/gpu-resnet18.log" python3 benchmarks/train_throughput.py \
+DDLIB_FUSED_OPTIMIZER=on step fused "fused Adam" 60 "$OUT/fused-adam/gpu-resnet18.log" python3 benchmarks/train_throughput.py \
     --k 1 16 64 --members 1 --cuda-graph on --steps 200 --skip-baseline --csv "$OUT/fused-adam/gpu-resnet18.csv"
 # 4. the book's chapters with the library's defaults (needs the mnist1d package, which the device image
 #    lacks: carry its wheel, e.g. `pip download --no-deps -d .whl mnist1d` here, `carry: [".whl"]`, and
 #    `pip install --no-index --no-deps --target /tmp/site .whl/*.whl; export PYTHONPATH=/tmp/site` there).
 if python3 -c "import mnist1d" 2>/dev/null; then
     mkdir -p "$OUT/chapters"
-    step "chapters" 60 "$OUT/chapters/gpu.log" python3 benchmarks/gpu_chapters.py --csv "$OUT/chapters/gpu.csv"
-else
+    step chapters "chapters" 60 "$OUT/chapters/gpu.log" python3 benchmarks/gpu_chapters.py --csv "$OUT/chapters/gpu.csv"
+elif [[ " ${STEPS:-$ALL_STEPS} " == *" chapters "* ]]; then
     echo "chapters: skipped (no mnist1d package)"
 fi
-step "kernel profile" 80 "$OUT/kernel-profile/gpu-resnet18.log" python3 benchmarks/kernel_profile.py --k 16 64 \
+step profile "kernel profile" 80 "$OUT/kernel-profile/gpu-resnet18.log" python3 benchmarks/kernel_profile.py --k 16 64 \
     --csv "$OUT/kernel-profile/gpu-resnet18.csv"
-DDLIB_FUSED_OPTIMIZER=off step "width batching" 90 "$OUT/width-batching/gpu-resnet18.log" python3 benchmarks/width_batching.py --model resnet18 \
+DDLIB_FUSED_OPTIMIZER=off step widths "width batching" 90 "$OUT/width-batching/gpu-resnet18.log" python3 benchmarks/width_batching.py --model resnet18 \
     --widths 1,2,3,4 1,2,3,4,5,6,7,8 "$(seq -s, 1 16)" --seeds 1 --steps 100 --lr 1e-4 \
     --csv "$OUT/width-batching/gpu-resnet18.csv"
-DDLIB_FUSED_OPTIMIZER=on MIN_LEFT=90 step "MFU attempt (max-autotune-no-cudagraphs, fused Adam)" 600 "$OUT/gpu-resnet18-autotune.log" python3 benchmarks/train_throughput.py \
-    --k 64 --members 1 8 --cuda-graph on --compile-mode max-autotune-no-cudagraphs --steps 200 --warmup 10 \
-    --skip-baseline --csv "$OUT/gpu-resnet18-autotune.csv"
+step cifar "CIFAR path" 240 "$OUT/cifar-gpu-check.log" python3 benchmarks/cifar_gpu_check.py
+MFU_MODE=${MFU_MODE:-max-autotune-no-cudagraphs}
+DDLIB_FUSED_OPTIMIZER=on MIN_LEFT=90 step mfu "MFU attempt ($MFU_MODE, fused Adam)" 600 "$OUT/gpu-resnet18-compiled-fused.log" \
+    python3 benchmarks/train_throughput.py --k 64 --members ${MFU_MEMBERS:-1 8} --cuda-graph on --compile-mode "$MFU_MODE" \
+    --steps 200 --warmup 10 --skip-baseline --csv "$OUT/gpu-resnet18-compiled-fused.csv"
