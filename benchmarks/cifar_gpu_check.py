@@ -8,7 +8,10 @@
 5. throughput of ResNet-18 at the paper's k = 64 (one member, batch 128, bf16, channels-last),
    and what it means for the ``paper`` preset (4000 epochs of 390 steps per width).
 
-    PYTHONPATH=. python benchmarks/cifar_gpu_check.py [--cpu]
+    python benchmarks/cifar_gpu_check.py [--cpu]
+
+It finds the repository's ``ddlib`` (and the tests' CIFAR writer) by path, so it runs where ddlib is not
+installed, as on the device machines.
 """
 from __future__ import annotations
 
@@ -22,9 +25,17 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
 CPU = "--cpu" in sys.argv
 DEV = torch.device("cpu" if CPU else "cuda")
+
+from test_cifar import make_tiny_cifar  # noqa: E402
+
+from ddlib import DataConfig, ResultStore, RunConfig, TrainConfig, load_data, load_trained_model, run_configs  # noqa: E402
+from ddlib.checkpoint import Checkpointing  # noqa: E402
+from ddlib.cifar import CIFAR_MEAN_STD  # noqa: E402
+from ddlib.models import build_model  # noqa: E402
+from ddlib.train import Targets, error_rate, predict_logits, train_ensemble  # noqa: E402
 
 
 class _Patch:  # what make_tiny_cifar needs of pytest's monkeypatch
@@ -32,14 +43,6 @@ class _Patch:  # what make_tiny_cifar needs of pytest's monkeypatch
 
 
 def main():
-    from test_cifar import make_tiny_cifar
-
-    from ddlib import DataConfig, ResultStore, RunConfig, TrainConfig, load_data, load_trained_model, run_configs
-    from ddlib.checkpoint import Checkpointing
-    from ddlib.cifar import CIFAR_MEAN_STD
-    from ddlib.models import build_model
-    from ddlib.train import Targets, error_rate, predict_logits, train_ensemble
-
     tmp = Path(tempfile.mkdtemp())
     make_tiny_cifar(tmp / "data", "cifar10", _Patch(), per_file=60 if CPU else 400)
     os.environ.update(DDLIB_DATA=str(tmp / "data"), DDLIB_RESULTS=str(tmp / "results"), DDLIB_CHECKPOINT_EVERY="20")

@@ -7,7 +7,7 @@
 #   1. the whole-step CUDA graph (ddlib.cuda_graph) against the eager loop: same weights within
 #      rounding (against eager with the capturable Adam: bit for bit on the H200, 2026-12-04), resume from a
 #      checkpoint, a tiny sweep with the library's defaults (benchmarks/cuda_graph_check.py);
-#   2. groups at once (ddlib.concurrency; its capture guard not yet run on a GPU): ResNet-18 widths above 16,
+#   2. groups at once (ddlib.concurrency; with its capture guard, measured on the H200 on 2026-12-04): ResNet-18 widths above 16,
 #      one after another against each on its own CUDA stream, 4 and 8 groups, with the aggregate MFU
 #      at k = 61..64 (benchmarks/concurrent_groups.py);
 #   3. throughput: eager and graphed, one model and 8 seeds grouped, against the same DataLoader

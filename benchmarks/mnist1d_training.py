@@ -10,14 +10,18 @@ of optimisation steps per seed; we report steps·seeds per second and the ratio.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ddlib import DataConfig, TrainConfig, build_model, load_data, resolve_device
-from ddlib.train import Targets, train_ensemble
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo's ddlib, installed or not
+
+from ddlib import DataConfig, TrainConfig, build_model, load_data, resolve_device  # noqa: E402
+from ddlib.train import Targets, train_ensemble  # noqa: E402
 
 
 def plain_model(name: str, width: int) -> nn.Module:

@@ -4,11 +4,15 @@ both describe a run (the printed header, the settings columns of their CSVs)."""
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 
 import torch
 
-from ddlib.models import IMAGE_MODELS, MODELS
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo's ddlib, installed or not
+
+from ddlib.models import IMAGE_MODELS, MODELS  # noqa: E402
 
 
 def width_sets(distinct: bool):

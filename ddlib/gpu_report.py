@@ -225,9 +225,10 @@ def plot(runs: pd.DataFrame):
     return fig
 
 
-def key_numbers(runs: pd.DataFrame) -> dict:
+def key_numbers(runs: pd.DataFrame, fused_runs: pd.DataFrame | None = None) -> dict:
     """Numbers and sentences cited in the prose, from :func:`current_runs`: ratios for k <= 16, MFU at
-    k = 64, projected sweep hours, verdicts against :data:`TARGETS`, and what compiled runs show."""
+    k = 64, projected sweep hours, verdicts against :data:`TARGETS`, and what compiled runs show (each beside
+    the uncompiled foreach rows and, for fused compiled rows, the uncompiled ``fused_runs``)."""
     current = current_runs(runs)
     first = current.iloc[0]
     single = current[(current["members"] == 1) & current["baseline_images_per_s"].notna()]
@@ -239,7 +240,7 @@ def key_numbers(runs: pd.DataFrame) -> dict:
            "gpu_sweep_train_size": int(first["sweep_train_size"]),
            "gpu_data": str(first["data"]),
            "gpu_script_note": _script_note(current),
-           "gpu_compile_note": _compile_note(compiled_runs(runs), _default_loop(runs)),
+           "gpu_compile_note": _compile_note(compiled_runs(runs), _default_loop(runs), fused_runs),
            "gpu_layers_words": _layers_words(str(first["model"]), int(current["k"].max()))}
     if len(single):
         small = single[single["k"] <= 16]
@@ -340,10 +341,13 @@ def _layers_words(model: str, k: int) -> str:
     return f"{h0} × {w0} down to {h1} × {w1} pixels, {c0} to {c1} channels at k = {k}"
 
 
-def _compile_note(compiled: pd.DataFrame, uncompiled: pd.DataFrame | None = None) -> str:
+def _compile_note(compiled: pd.DataFrame, uncompiled: pd.DataFrame | None = None,
+                  fused_uncompiled: pd.DataFrame | None = None) -> str:
     """Each compiled run's rows in words, each beside an ``uncompiled`` foreach row (the throughput rows of
-    :func:`_default_loop`) of the same card, date, CUDA-graph switch, width and number of models, where
-    there is one."""
+    :func:`_default_loop`) and, for rows with Adam's fused form, a ``fused_uncompiled`` row (the fused-Adam runs),
+    of the same card, date, CUDA-graph switch, width and number of models, where there is one; then, where a
+    compiled setting was measured for one model at two widths or more, the one-seed sweep projected from those
+    rows alone (:func:`_compiled_projection`)."""
     if compiled.empty:
         return ("No run with `torch.compile` has been measured on a GPU yet (`benchmarks/gpu_session.sh` "
                 "includes one).")
@@ -354,19 +358,46 @@ def _compile_note(compiled: pd.DataFrame, uncompiled: pd.DataFrame | None = None
         parts = []
         for _, r in rows.sort_values(["k", "members"]).iterrows():
             ratio = "" if pd.isna(r["baseline_images_per_s"]) else f", {r['ratio']:.2f}x the baseline of that run"
-            u = uncompiled
-            plain = (u[(u["device"] == device) & (u["date"] == date) & (u["k"] == r["k"]) &
-                       (u["members"] == r["members"]) & (_cuda_graph(u) == graph)]
-                     if u is not None else pd.DataFrame())
-            against = ("" if plain.empty else f", against {plain['ours_images_per_s'].iloc[0]:,.0f} images/s "
-                       f"({plain['ours_mfu'].iloc[0]:.1%}) uncompiled" + (" with Adam's foreach form" if fused else ""))
+            plain = _same_setting_row(uncompiled, r, graph)
+            against = ("" if plain is None else f", against {plain['ours_images_per_s']:,.0f} images/s "
+                       f"({plain['ours_mfu']:.1%}) uncompiled" + (" with Adam's foreach form" if fused else ""))
+            plain_fused = _same_setting_row(fused_uncompiled, r, graph) if fused else None
+            if plain_fused is not None:
+                against += (f"{' and' if against else ', against'} {plain_fused['ours_images_per_s']:,.0f} uncompiled "
+                            f"with the fused form (compiling alone: "
+                            f"{r['ours_images_per_s'] / plain_fused['ours_images_per_s']:.2f} times)")
             parts.append(f"k = {int(r['k'])} with {_models(r['members'])}: {r['ours_images_per_s']:,.0f} "
                          f"images/s{ratio}, MFU {r['ours_mfu']:.1%}{against}")
         graph_words = ", whole step as a CUDA graph" if graph else ""
         adam_words = ", Adam's fused form" if fused else ""
         sentences.append(f"With `torch.compile` (mode {mode}{graph_words}{adam_words}; {device}, {date}): "
-                         + "; ".join(parts) + ".")
+                         + "; ".join(parts) + "." + _compiled_projection(rows))
     return " ".join(sentences)
+
+
+def _same_setting_row(runs: pd.DataFrame | None, row: pd.Series, graph: bool) -> pd.Series | None:
+    """The first of ``runs`` measured on ``row``'s card and date, at its width and number of models, with the
+    CUDA-graph switch ``graph``; ``None`` where there is none."""
+    if runs is None or runs.empty:
+        return None
+    same = runs[(runs["device"] == row["device"]) & (runs["date"] == row["date"]) & (runs["k"] == row["k"])
+                & (runs["members"] == row["members"]) & (_cuda_graph(runs) == graph)]
+    return None if same.empty else same.iloc[0]
+
+
+def _compiled_projection(rows: pd.DataFrame) -> str:
+    """The one-seed sweep projected from one compiled setting's one-model rows (:func:`projected_sweep_hours`:
+    flat below the narrowest measured width, scaled by FLOPs above the widest), where it has two widths or more."""
+    one = rows[rows["members"] == 1].drop_duplicates("k", keep="last").sort_values("k")
+    if len(one) < 2:
+        return ""
+    first, ks = one.iloc[0], [int(k) for k in one["k"]]
+    hours = projected_sweep_hours(first, dict(zip(ks, one["ours_images_per_s"])))
+    below = f"; widths below {ks[0]} at k = {ks[0]}'s speed" if ks[0] > 1 else ""
+    return (f" Projected from these one-model rows alone (k = {', '.join(map(str, ks))}{below}), the one-seed sweep "
+            f"(k = 1 to {int(first['sweep_k_max'])}, {int(first['sweep_epochs'])} epochs) would take about "
+            f"{hours:.0f} GPU-hours, {'under' if hours < TARGETS['sweep_hours'] else 'over'} the "
+            f"{TARGETS['sweep_hours']:.0f}-hour target.")
 
 
 def cpu_numbers(runs: pd.DataFrame) -> dict:
@@ -523,8 +554,10 @@ def _timed_both_ways(r: pd.Series, subject: str, batched: str, separate: str, se
             f"{separate_s:.0f} s {separate}, {r['ratio']:.2f} times as fast{ending}")
 
 
-def show_concurrent_groups(runs: pd.DataFrame) -> pd.DataFrame:
-    """The groups-at-once table: the newest GPU file's rows, or the newest CPU file's while no GPU run exists."""
+def show_concurrent_groups(runs: pd.DataFrame, throughput: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The groups-at-once table: the newest GPU file's rows, or the newest CPU file's while no GPU run exists;
+    with ``throughput`` (the cited throughput run's rows, :func:`current_runs`), also the images/s at once
+    against that run's one-model loop at the same widths (:func:`against_one_model`)."""
     rows = newest_file(runs, cpu=False)
     rows = rows if len(rows) else newest_file(runs, cpu=True)
     cols = ["device", "widths", "groups", "alone_s", "together_s", "ratio", "images_per_s_together"]
@@ -532,38 +565,87 @@ def show_concurrent_groups(runs: pd.DataFrame) -> pd.DataFrame:
     table = rows[cols].set_index("widths").round({"alone_s": 2, "together_s": 2, "ratio": 2, "images_per_s_together": 0})
     if "mfu_together" in table:
         table["mfu_together"] = (100 * table["mfu_together"]).round(1)
+    against = against_one_model(rows, throughput)
+    if against is not None:
+        table["against_one_model"] = against.round(2).to_numpy()
     return table.rename(columns={"alone_s": "one after another, s", "together_s": "at once, s", "ratio": "speed-up, at once",
-                                 "images_per_s_together": "images/s at once", "mfu_together": "MFU at once, %"})
+                                 "images_per_s_together": "images/s at once", "mfu_together": "MFU at once, %",
+                                 "against_one_model": "at once / throughput run's one model"})
 
 
-def concurrent_groups_sentence(runs: pd.DataFrame, numbers: dict) -> str:
+def one_model_images_per_s(widths: str, throughput: pd.DataFrame) -> float:
+    """Images per second at which the throughput run's one-model rows (``throughput``) would train the groups
+    of a set ``widths`` one after another, the same number of images each: ``1 / mean_w s(w)``, with ``s(w)``
+    the seconds per image :func:`ddlib.sweep_cost.seconds_per_image` interpolates from those rows (as the
+    sweep projection does)."""
+    one = throughput[throughput["members"] == 1]
+    measured = dict(zip(one["k"].astype(int), one["ours_images_per_s"]))
+    model, ks = str(one["model"].iloc[0]), [int(w) for w in str(widths).split(",")]
+    flops = {k: float(vision_forward_flops(model, k, 10)) for k in range(1, max(*ks, *measured) + 1)}
+    seconds = [sweep_cost.seconds_per_image(measured, flops, k) for k in ks]
+    return len(seconds) / sum(seconds)
+
+
+def against_one_model(rows: pd.DataFrame, throughput: pd.DataFrame | None) -> pd.Series | None:
+    """Per groups-at-once row, its images/s at once over :func:`one_model_images_per_s` of the throughput run
+    (``None`` unless that run's one-model rows were measured on the same card, with the same model, and the
+    same CUDA-graph switch). The file's own ratio compares with its own one-after-another runs; this one with the
+    loop the sweep projection rests on."""
+    if throughput is None or rows.empty or throughput.empty:
+        return None
+    one = throughput[throughput["members"] == 1]
+    r0 = rows.iloc[0]
+    if (one.empty or str(one["device"].iloc[0]) != str(r0["device"]) or str(one["model"].iloc[0]) != str(r0["model"])
+            or bool(_cuda_graph(one).iloc[0]) != bool(_cuda_graph(rows).iloc[0]) or (rows["seeds"] != 1).any()):
+        return None
+    return rows["images_per_s_together"] / rows["widths"].map(lambda w: one_model_images_per_s(w, one))
+
+
+def concurrent_groups_sentence(runs: pd.DataFrame, numbers: dict, throughput: pd.DataFrame | None = None) -> str:
     """What training groups at once did (newest GPU file, and newest CPU file), with the sweep projection it
     implies: from :func:`key_numbers`' ``numbers``, the hours of widths up to :data:`SMALL_K` plus those of the
     wider ones (one group at a time) divided by the smallest ratio measured with every width above
-    :data:`SMALL_K`; or, with no GPU run, that it is unmeasured there."""
+    :data:`SMALL_K`; or, with no GPU run, that it is unmeasured there. With ``throughput`` (the rows ``numbers``
+    come from) that ratio is :func:`against_one_model`'s, as the projection rests on that run's loop."""
     gpu, cpu = newest_file(runs, cpu=False), newest_file(runs, cpu=True)
-    measured = " ".join(_concurrent_file_sentence(rows) for rows in (gpu, cpu) if not rows.empty)
+    against = against_one_model(gpu, throughput)
+    measured = " ".join(_concurrent_file_sentence(rows, against if rows is gpu else None)
+                        for rows in (gpu, cpu) if not rows.empty)
     if gpu.empty:
         return (measured + " No GPU run of `benchmarks/concurrent_groups.py` is committed yet, so it is not known "
                 "whether groups at once pay on a GPU; the switch stays off by default, and the sweep projections "
                 "above train one group at a time.").strip()
-    return f"{measured} {_concurrent_projection(gpu, numbers)}"
+    return f"{measured} {_concurrent_projection(gpu, numbers, against)}"
 
 
-def _concurrent_file_sentence(rows: pd.DataFrame) -> str:
-    """One groups-at-once file in words: card, date, setting and each set's ratio (and MFU where measured)."""
+def _concurrent_file_sentence(rows: pd.DataFrame, against: pd.Series | None = None) -> str:
+    """One groups-at-once file in words: card, date, setting and each set's ratio (and MFU where measured, and the
+    ratio to the throughput run's one-model loop where given)."""
     r0 = rows.iloc[0]
     sets = "; ".join(f"widths {_spaced(r['widths'])}: {r['ratio']:.2f} times as fast at once"
+                     + (f" (and {against.loc[i]:.2f} times the throughput run's one-model loop)"
+                        if against is not None else "")
                      + (f", {r['mfu_together']:.1%} MFU" if pd.notna(r.get("mfu_together")) else "")
-                     for _, r in rows.iterrows())
+                     for i, r in rows.iterrows())
+    note = ""
+    if against is not None:
+        alone = rows["images_per_s_together"] * rows["together_s"] / rows["alone_s"]
+        alone_vs_loop = against / rows["ratio"]  # (at once / loop) / (at once / one after another)
+        note = (f" One after another, this script's runs (each {int(r0['timed_steps'])} timed steps on "
+                f"{int(r0['n_train']):,} images) trained {alone.min():,.0f}–{alone.max():,.0f} images/s, "
+                f"{alone_vs_loop.min():.2f}–{alone_vs_loop.max():.2f} times what the throughput run's loop trains at the same "
+                f"widths, so each file's own ratio and the one against that loop differ; why these short runs are "
+                f"slower per step is not known yet.") if "n_train" in rows and "timed_steps" in rows else ""
     return (f"On {_device_words(r0['device'])} on {r0['date']} ({r0['model']}, {plural(int(r0['seeds']), 'seed')} per "
-            f"group, batch {int(r0['batch_size'])}, {_concurrent_loop(rows)}): {sets}.")
+            f"group, batch {int(r0['batch_size'])}, {_concurrent_loop(rows)}): {sets}.{note}")
 
 
-def _concurrent_projection(gpu: pd.DataFrame, numbers: dict) -> str:
-    """The one-seed sweep projection redone with the GPU file's ratios for the widths above :data:`SMALL_K`,
-    or why it is not: no such set, another card than the throughput run's, several seeds, or no gain."""
-    wide = gpu[gpu["widths"].map(lambda w: min(int(v) for v in str(w).split(",")) > SMALL_K)]
+def _concurrent_projection(gpu: pd.DataFrame, numbers: dict, against: pd.Series | None = None) -> str:
+    """The one-seed sweep projection redone with the GPU file's ratios for the widths above :data:`SMALL_K`
+    (``against``'s where given, else the file's own), or why it is not: no such set, another card than the
+    throughput run's, several seeds, or no gain."""
+    wide_rows = gpu["widths"].map(lambda w: min(int(v) for v in str(w).split(",")) > SMALL_K)
+    wide = gpu[wide_rows]
     if wide.empty:
         return f"No set measured had all its widths above {SMALL_K}, so the sweep projection is not redone."
     if "gpu_sweep_hours_wide" not in numbers:
@@ -573,16 +655,18 @@ def _concurrent_projection(gpu: pd.DataFrame, numbers: dict) -> str:
                 f"is not redone with these ratios.")
     if (wide["seeds"] != 1).any():
         return "These groups had more than one seed each, so the one-seed sweep projection is not redone."
-    ratio = float(wide["ratio"].min())
+    ratios = against[wide_rows] if against is not None else wide["ratio"]
+    basis = "against the throughput run's one-model loop" if against is not None else "measured for them"
+    ratio = float(ratios.min())
     if ratio <= 1:
-        return (f"For the widths above {SMALL_K} at once was not faster (smallest ratio {ratio:.2f}), so the sweep "
-                f"projection above stands.")
+        return (f"For the widths above {SMALL_K} at once was not faster{' ' + basis if against is not None else ''} "
+                f"(smallest ratio {ratio:.2f}), so the sweep projection above stands.")
     small, rest = numbers["gpu_sweep_hours_small"], numbers["gpu_sweep_hours_wide"] / ratio
     widest, k_max = _widest_at_once(wide), int(numbers["gpu_sweep_k_max"])
     caveat = ("" if widest >= k_max else
               f" Groups at once were measured only up to width {widest}; the wider models fill more of the card on "
               f"their own and may gain less, so for them this ratio is a guess, likely too high.")
-    return (f"Training the widths above {SMALL_K} at once at the smallest of these ratios measured for them "
+    return (f"Training the widths above {SMALL_K} at once at the smallest of these ratios {basis} "
             f"({ratio:.2f}) would bring the one-seed sweep projected above to about {small + rest:.0f} GPU-hours "
             f"({small:.0f} for widths up to {SMALL_K} one at a time, {rest:.0f} for the rest), "
             f"{'under' if small + rest < TARGETS['sweep_hours'] else 'still over'} the "

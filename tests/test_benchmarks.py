@@ -1,5 +1,6 @@
 """The throughput benchmark runs end to end at a tiny size, and the appendix's reader understands
 what it writes (a schema drift between the two would break the book only on the next GPU run)."""
+import os
 import subprocess
 import sys
 
@@ -87,3 +88,32 @@ def test_concurrent_chapter_sweep_timing_writes_what_the_appendix_reads(tmp_path
     assert runs["ratio"].iloc[0] == runs["one_at_a_time_s"].iloc[0] / runs["at_once_s"].iloc[0]
     assert "2 groups at once took" in gpu_report.concurrent_chapter_sentence(runs)
     assert not list(results_dir.glob("**/*.json"))  # timed in temporary stores only
+
+
+def test_every_benchmark_script_finds_the_repositorys_ddlib_without_an_install(tmp_path):
+    """The device machines run the scripts with a Python that has no ddlib installed (a session lost its CIFAR
+    check to that): importing each script must put the repository on ``sys.path`` itself. A stand-in ``ddlib``
+    that refuses to import comes first on the path, as an uninstalled one would be missing."""
+    stub = tmp_path / "stub" / "ddlib"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("raise ImportError('the stand-in ddlib: the script did not put the repo first')\n")
+    scripts = sorted(p for p in (REPO / "benchmarks").glob("*.py") if p.name != "timing.py")
+    driver = f"""
+import runpy, sys
+base = list(sys.path)
+failed = []
+for script in {[str(p) for p in scripts]!r}:
+    sys.path[:] = [{str(REPO / "benchmarks")!r}] + base  # as `python benchmarks/X.py` puts the script's folder first
+    for name in [m for m in sys.modules if m == "ddlib" or m.startswith(("ddlib.", "test_", "conftest"))]:
+        del sys.modules[name]
+    try:
+        runpy.run_path(script, run_name="imported_by_the_test")  # module level only: main() does not run
+    except ImportError as err:
+        failed.append(f"{{script}}: {{err}}")
+print("FAILED" if failed else "OK", *failed, sep="\\n")
+"""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(tmp_path / "stub")}
+    out = subprocess.run([sys.executable, "-c", driver], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "OK", out.stdout
+    assert len(scripts) >= 10  # every script was tried

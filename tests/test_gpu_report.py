@@ -1,5 +1,6 @@
 """The appendix reads the committed GPU benchmark files; check what it cites against them."""
 import pandas as pd
+import pytest
 import torch
 
 from ddlib import gpu_report
@@ -455,3 +456,38 @@ def test_same_setting_sentence_needs_the_same_preset_device_and_limit():
     for changed in (dict(width_batch=0), dict(sweep="double-descent smoke"), dict(runs=40)):
         assert "apart" not in gpu_report.same_setting_sentence(wb, cg.assign(**changed))
     assert gpu_report.same_setting_sentence(wb, cg.drop(columns="width_batch")) == ""  # written before the column
+
+
+def _throughput_rows(device="NVIDIA H100 80GB HBM3", graph=True):
+    """A throughput run's rows: one model at k = 16 (1000 images/s) and 64 (500), and a grouped row to ignore."""
+    return pd.DataFrame([{"device": device, "model": "resnet18", "members": m, "k": k, "cuda_graph": graph,
+                          "ours_images_per_s": v} for m, k, v in ((1, 16, 1000.0), (1, 64, 500.0), (8, 64, 4000.0))])
+
+
+def test_groups_at_once_are_also_set_against_the_throughput_runs_one_model_loop():
+    """The projection rests on the throughput run's loop, so a set's images/s at once is compared with what that
+    loop trains at the same widths (equal images per width: one over the mean seconds per image), and that ratio,
+    not the file's own, decides the projection."""
+    throughput = _throughput_rows()
+    assert gpu_report.one_model_images_per_s("16,64", throughput) == pytest.approx(2 / (1 / 1000 + 1 / 500))
+    between = gpu_report.one_model_images_per_s("32", throughput)  # log-log halfway between 1000 and 500
+    assert between == pytest.approx(1000 / 2 ** 0.5)
+    rows = [dict(_concurrent_row("NVIDIA H100 80GB HBM3", "17,18", 3.0), images_per_s_together=3000.0),
+            dict(_concurrent_row("NVIDIA H100 80GB HBM3", "64,64", 2.0), images_per_s_together=450.0)]
+    runs = pd.DataFrame(rows)
+    against = gpu_report.against_one_model(runs, throughput)
+    assert against.iloc[1] == pytest.approx(0.9)  # 450 at once against 500 for one model: slower
+    text = gpu_report.concurrent_groups_sentence(runs, HOURS, throughput)
+    assert "widths 64, 64: 2.00 times as fast at once (and 0.90 times the throughput run's one-model loop)" in text
+    assert "not faster against the throughput run's one-model loop (smallest ratio 0.90)" in text
+    rows[1]["images_per_s_together"] = 1000.0  # twice the loop at k = 64: the projection uses 2.0 from the loop
+    text = gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), HOURS, throughput)
+    assert "ratios against the throughput run's one-model loop (2.00) would bring" in text
+    assert "about 35 GPU-hours" in text
+    table = gpu_report.show_concurrent_groups(pd.DataFrame(rows), throughput)
+    assert table["at once / throughput run's one model"].tolist() == [
+        round(3000 / gpu_report.one_model_images_per_s("17,18", throughput), 2), 2.0]
+    for other in (_throughput_rows(device="NVIDIA H200"), _throughput_rows(graph=False)):  # not comparable
+        assert gpu_report.against_one_model(pd.DataFrame(rows), other) is None
+        assert "throughput run's one-model loop" not in gpu_report.concurrent_groups_sentence(
+            pd.DataFrame(rows), HOURS, other)
