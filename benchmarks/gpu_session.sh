@@ -9,7 +9,9 @@
 #      checkpoint, a tiny sweep with the library's defaults (benchmarks/cuda_graph_check.py);
 #   2. groups at once (ddlib.concurrency; with its capture guard, measured on the H200 on 2026-12-04): ResNet-18 widths above 16,
 #      one after another against each on its own CUDA stream, 4 and 8 groups, with the aggregate MFU
-#      at k = 61..64 (benchmarks/concurrent_groups.py);
+#      at k = 61..64 (benchmarks/concurrent_groups.py); 400 timed steps on 50,000 images, as the throughput
+#      step's runs are long and large: on 2026-12-04 runs of 100 steps on 1,000 images trained one model
+#      0.69-0.80 times as fast per step as the throughput step's loop, for a reason not yet known;
 #   3. throughput: eager and graphed, one model and 8 seeds grouped, against the same DataLoader
 #      baseline, in ONE run, for k = 1, 4, 16, 64 (200 timed steps each, so the baseline's
 #      prefetched batches do not flatter it), with Adam's foreach form (DDLIB_FUSED_OPTIMIZER=off: the form
@@ -72,7 +74,7 @@ step() {
 }
 step graph "cuda graph check" 90 "$OUT/cuda-graph-check.log" python3 benchmarks/cuda_graph_check.py
 DDLIB_FUSED_OPTIMIZER=off step groups "groups at once" 180 "$OUT/concurrent-groups/gpu-resnet18.log" python3 benchmarks/concurrent_groups.py \
-    --widths 17,18,19,20 29,30,31,32 61,62,63,64 57,58,59,60,61,62,63,64 --steps 100 \
+    --widths 17,18,19,20 29,30,31,32 61,62,63,64 57,58,59,60,61,62,63,64 --steps 400 --n-train 50000 \
     --csv "$OUT/concurrent-groups/gpu-resnet18.csv"
 DDLIB_FUSED_OPTIMIZER=off step throughput "throughput" 200 "$OUT/gpu-resnet18.log" python3 benchmarks/train_throughput.py --k 1 4 16 64 --members 1 8 \
     --cuda-graph off on --steps 200 --csv "$OUT/gpu-resnet18.csv"
