@@ -9,9 +9,10 @@
 #      checkpoint, a tiny sweep with the library's defaults (benchmarks/cuda_graph_check.py);
 #   2. groups at once (ddlib.concurrency; with its capture guard, measured on the H200 on 2026-12-04): ResNet-18 widths above 16,
 #      one after another against each on its own CUDA stream, 4 and 8 groups, with the aggregate MFU
-#      at k = 61..64 (benchmarks/concurrent_groups.py); 400 timed steps on 50,000 images, as the throughput
-#      step's runs are long and large: on 2026-12-04 runs of 100 steps on 1,000 images trained one model
-#      0.69-0.80 times as fast per step as the throughput step's loop, for a reason not yet known;
+#      at k = 61..64 (benchmarks/concurrent_groups.py); 200 timed steps on 50,000 images, as the throughput
+#      step times its loop: on 2026-12-04 runs of 100 steps on 1,000 images trained one model 0.69-0.80 times
+#      as fast per step as the throughput step's loop, for a reason not yet known (this tells whether the
+#      setting accounts for it, not which of the two does);
 #   3. throughput: eager and graphed, one model and 8 seeds grouped, against the same DataLoader
 #      baseline, in ONE run, for k = 1, 4, 16, 64 (200 timed steps each, so the baseline's
 #      prefetched batches do not flatter it), with Adam's foreach form (DDLIB_FUSED_OPTIMIZER=off: the form
@@ -50,10 +51,16 @@
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-benchmarks/results/new}
+ALL_STEPS="graph groups throughput fused chapters profile widths cifar mfu"
+for key in ${STEPS:-}; do  # a mistyped key would otherwise run nothing and still spend the device's time
+    if [[ " $ALL_STEPS " != *" $key "* ]]; then
+        echo "STEPS: unknown step '$key'; the steps are: $ALL_STEPS (space-separated)" >&2
+        exit 2
+    fi
+done
 mkdir -p "$OUT/width-batching" "$OUT/concurrent-groups" "$OUT/kernel-profile" "$OUT/fused-adam"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$OUT/device.txt"
-ALL_STEPS="graph groups throughput fused chapters profile widths cifar mfu"
 # step KEY NAME SECONDS LOG COMMAND...: unless $STEPS leaves KEY out, run COMMAND (its output also into LOG) under a timeout of SECONDS, or of what
 # is left of the budget if less (killed 10 s after the TERM if it ignores it); skipped when less than
 # $MIN_LEFT seconds (default 60) are left. The allowances add up to more than the budget on purpose:
@@ -74,7 +81,7 @@ step() {
 }
 step graph "cuda graph check" 90 "$OUT/cuda-graph-check.log" python3 benchmarks/cuda_graph_check.py
 DDLIB_FUSED_OPTIMIZER=off step groups "groups at once" 180 "$OUT/concurrent-groups/gpu-resnet18.log" python3 benchmarks/concurrent_groups.py \
-    --widths 17,18,19,20 29,30,31,32 61,62,63,64 57,58,59,60,61,62,63,64 --steps 400 --n-train 50000 \
+    --widths 17,18,19,20 29,30,31,32 61,62,63,64 57,58,59,60,61,62,63,64 --steps 200 --n-train 50000 \
     --csv "$OUT/concurrent-groups/gpu-resnet18.csv"
 DDLIB_FUSED_OPTIMIZER=off step throughput "throughput" 200 "$OUT/gpu-resnet18.log" python3 benchmarks/train_throughput.py --k 1 4 16 64 --members 1 8 \
     --cuda-graph off on --steps 200 --csv "$OUT/gpu-resnet18.csv"

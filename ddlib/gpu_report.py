@@ -363,7 +363,7 @@ def _compile_note(compiled: pd.DataFrame, uncompiled: pd.DataFrame | None = None
                        f"({plain['ours_mfu']:.1%}) uncompiled" + (" with Adam's foreach form" if fused else ""))
             plain_fused = _same_setting_row(fused_uncompiled, r, graph) if fused else None
             if plain_fused is not None:
-                against += (f"{' and' if against else ', against'} {plain_fused['ours_images_per_s']:,.0f} uncompiled "
+                against += (f"{' and' if against else ', against'} {plain_fused['ours_images_per_s']:,.0f} images/s uncompiled "
                             f"with the fused form (compiling alone: "
                             f"{r['ours_images_per_s'] / plain_fused['ours_images_per_s']:.2f} times)")
             parts.append(f"k = {int(r['k'])} with {_models(r['members'])}: {r['ours_images_per_s']:,.0f} "
@@ -376,13 +376,13 @@ def _compile_note(compiled: pd.DataFrame, uncompiled: pd.DataFrame | None = None
 
 
 def _same_setting_row(runs: pd.DataFrame | None, row: pd.Series, graph: bool) -> pd.Series | None:
-    """The first of ``runs`` measured on ``row``'s card and date, at its width and number of models, with the
-    CUDA-graph switch ``graph``; ``None`` where there is none."""
+    """The uncompiled row of ``runs`` measured on ``row``'s card and date (the newest file of that date), at its
+    width and number of models, with the CUDA-graph switch ``graph``; ``None`` where there is none."""
     if runs is None or runs.empty:
         return None
     same = runs[(runs["device"] == row["device"]) & (runs["date"] == row["date"]) & (runs["k"] == row["k"])
-                & (runs["members"] == row["members"]) & (_cuda_graph(runs) == graph)]
-    return None if same.empty else same.iloc[0]
+                & (runs["members"] == row["members"]) & (_cuda_graph(runs) == graph) & (_compile_mode(runs) == "off")]
+    return None if same.empty else same.sort_values("file").iloc[-1]  # the newest file of that date
 
 
 def _compiled_projection(rows: pd.DataFrame) -> str:
@@ -576,9 +576,11 @@ def show_concurrent_groups(runs: pd.DataFrame, throughput: pd.DataFrame | None =
 def one_model_images_per_s(widths: str, throughput: pd.DataFrame) -> float:
     """Images per second at which the throughput run's one-model rows (``throughput``) would train the groups
     of a set ``widths`` one after another, the same number of images each: ``1 / mean_w s(w)``, with ``s(w)``
-    the seconds per image :func:`ddlib.sweep_cost.seconds_per_image` interpolates from those rows (as the
-    sweep projection does)."""
+    the seconds per image :func:`ddlib.sweep_cost.seconds_per_image` interpolates from those rows (log-log
+    between measured widths, as the sweep projection does)."""
     one = throughput[throughput["members"] == 1]
+    if one.empty:
+        raise ValueError("the throughput rows hold no one-model row (members == 1) to compare with")
     measured = dict(zip(one["k"].astype(int), one["ours_images_per_s"]))
     model, ks = str(one["model"].iloc[0]), [int(w) for w in str(widths).split(",")]
     flops = {k: float(vision_forward_flops(model, k, 10)) for k in range(1, max(*ks, *measured) + 1)}
@@ -587,16 +589,18 @@ def one_model_images_per_s(widths: str, throughput: pd.DataFrame) -> float:
 
 
 def against_one_model(rows: pd.DataFrame, throughput: pd.DataFrame | None) -> pd.Series | None:
-    """Per groups-at-once row, its images/s at once over :func:`one_model_images_per_s` of the throughput run
-    (``None`` unless that run's one-model rows were measured on the same card, with the same model, and the
-    same CUDA-graph switch). The file's own ratio compares with its own one-after-another runs; this one with the
-    loop the sweep projection rests on."""
-    if throughput is None or rows.empty or throughput.empty:
+    """Per groups-at-once row, its images/s at once over :func:`one_model_images_per_s` of the throughput run's
+    one-model rows of the same card, model, batch size and CUDA-graph switch (``None`` where there are none, or
+    where the groups had several seeds each). The file's own ratio compares with its own one-after-another runs;
+    this one with the loop the sweep projection rests on, measured in another run (other steps and data)."""
+    if throughput is None or rows.empty or throughput.empty or (rows["seeds"] != 1).any():
         return None
-    one = throughput[throughput["members"] == 1]
     r0 = rows.iloc[0]
-    if (one.empty or str(one["device"].iloc[0]) != str(r0["device"]) or str(one["model"].iloc[0]) != str(r0["model"])
-            or bool(_cuda_graph(one).iloc[0]) != bool(_cuda_graph(rows).iloc[0]) or (rows["seeds"] != 1).any()):
+    one = throughput[(throughput["members"] == 1) & (throughput["device"] == r0["device"])
+                     & (throughput["model"] == r0["model"]) & (_cuda_graph(throughput) == bool(_cuda_graph(rows).iloc[0]))]
+    if "batch_size" in throughput and "batch_size" in rows:
+        one = one[one["batch_size"] == r0["batch_size"]]
+    if one.empty or one["k"].duplicated().any():  # none, or two runs' rows at one width: not one loop
         return None
     return rows["images_per_s_together"] / rows["widths"].map(lambda w: one_model_images_per_s(w, one))
 
@@ -655,12 +659,15 @@ def _concurrent_projection(gpu: pd.DataFrame, numbers: dict, against: pd.Series 
                 f"is not redone with these ratios.")
     if (wide["seeds"] != 1).any():
         return "These groups had more than one seed each, so the one-seed sweep projection is not redone."
-    ratios = against[wide_rows] if against is not None else wide["ratio"]
+    ratios = (against[wide_rows] if against is not None else wide["ratio"]).dropna()
+    if ratios.empty:
+        return f"No ratio was measured for the sets above {SMALL_K}, so the sweep projection is not redone."
     basis = "against the throughput run's one-model loop" if against is not None else "measured for them"
-    ratio = float(ratios.min())
+    ratio, slowest = float(ratios.min()), _spaced(wide.loc[ratios.idxmin(), "widths"])
     if ratio <= 1:
-        return (f"For the widths above {SMALL_K} at once was not faster{' ' + basis if against is not None else ''} "
-                f"(smallest ratio {ratio:.2f}), so the sweep projection above stands.")
+        return (f"Above {SMALL_K}, at once was not faster for every set{' ' + basis if against is not None else ''} "
+                f"(smallest ratio {ratio:.2f}, widths {slowest}); as every width above {SMALL_K} is projected at the "
+                f"smallest ratio, the sweep projection above stands.")
     small, rest = numbers["gpu_sweep_hours_small"], numbers["gpu_sweep_hours_wide"] / ratio
     widest, k_max = _widest_at_once(wide), int(numbers["gpu_sweep_k_max"])
     caveat = ("" if widest >= k_max else

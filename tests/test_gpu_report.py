@@ -303,7 +303,7 @@ def test_the_compile_note_sets_each_compiled_row_beside_the_uncompiled_one():
     assert (f"NVIDIA H100 80GB HBM3, 2026-11-26): k = 64 with one model: 42,161 images/s, MFU 14.2%, against "
             f"{h100['ours_images_per_s']:,.0f} images/s") in note
     assert (f"53,650 images/s, MFU 18.1%, against {plain['ours_images_per_s']:,.0f} images/s "
-            f"({plain['ours_mfu']:.1%}) uncompiled with Adam's foreach form.") in note
+            f"({plain['ours_mfu']:.1%}) uncompiled with Adam's foreach form;") in note
     assert "mode default, whole step as a CUDA graph; NVIDIA H100" in note  # that compiled run used foreach Adam
     assert "mode max-autotune-no-cudagraphs, whole step as a CUDA graph, Adam's fused form; NVIDIA H200" in note
     compiled = gpu_report.compiled_runs(runs)
@@ -419,7 +419,7 @@ def test_groups_at_once_project_the_sweep_from_the_widest_sets_only():
     elsewhere = gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), dict(HOURS, gpu_device="NVIDIA H200"))
     assert "measured on NVIDIA H200, not on this card" in elsewhere and "GPU-hours" not in elsewhere
     rows[1]["ratio"], rows[2]["ratio"] = 0.9, 1.5
-    assert "not faster (smallest ratio 0.90), so the sweep projection above stands" in \
+    assert "not faster for every set (smallest ratio 0.90, widths 17, 18); as every width above 16" in \
         gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), HOURS)
 
 
@@ -479,7 +479,7 @@ def test_groups_at_once_are_also_set_against_the_throughput_runs_one_model_loop(
     assert against.iloc[1] == pytest.approx(0.9)  # 450 at once against 500 for one model: slower
     text = gpu_report.concurrent_groups_sentence(runs, HOURS, throughput)
     assert "widths 64, 64: 2.00 times as fast at once (and 0.90 times the throughput run's one-model loop)" in text
-    assert "not faster against the throughput run's one-model loop (smallest ratio 0.90)" in text
+    assert "not faster for every set against the throughput run's one-model loop (smallest ratio 0.90, widths 64, 64)" in text
     rows[1]["images_per_s_together"] = 1000.0  # twice the loop at k = 64: the projection uses 2.0 from the loop
     text = gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), HOURS, throughput)
     assert "ratios against the throughput run's one-model loop (2.00) would bring" in text
@@ -491,3 +491,40 @@ def test_groups_at_once_are_also_set_against_the_throughput_runs_one_model_loop(
         assert gpu_report.against_one_model(pd.DataFrame(rows), other) is None
         assert "throughput run's one-model loop" not in gpu_report.concurrent_groups_sentence(
             pd.DataFrame(rows), HOURS, other)
+
+
+def test_groups_at_once_say_how_their_own_one_after_another_runs_compare_with_the_loop():
+    """alone images/s = images/s at once x at-once seconds / alone seconds; alone / loop = against / own ratio."""
+    throughput = _throughput_rows()
+    row = dict(_concurrent_row("NVIDIA H100 80GB HBM3", "64,64", 2.0), images_per_s_together=600.0, n_train=1000,
+               timed_steps=100)  # alone: 600 x 2 s / 4 s = 300 images/s, 0.60 times the loop's 500
+    text = gpu_report.concurrent_groups_sentence(pd.DataFrame([row]), HOURS, throughput)
+    assert "(each 100 timed steps on 1,000 images) trained 300–300 images/s, 0.60–0.60 times what" in text
+    assert "(and 1.20 times the throughput run's one-model loop)" in text and "about 55 GPU-hours" in text
+    several = pd.DataFrame([dict(row, seeds=2)])
+    assert gpu_report.against_one_model(several, throughput) is None  # the loop trains one seed
+    twice = pd.concat([throughput, throughput.assign(ours_images_per_s=1.0)])  # two runs' rows at each width
+    assert gpu_report.against_one_model(pd.DataFrame([row]), twice) is None
+    other_batch = throughput.assign(batch_size=64)
+    assert gpu_report.against_one_model(pd.DataFrame([dict(row, batch_size=128)]), other_batch) is None
+    with pytest.raises(ValueError, match="no one-model row"):
+        gpu_report.one_model_images_per_s("64", throughput[throughput["members"] > 1])
+
+
+def test_the_compile_note_compares_fused_compiled_rows_with_fused_uncompiled_ones_and_projects_the_sweep():
+    """The book's path: key_numbers with the fused-Adam runs. A fused compiled row stands beside the fused
+    uncompiled row of its card and date (compiling alone = their quotient), and one compiled setting measured for
+    one model at two widths or more projects the sweep from those rows alone."""
+    runs = gpu_report.load_benchmarks()
+    fused = gpu_report.load_benchmarks(gpu_report.RESULTS / "fused-adam")
+    note = gpu_report.key_numbers(runs, fused)["gpu_compile_note"]
+    f64 = fused[(fused["k"] == 64) & (fused["members"] == 1)].iloc[0]
+    assert (f"and {f64['ours_images_per_s']:,.0f} images/s uncompiled with the fused form (compiling alone: "
+            f"{53_650 / f64['ours_images_per_s']:.2f} times)") in note
+    compiled = gpu_report.compiled_runs(runs)
+    one = compiled[(compiled["device"] == "NVIDIA H200") & (compiled["members"] == 1)]
+    hours = gpu_report.projected_sweep_hours(one.iloc[0], dict(zip(one["k"].astype(int), one["ours_images_per_s"])))
+    assert (f"Projected from these one-model rows alone (k = 16, 32, 64; widths below 16 at k = 16's speed), the "
+            f"one-seed sweep (k = 1 to 64, 4000 epochs) would take about {hours:.0f} GPU-hours") in note
+    assert "fused form (compiling alone" not in gpu_report.key_numbers(runs)["gpu_compile_note"]  # none given
+    assert note.count("Projected from") == 1  # the H100's compiled run has one width only
