@@ -560,9 +560,12 @@ def show_concurrent_groups(runs: pd.DataFrame, throughput: pd.DataFrame | None =
     against that run's one-model loop at the same widths (:func:`against_one_model`)."""
     rows = newest_file(runs, cpu=False)
     rows = rows if len(rows) else newest_file(runs, cpu=True)
-    cols = ["device", "widths", "groups", "alone_s", "together_s", "ratio", "images_per_s_together"]
+    cols = ["device"] * (rows["device"].nunique() > 1) + ["widths", "groups", "alone_s", "together_s", "ratio",
+                                                          "images_per_s_together"]  # one card: the prose names it
     cols += [c for c in ("mfu_together",) if c in rows and rows[c].notna().any()]
-    table = rows[cols].set_index("widths").round({"alone_s": 2, "together_s": 2, "ratio": 2, "images_per_s_together": 0})
+    table = rows[cols].assign(widths=rows["widths"].map(_spaced)).set_index("widths")  # "57–64", not every width
+    table = table.round({"alone_s": 2, "together_s": 2, "ratio": 2})
+    table["images_per_s_together"] = table["images_per_s_together"].round().astype(int)
     if "mfu_together" in table:
         table["mfu_together"] = (100 * table["mfu_together"]).round(1)
     against = against_one_model(rows, throughput)
@@ -570,7 +573,7 @@ def show_concurrent_groups(runs: pd.DataFrame, throughput: pd.DataFrame | None =
         table["against_one_model"] = against.round(2).to_numpy()
     return table.rename(columns={"alone_s": "one after another, s", "together_s": "at once, s", "ratio": "speed-up, at once",
                                  "images_per_s_together": "images/s at once", "mfu_together": "MFU at once, %",
-                                 "against_one_model": "at once / throughput run's one model"})
+                                 "against_one_model": "at once / one-model loop"})
 
 
 def one_model_images_per_s(widths: str, throughput: pd.DataFrame) -> float:

@@ -485,7 +485,7 @@ def test_groups_at_once_are_also_set_against_the_throughput_runs_one_model_loop(
     assert "ratios against the throughput run's one-model loop (2.00) would bring" in text
     assert "about 35 GPU-hours" in text
     table = gpu_report.show_concurrent_groups(pd.DataFrame(rows), throughput)
-    assert table["at once / throughput run's one model"].tolist() == [
+    assert table["at once / one-model loop"].tolist() == [
         round(3000 / gpu_report.one_model_images_per_s("17,18", throughput), 2), 2.0]
     for other in (_throughput_rows(device="NVIDIA H200"), _throughput_rows(graph=False)):  # not comparable
         assert gpu_report.against_one_model(pd.DataFrame(rows), other) is None
