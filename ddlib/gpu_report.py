@@ -283,8 +283,14 @@ def projected_sweep_hours(row: pd.Series, images_per_s: dict[int, float], widths
     matter above the widest measured width."""
     widths = range(1, int(row["sweep_k_max"]) + 1) if widths is None else widths
     measured = {int(k): v for k, v in images_per_s.items()}
-    flops = {k: float(vision_forward_flops(str(row["model"]), k, 10)) for k in range(1, max(*widths, *measured) + 1)}
+    flops = _forward_flops(str(row["model"]), max(*widths, *measured))
     return sweep_cost.projected_hours(measured, flops, widths, sweep_images(row))
+
+
+def _forward_flops(model: str, k_max: int) -> dict[int, float]:
+    """``{k: forward FLOPs per image}`` for k = 1..``k_max`` (10 classes, as the benchmarks' default; their CSVs
+    do not record the class count), the table :mod:`ddlib.sweep_cost` scales by above the widest measured width."""
+    return {k: float(vision_forward_flops(model, k, 10)) for k in range(1, k_max + 1)}
 
 
 def _hours_by_width(single: pd.DataFrame, first: pd.Series, small_k: int = SMALL_K) -> dict:
@@ -585,8 +591,8 @@ def one_model_images_per_s(widths: str, throughput: pd.DataFrame) -> float:
     if one.empty:
         raise ValueError("the throughput rows hold no one-model row (members == 1) to compare with")
     measured = dict(zip(one["k"].astype(int), one["ours_images_per_s"]))
-    model, ks = str(one["model"].iloc[0]), [int(w) for w in str(widths).split(",")]
-    flops = {k: float(vision_forward_flops(model, k, 10)) for k in range(1, max(*ks, *measured) + 1)}
+    ks = _width_list(widths)
+    flops = _forward_flops(str(one["model"].iloc[0]), max(*ks, *measured))
     seconds = [sweep_cost.seconds_per_image(measured, flops, k) for k in ks]
     return len(seconds) / sum(seconds)
 
@@ -651,7 +657,7 @@ def _concurrent_projection(gpu: pd.DataFrame, numbers: dict, against: pd.Series 
     """The one-seed sweep projection redone with the GPU file's ratios for the widths above :data:`SMALL_K`
     (``against``'s where given, else the file's own), or why it is not: no such set, another card than the
     throughput run's, several seeds, or no gain."""
-    wide_rows = gpu["widths"].map(lambda w: min(int(v) for v in str(w).split(",")) > SMALL_K)
+    wide_rows = gpu["widths"].map(lambda w: min(_width_list(w)) > SMALL_K)
     wide = gpu[wide_rows]
     if wide.empty:
         return f"No set measured had all its widths above {SMALL_K}, so the sweep projection is not redone."
@@ -685,7 +691,7 @@ def _concurrent_projection(gpu: pd.DataFrame, numbers: dict, against: pd.Series 
 
 def _widest_at_once(rows: pd.DataFrame) -> int:
     """The widest width of any set in a groups-at-once file's rows."""
-    return max(int(v) for w in rows["widths"] for v in str(w).split(","))
+    return max(_widest(w) for w in rows["widths"])
 
 
 def _concurrent_loop(rows: pd.DataFrame) -> str:
@@ -756,12 +762,17 @@ def _device_words(device: str) -> str:
 
 
 def _widest(widths: str) -> int:
-    return max(int(w) for w in str(widths).split(","))
+    return max(_width_list(widths))
+
+
+def _width_list(widths) -> list[int]:
+    """A CSV's ``widths`` cell (``"17,18,19,20"``) as integers."""
+    return [int(w) for w in str(widths).split(",")]
 
 
 def _spaced(widths: str) -> str:
     """``"1,2,3,4,8"`` as ``"1–4, 8"``: runs of three or more consecutive widths as a range."""
-    values, parts, start = [int(w) for w in str(widths).split(",")], [], 0
+    values, parts, start = _width_list(widths), [], 0
     for i in range(1, len(values) + 1):
         if i == len(values) or values[i] != values[i - 1] + 1:
             run = values[start:i]
