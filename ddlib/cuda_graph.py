@@ -60,7 +60,7 @@ class CaptureGuard:
     most likely, synchronises the device when it times its algorithms for a shape it has not seen: on an H200 a
     group warming up in one thread broke the capture of another (``benchmarks/results/concurrent-groups/
     gpu-resnet18-h200-capture-race.log``, 2026-12-04; with this guard, the rerun that day captured every
-    group: ``gpu-resnet18-h200.log``). So, when groups train at once (:mod:`ddlib.concurrency`):
+    group: ``gpu-resnet18-h200-2026-12-04-2.log``). So, when groups train at once (:mod:`ddlib.concurrency`):
 
     * :meth:`eager` sections (eager training steps, the warm-up before a capture, predictions: everything
       that may meet a new shape) may overlap one another;
