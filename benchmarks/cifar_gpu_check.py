@@ -43,6 +43,8 @@ class _Patch:  # what make_tiny_cifar needs of pytest's monkeypatch
 
 
 def main():
+    name = "cpu" if CPU else torch.cuda.get_device_name(DEV)
+    print(f"device: {name} | torch {torch.__version__} | {time.strftime('%Y-%m-%d')}", flush=True)
     tmp = Path(tempfile.mkdtemp())
     make_tiny_cifar(tmp / "data", "cifar10", _Patch(), per_file=60 if CPU else 400)
     os.environ.update(DDLIB_DATA=str(tmp / "data"), DDLIB_RESULTS=str(tmp / "results"), DDLIB_CHECKPOINT_EVERY="20")

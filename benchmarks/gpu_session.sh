@@ -13,6 +13,12 @@
 #      step times its loop: on 2026-12-04 runs of 100 steps on 1,000 images trained one model 0.69-0.80 times
 #      as fast per step as the throughput step's loop, for a reason not yet known (this tells whether the
 #      setting accounts for it, not which of the two does);
+#   2b. channel alignment: the graphed one-model loop (Adam's foreach form, as step 3) at widths whose stage channels
+#      (w, 2w, 4w, 8w) are not all multiples of 8 beside the aligned 16, 24, 32 and 64, 200 timed steps each: on
+#      2026-12-04 groups one after another at such widths trained 0.69-0.82 times what the throughput loop,
+#      interpolated between k = 16 and 64, predicts, in either setting (100 steps on 1,000 images, 200 on 50,000);
+#      tensor-core convolutions in 16-bit precision want channel counts divisible by 8 (NVIDIA's convolution
+#      performance guide), so this tells whether the sweep projection is low for unaligned widths;
 #   3. throughput: eager and graphed, one model and 8 seeds grouped, against the same DataLoader
 #      baseline, in ONE run, for k = 1, 4, 16, 64 (200 timed steps each, so the baseline's
 #      prefetched batches do not flatter it), with Adam's foreach form (DDLIB_FUSED_OPTIMIZER=off: the form
@@ -34,13 +40,14 @@
 #      says the 40% target needs (ddlib.roofline.fused), $MFU_MEMBERS (default "1 8") seeds, no baseline (its CSV
 #      rows carry their compile mode and Adam's form; the appendix's compile note reads them).
 #
-# $STEPS picks steps by key (default all, in this order): graph groups throughput fused chapters profile widths
+# $STEPS picks steps by key (default all, in this order): graph groups aligned throughput fused chapters profile widths
 # cifar mfu. Their order in $STEPS does not matter, only which are named.
 #
 # Steps 2, 3 and 6 pin Adam's foreach form (DDLIB_FUSED_OPTIMIZER=off), as their committed runs and the
 # appendix's sweep projection use it; step 4 runs the library's defaults (fused Adam on CUDA).
 #
-# Results land in $OUT (default benchmarks/results/new). Copy the throughput CSV and log into
+# Results land in $OUT (default benchmarks/results/new). Copy $OUT/channel-alignment/* into
+# benchmarks/results/channel-alignment/, the throughput CSV and log into
 # benchmarks/results/, $OUT/width-batching/* into benchmarks/results/width-batching/ and
 # $OUT/concurrent-groups/* into benchmarks/results/concurrent-groups/, $OUT/kernel-profile/* into
 # benchmarks/results/kernel-profile/ and $OUT/fused-adam/* into benchmarks/results/fused-adam/ (add the card
@@ -51,14 +58,14 @@
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-benchmarks/results/new}
-ALL_STEPS="graph groups throughput fused chapters profile widths cifar mfu"
+ALL_STEPS="graph groups aligned throughput fused chapters profile widths cifar mfu"
 for key in ${STEPS:-}; do  # a mistyped key would otherwise run nothing and still spend the device's time
     if [[ " $ALL_STEPS " != *" $key "* ]]; then
         echo "STEPS: unknown step '$key'; the steps are: $ALL_STEPS (space-separated)" >&2
         exit 2
     fi
 done
-mkdir -p "$OUT/width-batching" "$OUT/concurrent-groups" "$OUT/kernel-profile" "$OUT/fused-adam"
+mkdir -p "$OUT/width-batching" "$OUT/concurrent-groups" "$OUT/channel-alignment" "$OUT/kernel-profile" "$OUT/fused-adam"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$OUT/device.txt"
 # step KEY NAME SECONDS LOG COMMAND...: unless $STEPS leaves KEY out, run COMMAND (its output also into LOG) under a timeout of SECONDS, or of what
@@ -83,6 +90,9 @@ step graph "cuda graph check" 90 "$OUT/cuda-graph-check.log" python3 benchmarks/
 DDLIB_FUSED_OPTIMIZER=off step groups "groups at once" 180 "$OUT/concurrent-groups/gpu-resnet18.log" python3 benchmarks/concurrent_groups.py \
     --widths 17,18,19,20 29,30,31,32 61,62,63,64 57,58,59,60,61,62,63,64 --steps 200 --n-train 50000 \
     --csv "$OUT/concurrent-groups/gpu-resnet18.csv"
+DDLIB_FUSED_OPTIMIZER=off step aligned "channel alignment" 120 "$OUT/channel-alignment/gpu-resnet18.log" python3 benchmarks/train_throughput.py \
+    --k 16 17 20 24 29 31 32 57 61 63 64 --members 1 --cuda-graph on --steps 200 --skip-baseline \
+    --csv "$OUT/channel-alignment/gpu-resnet18.csv"
 DDLIB_FUSED_OPTIMIZER=off step throughput "throughput" 200 "$OUT/gpu-resnet18.log" python3 benchmarks/train_throughput.py --k 1 4 16 64 --members 1 8 \
     --cuda-graph off on --steps 200 --csv "$OUT/gpu-resnet18.csv"
 DDLIB_FUSED_OPTIMIZER=on step fused "fused Adam" 60 "$OUT/fused-adam/gpu-resnet18.log" python3 benchmarks/train_throughput.py \

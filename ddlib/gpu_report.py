@@ -263,11 +263,37 @@ def key_numbers(runs: pd.DataFrame, fused_runs: pd.DataFrame | None = None) -> d
     mfu = max(out.get("gpu_mfu_k64", 0.0), out.get("gpu_mfu_k64_batched", 0.0))
     hours = out.get("gpu_sweep_hours", float("inf"))  # the sweep as the paper preset runs it: one seed, one model
     out["gpu_mfu_verdict"] = _met(mfu >= TARGETS["mfu_k64"])
+    out["gpu_mfu_best_sentence"] = best_mfu_sentence(runs)
     out["gpu_sweep_verdict"] = _met(hours < TARGETS["sweep_hours"])
     out.update(gpu_target_ratio=TARGETS["ratio"], gpu_target_mfu=TARGETS["mfu_k64"],
                gpu_target_hours=TARGETS["sweep_hours"], gpu_card_note=_card_note(out["gpu_device"]),
                gpu_overhead_note=_overhead_note(current))
     return out
+
+
+def best_mfu_sentence(runs: pd.DataFrame) -> str:
+    """The highest MFU at k = 64 of any committed GPU throughput row (any compile mode, Adam form, graph switch
+    or number of seeds), its setting, and what the other numbers of seeds gave in that same setting (card, date,
+    compile mode, Adam's form, graph switch)."""
+    if runs.empty or "ours_mfu" not in runs:
+        return ""
+    wide = runs[(runs["k"] == 64) & runs["ours_mfu"].notna()]
+    if wide.empty:
+        return ""
+    wide = wide.assign(mode=_compile_mode(wide), fused=_fused_adam(wide), graph=_cuda_graph(wide))
+    best = wide.loc[wide["ours_mfu"].idxmax()]
+    setting = wide[(wide["device"] == best["device"]) & (wide["date"] == best["date"]) & (wide["mode"] == best["mode"])
+                   & (wide["fused"] == best["fused"]) & (wide["graph"] == best["graph"])]
+    by_members = setting.sort_values("file").drop_duplicates("members", keep="last").sort_values("members")
+    words = ", ".join(w for w in (f"`torch.compile` mode {best['mode']}" if best["mode"] != "off" else "uncompiled",
+                                  "Adam's fused form" if best["fused"] else "Adam's foreach form",
+                                  "the whole step as a CUDA graph" if best["graph"] else "eager steps"))
+    text = (f"The best utilisation measured at k = 64 in any setting is {best['ours_mfu']:.1%} "
+            f"({_models(best['members'])}, {words}; {_device_words(best['device'])}, {best['date']})")
+    if len(by_members) > 1:
+        text += (f"; in that setting {', '.join(str(int(m)) for m in by_members['members'])} models at once gave "
+                 f"{', '.join(f'{v:.1%}' for v in by_members['ours_mfu'])}")
+    return text + "."
 
 
 def sweep_images(row: pd.Series) -> float:
@@ -602,6 +628,16 @@ def against_one_model(rows: pd.DataFrame, throughput: pd.DataFrame | None) -> pd
     one-model rows of the same card, model, batch size and CUDA-graph switch (``None`` where there are none, or
     where the groups had several seeds each). The file's own ratio compares with its own one-after-another runs;
     this one with the loop the sweep projection rests on, measured in another run (other steps and data)."""
+    one = _comparable_one_model_rows(rows, throughput)
+    if one is None:
+        return None
+    return rows["images_per_s_together"] / rows["widths"].map(lambda w: one_model_images_per_s(w, one))
+
+
+def _comparable_one_model_rows(rows: pd.DataFrame, throughput: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The throughput run's one-model rows that a groups-at-once file's one-seed groups compare with (same card,
+    model, batch size and CUDA-graph switch), or ``None`` (none, several seeds per group, or two runs' rows at
+    one width: not one loop)."""
     if throughput is None or rows.empty or throughput.empty or (rows["seeds"] != 1).any():
         return None
     r0 = rows.iloc[0]
@@ -609,9 +645,7 @@ def against_one_model(rows: pd.DataFrame, throughput: pd.DataFrame | None) -> pd
                      & (throughput["model"] == r0["model"]) & (_cuda_graph(throughput) == bool(_cuda_graph(rows).iloc[0]))]
     if "batch_size" in throughput and "batch_size" in rows:
         one = one[one["batch_size"] == r0["batch_size"]]
-    if one.empty or one["k"].duplicated().any():  # none, or two runs' rows at one width: not one loop
-        return None
-    return rows["images_per_s_together"] / rows["widths"].map(lambda w: one_model_images_per_s(w, one))
+    return None if one.empty or one["k"].duplicated().any() else one
 
 
 def concurrent_groups_sentence(runs: pd.DataFrame, numbers: dict, throughput: pd.DataFrame | None = None) -> str:
@@ -619,10 +653,12 @@ def concurrent_groups_sentence(runs: pd.DataFrame, numbers: dict, throughput: pd
     implies: from :func:`key_numbers`' ``numbers``, the hours of widths up to :data:`SMALL_K` plus those of the
     wider ones (one group at a time) divided by the smallest ratio measured with every width above
     :data:`SMALL_K`; or, with no GPU run, that it is unmeasured there. With ``throughput`` (the rows ``numbers``
-    come from) that ratio is :func:`against_one_model`'s, as the projection rests on that run's loop."""
+    come from) that ratio is :func:`against_one_model`'s, as the projection rests on that run's loop, and the
+    sentence says how the file's own one-after-another runs compare with that loop (:func:`_alone_against_loop`)."""
     gpu, cpu = newest_file(runs, cpu=False), newest_file(runs, cpu=True)
     against = against_one_model(gpu, throughput)
     measured = " ".join(_concurrent_file_sentence(rows, against if rows is gpu else None)
+                        + (_alone_against_loop(runs, gpu, throughput) if rows is gpu else "")
                         for rows in (gpu, cpu) if not rows.empty)
     if gpu.empty:
         return (measured + " No GPU run of `benchmarks/concurrent_groups.py` is committed yet, so it is not known "
@@ -640,17 +676,74 @@ def _concurrent_file_sentence(rows: pd.DataFrame, against: pd.Series | None = No
                         if against is not None else "")
                      + (f", {r['mfu_together']:.1%} MFU" if pd.notna(r.get("mfu_together")) else "")
                      for i, r in rows.iterrows())
-    note = ""
-    if against is not None:
-        alone = rows["images_per_s_together"] * rows["together_s"] / rows["alone_s"]
-        alone_vs_loop = against / rows["ratio"]  # (at once / loop) / (at once / one after another)
-        note = (f" One after another, this script's runs (each {int(r0['timed_steps'])} timed steps on "
-                f"{int(r0['n_train']):,} images) trained {alone.min():,.0f}–{alone.max():,.0f} images/s, "
-                f"{alone_vs_loop.min():.2f}–{alone_vs_loop.max():.2f} times what the throughput run's loop trains at the same "
-                f"widths, so each file's own ratio and the one against that loop differ; why these short runs are "
-                f"slower per step is not known yet.") if "n_train" in rows and "timed_steps" in rows else ""
     return (f"On {_device_words(r0['device'])} on {r0['date']} ({r0['model']}, {plural(int(r0['seeds']), 'seed')} per "
-            f"group, batch {int(r0['batch_size'])}, {_concurrent_loop(rows)}): {sets}.{note}")
+            f"group, batch {int(r0['batch_size'])}, {_concurrent_loop(rows)}): {sets}.")
+
+
+#: Tensor-core convolutions in 16-bit precision want input and output channel counts divisible by 8 (NVIDIA,
+#: *Deep Learning Performance Documentation: Convolutional Layers User's Guide*, "Channels In and Out").
+CHANNEL_ALIGNMENT = 8
+
+
+def _alone_range(rows: pd.DataFrame, one: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """A groups-at-once file's one-after-another images/s per set (images/s at once x at-once seconds / alone
+    seconds) and its ratio to the loop of the one-model rows ``one`` (:func:`one_model_images_per_s`)."""
+    alone = rows["images_per_s_together"] * rows["together_s"] / rows["alone_s"]
+    return alone, alone / rows["widths"].map(lambda w: one_model_images_per_s(w, one))
+
+
+def _alone_against_loop(runs: pd.DataFrame, gpu: pd.DataFrame, throughput: pd.DataFrame | None) -> str:
+    """How the newest GPU file's own one-after-another runs compare with the throughput run's one-model loop at
+    the same widths (which that loop interpolates between the widths it measured); where they differ by more
+    than a tenth, what rules a cause out (an earlier file of the same card timed in another setting) and the
+    cause suspected: widths whose stage channels (w, 2w, 4w, 8w for ResNet-18-w) are not all divisible by
+    :data:`CHANNEL_ALIGNMENT`, which the measured widths mostly are."""
+    one = _comparable_one_model_rows(gpu, throughput)
+    if one is None or not {"n_train", "timed_steps"} <= set(gpu.columns):
+        return ""
+    alone, vs_loop = _alone_range(gpu, one)
+    r0, measured = gpu.iloc[0], sorted(int(k) for k in one["k"])
+    text = (f" One after another, this script's runs (each {int(r0['timed_steps'])} timed steps on "
+            f"{int(r0['n_train']):,} images) trained {alone.min():,.0f}–{alone.max():,.0f} images/s, "
+            f"{vs_loop.min():.2f}–{vs_loop.max():.2f} times what the throughput run's loop trains at the same widths "
+            f"as the projection interpolates it between the widths that run measured "
+            f"(k = {', '.join(map(str, measured))}), so each file's own ratio and the one against that loop differ.")
+    if vs_loop.min() >= 0.9:
+        return text
+    earlier = _earlier_setting(runs, gpu, one)
+    if earlier:
+        text += f" {earlier}"
+    widths = sorted({k for w in gpu["widths"] for k in _width_list(w)})
+    odd = [k for k in widths if k % CHANNEL_ALIGNMENT]
+    aligned = [k for k in measured if k >= SMALL_K and k % CHANNEL_ALIGNMENT == 0]
+    if odd:
+        text += (f" A likely cause, not yet measured: {len(odd)} of these {len(widths)} widths "
+                 f"{'is not a multiple' if len(odd) == 1 else 'are not multiples'} of {CHANNEL_ALIGNMENT}, so some of "
+                 f"their stages have channel counts that tensor-core convolutions "
+                 f"in 16-bit precision do not run at full speed (NVIDIA's convolution performance guide asks for "
+                 f"multiples of {CHANNEL_ALIGNMENT})"
+                 + (f", while the loop's measured widths from {SMALL_K} up ({', '.join(map(str, aligned))}) are "
+                    f"multiples of {CHANNEL_ALIGNMENT}. If so, the sweep projection above, which interpolates between "
+                    f"those widths, is too low for most widths above {SMALL_K}" if aligned else "")
+                 + "; `benchmarks/gpu_session.sh` times the loop at such widths next (its `aligned` step).")
+    return text
+
+
+def _earlier_setting(runs: pd.DataFrame, gpu: pd.DataFrame, one: pd.DataFrame) -> str:
+    """The same comparison for the newest earlier GPU file of the same card timed in another setting (steps or
+    images), in words, or ``""`` where there is none."""
+    r0 = gpu.iloc[0]
+    if not {"n_train", "timed_steps"} <= set(runs.columns):
+        return ""
+    other = runs[(runs["device"] == r0["device"]) & (runs["file"] != r0["file"]) & (runs["seeds"] == 1)
+                 & runs["n_train"].notna() & ((runs["n_train"] != r0["n_train"]) | (runs["timed_steps"] != r0["timed_steps"]))]
+    if other.empty:
+        return ""
+    prev = newest_file(other)
+    p0, (_, vs_loop) = prev.iloc[0], _alone_range(prev, one)
+    return (f"An earlier run on the same card ({prev['file'].iloc[0]}: {int(p0['timed_steps'])} timed steps on "
+            f"{int(p0['n_train']):,} images) gave {vs_loop.min():.2f}–{vs_loop.max():.2f}, so neither the number of "
+            f"steps nor the size of the data explains it.")
 
 
 def _concurrent_projection(gpu: pd.DataFrame, numbers: dict, against: pd.Series | None = None) -> str:
@@ -950,3 +1043,76 @@ def capturable_adam_sentence(folder: Path | str = RESULTS) -> str:
                else "so the capturable Adam does not account for the whole difference")
     return text + (" Against an eager loop with the capturable Adam they differ by "
                    + ", ".join(f"{c:.1e} ({name})" for (name, _, _), c in zip(rows, capturable)) + f", {verdict}.")
+
+
+#: The batch of ``benchmarks/cifar_gpu_check.py``'s throughput step [5], which prints steps per second.
+CIFAR_CHECK_BATCH = 128
+#: :func:`ddlib.train.train_ensemble` reads the loss back (a host-device synchronisation) at these steps only.
+LOSS_READ_EVERY = 100
+
+
+def cifar_check_sentence(folder: Path | str = RESULTS, fused_runs: pd.DataFrame | None = None) -> str:
+    """What the newest ``cifar-gpu-check-*.log`` in ``folder`` (``benchmarks/cifar_gpu_check.py``, by the date in
+    its name) says of the CIFAR path on a GPU: its sweep's reloaded errors against the stored ones, resume
+    bit-identity, host-device synchronisations per step against the loss reads the loop makes (step 0, every
+    :data:`LOSS_READ_EVERY`, the last), the compiled run's losses, and ResNet-18's images/s at k = 64 with the
+    library's defaults, against ``fused_runs``' graphed, uncompiled one-model row of that card at k = 64 (the
+    throughput benchmark's same loop) where there is one."""
+    logs = sorted(Path(folder).glob("cifar-gpu-check-*.log"), key=_dated_name)
+    lines = logs[-1].read_text().splitlines() if logs else []
+    header = next((m for m in map(_CIFAR_HEADER.match, lines) if m), None)
+    if header is None:
+        return "No GPU run of `benchmarks/cifar_gpu_check.py` is stored."
+    device, date = header.group(1), header.group(2)
+    runs = [m.groups() for m in map(_CIFAR_RUN.match, lines) if m]
+    resume = next((m.groups() for m in map(_CIFAR_RESUME.match, lines) if m), None)
+    syncs = next((m.group(1) for m in map(_CIFAR_SYNCS.match, lines) if m), None)
+    compiled = next((m.groups() for m in map(_CIFAR_COMPILE.match, lines) if m), None)
+    speeds = {(int(k), int(m), c == "True"): float(r) * CIFAR_CHECK_BATCH
+              for k, m, c, r in (m.groups() for m in map(_CIFAR_SPEED.match, lines) if m)}
+    parts = []
+    if runs:
+        same = all(test == reloaded for _, test, reloaded, _ in runs)
+        nhwc = all(cl == "True" for *_, cl in runs)
+        parts.append(f"a sweep of {len(runs)} runs ({', '.join(sorted({r[0] for r in runs}))}) on CIFAR-format files "
+                     f"read through `torchvision.datasets`, whose weights, reloaded from the store, "
+                     f"{'give every' if same else 'do not give every'} stored test error"
+                     + ("" if nhwc else " (not every model channels-last)"))
+    if resume:
+        parts.append(f"two runs with deterministic cuDNN {'were' if resume[0] == 'True' else 'were not'} bit-identical, "
+                     f"and a run resumed from its step-{resume[1]} checkpoint {'was' if resume[2] == 'True' else 'was not'} "
+                     f"bit-identical to an uninterrupted one")
+    if syncs is not None:
+        counts = [int(c) for c in syncs.strip("[]").split(",") if c.strip()]
+        last = len(counts)  # the list covers steps 1..last
+        extra = [s for s, c in enumerate(counts, start=1) if c and not (s % LOSS_READ_EVERY == 0 or s == last)]
+        parts.append("no step synchronised the host with the device except where the loop reads the loss back "
+                     f"(here the last of {last + 1} steps)" if not extra else
+                     f"steps {', '.join(map(str, extra))} synchronised the host with the device where the loop reads "
+                     f"no loss")
+    if compiled:
+        parts.append(f"`DDLIB_COMPILE=1` trained (loss {float(compiled[0]):.2f} to {float(compiled[1]):.2f} in 30 steps)")
+    text = (f"On {_device_words(device)} on {date} (`{logs[-1].name}`), `benchmarks/cifar_gpu_check.py` ran this path: "
+            + "; ".join(parts) + ".")
+    plain, faster = speeds.get((64, 1, False)), speeds.get((64, 1, True))
+    if plain:
+        text += (f" Its timing step, `train_ensemble` with the library's defaults on CUDA (the whole step as a CUDA "
+                 f"graph, Adam's fused form) on random CIFAR-shaped images, trained ResNet-18 at k = 64 at "
+                 f"{plain:,.0f} images/s" + (f" ({faster:,.0f} compiled)" if faster else ""))
+        row = None
+        if fused_runs is not None and not fused_runs.empty:
+            same = fused_runs[(fused_runs["device"] == device) & (fused_runs["k"] == 64) & (fused_runs["members"] == 1)
+                              & _cuda_graph(fused_runs) & (_compile_mode(fused_runs) == "off")]
+            row = None if same.empty else same.sort_values(["date", "file"]).iloc[-1]
+        text += ("." if row is None else
+                 f", {plain / row['ours_images_per_s']:.2f} times what the throughput benchmark measured for the same "
+                 f"loop ({row['ours_images_per_s']:,.0f} images/s, {row['date']}).")
+    return text
+
+
+_CIFAR_HEADER = re.compile(r"^device: (.+?) \| torch \S+ \| (\d{4}-\d{2}-\d{2})")
+_CIFAR_RUN = re.compile(r"^\s+(\S+) w\d+ s\d+: train \S+ test (\S+) reloaded test (\S+) .*channels_last (\S+)")
+_CIFAR_RESUME = re.compile(r"^\[2\] two uninterrupted runs identical: (\S+); resumed \(from step (\d+)\) identical: (\S+)")
+_CIFAR_SYNCS = re.compile(r"^\[3\] sync warnings per step \(steps 1\.\.\d+\): (\[[^\]]*\])")
+_CIFAR_COMPILE = re.compile(r"^\[4\] DDLIB_COMPILE=1: .*losses \[(\S+), (\S+)\]")
+_CIFAR_SPEED = re.compile(r"^\[5\] \S+ k=(\d+) members=(\d+) compile=(\S+): (\S+) steps/s")
