@@ -137,20 +137,22 @@ def main():
             model = build_model("resnet18", k, (3, 32, 32), 10, list(range(members))).to(DEV)
             model = model.to(memory_format=torch.channels_last)
             targets = Targets(hard=labels.expand(members, -1))
-            warmup, steps, clock = 30, 300, {}
+            warmup, steps, clock = 30, 300, {}  # batch 128: ddlib.gpu_report.CIFAR_CHECK_BATCH
 
             def start_clock(step):  # one call: a second train_ensemble would compile again
                 if step == warmup - 1:
                     torch.cuda.synchronize()
                     clock["t"] = time.time()
 
+            outcome = {}
             train_ensemble(model, big, targets, TrainConfig(steps=warmup + steps, batch_size=128),
-                           list(range(members)), on_step=start_clock, mean_std="cifar10")
+                           list(range(members)), on_step=start_clock, mean_std="cifar10", outcome=outcome)
             torch.cuda.synchronize()
             rate = steps / (time.time() - clock["t"])
             hours = 4000 * 390 / rate / 3600
-            print(f"[5] resnet18 k={k} members={members} compile={compiled}: {rate:.1f} steps/s "
-                  f"-> one paper width (1.56M steps) ~{hours:.1f} h")
+            adam = "Adam's fused form" if outcome["fused_optimizer"] else "Adam's foreach form"
+            print(f"[5] resnet18 k={k} members={members} compile={compiled}: {rate:.1f} steps/s "  # ddlib.gpu_report reads it
+                  f"-> one paper width (1.56M steps) ~{hours:.1f} h | loop: {outcome['step_loop']}, {adam}")
         os.environ.pop("DDLIB_COMPILE")
 
 

@@ -10,9 +10,8 @@
 #   2. groups at once (ddlib.concurrency; with its capture guard, measured on the H200 on 2026-12-04): ResNet-18 widths above 16,
 #      one after another against each on its own CUDA stream, 4 and 8 groups, with the aggregate MFU
 #      at k = 61..64 (benchmarks/concurrent_groups.py); 200 timed steps on 50,000 images, as the throughput
-#      step times its loop: on 2026-12-04 runs of 100 steps on 1,000 images trained one model 0.69-0.80 times
-#      as fast per step as the throughput step's loop, for a reason not yet known (this tells whether the
-#      setting accounts for it, not which of the two does);
+#      step times its loop (on 2026-12-04 this setting and 100 steps on 1,000 images both trained one model
+#      0.69-0.82 times as fast per step as the throughput loop interpolated to those widths: step 2b asks why);
 #   2b. channel alignment: the graphed one-model loop (Adam's foreach form, as step 3) at widths whose stage channels
 #      (w, 2w, 4w, 8w) are not all multiples of 8 beside the aligned 16, 24, 32 and 64, 200 timed steps each: on
 #      2026-12-04 groups one after another at such widths trained 0.69-0.82 times what the throughput loop,
@@ -43,7 +42,7 @@
 # $STEPS picks steps by key (default all, in this order): graph groups aligned throughput fused chapters profile widths
 # cifar mfu. Their order in $STEPS does not matter, only which are named.
 #
-# Steps 2, 3 and 6 pin Adam's foreach form (DDLIB_FUSED_OPTIMIZER=off), as their committed runs and the
+# Steps 2, 2b, 3 and 6 pin Adam's foreach form (DDLIB_FUSED_OPTIMIZER=off), as their committed runs and the
 # appendix's sweep projection use it; step 4 runs the library's defaults (fused Adam on CUDA).
 #
 # Results land in $OUT (default benchmarks/results/new). Copy $OUT/channel-alignment/* into

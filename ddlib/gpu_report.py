@@ -20,6 +20,7 @@ import pandas as pd
 from . import sweep_cost
 from .chapters import double_descent as dd
 from .prose import plural
+from .train import LOSS_READ_EVERY
 from .paths import REPO_ROOT
 from .vision_models import stage_shapes, vision_forward_flops
 
@@ -284,15 +285,15 @@ def best_mfu_sentence(runs: pd.DataFrame) -> str:
     best = wide.loc[wide["ours_mfu"].idxmax()]
     setting = wide[(wide["device"] == best["device"]) & (wide["date"] == best["date"]) & (wide["mode"] == best["mode"])
                    & (wide["fused"] == best["fused"]) & (wide["graph"] == best["graph"])]
-    by_members = setting.sort_values("file").drop_duplicates("members", keep="last").sort_values("members")
+    by_members = setting.sort_values("ours_mfu").drop_duplicates("members", keep="last").sort_values("members")
     words = ", ".join(w for w in (f"`torch.compile` mode {best['mode']}" if best["mode"] != "off" else "uncompiled",
                                   "Adam's fused form" if best["fused"] else "Adam's foreach form",
                                   "the whole step as a CUDA graph" if best["graph"] else "eager steps"))
     text = (f"The best utilisation measured at k = 64 in any setting is {best['ours_mfu']:.1%} "
             f"({_models(best['members'])}, {words}; {_device_words(best['device'])}, {best['date']})")
     if len(by_members) > 1:
-        text += (f"; in that setting {', '.join(str(int(m)) for m in by_members['members'])} models at once gave "
-                 f"{', '.join(f'{v:.1%}' for v in by_members['ours_mfu'])}")
+        text += "; in that setting " + ", ".join(f"{_models(m)} gave {v:.1%}"
+                                                 for m, v in zip(by_members["members"], by_members["ours_mfu"]))
     return text + "."
 
 
@@ -680,6 +681,10 @@ def _concurrent_file_sentence(rows: pd.DataFrame, against: pd.Series | None = No
             f"group, batch {int(r0['batch_size'])}, {_concurrent_loop(rows)}): {sets}.")
 
 
+#: How far (as a fraction) a groups-at-once file's own one-after-another runs may differ from the throughput run's
+#: interpolated loop before the appendix looks for a cause.
+LOOP_TOLERANCE = 0.1
+
 #: Tensor-core convolutions in 16-bit precision want input and output channel counts divisible by 8 (NVIDIA,
 #: *Deep Learning Performance Documentation: Convolutional Layers User's Guide*, "Channels In and Out").
 CHANNEL_ALIGNMENT = 8
@@ -707,8 +712,11 @@ def _alone_against_loop(runs: pd.DataFrame, gpu: pd.DataFrame, throughput: pd.Da
             f"{int(r0['n_train']):,} images) trained {alone.min():,.0f}–{alone.max():,.0f} images/s, "
             f"{vs_loop.min():.2f}–{vs_loop.max():.2f} times what the throughput run's loop trains at the same widths "
             f"as the projection interpolates it between the widths that run measured "
-            f"(k = {', '.join(map(str, measured))}), so each file's own ratio and the one against that loop differ.")
-    if vs_loop.min() >= 0.9:
+            f"(k = {', '.join(map(str, measured))})")
+    if vs_loop.min() >= 1 - LOOP_TOLERANCE and vs_loop.max() <= 1 + LOOP_TOLERANCE:
+        return text + "."
+    text += ", so each file's own ratio and the one against that loop differ."
+    if vs_loop.max() > 1 + LOOP_TOLERANCE:  # faster than the loop predicts: no slowdown to explain
         return text
     earlier = _earlier_setting(runs, gpu, one)
     if earlier:
@@ -717,7 +725,7 @@ def _alone_against_loop(runs: pd.DataFrame, gpu: pd.DataFrame, throughput: pd.Da
     odd = [k for k in widths if k % CHANNEL_ALIGNMENT]
     aligned = [k for k in measured if k >= SMALL_K and k % CHANNEL_ALIGNMENT == 0]
     if odd:
-        text += (f" A likely cause, not yet measured: {len(odd)} of these {len(widths)} widths "
+        text += (f" A possible cause, not yet measured: {len(odd)} of these {len(widths)} widths "
                  f"{'is not a multiple' if len(odd) == 1 else 'are not multiples'} of {CHANNEL_ALIGNMENT}, so some of "
                  f"their stages have channel counts that tensor-core convolutions "
                  f"in 16-bit precision do not run at full speed (NVIDIA's convolution performance guide asks for "
@@ -735,15 +743,21 @@ def _earlier_setting(runs: pd.DataFrame, gpu: pd.DataFrame, one: pd.DataFrame) -
     r0 = gpu.iloc[0]
     if not {"n_train", "timed_steps"} <= set(runs.columns):
         return ""
-    other = runs[(runs["device"] == r0["device"]) & (runs["file"] != r0["file"]) & (runs["seeds"] == 1)
-                 & runs["n_train"].notna() & ((runs["n_train"] != r0["n_train"]) | (runs["timed_steps"] != r0["timed_steps"]))]
+    other = runs[(runs["file"] != r0["file"]) & runs["n_train"].notna()
+                 & ((runs["n_train"] != r0["n_train"]) | (runs["timed_steps"] != r0["timed_steps"]))]
+    # the newest file's model, batch size and graph switch, and so comparable with the same one-model rows
+    same = [c for c in ("model", "batch_size") if c in other]
+    other = other[(other[same] == r0[same]).all(axis=1) & (_cuda_graph(other) == bool(_cuda_graph(gpu).iloc[0]))]
+    other = other[other["file"].map(lambda f: _comparable_one_model_rows(runs[runs["file"] == f], one) is not None)]
     if other.empty:
         return ""
     prev = newest_file(other)
     p0, (_, vs_loop) = prev.iloc[0], _alone_range(prev, one)
+    changed = " and ".join(w for w, differs in (("steps", p0["timed_steps"] != r0["timed_steps"]),
+                                                ("images", p0["n_train"] != r0["n_train"])) if differs)
     return (f"An earlier run on the same card ({prev['file'].iloc[0]}: {int(p0['timed_steps'])} timed steps on "
-            f"{int(p0['n_train']):,} images) gave {vs_loop.min():.2f}–{vs_loop.max():.2f}, so neither the number of "
-            f"steps nor the size of the data explains it.")
+            f"{int(p0['n_train']):,} images) gave {vs_loop.min():.2f}–{vs_loop.max():.2f}, so changing the number of "
+            f"{changed} did not change it.")
 
 
 def _concurrent_projection(gpu: pd.DataFrame, numbers: dict, against: pd.Series | None = None) -> str:
@@ -1047,8 +1061,6 @@ def capturable_adam_sentence(folder: Path | str = RESULTS) -> str:
 
 #: The batch of ``benchmarks/cifar_gpu_check.py``'s throughput step [5], which prints steps per second.
 CIFAR_CHECK_BATCH = 128
-#: :func:`ddlib.train.train_ensemble` reads the loss back (a host-device synchronisation) at these steps only.
-LOSS_READ_EVERY = 100
 
 
 def cifar_check_sentence(folder: Path | str = RESULTS, fused_runs: pd.DataFrame | None = None) -> str:
@@ -1058,24 +1070,24 @@ def cifar_check_sentence(folder: Path | str = RESULTS, fused_runs: pd.DataFrame 
     :data:`LOSS_READ_EVERY`, the last), the compiled run's losses, and ResNet-18's images/s at k = 64 with the
     library's defaults, against ``fused_runs``' graphed, uncompiled one-model row of that card at k = 64 (the
     throughput benchmark's same loop) where there is one."""
-    logs = sorted(Path(folder).glob("cifar-gpu-check-*.log"), key=_dated_name)
-    lines = logs[-1].read_text().splitlines() if logs else []
-    header = next((m for m in map(_CIFAR_HEADER.match, lines) if m), None)
-    if header is None:
+    logs = [(p, p.read_text().splitlines()) for p in sorted(Path(folder).glob("cifar-gpu-check-*.log"), key=_dated_name)]
+    logs = [(p, lines, m) for p, lines in logs for m in [next(filter(None, map(_CIFAR_HEADER.match, lines)), None)] if m]
+    if not logs:  # a log without its header line (a run cut short at the start) does not count
         return "No GPU run of `benchmarks/cifar_gpu_check.py` is stored."
+    path, lines, header = logs[-1]
     device, date = header.group(1), header.group(2)
     runs = [m.groups() for m in map(_CIFAR_RUN.match, lines) if m]
     resume = next((m.groups() for m in map(_CIFAR_RESUME.match, lines) if m), None)
     syncs = next((m.group(1) for m in map(_CIFAR_SYNCS.match, lines) if m), None)
     compiled = next((m.groups() for m in map(_CIFAR_COMPILE.match, lines) if m), None)
-    speeds = {(int(k), int(m), c == "True"): float(r) * CIFAR_CHECK_BATCH
-              for k, m, c, r in (m.groups() for m in map(_CIFAR_SPEED.match, lines) if m)}
+    speeds = {(int(k), int(m), c == "True"): (float(r) * CIFAR_CHECK_BATCH, loop)
+              for k, m, c, r, loop in (m.groups() for m in map(_CIFAR_SPEED.match, lines) if m)}
     parts = []
     if runs:
         same = all(test == reloaded for _, test, reloaded, _ in runs)
         nhwc = all(cl == "True" for *_, cl in runs)
-        parts.append(f"a sweep of {len(runs)} runs ({', '.join(sorted({r[0] for r in runs}))}) on CIFAR-format files "
-                     f"read through `torchvision.datasets`, whose weights, reloaded from the store, "
+        parts.append(f"a sweep of {len(runs)} runs ({', '.join(sorted({r[0] for r in runs}))}) on tiny random "
+                     f"CIFAR-format files read through `torchvision.datasets`, whose weights, reloaded from the store, "
                      f"{'give every' if same else 'do not give every'} stored test error"
                      + ("" if nhwc else " (not every model channels-last)"))
     if resume:
@@ -1086,23 +1098,29 @@ def cifar_check_sentence(folder: Path | str = RESULTS, fused_runs: pd.DataFrame 
         counts = [int(c) for c in syncs.strip("[]").split(",") if c.strip()]
         last = len(counts)  # the list covers steps 1..last
         extra = [s for s, c in enumerate(counts, start=1) if c and not (s % LOSS_READ_EVERY == 0 or s == last)]
-        parts.append("no step synchronised the host with the device except where the loop reads the loss back "
-                     f"(here the last of {last + 1} steps)" if not extra else
-                     f"steps {', '.join(map(str, extra))} synchronised the host with the device where the loop reads "
-                     f"no loss")
+        seen = (f"in a {last + 1}-step cnn5 run with cuDNN's autotuning off (steps 1 to {last} observed), ")
+        parts.append(seen + ("no step synchronised the host with the device except where the loop reads the loss "
+                             "back (the last step)" if not extra else
+                             f"steps {', '.join(map(str, extra))} synchronised the host with the device where the loop "
+                             f"reads no loss"))
     if compiled:
         parts.append(f"`DDLIB_COMPILE=1` trained (loss {float(compiled[0]):.2f} to {float(compiled[1]):.2f} in 30 steps)")
-    text = (f"On {_device_words(device)} on {date} (`{logs[-1].name}`), `benchmarks/cifar_gpu_check.py` ran this path: "
+    if not parts:
+        return f"The newest log of `benchmarks/cifar_gpu_check.py` (`{path.name}`) holds no result of its checks."
+    text = (f"On {_device_words(device)} on {date} (`{path.name}`), `benchmarks/cifar_gpu_check.py` ran this path: "
             + "; ".join(parts) + ".")
-    plain, faster = speeds.get((64, 1, False)), speeds.get((64, 1, True))
+    (plain, loop), faster = speeds.get((64, 1, False), (None, None)), speeds.get((64, 1, True), (None, None))[0]
     if plain:
-        text += (f" Its timing step, `train_ensemble` with the library's defaults on CUDA (the whole step as a CUDA "
-                 f"graph, Adam's fused form) on random CIFAR-shaped images, trained ResNet-18 at k = 64 at "
-                 f"{plain:,.0f} images/s" + (f" ({faster:,.0f} compiled)" if faster else ""))
+        how = f"({loop})" if loop else "(the whole step as a CUDA graph and Adam's fused form, not logged by this run)"
+        text += (f" Its timing step, `train_ensemble` with the library's defaults on CUDA {how} on random "
+                 f"CIFAR-shaped images, trained ResNet-18 at k = 64 at {plain:,.0f} images/s"
+                 + (f" ({faster:,.0f} compiled)" if faster else ""))
         row = None
         if fused_runs is not None and not fused_runs.empty:
             same = fused_runs[(fused_runs["device"] == device) & (fused_runs["k"] == 64) & (fused_runs["members"] == 1)
-                              & _cuda_graph(fused_runs) & (_compile_mode(fused_runs) == "off")]
+                              & _cuda_graph(fused_runs) & _fused_adam(fused_runs) & (_compile_mode(fused_runs) == "off")]
+            if "batch_size" in same:
+                same = same[same["batch_size"] == CIFAR_CHECK_BATCH]
             row = None if same.empty else same.sort_values(["date", "file"]).iloc[-1]
         text += ("." if row is None else
                  f", {plain / row['ours_images_per_s']:.2f} times what the throughput benchmark measured for the same "
@@ -1115,4 +1133,4 @@ _CIFAR_RUN = re.compile(r"^\s+(\S+) w\d+ s\d+: train \S+ test (\S+) reloaded tes
 _CIFAR_RESUME = re.compile(r"^\[2\] two uninterrupted runs identical: (\S+); resumed \(from step (\d+)\) identical: (\S+)")
 _CIFAR_SYNCS = re.compile(r"^\[3\] sync warnings per step \(steps 1\.\.\d+\): (\[[^\]]*\])")
 _CIFAR_COMPILE = re.compile(r"^\[4\] DDLIB_COMPILE=1: .*losses \[(\S+), (\S+)\]")
-_CIFAR_SPEED = re.compile(r"^\[5\] \S+ k=(\d+) members=(\d+) compile=(\S+): (\S+) steps/s")
+_CIFAR_SPEED = re.compile(r"^\[5\] \S+ k=(\d+) members=(\d+) compile=(\S+): (\S+) steps/s(?:.*\| loop: (.+))?")

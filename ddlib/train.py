@@ -140,6 +140,10 @@ def _input_dtype(model: torch.nn.Module, device: torch.device) -> torch.dtype:
     return torch.bfloat16 if device.type == "cuda" else next(model.parameters()).dtype
 
 
+#: The training loop reads the loss back to the host (a synchronisation) at step 0, every this many steps and at
+#: the last step, and returns those losses.
+LOSS_READ_EVERY = 100
+
 #: ``torch.compile`` modes the training loop accepts ("off": eager). On a GPU, "reduce-overhead" (and,
 #: besides its kernel search, "max-autotune") also records CUDA graphs, which pays off where per-step
 #: launch overhead dominates (small widths). "max-autotune-no-cudagraphs" searches kernels only, so it
@@ -287,7 +291,7 @@ def train_ensemble(model: torch.nn.Module, x: torch.Tensor, targets: Targets, cf
             idx = epoch[step_in_epoch]
             step_in_epoch += 1
             loss = run_step(batch_inputs(x, idx, aug_gens, mean_std, in_dtype), idx)
-            if step % 100 == 0 or step == cfg.steps - 1:
+            if step % LOSS_READ_EVERY == 0 or step == cfg.steps - 1:
                 losses.append(loss.item() / idx.shape[0])
             bar.update(1)
             if checkpoint is not None and checkpoint.due(step + 1, cfg.steps):

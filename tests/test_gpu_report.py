@@ -537,31 +537,41 @@ def test_the_compile_note_compares_fused_compiled_rows_with_fused_uncompiled_one
 
 def test_groups_at_once_name_what_rules_a_cause_out_and_the_suspected_one_when_alone_runs_trail_the_loop():
     """Where the file's own one-after-another runs trail the interpolated loop by more than a tenth, the sentence
-    names an earlier file of the same card timed in another setting (with its own range) and, for widths that are
-    not multiples of 8, the channel-alignment cause, saying it is not yet measured; at 0.9 or more it says neither."""
+    names an earlier comparable file of the same card timed in another setting (with its own range) and, for widths
+    that are not multiples of 8, the channel-alignment cause, saying it is not yet measured; within a tenth either
+    way, or faster than the loop, it names no cause."""
     throughput = _throughput_rows()
     row = dict(_concurrent_row("NVIDIA H100 80GB HBM3", "61,64", 2.0), images_per_s_together=600.0, n_train=50000,
-               timed_steps=200, file="b.csv")  # alone: 300 images/s, 0.60 times the loop's ~500 at 61 and 64
+               timed_steps=200, file="b.csv")  # alone: 300 images/s, 0.59 times the loop's 506 at 61 and 64
     earlier = dict(row, n_train=1000, timed_steps=100, images_per_s_together=700.0, file="a.csv")
     runs = pd.DataFrame([earlier, row])
     text = gpu_report.concurrent_groups_sentence(runs, HOURS, throughput)
     assert "(each 200 timed steps on 50,000 images) trained 300–300 images/s" in text  # the newest file's own
-    assert "between the widths that run measured (k = 16, 64)" in text
     assert "0.59–0.59 times what the throughput run's loop trains" in text  # 300 / one_model_images_per_s (506)
+    assert "between the widths that run measured (k = 16, 64), so each file's own ratio" in text
     assert "An earlier run on the same card (a.csv: 100 timed steps on 1,000 images) gave 0.69–0.69" in text  # 350 / 506
-    assert "neither the number of steps nor the size of the data explains it" in text
-    assert "A likely cause, not yet measured: 1 of these 2 widths is not a multiple of 8" in text
+    assert "so changing the number of steps and images did not change it" in text
+    assert "A possible cause, not yet measured: 1 of these 2 widths is not a multiple of 8" in text
     assert "measured widths from 16 up (16, 64) are multiples of 8" in text
-    same_setting = pd.DataFrame([dict(earlier, n_train=50000, timed_steps=200), row])
-    assert "An earlier run" not in gpu_report.concurrent_groups_sentence(same_setting, HOURS, throughput)
-    aligned = pd.DataFrame([dict(row, widths="64,64")])
-    assert "A likely cause" not in gpu_report.concurrent_groups_sentence(aligned, HOURS, throughput)
-    close = pd.DataFrame([dict(row, images_per_s_together=1000.0)])  # alone 500: the loop's own speed
-    text = gpu_report.concurrent_groups_sentence(close, HOURS, throughput)
-    assert "times what the throughput run's loop trains" in text and "A likely cause" not in text
+    fewer_steps = pd.DataFrame([dict(earlier, n_train=50000), row])  # only the steps differ
+    assert "changing the number of steps did not change it" in gpu_report.concurrent_groups_sentence(
+        fewer_steps, HOURS, throughput)
+    for same_setting in (dict(earlier, n_train=50000, timed_steps=200), dict(earlier, model="cnn5"),
+                         dict(earlier, batch_size=64), dict(earlier, cuda_graph=False)):  # not comparable
+        text = gpu_report.concurrent_groups_sentence(pd.DataFrame([same_setting, row]), HOURS, throughput)
+        assert "A possible cause" in text and "An earlier run" not in text
+    text = gpu_report.concurrent_groups_sentence(pd.DataFrame([dict(row, widths="64,64")]), HOURS, throughput)
+    assert "so each file's own ratio" in text and "A possible cause" not in text  # aligned widths: no suspect
+    for at_once, cause in ((1000.0, False), (900.0, True), (1120.0, False), (1200.0, False)):
+        # alone = at_once / 2 against the loop's 506: 0.99 (close), 0.89 (trails), 1.11 and 1.19 (faster)
+        text = gpu_report.concurrent_groups_sentence(pd.DataFrame([dict(row, images_per_s_together=at_once)]), HOURS,
+                                                     throughput)
+        assert "times what the throughput run's loop trains" in text
+        assert ("A possible cause" in text) == cause
+        assert ("so each file's own ratio" in text) == (at_once != 1000.0)
 
 
-def _cifar_check_log(resumed="True", syncs="[0, 0, 0, 1]", reloaded="0.892"):
+def _cifar_check_log(resumed="True", syncs="[0, 0, 0, 1]", reloaded="0.892", loop=""):
     return ("device: NVIDIA H100 80GB HBM3 | torch 2.9.0 | 2031-01-02\n"
             "[1] sweep: runs: 2 computed, 0 reused in 1.0s\n"
             "    cnn5 w4 s0: train 0.9 test 0.892 reloaded test 0.892 params 6666 device cuda channels_last True\n"
@@ -569,44 +579,60 @@ def _cifar_check_log(resumed="True", syncs="[0, 0, 0, 1]", reloaded="0.892"):
             f"[2] two uninterrupted runs identical: True; resumed (from step 10) identical: {resumed}\n"
             f"[3] sync warnings per step (steps 1..4): {syncs}; first messages: []\n"
             "[4] DDLIB_COMPILE=1: 30 steps in 3.0s, losses [2.8, 2.3]\n"
-            "[5] resnet18 k=64 members=1 compile=False: 300.0 steps/s -> one paper width (1.56M steps) ~1.4 h\n")
+            f"[5] resnet18 k=64 members=1 compile=False: 300.0 steps/s -> one paper width (1.56M steps) ~1.4 h{loop}\n")
 
 
 def test_cifar_check_sentence_reads_the_newest_log_and_says_what_failed(tmp_path):
     """Each part of the check in words, its failures named; images/s = steps/s x 128, set against the fused-Adam
-    benchmark's graphed uncompiled one-model row of the same card at k = 64."""
+    benchmark's graphed, uncompiled, fused one-model row of the same card at k = 64."""
     assert gpu_report.cifar_check_sentence(tmp_path) == "No GPU run of `benchmarks/cifar_gpu_check.py` is stored."
     committed = gpu_report.cifar_check_sentence(fused_runs=gpu_report.load_benchmarks(
         gpu_report.RESULTS / "fused-adam"))  # the H200's 2026-12-04 run
     assert committed.startswith("On NVIDIA H200 on 2026-12-04 (`cifar-gpu-check-h200-2026-12-04.log`)")
     assert "give every stored test error" in committed and "was bit-identical to an uninterrupted one" in committed
     assert "45,286 images/s (53,440 compiled), 1.01 times what the throughput benchmark measured" in committed
-    (tmp_path / "cifar-gpu-check-h100-2031-01-02.log").write_text(_cifar_check_log())
+    (tmp_path / "cifar-gpu-check-h100-2031-01-02.log").write_text(_cifar_check_log(loop=" | loop: cuda graph, X"))
     fused = pd.DataFrame([{"device": "NVIDIA H100 80GB HBM3", "k": 64, "members": 1, "cuda_graph": True,
-                           "ours_images_per_s": 48000.0, "date": "2031-01-01", "file": "f.csv"}])
+                           "fused_optimizer": True, "ours_images_per_s": 48000.0, "date": "2031-01-01", "file": "f.csv"}])
     text = gpu_report.cifar_check_sentence(tmp_path, fused)
-    assert "a sweep of 2 runs (cnn5, resnet18)" in text and "(here the last of 5 steps)" in text
+    assert "a sweep of 2 runs (cnn5, resnet18) on tiny random" in text
+    assert "in a 5-step cnn5 run with cuDNN's autotuning off (steps 1 to 4 observed), no step synchronised" in text
+    assert "defaults on CUDA (cuda graph, X) on random" in text  # the loop as the run logged it
     assert "38,400 images/s, 0.80 times what the throughput benchmark measured for the same loop (48,000" in text
     assert text.endswith("2031-01-01).")
-    assert gpu_report.cifar_check_sentence(tmp_path, fused.assign(device="NVIDIA H200")).endswith("38,400 images/s.")
+    for other in (fused.assign(device="NVIDIA H200"), fused.assign(fused_optimizer=False), fused.assign(batch_size=64)):
+        assert gpu_report.cifar_check_sentence(tmp_path, other).endswith("38,400 images/s.")
+    (tmp_path / "cifar-gpu-check-h100-2031-01-04.log").write_text("[1] sweep: cut short\n")  # no header: not a run
+    assert "in a 5-step cnn5 run" in gpu_report.cifar_check_sentence(tmp_path)
+    hundred = str([0] * 99 + [1] + [0] * 49 + [1])  # steps 100 and 150 (the last) read the loss back
+    (tmp_path / "cifar-gpu-check-h100-2031-01-03.log").write_text(_cifar_check_log(syncs=hundred))
+    assert "151-step cnn5 run with cuDNN's autotuning off (steps 1 to 150 observed), no step synchronised" in (
+        gpu_report.cifar_check_sentence(tmp_path))
     (tmp_path / "cifar-gpu-check-h100-2031-01-03.log").write_text(
-        _cifar_check_log(resumed="False", syncs="[0, 2, 0, 1]", reloaded="0.5"))  # newer: every failure
+        _cifar_check_log(resumed="False", syncs="[0, 2, 0, 1]", reloaded="0.5"))  # every failure
     text = gpu_report.cifar_check_sentence(tmp_path)
     assert "do not give every stored test error" in text and "was not bit-identical" in text
     assert "steps 2 synchronised the host with the device where the loop reads no loss" in text
+    assert "not logged by this run" in text  # no loop in its [5] line
+    (tmp_path / "cifar-gpu-check-h100-2031-01-03.log").write_text("device: NVIDIA H100 | torch 2 | 2031-01-03\n")
+    assert "holds no result of its checks" in gpu_report.cifar_check_sentence(tmp_path)
 
 
 def test_best_mfu_sentence_takes_the_best_row_of_any_setting_and_its_siblings_only():
     rows = [{"device": "NVIDIA H200", "date": "2031-01-01", "k": k, "members": m, "ours_mfu": mfu, "compile_mode": mode,
-             "fused_optimizer": fused, "cuda_graph": True, "file": f"{mode}-{m}.csv"}
+             "fused_optimizer": fused, "cuda_graph": True, "file": f"{mode}-{m}-{mfu}.csv"}
             for k, m, mfu, mode, fused in ((64, 1, 0.18, "max-autotune-no-cudagraphs", True),
                                            (64, 16, 0.23, "max-autotune-no-cudagraphs", True),
+                                           (64, 16, 0.21, "max-autotune-no-cudagraphs", True),  # a later, slower file
                                            (64, 8, 0.20, "max-autotune-no-cudagraphs", True),
                                            (32, 16, 0.50, "max-autotune-no-cudagraphs", True),  # not k = 64
                                            (64, 4, 0.15, "off", False))]  # another setting
     text = gpu_report.best_mfu_sentence(pd.DataFrame(rows))
     assert text == ("The best utilisation measured at k = 64 in any setting is 23.0% (16 seeds grouped, `torch.compile` "
                     "mode max-autotune-no-cudagraphs, Adam's fused form, the whole step as a CUDA graph; NVIDIA H200, "
-                    "2031-01-01); in that setting 1, 8, 16 models at once gave 18.0%, 20.0%, 23.0%.")
+                    "2031-01-01); in that setting one model gave 18.0%, 8 seeds grouped gave 20.0%, 16 seeds grouped "
+                    "gave 23.0%.")
     assert gpu_report.best_mfu_sentence(pd.DataFrame()) == ""
-    assert "foreach form" in gpu_report.best_mfu_sentence(pd.DataFrame([dict(rows[4], ours_mfu=0.3)]))
+    assert "foreach form" in gpu_report.best_mfu_sentence(pd.DataFrame([dict(rows[5], ours_mfu=0.3)]))
+    committed = gpu_report.key_numbers(gpu_report.load_benchmarks())["gpu_mfu_best_sentence"]
+    assert committed.startswith("The best utilisation measured at k = 64 in any setting is 23.1% (16 seeds grouped")
