@@ -725,7 +725,7 @@ def _alone_against_loop(runs: pd.DataFrame, gpu: pd.DataFrame, throughput: pd.Da
     odd = [k for k in widths if k % CHANNEL_ALIGNMENT]
     aligned = [k for k in measured if k >= SMALL_K and k % CHANNEL_ALIGNMENT == 0]
     if odd:
-        text += (f" A possible cause, not yet measured: {len(odd)} of these {len(widths)} widths "
+        text += (f" A possible cause: {len(odd)} of these {len(widths)} widths "
                  f"{'is not a multiple' if len(odd) == 1 else 'are not multiples'} of {CHANNEL_ALIGNMENT}, so some of "
                  f"their stages have channel counts that tensor-core convolutions "
                  f"in 16-bit precision do not run at full speed (NVIDIA's convolution performance guide asks for "
@@ -733,7 +733,7 @@ def _alone_against_loop(runs: pd.DataFrame, gpu: pd.DataFrame, throughput: pd.Da
                  + (f", while the loop's measured widths from {SMALL_K} up ({', '.join(map(str, aligned))}) are "
                     f"multiples of {CHANNEL_ALIGNMENT}. If so, the sweep projection above, which interpolates between "
                     f"those widths, is too low for most widths above {SMALL_K}" if aligned else "")
-                 + "; `benchmarks/gpu_session.sh` times the loop at such widths next (its `aligned` step).")
+                 + "; the section on such widths, above, says what has been measured of it.")
     return text
 
 

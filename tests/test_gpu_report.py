@@ -538,7 +538,7 @@ def test_the_compile_note_compares_fused_compiled_rows_with_fused_uncompiled_one
 def test_groups_at_once_name_what_rules_a_cause_out_and_the_suspected_one_when_alone_runs_trail_the_loop():
     """Where the file's own one-after-another runs trail the interpolated loop by more than a tenth, the sentence
     names an earlier comparable file of the same card timed in another setting (with its own range) and, for widths
-    that are not multiples of 8, the channel-alignment cause, saying it is not yet measured; within a tenth either
+    that are not multiples of 8, the channel-alignment cause (pointing to the section that measures it); within a tenth either
     way, or faster than the loop, it names no cause."""
     throughput = _throughput_rows()
     row = dict(_concurrent_row("NVIDIA H100 80GB HBM3", "61,64", 2.0), images_per_s_together=600.0, n_train=50000,
@@ -551,7 +551,7 @@ def test_groups_at_once_name_what_rules_a_cause_out_and_the_suspected_one_when_a
     assert "between the widths that run measured (k = 16, 64), so each file's own ratio" in text
     assert "An earlier run on the same card (a.csv: 100 timed steps on 1,000 images) gave 0.69–0.69" in text  # 350 / 506
     assert "so changing the number of steps and images did not change it" in text
-    assert "A possible cause, not yet measured: 1 of these 2 widths is not a multiple of 8" in text
+    assert "A possible cause: 1 of these 2 widths is not a multiple of 8" in text
     assert "measured widths from 16 up (16, 64) are multiples of 8" in text
     fewer_steps = pd.DataFrame([dict(earlier, n_train=50000), row])  # only the steps differ
     assert "changing the number of steps did not change it" in gpu_report.concurrent_groups_sentence(

@@ -1,0 +1,104 @@
+"""Widths whose channel counts are not multiples of 8, measured: the appendix's words for the runs of
+``benchmarks/gpu_session.sh``'s ``aligned`` step (``benchmarks/results/channel-alignment/``).
+
+ResNet-18-``k`` has stages of ``k, 2k, 4k, 8k`` channels, all multiples of 8 only when ``k`` is.
+Tensor-core convolutions in 16-bit precision want input and output channel counts divisible by 8
+(NVIDIA, *Deep Learning Performance Documentation: Convolutional Layers User's Guide*, "Channels In
+and Out"), and the throughput run the sweep projection rests on measured ``k = 1, 4, 16, 64`` only,
+interpolating the widths between them (:mod:`ddlib.sweep_cost`). The ``aligned`` step times the same
+loop (one model, the whole step as a CUDA graph, Adam's foreach form) at unaligned widths beside
+aligned ones in one run. Here:
+
+* each unaligned width's images/s is set against the rate interpolated (log-log) between the aligned
+  widths of the same run, its *alignment ratio*;
+* the one-model sweep is projected again with each width above :data:`ddlib.gpu_report.SMALL_K`
+  interpolated from measured widths of its own kind (multiples of 8, or not), and the widths up to
+  :data:`ddlib.gpu_report.SMALL_K` as the throughput run projects them.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .gpu_report import (CHANNEL_ALIGNMENT, RESULTS, SMALL_K, TARGETS, _compile_mode, _cuda_graph, _device_words,
+                         _fused_adam, newest_file, one_model_images_per_s, projected_sweep_hours)
+
+CHANNEL_ALIGNMENT_RESULTS = RESULTS / "channel-alignment"
+
+
+def loop_widths_words(current: pd.DataFrame) -> dict:
+    """The widths the cited throughput run (:func:`ddlib.gpu_report.current_runs`) measured one model at, and those
+    of them that are multiples of :data:`CHANNEL_ALIGNMENT`, in words, for the appendix's prose."""
+    widths = sorted({int(k) for k in current.loc[current["members"] == 1, "k"]}) if len(current) else []
+    aligned = [k for k in widths if k % CHANNEL_ALIGNMENT == 0]
+    return {"alignment_loop_widths": ", ".join(map(str, widths)) or "none",
+            "alignment_loop_aligned": " and ".join(map(str, aligned)) if aligned else "none"}
+
+
+def alignment_rows(runs: pd.DataFrame) -> pd.DataFrame:
+    """The newest GPU file's rows of the loop the sweep projection rests on: one model, graphed, uncompiled,
+    Adam's foreach form (an empty frame where there is none)."""
+    if runs.empty:
+        return runs
+    gpu = runs[~runs["device"].astype(str).str.startswith("cpu")]
+    loop = gpu[(gpu["members"] == 1) & _cuda_graph(gpu) & (_compile_mode(gpu) == "off") & ~_fused_adam(gpu)]
+    return newest_file(loop) if len(loop) else loop
+
+
+def alignment_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per measured width: images/s, whether it is a multiple of :data:`CHANNEL_ALIGNMENT`, and for the others
+    the alignment ratio (images/s over the rate interpolated between the run's aligned widths)."""
+    rows = alignment_rows(runs)
+    if rows.empty:
+        return pd.DataFrame()
+    aligned = rows[rows["k"] % CHANNEL_ALIGNMENT == 0]
+    table = rows.set_index(rows["k"].astype(int).rename("k"))[["ours_images_per_s"]].round(0).astype(int)
+    table["multiple of 8"] = table.index % CHANNEL_ALIGNMENT == 0
+    if len(aligned) >= 2:
+        table["against aligned neighbours"] = [
+            None if k % CHANNEL_ALIGNMENT == 0 else round(v / one_model_images_per_s(str(k), aligned), 2)
+            for k, v in table["ours_images_per_s"].items()]
+    return table.rename(columns={"ours_images_per_s": "images/s"})
+
+
+def alignment_sentence(runs: pd.DataFrame, numbers: dict) -> str:
+    """The measurement in words, with the sweep projected again per kind of width (module docstring) against
+    :func:`ddlib.gpu_report.key_numbers`' ``numbers``; or that it has not run."""
+    rows = alignment_rows(runs)
+    if rows.empty:
+        return ("Not measured yet: `benchmarks/gpu_session.sh`'s `aligned` step times the loop at such widths beside "
+                "aligned ones; until it has run on a GPU, the projections above treat every width as the "
+                "interpolation between the measured widths says.")
+    table = alignment_table(runs)
+    if "against aligned neighbours" not in table:
+        return (f"The newest run ({rows['file'].iloc[0]}) measured fewer than two widths that are multiples of "
+                f"{CHANNEL_ALIGNMENT}, so nothing is interpolated between them.")
+    ratios = table["against aligned neighbours"].dropna()
+    r0 = rows.iloc[0]
+    text = (f"On {_device_words(r0['device'])} on {r0['date']} ({r0['file']}, {int(r0['timed_steps'])} timed steps "
+            f"per width), the widths that are not multiples of {CHANNEL_ALIGNMENT} "
+            f"({', '.join(map(str, ratios.index))}) trained {ratios.min():.2f}–{ratios.max():.2f} times the rate "
+            f"interpolated between the aligned widths of the same run "
+            f"({', '.join(map(str, table.index[table['multiple of 8']]))}).")
+    return text + _projection(rows, numbers)
+
+
+def _projection(rows: pd.DataFrame, numbers: dict) -> str:
+    """The one-model sweep again: widths up to :data:`SMALL_K` as the throughput run projects them, each wider
+    width interpolated from this run's widths of its own kind; or why not (another card, or a kind with no
+    measured width above :data:`SMALL_K`)."""
+    if "gpu_sweep_hours_small" not in numbers or numbers.get("gpu_device") != rows.iloc[0]["device"]:
+        return " The sweep is not projected again from it: the throughput run above was measured on another card."
+    first, k_max = rows.iloc[0], int(numbers["gpu_sweep_k_max"])
+    measured = dict(zip(rows["k"].astype(int), rows["ours_images_per_s"]))
+    hours = numbers["gpu_sweep_hours_small"]
+    for aligned in (True, False):
+        own = {k: v for k, v in measured.items() if (k % CHANNEL_ALIGNMENT == 0) == aligned and k > SMALL_K}
+        widths = [k for k in range(SMALL_K + 1, k_max + 1) if (k % CHANNEL_ALIGNMENT == 0) == aligned]
+        if widths and not own:
+            return (f" No {'aligned' if aligned else 'unaligned'} width above {SMALL_K} was measured, so the sweep is "
+                    f"not projected again from this run.")
+        hours += projected_sweep_hours(first, own, widths) if widths else 0.0
+    return (f" Interpolating each width above {SMALL_K} from measured widths of its own kind, the one-model sweep "
+            f"(k = 1 to {k_max}) would take about {hours:.0f} GPU-hours, against {numbers['gpu_sweep_hours']:.0f} "
+            f"interpolated from the throughput run's widths alone; "
+            f"{'under' if hours < TARGETS['sweep_hours'] else 'over'} the {TARGETS['sweep_hours']:.0f}-hour target.")
