@@ -137,7 +137,7 @@ def main():
             model = build_model("resnet18", k, (3, 32, 32), 10, list(range(members))).to(DEV)
             model = model.to(memory_format=torch.channels_last)
             targets = Targets(hard=labels.expand(members, -1))
-            warmup, steps, clock = 30, 300, {}  # batch 128: ddlib.gpu_report.CIFAR_CHECK_BATCH
+            warmup, steps, clock = 30, 300, {}  # batch 128: ddlib.gpu_checks.CIFAR_CHECK_BATCH
 
             def start_clock(step):  # one call: a second train_ensemble would compile again
                 if step == warmup - 1:

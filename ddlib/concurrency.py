@@ -9,10 +9,10 @@ Concurrent Execution": streams, concurrent kernel execution), so independent mod
 widths of a sweep too wide to share a zero-padded ensemble (:mod:`ddlib.width_batching`), may fill
 the card together. Unlike padding, nothing is computed twice. On an H200 (2026-12-04, with
 :data:`ddlib.cuda_graph.CAPTURE_GUARD`; an earlier run broke on the capture race it prevents), groups of
-widths 17-20, 29-32 and 61-64 trained 1.61, 1.58 and 1.32 times as fast at once as one after another in
-the same run; against the faster one-model loop of the throughput benchmark that the sweep projection rests
-on, 1.17, 1.27 and 0.93 times (``benchmarks/concurrent_groups.py``, the book's appendix). It stays off (1)
-by default.
+widths above 16 trained faster at once than one after another in the same run, but at the widest widths
+no faster than the one-model loop of the throughput benchmark that the sweep projection rests on
+(``benchmarks/results/concurrent-groups/``; the book's appendix gives the numbers of the newest run). It
+stays off (1) by default.
 
 How: :func:`stream_executor` is a :class:`concurrent.futures.ThreadPoolExecutor` whose worker threads
 each take one of the executor's own CUDA streams as their current stream (PyTorch's current stream is

@@ -21,7 +21,8 @@ def test_unmeasured_is_said_and_the_committed_folder_reads():
     assert alignment_report.alignment_sentence(pd.DataFrame(), NUMBERS).startswith("Not measured yet")
     assert alignment_report.alignment_table(pd.DataFrame()).empty
     committed = gpu_report.load_benchmarks(alignment_report.CHANNEL_ALIGNMENT_RESULTS)
-    assert alignment_report.alignment_sentence(committed, NUMBERS)  # whatever is committed, it reads
+    said = alignment_report.alignment_sentence(committed, NUMBERS)  # whatever is committed, it reads
+    assert said.startswith("Not measured yet") == alignment_report.alignment_rows(committed).empty
 
 
 def test_unaligned_widths_are_set_against_the_aligned_widths_of_the_same_run():
