@@ -17,7 +17,9 @@
 #      2026-12-04 groups one after another at such widths trained 0.69-0.82 times what the throughput loop,
 #      interpolated between k = 16 and 64, predicts, in either setting (100 steps on 1,000 images, 200 on 50,000);
 #      tensor-core convolutions in 16-bit precision want channel counts divisible by 8 (NVIDIA's convolution
-#      performance guide), so this tells whether the sweep projection is low for unaligned widths;
+#      performance guide), so this tells whether the sweep projection is low for unaligned widths; each unaligned
+#      width is timed a second time with its stages rounded up to multiples of 8, zero-padded
+#      (--channel-align 1 8; ddlib.channel_alignment, $DDLIB_CHANNEL_ALIGN), which tells whether padding pays;
 #   3. throughput: eager and graphed, one model and 8 seeds grouped, against the same DataLoader
 #      baseline, in ONE run, for k = 1, 4, 16, 64 (200 timed steps each, so the baseline's
 #      prefetched batches do not flatter it), with Adam's foreach form (DDLIB_FUSED_OPTIMIZER=off: the form
@@ -89,8 +91,8 @@ step graph "cuda graph check" 90 "$OUT/cuda-graph-check.log" python3 benchmarks/
 DDLIB_FUSED_OPTIMIZER=off step groups "groups at once" 180 "$OUT/concurrent-groups/gpu-resnet18.log" python3 benchmarks/concurrent_groups.py \
     --widths 17,18,19,20 29,30,31,32 61,62,63,64 57,58,59,60,61,62,63,64 --steps 200 --n-train 50000 \
     --csv "$OUT/concurrent-groups/gpu-resnet18.csv"
-DDLIB_FUSED_OPTIMIZER=off step aligned "channel alignment" 120 "$OUT/channel-alignment/gpu-resnet18.log" python3 benchmarks/train_throughput.py \
-    --k 16 17 20 24 29 31 32 57 61 63 64 --members 1 --cuda-graph on --steps 200 --skip-baseline \
+DDLIB_FUSED_OPTIMIZER=off step aligned "channel alignment" 180 "$OUT/channel-alignment/gpu-resnet18.log" python3 benchmarks/train_throughput.py \
+    --k 16 17 20 24 29 31 32 57 61 63 64 --members 1 --cuda-graph on --channel-align 1 8 --steps 200 --skip-baseline \
     --csv "$OUT/channel-alignment/gpu-resnet18.csv"
 DDLIB_FUSED_OPTIMIZER=off step throughput "throughput" 200 "$OUT/gpu-resnet18.log" python3 benchmarks/train_throughput.py --k 1 4 16 64 --members 1 8 \
     --cuda-graph off on --steps 200 --csv "$OUT/gpu-resnet18.csv"

@@ -13,7 +13,9 @@ two ways, in one process:
   ``torch.compile`` mode (default off); ``--cuda-graph off on`` measures the loop without and with
   its whole step recorded as one CUDA graph (:mod:`ddlib.cuda_graph`; default: the library's
   default, on for CUDA). ``--members 1 8`` measures one model and 8 seeds grouped against the same
-  baseline, in one run.
+  baseline, in one run. ``--channel-align 1 8`` also measures each width whose stage channels are not
+  all multiples of 8 with them rounded up to multiples of 8, zero-padded (:mod:`ddlib.channel_alignment`:
+  the same model, exactly, in wider tensors; images/s still count the unpadded model's FLOPs).
 * **baseline**: a single ``nn.Module`` fed by ``torch.utils.data.DataLoader`` over a
   torchvision-style dataset (``torchvision.datasets.CIFAR10.__getitem__``: PIL image +
   ``RandomCrop(32, padding=4)``, ``RandomHorizontalFlip()``, ``ToTensor()``, ``Normalize``),
@@ -49,13 +51,14 @@ from torch.nn import functional as F
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from ddlib import sweep_cost  # noqa: E402
+from ddlib.channel_alignment import stage_channels  # noqa: E402
 from ddlib.cifar import CIFAR10_MEAN, CIFAR10_STD, load_cifar  # noqa: E402
 from ddlib.cuda_graph import resolve_cuda_graph  # noqa: E402
 from ddlib.devices import resolve_device  # noqa: E402
 from ddlib.models import to_device  # noqa: E402
 from ddlib.train import COMPILE_MODES, autocast_for, compiled, resolve_fused_optimizer  # noqa: E402
-from ddlib.vision_models import (VISION_MODELS, build_vision_model, plain_vision_model,  # noqa: E402
-                                 vision_forward_flops)
+from ddlib.vision_models import VISION_MODELS, plain_vision_model, vision_forward_flops  # noqa: E402
+from ddlib.width_batching import build_for_widths  # noqa: E402
 from timing import device_name, peak_tflops, sync, timed_training  # noqa: E402
 
 
@@ -72,6 +75,9 @@ def parse_args(argv=None):
     p.add_argument("--compile-mode", default="off", choices=COMPILE_MODES, help="torch.compile mode of ours")
     p.add_argument("--cuda-graph", nargs="+", default=["auto"], choices=["auto", "on", "off"],
                    help="whole-step CUDA graph of ours: each value is measured (auto: on for CUDA)")
+    p.add_argument("--channel-align", type=int, nargs="+", default=[1],
+                   help="stage channels rounded up to each multiple given, zero-padded (1: none); a width that "
+                        "padding does not change is measured once")
     p.add_argument("--compile-baseline", action="store_true",
                    help="compile the baseline model too (with --compile-mode, or the default mode)")
     p.add_argument("--num-workers", type=int, default=min(8, os.cpu_count() or 1), help="baseline DataLoader workers")
@@ -93,8 +99,8 @@ def parse_args(argv=None):
     for name in ("steps", "warmup", "batch_size"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1; got {getattr(args, name)}")
-    if min(args.members) < 1 or min(args.k) < 1:
-        p.error("--members and --k must be >= 1")
+    if min(args.members) < 1 or min(args.k) < 1 or min(args.channel_align) < 1:
+        p.error("--members, --k and --channel-align must be >= 1")
     return args
 
 
@@ -110,10 +116,12 @@ def _timed(step, steps: int, warmup: int, device) -> float:
     return time.perf_counter() - t0
 
 
-def measure_ours(args, k, members, x, y, device, graph: bool) -> float:
+def measure_ours(args, k, members, x, y, device, graph: bool, align: int = 1) -> float:
     """Member-images per second of :func:`ddlib.train.train_ensemble` (``x``, ``y`` on the device):
-    ``--warmup`` untimed steps, then ``--steps`` timed ones, all in one call."""
-    model = to_device(build_vision_model(args.model, k, args.num_classes, range(members)), args.model, device)
+    ``--warmup`` untimed steps, then ``--steps`` timed ones, all in one call; stage channels rounded up to a
+    multiple of ``align``, zero-padded (:func:`ddlib.width_batching.build_for_widths`)."""
+    model = to_device(build_for_widths(args.model, [k] * members, (3, 32, 32), args.num_classes, range(members), align),
+                      args.model, device)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         seconds = timed_training(model, x, y, range(members), steps=args.steps, warmup=args.warmup,
@@ -226,23 +234,28 @@ def main(argv=None):
 
     flops = {k: float(vision_forward_flops(args.model, k, args.num_classes)) for k in
              sorted(set(args.k) | set(range(1, args.sweep_k_max + 1)))}
-    variants = [(g, m) for g in graph_settings(args, device) for m in args.members]
-    ours, base, rows = {v: {} for v in variants}, {}, []
-    head = (f"{'k':>4} {'graph':>5} {'members':>7} {'GFLOP/img':>9} {'ours img/s':>11} {'base img/s':>11} {'ratio':>6} "
-            f"{'ours TFLOP/s':>12}" + (f" {'ours MFU':>8}" if peak else ""))
+    variants = [(g, m, a) for g in graph_settings(args, device) for m in args.members for a in sorted(set(args.channel_align))]
+    ours, base, rows, by_model = {v: {} for v in variants}, {}, [], {}
+    head = (f"{'k':>4} {'graph':>5} {'members':>7} {'align':>5} {'GFLOP/img':>9} {'ours img/s':>11} {'base img/s':>11} "
+            f"{'ratio':>6} {'ours TFLOP/s':>12}" + (f" {'ours MFU':>8}" if peak else ""))
     print(head + "\n" + "-" * len(head), flush=True)
     fmt = lambda v, f: format(v, f) if v is not None else "-"  # noqa: E731
     for k in args.k:
         base[k] = None if args.skip_baseline else measure_baseline(args, k, dataset, device)
         tf = lambda r: 3 * flops[k] * r / 1e12  # noqa: E731
-        for graph, m in variants:
-            rate = ours[graph, m][k] = measure_ours(args, k, m, x, y, device, graph)
+        for graph, m, align in variants:
+            model_key = (graph, m, k, tuple(stage_channels(k, align)))  # the same tensors are measured once
+            if model_key in by_model:
+                ours[graph, m, align][k] = by_model[model_key]
+                continue
+            rate = ours[graph, m, align][k] = by_model[model_key] = measure_ours(args, k, m, x, y, device, graph, align)
             ratio = base[k] and rate / base[k]
             mfu = tf(rate) / peak if peak else None
-            print(f"{k:>4} {'on' if graph else 'off':>5} {m:>7} {flops[k] / 1e9:>9.4f} {rate:>11.0f} "
+            print(f"{k:>4} {'on' if graph else 'off':>5} {m:>7} {align:>5} {flops[k] / 1e9:>9.4f} {rate:>11.0f} "
                   f"{fmt(base[k], '>11.0f')} {fmt(ratio, '>6.2f')} {tf(rate):>12.4f}"
                   + (f" {mfu:>8.2%}" if peak else ""), flush=True)
-            rows.append({"cuda_graph": graph, "members": m, "k": k, "gflop_per_image": flops[k] / 1e9,
+            rows.append({"cuda_graph": graph, "members": m, "channel_align": align, "k": k,
+                         "gflop_per_image": flops[k] / 1e9,
                          "ours_images_per_s": rate, "baseline_images_per_s": base[k], "ratio": ratio,
                          "ours_tflops": tf(rate), "ours_mfu": mfu})
             write_csv(args, rows, name, bf16, peak, fused)
@@ -250,8 +263,9 @@ def main(argv=None):
     print(f"\nProjected sweep k=1..{args.sweep_k_max}, {args.epochs} epochs x {args.train_size} images x "
           f"{args.sweep_seeds} seed(s) per k, on this device ({name}), device-hours per model:")
     hours = {v: projected_hours(args, ours[v], flops) for v in variants}
-    for (graph, m), h in hours.items():
-        print(f"  ours, CUDA graph {'on' if graph else 'off'}, {m} member(s) per grouped model: {h:,.1f}")
+    for (graph, m, align), h in hours.items():
+        print(f"  ours, CUDA graph {'on' if graph else 'off'}, {m} member(s) per grouped model"
+              + (f", stage channels rounded up to multiples of {align}" if align > 1 else "") + f": {h:,.1f}")
     hours_base = None if args.skip_baseline else projected_hours(args, base, flops)
     if hours_base is not None:
         print(f"  baseline: {hours_base:,.1f}")
@@ -284,7 +298,8 @@ def write_csv(args, rows, name, bf16, peak, fused, hours=None, hours_base=None) 
             "sweep_k_max": args.sweep_k_max, "sweep_epochs": args.epochs, "sweep_seeds": args.sweep_seeds,
             "sweep_train_size": args.train_size,
             "projected_sweep_hours_baseline": hours_base}
-    pd.DataFrame([{**meta, "projected_sweep_hours_ours": (hours or {}).get((r["cuda_graph"], r["members"])), **r}
+    pd.DataFrame([{**meta, **r, "projected_sweep_hours_ours":
+                   (hours or {}).get((r["cuda_graph"], r["members"], r["channel_align"]))}
                   for r in rows]
                  ).to_csv(args.csv, index=False)
     if hours is not None:

@@ -13,14 +13,19 @@ aligned ones in one run. Here:
   widths of the same run, its *alignment ratio*;
 * the one-model sweep is projected again with each width above :data:`ddlib.gpu_report.SMALL_K`
   interpolated from measured widths of its own kind (multiples of 8, or not), and the widths up to
-  :data:`ddlib.gpu_report.SMALL_K` as the throughput run projects them.
+  :data:`ddlib.gpu_report.SMALL_K` as the throughput run projects them;
+* where the run also timed the unaligned widths with their stages rounded up to multiples of 8,
+  zero-padded (``--channel-align 1 8``; :mod:`ddlib.channel_alignment`, ``$DDLIB_CHANNEL_ALIGN``), each
+  padded rate is set against the same width unpadded, and the sweep is projected a third time with
+  the unaligned widths above :data:`ddlib.gpu_report.SMALL_K` interpolated from the padded rates.
 """
 from __future__ import annotations
 
 import pandas as pd
 
-from .gpu_report import (CHANNEL_ALIGNMENT, RESULTS, SMALL_K, TARGETS, _compile_mode, _cuda_graph, _device_words,
-                         _fused_adam, newest_file, one_model_images_per_s, projected_sweep_hours)
+from .channel_alignment import CHANNEL_ALIGNMENT, padded_flops_ratio, pads
+from .gpu_report import (RESULTS, SMALL_K, TARGETS, _compile_mode, _cuda_graph, _device_words, _fused_adam, newest_file,
+                         one_model_images_per_s, projected_sweep_hours)
 
 CHANNEL_ALIGNMENT_RESULTS = RESULTS / "channel-alignment"
 
@@ -34,9 +39,9 @@ def loop_widths_words(current: pd.DataFrame) -> dict:
             "alignment_loop_aligned": " and ".join(map(str, aligned)) if aligned else "none"}
 
 
-def alignment_rows(runs: pd.DataFrame) -> pd.DataFrame:
+def _newest_loop(runs: pd.DataFrame) -> pd.DataFrame:
     """The newest GPU file's rows of the loop the sweep projection rests on: one model, graphed, uncompiled,
-    Adam's foreach form (an empty frame where there is none)."""
+    Adam's foreach form; padded and unpadded (an empty frame where there is none)."""
     if runs.empty:
         return runs
     gpu = runs[~runs["device"].astype(str).str.startswith("cpu")]
@@ -44,9 +49,44 @@ def alignment_rows(runs: pd.DataFrame) -> pd.DataFrame:
     return newest_file(loop) if len(loop) else loop
 
 
+def _align(rows: pd.DataFrame) -> pd.Series:
+    """Each row's ``channel_align`` (1 where the file predates the column)."""
+    return rows["channel_align"].fillna(1).astype(int) if "channel_align" in rows else pd.Series(1, index=rows.index)
+
+
+def _padded(rows: pd.DataFrame) -> pd.Series:
+    """Which rows trained a model whose stages were rounded up (``channel_align`` > 1 where that changes it)."""
+    return pd.Series([pads(str(m), int(k), int(a)) for m, k, a in zip(rows["model"], rows["k"], _align(rows))],
+                     index=rows.index, dtype=bool)
+
+
+def padding_cost_words(model: str = "resnet18", k_max: int = 64) -> dict:
+    """What padding the unaligned widths above :data:`SMALL_K` to multiples of :data:`CHANNEL_ALIGNMENT` costs in
+    FLOPs (:func:`ddlib.channel_alignment.padded_flops_ratio`), its largest and smallest ratio, in words."""
+    ratios = {k: padded_flops_ratio(model, k) for k in range(SMALL_K + 1, k_max + 1) if k % CHANNEL_ALIGNMENT}
+    most, least = max(ratios, key=ratios.get), min(ratios, key=ratios.get)
+    return {"alignment_padding_cost": f"{ratios[most]:.2f} times the FLOPs at k = {most}, down to "
+                                      f"{ratios[least]:.2f} at k = {least}"}
+
+
+def alignment_rows(runs: pd.DataFrame) -> pd.DataFrame:
+    """The newest GPU file's unpadded rows of the projection's loop (:func:`_newest_loop`)."""
+    rows = _newest_loop(runs)
+    return rows[~_padded(rows)] if len(rows) else rows
+
+
+def padded_rows(runs: pd.DataFrame) -> pd.DataFrame:
+    """The same file's rows with the stages rounded up to multiples of :data:`CHANNEL_ALIGNMENT`, zero-padded."""
+    rows = _newest_loop(runs)
+    if rows.empty:
+        return rows
+    return rows[_padded(rows) & (_align(rows) == CHANNEL_ALIGNMENT)]
+
+
 def alignment_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per measured width: images/s, whether it is a multiple of :data:`CHANNEL_ALIGNMENT`, and for the others
-    the alignment ratio (images/s over the rate interpolated between the run's aligned widths)."""
+    the alignment ratio (images/s over the rate interpolated between the run's aligned widths) and, where
+    measured, the images/s with the stages padded to multiples of 8 and their ratio to the unpadded rate."""
     rows = alignment_rows(runs)
     if rows.empty:
         return pd.DataFrame()
@@ -57,6 +97,12 @@ def alignment_table(runs: pd.DataFrame) -> pd.DataFrame:
         table["against aligned neighbours"] = [
             None if k % CHANNEL_ALIGNMENT == 0 else round(v / one_model_images_per_s(str(k), aligned), 2)
             for k, v in table["ours_images_per_s"].items()]
+    padded = padded_rows(runs)
+    if len(padded):
+        rates = dict(zip(padded["k"].astype(int), padded["ours_images_per_s"]))
+        table["padded images/s"] = [round(rates[k]) if k in rates else None for k in table.index]
+        table["padded / unpadded"] = [round(rates[k] / v, 2) if k in rates else None
+                                      for k, v in table["ours_images_per_s"].items()]
     return table.rename(columns={"ours_images_per_s": "images/s"})
 
 
@@ -79,17 +125,48 @@ def alignment_sentence(runs: pd.DataFrame, numbers: dict) -> str:
             f"({', '.join(map(str, ratios.index))}) trained {ratios.min():.2f}–{ratios.max():.2f} times the rate "
             f"interpolated between the aligned widths of the same run "
             f"({', '.join(map(str, table.index[table['multiple of 8']]))}).")
-    return text + _projection(rows, numbers)
+    measured = dict(zip(rows["k"].astype(int), rows["ours_images_per_s"]))
+    hours = _projection(rows, numbers, measured)
+    if isinstance(hours, str):
+        return text + hours
+    text += (f" Interpolating each width above {SMALL_K} from measured widths of its own kind, the one-model sweep "
+             f"(k = 1 to {int(numbers['gpu_sweep_k_max'])}) would take about {hours:.0f} GPU-hours, against "
+             f"{numbers['gpu_sweep_hours']:.0f} interpolated from the throughput run's widths alone; "
+             f"{_against_target(hours)}.")
+    return text + _padded_sentence(runs, table, rows, numbers, measured, hours)
 
 
-def _projection(rows: pd.DataFrame, numbers: dict) -> str:
-    """The one-model sweep again: widths up to :data:`SMALL_K` as the throughput run projects them, each wider
-    width interpolated from this run's widths of its own kind; or why not (another card, or a kind with no
-    measured width above :data:`SMALL_K`)."""
+def _padded_sentence(runs, table, rows, numbers, measured, hours) -> str:
+    """The unaligned widths padded to multiples of 8: against themselves unpadded, and the sweep with them padded."""
+    padded = padded_rows(runs)
+    if padded.empty:
+        return (f" Whether padding their stages to multiples of {CHANNEL_ALIGNMENT} (`$DDLIB_CHANNEL_ALIGN`) pays was "
+                f"not timed in this run.")
+    ratio = table["padded / unpadded"].dropna()
+    text = (f" With their stages rounded up to multiples of {CHANNEL_ALIGNMENT} channels, zero-padded "
+            f"(`DDLIB_CHANNEL_ALIGN={CHANNEL_ALIGNMENT}`, the same models exactly), widths "
+            f"{', '.join(map(str, ratio.index))} trained {ratio.min():.2f}–{ratio.max():.2f} times their unpadded "
+            f"rate.")
+    with_padding = {**measured, **dict(zip(padded["k"].astype(int), padded["ours_images_per_s"]))}
+    padded_hours = _projection(rows, numbers, with_padding)
+    if isinstance(padded_hours, str):
+        return text
+    return text + (f" The sweep with every unaligned width above {SMALL_K} padded, each interpolated from the padded "
+                   f"rates, would take about {padded_hours:.0f} GPU-hours ({padded_hours / hours:.2f} times the "
+                   f"{hours:.0f} unpadded); {_against_target(padded_hours)}.")
+
+
+def _against_target(hours: float) -> str:
+    return f"{'under' if hours < TARGETS['sweep_hours'] else 'over'} the {TARGETS['sweep_hours']:.0f}-hour target"
+
+
+def _projection(rows: pd.DataFrame, numbers: dict, measured: dict[int, float]) -> float | str:
+    """GPU-hours of the one-model sweep: widths up to :data:`SMALL_K` as the throughput run projects them, each wider
+    width interpolated from the ``measured`` images/s of widths of its own kind; or, as a sentence, why not (another
+    card, or a kind with no measured width above :data:`SMALL_K`)."""
     if "gpu_sweep_hours_small" not in numbers or numbers.get("gpu_device") != rows.iloc[0]["device"]:
         return " The sweep is not projected again from it: the throughput run above was measured on another card."
     first, k_max = rows.iloc[0], int(numbers["gpu_sweep_k_max"])
-    measured = dict(zip(rows["k"].astype(int), rows["ours_images_per_s"]))
     hours = numbers["gpu_sweep_hours_small"]
     for aligned in (True, False):
         own = {k: v for k, v in measured.items() if (k % CHANNEL_ALIGNMENT == 0) == aligned and k > SMALL_K}
@@ -98,7 +175,4 @@ def _projection(rows: pd.DataFrame, numbers: dict) -> str:
             return (f" No {'aligned' if aligned else 'unaligned'} width above {SMALL_K} was measured, so the sweep is "
                     f"not projected again from this run.")
         hours += projected_sweep_hours(first, own, widths) if widths else 0.0
-    return (f" Interpolating each width above {SMALL_K} from measured widths of its own kind, the one-model sweep "
-            f"(k = 1 to {k_max}) would take about {hours:.0f} GPU-hours, against {numbers['gpu_sweep_hours']:.0f} "
-            f"interpolated from the throughput run's widths alone; "
-            f"{'under' if hours < TARGETS['sweep_hours'] else 'over'} the {TARGETS['sweep_hours']:.0f}-hour target.")
+    return hours

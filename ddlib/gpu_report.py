@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import sweep_cost
+from .channel_alignment import CHANNEL_ALIGNMENT
 from .chapters import double_descent as dd
 from .prose import plural
 from .paths import REPO_ROOT
@@ -683,11 +684,6 @@ def _concurrent_file_sentence(rows: pd.DataFrame, against: pd.Series | None = No
 #: How far (as a fraction) a groups-at-once file's own one-after-another runs may differ from the throughput run's
 #: interpolated loop before the appendix looks for a cause.
 LOOP_TOLERANCE = 0.1
-
-#: Tensor-core convolutions in 16-bit precision want input and output channel counts divisible by 8 (NVIDIA,
-#: *Deep Learning Performance Documentation: Convolutional Layers User's Guide*, "Channels In and Out").
-CHANNEL_ALIGNMENT = 8
-
 
 def _alone_range(rows: pd.DataFrame, one: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """A groups-at-once file's one-after-another images/s per set (images/s at once x at-once seconds / alone

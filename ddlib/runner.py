@@ -37,6 +37,7 @@ from .paths import switch_setting
 from .store import ResultStore
 from .train import Targets, error_rate, predict_logits, resolve_compile_mode, train_ensemble
 from .validation import ConfigError
+from .channel_alignment import channel_align_setting, pads
 from .width_batching import build_for_widths, width_batch_limit
 
 #: Largest number of members trained as one ensemble (bounds memory; ample for CPU speed-ups).
@@ -98,6 +99,9 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     errors in 30 runs, by 0.1 points on average and at most 0.6), so it is not part of a run's hash.
     Wider groups mean fewer, larger jobs: with an ``executor``, less parallelism,
     and a kill loses a whole group back to its last checkpoint; pass ``width_batch=0`` to keep one width per group.
+    ``$DDLIB_CHANNEL_ALIGN`` rounds the CIFAR models' stage channels up to a multiple, zero-padded
+    (:mod:`ddlib.channel_alignment`; default 1, none); a speed switch outside the hash as well, recorded in the
+    provenance (``channel_align``).
     ``method_batch``: students of different methods on the same inputs share one ensemble (default
     :func:`method_batching`, on); likewise a speed switch outside the hash.
     ``concurrent_groups``: how many groups train at once, each in a thread on its own CUDA stream, when no
@@ -108,6 +112,7 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     store = store or ResultStore()
     dev = resolve_device(device)
     limit = width_batch_limit(dev, width_batch)
+    channel_align_setting()  # a bad $DDLIB_CHANNEL_ALIGN fails here, before any training
     mixed_methods = method_batching(method_batch)
     workers = 1 if executor is not None else resolve_concurrent_groups(concurrent_groups)
     if workers > 1:
@@ -269,11 +274,14 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     started = time.time()
     data = load_data(c0.data, device=dev)
     x, targets, fit_labels, teacher_test = _targets_for_group(group, data, store, dev)
+    align = channel_align_setting()
     model = to_device(build_for_widths(c0.model, [c.width for c in group], data.input_shape, data.num_classes,
-                                       [c.init_seed for c in group]), c0.model, dev)
+                                       [c.init_seed for c in group], align), c0.model, dev)
     ms = _mean_std(c0)
-    ckpt = Checkpointing(store.checkpoint_path(group), checkpoint_every_from_env(),
-                         key=",".join(config_hash(c) for c in group))
+    key = ",".join(config_hash(c) for c in group)
+    if pads(c0.model, max(c.width for c in group), align):  # a checkpoint of other tensor shapes is not this run's
+        key += f";channel_align={align}"
+    ckpt = Checkpointing(store.checkpoint_path(group), checkpoint_every_from_env(), key=key)
     outcome = {}
     losses = train_ensemble(model, x, targets, c0.train, [c.order_seed for c in group],
                             progress=_describe(group) if progress else False, mean_std=ms, checkpoint=ckpt,
@@ -284,7 +292,7 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     test_err = error_rate(test_logits, data.y_test).tolist()
     seconds = time.time() - started
     shared_prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group),
-                   "group_widths": sorted({c.width for c in group}),
+                   "group_widths": sorted({c.width for c in group}), "channel_align": align,
                    "groups_at_once": in_worker_thread(),  # group_seconds was then shared with other groups
                    **outcome}  # step_loop (how the steps ran), cudnn_benchmark, compile_mode, fused_optimizer
     if ckpt.resumed_from:

@@ -30,10 +30,13 @@ default initialisation (conv/linear weights and biases uniform on ``[-1/sqrt(fan
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .channel_alignment import stage_channels
 from .models import IMAGE_MODELS, _member_generators, _uniform
 from .validation import ConfigError, one_of, positive_int
 
@@ -192,17 +195,19 @@ class _EnsPreActBlock(nn.Module):
 
 
 class EnsemblePreActResNet18(_Ensemble):
-    """``len(seeds)`` :class:`PreActResNet18` (width ``k``) as one grouped-convolution network."""
+    """``len(seeds)`` :class:`PreActResNet18` (width ``k``) as one grouped-convolution network; ``channels``
+    (default ``[k, 2k, 4k, 8k]``) sets each member's stage channels (:mod:`ddlib.channel_alignment`)."""
 
-    def __init__(self, k: int, num_classes: int, seeds):
+    def __init__(self, k: int, num_classes: int, seeds, channels=None):
         super().__init__()
         m = self.members = len(seeds)
-        self.conv1 = _GConv(m, 3, k, 3, 1, 1)
-        widths, cin = [k, 2 * k, 4 * k, 8 * k], k
+        widths = channels or stage_channels(k)
+        self.conv1 = _GConv(m, 3, widths[0], 3, 1, 1)
+        cin = widths[0]
         for s, (w, stride) in enumerate(zip(widths, (1, 2, 2, 2)), start=1):
             setattr(self, f"layer{s}", nn.Sequential(_EnsPreActBlock(m, cin, w, stride), _EnsPreActBlock(m, w, w, 1)))
             cin = w
-        self.linear = _GLinear(m, 8 * k, num_classes)
+        self.linear = _GLinear(m, widths[3], num_classes)
         self._init_members(seeds)
 
     @property
@@ -215,16 +220,17 @@ class EnsemblePreActResNet18(_Ensemble):
 
 
 class EnsembleFiveLayerCNN(_Ensemble):
-    """``len(seeds)`` :class:`FiveLayerCNN` (width ``k``) as one grouped-convolution network."""
+    """``len(seeds)`` :class:`FiveLayerCNN` (width ``k``) as one grouped-convolution network; ``channels`` as
+    :class:`EnsemblePreActResNet18`'s."""
 
-    def __init__(self, k: int, num_classes: int, seeds):
+    def __init__(self, k: int, num_classes: int, seeds, channels=None):
         super().__init__()
         m = self.members = len(seeds)
-        widths = [3, k, 2 * k, 4 * k, 8 * k]
+        widths = [3, *(channels or stage_channels(k))]
         for i in range(4):
             setattr(self, f"conv{i}", _GConv(m, widths[i], widths[i + 1], 3, 1, 1, bias=True))
             setattr(self, f"bn{i}", _GBatchNorm(m, widths[i + 1]))
-        self.linear = _GLinear(m, 8 * k, num_classes)
+        self.linear = _GLinear(m, widths[4], num_classes)
         self._init_members(seeds)
 
     @property
@@ -270,13 +276,23 @@ def stage_shapes(name: str, k: int) -> list[tuple[int, int, int]]:
     return shapes
 
 
-def build_vision_model(name: str, k: int, num_classes: int, seeds) -> nn.Module:
-    """An ensemble of ``len(seeds)`` models of family ``name`` at width ``k``, member i seeded by ``seeds[i]``."""
+def build_vision_model(name: str, k: int, num_classes: int, seeds, channels=None) -> nn.Module:
+    """An ensemble of ``len(seeds)`` models of family ``name`` at width ``k``, member i seeded by ``seeds[i]``.
+
+    ``channels``: each member's four stage channel counts, at least ``[k, 2k, 4k, 8k]`` (the default). Wider
+    layers are initialised as layers of their own size; :func:`ddlib.width_batching.build_for_widths` zero-pads
+    width-``k`` models into them instead (:mod:`ddlib.channel_alignment`)."""
     _check(name, k, num_classes)
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ConfigError("seeds must name at least one member")
-    return (EnsemblePreActResNet18 if name == "resnet18" else EnsembleFiveLayerCNN)(k, num_classes, seeds)
+    if channels is not None:
+        channels = [int(c) for c in channels]
+        natural = stage_channels(k)
+        if len(channels) != len(natural) or any(c < n for c, n in zip(channels, natural)):
+            raise ConfigError(f"channels must be {len(natural)} stage channel counts, each at least width {k}'s "
+                              f"{natural}; got {channels}")
+    return (EnsemblePreActResNet18 if name == "resnet18" else EnsembleFiveLayerCNN)(k, num_classes, seeds, channels)
 
 
 def count_vision_params(name: str, k: int, num_classes: int = 10) -> int:
@@ -286,11 +302,13 @@ def count_vision_params(name: str, k: int, num_classes: int = 10) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+@functools.lru_cache(maxsize=None)
 def vision_forward_flops(name: str, k: int, num_classes: int = 10, image_size: int = 32) -> int:
     """Forward FLOPs of one model on one image (2 per multiply-add of convs and the linear layer).
 
     Counted by ``torch.utils.flop_counter`` on the ``meta`` device; BatchNorm, ReLU and pooling are
-    not counted (they are memory-bound). Training costs about 3x this (forward + backward).
+    not counted (they are memory-bound). Training costs about 3x this (forward + backward). Cached: the
+    reports count the same widths many times.
     """
     from torch.utils.flop_counter import FlopCounterMode
 

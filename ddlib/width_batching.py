@@ -32,9 +32,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .channel_alignment import pads, stage_channels
 from .models import build_model, member_rows
 from .paths import OFF_WORDS, env_word
-from .validation import ConfigError, non_negative_int_text
+from .validation import ConfigError, non_negative_int_text, positive_int
 
 #: Widest width padded into a shared ensemble on a CPU when ``$DDLIB_WIDTH_BATCH`` is unset: the widest
 #: width for which the newest committed CPU run of ``benchmarks/width_batching.py`` (the book's cnn1d, 5 seeds
@@ -66,21 +67,31 @@ def width_batch_limit(device: torch.device, value: int | None = None) -> int:
     return non_negative_int_text(name, raw, "the widest width to batch; 0 or off: none")
 
 
-def build_for_widths(name: str, widths, input_shape, num_classes: int, seeds) -> nn.Module:
+def build_for_widths(name: str, widths, input_shape, num_classes: int, seeds, channel_align: int = 1) -> nn.Module:
     """An ensemble whose member ``i`` is the width-``widths[i]`` model of family ``name`` seeded by ``seeds[i]``.
 
-    All widths equal: :func:`ddlib.models.build_model`. Otherwise the members are zero-padded to the
-    widest (module docstring); the ensemble then carries ``member_widths``, which
-    :func:`ddlib.models.member_state` uses to hand back each member's unpadded state.
+    All widths equal (and no stage to align): :func:`ddlib.models.build_model`. Otherwise the members are
+    zero-padded to the widest (module docstring), whose stages a CIFAR family also rounds up to a multiple of
+    ``channel_align`` channels (:mod:`ddlib.channel_alignment`; other families ignore it); the ensemble then
+    carries ``member_widths``, which :func:`ddlib.models.member_state` uses to hand back each member's
+    unpadded state.
     """
     widths, seeds = [int(w) for w in widths], [int(s) for s in seeds]
     if len(widths) != len(seeds):
         raise ConfigError(f"widths and seeds must have one entry per member; got {len(widths)} widths, {len(seeds)} seeds")
     if not widths:
         raise ConfigError("widths must name at least one member")
-    if len(set(widths)) == 1:
+    channel_align = positive_int("channel_align", channel_align)
+    widest = max(widths)
+    padded = pads(name, widest, channel_align)
+    if len(set(widths)) == 1 and not padded:
         return build_model(name, widths[0], input_shape, num_classes, seeds)
-    model = build_model(name, max(widths), input_shape, num_classes, seeds)
+    if padded:
+        from .vision_models import build_vision_model
+
+        model = build_vision_model(name, widest, num_classes, seeds, stage_channels(widest, channel_align))
+    else:
+        model = build_model(name, widest, input_shape, num_classes, seeds)
     state = model.state_dict()  # views of the parameters and buffers
     shapes: dict[int, dict[str, torch.Size]] = {}
     with torch.no_grad():

@@ -78,3 +78,39 @@ def test_the_prose_names_the_loops_widths_from_the_cited_run():
                                                            "alignment_loop_aligned": "16 and 64"}
     committed = alignment_report.loop_widths_words(gpu_report.current_runs(gpu_report.load_benchmarks()))
     assert committed["alignment_loop_widths"] == "1, 4, 16, 64"
+
+
+def _with_padded(padded_speeds, align=8):
+    """The loop's rows (channel_align 1) and, from the same run, rows padded to multiples of ``align``."""
+    return pd.concat([_rows(channel_align=1), _rows(padded_speeds, channel_align=align)], ignore_index=True)
+
+
+def test_padded_widths_are_set_against_themselves_and_the_sweep_is_projected_with_them():
+    """Padded rows (17 and 61 at multiples of 8) do not enter the unpadded ratios; each is set against its own
+    unpadded rate, and the third projection takes the padded rates for the unaligned widths above 16."""
+    runs = _with_padded({17: 45000.0, 61: 27000.0})
+    unpadded = alignment_report.alignment_table(_rows())
+    table = alignment_report.alignment_table(runs)
+    assert table["against aligned neighbours"].equals(unpadded["against aligned neighbours"])
+    assert table.loc[17, "padded / unpadded"] == 1.25 and table.loc[61, "padded / unpadded"] == 1.12
+    assert table.loc[[16, 24, 32, 64], "padded images/s"].isna().all()
+    flops = {k: float(vision_forward_flops("resnet18", k, 10)) for k in range(1, 65)}
+    aligned = [k for k in range(17, 65) if k % 8 == 0]
+    odd = [k for k in range(17, 65) if k % 8]
+
+    def hours(measured, widths):
+        return sweep_cost.projected_hours(measured, flops, widths, 4000 * 50000)
+
+    plain = 5.0 + hours({24: 54000.0, 32: 48000.0, 64: 30000.0}, aligned) + hours({17: 36000.0, 61: 24000.0}, odd)
+    padded = 5.0 + hours({24: 54000.0, 32: 48000.0, 64: 30000.0}, aligned) + hours({17: 45000.0, 61: 27000.0}, odd)
+    text = alignment_report.alignment_sentence(runs, NUMBERS)
+    assert f"would take about {plain:.0f} GPU-hours, against 60" in text  # the unpadded projection is unchanged
+    assert "widths 17, 61 trained 1.12–1.25 times their unpadded rate" in text
+    assert f"would take about {padded:.0f} GPU-hours ({padded / plain:.2f} times the {plain:.0f} unpadded)" in text
+
+
+def test_padding_not_timed_or_to_another_multiple_is_said():
+    assert "was not timed in this run" in alignment_report.alignment_sentence(_rows(channel_align=1), NUMBERS)
+    other = alignment_report.alignment_sentence(_with_padded({17: 45000.0, 61: 27000.0}, align=4), NUMBERS)
+    assert "was not timed in this run" in other and "unpadded rate" not in other
+    assert alignment_report.padded_rows(_with_padded({17: 45000.0}, align=4)).empty

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from conftest import REPO
-from ddlib import gpu_report
+from ddlib import alignment_report, gpu_report
 
 
 def test_throughput_script_writes_what_the_appendix_reads(tmp_path):
@@ -22,6 +22,23 @@ def test_throughput_script_writes_what_the_appendix_reads(tmp_path):
     assert runs["projected_sweep_hours_ours"].notna().all() and runs["timed_steps"].eq(2).all()
     numbers = gpu_report.cpu_numbers(runs)
     assert numbers["cpu_members"] == 2 and numbers["cpu_widths"] == "1, 2" and numbers["cpu_steps"] == 2
+
+
+def test_throughput_script_times_padded_widths_once_each(tmp_path):
+    """--channel-align 1 8: width 2 twice (stages 2, 4, 8, 16 and 8, 8, 8, 16), width 8 once (padding changes
+    nothing); each variant's sweep projection is written, and the padded row is the alignment report's."""
+    csv = tmp_path / "aligned.csv"
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "train_throughput.py"), "--k", "2", "8",
+                    "--members", "1", "--channel-align", "1", "8", "--skip-baseline", "--steps", "1", "--warmup", "1",
+                    "--batch-size", "4", "--n-images", "16", "--sweep-k-max", "8", "--threads", "1",
+                    "--csv", str(csv)], check=True, cwd=REPO, capture_output=True)
+    runs = gpu_report.load_benchmarks(tmp_path)
+    assert sorted(zip(runs["k"], runs["channel_align"])) == [(2, 1), (2, 8), (8, 1)]
+    assert runs["projected_sweep_hours_ours"].notna().all()
+    assert runs.groupby("channel_align")["projected_sweep_hours_ours"].nunique().eq(1).all()
+    gpu = runs.assign(device="NVIDIA H200", cuda_graph=True)  # as the GPU step writes it
+    assert alignment_report.padded_rows(gpu)["k"].tolist() == [2]
+    assert sorted(alignment_report.alignment_rows(gpu)["k"]) == [2, 8]
 
 
 def test_throughput_script_refuses_bad_arguments():

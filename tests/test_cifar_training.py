@@ -116,6 +116,38 @@ def test_tiny_cifar_sweep_through_run_configs(cifar_root, results_dir, model, wi
     assert run_configs(cfgs, device="cpu", progress=False).reused == 2
 
 
+def test_channel_aligned_sweep_stores_the_unpadded_runs(cifar_root, tmp_path, monkeypatch):
+    """$DDLIB_CHANNEL_ALIGN=8 trains ResNet-18-3 (stages 3, 6, 12, 24) in stages of 8, 8, 16, 24 channels,
+    zero-padded: the stored runs have the same hashes, the unpadded model's weight shapes and (float32, 6 steps)
+    the same weights and predictions up to rounding as without it; the provenance says which; a bad value fails
+    before training. (The ResNet, because its convolutions have no bias: the CNN's biases before BatchNorm have
+    a gradient of 0 up to rounding, which Adam scales up to steps of the learning rate, so there two float32 runs
+    differing only in summation order drift apart by about the learning rate; the float64 test in
+    test_width_batching.py shows the padding itself exact.)"""
+    cfgs = _cifar_configs("resnet18", 3)
+    plain, aligned = ResultStore(tmp_path / "plain"), ResultStore(tmp_path / "aligned")
+    monkeypatch.delenv("DDLIB_CHANNEL_ALIGN", raising=False)
+    alone = run_configs(cfgs, store=plain, device="cpu", progress=False)
+    monkeypatch.setenv("DDLIB_CHANNEL_ALIGN", "8")
+    padded = run_configs(cfgs, store=aligned, device="cpu", progress=False)
+    data = load_data(cfgs[0].data)
+    for cfg, a, b in zip(cfgs, padded.records, alone.records):
+        assert a["hash"] == b["hash"]
+        assert (a["provenance"]["channel_align"], b["provenance"]["channel_align"]) == (8, 1)
+        wa, wb = aligned.load_weights(cfg), plain.load_weights(cfg)
+        assert {k: v.shape for k, v in wa.items()} == {k: v.shape for k, v in wb.items()}
+        for key in wb:
+            torch.testing.assert_close(wa[key], wb[key], rtol=1e-4, atol=1e-5, msg=key)
+        logits = predict_logits(load_trained_model(cfg, aligned), data.x_test, 1, mean_std="cifar10")[0]
+        assert error_rate(logits, data.y_test).item() == pytest.approx(a["metrics"]["test_error"], abs=1e-9)
+        torch.testing.assert_close(logits, predict_logits(load_trained_model(cfg, plain), data.x_test, 1,
+                                                          mean_std="cifar10")[0], rtol=1e-3, atol=1e-4)
+    monkeypatch.setenv("DDLIB_CHANNEL_ALIGN", "-2")
+    with pytest.raises(ConfigError, match="DDLIB_CHANNEL_ALIGN must be a positive integer"):
+        run_configs(_cifar_configs("cnn5", 5), store=aligned, device="cpu", progress=False)
+    assert not any(aligned.has(c) for c in _cifar_configs("cnn5", 5))
+
+
 def test_cifar100_has_100_classes(tmp_path, monkeypatch):
     make_tiny_cifar(tmp_path, "cifar100", monkeypatch, per_file=30)
     monkeypatch.setenv("DDLIB_DATA", str(tmp_path))

@@ -29,21 +29,31 @@ def _train(model, name, seeds, cfg=TrainConfig(steps=4, batch_size=8)):
     return model
 
 
-@pytest.mark.parametrize("name,cfg", [
-    ("mlp", TrainConfig(steps=4, batch_size=8)), ("cnn1d", TrainConfig(steps=4, batch_size=8)),
-    ("cnn5", TrainConfig(steps=4, batch_size=8)), ("resnet18", TrainConfig(steps=4, batch_size=8)),
-    ("cnn1d", TrainConfig(optimizer="sgd", lr=0.05, weight_decay=0.01, steps=4, batch_size=8)),
-    ("cnn5", TrainConfig(optimizer="sgd", lr=0.05, weight_decay=0.01, steps=4, batch_size=8))])
-def test_padded_members_train_exactly_like_lone_models(name, cfg):
-    """Float64: each member of a widths-[1, 3, 2] ensemble, trained together (Adam, or SGD with momentum
-    and weight decay), equals its lone model trained alone, in its weights and in its eval-mode
-    predictions (BatchNorm running statistics), and every padded entry is still exactly zero."""
-    together = _train(build_for_widths(name, WIDTHS, SHAPES[name], 10, SEEDS).to(torch.float64), name, SEEDS, cfg)
-    assert together.member_widths == WIDTHS
-    states = [member_state(together, i) for i in range(len(WIDTHS))]
+ADAM, SGD = TrainConfig(steps=4, batch_size=8), TrainConfig(optimizer="sgd", lr=0.05, weight_decay=0.01, steps=4,
+                                                            batch_size=8)
+
+
+@pytest.mark.parametrize("name,cfg,widths,seeds,align", [
+    ("mlp", ADAM, WIDTHS, SEEDS, 1), ("cnn1d", ADAM, WIDTHS, SEEDS, 1), ("cnn5", ADAM, WIDTHS, SEEDS, 1),
+    ("resnet18", ADAM, WIDTHS, SEEDS, 1), ("cnn1d", SGD, WIDTHS, SEEDS, 1), ("cnn5", SGD, WIDTHS, SEEDS, 1),
+    # channel alignment (ddlib.channel_alignment): one width, or several, with stages rounded up to multiples of 8
+    ("resnet18", ADAM, [3], [5], 8), ("cnn5", ADAM, [3, 3], [5, 6], 8), ("resnet18", ADAM, WIDTHS, SEEDS, 8),
+    ("cnn5", SGD, WIDTHS, SEEDS, 8)])
+def test_padded_members_train_exactly_like_lone_models(name, cfg, widths, seeds, align):
+    """Float64: each member of a zero-padded ensemble (widths [1, 3, 2] padded to 3; with ``align`` 8 also each
+    stage rounded up to a multiple of 8 channels), trained together (Adam, or SGD with momentum and weight
+    decay), equals its lone model trained alone, in its weights and in its eval-mode predictions (BatchNorm
+    running statistics), and every padded entry is still exactly zero."""
+    together = build_for_widths(name, widths, SHAPES[name], 10, seeds, channel_align=align).to(torch.float64)
+    if align > 1:  # the convolutions really were padded: every stage's channel count is a multiple of 8
+        convs = [t for key, t in together.state_dict().items() if t.dim() == 4]
+        assert all(t.shape[0] // len(seeds) % align == 0 for t in convs)
+    together = _train(together, name, seeds, cfg)
+    assert together.member_widths == widths
+    states = [member_state(together, i) for i in range(len(widths))]
     x = _data(name)[0][:10]
-    logits = predict_logits(together, x, len(WIDTHS), mean_std="cifar10")
-    for i, (width, seed, state) in enumerate(zip(WIDTHS, SEEDS, states)):
+    logits = predict_logits(together, x, len(widths), mean_std="cifar10")
+    for i, (width, seed, state) in enumerate(zip(widths, seeds, states)):
         alone = _train(build_model(name, width, SHAPES[name], 10, [seed]).to(torch.float64), name, [seed], cfg)
         for key, value in member_state(alone, 0).items():
             assert state[key].shape == value.shape, key
@@ -64,6 +74,11 @@ def test_padded_forward_equals_lone_forward():
 
 def test_one_width_is_a_plain_ensemble_and_bad_lengths_fail():
     assert not hasattr(build_for_widths("mlp", [4, 4], (40,), 10, [0, 1]), "member_widths")
+    # nothing to align: a multiple of 8 (every stage already is), or a family without stages
+    assert not hasattr(build_for_widths("resnet18", [8, 8], SHAPES["resnet18"], 10, [0, 1], 8), "member_widths")
+    assert not hasattr(build_for_widths("cnn1d", [3, 3], (40,), 10, [0, 1], 8), "member_widths")
+    with pytest.raises(ConfigError, match="channel_align must be a positive integer"):
+        build_for_widths("cnn5", [3], SHAPES["cnn5"], 10, [0], 0)
     with pytest.raises(ConfigError, match="one entry per member"):
         build_for_widths("mlp", [4, 8], (40,), 10, [0])
 

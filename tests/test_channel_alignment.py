@@ -1,0 +1,57 @@
+"""Stage channels rounded up to a multiple (ddlib.channel_alignment): the widths, the setting, the FLOPs it costs.
+That a padded model trains exactly its unpadded one is tested in test_width_batching.py (float64) and, through
+the runner, in test_cifar_training.py."""
+import pytest
+
+from ddlib.channel_alignment import (DEFAULT_CHANNEL_ALIGN, channel_align_setting, is_aligned, padded_flops_ratio,
+                                     pads, stage_channels)
+from ddlib.validation import ConfigError
+from ddlib.vision_models import build_vision_model
+
+
+def test_stage_channels_round_each_stage_up():
+    assert stage_channels(17) == [17, 34, 68, 136]
+    assert stage_channels(17, 8) == [24, 40, 72, 136]
+    assert stage_channels(3, 8) == [8, 8, 16, 24]
+    assert stage_channels(20, 8) == [24, 40, 80, 160]
+    assert [k for k in range(1, 65) if is_aligned(k)] == [8, 16, 24, 32, 40, 48, 56, 64]
+    assert pads("resnet18", 17, 8) and pads("cnn5", 2, 8)
+    assert not pads("resnet18", 24, 8) and not pads("resnet18", 17, 1) and not pads("cnn1d", 17, 8)
+
+
+def test_setting_from_argument_and_environment(monkeypatch):
+    monkeypatch.delenv("DDLIB_CHANNEL_ALIGN", raising=False)
+    assert channel_align_setting() == DEFAULT_CHANNEL_ALIGN == 1
+    assert channel_align_setting(8) == 8 and channel_align_setting("off") == 1 and channel_align_setting(0) == 1
+    monkeypatch.setenv("DDLIB_CHANNEL_ALIGN", " 8 ")
+    assert channel_align_setting() == 8
+    for bad in ("-8", "eight", "2.5"):
+        monkeypatch.setenv("DDLIB_CHANNEL_ALIGN", bad)
+        with pytest.raises(ConfigError, match="DDLIB_CHANNEL_ALIGN must be a positive integer"):
+            channel_align_setting()
+    with pytest.raises(ConfigError, match="channel_align must be a positive integer"):
+        channel_align_setting(-1)
+
+
+def test_wider_stages_than_the_width_allows_are_refused():
+    with pytest.raises(ConfigError, match=r"each at least width 17's \[17, 34, 68, 136\]"):
+        build_vision_model("resnet18", 17, 10, [0], [16, 40, 72, 136])
+    with pytest.raises(ConfigError, match="must be 4 stage channel counts"):
+        build_vision_model("cnn5", 17, 10, [0], [24, 40, 72])
+
+
+def _cnn5_forward_flops(channels, classes=10):
+    """Nakkiran's 5-layer CNN by hand: 3x3 convolutions at 32, 32, 16 and 8 pixels a side (a 2x2 max-pool after
+    the 2nd, 3rd and 4th), 2 FLOPs per multiply-add, then the linear layer."""
+    sides, cin, total = (32, 32, 16, 8), 3, 0
+    for c, side in zip(channels, sides):
+        total += 2 * 9 * cin * c * side * side
+        cin = c
+    return total + 2 * cin * classes
+
+
+@pytest.mark.parametrize("k", [3, 17, 61])
+def test_padding_costs_the_flops_of_the_wider_model(k):
+    expected = _cnn5_forward_flops(stage_channels(k, 8)) / _cnn5_forward_flops(stage_channels(k))
+    assert padded_flops_ratio("cnn5", k) == pytest.approx(expected, rel=1e-12)
+    assert padded_flops_ratio("resnet18", 16) == 1.0 and padded_flops_ratio("resnet18", k) > 1.02
