@@ -116,10 +116,11 @@ def _timed(step, steps: int, warmup: int, device) -> float:
     return time.perf_counter() - t0
 
 
-def measure_ours(args, k, members, x, y, device, graph: bool, align: int = 1) -> float:
+def measure_ours(args, k, members, x, y, device, graph: bool, align: int = 1) -> tuple[float, list[int]]:
     """Member-images per second of :func:`ddlib.train.train_ensemble` (``x``, ``y`` on the device):
     ``--warmup`` untimed steps, then ``--steps`` timed ones, all in one call; stage channels rounded up to a
-    multiple of ``align``, zero-padded (:func:`ddlib.width_batching.build_for_widths`)."""
+    multiple of ``align``, zero-padded (:func:`ddlib.width_batching.build_for_widths`). Also the stage channels
+    of the model that trained (its ``channels``)."""
     model = to_device(build_for_widths(args.model, [k] * members, (3, 32, 32), args.num_classes, range(members), align),
                       args.model, device)
     with warnings.catch_warnings(record=True) as caught:
@@ -132,7 +133,7 @@ def measure_ours(args, k, members, x, y, device, graph: bool, align: int = 1) ->
         raise RuntimeError(failed[0])
     for w in caught:  # any other warning (e.g. compiling on one CPU thread) is still shown
         warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    return args.steps * members * args.batch_size / seconds
+    return args.steps * members * args.batch_size / seconds, list(model.channels)
 
 
 class SyntheticCIFAR10(torch.utils.data.Dataset):
@@ -248,13 +249,15 @@ def main(argv=None):
             if model_key in by_model:
                 ours[graph, m, align][k] = by_model[model_key]
                 continue
-            rate = ours[graph, m, align][k] = by_model[model_key] = measure_ours(args, k, m, x, y, device, graph, align)
+            rate, channels = measure_ours(args, k, m, x, y, device, graph, align)
+            ours[graph, m, align][k] = by_model[model_key] = rate
             ratio = base[k] and rate / base[k]
             mfu = tf(rate) / peak if peak else None
             print(f"{k:>4} {'on' if graph else 'off':>5} {m:>7} {align:>5} {flops[k] / 1e9:>9.4f} {rate:>11.0f} "
                   f"{fmt(base[k], '>11.0f')} {fmt(ratio, '>6.2f')} {tf(rate):>12.4f}"
                   + (f" {mfu:>8.2%}" if peak else ""), flush=True)
-            rows.append({"cuda_graph": graph, "members": m, "channel_align": align, "k": k,
+            rows.append({"cuda_graph": graph, "members": m, "channel_align": align,
+                         "channels": " ".join(map(str, channels)), "k": k,
                          "gflop_per_image": flops[k] / 1e9,
                          "ours_images_per_s": rate, "baseline_images_per_s": base[k], "ratio": ratio,
                          "ours_tflops": tf(rate), "ours_mfu": mfu})

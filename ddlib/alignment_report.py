@@ -60,12 +60,15 @@ def _padded(rows: pd.DataFrame) -> pd.Series:
                      index=rows.index, dtype=bool)
 
 
-def padding_cost_words(model: str = "resnet18", k_max: int = 64) -> dict:
-    """What padding the unaligned widths above :data:`SMALL_K` to multiples of :data:`CHANNEL_ALIGNMENT` costs in
-    FLOPs (:func:`ddlib.channel_alignment.padded_flops_ratio`), its largest and smallest ratio, in words."""
+def padding_cost_words(numbers: dict, model: str = "resnet18") -> dict:
+    """What padding the unaligned widths from :data:`SMALL_K` + 1 to the sweep's widest (``numbers``'
+    ``gpu_sweep_k_max``, else 64) to multiples of :data:`CHANNEL_ALIGNMENT` costs in FLOPs
+    (:func:`ddlib.channel_alignment.padded_flops_ratio`): its largest and smallest ratio, in words."""
+    k_max = int(numbers.get("gpu_sweep_k_max", 64))
     ratios = {k: padded_flops_ratio(model, k) for k in range(SMALL_K + 1, k_max + 1) if k % CHANNEL_ALIGNMENT}
     most, least = max(ratios, key=ratios.get), min(ratios, key=ratios.get)
-    return {"alignment_padding_cost": f"{ratios[most]:.2f} times the FLOPs at k = {most}, down to "
+    return {"alignment_padding_cost": f"at the unaligned widths from {SMALL_K + 1} to {k_max} that is "
+                                      f"{ratios[most]:.2f} times the FLOPs at k = {most}, down to "
                                       f"{ratios[least]:.2f} at k = {least}"}
 
 
@@ -128,25 +131,29 @@ def alignment_sentence(runs: pd.DataFrame, numbers: dict) -> str:
     measured = dict(zip(rows["k"].astype(int), rows["ours_images_per_s"]))
     hours = _projection(rows, numbers, measured)
     if isinstance(hours, str):
-        return text + hours
-    text += (f" Interpolating each width above {SMALL_K} from measured widths of its own kind, the one-model sweep "
-             f"(k = 1 to {int(numbers['gpu_sweep_k_max'])}) would take about {hours:.0f} GPU-hours, against "
-             f"{numbers['gpu_sweep_hours']:.0f} interpolated from the throughput run's widths alone; "
-             f"{_against_target(hours)}.")
+        text += hours
+    else:
+        text += (f" Interpolating each width above {SMALL_K} from measured widths of its own kind, the one-model "
+                 f"sweep (k = 1 to {int(numbers['gpu_sweep_k_max'])}) would take about {hours:.0f} GPU-hours, against "
+                 f"{numbers['gpu_sweep_hours']:.0f} interpolated from the throughput run's widths alone; "
+                 f"{_against_target(hours)}.")
     return text + _padded_sentence(runs, table, rows, numbers, measured, hours)
 
 
-def _padded_sentence(runs, table, rows, numbers, measured, hours) -> str:
-    """The unaligned widths padded to multiples of 8: against themselves unpadded, and the sweep with them padded."""
+def _padded_sentence(runs, table, rows, numbers, measured, hours: float | str) -> str:
+    """The unaligned widths padded to multiples of 8: against themselves unpadded, and (where the unpadded sweep
+    was projected, ``hours``) the sweep with them padded."""
     padded = padded_rows(runs)
     if padded.empty:
         return (f" Whether padding their stages to multiples of {CHANNEL_ALIGNMENT} (`$DDLIB_CHANNEL_ALIGN`) pays was "
                 f"not timed in this run.")
     ratio = table["padded / unpadded"].dropna()
     text = (f" With their stages rounded up to multiples of {CHANNEL_ALIGNMENT} channels, zero-padded "
-            f"(`DDLIB_CHANNEL_ALIGN={CHANNEL_ALIGNMENT}`, the same models exactly), widths "
+            f"(`DDLIB_CHANNEL_ALIGN={CHANNEL_ALIGNMENT}`: the same models, up to rounding), widths "
             f"{', '.join(map(str, ratio.index))} trained {ratio.min():.2f}–{ratio.max():.2f} times their unpadded "
             f"rate.")
+    if isinstance(hours, str):
+        return text
     with_padding = {**measured, **dict(zip(padded["k"].astype(int), padded["ours_images_per_s"]))}
     padded_hours = _projection(rows, numbers, with_padding)
     if isinstance(padded_hours, str):

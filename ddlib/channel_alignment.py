@@ -1,4 +1,4 @@
-"""Stage channel counts rounded up to a multiple of ``align``, the extra channels zero: exact, a speed switch.
+"""Stage channel counts rounded up to a multiple of ``align``, the extra channels zero: a speed switch.
 
 ResNet-18-``k`` and the 5-layer CNN (:mod:`ddlib.vision_models`) have stages of ``k, 2k, 4k, 8k``
 channels, all multiples of 8 only when ``k`` is. Tensor-core convolutions in 16-bit precision want
@@ -22,6 +22,10 @@ Like width batching, the setting changes speed, not the recipe, so it is not par
 provenance records it (``channel_align``). ``$DDLIB_CHANNEL_ALIGN`` sets it (:func:`channel_align_setting`).
 The default is 1 (no padding) on every device until a GPU run has measured it; only the CIFAR model
 families are padded (the MNIST-1D models' channel counts are the chapters' widths, trained on a CPU).
+The runner pads every group whose widest width is unaligned, small widths included (e.g. a CPU's group
+of widths 1-4 trains in stages of 8, 8, 16, 32 channels); on a GPU, width batching trains the widths up
+to 16 in groups whose widest is 16, already aligned, unless a group is split at
+:data:`ddlib.runner.MAX_MEMBERS` members.
 """
 from __future__ import annotations
 
@@ -69,10 +73,7 @@ def channel_align_setting(value: int | str | None = None) -> int:
         return DEFAULT_CHANNEL_ALIGN
     if raw in OFF_WORDS:
         return 1
-    try:
-        align = int(raw)
-    except ValueError:
-        align = -1
+    align = int(raw) if raw.isascii() and raw.isdigit() else 0
     if align < 1:
         raise ConfigError(f"{name} must be a positive integer: the multiple each stage's channels are rounded up to "
                           f"(e.g. {CHANNEL_ALIGNMENT}; 1, 0 or off: none); got {raw!r}")

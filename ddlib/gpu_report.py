@@ -77,8 +77,10 @@ def _fused_adam(runs: pd.DataFrame) -> pd.Series:
 def _default_loop(runs: pd.DataFrame) -> pd.DataFrame:
     """The rows of the loop the appendix cites: uncompiled, with Adam's foreach form, the form of every run
     measured against the DataLoader baseline (the fused form, the default on CUDA since an H200 measured it
-    faster, is set beside these rows by :func:`ddlib.roofline_report.fused_adam_comparison`)."""
-    return runs[(_compile_mode(runs) == "off") & ~_fused_adam(runs)]
+    faster, is set beside these rows by :func:`ddlib.roofline_report.fused_adam_comparison`), and unpadded
+    (rows of ``train_throughput.py --channel-align`` above 1 are :mod:`ddlib.alignment_report`'s)."""
+    align = runs["channel_align"].fillna(1) if "channel_align" in runs else 1
+    return runs[(_compile_mode(runs) == "off") & ~_fused_adam(runs) & (align == 1)]
 
 
 def _cuda_graph(runs: pd.DataFrame) -> pd.Series:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import cifar
+from .channel_alignment import channel_align_setting, pads
 from .checkpoint import Checkpointing, checkpoint_every_from_env
 from .concurrency import in_worker_thread, refuse_compile, resolve_concurrent_groups, stream_executor
 from .config import POOL_METHODS, RunConfig, config_hash
@@ -37,7 +38,6 @@ from .paths import switch_setting
 from .store import ResultStore
 from .train import Targets, error_rate, predict_logits, resolve_compile_mode, train_ensemble
 from .validation import ConfigError
-from .channel_alignment import channel_align_setting, pads
 from .width_batching import build_for_widths, width_batch_limit
 
 #: Largest number of members trained as one ensemble (bounds memory; ample for CPU speed-ups).
@@ -100,8 +100,8 @@ def run_configs(configs, *, store: ResultStore | None = None, device: str = "aut
     Wider groups mean fewer, larger jobs: with an ``executor``, less parallelism,
     and a kill loses a whole group back to its last checkpoint; pass ``width_batch=0`` to keep one width per group.
     ``$DDLIB_CHANNEL_ALIGN`` rounds the CIFAR models' stage channels up to a multiple, zero-padded
-    (:mod:`ddlib.channel_alignment`; default 1, none); a speed switch outside the hash as well, recorded in the
-    provenance (``channel_align``).
+    (:mod:`ddlib.channel_alignment`; default 1, none); a speed switch outside the hash as well; the provenance
+    records what a group was padded to (``channel_align``, 1 where nothing was).
     ``method_batch``: students of different methods on the same inputs share one ensemble (default
     :func:`method_batching`, on); likewise a speed switch outside the hash.
     ``concurrent_groups``: how many groups train at once, each in a thread on its own CUDA stream, when no
@@ -278,9 +278,10 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     model = to_device(build_for_widths(c0.model, [c.width for c in group], data.input_shape, data.num_classes,
                                        [c.init_seed for c in group], align), c0.model, dev)
     ms = _mean_std(c0)
+    padded_to = align if pads(c0.model, max(c.width for c in group), align) else 1  # what was done, not asked
     key = ",".join(config_hash(c) for c in group)
-    if pads(c0.model, max(c.width for c in group), align):  # a checkpoint of other tensor shapes is not this run's
-        key += f";channel_align={align}"
+    if padded_to > 1:  # a checkpoint of other tensor shapes is not this run's
+        key += f";channel_align={padded_to}"
     ckpt = Checkpointing(store.checkpoint_path(group), checkpoint_every_from_env(), key=key)
     outcome = {}
     losses = train_ensemble(model, x, targets, c0.train, [c.order_seed for c in group],
@@ -292,7 +293,7 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     test_err = error_rate(test_logits, data.y_test).tolist()
     seconds = time.time() - started
     shared_prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group),
-                   "group_widths": sorted({c.width for c in group}), "channel_align": align,
+                   "group_widths": sorted({c.width for c in group}), "channel_align": padded_to,
                    "groups_at_once": in_worker_thread(),  # group_seconds was then shared with other groups
                    **outcome}  # step_loop (how the steps ran), cudnn_benchmark, compile_mode, fused_optimizer
     if ckpt.resumed_from:

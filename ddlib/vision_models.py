@@ -196,12 +196,13 @@ class _EnsPreActBlock(nn.Module):
 
 class EnsemblePreActResNet18(_Ensemble):
     """``len(seeds)`` :class:`PreActResNet18` (width ``k``) as one grouped-convolution network; ``channels``
-    (default ``[k, 2k, 4k, 8k]``) sets each member's stage channels (:mod:`ddlib.channel_alignment`)."""
+    (default ``[k, 2k, 4k, 8k]``) sets each member's stage channels (:mod:`ddlib.channel_alignment`), kept as
+    the attribute ``channels``."""
 
     def __init__(self, k: int, num_classes: int, seeds, channels=None):
         super().__init__()
         m = self.members = len(seeds)
-        widths = channels or stage_channels(k)
+        widths = self.channels = channels or stage_channels(k)
         self.conv1 = _GConv(m, 3, widths[0], 3, 1, 1)
         cin = widths[0]
         for s, (w, stride) in enumerate(zip(widths, (1, 2, 2, 2)), start=1):
@@ -226,7 +227,8 @@ class EnsembleFiveLayerCNN(_Ensemble):
     def __init__(self, k: int, num_classes: int, seeds, channels=None):
         super().__init__()
         m = self.members = len(seeds)
-        widths = [3, *(channels or stage_channels(k))]
+        self.channels = channels or stage_channels(k)
+        widths = [3, *self.channels]
         for i in range(4):
             setattr(self, f"conv{i}", _GConv(m, widths[i], widths[i + 1], 3, 1, 1, bias=True))
             setattr(self, f"bn{i}", _GBatchNorm(m, widths[i + 1]))

@@ -114,3 +114,25 @@ def test_padding_not_timed_or_to_another_multiple_is_said():
     other = alignment_report.alignment_sentence(_with_padded({17: 45000.0, 61: 27000.0}, align=4), NUMBERS)
     assert "was not timed in this run" in other and "unpadded rate" not in other
     assert alignment_report.padded_rows(_with_padded({17: 45000.0}, align=4)).empty
+
+
+def test_padded_ratios_are_said_where_the_sweep_is_not_projected_again():
+    text = alignment_report.alignment_sentence(_with_padded({17: 45000.0, 61: 27000.0}),
+                                               dict(NUMBERS, gpu_device="NVIDIA H200"))
+    assert "measured on another card" in text and "trained 1.12–1.25 times their unpadded rate" in text
+    assert "GPU-hours" not in text
+
+
+def test_the_padding_cost_in_words_is_the_counted_ratio():
+    from ddlib.channel_alignment import padded_flops_ratio
+
+    words = alignment_report.padding_cost_words(dict(gpu_sweep_k_max=24))["alignment_padding_cost"]
+    ratios = {k: padded_flops_ratio("resnet18", k) for k in range(17, 24)}
+    assert words == (f"at the unaligned widths from 17 to 24 that is {ratios[17]:.2f} times the FLOPs at k = 17, "
+                     f"down to {min(ratios.values()):.2f} at k = {min(ratios, key=ratios.get)}")
+
+
+def test_padded_rows_are_not_the_throughput_rows_the_appendix_cites():
+    runs = _with_padded({17: 45000.0, 61: 27000.0}).assign(baseline_workers=8)
+    cited = gpu_report.current_runs(runs)
+    assert len(cited) == len(SPEEDS) and (cited["channel_align"] == 1).all()

@@ -33,7 +33,8 @@ def test_throughput_script_times_padded_widths_once_each(tmp_path):
                     "--batch-size", "4", "--n-images", "16", "--sweep-k-max", "8", "--threads", "1",
                     "--csv", str(csv)], check=True, cwd=REPO, capture_output=True)
     runs = gpu_report.load_benchmarks(tmp_path)
-    assert sorted(zip(runs["k"], runs["channel_align"])) == [(2, 1), (2, 8), (8, 1)]
+    assert sorted(zip(runs["k"], runs["channel_align"], runs["channels"])) == [
+        (2, 1, "2 4 8 16"), (2, 8, "8 8 8 16"), (8, 1, "8 16 32 64")]  # the channels of the model that trained
     assert runs["projected_sweep_hours_ours"].notna().all()
     assert runs.groupby("channel_align")["projected_sweep_hours_ours"].nunique().eq(1).all()
     gpu = runs.assign(device="NVIDIA H200", cuda_graph=True)  # as the GPU step writes it

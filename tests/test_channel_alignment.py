@@ -25,7 +25,7 @@ def test_setting_from_argument_and_environment(monkeypatch):
     assert channel_align_setting(8) == 8 and channel_align_setting("off") == 1 and channel_align_setting(0) == 1
     monkeypatch.setenv("DDLIB_CHANNEL_ALIGN", " 8 ")
     assert channel_align_setting() == 8
-    for bad in ("-8", "eight", "2.5"):
+    for bad in ("-8", "eight", "2.5", "+8", "1_0"):
         monkeypatch.setenv("DDLIB_CHANNEL_ALIGN", bad)
         with pytest.raises(ConfigError, match="DDLIB_CHANNEL_ALIGN must be a positive integer"):
             channel_align_setting()
@@ -50,8 +50,22 @@ def _cnn5_forward_flops(channels, classes=10):
     return total + 2 * cin * classes
 
 
+def _resnet18_forward_flops(channels, classes=10):
+    """PreAct ResNet-18 by hand: a 3x3 stem; per stage two blocks of two 3x3 convolutions, the first block of
+    stages 2-4 with stride 2 and a 1x1 shortcut; then the linear layer (2 FLOPs per multiply-add)."""
+    total, cin, side = 2 * 9 * 3 * channels[0] * 32 * 32, channels[0], 32
+    for width, stride in zip(channels, (1, 2, 2, 2)):
+        side //= stride
+        total += 2 * 9 * (cin * width + 3 * width * width) * side * side
+        if stride != 1 or cin != width:
+            total += 2 * cin * width * side * side
+        cin = width
+    return total + 2 * cin * classes
+
+
 @pytest.mark.parametrize("k", [3, 17, 61])
-def test_padding_costs_the_flops_of_the_wider_model(k):
-    expected = _cnn5_forward_flops(stage_channels(k, 8)) / _cnn5_forward_flops(stage_channels(k))
-    assert padded_flops_ratio("cnn5", k) == pytest.approx(expected, rel=1e-12)
-    assert padded_flops_ratio("resnet18", 16) == 1.0 and padded_flops_ratio("resnet18", k) > 1.02
+@pytest.mark.parametrize("name,by_hand", [("cnn5", _cnn5_forward_flops), ("resnet18", _resnet18_forward_flops)])
+def test_padding_costs_the_flops_of_the_wider_model(name, by_hand, k):
+    expected = by_hand(stage_channels(k, 8)) / by_hand(stage_channels(k))
+    assert padded_flops_ratio(name, k) == pytest.approx(expected, rel=1e-12) and expected > 1
+    assert padded_flops_ratio(name, 16) == 1.0

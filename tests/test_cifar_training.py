@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ddlib import (ConfigError, DataConfig, ResultStore, RunConfig, TrainConfig, build_model, count_params,
-                   load_data, load_pool, load_trained_model, run_configs)
+                   load_data, load_pool, load_trained_model, run_configs, runner)
 from ddlib.cifar import CIFAR_MEAN_STD
 from ddlib.models import member_state
 from ddlib.train import Targets, error_rate, predict_logits, train_ensemble
@@ -126,10 +126,20 @@ def test_channel_aligned_sweep_stores_the_unpadded_runs(cifar_root, tmp_path, mo
     test_width_batching.py shows the padding itself exact.)"""
     cfgs = _cifar_configs("resnet18", 3)
     plain, aligned = ResultStore(tmp_path / "plain"), ResultStore(tmp_path / "aligned")
+    trained, original = [], runner.train_ensemble  # the stage channels of each model the runner trains
+
+    def spy(model, *args, **kwargs):
+        trained.append(model.channels)
+        return original(model, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "train_ensemble", spy)
     monkeypatch.delenv("DDLIB_CHANNEL_ALIGN", raising=False)
     alone = run_configs(cfgs, store=plain, device="cpu", progress=False)
     monkeypatch.setenv("DDLIB_CHANNEL_ALIGN", "8")
     padded = run_configs(cfgs, store=aligned, device="cpu", progress=False)
+    assert trained == [[3, 6, 12, 24], [8, 8, 16, 24]]
+    eight = run_configs(_cifar_configs("resnet18", 8), store=aligned, device="cpu", progress=False)
+    assert trained[-1] == [8, 16, 32, 64] and eight.records[0]["provenance"]["channel_align"] == 1  # nothing padded
     data = load_data(cfgs[0].data)
     for cfg, a, b in zip(cfgs, padded.records, alone.records):
         assert a["hash"] == b["hash"]
@@ -146,6 +156,35 @@ def test_channel_aligned_sweep_stores_the_unpadded_runs(cifar_root, tmp_path, mo
     with pytest.raises(ConfigError, match="DDLIB_CHANNEL_ALIGN must be a positive integer"):
         run_configs(_cifar_configs("cnn5", 5), store=aligned, device="cpu", progress=False)
     assert not any(aligned.has(c) for c in _cifar_configs("cnn5", 5))
+
+
+def test_a_checkpoint_resumes_only_under_the_channel_alignment_it_was_written_with(cifar_root, results_dir,
+                                                                                 monkeypatch):
+    """A group killed after its 4th step under DDLIB_CHANNEL_ALIGN=8 resumes from its step-4 checkpoint under 8; run without
+    the setting it starts afresh (the padded tensors would not load into the unpadded model), with a warning."""
+    from test_checkpoint import Interrupted, _stop_after
+
+    cfgs = _cifar_configs("resnet18", 3)
+    original = runner.train_ensemble
+    monkeypatch.setenv("DDLIB_CHECKPOINT_EVERY", "2")
+    monkeypatch.setenv("DDLIB_CHANNEL_ALIGN", "8")
+
+    def killed(store):
+        monkeypatch.setattr(runner, "train_ensemble", lambda *a, **k: original(*a, **k, on_step=_stop_after(3)))
+        with pytest.raises(Interrupted):
+            run_configs(cfgs, store=store, device="cpu", progress=False)
+        monkeypatch.setattr(runner, "train_ensemble", original)
+        assert store.checkpoint_path(cfgs).is_file()
+        return store
+
+    resumed = run_configs(cfgs, store=killed(ResultStore(results_dir / "a")), device="cpu", progress=False)
+    assert [r["provenance"]["resumed_from_step"] for r in resumed.records] == [4, 4]  # of 6 steps
+    other = killed(ResultStore(results_dir / "b"))
+    monkeypatch.delenv("DDLIB_CHANNEL_ALIGN")
+    with pytest.warns(UserWarning, match="belongs to another run"):
+        fresh = run_configs(cfgs, store=other, device="cpu", progress=False)
+    assert all("resumed_from_step" not in r["provenance"] for r in fresh.records)
+    assert fresh.records[0]["provenance"]["channel_align"] == 1
 
 
 def test_cifar100_has_100_classes(tmp_path, monkeypatch):
