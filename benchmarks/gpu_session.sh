@@ -30,7 +30,8 @@
 #      benchmarks/results/fused-adam/);
 #   4. the book's chapters, when the mnist1d package is there (below);
 #   5. where a step's device time goes, per kind of operation, against its roofline (ddlib.roofline):
-#      ResNet-18 at k = 16 and 64, eager steps under torch.profiler (benchmarks/kernel_profile.py);
+#      ResNet-18 at k = 16, 17 (channels not multiples of 8: which kinds of kernel slow down) and 64, eager steps
+#      under torch.profiler (benchmarks/kernel_profile.py);
 #   6. width batching with the library's defaults (graph on): ResNet-18 at k = 1..4, 1..8 and
 #      1..16 (one seed each, as the paper preset), one ensemble per width against all widths
 #      zero-padded into one (benchmarks/width_batching.py);
@@ -41,7 +42,7 @@
 #      says the 40% target needs (ddlib.roofline.fused), $MFU_MEMBERS (default "1 8") seeds, no baseline (its CSV
 #      rows carry their compile mode and Adam's form; the appendix's compile note reads them).
 #
-# $STEPS picks steps by key (default all, in this order): graph groups aligned throughput fused chapters profile widths
+# $STEPS picks steps by key (default all, in this order): aligned graph groups throughput fused chapters profile widths
 # cifar mfu. Their order in $STEPS does not matter, only which are named.
 #
 # Steps 2, 2b, 3 and 6 pin Adam's foreach form (DDLIB_FUSED_OPTIMIZER=off), as their committed runs and the
@@ -59,7 +60,7 @@
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-benchmarks/results/new}
-ALL_STEPS="graph groups aligned throughput fused chapters profile widths cifar mfu"
+ALL_STEPS="aligned graph groups throughput fused chapters profile widths cifar mfu"
 for key in ${STEPS:-}; do  # a mistyped key would otherwise run nothing and still spend the device's time
     if [[ " $ALL_STEPS " != *" $key "* ]]; then
         echo "STEPS: unknown step '$key'; the steps are: $ALL_STEPS (space-separated)" >&2
@@ -87,13 +88,14 @@ step() {
     echo "$name: exit ${PIPESTATUS[0]} ($(( ${BUDGET:-540} - SECONDS )) s left)"
     if [[ -n ${RESULTS_TAR:-} ]]; then tar czf "$RESULTS_TAR" -C "$OUT" .; fi
 }
+# step 2b first: the open question (is the sweep projection low for unaligned widths, and does padding pay?)
+DDLIB_FUSED_OPTIMIZER=off step aligned "channel alignment" 180 "$OUT/channel-alignment/gpu-resnet18.log" python3 benchmarks/train_throughput.py \
+    --k 16 17 20 24 29 31 32 57 61 63 64 --members 1 --cuda-graph on --channel-align 1 8 --steps 200 --skip-baseline \
+    --csv "$OUT/channel-alignment/gpu-resnet18.csv"
 step graph "cuda graph check" 90 "$OUT/cuda-graph-check.log" python3 benchmarks/cuda_graph_check.py
 DDLIB_FUSED_OPTIMIZER=off step groups "groups at once" 180 "$OUT/concurrent-groups/gpu-resnet18.log" python3 benchmarks/concurrent_groups.py \
     --widths 17,18,19,20 29,30,31,32 61,62,63,64 57,58,59,60,61,62,63,64 --steps 200 --n-train 50000 \
     --csv "$OUT/concurrent-groups/gpu-resnet18.csv"
-DDLIB_FUSED_OPTIMIZER=off step aligned "channel alignment" 180 "$OUT/channel-alignment/gpu-resnet18.log" python3 benchmarks/train_throughput.py \
-    --k 16 17 20 24 29 31 32 57 61 63 64 --members 1 --cuda-graph on --channel-align 1 8 --steps 200 --skip-baseline \
-    --csv "$OUT/channel-alignment/gpu-resnet18.csv"
 DDLIB_FUSED_OPTIMIZER=off step throughput "throughput" 200 "$OUT/gpu-resnet18.log" python3 benchmarks/train_throughput.py --k 1 4 16 64 --members 1 8 \
     --cuda-graph off on --steps 200 --csv "$OUT/gpu-resnet18.csv"
 DDLIB_FUSED_OPTIMIZER=on step fused "fused Adam" 60 "$OUT/fused-adam/gpu-resnet18.log" python3 benchmarks/train_throughput.py \
@@ -107,7 +109,7 @@ if python3 -c "import mnist1d" 2>/dev/null; then
 elif [[ " ${STEPS:-$ALL_STEPS} " == *" chapters "* ]]; then
     echo "chapters: skipped (no mnist1d package)"
 fi
-step profile "kernel profile" 80 "$OUT/kernel-profile/gpu-resnet18.log" python3 benchmarks/kernel_profile.py --k 16 64 \
+step profile "kernel profile" 80 "$OUT/kernel-profile/gpu-resnet18.log" python3 benchmarks/kernel_profile.py --k 16 17 64 \
     --csv "$OUT/kernel-profile/gpu-resnet18.csv"
 DDLIB_FUSED_OPTIMIZER=off step widths "width batching" 90 "$OUT/width-batching/gpu-resnet18.log" python3 benchmarks/width_batching.py --model resnet18 \
     --widths 1,2,3,4 1,2,3,4,5,6,7,8 "$(seq -s, 1 16)" --seeds 1 --steps 100 --lr 1e-4 \
