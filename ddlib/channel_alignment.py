@@ -40,7 +40,10 @@ CHANNEL_ALIGNMENT = 8
 #: Each stage's channels as a multiple of the width ``k`` (both CIFAR families: ``[k, 2k, 4k, 8k]``).
 STAGE_MULTIPLIERS = (1, 2, 4, 8)
 
-#: ``$DDLIB_CHANNEL_ALIGN`` when unset: no padding, on every device (not yet measured on a GPU).
+#: ``$DDLIB_CHANNEL_ALIGN`` when unset: no padding, on every device. Not yet measured on a GPU; on this project's
+#: 2-core CPU (ResNet-18, batch 64, two runs of ``train_throughput.py --channel-align 1 8`` on 2026-12-04,
+#: ``benchmarks/results/channel-alignment/cpu-resnet18-*.csv``) padding was slower: 0.84-0.98 times the unpadded
+#: images/s at k = 17, 20, 29 and 31.
 DEFAULT_CHANNEL_ALIGN = 1
 
 
