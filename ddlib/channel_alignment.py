@@ -19,11 +19,11 @@ only if the aligned kernels are faster by more than that, which ``benchmarks/gpu
 ``aligned`` step measures (``--channel-align 1 8`` of ``benchmarks/train_throughput.py``).
 
 Like width batching, the setting changes speed, not the recipe, so it is not part of a run's hash; the
-provenance records it (``channel_align``). ``$DDLIB_CHANNEL_ALIGN`` sets it (:func:`channel_align_setting`).
+provenance records what a group was padded to (``channel_align``, 1 where nothing was). ``$DDLIB_CHANNEL_ALIGN`` sets it (:func:`channel_align_setting`).
 The default is 1 (no padding) on every device until a GPU run has measured it; only the CIFAR model
 families are padded (the MNIST-1D models' channel counts are the chapters' widths, trained on a CPU).
 The runner pads every group whose widest width is unaligned, small widths included (e.g. a CPU's group
-of widths 1-4 trains in stages of 8, 8, 16, 32 channels); on a GPU, width batching trains the widths up
+of widths 1-4 trains in stages of 8, 8, 16, 32 channels); on a GPU, width batching trains the paper sweep's widths up
 to 16 in groups whose widest is 16, already aligned, unless a group is split at
 :data:`ddlib.runner.MAX_MEMBERS` members.
 """
