@@ -15,7 +15,7 @@ two ways, in one process:
   default, on for CUDA). ``--members 1 8`` measures one model and 8 seeds grouped against the same
   baseline, in one run. ``--channel-align 1 8`` also measures each width whose stage channels are not
   all multiples of 8 with them rounded up to multiples of 8, zero-padded (:mod:`ddlib.channel_alignment`:
-  the same model, exactly, in wider tensors; images/s still count the unpadded model's FLOPs).
+  the same model up to rounding, in wider tensors; images/s still count the unpadded model's FLOPs).
 * **baseline**: a single ``nn.Module`` fed by ``torch.utils.data.DataLoader`` over a
   torchvision-style dataset (``torchvision.datasets.CIFAR10.__getitem__``: PIL image +
   ``RandomCrop(32, padding=4)``, ``RandomHorizontalFlip()``, ``ToTensor()``, ``Normalize``),

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .channel_alignment import CHANNEL_ALIGNMENT, padded_flops_ratio, pads
+from .channel_alignment import CHANNEL_ALIGNMENT, is_aligned, padded_flops_ratio, pads
 from .gpu_report import (RESULTS, SMALL_K, TARGETS, _compile_mode, _cuda_graph, _device_words, _fused_adam, newest_file,
                          one_model_images_per_s, projected_sweep_hours)
 
@@ -34,7 +34,7 @@ def loop_widths_words(current: pd.DataFrame) -> dict:
     """The widths the cited throughput run (:func:`ddlib.gpu_report.current_runs`) measured one model at, and those
     of them that are multiples of :data:`CHANNEL_ALIGNMENT`, in words, for the appendix's prose."""
     widths = sorted({int(k) for k in current.loc[current["members"] == 1, "k"]}) if len(current) else []
-    aligned = [k for k in widths if k % CHANNEL_ALIGNMENT == 0]
+    aligned = [k for k in widths if is_aligned(k)]
     return {"alignment_loop_widths": ", ".join(map(str, widths)) or "none",
             "alignment_loop_aligned": " and ".join(map(str, aligned)) if aligned else "none"}
 
@@ -65,7 +65,7 @@ def padding_cost_words(numbers: dict, model: str = "resnet18") -> dict:
     ``gpu_sweep_k_max``, else 64) to multiples of :data:`CHANNEL_ALIGNMENT` costs in FLOPs
     (:func:`ddlib.channel_alignment.padded_flops_ratio`): its largest and smallest ratio, in words."""
     k_max = int(numbers.get("gpu_sweep_k_max", 64))
-    ratios = {k: padded_flops_ratio(model, k) for k in range(SMALL_K + 1, k_max + 1) if k % CHANNEL_ALIGNMENT}
+    ratios = {k: padded_flops_ratio(model, k) for k in range(SMALL_K + 1, k_max + 1) if not is_aligned(k)}
     most, least = max(ratios, key=ratios.get), min(ratios, key=ratios.get)
     return {"alignment_padding_cost": f"at the unaligned widths from {SMALL_K + 1} to {k_max} that is "
                                       f"{ratios[most]:.2f} times the FLOPs at k = {most}, down to "
@@ -93,12 +93,12 @@ def alignment_table(runs: pd.DataFrame) -> pd.DataFrame:
     rows = alignment_rows(runs)
     if rows.empty:
         return pd.DataFrame()
-    aligned = rows[rows["k"] % CHANNEL_ALIGNMENT == 0]
+    aligned = rows[rows["k"].map(is_aligned)]
     table = rows.set_index(rows["k"].astype(int).rename("k"))[["ours_images_per_s"]].round(0).astype(int)
-    table["multiple of 8"] = table.index % CHANNEL_ALIGNMENT == 0
+    table["multiple of 8"] = table.index.map(is_aligned)
     if len(aligned) >= 2:
         table["against aligned neighbours"] = [
-            None if k % CHANNEL_ALIGNMENT == 0 else round(v / one_model_images_per_s(str(k), aligned), 2)
+            None if is_aligned(k) else round(v / one_model_images_per_s(str(k), aligned), 2)
             for k, v in table["ours_images_per_s"].items()]
     padded = padded_rows(runs)
     if len(padded):
@@ -176,8 +176,8 @@ def _projection(rows: pd.DataFrame, numbers: dict, measured: dict[int, float]) -
     first, k_max = rows.iloc[0], int(numbers["gpu_sweep_k_max"])
     hours = numbers["gpu_sweep_hours_small"]
     for aligned in (True, False):
-        own = {k: v for k, v in measured.items() if (k % CHANNEL_ALIGNMENT == 0) == aligned and k > SMALL_K}
-        widths = [k for k in range(SMALL_K + 1, k_max + 1) if (k % CHANNEL_ALIGNMENT == 0) == aligned]
+        own = {k: v for k, v in measured.items() if is_aligned(k) == aligned and k > SMALL_K}
+        widths = [k for k in range(SMALL_K + 1, k_max + 1) if is_aligned(k) == aligned]
         if widths and not own:
             return (f" No {'aligned' if aligned else 'unaligned'} width above {SMALL_K} was measured, so the sweep is "
                     f"not projected again from this run.")

@@ -86,18 +86,9 @@ def channel_align_setting(value: int | str | None = None) -> int:
 def padded_flops_ratio(model_name: str, width: int, align: int = CHANNEL_ALIGNMENT) -> float:
     """Forward FLOPs of one width-``width`` model with its stages rounded up to multiples of ``align``, over the
     unpadded model's (both counted by ``torch.utils.flop_counter`` on the ``meta`` device, one image; 1.0 when
-    padding changes nothing). The zero channels are computed like any others: this is what padding costs."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
+    padding changes nothing; :func:`ddlib.vision_models.vision_forward_flops`). The zero channels are computed like
+    any others: this is what padding costs."""
+    from .vision_models import vision_forward_flops
 
-    from .vision_models import build_vision_model
-
-    def flops(channels):
-        with torch.device("meta"):
-            model = build_vision_model(model_name, width, 10, [0], channels)
-            x = torch.empty(1, 1, 3, 32, 32)
-        with FlopCounterMode(display=False) as counter:
-            model(x)
-        return counter.get_total_flops()
-
-    return flops(stage_channels(width, align)) / flops(None)
+    padded = vision_forward_flops(model_name, width, channels=tuple(stage_channels(width, align)))
+    return padded / vision_forward_flops(model_name, width)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import sweep_cost
-from .channel_alignment import CHANNEL_ALIGNMENT
+from .channel_alignment import CHANNEL_ALIGNMENT, is_aligned
 from .chapters import double_descent as dd
 from .prose import plural
 from .paths import REPO_ROOT
@@ -719,8 +719,8 @@ def _alone_against_loop(runs: pd.DataFrame, gpu: pd.DataFrame, throughput: pd.Da
     if earlier:
         text += f" {earlier}"
     widths = sorted({k for w in gpu["widths"] for k in _width_list(w)})
-    odd = [k for k in widths if k % CHANNEL_ALIGNMENT]
-    aligned = [k for k in measured if k >= SMALL_K and k % CHANNEL_ALIGNMENT == 0]
+    odd = [k for k in widths if not is_aligned(k)]
+    aligned = [k for k in measured if k >= SMALL_K and is_aligned(k)]
     if odd:
         text += (f" A possible cause: {len(odd)} of these {len(widths)} widths "
                  f"{'is not a multiple' if len(odd) == 1 else 'are not multiples'} of {CHANNEL_ALIGNMENT}, so some of "

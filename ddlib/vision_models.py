@@ -305,18 +305,22 @@ def count_vision_params(name: str, k: int, num_classes: int = 10) -> int:
 
 
 @functools.lru_cache(maxsize=None)
-def vision_forward_flops(name: str, k: int, num_classes: int = 10, image_size: int = 32) -> int:
-    """Forward FLOPs of one model on one image (2 per multiply-add of convs and the linear layer).
+def vision_forward_flops(name: str, k: int, num_classes: int = 10, image_size: int = 32,
+                         channels: tuple[int, ...] | None = None) -> int:
+    """Forward FLOPs of one model on one image (2 per multiply-add of convs and the linear layer);
+    ``channels``: its stage channels where they are not ``[k, 2k, 4k, 8k]`` (:mod:`ddlib.channel_alignment`'s
+    zero-padded stages, whose zeros are computed like any other channel).
 
-    Counted by ``torch.utils.flop_counter`` on the ``meta`` device; BatchNorm, ReLU and pooling are
-    not counted (they are memory-bound). Training costs about 3x this (forward + backward). Cached: the
-    reports count the same widths many times.
+    Counted by ``torch.utils.flop_counter`` on the ``meta`` device, on a one-member ensemble
+    (:func:`build_vision_model`: the plain model's convolutions and linear layer, the same count);
+    BatchNorm, ReLU and pooling are not counted (they are memory-bound). Training costs about 3x this
+    (forward + backward). Cached: the reports count the same widths many times.
     """
     from torch.utils.flop_counter import FlopCounterMode
 
     with torch.device("meta"):
-        model = plain_vision_model(name, k, num_classes)
-        x = torch.empty(1, 3, image_size, image_size)
+        model = build_vision_model(name, k, num_classes, [0], channels)
+        x = torch.empty(1, 1, 3, image_size, image_size)
     with FlopCounterMode(display=False) as counter:
         model(x)
     return int(counter.get_total_flops())

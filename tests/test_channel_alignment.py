@@ -2,11 +2,22 @@
 That a padded model trains exactly its unpadded one is tested in test_width_batching.py (float64) and, through
 the runner, in test_cifar_training.py."""
 import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from ddlib.channel_alignment import (DEFAULT_CHANNEL_ALIGN, channel_align_setting, is_aligned, padded_flops_ratio,
                                      pads, stage_channels)
 from ddlib.validation import ConfigError
-from ddlib.vision_models import build_vision_model
+from ddlib.vision_models import build_vision_model, plain_vision_model, vision_forward_flops
+
+
+def plain_forward_flops(name, k):
+    """The plain (single-model) network's forward FLOPs on one image, counted as vision_forward_flops counts."""
+    with torch.device("meta"):
+        model, x = plain_vision_model(name, k), torch.empty(1, 3, 32, 32)
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    return counter.get_total_flops()
 
 
 def test_stage_channels_round_each_stage_up():
@@ -68,4 +79,6 @@ def _resnet18_forward_flops(channels, classes=10):
 def test_padding_costs_the_flops_of_the_wider_model(name, by_hand, k):
     expected = by_hand(stage_channels(k, 8)) / by_hand(stage_channels(k))
     assert padded_flops_ratio(name, k) == pytest.approx(expected, rel=1e-12) and expected > 1
+    assert vision_forward_flops(name, k) == by_hand(stage_channels(k)) == plain_forward_flops(name, k)
+    assert vision_forward_flops(name, k, channels=tuple(stage_channels(k, 8))) == by_hand(stage_channels(k, 8))
     assert padded_flops_ratio(name, 16) == 1.0
