@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 from .data import DATASETS, DEFAULT_POOL_SEED, DataConfig, check_pool_seeds
 from .models import IMAGE_MODELS, MODELS, VECTOR_MODELS
-from .validation import ConfigError, in_unit_interval, non_negative_int, one_of, positive_float, positive_int
+from .validation import (ConfigError, in_unit_interval, non_negative_float, non_negative_int, one_of, positive_float,
+                         positive_int)
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -56,8 +57,7 @@ class TrainConfig:
         positive_float("lr", self.lr)
         positive_int("batch_size", self.batch_size)
         positive_int("steps", self.steps)
-        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
-            raise ConfigError(f"weight_decay must be a number >= 0; got {self.weight_decay!r}")
+        non_negative_float("weight_decay", self.weight_decay)
         _as_floats(self, "lr", "weight_decay")
 
 
@@ -84,12 +84,28 @@ class TargetConfig:
         one_of("method", self.method, TARGET_METHODS)
         if self.method in TEACHER_METHODS and self.teacher is None:
             raise ConfigError(f"method {self.method!r} needs a teacher RunConfig")
+        if self.teacher is not None and not isinstance(self.teacher, RunConfig):
+            raise ConfigError(f"teacher must be a ddlib.RunConfig or None; got {type(self.teacher).__name__}")
         if self.method in POOL_METHODS:
             positive_int("pool_size", self.pool_size)
         non_negative_int("pool_seed", self.pool_seed)
         positive_float("temperature", self.temperature)
         in_unit_interval("alpha", self.alpha, closed_right=True)
         _as_floats(self, "temperature", "alpha")
+        self._refuse_unused_fields()
+
+    def _refuse_unused_fields(self) -> None:
+        """A field the method does not use must keep its default: it would change the run's hash, and so train the
+        same model twice under two names, while changing nothing about it (a teacher for ``labels``, a pool size
+        without a pool, a temperature for hard labels, ``alpha`` where the loss has no hard term)."""
+        default = TargetConfig.__dataclass_fields__
+        unused = {"teacher": self.method not in TEACHER_METHODS,
+                  "pool_size": self.method not in POOL_METHODS, "pool_seed": self.method not in POOL_METHODS,
+                  "temperature": not self.method.startswith("soft_kd"), "alpha": self.method != "soft_kd_labeled"}
+        for name, is_unused in unused.items():
+            if is_unused and getattr(self, name) != default[name].default:
+                raise ConfigError(f"{name} is not used by method {self.method!r} and must keep its default "
+                                  f"({default[name].default!r}); got {getattr(self, name)!r}")
 
     @property
     def uses_pool(self) -> bool:
@@ -109,6 +125,9 @@ class RunConfig:
     targets: TargetConfig = field(default_factory=TargetConfig)
 
     def __post_init__(self):
+        for name, kind in (("data", DataConfig), ("train", TrainConfig), ("targets", TargetConfig)):
+            if not isinstance(getattr(self, name), kind):
+                raise ConfigError(f"{name} must be a ddlib.{kind.__name__}; got {type(getattr(self, name)).__name__}")
         one_of("model", self.model, MODELS)
         check_model_for_dataset(self.data.dataset, self.model)
         positive_int("width", self.width)
@@ -116,6 +135,11 @@ class RunConfig:
         non_negative_int("order_seed", self.order_seed)
         if self.targets.uses_pool and self.data.dataset == "mnist1d":  # refused here, not after the teacher trains
             check_pool_seeds(self.data, self.targets.pool_size, self.targets.pool_seed)
+        inputs, size = (("pool_size", self.targets.pool_size) if self.targets.uses_pool else
+                        ("n_train", self.data.n_train))
+        if self.train.batch_size > size:  # refused before any model of a sweep trains
+            raise ConfigError(f"batch_size ({self.train.batch_size}) must not exceed {inputs} ({size}), the number of "
+                              f"inputs this run trains on")
 
     def batch_key(self, ignore_width: bool = False, ignore_method: bool = True) -> str:
         """Runs with equal keys can be trained together as one ensemble: they may differ in seeds and,

@@ -85,12 +85,19 @@ class LabeledData:
         return tuple(self.x_train.shape[1:])
 
 
+def _need_data_config(cfg) -> None:
+    """Refuse anything but a :class:`DataConfig` (a :class:`LabeledData` already loaded, say) with a clear error."""
+    if not isinstance(cfg, DataConfig):
+        raise ConfigError(f"cfg must be a ddlib.DataConfig (the data's settings); got {type(cfg).__name__}")
+
+
 def load_data(cfg: DataConfig, device: torch.device | str = "cpu", download: bool | None = None) -> LabeledData:
     """Build the labeled (noisy) training set and the clean test set for ``cfg`` on ``device``.
 
     ``download`` (CIFAR only): fetch missing files into :func:`ddlib.paths.data_dir`; ``None``
     means ``$DDLIB_DOWNLOAD=1``.
     """
+    _need_data_config(cfg)
     if cfg.dataset in cifar.CIFAR_DATASETS:
         return _load_cifar(cfg, device, download)
     x, y = mnist1d_data.generate(cfg.n_train, cfg.data_seed)
@@ -134,6 +141,7 @@ def load_pool(cfg: DataConfig, pool_size: int, pool_seed: int = DEFAULT_POOL_SEE
     part), or the first ``pool_size`` images of the ``$DDLIB_POOL_NPZ`` files, whose labels may be
     ``None`` (then ``oracle_pool`` cannot run).
     """
+    _need_data_config(cfg)
     positive_int("pool_size", pool_size)
     if cfg.dataset in cifar.CIFAR_DATASETS:
         return _cifar_pool(cfg, pool_size, device, download)

@@ -52,17 +52,19 @@ def student_config(teacher: RunConfig, method: str, *, model: str, width: int, p
     other student's seeds are offset by :data:`STUDENT_SEED_OFFSET`.
     """
     one_of("method", method, STUDENT_METHODS)
+    if not isinstance(teacher, RunConfig):
+        raise ConfigError(f"teacher must be a ddlib.RunConfig; got {type(teacher).__name__}")
     seed = teacher.init_seed if seed is None else seed
     if method == "direct":
         return dataclasses.replace(teacher, model=model, width=width, init_seed=seed, order_seed=seed,
                                    targets=TargetConfig())
     seed += STUDENT_SEED_OFFSET
+    uses_pool = method in POOL_METHODS
+    if uses_pool and pool_size < teacher.train.batch_size:
+        raise ConfigError(f"pool_size ({pool_size}) must be at least one batch (batch_size={teacher.train.batch_size})")
     if method == "oracle_pool":
         targets = TargetConfig(method=method, pool_size=pool_size, pool_seed=pool_seed)
     else:
-        uses_pool = method in POOL_METHODS
-        if uses_pool and pool_size < teacher.train.batch_size:
-            raise ConfigError(f"pool_size ({pool_size}) must be at least one batch (batch_size={teacher.train.batch_size})")
         soft = method.startswith("soft")
         # pool_seed only matters where a pool is drawn; elsewhere it keeps its default (no false hash changes)
         targets = TargetConfig(method=method, teacher=teacher, pool_size=pool_size if uses_pool else 0,

@@ -20,7 +20,7 @@ import pandas as pd
 from . import sweep_cost
 from .channel_alignment import CHANNEL_ALIGNMENT, is_aligned
 from .chapters import double_descent as dd
-from .prose import plural
+from .prose import join, plural
 from .paths import REPO_ROOT
 from .vision_models import stage_shapes, vision_forward_flops
 
@@ -138,8 +138,8 @@ def graph_numbers(runs: pd.DataFrame) -> dict:
     if table.empty:
         return {"graph_sentence": "No run has measured eager and CUDA-graph training side by side yet."}
     one, many = table[table["members"] == 1], table[table["members"] == table["members"].max()]
-    small = one[one["k"] <= 16]["graph_speedup"]
-    widest = one.loc[one["k"] == one["k"].max()].iloc[0]
+    small, many_small = one[one["k"] <= 16]["graph_speedup"], many[many["k"] <= 16]["graph_speedup"]
+    widest, many_widest = (rows.loc[rows["k"] == rows["k"].max()].iloc[0] for rows in (one, many))
     most, least = (table.loc[table["graph_speedup"].idxmax()], table.loc[table["graph_speedup"].idxmin()])
     cited = current_runs(runs)["device"].iloc[0]
     card = table["device"].iloc[0]
@@ -148,7 +148,8 @@ def graph_numbers(runs: pd.DataFrame) -> dict:
     text = (f"Side by side in one run ({card}, {table['date'].iloc[0]}), the CUDA graph trains "
             f"one model {small.min():.1f}–{small.max():.1f} times as fast as the eager loop for k ≤ 16 and "
             f"{widest['graph_speedup']:.1f} times at k = {int(widest['k'])}; with {int(many['members'].iloc[0])} seeds "
-            f"grouped, {many['graph_speedup'].min():.1f}–{many['graph_speedup'].max():.1f} times. It gains most "
+            f"grouped, {many_small.min():.1f}–{many_small.max():.1f} times for k ≤ 16 and "
+            f"{many_widest['graph_speedup']:.1f} times at k = {int(many_widest['k'])}. It gains most "
             f"({most['graph_speedup']:.1f} times) with {_models(most['members'])} at k = {int(most['k'])} and least "
             f"({least['graph_speedup']:.2f} times) with {_models(least['members'])} at k = {int(least['k'])}.{other_card}")
     return {"graph_sentence": text}
@@ -358,9 +359,11 @@ def _overhead_note(current: pd.DataFrame) -> str:
 def _script_note(current: pd.DataFrame) -> str:
     if "baseline_workers" in current and current["baseline_workers"].notna().all():
         graph = "the whole step as a CUDA graph" if _cuda_graph(current).all() else "eager steps, no CUDA graph"
+        workers = sorted({int(w) for w in current["baseline_workers"]})
         return (f"These rows time `ddlib.train.train_ensemble` itself ({graph}, Adam's foreach form; the fused form, "
-                f"the library's default on CUDA since 2026-12-04, is measured beside it in the roofline section below) "
-                f"against the baseline measured in the same run.")
+                f"now the library's default on CUDA, is measured beside it in the roofline section below) "
+                f"against the baseline measured in the same run (its `DataLoader` with "
+                f"{plural(workers[0], 'worker process', 'worker processes') if len(workers) == 1 else join(workers) + ' worker processes'}).")
     return ("These rows were measured with an earlier version of the benchmark, whose \"ours\" was a "
             "hand-written copy of the training step (random batches, one augmentation generator for all "
             "members) rather than `train_ensemble` itself, and before the per-member augmentation was batched "
@@ -778,8 +781,8 @@ def _concurrent_projection(gpu: pd.DataFrame, numbers: dict, against: pd.Series 
     ratio, slowest = float(ratios.min()), _spaced(wide.loc[ratios.idxmin(), "widths"])
     if ratio <= 1:
         return (f"Above {SMALL_K}, at once was not faster for every set{' ' + basis if against is not None else ''} "
-                f"(smallest ratio {ratio:.2f}, widths {slowest}); as every width above {SMALL_K} is projected at the "
-                f"smallest ratio, the sweep projection above stands.")
+                f"(smallest ratio {ratio:.2f}, widths {slowest}), so groups at once do not lower the sweep projection "
+                f"above.")
     small, rest = numbers["gpu_sweep_hours_small"], numbers["gpu_sweep_hours_wide"] / ratio
     widest, k_max = _widest_at_once(wide), int(numbers["gpu_sweep_k_max"])
     caveat = ("" if widest >= k_max else
@@ -822,19 +825,16 @@ def same_setting_sentence(width_runs: pd.DataFrame, concurrent_runs: pd.DataFram
     """How far apart two timings of one setting are: the newest width-batching ``--chapter-sweep`` (its
     ``batched_s``) and the newest groups-at-once ``--chapter-sweep`` (its ``one_at_a_time_s``) both time the
     same sweep padded up to the same width, one group at a time, when preset, runs, device and limit agree;
-    where they do not, a sentence says that the two were timed in different settings."""
+    where they do not, there is nothing to compare and the sentence is empty."""
     if width_runs.empty or concurrent_runs.empty or "width_batch" not in concurrent_runs:
         return ""
     wb, cg = newest_file(width_runs).iloc[0], newest_file(concurrent_runs).iloc[0]
     setting = ("sweep", "runs", "device", "width_batch")
     if [wb.get(k) for k in setting] != [cg.get(k) for k in setting]:
-        return (f"not measured here: the newest width-batching and groups-at-once sweeps were timed in different "
-                f"settings ({int(wb['runs'])} and {int(cg['runs'])} runs, widths up to {int(wb['width_batch'])} and "
-                f"{int(cg['width_batch'])} padded, {wb['date']} and {cg['date']}), so neither times the other's "
-                f"setting again.")
+        return ""
     a, b = float(wb["batched_s"]), float(cg["one_at_a_time_s"])
     return (f"The same setting (widths up to {int(wb['width_batch'])} padded, one group at a time) took {a:.1f} s in "
-            f"the width-batching run and {b:.1f} s in this one, {abs(a - b) / min(a, b):.1%} apart, a measure of how "
+            f"the width-batching run and {b:.1f} s in this one, {abs(a - b) / min(a, b):.1%} apart: a measure of how "
             f"far two timings of one setting differ on this shared machine.")
 
 
@@ -937,6 +937,12 @@ def chapter_times_sentence(runs: pd.DataFrame, folder: Path | str = CHAPTER_RESU
     parts = []
     cold = "cuda_warmed" not in gpu or not gpu["cuda_warmed"].astype(bool).all()
     for i, r in both.iterrows():
+        if int(r["runs_computed_gpu"]) != int(r["runs_computed_cpu"]):  # not the same sweep: no ratio
+            parts.append(f"the {r['chapter']} chapter at `{r['preset']}` took {r['seconds_gpu']:.1f} s on "
+                         f"{r['device_gpu']} ({int(r['runs_computed_gpu'])} runs) and {r['seconds_cpu']:.1f} s on "
+                         f"{_device_words(r['device_cpu'])} ({int(r['runs_computed_cpu'])} runs, as the preset was "
+                         f"then): not the same sweep, so not set against each other")
+            continue
         faster = r["seconds_cpu"] / r["seconds_gpu"]
         speed = f"{faster:.0f} times as fast" if faster >= 1.5 else "slower" if faster < 1 else "about as fast"
         if faster < 1.5:
@@ -950,7 +956,8 @@ def chapter_times_sentence(runs: pd.DataFrame, folder: Path | str = CHAPTER_RESU
     versions = ("" if gpu["torch"].iloc[0] == cpu["torch"].iloc[0] else
                 f" The GPU run used torch {gpu['torch'].iloc[0]}, the CPU run torch {cpu['torch'].iloc[0]}.")
     return ("With the library's defaults and every run computed afresh (`benchmarks/gpu_chapters.py`; data, training, "
-            "evaluation and storing), " + "; ".join(parts) + "." + versions + " " + _agreement(gpu, cpu, Path(folder))
+            "evaluation and storing), " + "; ".join(parts) + "." + versions + " "
+            + _agreement(gpu, cpu, Path(folder), set(both["chapter"][both["runs_computed_gpu"] == both["runs_computed_cpu"]]))
             + _same_sweep_on_cpu(cpu, same_sweep))
 
 
@@ -998,13 +1005,14 @@ def _summaries(log: Path) -> dict:
     return out
 
 
-def _agreement(gpu: pd.DataFrame, cpu: pd.DataFrame, folder: Path) -> str:
-    """How far the same summaries differ between the devices, from the logs beside the CSVs in ``folder``."""
+def _agreement(gpu: pd.DataFrame, cpu: pd.DataFrame, folder: Path, chapters: set[str]) -> str:
+    """How far the same summaries differ between the devices, from the logs beside the CSVs in ``folder``, for
+    the ``chapters`` whose sweeps computed the same runs on both (a sweep of other seeds is not compared)."""
     logs = [folder / Path(str(rows["file"].iloc[0])).with_suffix(".log").name for rows in (gpu, cpu)]
     if not all(log.exists() for log in logs):
         return ""
     g, c = (_summaries(log) for log in logs)
-    diffs = {(ch, key): g[ch][key] - c[ch][key] for ch, keys in _COMPARED.items() for key in keys
+    diffs = {(ch, key): g[ch][key] - c[ch][key] for ch, keys in _COMPARED.items() if ch in chapters for key in keys
              if key in g.get(ch, {}) and key in c.get(ch, {})}
     if not diffs:
         return ""
@@ -1013,7 +1021,7 @@ def _agreement(gpu: pd.DataFrame, cpu: pd.DataFrame, folder: Path) -> str:
             f"{len(diffs)} test errors compared differ by at most {100 * abs(worst):.1f} points ({ch} chapter, "
             f"{_COMPARED[ch][key]}: {g[ch][key]:.1%} on the GPU, {c[ch][key]:.1%} on the CPU).")
     dd_g, dd_c = g.get("double-descent", {}), c.get("double-descent", {})
-    if all(key in dd for dd in (dd_g, dd_c) for key in ("peak_over_narrower", "seed_spread")):
+    if "double-descent" in chapters and all(key in dd for dd in (dd_g, dd_c) for key in ("peak_over_narrower", "seed_spread")):
         text += (f" In the double-descent chapter, the highest test error near the interpolation threshold minus the "
                  f"best narrower width's is {100 * dd_g['peak_over_narrower']:+.1f} points on the GPU and "
                  f"{100 * dd_c['peak_over_narrower']:+.1f} on the CPU, against a seed spread of "

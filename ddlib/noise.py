@@ -1,9 +1,12 @@
 """Symmetric label noise: a fixed fraction of labels replaced by a uniformly random *other* class.
 
-This is the noise model of Nakkiran et al. 2019 (*Deep Double Descent*, Sec. 3): with rate
-``r`` on ``n`` labels, exactly ``round(r * n)`` positions are chosen uniformly without
+Nakkiran et al. 2019 (*Deep Double Descent*, Sec. 3) give each label, independently with probability
+``r``, a uniformly random incorrect class, drawn once before training. This is its fixed-count form:
+with rate ``r`` on ``n`` labels, exactly ``round(r * n)`` positions are chosen uniformly without
 replacement and each gets a class drawn uniformly from the ``C - 1`` classes that differ from
-its true label. The draw uses its own seed, independent of initialisation and batch order.
+its true label, so the noise rate a run sees is ``r`` itself, not ``r`` on average (on a small
+labeled set the independent draw would vary it by about ``sqrt(r (1 - r) / n)``). The draw uses its
+own seed, independent of initialisation and batch order.
 """
 from __future__ import annotations
 

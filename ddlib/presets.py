@@ -3,7 +3,8 @@
 A chapter's ``parameters`` cell sets every knob to ``None`` except ``preset``; papermill (or
 ``python -m ddlib run``) overrides any of them. :func:`resolve` starts from the preset's values,
 applies every override that is not ``None``, coerces strings that papermill's ``-p`` produces
-(``"[1, 2]"``, ``"1,2"``, ``"true"``) to the preset's type, treats a list of numbers as the set of settings it
+(``"[1, 2]"``, ``"1,2"``, ``"true"``) to the preset's type, and NumPy scalars, arrays, ranges, sets and
+generators to plain numbers and lists, treats a list of numbers as the set of settings it
 is (sorted, no repeats), and runs the chapter's validator
 *before* anything is computed, so a bad value fails in seconds with a message naming it.
 
@@ -20,7 +21,10 @@ import ast
 import difflib
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Callable
+
+import numpy as np
 
 from .validation import ConfigError, one_of
 
@@ -48,6 +52,21 @@ def _coerce(name: str, value, like):
         if isinstance(like, (list, tuple)) and all(isinstance(v, str) for v in like):
             return [w.strip() for w in text.strip("[]").split(",") if w.strip()]  # hard_pool,direct
         raise ConfigError(f"{name}: cannot read {value!r} as a {type(like).__name__}") from None
+
+
+def _plain(value):
+    """Python's own types for what a notebook naturally passes: a NumPy scalar as its Python number
+    (``np.int64(4)`` is ``4``), a NumPy array, ``range``, set or generator as a list of such, so that the
+    validators see a value they can judge and one setting has one results folder however it was written."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (range, set, frozenset, Iterator)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
 
 
 def _is_int(v) -> bool:
@@ -149,7 +168,7 @@ def resolve(chapter: str, presets: dict[str, dict], preset: str, overrides: dict
     params = dict(base)
     for k, v in overrides.items():
         if v is not None:
-            params[k] = _floats_like(_coerce(k, v, base[k]), base[k])
+            params[k] = _floats_like(_coerce(k, _plain(v), base[k]), base[k])
     for k, v in params.items():
         params[k] = _as_set_if_numbers(v)
     params["preset"] = preset

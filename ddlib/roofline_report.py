@@ -226,7 +226,7 @@ def _fusion_sentence(m: _Measured, k: int, costs: list) -> str:
                f"runs at {now:.0%} of it")
     if alone >= target:
         return (f"{said} So by this count the {target:.0%} target at batch {m.batch} is within the card's reach with "
-                f"the fused passes alone, if {kernels.format(target / alone)}.")
+                f"the fused passes alone, but then {kernels.format(target / alone)}.")
     if both >= target:
         return (f"{said} So by this count the {target:.0%} target at batch {m.batch} needs both fusions, the passes' "
                 f"and Adam's, and even then {kernels.format(target / both)}.")
@@ -371,7 +371,7 @@ def kernel_profile_table(runs: pd.DataFrame) -> pd.DataFrame:
     table = rows.pivot_table(index="kind", columns="k", values=values, sort=False)
     table = table[[(what, k) for k in sorted(rows["k"].unique()) for what in values]]
     table.columns = [f"k = {k}: {what.replace('_', ' ')}" for what, k in table.columns]
-    return table.round(3)
+    return table.round(3).astype(object).where(table.notna(), "—")  # no roofline for the unattributed time
 
 
 def kernel_profile_sentence(runs: pd.DataFrame) -> str:
@@ -390,8 +390,13 @@ def kernel_profile_sentence(runs: pd.DataFrame) -> str:
         timed = at_k[at_k["efficiency"].notna() & (at_k["roofline_ms"] > 0.01 * at_k["roofline_ms"].sum())]
         worst = timed.sort_values("efficiency").head(2)
         slow = " and ".join(f"{r['kind']} at {r['efficiency']:.0%} of it" for _, r in worst.iterrows())
+        lost = at_k.loc[at_k["kind"] == "unattributed", "measured_ms"].sum()
+        unattributed = (f", and {lost:.2f} ms ({lost / step['step_kernel_ms']:.0%}) of that kernel time the profiler "
+                        f"gave no operation of a known kind" if lost >= 0.05 * step["step_kernel_ms"] else "")
         parts.append(f"at k = {int(k)} the step took {step['step_wall_ms']:.2f} ms, {step['step_kernel_ms']:.2f} ms "
-                     f"of it in kernels; furthest below their roofline: {slow}")
+                     f"of it in kernels; furthest below their roofline: {slow}{unattributed}")
+    caveat = (" Where part of the kernel time is unattributed, the kinds' own rows undercount by that much; "
+              "which kinds it belongs to was not traced." if (rows["kind"] == "unattributed").any()
+              and any(part.endswith("known kind") for part in parts) else "")
     return (f"Profiled on {first['device']} ({first['date']}, {int(first['steps'])} eager steps after a warm-up under "
-            f"`torch.profiler`, `benchmarks/results/kernel-profile/`; the table sets each kind's kernel time against its "
-            f"roofline): " + "; ".join(parts) + ".")
+            f"`torch.profiler`, `benchmarks/results/kernel-profile/`): " + "; ".join(parts) + "." + caveat)

@@ -19,6 +19,7 @@
 """
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from concurrent.futures import FIRST_EXCEPTION, Executor, wait
@@ -291,6 +292,7 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     train_err = error_rate(train_logits, fit_labels).tolist()
     test_logits = predict_logits(model, data.x_test, len(group), mean_std=ms)
     test_err = error_rate(test_logits, data.y_test).tolist()
+    _refuse_diverged(group, losses, train_logits, test_logits)
     seconds = time.time() - started
     shared_prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group),
                    "group_widths": sorted({c.width for c in group}), "channel_align": padded_to,
@@ -317,6 +319,25 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
         records.append(store.save(cfg, metrics, member_state(model, i), prov))
     ckpt.remove()
     return records
+
+
+class TrainingDiverged(RuntimeError):
+    """A group's training ended with a non-finite loss or non-finite outputs; nothing of it was stored."""
+
+
+def _refuse_diverged(group: list[RunConfig], losses: list[float], train_logits: torch.Tensor,
+                     test_logits: torch.Tensor) -> None:
+    """Raise :class:`TrainingDiverged` before anything is stored if the group's last loss, or any member's outputs,
+    are not finite: a diverged model would otherwise be stored as a result and reused by every later build."""
+    finite = [bool(torch.isfinite(train_logits[i]).all() and torch.isfinite(test_logits[i]).all())
+              for i in range(len(group))]
+    if all(finite) and (not losses or math.isfinite(losses[-1])):
+        return
+    bad = [c for c, ok in zip(group, finite) if not ok] or group
+    t = group[0].train
+    raise TrainingDiverged(f"training diverged (non-finite loss or outputs) for {len(bad)} of {len(group)} run(s) of "
+                           f"group {_describe(group)!r} ({t.optimizer}, lr={t.lr:g}, weight_decay={t.weight_decay:g}); "
+                           f"nothing of the group was stored. A smaller lr usually helps.")
 
 
 def load_trained_model(cfg: RunConfig, store: ResultStore | None = None, device="cpu") -> torch.nn.Module:

@@ -338,6 +338,9 @@ def predict_logits(model: torch.nn.Module, x: torch.Tensor, members: int, chunk:
     (:func:`ddlib.cifar.resolve_mean_std`), unused for float inputs. It runs as an eager section of
     :data:`ddlib.cuda_graph.CAPTURE_GUARD` (new shapes: cuDNN may autotune while another thread captures).
     """
+    held = getattr(model, "members", members)
+    if isinstance(members, bool) or not isinstance(members, int) or members != held:
+        raise ConfigError(f"members must be the model's number of members ({held}); got {members!r}")
     model.eval()
     images = x.dtype == torch.uint8
     chunk = chunk or (1024 if images else 4096)

@@ -240,13 +240,13 @@ def test_distillation_verdict_says_whether_the_pool_or_the_hard_labels_make_the_
 
     tie = verdict(_kd_summary())  # 54.2% against 54.0%, while soft_kd_labeled is 4.0 points behind
     assert ("With soft targets on the same pool, the student does as well: `hard_pool` is on par with `soft_kd_pool` "
-            "(-0.2 points), so its gain over `soft_kd_labeled` comes from the pool, not from the hard labels.") in tie
+            "(0.2 points lower error), so its gain over `soft_kd_labeled` comes from the pool, not from the hard labels.") in tie
     hard = verdict(_kd_summary(soft_kd_pool_widest=0.5700))
     assert "On the same pool, `hard_pool` also beats `soft_kd_pool` by 3.0 points, so the hard labels add" in hard
     soft = verdict(_kd_summary(soft_kd_pool_widest=0.5100))
     assert "`hard_pool` is 3.0 points worse than `soft_kd_pool`: soft targets do better there." in soft
     no_gain = verdict(_kd_summary(soft_kd_labeled_widest=0.545))  # hard_pool no longer clearly beats soft_kd_labeled
-    assert "(-0.2 points)." in no_gain and "comes from the pool" not in no_gain
+    assert "(0.2 points lower error)." in no_gain and "comes from the pool" not in no_gain
 
 
 def test_distillation_verdict_compares_student_and_teacher_as_printed():
@@ -286,7 +286,7 @@ def test_distillation_small_pool_sentence_follows_the_numbers():
     assert "(500 inputs, fewer than the labeled set)" in mixed
     assert "is 2.6 points better with the widest teacher (width 64) and 5.2 points worse with the width-12" in mixed
     par = small_pool_sentence(_kd_summary(pool_smallest_widest=0.628))
-    assert "is on par (+0.2 points) with the widest teacher" in par
+    assert "is on par (0.2 points higher error) with the widest teacher" in par
     assert "is worse than" not in mixed and "closed-form chapter" not in mixed
 
 
@@ -592,8 +592,9 @@ def test_words_are_chosen_on_the_printed_differences():
     def c3(direct, hp):
         return ds.verdict(_kd_summary(direct=direct, hard_pool_widest=hp))
 
-    assert "`hard_pool` is on par with `direct` (+0.0 points)" in c3(0.54, 0.54)
-    assert "`hard_pool` is on par with `direct` (+0.0 points)" in c3(0.5404, 0.54)
+    assert "`hard_pool` is on par with `direct` (the same error as printed)" in c3(0.54, 0.54)
+    assert "`hard_pool` is on par with `direct` (the same error as printed)" in c3(0.5404, 0.54)
+    assert "`hard_pool` is on par with `direct` (0.3 points higher error)" in c3(0.54, 0.543)
     assert "`hard_pool` beats `direct` by 2.0 points" in c3(0.4149, 0.395)
     assert "`hard_pool` is only 0.5 points better than `direct`" in c3(0.4049, 0.40)
     assert "-0.0" not in c3(0.54, 0.54)
@@ -601,7 +602,7 @@ def test_words_are_chosen_on_the_printed_differences():
     c2 = ds.verdict(_kd_summary(hard_pool_widest=0.5864, teacher_widest=0.5364))
     assert "5.0 points above them (C2, close to the teacher: no)" in c2
     par = ds.small_pool_sentence(_kd_summary(pool_smallest_widest=0.6261, pool_smallest_narrow=0.62605))
-    assert "on par (+0.0 points) with the widest teacher" in par and "-0.0" not in par
+    assert "on par (the same error as printed) with the widest teacher" in par and "-0.0" not in par
     assert "a larger pool helps both studied teachers" in ds.verdict(_kd_summary())
     # 66.3% -> 65.9%: 0.4 points, under the half point that counts
     assert "a larger pool does not always help" in ds.verdict(_kd_summary(pool_largest_widest=0.6590))

@@ -3,7 +3,7 @@ import random
 import numpy as np
 import pytest
 
-from ddlib import ConfigError, DataConfig, RunConfig, TargetConfig, load_data, load_pool
+from ddlib import ConfigError, DataConfig, RunConfig, TargetConfig, TrainConfig, load_data, load_pool
 from ddlib import mnist1d_data
 from ddlib.data import DEFAULT_POOL_SEED
 from ddlib.noise import corrupt_labels
@@ -98,9 +98,10 @@ def test_pool_seeds_may_not_repeat_the_labeled_or_test_draw():
         load_pool(DataConfig(n_train=100, n_test=100), 12000, pool_seed=498)
     # a student config is refused when it is built, before its teacher trains
     data = DataConfig(n_train=100, n_test=100, data_seed=500)
-    teacher = RunConfig(data=data, width=4)
+    teacher = RunConfig(data=data, width=4, train=TrainConfig(batch_size=50))
     with pytest.raises(ConfigError, match="pool_seed 1000 with pool size 200 .*the test draw"):
-        RunConfig(data=data, width=4, targets=TargetConfig(method="hard_pool", teacher=teacher, pool_size=200))
+        RunConfig(data=data, width=4, train=teacher.train,
+                  targets=TargetConfig(method="hard_pool", teacher=teacher, pool_size=200))
 
 
 def test_load_pool_and_a_student_draw_the_same_pool_by_default(results_dir):

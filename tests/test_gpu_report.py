@@ -81,6 +81,7 @@ def test_a_newer_run_supersedes_older_ones_and_compiled_rows_stay_apart(tmp_path
     assert k["gpu_date"] == "2099-01-01" and k["gpu_ratio_batched_source"] == "measured in the same run"
     assert k["gpu_ratio_batched_min_small_k"] == 5.0 and k["gpu_ratio_batched_verdict"] == "met"
     assert "`ddlib.train.train_ensemble` itself" in k["gpu_script_note"]
+    assert k["gpu_script_note"].endswith("in the same run (its `DataLoader` with 8 worker processes).")
     assert "reduce-overhead" in k["gpu_compile_note"] and "123,456 images/s" in k["gpu_compile_note"]
     assert "compile_mode" not in gpu_report.show(current)  # constant within the cited run
 
@@ -219,7 +220,7 @@ def test_graph_comparison_is_read_from_one_run(tmp_path):
     assert table.loc[table["members"] == 8, "graph_ratio"].tolist() == [48.0, 32.0, 20.0]
     sentence = gpu_report.graph_numbers(gpu_report.load_benchmarks(tmp_path))["graph_sentence"]
     assert "one model 4.0–5.0 times as fast as the eager loop for k ≤ 16 and 2.5 times at k = 64" in sentence
-    assert "with 8 seeds grouped, 1.2–3.0 times" in sentence and "GPU X" in sentence
+    assert "with 8 seeds grouped, 2.0–3.0 times for k ≤ 16 and 1.2 times at k = 64" in sentence and "GPU X" in sentence
     assert "most (5.0 times) with one model at k = 16 and least (1.25 times) with 8 seeds grouped at k = 64" in sentence
     assert "another card" not in sentence  # the cited run is this one
     other = pd.DataFrame([dict(rows[3], date="2030-01-02", device="GPU Y", cuda_graph=True)])
@@ -269,6 +270,12 @@ def test_chapter_times_compare_the_newest_gpu_and_cpu_runs(tmp_path):
     text = gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path), tmp_path)
     assert "only on the CPU does a peak stand out from seed noise" in text
     assert gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path / "none")).startswith("The chapters'")
+    pd.DataFrame([dict(row, device="GPU X", seconds=5.0, runs_computed=40)]).to_csv(tmp_path / "gpu.csv", index=False)
+    text = gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path), tmp_path)
+    assert ("took 5.0 s on GPU X (40 runs) and 100.0 s on a CPU (2 threads) (24 runs, as the preset was then): not the "
+            "same sweep, so not set against each other.") in text
+    assert "times as fast" not in text and "differ by at most" not in text and "seed noise" not in text
+    pd.DataFrame([dict(row, device="GPU X", seconds=5.0)]).to_csv(tmp_path / "gpu.csv", index=False)
     sweep = dict(date="2030-01-01", device="cpu (2 threads)", sweep="double-descent default", runs=24, width_batch=16)
     same = (pd.DataFrame([dict(sweep, batched_s=90.0, file="w.csv")]),
             pd.DataFrame([dict(sweep, one_at_a_time_s=95.0, file="c.csv")]))
@@ -393,7 +400,7 @@ def test_groups_at_once_project_the_sweep_from_the_widest_sets_only():
     elsewhere = gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), dict(HOURS, gpu_device="NVIDIA H200"))
     assert "measured on NVIDIA H200, not on this card" in elsewhere and "GPU-hours" not in elsewhere
     rows[1]["ratio"], rows[2]["ratio"] = 0.9, 1.5
-    assert "not faster for every set (smallest ratio 0.90, widths 17, 18); as every width above 16" in \
+    assert "not faster for every set (smallest ratio 0.90, widths 17, 18), so groups at once do not lower the sweep" in \
         gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), HOURS)
 
 
@@ -425,10 +432,9 @@ def test_same_setting_sentence_needs_the_same_preset_device_and_limit():
                         "runs": 24, "width_batch": 16, "one_at_a_time_s": 110.0, "file": "b.csv"}])
     assert "took 100.0 s in the width-batching run and 110.0 s in this one, 10.0% apart" in gpu_report.same_setting_sentence(wb, cg)
     other = gpu_report.same_setting_sentence(wb.assign(runs=40, width_batch=4, date="2026-12-04"), cg)
-    assert other.startswith("not measured here: the newest width-batching and groups-at-once sweeps were timed in "
-                            "different settings (40 and 24 runs, widths up to 4 and 16 padded, 2026-12-04 and 2026-11-26)")
-    for changed in (dict(width_batch=0), dict(sweep="double-descent smoke"), dict(runs=40)):
-        assert "apart" not in gpu_report.same_setting_sentence(wb, cg.assign(**changed))
+    assert other == ""  # different settings: nothing to compare
+    for changed in (dict(width_batch=0), dict(sweep="double-descent smoke"), dict(runs=40), dict(device="cpu (8 threads)")):
+        assert gpu_report.same_setting_sentence(wb, cg.assign(**changed)) == ""
     assert gpu_report.same_setting_sentence(wb, cg.drop(columns="width_batch")) == ""  # written before the column
 
 

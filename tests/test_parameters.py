@@ -99,6 +99,26 @@ def test_more_refusals():
         kd.resolve_params("smoke", student_model="transformer")
     with pytest.raises(ConfigError, match="teacher_widths must be a subset of widths"):
         kd.resolve_params("smoke", teacher_widths=[5])
+    from ddlib.chapters import random_features as rf
+
+    with pytest.raises(ConfigError, match="pool_seed must differ from data_seed"):
+        rf.resolve_params("smoke", pool_seed=rf.resolve_params("smoke")["data_seed"])
+
+
+def test_numpy_values_ranges_sets_and_generators_are_the_plain_setting():
+    """What a notebook naturally passes is the same setting, one results folder, as the plain list: a generator
+    is not used up by the validator, a set or range is not hashed as its repr, a NumPy scalar is its number."""
+    import numpy as np
+
+    plain = dd.resolve_params("smoke", widths=[4, 64], label_noise=0.1)
+    for widths in ((w for w in [64, 4]), {64, 4}, range(4, 65, 60), np.array([4, 64]), [np.int64(4), np.int64(64)]):
+        p = dd.resolve_params("smoke", widths=widths, label_noise=np.float64(0.1))
+        assert p["widths"] == [4, 64] and all(type(w) is int for w in p["widths"]), widths
+        assert dd.sweep_configs(p) == dd.sweep_configs(plain)
+    assert dd.resolve_params("smoke", label_noise=np.float32(0.25))["label_noise"] == 0.25
+    assert type(dd.resolve_params("smoke", epochs=np.int64(50))["epochs"]) is int
+    with pytest.raises(ConfigError, match="widths must be a non-empty list of integers; got an empty list"):
+        dd.resolve_params("smoke", widths=(w for w in []))
 
 
 def test_int_and_float_spellings_hash_alike():

@@ -180,9 +180,10 @@ def test_small_pool_bullet_follows_its_numbers():
         "the labels (89.5%); its error spans 2.2 points across teachers whose own errors span 19.9 points: the "
         "student's own peak dominates and little of the teacher shows through.")
     assert as_bad["small_pool_second"] == (
-        "what makes a pool large is its size against the student's $M$ features, not the labeled set's: the student's "
-        "own peak is at $P = M$ whatever the teacher's $N$, which is why a pool of the student's own size ($P/M$ = 1) "
-        "leaves distillation as bad as training on the labels, whatever the teacher (above).")
+        "what makes a pool large is, by the algebra, its size against the student's $M$ features, not the labeled "
+        "set's: the student's own peak is at $P = M$ whatever the teacher's $N$, which is why a pool of the student's "
+        "own size ($P/M$ = 1) leaves distillation as bad as training on the labels, whatever the teacher (above). With "
+        "$M = n$ here, this run alone does not tell $P/M$ from $P/n$ (`student_ratio` sets $M/n$).")
     helps = _study3(spread, spread, small=[0.80, 0.91, 0.90])
     assert helps["small_pool_head"] == "**A pool of the student's own size helps with some teachers.**"
     assert "9.5 points better than the same student fitted to the labels" in helps["small_pool_tail"]
@@ -192,6 +193,9 @@ def test_small_pool_bullet_follows_its_numbers():
     assert worse["small_pool_head"] == "**The smallest pool does not help.**"
     assert "square" not in worse["small_pool_fit"] and worse["pool_small_over_m_text"] == "0.5"
     assert "5.5 points worse" in worse["small_pool_tail"] and "(up to 5.5 points worse, above)" in worse["small_pool_second"]
+    assert "does not tell $P/M$ from $P/n$" in worse["small_pool_second"]  # M = n = 100 here too
+    other_m = _study3(spread, spread, small=[0.888, 0.91, 0.90], m=200, pools=(200, 3200))
+    assert other_m["small_pool_second"].endswith("whatever the teacher (above).")  # M = 2n: the run separates them
     flat = [0.89, 0.90, 0.895]
     level = _study3(flat, flat, small=flat)  # teachers no more spread than the students
     assert "little of the teacher shows through" not in level["small_pool_tail"]

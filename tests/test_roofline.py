@@ -194,6 +194,16 @@ def test_the_kernel_profile_script_writes_what_the_appendix_reads(tmp_path):
     assert list(roofline_report.kernel_profile_table(gpu).columns[:3]) == [
         "k = 1: measured ms", "k = 1: roofline ms", "k = 1: efficiency"]
     assert "furthest below their roofline: ReLU at 10% of it" in roofline_report.kernel_profile_sentence(gpu)
+    assert "known kind" not in roofline_report.kernel_profile_sentence(gpu)  # no unattributed row: nothing to say
+    # the unattributed kernel time (a CUDA-only row, with no roofline) is said, and shown as a dash in the table
+    lost = gpu[gpu["kind"] == kinds[0]].assign(kind="unattributed", roofline_ms=None, efficiency=None,
+                                                measured_ms=0.5 * gpu["step_kernel_ms"].iloc[0])
+    with_lost = pd.concat([gpu, lost], ignore_index=True)
+    k0 = int(with_lost["k"].iloc[0])
+    said = roofline_report.kernel_profile_sentence(with_lost)
+    assert "(50%) of that kernel time the profiler gave no operation of a known kind" in said
+    assert said.endswith("which kinds it belongs to was not traced.")
+    assert roofline_report.kernel_profile_table(with_lost).loc["unattributed", f"k = {k0}: efficiency"] == "—"
 
 
 def test_the_kernel_profile_script_refuses_bad_arguments():
@@ -278,7 +288,8 @@ def test_the_fusion_sentence_names_the_levers_the_target_needs(monkeypatch):
         return roofline_report.roofline_numbers(current)["roof_fusion_sentence"]
 
     assert f"roofline MFU of {alone:.1%}, or" in sentence(0.40) and f"ms and {both:.1%} with Adam's" in sentence(0.40)
-    assert "within the card's reach with the fused passes alone" in sentence(alone - 0.01)
+    assert "within the card's reach with the fused passes alone, but then the kernels would have to run at 99%" in sentence(
+        0.99 * alone)
     assert "needs both fusions, the passes' and Adam's, and even then the kernels would have to run at 99%" in sentence(
         0.99 * both)
     assert "even both fusions stay below the" in sentence(both + 0.01)

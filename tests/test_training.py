@@ -6,7 +6,8 @@ import torch
 from ddlib import DataConfig, RunConfig, TrainConfig, build_model, load_data
 from ddlib.config import TargetConfig
 from ddlib.losses import kd_loss
-from ddlib.train import Targets, compiled, resolve_compile_mode, resolve_fused_optimizer, train_ensemble
+from ddlib.train import (Targets, compiled, predict_logits, resolve_compile_mode, resolve_fused_optimizer,
+                         train_ensemble)
 from ddlib.validation import ConfigError
 
 
@@ -148,7 +149,71 @@ def test_config_hash_is_stable_and_sensitive():
     assert config_hash(a) == config_hash(RunConfig(width=8))
     assert config_hash(a) != config_hash(RunConfig(width=9))
     assert config_hash(a) != config_hash(RunConfig(width=8, data=DataConfig(label_noise=0.1)))
-    assert config_hash(a) != config_hash(RunConfig(width=8, targets=TargetConfig(method="oracle_pool", pool_size=10)))
+    assert config_hash(a) != config_hash(RunConfig(width=8, targets=TargetConfig(method="oracle_pool", pool_size=200)))
+
+
+def test_configs_refuse_what_would_fail_later_or_train_one_model_under_two_hashes():
+    from ddlib import TrainConfig
+    from ddlib.distill import student_config
+
+    for bad in (float("inf"), float("nan"), -1.0, "0"):
+        with pytest.raises(ConfigError, match="weight_decay must be a finite number >= 0"):
+            TrainConfig(weight_decay=bad)
+    small = TrainConfig(batch_size=50, steps=5)
+    teacher = RunConfig(data=DataConfig(n_train=200, n_test=100), width=3, train=small)
+    # a field the method does not use would only change the hash
+    for method, fields, name in (("labels", dict(teacher=teacher), "teacher"), ("labels", dict(pool_size=100), "pool_size"),
+                                 ("hard_pool", dict(teacher=teacher, pool_size=100, temperature=2.0), "temperature"),
+                                 ("soft_kd_pool", dict(teacher=teacher, pool_size=100, alpha=0.5), "alpha"),
+                                 ("oracle_pool", dict(pool_size=100, teacher=teacher), "teacher")):
+        with pytest.raises(ConfigError, match=f"{name} is not used by method '{method}' and must keep its default"):
+            TargetConfig(method=method, **fields)
+    TargetConfig(method="soft_kd_labeled", teacher=teacher, temperature=2.0, alpha=0.5)  # both used there
+    with pytest.raises(ConfigError, match="teacher must be a ddlib.RunConfig or None; got str"):
+        TargetConfig(method="hard_pool", teacher="t", pool_size=100)
+    # nested settings of the wrong type fail when the config is built, naming the field
+    for field_name, value in (("data", {"n_train": 200}), ("train", {"lr": 1e-3}), ("targets", "labels")):
+        with pytest.raises(ConfigError, match=f"{field_name} must be a ddlib.* got (dict|str)"):
+            RunConfig(**{field_name: value})
+    with pytest.raises(ConfigError, match="teacher must be a ddlib.RunConfig; got dict"):
+        student_config({"width": 4}, "hard_pool", model="mlp", width=4, pool_size=100)
+    # batches larger than what the run trains on are refused before anything trains, naming the size
+    with pytest.raises(ConfigError, match=r"batch_size \(128\) must not exceed n_train \(100\)"):
+        RunConfig(data=DataConfig(n_train=100))
+    with pytest.raises(ConfigError, match=r"pool_size \(10\) must be at least one batch \(batch_size=50\)"):
+        student_config(teacher, "oracle_pool", model="mlp", width=4, pool_size=10)
+    with pytest.raises(ConfigError, match=r"batch_size \(50\) must not exceed pool_size \(10\)"):
+        RunConfig(data=teacher.data, train=small, targets=TargetConfig(method="oracle_pool", pool_size=10))
+
+
+def test_a_diverged_group_is_refused_and_nothing_of_it_is_stored(results_dir):
+    from ddlib import TrainConfig, run_configs
+    from ddlib.runner import TrainingDiverged
+    from ddlib.store import ResultStore
+
+    data = DataConfig(n_train=200, n_test=100)
+    cfgs = [RunConfig(data=data, width=3, init_seed=s, order_seed=s, train=TrainConfig(lr=1e30, batch_size=50, steps=3))
+            for s in (0, 1)]
+    with pytest.raises(TrainingDiverged, match=r"training diverged .* lr=1e\+30.* nothing of the group was stored"):
+        run_configs(cfgs, progress=False)
+    assert not any(ResultStore().has(c) for c in cfgs)
+    ok = RunConfig(data=data, width=3, train=TrainConfig(batch_size=50, steps=3))
+    assert run_configs([ok], progress=False).computed == 1  # a sane run still trains and is stored
+
+
+def test_predict_logits_and_load_pool_refuse_wrong_arguments():
+    from ddlib import load_data, load_pool
+    from ddlib.models import build_model
+
+    model = build_model("mlp", 3, (40,), 10, [0])
+    x = torch.zeros(5, 40)
+    assert predict_logits(model, x, members=1).shape == (1, 5, 10)
+    for members in (2, 0, True):
+        with pytest.raises(ConfigError, match=r"members must be the model's number of members \(1\)"):
+            predict_logits(model, x, members=members)
+    data = DataConfig(n_train=200, n_test=100)
+    with pytest.raises(ConfigError, match="cfg must be a ddlib.DataConfig .*got LabeledData"):
+        load_pool(load_data(data), 100)
 
 
 def test_user_pool_files_enter_the_hash_of_cifar_pool_runs(tmp_path, monkeypatch):

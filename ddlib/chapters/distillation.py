@@ -25,7 +25,7 @@ from ..distill import STUDENT_METHODS, STUDENT_SEED_OFFSET, student_config
 from ..models import MODELS
 from ..paths import pool_npz_files
 from ..presets import resolve
-from ..prose import CLEAR, join, plural, points, relation, shown_difference, signed_points
+from ..prose import CLEAR, join, plural, points, relation, shown_difference
 from ..runner import SweepOutcome, records_frame, run_configs
 from ..store import ResultStore
 from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int, one_of, positive_float,
@@ -365,6 +365,12 @@ def _fall_after(s: dict) -> str:
     return f"the widest width's is {'only ' if fall > 0 else ''}{relation(-fall, 'it')}"
 
 
+def _error_gap(shown: float) -> str:
+    """A small difference of printed errors (this one's minus the other's) in words, without a sign to decode:
+    ``"0.4 points lower error"``, ``"0.3 points higher error"``, ``"the same error as printed"``."""
+    return "the same error as printed" if shown == 0 else f"{points(abs(shown))} {'lower' if shown < 0 else 'higher'} error"
+
+
 def _compare(shown: float, other: str) -> str:
     """``hard_pool`` against ``other``: ``shown`` (other's error minus hard_pool's, the difference of the
     printed errors, :func:`shown_difference`) chooses the words and is printed."""
@@ -374,7 +380,7 @@ def _compare(shown: float, other: str) -> str:
         return (f"is only {points(shown)} better than {other}, less than the {points(CLEAR)} counted here "
                 f"as clear")
     if shown > -MARGIN:
-        return f"is on par with {other} ({signed_points(-shown)})"
+        return f"is on par with {other} ({_error_gap(-shown)})"
     return f"is {points(-shown)} worse than {other}"
 
 
@@ -511,7 +517,7 @@ def small_pool_sentence(s: dict) -> str:
                         ("narrow", f"the width-{s['narrow_study_teacher']} teacher")):
         shown = shown_difference(s[f"pool_smallest_{name}"], s["direct"])
         kind = "worse" if shown >= MARGIN else ("better" if shown <= -MARGIN else "on par")
-        parts.append((kind, f"on par ({signed_points(shown)})" if kind == "on par" else points(abs(shown)),
+        parts.append((kind, f"on par ({_error_gap(shown)})" if kind == "on par" else points(abs(shown)),
                       label))
         kinds.append(kind)
     if kinds[0] == kinds[1] != "on par":

@@ -112,6 +112,9 @@ def validate(params: dict) -> None:
     """Raise :class:`ddlib.ConfigError` naming the first parameter whose value is not allowed."""
     for name in ("seed", "data_seed", "pool_seed"):
         non_negative_int(name, params[name])
+    if params["pool_seed"] == params["data_seed"]:  # one generator seed: the pool would repeat the train/test draw
+        raise ConfigError(f"pool_seed must differ from data_seed (both {params['data_seed']}): MNIST-1D draws with "
+                          f"one seed share their first samples, so the pool would hold training and test signals")
     for name in ("lin_n", "lin_d", "lin_points", "n_train", "n_test", "rf_repeats"):
         positive_int(name, params[name])
     if positive_int("lin_trials", params["lin_trials"]) < 2:
@@ -455,7 +458,7 @@ def distillation_numbers(frame: pd.DataFrame, params: dict) -> dict:
                teacher_peak_mse=float(teacher.test_mse[peak_n]), teacher_widest_err=float(teacher.test_error[widest]),
                teacher_best_err=float(teacher.test_error.min()),
                teacher_best_ratio=ratio(teacher.test_error.idxmin() / n),
-               student_m=int(labels_ref.M), student_labels_err=float(labels_ref.test_error),
+               n_train=int(n), student_m=int(labels_ref.M), student_labels_err=float(labels_ref.test_error),
                student_labels_mse=float(labels_ref.test_mse), widest_teacher_ratio=ratio(widest / n))
     pools = sorted(params["pool_sizes"])
     for name, pool in (("small", pools[0]), ("large", pools[-1])):
@@ -493,7 +496,10 @@ def distillation_numbers(frame: pd.DataFrame, params: dict) -> dict:
 
 
 #: The point study 3's small pool adds to the paper's story, whose student escapes because its pool is large.
-_LARGE_AGAINST_M = "what makes a pool large is its size against the student's $M$ features, not the labeled set's:"
+_LARGE_AGAINST_M = ("what makes a pool large is, by the algebra, its size against the student's $M$ features, not the "
+                    "labeled set's:")
+#: Said where the student has as many features as labeled points, so the run cannot separate P/M from P/n.
+_M_IS_N = " With $M = n$ here, this run alone does not tell $P/M$ from $P/n$ (`student_ratio` sets $M/n$)."
 
 
 def small_pool_words(out: dict, teacher_range: float) -> dict:
@@ -534,12 +540,13 @@ def small_pool_words(out: dict, teacher_range: float) -> dict:
                  f"{points(teacher_range)}.")
         second = (f"{_LARGE_AGAINST_M} the student's own peak is at $P = M$ whatever the teacher's $N$, which is why "
                   f"{pool_words} ($P/M$ = {ratio_text(pool / m)}) leaves distillation as bad as training on the "
-                  f"labels, whatever the teacher (above).")
+                  f"labels, whatever the teacher (above).{_M_IS_N if m == out['n_train'] else ''}")
     else:
         tail = (f"With no teacher is it better than {labels} by {points(CLEAR)} or more, and with some it is "
                 f"{points(loss)} worse.")
         second = (f"{_LARGE_AGAINST_M} with {pool_words} ($P/M$ = {ratio_text(pool / m)}), distillation does no "
-                  f"better than training on the labels with any teacher (up to {points(loss)} worse, above).")
+                  f"better than training on the labels with any teacher (up to {points(loss)} worse, above)."
+                  f"{_M_IS_N if m == out['n_train'] else ''}")
     head = f"{pool_words[0].upper()}{pool_words[1:]} {'helps with some teachers' if helps else 'does not help'}"
     return dict(small_pool_head=f"**{head}.**", small_pool_fit=fit, small_pool_tail=tail,
                 small_pool_second=second, pool_small_over_m_text=ratio_text(pool / m),
