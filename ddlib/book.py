@@ -70,6 +70,12 @@ def write_table(frame, chapter: str, params: dict, name: str = "results.csv", fo
     return path
 
 
+def with_dashes(table):
+    """``table`` for display, each missing value shown as a dash (not measured, or no such number) instead of
+    pandas' ``<NA>`` or ``NaN``."""
+    return table.astype(object).where(table.notna(), "—")
+
+
 def glue_numbers(**numbers) -> None:
     """Glue each value under its name for the prose (no display in the cell output).
 

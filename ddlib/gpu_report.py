@@ -197,6 +197,8 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
     and k, in order) instead of a running number, headings in words (:data:`LABELS`); values unchanged."""
     if table.empty:
         return table
+    rates = [c for c in table if c.endswith("images_per_s")]  # whole images per second: no ".0"
+    table = table.assign(**{c: table[c].round().astype("Int64") for c in rates})
     if "widths" in table:  # a width-batching table: its members are the models of one padded ensemble
         return table.set_index("widths").rename(columns={**LABELS, "members": "models",
                                                          "ratio": "speed-up, padded (one at a time / padded)"})
@@ -244,7 +246,7 @@ def key_numbers(runs: pd.DataFrame, fused_runs: pd.DataFrame | None = None) -> d
            "gpu_sweep_train_size": int(first["sweep_train_size"]),
            "gpu_data": str(first["data"]),
            "gpu_script_note": _script_note(current),
-           "gpu_compile_note": _compile_note(compiled_runs(runs), _default_loop(runs), fused_runs),
+           "gpu_compile_note": _compile_note(runs, fused_runs),
            "gpu_layers_words": _layers_words(str(first["model"]), int(current["k"].max()))}
     if len(single):
         small = single[single["k"] <= 16]
@@ -379,37 +381,69 @@ def _layers_words(model: str, k: int) -> str:
     return f"{h0} × {w0} down to {h1} × {w1} pixels, {c0} to {c1} channels at k = {k}"
 
 
-def _compile_note(compiled: pd.DataFrame, uncompiled: pd.DataFrame | None = None,
-                  fused_uncompiled: pd.DataFrame | None = None) -> str:
-    """Each compiled run's rows in words, each beside an ``uncompiled`` foreach row (the throughput rows of
-    :func:`_default_loop`) and, for rows with Adam's fused form, a ``fused_uncompiled`` row (the fused-Adam runs),
-    of the same card, date, CUDA-graph switch, width and number of models, where there is one; then, where a
-    compiled setting was measured for one model at two widths or more, the one-seed sweep projected from those
-    rows alone (:func:`_compiled_projection`)."""
+def compiled_table(runs: pd.DataFrame, fused_runs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every GPU row measured with ``torch.compile`` beside the uncompiled rows of its card, date, width, number of
+    models and CUDA-graph switch: images/s and MFU compiled; images/s uncompiled ("uncompiled, ...") with Adam's
+    foreach form (the throughput rows of :func:`_default_loop`) and, for rows compiled with Adam's fused form, with
+    the fused form (``fused_runs``); and "compiling alone", compiled over uncompiled with the same form of Adam.
+    Empty where nothing was compiled."""
+    compiled = compiled_runs(runs)
+    if compiled.empty:
+        return pd.DataFrame()
+    uncompiled = _default_loop(runs)
+    compiled = compiled.assign(graph=_cuda_graph(compiled), fused=_fused_adam(compiled))
+    rows = []
+    for _, r in compiled.sort_values(["date", "device", "compile_mode", "members", "k"]).iterrows():
+        plain = _same_setting_row(uncompiled, r, r["graph"])
+        plain_fused = _same_setting_row(fused_runs, r, r["graph"]) if r["fused"] else None
+        same_adam = plain_fused if r["fused"] else plain
+        rows.append({"card, date": f"{r['device']}, {r['date']}", "compiled as": _compiled_as(r),
+                     "seeds grouped": int(r["members"]), "k": int(r["k"]),
+                     "images/s": round(r["ours_images_per_s"]), "MFU %": round(100 * r["ours_mfu"], 1),
+                     "uncompiled, foreach Adam": None if plain is None else round(plain["ours_images_per_s"]),
+                     "uncompiled, fused Adam": (None if plain_fused is None else
+                                                      round(plain_fused["ours_images_per_s"])),
+                     "compiling alone": (None if same_adam is None else
+                                         round(r["ours_images_per_s"] / same_adam["ours_images_per_s"], 2))})
+    table = pd.DataFrame(rows).set_index(["card, date", "compiled as", "seeds grouped", "k"])
+    ints = ["images/s", "uncompiled, foreach Adam", "uncompiled, fused Adam"]  # images per second, whole
+    return table.astype({c: "Int64" for c in ints}).dropna(axis="columns", how="all")
+
+
+def _compiled_as(row: pd.Series) -> str:
+    """A compiled row's mode, loop (the CUDA graph, or eager) and Adam's form, in a few words."""
+    return f"{row['compile_mode']}, {'graph' if row['graph'] else 'eager'}, {'fused' if row['fused'] else 'foreach'} Adam"
+
+
+def _compiled_setting(row: pd.Series) -> str:
+    """A compiled row's setting in a few words: mode, loop, Adam's form, card and date."""
+    return f"{_compiled_as(row)}; {row['device']}, {row['date']}"
+
+
+def _compile_note(runs: pd.DataFrame, fused_runs: pd.DataFrame | None = None) -> str:
+    """What the compiled runs (:func:`compiled_table`) show, per setting (mode, CUDA-graph switch, Adam's form,
+    card, date): how much compiling alone gained over the same loop uncompiled, the utilisation at the widest
+    width measured, and, where the setting was measured for one model at two widths or more, the one-seed sweep
+    projected from those rows alone (:func:`_compiled_projection`)."""
+    compiled = compiled_runs(runs)
     if compiled.empty:
         return ("No run with `torch.compile` has been measured on a GPU yet (`benchmarks/gpu_session.sh` "
                 "includes one).")
+    table = compiled_table(runs, fused_runs).reset_index()
+    table["setting"] = table["compiled as"] + "; " + table["card, date"]
     sentences = []
-    compiled = compiled.assign(graph=_cuda_graph(compiled), fused=_fused_adam(compiled))
-    for (mode, device, date, graph, fused), rows in compiled.groupby(["compile_mode", "device", "date", "graph",
-                                                                      "fused"]):
-        parts = []
-        for _, r in rows.sort_values(["k", "members"]).iterrows():
-            ratio = "" if pd.isna(r["baseline_images_per_s"]) else f", {r['ratio']:.2f}x the baseline of that run"
-            plain = _same_setting_row(uncompiled, r, graph)
-            against = ("" if plain is None else f", against {plain['ours_images_per_s']:,.0f} images/s "
-                       f"({plain['ours_mfu']:.1%}) uncompiled" + (" with Adam's foreach form" if fused else ""))
-            plain_fused = _same_setting_row(fused_uncompiled, r, graph) if fused else None
-            if plain_fused is not None:
-                against += (f"{' and' if against else ', against'} {plain_fused['ours_images_per_s']:,.0f} images/s uncompiled "
-                            f"with the fused form (compiling alone: "
-                            f"{r['ours_images_per_s'] / plain_fused['ours_images_per_s']:.2f} times)")
-            parts.append(f"k = {int(r['k'])} with {_models(r['members'])}: {r['ours_images_per_s']:,.0f} "
-                         f"images/s{ratio}, MFU {r['ours_mfu']:.1%}{against}")
-        graph_words = ", whole step as a CUDA graph" if graph else ""
-        adam_words = ", Adam's fused form" if fused else ""
-        sentences.append(f"With `torch.compile` (mode {mode}{graph_words}{adam_words}; {device}, {date}): "
-                         + "; ".join(parts) + "." + _compiled_projection(rows))
+    with_flags = compiled.assign(graph=_cuda_graph(compiled), fused=_fused_adam(compiled))
+    for setting, rows in table.groupby("setting", sort=False):
+        widest = rows[rows["k"] == rows["k"].max()].sort_values("seeds grouped")
+        mfu = ", ".join(f"{v:.1f}% with {_models(m)}" for m, v in zip(widest["seeds grouped"], widest["MFU %"]))
+        gain = rows["compiling alone"].dropna() if "compiling alone" in rows else pd.Series(dtype=float)
+        alone = ("" if gain.empty else
+                 f"compiling alone trained {gain.min():.2f} times the same loop uncompiled" if gain.min() == gain.max()
+                 else f"compiling alone trained {gain.min():.2f}–{gain.max():.2f} times the same loop uncompiled")
+        said = "; ".join(w for w in (alone, f"MFU at k = {int(rows['k'].max())}: {mfu}") if w)
+        mode, rest = setting.split("; ", 1)
+        flags = with_flags[with_flags.apply(_compiled_setting, axis=1) == setting]
+        sentences.append(f"With `torch.compile` (mode {mode}; {rest}): {said}." + _compiled_projection(flags))
     return " ".join(sentences)
 
 

@@ -48,6 +48,8 @@ MODEL_WORDS = {
     "cnn5": ("four 3x3 conv-BatchNorm-ReLU layers of widths `[k, 2k, 4k, 8k]` with max-pooling, then a linear layer, "
              "as in Nakkiran et al. 2019"),
 }
+#: Each model family's name in prose (the identifier is what parameters take).
+MODEL_NAMES = {"mlp": "MLP", "cnn1d": "1-D CNN", "resnet18": "PreAct ResNet-18", "cnn5": "5-layer CNN"}
 IMAGE_MODELS = ("resnet18", "cnn5")  # built by ddlib.vision_models
 MODELS = VECTOR_MODELS + IMAGE_MODELS
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import roofline
+from .book import with_dashes
 from .gpu_report import RESULTS, SMALL_K, TARGETS, newest_file, projected_sweep_hours, sweep_images
 from .prose import plural
 from .roofline import Hardware
@@ -371,7 +372,7 @@ def kernel_profile_table(runs: pd.DataFrame) -> pd.DataFrame:
     table = rows.pivot_table(index="kind", columns="k", values=values, sort=False)
     table = table[[(what, k) for k in sorted(rows["k"].unique()) for what in values]]
     table.columns = [f"k = {k}: {what.replace('_', ' ')}" for what, k in table.columns]
-    return table.round(3).astype(object).where(table.notna(), "—")  # no roofline for the unattributed time
+    return with_dashes(table.round(3))  # no roofline for the unattributed time
 
 
 def kernel_profile_sentence(runs: pd.DataFrame) -> str:

@@ -92,10 +92,10 @@ def test_pool_study_names_its_second_teacher_truthfully():
 
     below = narrow_study_label({"study_teachers": [12, 64], "peak_width": 16, "study_narrow_is_narrower": True,
                                 "clear_peak": False})
-    assert below == "the best teacher narrower than width 16 (width 12)"  # not a clear peak: never called one
+    assert below == "the best teacher narrower than width 16 (width 12, best by the double-descent sweep's mean)"  # not a clear peak: never called one
     clear = narrow_study_label({"study_teachers": [12, 64], "peak_width": 16, "study_narrow_is_narrower": True,
                                 "clear_peak": True})
-    assert clear == "the best teacher narrower than the peak at width 16 (width 12)"
+    assert clear == "the best teacher narrower than the peak at width 16 (width 12, best by the double-descent sweep's mean)"
     at_peak = narrow_study_label({"study_teachers": [4, 8], "peak_width": 4, "study_narrow_is_narrower": False,
                                   "clear_peak": True})
     assert "narrower than the peak" not in at_peak and "no teacher width lies below the peak at width 4" in at_peak
@@ -697,8 +697,9 @@ def test_the_noise_study_sentence_compares_the_rule_and_says_whether_the_widest_
     base, noisy = summarize(_dd_frame(_MONOTONE)), summarize(_dd_frame(_PEAK_WIDEST_NOT_BEST))
     text = noise_study_sentence(base, {0.4: noisy}, 0.2)
     assert text.startswith("With 40% of the labels mislabeled instead of 20%, the same rule finds that this run shows "
-                           "double descent. Near the threshold, width 8's test error is 6.0 points above width 2's, "
-                           "the best narrower one; at 20%, width 2's test error is")  # the main sweep's own rise
+                           "double descent. Near the threshold (width 8 is the first to fit the noisy labels), width "
+                           "8's test error is 6.0 points above width 2's, the best narrower one; at 20% (width 4 is "
+                           "the first to fit the noisy labels), width 2's test error is")  # the main sweep's own rise
     assert "The spread between seeds is 0.1 points at 40% and 0.1 points at 20%." in text
     lone = summarize(_dd_frame(_PEAK_WIDEST_NOT_BEST, seeds=(0,)))
     lone_base = summarize(_dd_frame(_MONOTONE, seeds=(0,)))

@@ -82,15 +82,16 @@ def test_a_newer_run_supersedes_older_ones_and_compiled_rows_stay_apart(tmp_path
     assert k["gpu_ratio_batched_min_small_k"] == 5.0 and k["gpu_ratio_batched_verdict"] == "met"
     assert "`ddlib.train.train_ensemble` itself" in k["gpu_script_note"]
     assert k["gpu_script_note"].endswith("in the same run (its `DataLoader` with 8 worker processes).")
-    assert "reduce-overhead" in k["gpu_compile_note"] and "123,456 images/s" in k["gpu_compile_note"]
+    assert "reduce-overhead" in k["gpu_compile_note"]
+    assert 123456 in gpu_report.compiled_table(runs)["images/s"].tolist()
     assert "compile_mode" not in gpu_report.show(current)  # constant within the cited run
 
 
 def test_notes_for_the_committed_runs(tmp_path):
     k = gpu_report.key_numbers(gpu_report.load_benchmarks())
     assert "(the whole step as a CUDA graph, Adam's foreach form;" in k["gpu_script_note"]
-    assert k["gpu_compile_note"].startswith("With `torch.compile` (mode default, whole step as a CUDA graph; NVIDIA H100")
-    assert "MFU 14.2%" in k["gpu_compile_note"]  # the compiled k = 64 row of the H100 run
+    assert k["gpu_compile_note"].startswith("With `torch.compile` (mode default, graph, foreach Adam; NVIDIA H100")
+    assert "MFU at k = 64: 14.2% with one model" in k["gpu_compile_note"]  # the compiled k = 64 row of the H100 run
     import shutil
 
     shutil.copy(gpu_report.RESULTS / "gpu-resnet18-members1.csv", tmp_path)
@@ -300,24 +301,33 @@ def test_width_lists_compress_runs_and_stage_sizes_come_from_the_model():
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_the_compile_note_sets_each_compiled_row_beside_the_uncompiled_one():
+def test_the_compiled_table_sets_each_compiled_row_beside_the_uncompiled_one():
     runs = gpu_report.load_benchmarks()
-    note = gpu_report.key_numbers(runs)["gpu_compile_note"]
+    fused = gpu_report.load_benchmarks(gpu_report.RESULTS / "fused-adam")
+    table = gpu_report.compiled_table(runs, fused)
     current = gpu_report.current_runs(runs)
     plain = current[(current["k"] == 64) & (current["members"] == 1)].iloc[0]
     # each compiled row stands beside the uncompiled row of its own card, date and switch, not the cited card's
     h100 = runs[(runs["file"] == "gpu-resnet18-graph-h100.csv") & (runs["k"] == 64) & (runs["members"] == 1)].iloc[0]
-    assert (f"NVIDIA H100 80GB HBM3, 2026-11-26): k = 64 with one model: 42,161 images/s, MFU 14.2%, against "
-            f"{h100['ours_images_per_s']:,.0f} images/s") in note
-    assert (f"53,650 images/s, MFU 18.1%, against {plain['ours_images_per_s']:,.0f} images/s "
-            f"({plain['ours_mfu']:.1%}) uncompiled with Adam's foreach form;") in note
-    assert "mode default, whole step as a CUDA graph; NVIDIA H100" in note  # that compiled run used foreach Adam
-    assert "mode max-autotune-no-cudagraphs, whole step as a CUDA graph, Adam's fused form; NVIDIA H200" in note
+    row = table.loc[("NVIDIA H100 80GB HBM3, 2026-11-26", "default, graph, foreach Adam", 1, 64)]
+    assert row["images/s"] == 42161 and row["MFU %"] == 14.2
+    assert row["uncompiled, foreach Adam"] == round(h100["ours_images_per_s"])
+    assert row["compiling alone"] == round(42161 / h100["ours_images_per_s"], 2)  # foreach: against foreach
+    h200 = table.loc[("NVIDIA H200, 2026-12-04", "max-autotune-no-cudagraphs, graph, fused Adam", 1, 64)]
+    f64 = fused[(fused["k"] == 64) & (fused["members"] == 1)].iloc[0]
+    assert h200["uncompiled, foreach Adam"] == round(plain["ours_images_per_s"])
+    assert h200["uncompiled, fused Adam"] == round(f64["ours_images_per_s"])
+    assert h200["compiling alone"] == round(53_650 / f64["ours_images_per_s"], 2)  # fused: against fused
+    assert pd.isna(gpu_report.compiled_table(runs)["compiling alone"]).sum() > pd.isna(table["compiling alone"]).sum()
+    note = gpu_report.key_numbers(runs, fused)["gpu_compile_note"]
+    assert "(mode default, graph, foreach Adam; NVIDIA H100 80GB HBM3, 2026-11-26): compiling alone" in note
+    assert (f"compiling alone trained {42161 / h100['ours_images_per_s']:.2f}–") in note
+    assert "MFU at k = 64: 18.1% with one model, 20.1% with 8 seeds grouped, 23.1% with 16 seeds grouped" in note
     compiled = gpu_report.compiled_runs(runs)
     both = pd.concat([runs, compiled.assign(fused_optimizer=True, ours_images_per_s=50_000.0)], ignore_index=True)
-    note = gpu_report.key_numbers(both)["gpu_compile_note"]
-    assert "whole step as a CUDA graph, Adam's fused form; NVIDIA H100" in note and "50,000 images/s" in note
-    assert "42,161 images/s" in note  # the foreach run keeps its own sentence
+    twice = gpu_report.compiled_table(both)
+    assert 50_000 in twice["images/s"].tolist() and 42161 in twice["images/s"].tolist()
+    assert gpu_report.compiled_table(runs[gpu_report._compile_mode(runs) == "off"]).empty
 
 
 def test_the_mnist1d_benchmark_sentence_reads_its_log(tmp_path):
@@ -491,16 +501,12 @@ def test_groups_at_once_say_how_their_own_one_after_another_runs_compare_with_th
         gpu_report.one_model_images_per_s("64", throughput[throughput["members"] > 1])
 
 
-def test_the_compile_note_compares_fused_compiled_rows_with_fused_uncompiled_ones_and_projects_the_sweep():
-    """The book's path: key_numbers with the fused-Adam runs. A fused compiled row stands beside the fused
-    uncompiled row of its card and date (compiling alone = their quotient), and one compiled setting measured for
-    one model at two widths or more projects the sweep from those rows alone."""
+def test_the_compile_note_projects_the_sweep_from_one_compiled_setting():
+    """The book's path: key_numbers with the fused-Adam runs. One compiled setting measured for one model at two
+    widths or more projects the sweep from those rows alone."""
     runs = gpu_report.load_benchmarks()
     fused = gpu_report.load_benchmarks(gpu_report.RESULTS / "fused-adam")
     note = gpu_report.key_numbers(runs, fused)["gpu_compile_note"]
-    f64 = fused[(fused["k"] == 64) & (fused["members"] == 1)].iloc[0]
-    assert (f"and {f64['ours_images_per_s']:,.0f} images/s uncompiled with the fused form (compiling alone: "
-            f"{53_650 / f64['ours_images_per_s']:.2f} times)") in note
     compiled = gpu_report.compiled_runs(runs)
     one = compiled[(compiled["device"] == "NVIDIA H200") & (compiled["members"] == 1)]
     hours = gpu_report.projected_sweep_hours(one.iloc[0], dict(zip(one["k"].astype(int), one["ours_images_per_s"])))
@@ -511,7 +517,6 @@ def test_the_compile_note_compares_fused_compiled_rows_with_fused_uncompiled_one
     assert flat > hours  # k = 1 and 4 ran faster than k = 16
     assert (f"(k = 16, 32, 64; widths below 16 at k = 16's speed), the one-seed sweep (k = 1 to 64, 4000 epochs) would "
             f"take about {flat:.0f} GPU-hours") in gpu_report._compiled_projection(wide)
-    assert "fused form (compiling alone" not in gpu_report.key_numbers(runs)["gpu_compile_note"]  # none given
     assert note.count("Projected from") == 1  # the H100's compiled run has one width only
 
 

@@ -301,7 +301,7 @@ def narrow_study_label(teacher_summary: dict) -> str:
     width, peak = teacher_summary["study_teachers"][0], teacher_summary["peak_width"]
     name = f"the peak at width {peak}" if teacher_summary.get("clear_peak") else f"width {peak}"
     if teacher_summary["study_narrow_is_narrower"]:
-        return f"the best teacher narrower than {name} (width {width})"
+        return f"the best teacher narrower than {name} (width {width}, best by the double-descent sweep's mean)"
     return f"the narrowest teacher (width {width}; no teacher width lies below {name} in this run)"
 
 

@@ -14,7 +14,7 @@ from .. import book
 from ..config import OPTIMIZERS, RunConfig, TrainConfig, check_model_for_dataset
 from ..data import CIFAR_TEST_SIZE, CIFAR_TRAIN_SIZE, DATASET_SHAPES, DATASETS, DataConfig
 from ..devices import DEVICES, resolve_device
-from ..models import MODELS
+from ..models import MODEL_NAMES, MODELS
 from ..presets import resolve
 from ..prose import CLEAR, as_shown, points, relation, shown_difference
 from ..runner import SweepOutcome, records_frame, run_configs
@@ -46,11 +46,24 @@ NOISE_STUDY = {"smoke": [0.4], "default": [0.4], "paper": []}
 PRESETS = {name: dict(sweep, noise_study=NOISE_STUDY[name]) for name, sweep in SWEEP_PRESETS.items()}
 
 
+#: Optimizers and datasets by their names in prose (the identifiers are what parameters take).
+OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD"}
+DATASET_NAMES = {"mnist1d": "MNIST-1D", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
+
+
+def model_in_words(model: str) -> str:
+    """A model family as prose names it, with the identifier parameters take: ``"1-D CNN (`cnn1d`)"``."""
+    return f"{MODEL_NAMES[model]} (`{model}`)"
+
+
 def paper_setting() -> dict:
-    """The ``paper`` preset's recipe, for prose that describes it (glued, never typed)."""
+    """The ``paper`` preset's recipe, for prose that describes it (glued, never typed): names as prose writes them,
+    and ``paper_model`` as the identifier, in code."""
     p = PRESETS["paper"]
-    return {"paper_model": p["model"], "paper_k_min": min(p["widths"]), "paper_k_max": max(p["widths"]),
-            "paper_dataset": p["dataset"], "paper_label_noise": p["label_noise"], "paper_optimizer": p["optimizer"],
+    return {"paper_model": f"`{p['model']}`", "paper_model_name": MODEL_NAMES[p["model"]],
+            "paper_k_min": min(p["widths"]), "paper_k_max": max(p["widths"]),
+            "paper_dataset": DATASET_NAMES[p["dataset"]], "paper_label_noise": p["label_noise"],
+            "paper_optimizer": OPTIMIZER_NAMES[p["optimizer"]],
             "paper_lr": p["lr"], "paper_batch": p["batch_size"], "paper_epochs": p["epochs"]}
 
 
@@ -59,7 +72,7 @@ def dataset_words(dataset: str) -> str:
     shape, classes = DATASET_SHAPES[dataset]
     if dataset == "mnist1d":
         return f"MNIST-1D (Greydanus & Kobak), generated offline: {classes} classes of {shape[0]}-sample signals"
-    name = dataset.upper().replace("CIFAR", "CIFAR-")
+    name = DATASET_NAMES[dataset]
     return f"{name}: {classes} classes of {shape[1]}×{shape[2]} colour images"
 
 
@@ -194,6 +207,11 @@ def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: flo
         return (f"{said} is no longer the best of the sweep, but only {points(behind)} behind width {best} "
                 f"({s['best_test_error']:.1%}), less than the {points(CLEAR)} counted as clear.")
 
+    def threshold(s: dict) -> str:
+        """Where the interpolation threshold lies in a sweep (the first width that fits its noisy labels)."""
+        return ("no width fits the noisy labels" if s.get("threshold_width") is None else
+                f"width {s['threshold_width']} is the first to fit the noisy labels")
+
     def spread(s: dict, level: float) -> str:
         return "" if s["seed_spread"] != s["seed_spread"] else f"{points(s['seed_spread'])} at {level:.0%}"
 
@@ -203,8 +221,8 @@ def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: flo
         spreads = [w for w in (spread(s, level), spread(base, base_noise)) if w]
         seeds = f" The spread between seeds is {' and '.join(spreads)}." if spreads else ""
         parts.append(f"With {level:.0%} of the labels mislabeled instead of {base_noise:.0%}, the same rule finds "
-                     f"that {head[0].lower()}{head[1:]} Near the threshold, {rise(s)}; at {base_noise:.0%}, "
-                     f"{rise(base)}.{seeds} {widest(s)}")
+                     f"that {head[0].lower()}{head[1:]} Near the threshold ({threshold(s)}), {rise(s)}; at "
+                     f"{base_noise:.0%} ({threshold(base)}), {rise(base)}.{seeds} {widest(s)}")
     return " ".join(parts)
 
 
