@@ -70,10 +70,20 @@ def write_table(frame, chapter: str, params: dict, name: str = "results.csv", fo
     return path
 
 
-def with_dashes(table):
+def with_dashes(table, formats: dict[str, str] | None = None):
     """``table`` for display, each missing value shown as a dash (not measured, or no such number) instead of
-    pandas' ``<NA>`` or ``NaN``."""
-    return table.astype(object).where(table.notna(), "—")
+    pandas' ``<NA>`` or ``NaN``, and the columns named in ``formats`` formatted by theirs (``{"ratio": "{:.2f}"}``:
+    ``1.20``, not ``1.2``); ``None`` for an empty table (nothing to show)."""
+    import pandas as pd
+
+    if table.empty:
+        return None
+    formats = formats or {}
+    out = table.astype(object)
+    for column in out:
+        fmt = formats.get(column, "{}")
+        out[column] = [("—" if pd.isna(v) else fmt.format(v)) for v in out[column]]
+    return out
 
 
 def glue_numbers(**numbers) -> None:

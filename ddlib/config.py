@@ -103,9 +103,11 @@ class TargetConfig:
                   "pool_size": self.method not in POOL_METHODS, "pool_seed": self.method not in POOL_METHODS,
                   "temperature": not self.method.startswith("soft_kd"), "alpha": self.method != "soft_kd_labeled"}
         for name, is_unused in unused.items():
-            if is_unused and getattr(self, name) != default[name].default:
+            value = getattr(self, name)
+            if is_unused and value != default[name].default:
+                shown = f"a RunConfig (hash {config_hash(value)})" if isinstance(value, RunConfig) else repr(value)
                 raise ConfigError(f"{name} is not used by method {self.method!r} and must keep its default "
-                                  f"({default[name].default!r}); got {getattr(self, name)!r}")
+                                  f"({default[name].default!r}); got {shown}")
 
     @property
     def uses_pool(self) -> bool:

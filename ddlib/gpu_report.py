@@ -23,6 +23,7 @@ from .chapters import double_descent as dd
 from .prose import join, plural
 from .paths import REPO_ROOT
 from .vision_models import stage_shapes, vision_forward_flops
+from .width_batching import GPU_WIDTH_BATCH
 
 RESULTS = REPO_ROOT / "benchmarks" / "results"
 #: Small-size runs of the same script on this project's CPU machines (no MFU, no targets).
@@ -149,7 +150,7 @@ def graph_numbers(runs: pd.DataFrame) -> dict:
             f"one model {small.min():.1f}–{small.max():.1f} times as fast as the eager loop for k ≤ 16 and "
             f"{widest['graph_speedup']:.1f} times at k = {int(widest['k'])}; with {int(many['members'].iloc[0])} seeds "
             f"grouped, {many_small.min():.1f}–{many_small.max():.1f} times for k ≤ 16 and "
-            f"{many_widest['graph_speedup']:.1f} times at k = {int(many_widest['k'])}. It gains most "
+            f"{many_widest['graph_speedup']:.2f} times at k = {int(many_widest['k'])}. It gains most "
             f"({most['graph_speedup']:.1f} times) with {_models(most['members'])} at k = {int(most['k'])} and least "
             f"({least['graph_speedup']:.2f} times) with {_models(least['members'])} at k = {int(least['k'])}.{other_card}")
     return {"graph_sentence": text}
@@ -341,6 +342,40 @@ def _hours_by_width(single: pd.DataFrame, first: pd.Series, small_k: int = SMALL
                                          f"{TARGETS['sweep_hours']:.0f} hours.")}
 
 
+def defaults_sweep_sentence(fused_runs: pd.DataFrame | None, width_runs: pd.DataFrame,
+                            small_k: int = GPU_WIDTH_BATCH) -> str:
+    """The one-seed sweep as the library's defaults on CUDA run it, from two measurements of one card: widths 1 to
+    ``small_k`` (default: the runner's limit on a GPU) padded into one ensemble (the newest GPU width-batching set of exactly those widths, one seed each,
+    the whole step as a CUDA graph: its padded time per step trains all of them at once) and the wider widths one
+    at a time with Adam's fused form (the newest fused-Adam run's one-model rows, projected as the throughput
+    run's are, :func:`projected_sweep_hours`). ``""`` where either is missing or they ran on different cards."""
+    if fused_runs is None or fused_runs.empty or width_runs.empty:
+        return ""
+    fused = newest_file(fused_runs, cpu=False)
+    one = fused[fused["members"] == 1] if len(fused) else fused
+    if len(one) < 2:
+        return ""
+    first = one.iloc[0]
+    gpu = width_runs[~width_runs["device"].str.startswith("cpu")]
+    sets = gpu[gpu["widths"].map(lambda w: sorted(_width_list(w)) == list(range(1, small_k + 1)))
+               & (gpu["seeds"] == 1) & _cuda_graph(gpu) & (gpu["device"] == first["device"])]
+    if sets.empty:
+        return ""
+    padded = newest_file(sets).iloc[0]
+    k_max = int(first["sweep_k_max"])
+    step_s = float(padded["padded_s"]) / int(padded["timed_steps"])
+    small = sweep_images(first) / int(padded["batch_size"]) * step_s / 3600
+    wide = projected_sweep_hours(first, dict(zip(one["k"].astype(int), one["ours_images_per_s"])),
+                                 range(small_k + 1, k_max + 1))
+    total, target = small + wide, TARGETS["sweep_hours"]
+    return (f"As the library's defaults on CUDA run it, widths 1 to {small_k} padded into one ensemble "
+            f"({1e3 * step_s:.1f} ms a step for all {small_k}; {padded['device']}, {padded['date']}, "
+            f"`benchmarks/results/width-batching/`, Adam's form not recorded) would take about {small:.0f} GPU-hours, "
+            f"and widths {small_k + 1} to {k_max} one at a time with Adam's fused form (projected from the fused-Adam "
+            f"rows; {first['device']}, {first['date']}) about {wide:.0f}: about {total:.0f} GPU-hours in all, "
+            f"{'under' if total < target else 'still over'} the {target:.0f}-hour target.")
+
+
 def _card_note(device: str) -> str:
     if TARGET_CARD in device:
         return ""
@@ -382,11 +417,10 @@ def _layers_words(model: str, k: int) -> str:
 
 
 def compiled_table(runs: pd.DataFrame, fused_runs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every GPU row measured with ``torch.compile`` beside the uncompiled rows of its card, date, width, number of
-    models and CUDA-graph switch: images/s and MFU compiled; images/s uncompiled ("uncompiled, ...") with Adam's
-    foreach form (the throughput rows of :func:`_default_loop`) and, for rows compiled with Adam's fused form, with
-    the fused form (``fused_runs``); and "compiling alone", compiled over uncompiled with the same form of Adam.
-    Empty where nothing was compiled."""
+    """Every GPU row measured with ``torch.compile`` beside the uncompiled row of its card, date, width, number of
+    models, CUDA-graph switch and form of Adam (foreach: the throughput rows of :func:`_default_loop`; fused:
+    ``fused_runs``): images/s and MFU compiled, images/s uncompiled, and "compiling alone", compiled over
+    uncompiled. Empty where nothing was compiled."""
     compiled = compiled_runs(runs)
     if compiled.empty:
         return pd.DataFrame()
@@ -394,20 +428,15 @@ def compiled_table(runs: pd.DataFrame, fused_runs: pd.DataFrame | None = None) -
     compiled = compiled.assign(graph=_cuda_graph(compiled), fused=_fused_adam(compiled))
     rows = []
     for _, r in compiled.sort_values(["date", "device", "compile_mode", "members", "k"]).iterrows():
-        plain = _same_setting_row(uncompiled, r, r["graph"])
-        plain_fused = _same_setting_row(fused_runs, r, r["graph"]) if r["fused"] else None
-        same_adam = plain_fused if r["fused"] else plain
+        plain = _same_setting_row(fused_runs if r["fused"] else uncompiled, r, r["graph"])
         rows.append({"card, date": f"{r['device']}, {r['date']}", "compiled as": _compiled_as(r),
                      "seeds grouped": int(r["members"]), "k": int(r["k"]),
-                     "images/s": round(r["ours_images_per_s"]), "MFU %": round(100 * r["ours_mfu"], 1),
-                     "uncompiled, foreach Adam": None if plain is None else round(plain["ours_images_per_s"]),
-                     "uncompiled, fused Adam": (None if plain_fused is None else
-                                                      round(plain_fused["ours_images_per_s"])),
-                     "compiling alone": (None if same_adam is None else
-                                         round(r["ours_images_per_s"] / same_adam["ours_images_per_s"], 2))})
+                     "images/s": round(r["ours_images_per_s"]), "MFU %": float(f"{100 * r['ours_mfu']:.3g}"),
+                     "uncompiled, images/s": None if plain is None else round(plain["ours_images_per_s"]),
+                     "compiling alone": (None if plain is None else
+                                         round(r["ours_images_per_s"] / plain["ours_images_per_s"], 2))})
     table = pd.DataFrame(rows).set_index(["card, date", "compiled as", "seeds grouped", "k"])
-    ints = ["images/s", "uncompiled, foreach Adam", "uncompiled, fused Adam"]  # images per second, whole
-    return table.astype({c: "Int64" for c in ints}).dropna(axis="columns", how="all")
+    return table.astype({c: "Int64" for c in ("images/s", "uncompiled, images/s")})
 
 
 def _compiled_as(row: pd.Series) -> str:
@@ -438,12 +467,14 @@ def _compile_note(runs: pd.DataFrame, fused_runs: pd.DataFrame | None = None) ->
         mfu = ", ".join(f"{v:.1f}% with {_models(m)}" for m, v in zip(widest["seeds grouped"], widest["MFU %"]))
         gain = rows["compiling alone"].dropna() if "compiling alone" in rows else pd.Series(dtype=float)
         alone = ("" if gain.empty else
-                 f"compiling alone trained {gain.min():.2f} times the same loop uncompiled" if gain.min() == gain.max()
-                 else f"compiling alone trained {gain.min():.2f}–{gain.max():.2f} times the same loop uncompiled")
+                 f"compiling alone trained {gain.min():.2f} times as fast as the same loop uncompiled"
+                 if gain.min() == gain.max() else
+                 f"compiling alone trained {gain.min():.2f}–{gain.max():.2f} times as fast as the same loop uncompiled")
         said = "; ".join(w for w in (alone, f"MFU at k = {int(rows['k'].max())}: {mfu}") if w)
-        mode, rest = setting.split("; ", 1)
+        mode, loop = rows["compiled as"].iloc[0].split(", ", 1)
         flags = with_flags[with_flags.apply(_compiled_setting, axis=1) == setting]
-        sentences.append(f"With `torch.compile` (mode {mode}; {rest}): {said}." + _compiled_projection(flags))
+        sentences.append(f"With `torch.compile` (mode {mode}; {loop.replace('graph', 'CUDA graph', 1)}; "
+                         f"{rows['card, date'].iloc[0]}): {said}." + _compiled_projection(flags))
     return " ".join(sentences)
 
 
@@ -815,8 +846,8 @@ def _concurrent_projection(gpu: pd.DataFrame, numbers: dict, against: pd.Series 
     ratio, slowest = float(ratios.min()), _spaced(wide.loc[ratios.idxmin(), "widths"])
     if ratio <= 1:
         return (f"Above {SMALL_K}, at once was not faster for every set{' ' + basis if against is not None else ''} "
-                f"(smallest ratio {ratio:.2f}, widths {slowest}), so groups at once do not lower the sweep projection "
-                f"above.")
+                f"(smallest ratio {ratio:.2f}, widths {slowest}); as every width above {SMALL_K} is charged at the "
+                f"smallest ratio, groups at once do not lower the sweep projection above.")
     small, rest = numbers["gpu_sweep_hours_small"], numbers["gpu_sweep_hours_wide"] / ratio
     widest, k_max = _widest_at_once(wide), int(numbers["gpu_sweep_k_max"])
     caveat = ("" if widest >= k_max else
@@ -948,13 +979,19 @@ def _width_batching_gpu_verdict(gpu: pd.DataFrame) -> str:
     return f"{verdict}, eager or graphed{cards}."
 
 
-def _preset_now(chapter: str, preset: str, measured) -> str:
-    """``", as the preset was when timed; it now has N"`` where the double-descent sweep at ``preset`` (what the
-    chapter benchmarks time) now has another number of runs than the ``measured`` one; else ``""``."""
+def _preset_runs(chapter: str, preset: str) -> int | None:
+    """How many runs the double-descent sweep at ``preset`` (what the chapter benchmarks time) has now; ``None``
+    for what is not known beforehand (the distillation chapter's runs depend on its teachers' sweep)."""
     if chapter != dd.CHAPTER or preset not in dd.SWEEP_PRESETS:
-        return ""
-    now = len(dd.sweep_configs(dd.resolve_params(preset, device="cpu")))
-    return "" if now == int(measured) else f", as the preset was when timed; it now has {now}"
+        return None
+    return len(dd.sweep_configs(dd.resolve_params(preset, device="cpu")))
+
+
+def _preset_now(chapter: str, preset: str, measured) -> str:
+    """``", as the preset was when timed; it now has N"`` where the double-descent sweep at ``preset`` now has
+    another number of runs than the ``measured`` one; else ``""``."""
+    now = _preset_runs(chapter, preset)
+    return "" if now is None or now == int(measured) else f", as the preset was when timed; it now has {now}"
 
 
 def chapter_times_sentence(runs: pd.DataFrame, folder: Path | str = CHAPTER_RESULTS,
@@ -972,10 +1009,11 @@ def chapter_times_sentence(runs: pd.DataFrame, folder: Path | str = CHAPTER_RESU
     cold = "cuda_warmed" not in gpu or not gpu["cuda_warmed"].astype(bool).all()
     for i, r in both.iterrows():
         if int(r["runs_computed_gpu"]) != int(r["runs_computed_cpu"]):  # not the same sweep: no ratio
-            parts.append(f"the {r['chapter']} chapter at `{r['preset']}` took {r['seconds_gpu']:.1f} s on "
-                         f"{r['device_gpu']} ({int(r['runs_computed_gpu'])} runs) and {r['seconds_cpu']:.1f} s on "
-                         f"{_device_words(r['device_cpu'])} ({int(r['runs_computed_cpu'])} runs, as the preset was "
-                         f"then): not the same sweep, so not set against each other")
+            now = _preset_runs(r["chapter"], r["preset"])
+            parts.append(f"the {r['chapter']} chapter at `{r['preset']}` took {r['seconds_gpu']:.1f} s for "
+                         f"{int(r['runs_computed_gpu'])} runs on {r['device_gpu']} and {r['seconds_cpu']:.1f} s for "
+                         f"{int(r['runs_computed_cpu'])} runs on {_device_words(r['device_cpu'])}: not the same sweep"
+                         + ("" if now is None else f" (the preset now has {now} runs)") + ", so not set against each other")
             continue
         faster = r["seconds_cpu"] / r["seconds_gpu"]
         speed = f"{faster:.0f} times as fast" if faster >= 1.5 else "slower" if faster < 1 else "about as fast"

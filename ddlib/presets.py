@@ -62,7 +62,9 @@ def _plain(value):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    if isinstance(value, (range, set, frozenset, Iterator)):
+    if isinstance(value, (set, frozenset)):  # no order of its own: sorted, so one set is one setting
+        return sorted((_plain(v) for v in value), key=lambda v: (isinstance(v, str), v))
+    if isinstance(value, (range, Iterator)):
         return [_plain(v) for v in value]
     if isinstance(value, (list, tuple)):
         return type(value)(_plain(v) for v in value)

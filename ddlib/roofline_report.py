@@ -372,7 +372,7 @@ def kernel_profile_table(runs: pd.DataFrame) -> pd.DataFrame:
     table = rows.pivot_table(index="kind", columns="k", values=values, sort=False)
     table = table[[(what, k) for k in sorted(rows["k"].unique()) for what in values]]
     table.columns = [f"k = {k}: {what.replace('_', ' ')}" for what, k in table.columns]
-    return with_dashes(table.round(3))  # no roofline for the unattributed time
+    return with_dashes(table.round(3)) if len(table) else table  # dashes: no roofline for the unattributed time
 
 
 def kernel_profile_sentence(runs: pd.DataFrame) -> str:
@@ -392,12 +392,12 @@ def kernel_profile_sentence(runs: pd.DataFrame) -> str:
         worst = timed.sort_values("efficiency").head(2)
         slow = " and ".join(f"{r['kind']} at {r['efficiency']:.0%} of it" for _, r in worst.iterrows())
         lost = at_k.loc[at_k["kind"] == "unattributed", "measured_ms"].sum()
-        unattributed = (f", and {lost:.2f} ms ({lost / step['step_kernel_ms']:.0%}) of that kernel time the profiler "
-                        f"gave no operation of a known kind" if lost >= 0.05 * step["step_kernel_ms"] else "")
+        unattributed = (f", and the profiler attributed {lost:.2f} ms ({lost / step['step_kernel_ms']:.0%}) of that "
+                        f"kernel time to no known kind of operation" if lost >= 0.05 * step["step_kernel_ms"] else "")
         parts.append(f"at k = {int(k)} the step took {step['step_wall_ms']:.2f} ms, {step['step_kernel_ms']:.2f} ms "
                      f"of it in kernels; furthest below their roofline: {slow}{unattributed}")
     caveat = (" Where part of the kernel time is unattributed, the kinds' own rows undercount by that much; "
               "which kinds it belongs to was not traced." if (rows["kind"] == "unattributed").any()
-              and any(part.endswith("known kind") for part in parts) else "")
+              and any(part.endswith("known kind of operation") for part in parts) else "")
     return (f"Profiled on {first['device']} ({first['date']}, {int(first['steps'])} eager steps after a warm-up under "
             f"`torch.profiler`, `benchmarks/results/kernel-profile/`): " + "; ".join(parts) + "." + caveat)

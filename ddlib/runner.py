@@ -292,7 +292,7 @@ def train_group(group: list[RunConfig], store_root: str, device: str = "auto", p
     train_err = error_rate(train_logits, fit_labels).tolist()
     test_logits = predict_logits(model, data.x_test, len(group), mean_std=ms)
     test_err = error_rate(test_logits, data.y_test).tolist()
-    _refuse_diverged(group, losses, train_logits, test_logits)
+    _refuse_diverged(group, losses, train_logits, test_logits, ckpt)
     seconds = time.time() - started
     shared_prov = {"device": str(dev), "group_seconds": seconds, "group_size": len(group),
                    "group_widths": sorted({c.width for c in group}), "channel_align": padded_to,
@@ -326,14 +326,16 @@ class TrainingDiverged(RuntimeError):
 
 
 def _refuse_diverged(group: list[RunConfig], losses: list[float], train_logits: torch.Tensor,
-                     test_logits: torch.Tensor) -> None:
+                     test_logits: torch.Tensor, ckpt: Checkpointing) -> None:
     """Raise :class:`TrainingDiverged` before anything is stored if the group's last loss, or any member's outputs,
-    are not finite: a diverged model would otherwise be stored as a result and reused by every later build."""
+    are not finite: a diverged model would otherwise be stored as a result and reused by every later build. The
+    group's checkpoint goes too, so that a rerun (after a change outside the hash) does not resume diverged weights."""
     finite = [bool(torch.isfinite(train_logits[i]).all() and torch.isfinite(test_logits[i]).all())
               for i in range(len(group))]
     if all(finite) and (not losses or math.isfinite(losses[-1])):
         return
     bad = [c for c, ok in zip(group, finite) if not ok] or group
+    ckpt.remove()
     t = group[0].train
     raise TrainingDiverged(f"training diverged (non-finite loss or outputs) for {len(bad)} of {len(group)} run(s) of "
                            f"group {_describe(group)!r} ({t.optimizer}, lr={t.lr:g}, weight_decay={t.weight_decay:g}); "

@@ -34,7 +34,7 @@ from .cuda_graph import CAPTURE_GUARD, GraphedStep, eager_step, resolve_cuda_gra
 from .devices import cudnn_benchmark, resolve_cudnn_benchmark
 from .losses import cross_entropy, kd_loss, kd_loss_per_member
 from .paths import OFF_WORDS, ON_WORDS, env_word, switch_setting
-from .validation import ConfigError
+from .validation import ConfigError, numpy_hint
 
 
 @dataclass
@@ -340,7 +340,8 @@ def predict_logits(model: torch.nn.Module, x: torch.Tensor, members: int, chunk:
     """
     held = getattr(model, "members", members)
     if isinstance(members, bool) or not isinstance(members, int) or members != held:
-        raise ConfigError(f"members must be the model's number of members ({held}); got {members!r}")
+        raise ConfigError(f"members must be the model's number of members ({held}); got {members!r}"
+                          f"{numpy_hint(members)}")
     model.eval()
     images = x.dtype == torch.uint8
     chunk = chunk or (1024 if images else 4096)

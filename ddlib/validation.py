@@ -13,7 +13,7 @@ class ConfigError(ValueError):
     """A parameter has a value that is not allowed. The message names both."""
 
 
-def _numpy_hint(value) -> str:
+def numpy_hint(value) -> str:
     """Why a NumPy scalar is refused where a Python number is asked for, and what to pass instead."""
     if type(value).__module__ == "numpy":
         return " (a NumPy scalar: pass a Python number, int(x) or float(x); a chapter's parameters convert it)"
@@ -23,14 +23,14 @@ def _numpy_hint(value) -> str:
 def positive_int(name: str, value) -> int:
     """Return ``value`` if it is an integer > 0, else raise :class:`ConfigError`."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{name} must be a positive integer (> 0); got {value!r}{_numpy_hint(value)}")
+        raise ConfigError(f"{name} must be a positive integer (> 0); got {value!r}{numpy_hint(value)}")
     return value
 
 
 def non_negative_int(name: str, value) -> int:
     """Return ``value`` if it is an integer >= 0, else raise :class:`ConfigError`."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{name} must be a non-negative integer (>= 0); got {value!r}{_numpy_hint(value)}")
+        raise ConfigError(f"{name} must be a non-negative integer (>= 0); got {value!r}{numpy_hint(value)}")
     return value
 
 
@@ -49,14 +49,14 @@ def non_negative_int_text(name: str, text: str, meaning: str) -> int:
 def positive_float(name: str, value) -> float:
     """Return ``value`` as float if it is a number > 0, else raise :class:`ConfigError`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise ConfigError(f"{name} must be a finite number > 0; got {value!r}{_numpy_hint(value)}")
+        raise ConfigError(f"{name} must be a finite number > 0; got {value!r}{numpy_hint(value)}")
     return float(value)
 
 
 def non_negative_float(name: str, value) -> float:
     """Return ``value`` as float if it is a finite number >= 0, else raise :class:`ConfigError`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-        raise ConfigError(f"{name} must be a finite number >= 0; got {value!r}{_numpy_hint(value)}")
+        raise ConfigError(f"{name} must be a finite number >= 0; got {value!r}{numpy_hint(value)}")
     return float(value)
 
 
@@ -67,7 +67,7 @@ def in_unit_interval(name: str, value, *, closed_right: bool) -> float:
         ok = 0 <= value <= 1 if closed_right else 0 <= value < 1
     if not ok:
         interval = "[0, 1]" if closed_right else "[0, 1)"
-        raise ConfigError(f"{name} must be a number in {interval}; got {value!r}{_numpy_hint(value)}")
+        raise ConfigError(f"{name} must be a number in {interval}; got {value!r}{numpy_hint(value)}")
     return float(value)
 
 

@@ -90,7 +90,7 @@ def test_a_newer_run_supersedes_older_ones_and_compiled_rows_stay_apart(tmp_path
 def test_notes_for_the_committed_runs(tmp_path):
     k = gpu_report.key_numbers(gpu_report.load_benchmarks())
     assert "(the whole step as a CUDA graph, Adam's foreach form;" in k["gpu_script_note"]
-    assert k["gpu_compile_note"].startswith("With `torch.compile` (mode default, graph, foreach Adam; NVIDIA H100")
+    assert k["gpu_compile_note"].startswith("With `torch.compile` (mode default; CUDA graph, foreach Adam; NVIDIA H100")
     assert "MFU at k = 64: 14.2% with one model" in k["gpu_compile_note"]  # the compiled k = 64 row of the H100 run
     import shutil
 
@@ -221,7 +221,7 @@ def test_graph_comparison_is_read_from_one_run(tmp_path):
     assert table.loc[table["members"] == 8, "graph_ratio"].tolist() == [48.0, 32.0, 20.0]
     sentence = gpu_report.graph_numbers(gpu_report.load_benchmarks(tmp_path))["graph_sentence"]
     assert "one model 4.0–5.0 times as fast as the eager loop for k ≤ 16 and 2.5 times at k = 64" in sentence
-    assert "with 8 seeds grouped, 2.0–3.0 times for k ≤ 16 and 1.2 times at k = 64" in sentence and "GPU X" in sentence
+    assert "with 8 seeds grouped, 2.0–3.0 times for k ≤ 16 and 1.25 times at k = 64" in sentence and "GPU X" in sentence
     assert "most (5.0 times) with one model at k = 16 and least (1.25 times) with 8 seeds grouped at k = 64" in sentence
     assert "another card" not in sentence  # the cited run is this one
     other = pd.DataFrame([dict(rows[3], date="2030-01-02", device="GPU Y", cuda_graph=True)])
@@ -273,8 +273,8 @@ def test_chapter_times_compare_the_newest_gpu_and_cpu_runs(tmp_path):
     assert gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path / "none")).startswith("The chapters'")
     pd.DataFrame([dict(row, device="GPU X", seconds=5.0, runs_computed=40)]).to_csv(tmp_path / "gpu.csv", index=False)
     text = gpu_report.chapter_times_sentence(gpu_report.load_benchmarks(tmp_path), tmp_path)
-    assert ("took 5.0 s on GPU X (40 runs) and 100.0 s on a CPU (2 threads) (24 runs, as the preset was then): not the "
-            "same sweep, so not set against each other.") in text
+    assert ("took 5.0 s for 40 runs on GPU X and 100.0 s for 24 runs on a CPU (2 threads): not the same sweep (the "
+            "preset now has 40 runs), so not set against each other.") in text
     assert "times as fast" not in text and "differ by at most" not in text and "seed noise" not in text
     pd.DataFrame([dict(row, device="GPU X", seconds=5.0)]).to_csv(tmp_path / "gpu.csv", index=False)
     sweep = dict(date="2030-01-01", device="cpu (2 threads)", sweep="double-descent default", runs=24, width_batch=16)
@@ -311,16 +311,15 @@ def test_the_compiled_table_sets_each_compiled_row_beside_the_uncompiled_one():
     h100 = runs[(runs["file"] == "gpu-resnet18-graph-h100.csv") & (runs["k"] == 64) & (runs["members"] == 1)].iloc[0]
     row = table.loc[("NVIDIA H100 80GB HBM3, 2026-11-26", "default, graph, foreach Adam", 1, 64)]
     assert row["images/s"] == 42161 and row["MFU %"] == 14.2
-    assert row["uncompiled, foreach Adam"] == round(h100["ours_images_per_s"])
+    assert row["uncompiled, images/s"] == round(h100["ours_images_per_s"])
     assert row["compiling alone"] == round(42161 / h100["ours_images_per_s"], 2)  # foreach: against foreach
     h200 = table.loc[("NVIDIA H200, 2026-12-04", "max-autotune-no-cudagraphs, graph, fused Adam", 1, 64)]
     f64 = fused[(fused["k"] == 64) & (fused["members"] == 1)].iloc[0]
-    assert h200["uncompiled, foreach Adam"] == round(plain["ours_images_per_s"])
-    assert h200["uncompiled, fused Adam"] == round(f64["ours_images_per_s"])
+    assert h200["uncompiled, images/s"] == round(f64["ours_images_per_s"]) != round(plain["ours_images_per_s"])
     assert h200["compiling alone"] == round(53_650 / f64["ours_images_per_s"], 2)  # fused: against fused
     assert pd.isna(gpu_report.compiled_table(runs)["compiling alone"]).sum() > pd.isna(table["compiling alone"]).sum()
     note = gpu_report.key_numbers(runs, fused)["gpu_compile_note"]
-    assert "(mode default, graph, foreach Adam; NVIDIA H100 80GB HBM3, 2026-11-26): compiling alone" in note
+    assert "(mode default; CUDA graph, foreach Adam; NVIDIA H100 80GB HBM3, 2026-11-26): compiling alone" in note
     assert (f"compiling alone trained {42161 / h100['ours_images_per_s']:.2f}–") in note
     assert "MFU at k = 64: 18.1% with one model, 20.1% with 8 seeds grouped, 23.1% with 16 seeds grouped" in note
     compiled = gpu_report.compiled_runs(runs)
@@ -410,7 +409,7 @@ def test_groups_at_once_project_the_sweep_from_the_widest_sets_only():
     elsewhere = gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), dict(HOURS, gpu_device="NVIDIA H200"))
     assert "measured on NVIDIA H200, not on this card" in elsewhere and "GPU-hours" not in elsewhere
     rows[1]["ratio"], rows[2]["ratio"] = 0.9, 1.5
-    assert "not faster for every set (smallest ratio 0.90, widths 17, 18), so groups at once do not lower the sweep" in \
+    assert "not faster for every set (smallest ratio 0.90, widths 17, 18); as every width above 16 is charged at" in \
         gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), HOURS)
 
 
@@ -574,3 +573,22 @@ def test_best_mfu_sentence_takes_the_best_row_of_any_setting_and_its_siblings_on
     assert "foreach form" in gpu_report.best_mfu_sentence(pd.DataFrame([dict(rows[5], ours_mfu=0.3)]))
     committed = gpu_report.key_numbers(gpu_report.load_benchmarks())["gpu_mfu_best_sentence"]
     assert committed.startswith("The best utilisation measured at k = 64 in any setting is 23.1% (16 seeds grouped")
+
+
+def test_the_defaults_sweep_joins_the_padded_small_widths_and_the_fused_wide_ones_of_one_card():
+    fused = gpu_report.load_benchmarks(gpu_report.RESULTS / "fused-adam")
+    widths = gpu_report.load_benchmarks(gpu_report.WIDTH_BATCHING_RESULTS)
+    text = gpu_report.defaults_sweep_sentence(fused, widths)
+    one = fused[fused["members"] == 1]
+    padded = widths[(widths["device"] == "NVIDIA H200") & (widths["date"] == "2026-12-04") & (widths["members"] == 16)]
+    step = float(padded["padded_s"].iloc[0]) / 100  # 100 timed steps train widths 1..16 together
+    small = 4000 * 50_000 / 128 * step / 3600  # one seed: 4000 epochs of 50,000 images, batch 128
+    wide = gpu_report.projected_sweep_hours(one.iloc[0], dict(zip(one["k"].astype(int), one["ours_images_per_s"])),
+                                            range(17, 65))
+    assert f"would take about {small:.0f} GPU-hours, and widths 17 to 64" in text
+    assert f"about {wide:.0f}: about {small + wide:.0f} GPU-hours in all, still over the 24-hour target." in text
+    assert f"({1e3 * step:.1f} ms a step for all 16;" in text
+    assert gpu_report.defaults_sweep_sentence(fused.assign(device="GPU X"), widths) == ""  # two cards: not joined
+    assert gpu_report.defaults_sweep_sentence(None, widths) == ""
+    assert gpu_report.defaults_sweep_sentence(fused, widths[widths["members"] < 16]) == ""  # no 1..16 set
+

@@ -116,6 +116,8 @@ def test_numpy_values_ranges_sets_and_generators_are_the_plain_setting():
         assert p["widths"] == [4, 64] and all(type(w) is int for w in p["widths"]), widths
         assert dd.sweep_configs(p) == dd.sweep_configs(plain)
     assert dd.resolve_params("smoke", label_noise=np.float32(0.25))["label_noise"] == 0.25
+    methods = {"soft_kd_pool", "direct", "hard_pool"}  # a set of words: sorted, the same in every process
+    assert kd.resolve_params("smoke", methods=methods)["methods"] == ["direct", "hard_pool", "soft_kd_pool"]
     assert type(dd.resolve_params("smoke", epochs=np.int64(50))["epochs"]) is int
     with pytest.raises(ConfigError, match="widths must be a non-empty list of integers; got an empty list"):
         dd.resolve_params("smoke", widths=(w for w in []))

@@ -169,6 +169,8 @@ def test_configs_refuse_what_would_fail_later_or_train_one_model_under_two_hashe
         with pytest.raises(ConfigError, match=f"{name} is not used by method '{method}' and must keep its default"):
             TargetConfig(method=method, **fields)
     TargetConfig(method="soft_kd_labeled", teacher=teacher, temperature=2.0, alpha=0.5)  # both used there
+    with pytest.raises(ConfigError, match=r"teacher is not used by method 'labels' .*got a RunConfig \(hash [0-9a-f]+\)$"):
+        TargetConfig(method="labels", teacher=teacher)  # named by its hash, not its whole repr
     with pytest.raises(ConfigError, match="teacher must be a ddlib.RunConfig or None; got str"):
         TargetConfig(method="hard_pool", teacher="t", pool_size=100)
     # nested settings of the wrong type fail when the config is built, naming the field
@@ -186,17 +188,19 @@ def test_configs_refuse_what_would_fail_later_or_train_one_model_under_two_hashe
         RunConfig(data=teacher.data, train=small, targets=TargetConfig(method="oracle_pool", pool_size=10))
 
 
-def test_a_diverged_group_is_refused_and_nothing_of_it_is_stored(results_dir):
+def test_a_diverged_group_is_refused_and_nothing_of_it_is_stored(results_dir, monkeypatch):
     from ddlib import TrainConfig, run_configs
     from ddlib.runner import TrainingDiverged
     from ddlib.store import ResultStore
 
+    monkeypatch.setenv("DDLIB_CHECKPOINT_EVERY", "1")  # a checkpoint after every step: it must not outlive the refusal
     data = DataConfig(n_train=200, n_test=100)
     cfgs = [RunConfig(data=data, width=3, init_seed=s, order_seed=s, train=TrainConfig(lr=1e30, batch_size=50, steps=3))
             for s in (0, 1)]
     with pytest.raises(TrainingDiverged, match=r"training diverged .* lr=1e\+30.* nothing of the group was stored"):
         run_configs(cfgs, progress=False)
     assert not any(ResultStore().has(c) for c in cfgs)
+    assert not ResultStore().checkpoint_path(cfgs).exists()  # a rerun must not resume the diverged weights
     ok = RunConfig(data=data, width=3, train=TrainConfig(batch_size=50, steps=3))
     assert run_configs([ok], progress=False).computed == 1  # a sane run still trains and is stored
 
