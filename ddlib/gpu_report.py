@@ -950,19 +950,30 @@ def _spaced(widths: str) -> str:
 
 
 def _width_batching_gpu_note(gpu: pd.DataFrame) -> str:
-    """One sentence per GPU file of ``benchmarks/width_batching.py``: card, date, loop (eager or CUDA graph), ratios."""
+    """What the GPU files of ``benchmarks/width_batching.py`` (:func:`show_width_batching_gpu`) have in common and
+    whether every set paid; or that there is none."""
     if gpu.empty:
         return ("Width batching has not been measured on a GPU yet (`benchmarks/gpu_session.sh` includes ResNet-18 "
                 "at small widths).")
-    sentences = []
-    for _, rows in gpu.sort_values(["date", "file"]).groupby("file", sort=False):
-        r0 = rows.iloc[0]
-        loop = "the whole step as a CUDA graph" if _cuda_graph(rows).all() else "eager steps"
-        parts = [f"widths {_spaced(r['widths'])}: {r['ratio']:.2f}x (padding: {r['padding_overhead']:.1f} times the "
-                 f"parameters)" for _, r in rows.iterrows()]
-        sentences.append(f"On {r0['device']} ({r0['date']}, {r0['model']}, {plural(int(r0['seeds']), 'seed')} per width, "
-                         f"{loop}): " + "; ".join(parts) + ".")
-    return " ".join(sentences + [_width_batching_gpu_verdict(gpu)])
+    models, seeds = ", ".join(dd.model_in_words(m) for m in sorted(set(gpu["model"]))), sorted({int(s) for s in gpu["seeds"]})
+    verdict = _width_batching_gpu_verdict(gpu)
+    return (f"In the GPU runs above ({models}, {plural(seeds[0], 'seed') if len(seeds) == 1 else join(seeds) + ' seeds'}"
+            f" per width): {verdict[0].lower()}{verdict[1:]}")
+
+
+def show_width_batching_gpu(runs: pd.DataFrame) -> pd.DataFrame | None:
+    """The GPU runs of ``benchmarks/width_batching.py``, one row per width set: card and date, the loop (eager steps
+    or the whole step as a CUDA graph), the speed-up padded (one width at a time over padded) and the padding's
+    parameters over the models' own; ``None`` where no GPU has run it."""
+    gpu = runs[~runs["device"].str.startswith("cpu")] if len(runs) else runs
+    if gpu.empty:
+        return None
+    gpu = gpu.sort_values(["date", "file"])
+    return pd.DataFrame({"card, date": gpu["device"] + ", " + gpu["date"],
+                         "steps": _cuda_graph(gpu).map({True: "CUDA graph", False: "eager"}),
+                         "widths": gpu["widths"].map(_spaced), "speed-up, padded": gpu["ratio"].round(2),
+                         "parameters, padded / own": gpu["padding_overhead"].round(1)}
+                        ).set_index(["card, date", "steps", "widths"])
 
 
 def _width_batching_gpu_verdict(gpu: pd.DataFrame) -> str:

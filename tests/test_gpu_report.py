@@ -140,11 +140,14 @@ def test_width_batching_sentences_say_where_padding_stops_paying(tmp_path):
                data="synthetic")
     pd.DataFrame([gpu]).to_csv(tmp_path / "gpu.csv", index=False)
     n = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))
-    assert n["wb_gpu_note"].startswith("On NVIDIA H100") and "widths 1–4: 2.50x" in n["wb_gpu_note"]
-    assert n["wb_gpu_note"].endswith("Every set measured on a GPU pays.")  # one loop only: nothing on loops or cards
+    assert n["wb_gpu_note"] == ("In the GPU runs above (PreAct ResNet-18 (`resnet18`), 1 seed per width): every set "
+                                "measured on a GPU pays.")
+    shown_gpu = gpu_report.show_width_batching_gpu(gpu_report.load_benchmarks(tmp_path))
+    assert shown_gpu.loc[("NVIDIA H100 80GB HBM3, 2026-02-01", "eager", "1–4")].tolist() == [2.5, 2.1]
+    assert gpu_report.show_width_batching_gpu(gpu_report.load_benchmarks(tmp_path / "none")) is None
     pd.DataFrame([gpu, dict(gpu, widths="1,2", cuda_graph=True, ratio=0.9)]).to_csv(tmp_path / "gpu.csv", index=False)
     n = gpu_report.width_batching_numbers(gpu_report.load_benchmarks(tmp_path))
-    assert n["wb_gpu_note"].endswith("Not every set measured on a GPU pays, eager or graphed.")  # same card
+    assert n["wb_gpu_note"].endswith("not every set measured on a GPU pays, eager or graphed.")  # same card
     pd.DataFrame([gpu]).to_csv(tmp_path / "gpu.csv", index=False)
     shown = gpu_report.show_width_batching(gpu_report.load_benchmarks(tmp_path))
     assert shown["widths"].tolist() == table["widths"].tolist()  # the CPU file's rows only
@@ -241,8 +244,8 @@ def test_gpu_width_batching_default_is_what_the_gpu_runs_support():
     widest = gpu["widths"].map(lambda w: max(int(v) for v in w.split(",")))
     assert widest.max() == GPU_WIDTH_BATCH and (gpu["ratio"] > 1).all()
     note = gpu_report.width_batching_numbers(runs)["wb_gpu_note"]
-    assert "the whole step as a CUDA graph" in note and "eager steps" in note
-    assert note.endswith("Every set measured on a GPU pays, eager or graphed (the eager and graphed runs were on "
+    assert set(gpu_report.show_width_batching_gpu(runs).index.get_level_values("steps")) == {"CUDA graph", "eager"}
+    assert note.endswith("every set measured on a GPU pays, eager or graphed (the eager and graphed runs were on "
                          "different cards, so they do not isolate what the graph changes).")
 
 
