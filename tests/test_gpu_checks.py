@@ -57,7 +57,8 @@ def test_cifar_check_sentence_reads_the_newest_log_and_says_what_failed(tmp_path
     assert "a sweep of 2 runs (cnn5, resnet18) on tiny random" in text
     assert "in a 5-step cnn5 run with cuDNN's autotuning off (steps 1 to 4 observed), no step synchronised" in text
     assert "defaults on CUDA (cuda graph, X) on random" in text  # the loop as the run logged it
-    assert "38,400 images/s, 0.80 times what the throughput benchmark measured for the same loop (48,000" in text
+    assert ("38,400 images/s, 0.80 times what the throughput benchmark measured for the same loop (its fused-Adam run, "
+            "not the foreach rows of the table above: 48,000") in text
     assert text.endswith("2031-01-01).")
     for other in (fused.assign(device="NVIDIA H200"), fused.assign(fused_optimizer=False), fused.assign(batch_size=64)):
         assert gpu_checks.cifar_check_sentence(tmp_path, other).endswith("38,400 images/s.")
