@@ -117,6 +117,7 @@ def test_simulation_matches_theory_away_from_peak(p, full):
     ("student_ratio", 0, "student_ratio"),
     ("lin_beta_decays", [-1.0], "lin_beta_decays"),
     ("seed", -1, "seed"),
+    ("peak_student_ratios", [0.5, 0.0], "peak_student_ratios"),
 ])
 def test_resolve_params_refuses_bad_values(name, value, fragment):
     with pytest.raises(ConfigError, match=fragment):
@@ -146,7 +147,28 @@ def test_chapter_smoke_notebook(results_dir, tmp_path):
     import pandas as pd
 
     frame = pd.read_csv(table)
-    assert set(frame.study) == {"linear", "ridge", "distillation"}
+    assert set(frame.study) == {"linear", "ridge", "distillation", "student-peak"}
+
+
+def test_each_students_peak_is_at_its_own_width_not_at_n():
+    """The student-peak study on real features: every student width's test MSE peaks at P = M (so at P/n = M/n),
+    and the sentence says so; a frame whose peaks sit elsewhere is not said to follow the student."""
+    from ddlib.chapters import student_peak
+
+    params = rf.resolve_params("smoke", peak_student_ratios=[0.5, 1.0, 2.0])
+    frame = student_peak.run_student_peak(params, rf.load_mnist1d(params))
+    peaks = frame.loc[frame.groupby("M")["test_mse"].idxmax()]
+    assert sorted(peaks["M"]) == [50, 100, 200] and (peaks["pool_size"] == peaks["M"]).all()
+    assert len(frame) == 3 * len(student_peak.POOL_RATIOS)
+    wide = rf.resolve_params("smoke", pool_sizes=[100], peak_student_ratios=[4.0])  # M = 400: pools up to 800
+    assert rf.pool_draw_size(wide) == 800 and len(rf.load_mnist1d(wide)["x_pool"]) == 800
+    assert rf.pool_draw_size(params) == max(params["pool_sizes"])  # the preset's draw: study 3's pool unchanged
+    said = student_peak.peak_numbers(frame, params)
+    assert said["peak_follows_student"] and "at $P/M$ = 1, 1 and 1, that is at $P/n$ = 0.5, 1 and 2" in said["peak_sentence"]
+    moved = frame.assign(test_mse=frame["test_mse"].where(frame["P_over_n"] != 1.0, 1e9))  # every peak at P = n
+    assert not student_peak.peak_numbers(moved, params)["peak_follows_student"]
+    one = frame[frame["M"] == 100]  # a single width cannot tell P/M from P/n
+    assert not student_peak.peak_numbers(one, params)["peak_follows_student"]
 
 
 WIDTHS = (50, 100, 200)  # synthetic teacher widths for n = 100; the middle one is at the MSE peak
@@ -183,7 +205,7 @@ def test_small_pool_bullet_follows_its_numbers():
         "what makes a pool large is, by the algebra, its size against the student's $M$ features, not the labeled "
         "set's: the student's own peak is at $P = M$ whatever the teacher's $N$, which is why a pool of the student's "
         "own size ($P/M$ = 1) leaves distillation as bad as training on the labels, whatever the teacher (above). With "
-        "$M = n$ here, this run alone does not tell $P/M$ from $P/n$ (`student_ratio` sets $M/n$).")
+        "$M = n$ here, this run alone does not tell $P/M$ from $P/n$; students of other widths, below, do.")
     helps = _study3(spread, spread, small=[0.80, 0.91, 0.90])
     assert helps["small_pool_head"] == "**A pool of the student's own size helps with some teachers.**"
     assert "9.5 points better than the same student fitted to the labels" in helps["small_pool_tail"]

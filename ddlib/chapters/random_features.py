@@ -8,7 +8,8 @@ Three studies, all exact float64 linear algebra from :mod:`ddlib.random_features
    with one-hot targets, noisy and clean labels (Nakkiran, Venkat, Kakade & Ma 2021);
 3. :func:`run_distillation` - a random-features teacher with ``N`` features fitted to the noisy
    labels, a student with ``M`` features fitted to the teacher's outputs (or its arg-max hard
-   labels) on an unlabeled pool of size ``P``.
+   labels) on an unlabeled pool of size ``P``; :mod:`ddlib.chapters.student_peak` then locates the
+   student's own peak for several ``M``.
 
 Feature draws: study 2 (and the teachers of study 3) use ``default_rng([seed, N, repeat])`` for
 width ``N``; the student uses the independent stream ``default_rng([seed, M, 1_000_003])``.
@@ -51,13 +52,13 @@ FAR_POOL = 2
 TAME_FACTOR = 10
 
 _COMMON = dict(seed=0, data_seed=0, pool_seed=1000, label_noise=0.2, lin_sigma=0.25,
-               lin_beta_decays=[0.0, 1.0], student_ratio=1.0)
+               lin_beta_decays=[0.0, 1.0], student_ratio=1.0, peak_student_ratios=[0.5, 1.0, 2.0])
 
 PRESETS = {
     "smoke": dict(_COMMON, lin_n=20, lin_d=80, lin_trials=40, lin_points=14,
                   n_train=100, n_test=500, rf_ratios=[0.2, 0.5, 0.9, 1.0, 1.1, 2.0, 5.0],
                   ridges=[1e-5, 1e-3], rf_repeats=1, teacher_ratios=[0.3, 1.0, 3.0],
-                  pool_sizes=[100, 800]),
+                  pool_sizes=[100, 800], peak_student_ratios=[0.5, 2.0]),
     "default": dict(_COMMON, lin_n=40, lin_d=400, lin_trials=200, lin_points=26,
                     n_train=500, n_test=5000,
                     rf_ratios=[0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2,
@@ -138,6 +139,7 @@ def validate(params: dict) -> None:
     _positive_floats("teacher_ratios", params["teacher_ratios"])
     positive_float("student_ratio", params["student_ratio"])
     non_empty_ints("pool_sizes", params["pool_sizes"], positive=True)
+    _positive_floats("peak_student_ratios", params["peak_student_ratios"])
 
 
 def resolve_params(preset: str = "default", check_injected: bool = False, **overrides) -> dict:
@@ -219,9 +221,21 @@ def load_mnist1d(params: dict) -> dict:
     n, nt = params["n_train"], params["n_test"]
     x, y = mnist1d_data.generate(n + nt, params["data_seed"])
     y_noisy = corrupt_labels(y[:n], params["label_noise"], mnist1d_data.NUM_CLASSES, params["seed"])
-    x_pool, _ = mnist1d_data.generate(max(params["pool_sizes"]), params["pool_seed"])
+    x_pool, _ = mnist1d_data.generate(pool_draw_size(params), params["pool_seed"])
     return dict(x_train=x[:n], y_noisy=y_noisy, y_clean=y[:n], x_test=x[n:], y_test=y[n:],
                 x_pool=x_pool, num_classes=mnist1d_data.NUM_CLASSES)
+
+
+#: The student-peak study (:mod:`ddlib.chapters.student_peak`) fits each student on pools up to this many times its
+#: own width ``M``.
+PEAK_POOL_REACH = 2
+
+
+def pool_draw_size(params: dict) -> int:
+    """How many pool points to draw: the largest of ``pool_sizes``, or more where the widest student of the
+    student-peak study needs pools up to :data:`PEAK_POOL_REACH` times its width."""
+    widest = student_width(params["n_train"], max(params["peak_student_ratios"]))
+    return max(max(params["pool_sizes"]), PEAK_POOL_REACH * widest)
 
 
 def widths(n: int, ratios) -> list[int]:
@@ -401,6 +415,24 @@ def noise_effect_sentence(frame: pd.DataFrame, params: dict) -> str:
 # --------------------------------------------------------------------------- study 3: distillation
 
 
+def student_width(n: int, ratio: float) -> int:
+    """A student's number of features ``M = round(ratio * n)`` (at least 1)."""
+    return max(1, int(round(ratio * n)))
+
+
+def fit_teacher(params: dict, data: dict, width: int):
+    """Study 3's teacher of ``width`` features (the draw of :func:`run_ridge`, repeat 0), fitted min-norm to the noisy
+    one-hot labels: ``(features, weights)``."""
+    feats = RandomReLUFeatures(data["x_train"].shape[1], width, [params["seed"], width, 0], BIAS_STD)
+    (theta,) = fit_ridge_path(feats(data["x_train"]), one_hot(data["y_noisy"], data["num_classes"]), [0.0])
+    return feats, theta
+
+
+def student_features(params: dict, data: dict, m: int) -> RandomReLUFeatures:
+    """The student's own draw of ``m`` features (the stream :data:`STUDENT_STREAM`, independent of the teachers')."""
+    return RandomReLUFeatures(data["x_train"].shape[1], m, [params["seed"], m, STUDENT_STREAM], BIAS_STD)
+
+
 @_single_threaded
 def run_distillation(params: dict, data: dict) -> pd.DataFrame:
     """Study 3: teachers of width ``N`` on the noisy labels, a width-``M`` student distilled on pools.
@@ -413,14 +445,12 @@ def run_distillation(params: dict, data: dict) -> pd.DataFrame:
     reference ``student-labels`` is the same student fitted to the noisy labeled set.
     """
     n, c = params["n_train"], data["num_classes"]
-    d_in = data["x_train"].shape[1]
     x_pool = data["x_pool"][:max(params["pool_sizes"])]
     teacher_widths = widths(n, params["teacher_ratios"])
     rows, targets = [], []
     y_noisy = one_hot(data["y_noisy"], c)
     for width in teacher_widths:
-        feats = RandomReLUFeatures(d_in, width, [params["seed"], width, 0], BIAS_STD)
-        (theta,) = fit_ridge_path(feats(data["x_train"]), y_noisy, [0.0])
+        feats, theta = fit_teacher(params, data, width)
         test_out = feats.predict(data["x_test"], theta)
         rows.append(dict(study="distillation", role="teacher", N=width, N_over_n=width / n,
                          test_error=classification_error(test_out, data["y_test"]),
@@ -429,8 +459,8 @@ def run_distillation(params: dict, data: dict) -> pd.DataFrame:
         targets += [soft, one_hot(soft.argmax(1).numpy(), c)]
     targets = torch.cat(targets, 1)  # columns: teacher k soft, teacher k hard, ...
 
-    m = max(1, int(round(params["student_ratio"] * n)))
-    student = RandomReLUFeatures(d_in, m, [params["seed"], m, STUDENT_STREAM], BIAS_STD)
+    m = student_width(n, params["student_ratio"])
+    student = student_features(params, data, m)
     phi_pool = student(x_pool)
     (theta_lab,) = fit_ridge_path(student(data["x_train"]), y_noisy, [0.0])
     lab_out = student.predict(data["x_test"], theta_lab)
@@ -499,7 +529,8 @@ def distillation_numbers(frame: pd.DataFrame, params: dict) -> dict:
 _LARGE_AGAINST_M = ("what makes a pool large is, by the algebra, its size against the student's $M$ features, not the "
                     "labeled set's:")
 #: Said where the student has as many features as labeled points, so the run cannot separate P/M from P/n.
-_M_IS_N = " With $M = n$ here, this run alone does not tell $P/M$ from $P/n$ (`student_ratio` sets $M/n$)."
+_M_IS_N = (" With $M = n$ here, this run alone does not tell $P/M$ from $P/n$; students of other widths, below, "
+           "do.")
 
 
 def small_pool_words(out: dict, teacher_range: float) -> dict:
@@ -677,10 +708,14 @@ def peak_teacher_words(out: dict) -> dict:
 # --------------------------------------------------------------------------- plots and table
 
 
-def _plain_log_ticks(ax) -> None:
-    """Label a log x axis with plain numbers ("0.1", "1", "10"), as the prose prints ratios."""
-    from matplotlib.ticker import FuncFormatter
+def _plain_log_ticks(ax, ticks=None) -> None:
+    """Label a log x axis with plain numbers ("0.1", "1", "10"), as the prose prints ratios; with ``ticks``, at
+    those values only (no minor-tick labels to crowd them)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
+    if ticks is not None:
+        ax.xaxis.set_major_locator(FixedLocator(list(ticks)))
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
 
 
