@@ -151,24 +151,39 @@ def test_chapter_smoke_notebook(results_dir, tmp_path):
 
 
 def test_each_students_peak_is_at_its_own_width_not_at_n():
-    """The student-peak study on real features: every student width's test MSE peaks at P = M (so at P/n = M/n),
-    and the sentence says so; a frame whose peaks sit elsewhere is not said to follow the student."""
+    """The student-peak study on real features: every student width's test MSE peaks at P = M, not at P = n, which
+    every student is also fitted at; the M = n student at P = n is study 3's hard-label student of the widest
+    teacher; the sentence's three verdicts follow the peaks."""
     from ddlib.chapters import student_peak
 
-    params = rf.resolve_params("smoke", peak_student_ratios=[0.5, 1.0, 2.0])
-    frame = student_peak.run_student_peak(params, rf.load_mnist1d(params))
+    params = rf.resolve_params("smoke", peak_student_ratios=[0.5, 1.0, 2.0, 0.504])  # 0.504 rounds to M = 50 again
+    data = rf.load_mnist1d(params)
+    frame = student_peak.run_student_peak(params, data)
+    assert sorted(frame["M"].unique()) == [50, 100, 200]  # widths that round alike are one student
+    assert frame["N"].unique().tolist() == [max(rf.widths(100, params["teacher_ratios"]))]  # the widest teacher
+    assert ((frame["pool_size"] == 100).groupby(frame["M"]).sum() == 1).all()  # every student is fitted at P = n
     peaks = frame.loc[frame.groupby("M")["test_mse"].idxmax()]
-    assert sorted(peaks["M"]) == [50, 100, 200] and (peaks["pool_size"] == peaks["M"]).all()
-    assert len(frame) == 3 * len(student_peak.POOL_RATIOS)
-    wide = rf.resolve_params("smoke", pool_sizes=[100], peak_student_ratios=[4.0])  # M = 400: pools up to 800
-    assert rf.pool_draw_size(wide) == 800 and len(rf.load_mnist1d(wide)["x_pool"]) == 800
-    assert rf.pool_draw_size(params) == max(params["pool_sizes"])  # the preset's draw: study 3's pool unchanged
-    said = student_peak.peak_numbers(frame, params)
-    assert said["peak_follows_student"] and "at $P/M$ = 1, 1 and 1, that is at $P/n$ = 0.5, 1 and 2" in said["peak_sentence"]
-    moved = frame.assign(test_mse=frame["test_mse"].where(frame["P_over_n"] != 1.0, 1e9))  # every peak at P = n
-    assert not student_peak.peak_numbers(moved, params)["peak_follows_student"]
-    one = frame[frame["M"] == 100]  # a single width cannot tell P/M from P/n
-    assert not student_peak.peak_numbers(one, params)["peak_follows_student"]
+    assert (peaks["pool_size"] == peaks["M"]).all()
+    study3 = rf.run_distillation(params, data)
+    same = study3[(study3["role"] == "student-hard") & (study3["pool_size"] == 100)
+                  & (study3["N"] == frame["N"].iloc[0])].iloc[0]
+    mine = frame[(frame["M"] == 100) & (frame["pool_size"] == 100)].iloc[0]
+    assert mine["test_error"] == same["test_error"]  # study 3 solves every teacher's targets at once: MSE to rounding
+    assert mine["test_mse"] == pytest.approx(same["test_mse"], rel=1e-9)
+    said = student_peak.peak_numbers(frame)
+    assert said["peak_follows_student"]
+    assert "at $P/M$ = 1, 1 and 1, that is at $P/n$ = 0.5, 1 and 2; their test error there is" in said["peak_sentence"]
+    assert said["peak_sentence"].endswith("not the labeled set's size $n$, so a pool's size is to be read against the "
+                                          "student's $M$.")
+    moved = frame.assign(test_mse=frame["test_mse"].where(frame["pool_size"] != 100, 1e9))  # every peak at P = n
+    text = student_peak.peak_numbers(moved)
+    assert not text["peak_follows_student"] and text["peak_sentence"].endswith("do not all sit at $P = M$ in this run.")
+    alone = student_peak.peak_numbers(frame[frame["M"] == 100])  # M = n only: nothing told apart
+    assert not alone["peak_follows_student"] and alone["peak_sentence"].endswith("cannot tell $P/M$ from $P/n$.")
+    # a student wider than study 3's pool allows gets a draw of its own; study 3's pool is left as it is
+    wide = rf.resolve_params("smoke", pool_sizes=[100], peak_student_ratios=[4.0])
+    wide_data = rf.load_mnist1d(wide)
+    assert len(wide_data["x_pool"]) == 100 and student_peak.run_student_peak(wide, wide_data)["pool_size"].max() == 800
 
 
 WIDTHS = (50, 100, 200)  # synthetic teacher widths for n = 100; the middle one is at the MSE peak

@@ -221,21 +221,9 @@ def load_mnist1d(params: dict) -> dict:
     n, nt = params["n_train"], params["n_test"]
     x, y = mnist1d_data.generate(n + nt, params["data_seed"])
     y_noisy = corrupt_labels(y[:n], params["label_noise"], mnist1d_data.NUM_CLASSES, params["seed"])
-    x_pool, _ = mnist1d_data.generate(pool_draw_size(params), params["pool_seed"])
+    x_pool, _ = mnist1d_data.generate(max(params["pool_sizes"]), params["pool_seed"])
     return dict(x_train=x[:n], y_noisy=y_noisy, y_clean=y[:n], x_test=x[n:], y_test=y[n:],
                 x_pool=x_pool, num_classes=mnist1d_data.NUM_CLASSES)
-
-
-#: The student-peak study (:mod:`ddlib.chapters.student_peak`) fits each student on pools up to this many times its
-#: own width ``M``.
-PEAK_POOL_REACH = 2
-
-
-def pool_draw_size(params: dict) -> int:
-    """How many pool points to draw: the largest of ``pool_sizes``, or more where the widest student of the
-    student-peak study needs pools up to :data:`PEAK_POOL_REACH` times its width."""
-    widest = student_width(params["n_train"], max(params["peak_student_ratios"]))
-    return max(max(params["pool_sizes"]), PEAK_POOL_REACH * widest)
 
 
 def widths(n: int, ratios) -> list[int]:
