@@ -94,7 +94,8 @@ def cifar_check_sentence(folder: Path | str = RESULTS, fused_runs: pd.DataFrame 
             + "; ".join(parts) + ".")
     (plain, loop), faster = speeds.get((64, 1, False), (None, None)), speeds.get((64, 1, True), (None, None))[0]
     if plain:
-        how = f"({loop})" if loop else "(the whole step as a CUDA graph and Adam's fused form, not logged by this run)"
+        how = (f"({loop})" if loop else "(which on CUDA are the whole step as a CUDA graph and Adam's fused form; "
+               "this run did not log them)")
         text += (f" Its timing step, `train_ensemble` with the library's defaults on CUDA {how} on random "
                  f"CIFAR-shaped images, trained ResNet-18 at k = 64 at {plain:,.0f} images/s"
                  + (f" ({faster:,.0f} compiled)" if faster else ""))

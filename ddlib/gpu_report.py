@@ -272,10 +272,29 @@ def key_numbers(runs: pd.DataFrame, fused_runs: pd.DataFrame | None = None) -> d
     out["gpu_mfu_verdict"] = _met(mfu >= TARGETS["mfu_k64"])
     out["gpu_mfu_best_sentence"] = best_mfu_sentence(runs)
     out["gpu_sweep_verdict"] = _met(hours < TARGETS["sweep_hours"])
+    out["gpu_data_path_note"] = data_path_note(runs)
     out.update(gpu_target_ratio=TARGETS["ratio"], gpu_target_mfu=TARGETS["mfu_k64"],
                gpu_target_hours=TARGETS["sweep_hours"], gpu_card_note=_card_note(out["gpu_device"]),
                gpu_overhead_note=_overhead_note(current))
     return out
+
+
+def data_path_note(runs: pd.DataFrame) -> str:
+    """How much of one model's gain over the DataLoader baseline at k <= 16 the data path makes on its own: the
+    eager loop's ratio in the run that timed the eager and graphed loops side by side (:func:`graph_comparison`);
+    ``""`` where no run did."""
+    table = graph_comparison(runs)
+    if table.empty:
+        return ""
+    one = table[(table["members"] == 1) & (table["k"] <= 16)]
+    if one.empty:
+        return ""
+    lo, hi = one["eager_ratio"].min(), one["eager_ratio"].max()
+    return (f"Most of that gain is the CUDA graph's: in the run that timed both loops ({table['device'].iloc[0]}, "
+            f"{table['date'].iloc[0]}), the eager loop, with the data on the device and its augmentation batched "
+            f"there, trained {lo:.2f}–{hi:.2f} times the baseline for k ≤ 16. The data path alone keeps pace with the "
+            f"DataLoader's worker processes; the graph, replaying the whole step with that data path inside it, makes "
+            f"the rest.")
 
 
 def best_mfu_sentence(runs: pd.DataFrame) -> str:
@@ -342,25 +361,41 @@ def _hours_by_width(single: pd.DataFrame, first: pd.Series, small_k: int = SMALL
                                          f"{TARGETS['sweep_hours']:.0f} hours.")}
 
 
+def defaults_sweep_numbers(fused_runs: pd.DataFrame | None, width_runs: pd.DataFrame, numbers: dict) -> dict:
+    """:func:`defaults_sweep_sentence`, and the hours the appendix's introduction quotes: the defaults' projection
+    where it can be made, else the throughput run's (``numbers``, :func:`key_numbers`), said as such."""
+    sentence, hours = _defaults_sweep(fused_runs, width_runs)
+    quoted = (f"{hours:.0f}" if hours is not None else
+              f"{numbers['gpu_sweep_hours']:.0f} (each width alone)" if "gpu_sweep_hours" in numbers else "an unmeasured number of")
+    return {"defaults_sweep_sentence": sentence, "defaults_sweep_hours": quoted}
+
+
 def defaults_sweep_sentence(fused_runs: pd.DataFrame | None, width_runs: pd.DataFrame,
                             small_k: int = GPU_WIDTH_BATCH) -> str:
+    """The sentence of :func:`_defaults_sweep`."""
+    return _defaults_sweep(fused_runs, width_runs, small_k)[0]
+
+
+def _defaults_sweep(fused_runs: pd.DataFrame | None, width_runs: pd.DataFrame,
+                    small_k: int = GPU_WIDTH_BATCH) -> tuple[str, float | None]:
     """The one-seed sweep as the library's defaults on CUDA run it, from two measurements of one card: widths 1 to
-    ``small_k`` (default: the runner's limit on a GPU) padded into one ensemble (the newest GPU width-batching set of exactly those widths, one seed each,
-    the whole step as a CUDA graph: its padded time per step trains all of them at once) and the wider widths one
-    at a time with Adam's fused form (the newest fused-Adam run's one-model rows, projected as the throughput
-    run's are, :func:`projected_sweep_hours`). ``""`` where either is missing or they ran on different cards."""
+    ``small_k`` (default: the runner's limit on a GPU) padded into one ensemble (the newest GPU width-batching set of
+    exactly those widths, one seed each, the whole step as a CUDA graph: its padded time per step trains all of them
+    at once) and the wider widths one at a time with Adam's fused form (the newest fused-Adam run's one-model rows, projected as the throughput
+    run's are, :func:`projected_sweep_hours`): the sentence and the hours; ``("", None)`` where either is missing or
+    they ran on different cards."""
     if fused_runs is None or fused_runs.empty or width_runs.empty:
-        return ""
+        return "", None
     fused = newest_file(fused_runs, cpu=False)
     one = fused[fused["members"] == 1] if len(fused) else fused
     if len(one) < 2:
-        return ""
+        return "", None
     first = one.iloc[0]
     gpu = width_runs[~width_runs["device"].str.startswith("cpu")]
     sets = gpu[gpu["widths"].map(lambda w: sorted(_width_list(w)) == list(range(1, small_k + 1)))
                & (gpu["seeds"] == 1) & _cuda_graph(gpu) & (gpu["device"] == first["device"])]
     if sets.empty:
-        return ""
+        return "", None
     padded = newest_file(sets).iloc[0]
     k_max = int(first["sweep_k_max"])
     step_s = float(padded["padded_s"]) / int(padded["timed_steps"])
@@ -373,7 +408,7 @@ def defaults_sweep_sentence(fused_runs: pd.DataFrame | None, width_runs: pd.Data
             f"`benchmarks/results/width-batching/`, Adam's form not recorded) would take about {small:.0f} GPU-hours, "
             f"and widths {small_k + 1} to {k_max} one at a time with Adam's fused form (projected from the fused-Adam "
             f"rows; {first['device']}, {first['date']}) about {wide:.0f}: about {total:.0f} GPU-hours in all, "
-            f"{'under' if total < target else 'still over'} the {target:.0f}-hour target.")
+            f"{'under' if total < target else 'still over'} the {target:.0f}-hour target."), total
 
 
 def _card_note(device: str) -> str:
@@ -653,8 +688,8 @@ def _timed_both_ways(r: pd.Series, subject: str, batched: str, separate: str, se
     batched_s = r["batched_s"] if batched_s is None else batched_s
     return (f"For {subject} ({int(r['runs'])} runs{runs_note}{';' if runs_note else ','} timing data, training, "
             f"evaluation and storing; "
-            f"{_device_words(r['device'])}, {r['date']}), {batched} took {batched_s:.0f} s against "
-            f"{separate_s:.0f} s {separate}, {r['ratio']:.2f} times as fast{ending}")
+            f"{_device_words(r['device'])}, {r['date']}), {batched} took {batched_s:.1f} s against "
+            f"{separate_s:.1f} s {separate}, {r['ratio']:.2f} times as fast{ending}")
 
 
 def show_concurrent_groups(runs: pd.DataFrame, throughput: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -780,7 +815,8 @@ def _alone_against_loop(runs: pd.DataFrame, gpu: pd.DataFrame, throughput: pd.Da
             f"(k = {', '.join(map(str, measured))})")
     if vs_loop.min() >= 1 - LOOP_TOLERANCE and vs_loop.max() <= 1 + LOOP_TOLERANCE:
         return text + "."
-    text += ", so each file's own ratio and the one against that loop differ."
+    text += (", so the speed-up column (at once against this file's own runs) and the last column (against that "
+             "loop) measure against different references.")
     if vs_loop.max() > 1 + LOOP_TOLERANCE:  # faster than the loop predicts: no slowdown to explain
         return text
     earlier = _earlier_setting(runs, gpu, one)
@@ -798,8 +834,32 @@ def _alone_against_loop(runs: pd.DataFrame, gpu: pd.DataFrame, throughput: pd.Da
                  + (f", while the loop's measured widths from {SMALL_K} up ({', '.join(map(str, aligned))}) are "
                     f"multiples of {CHANNEL_ALIGNMENT}. If so, the sweep projection above, which interpolates between "
                     f"those widths, is too low for most widths above {SMALL_K}" if aligned else "")
-                 + "; the section on such widths, above, says what has been measured of it.")
+                 + "; the section on such widths, above, is where that is measured.")
     return text
+
+
+def wide_loop_caveat(concurrent_runs: pd.DataFrame, throughput: pd.DataFrame, numbers: dict) -> str:
+    """A caveat on the sweep projection's widths above :data:`SMALL_K`, where the newest GPU groups-at-once file,
+    timed one group after another at such widths, trained more than :data:`LOOP_TOLERANCE` slower than the
+    throughput run's loop as the projection interpolates it: those widths' hours at the file's rates; ``""``
+    where no such file exists, it ran on another card, or its rates agree."""
+    gpu = newest_file(concurrent_runs, cpu=False) if len(concurrent_runs) else concurrent_runs
+    if gpu.empty or "gpu_sweep_hours_wide" not in numbers or gpu.iloc[0]["device"] != numbers.get("gpu_device"):
+        return ""
+    wide = gpu[gpu["widths"].map(lambda w: min(_width_list(w)) > SMALL_K)]
+    one = _comparable_one_model_rows(wide, throughput)
+    if one is None or wide.empty:
+        return ""
+    _, vs_loop = _alone_range(wide, one)
+    lo, hi = float(vs_loop.min()), float(vs_loop.max())
+    if hi >= 1 - LOOP_TOLERANCE:
+        return ""
+    hours, k_max = numbers["gpu_sweep_hours_wide"], int(numbers["gpu_sweep_k_max"])
+    return (f"One caveat: timed one after another in the groups-at-once runs ({gpu.iloc[0]['device']}, "
+            f"{gpu.iloc[0]['date']}, widths {_spaced(','.join(map(str, sorted({k for w in wide['widths'] for k in _width_list(w)}))))}, below), widths above {SMALL_K} "
+            f"trained {lo:.2f}–{hi:.2f} times what this projection assumes there; at those rates widths "
+            f"{SMALL_K + 1} to {k_max} would take about {hours / hi:.0f}–{hours / lo:.0f} GPU-hours instead of "
+            f"{hours:.0f}, so every projection here may be low by that much.")
 
 
 def _earlier_setting(runs: pd.DataFrame, gpu: pd.DataFrame, one: pd.DataFrame) -> str:
@@ -845,7 +905,7 @@ def _concurrent_projection(gpu: pd.DataFrame, numbers: dict, against: pd.Series 
     basis = "against the throughput run's one-model loop" if against is not None else "measured for them"
     ratio, slowest = float(ratios.min()), _spaced(wide.loc[ratios.idxmin(), "widths"])
     if ratio <= 1:
-        return (f"Above {SMALL_K}, at once was not faster for every set{' ' + basis if against is not None else ''} "
+        return (f"Above {SMALL_K}, groups at once were slower for some sets{' ' + basis if against is not None else ''} "
                 f"(smallest ratio {ratio:.2f}, widths {slowest}); as every width above {SMALL_K} is charged at the "
                 f"smallest ratio, groups at once do not lower the sweep projection above.")
     small, rest = numbers["gpu_sweep_hours_small"], numbers["gpu_sweep_hours_wide"] / ratio

@@ -136,7 +136,7 @@ def roofline_numbers(current: pd.DataFrame, measured: dict | None = None, fused_
            "roof_small_ratio": m.step_seconds(first) / roofline.step_seconds(
                roofline.step_costs(m.model, int(first["k"]), m.batch), m.hw)}
     stage1_mb = m.batch * math.prod(stage_shapes(m.model, k)[0]) * 2 / 1e6  # one bf16 activation of the first stage
-    out.update(roof_sentence=_sentence(out, m.batch), roof_small_sentence=_small_sentence(out),
+    out.update(roof_sentence=_sentence(out, m.batch) + _target_card_sentence(m, k), roof_small_sentence=_small_sentence(out),
                roof_kinds_sentence=_kinds_sentence(rest, k),
                roof_cache_sentence=(f"One activation of the first stage at k = {k} (batch {m.batch}, bf16) is "
                                     f"{stage1_mb:.0f} MB and the {m.hw.name}'s L2 cache {m.hw.l2_mb:.0f} MB, so at "
@@ -164,6 +164,30 @@ def _sentence(n: dict, batch: int) -> str:
             f"{n['roof_rest_ms']:.2f} ms for the memory-bound rest (batch norm, ReLU, additions, casts, Adam). The "
             f"measured step took {n['roof_measured_ms']:.2f} ms ({n['roof_measured_mfu']:.1%} MFU); at the roofline "
             f"the MFU would be {n['roof_mfu']:.1%} (an estimate: see the caveats below), {verdict}.")
+
+
+def _target_card_sentence(m: _Measured, k: int, card: Hardware = roofline.H100_SXM) -> str:
+    """Where the measured card is not the targets' ``card``: the same roofline count's MFU at width ``k`` on that
+    card, as dispatched, with Adam's fused form, with the passes ideally fused, and with both, and which of these
+    the utilisation target needs there; ``""`` on the targets' card itself."""
+    if m.hw == card:
+        return ""
+    target = TARGETS["mfu_k64"]
+    settings = (("as dispatched", {}), ("with Adam's fused form", dict(fused_adam=True)),
+                ("with the passes ideally fused", dict(fuse_pointwise=True)),
+                ("with both", dict(fused_adam=True, fuse_pointwise=True)))
+    mfu = [(words, roofline.mfu_bound(m.model, k, card, m.batch, **kw)) for words, kw in settings]
+    enough = next((words for words, v in mfu if v >= target), None)
+    needs = (f"reaches the {target:.0%} target as dispatched" if enough == "as dispatched" else
+             f"reaches the {target:.0%} target only {enough}" if enough else
+             f"stays below the {target:.0%} target even with both")
+    peak = ("the same peak" if card.peak_tflops == m.hw.peak_tflops else
+            "a higher peak" if card.peak_tflops > m.hw.peak_tflops else "a lower peak")
+    bandwidth = ("the same" if card.memory_tb_s == m.hw.memory_tb_s else
+                 "more" if card.memory_tb_s > m.hw.memory_tb_s else "less")
+    return (f" The targets are set for an {card.name} ({card.peak_tflops:.0f} TFLOP/s, {card.memory_tb_s:.2f} TB/s), "
+            f"with {peak} and {bandwidth} memory bandwidth: there the same count gives "
+            + ", ".join(f"{v:.1%} {words}" for words, v in mfu) + f", so on the targets' card it {needs}.")
 
 
 def _fused_sentence(m: _Measured, k: int, costs: list) -> str:
@@ -225,6 +249,11 @@ def _fusion_sentence(m: _Measured, k: int, costs: list) -> str:
             f"`torch.compile` fuses less.")
     kernels = (f"the kernels would have to run at {{:.0%}} of their roofline speed on average, where the measured step "
                f"runs at {now:.0%} of it")
+    dispatched = roofline.mfu_bound(m.model, k, m.hw, m.batch)
+    if dispatched >= target:
+        return (f"{said} So by this count the {target:.0%} target at batch {m.batch} is within this card's reach even "
+                f"as dispatched, but then {kernels.format(target / dispatched)}; with the passes fused they would "
+                f"need {target / alone:.0%}.")
     if alone >= target:
         return (f"{said} So by this count the {target:.0%} target at batch {m.batch} is within the card's reach with "
                 f"the fused passes alone, but then {kernels.format(target / alone)}.")
@@ -395,7 +424,8 @@ def kernel_profile_sentence(runs: pd.DataFrame) -> str:
         unattributed = (f", and the profiler attributed {lost:.2f} ms ({lost / step['step_kernel_ms']:.0%}) of that "
                         f"kernel time to no known kind of operation" if lost >= 0.05 * step["step_kernel_ms"] else "")
         parts.append(f"at k = {int(k)} the step took {step['step_wall_ms']:.2f} ms, {step['step_kernel_ms']:.2f} ms "
-                     f"of it in kernels; furthest below their roofline: {slow}{unattributed}")
+                     f"of it in kernels; furthest below their roofline (of the kinds with at least 1% of the step's "
+                     f"roofline time): {slow}{unattributed}")
     caveat = (" Where part of the kernel time is unattributed, the kinds' own rows undercount by that much; "
               "which kinds it belongs to was not traced." if (rows["kind"] == "unattributed").any()
               and any(part.endswith("known kind of operation") for part in parts) else "")

@@ -73,6 +73,6 @@ def test_cifar_check_sentence_reads_the_newest_log_and_says_what_failed(tmp_path
     text = gpu_checks.cifar_check_sentence(tmp_path)
     assert "do not give every stored test error" in text and "was not bit-identical" in text
     assert "steps 2 synchronised the host with the device where the loop reads no loss" in text
-    assert "not logged by this run" in text  # no loop in its [5] line
+    assert "this run did not log them" in text  # no loop in its [5] line
     (tmp_path / "cifar-gpu-check-h100-2031-01-03.log").write_text("device: NVIDIA H100 | torch 2 | 2031-01-03\n")
     assert "holds no result of its checks" in gpu_checks.cifar_check_sentence(tmp_path)

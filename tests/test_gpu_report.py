@@ -172,7 +172,7 @@ def test_chapter_sweep_sentence_reads_the_newest_file(tmp_path):
     pd.DataFrame([dict(row, date="2025-01-01", ratio=9.0)]).to_csv(tmp_path / "b.csv", index=False)
     text = gpu_report.chapter_sweep_sentence(gpu_report.load_benchmarks(tmp_path))
     assert "(24 runs, as the preset was when timed; it now has 40; timing data" in text and "a CPU (2 threads), 2026-01-01" in text
-    assert "took 128 s against 140 s one width per group, 1.09 times" in text
+    assert "took 128.0 s against 140.0 s one width per group, 1.09 times" in text
 
 
 def test_sweep_verdict_is_for_the_preset_sweep_not_per_seed_hours(tmp_path):
@@ -375,11 +375,11 @@ def test_method_batching_sentence_reads_the_newest_file(tmp_path):
     pd.DataFrame([dict(row, date="2029-01-01", ratio=9.0)]).to_csv(tmp_path / "b.csv", index=False)
     text = gpu_report.method_batching_sentence(gpu_report.load_benchmarks(tmp_path))
     assert "distillation chapter's students at its `default` preset (40 runs" in text
-    assert "grouping them by their inputs took 100 s against 200 s grouping them by their targets, 2.00 times" in text
+    assert "grouping them by their inputs took 100.0 s against 200.0 s grouping them by their targets, 2.00 times" in text
     pd.DataFrame([dict(row, date="2031-01-01", groups_batched=2, groups_separate=32)]).to_csv(tmp_path / "c.csv",
                                                                                              index=False)
     text = gpu_report.method_batching_sentence(gpu_report.load_benchmarks(tmp_path))
-    assert "by their inputs (2 ensembles) took 100 s against 200 s grouping them by their targets (32 ensembles)" in text
+    assert "by their inputs (2 ensembles) took 100.0 s against 200.0 s grouping them by their targets (32 ensembles)" in text
 
 
 #: The throughput run's numbers the groups-at-once projection uses (hours of widths <= 16 and above, and its card).
@@ -412,7 +412,7 @@ def test_groups_at_once_project_the_sweep_from_the_widest_sets_only():
     elsewhere = gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), dict(HOURS, gpu_device="NVIDIA H200"))
     assert "measured on NVIDIA H200, not on this card" in elsewhere and "GPU-hours" not in elsewhere
     rows[1]["ratio"], rows[2]["ratio"] = 0.9, 1.5
-    assert "not faster for every set (smallest ratio 0.90, widths 17, 18); as every width above 16 is charged at" in \
+    assert "slower for some sets (smallest ratio 0.90, widths 17, 18); as every width above 16 is charged at" in \
         gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), HOURS)
 
 
@@ -471,7 +471,7 @@ def test_groups_at_once_are_also_set_against_the_throughput_runs_one_model_loop(
     assert against.iloc[1] == pytest.approx(0.9)  # 450 at once against 500 for one model: slower
     text = gpu_report.concurrent_groups_sentence(runs, HOURS, throughput)
     assert "widths 64, 64: 2.00 times as fast at once (and 0.90 times the throughput run's one-model loop)" in text
-    assert "not faster for every set against the throughput run's one-model loop (smallest ratio 0.90, widths 64, 64)" in text
+    assert "slower for some sets against the throughput run's one-model loop (smallest ratio 0.90, widths 64, 64)" in text
     rows[1]["images_per_s_together"] = 1000.0  # twice the loop at k = 64: the projection uses 2.0 from the loop
     text = gpu_report.concurrent_groups_sentence(pd.DataFrame(rows), HOURS, throughput)
     assert "ratios against the throughput run's one-model loop (2.00) would bring" in text
@@ -535,7 +535,7 @@ def test_groups_at_once_name_what_rules_a_cause_out_and_the_suspected_one_when_a
     text = gpu_report.concurrent_groups_sentence(runs, HOURS, throughput)
     assert "(each 200 timed steps on 50,000 images) trained 300–300 images/s" in text  # the newest file's own
     assert "0.59–0.59 times what the throughput run's loop trains" in text  # 300 / one_model_images_per_s (506)
-    assert "between the widths that run measured (k = 16, 64), so each file's own ratio" in text
+    assert "between the widths that run measured (k = 16, 64), so the speed-up column (at once against this file's own runs)" in text
     assert "An earlier run on the same card (a.csv: 100 timed steps on 1,000 images) gave 0.69–0.69" in text  # 350 / 506
     assert "so changing the number of steps and images did not change it" in text
     assert "A possible cause: 1 of these 2 widths is not a multiple of 8" in text
@@ -548,14 +548,14 @@ def test_groups_at_once_name_what_rules_a_cause_out_and_the_suspected_one_when_a
         text = gpu_report.concurrent_groups_sentence(pd.DataFrame([same_setting, row]), HOURS, throughput)
         assert "A possible cause" in text and "An earlier run" not in text
     text = gpu_report.concurrent_groups_sentence(pd.DataFrame([dict(row, widths="64,64")]), HOURS, throughput)
-    assert "so each file's own ratio" in text and "A possible cause" not in text  # aligned widths: no suspect
+    assert "so the speed-up column (at once against this file's own runs)" in text and "A possible cause" not in text  # aligned widths: no suspect
     for at_once, cause in ((1000.0, False), (900.0, True), (1120.0, False), (1200.0, False)):
         # alone = at_once / 2 against the loop's 506: 0.99 (close), 0.89 (trails), 1.11 and 1.19 (faster)
         text = gpu_report.concurrent_groups_sentence(pd.DataFrame([dict(row, images_per_s_together=at_once)]), HOURS,
                                                      throughput)
         assert "times what the throughput run's loop trains" in text
         assert ("A possible cause" in text) == cause
-        assert ("so each file's own ratio" in text) == (at_once != 1000.0)
+        assert ("so the speed-up column (at once against this file's own runs)" in text) == (at_once != 1000.0)
 
 
 def test_best_mfu_sentence_takes_the_best_row_of_any_setting_and_its_siblings_only():
@@ -594,4 +594,34 @@ def test_the_defaults_sweep_joins_the_padded_small_widths_and_the_fused_wide_one
     assert gpu_report.defaults_sweep_sentence(fused.assign(device="GPU X"), widths) == ""  # two cards: not joined
     assert gpu_report.defaults_sweep_sentence(None, widths) == ""
     assert gpu_report.defaults_sweep_sentence(fused, widths[widths["members"] < 16]) == ""  # no 1..16 set
+    quoted = gpu_report.defaults_sweep_numbers(fused, widths, {"gpu_sweep_hours": 70.2})
+    assert quoted["defaults_sweep_hours"] == f"{small + wide:.0f}" and quoted["defaults_sweep_sentence"] == text
+    fallback = gpu_report.defaults_sweep_numbers(None, widths, {"gpu_sweep_hours": 70.2})
+    assert fallback == {"defaults_sweep_sentence": "", "defaults_sweep_hours": "70 (each width alone)"}
 
+
+def test_the_data_path_note_gives_the_eager_loops_ratio():
+    runs = gpu_report.load_benchmarks()
+    table = gpu_report.graph_comparison(runs)
+    one = table[(table["members"] == 1) & (table["k"] <= 16)]["eager_ratio"]
+    note = gpu_report.data_path_note(runs)
+    assert f"trained {one.min():.2f}–{one.max():.2f} times the baseline for k ≤ 16" in note
+    assert gpu_report.data_path_note(runs[gpu_report._cuda_graph(runs)]) == ""  # no eager run beside a graphed one
+
+
+def test_the_wide_loop_caveat_puts_the_slower_one_after_another_rates_into_hours():
+    runs = gpu_report.load_benchmarks()
+    current = gpu_report.current_runs(runs)
+    numbers = gpu_report.key_numbers(runs)
+    concurrent = gpu_report.load_benchmarks(gpu_report.CONCURRENT_RESULTS)
+    gpu = gpu_report.newest_file(concurrent, cpu=False)
+    wide = gpu[gpu["widths"].map(lambda w: min(int(v) for v in w.split(",")) > 16)]
+    _, vs_loop = gpu_report._alone_range(wide, gpu_report._comparable_one_model_rows(wide, current))
+    hours = numbers["gpu_sweep_hours_wide"]
+    text = gpu_report.wide_loop_caveat(concurrent, current, numbers)
+    assert f"trained {vs_loop.min():.2f}–{vs_loop.max():.2f} times what this projection assumes" in text
+    assert f"about {hours / vs_loop.max():.0f}–{hours / vs_loop.min():.0f} GPU-hours instead of {hours:.0f}" in text
+    assert "widths 17–20, 29–32, 57–64, below" in text
+    assert gpu_report.wide_loop_caveat(concurrent, current, dict(numbers, gpu_device="GPU X")) == ""  # another card
+    fast = concurrent.assign(alone_s=concurrent["alone_s"] / 2)  # one after another as fast as the loop, or faster
+    assert gpu_report.wide_loop_caveat(fast, current, numbers) == ""

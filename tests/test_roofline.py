@@ -193,7 +193,7 @@ def test_the_kernel_profile_script_writes_what_the_appendix_reads(tmp_path):
     gpu.loc[gpu["kind"] == "ReLU", "roofline_ms"] = gpu["roofline_ms"].max()  # not below the 1% the sentence skips
     assert list(roofline_report.kernel_profile_table(gpu).columns[:3]) == [
         "k = 1: measured ms", "k = 1: roofline ms", "k = 1: efficiency"]
-    assert "furthest below their roofline: ReLU at 10% of it" in roofline_report.kernel_profile_sentence(gpu)
+    assert "roofline time): ReLU at 10% of it" in roofline_report.kernel_profile_sentence(gpu)
     assert "known kind" not in roofline_report.kernel_profile_sentence(gpu)  # no unattributed row: nothing to say
     # the unattributed kernel time (a CUDA-only row, with no roofline) is said, and shown as a dash in the table
     lost = gpu[gpu["kind"] == kinds[0]].assign(kind="unattributed", roofline_ms=None, efficiency=None,
@@ -293,6 +293,10 @@ def test_the_fusion_sentence_names_the_levers_the_target_needs(monkeypatch):
     assert "needs both fusions, the passes' and Adam's, and even then the kernels would have to run at 99%" in sentence(
         0.99 * both)
     assert "even both fusions stay below the" in sentence(both + 0.01)
+    dispatched = roofline.mfu_bound("resnet18", k, hw)
+    assert ("within this card's reach even as dispatched, but then the kernels would have to run at 99%"
+            in sentence(0.99 * dispatched))
+    assert "fused passes alone" not in sentence(0.99 * dispatched)
     table = roofline_report.fusion_table(current)
     assert list(table.index) == ["as dispatched", "passes ideally fused"]
     assert table.loc["passes ideally fused", "foreach Adam: MFU %"] == round(100 * alone, 1)
@@ -336,3 +340,22 @@ def test_batch_norm_in_training_writes_its_running_statistics():
     # both read the input, weight, bias and running statistics and write the output; training also writes the
     # saved mean and inverse standard deviation, and the running mean and variance (4 float32 values each)
     assert train.bytes - infer.bytes == 2 * 16 + 2 * 16
+
+
+def test_the_roofline_sentence_gives_the_targets_card_where_the_run_was_on_another():
+    runs = gpu_report.load_benchmarks()
+    current = gpu_report.current_runs(runs)
+    sentence = roofline_report.roofline_numbers(current)["roof_sentence"]
+    on_h100 = [roofline.mfu_bound("resnet18", 64, H100_SXM, 128, **kw) for kw in
+               ({}, dict(fused_adam=True), dict(fuse_pointwise=True), dict(fused_adam=True, fuse_pointwise=True))]
+    assert "H200" in current["device"].iloc[0] and "The targets are set for an H100 SXM5 80GB" in sentence
+    assert f"gives {on_h100[0]:.1%} as dispatched, {on_h100[1]:.1%} with Adam's fused form" in sentence
+    needed = next(i for i, v in enumerate(on_h100) if v >= 0.40)  # 3: both fusions, by the committed count
+    assert sentence.endswith(["as dispatched", "only with Adam's fused form", "only with the passes ideally fused",
+                              "only with both"][needed] + ".")
+    import dataclasses
+
+    measured = roofline_report._measured(current)
+    assert roofline_report._target_card_sentence(measured, 64) != ""
+    assert roofline_report._target_card_sentence(dataclasses.replace(measured, hw=H100_SXM), 64) == ""  # the targets' card
+
