@@ -625,3 +625,27 @@ def test_the_wide_loop_caveat_puts_the_slower_one_after_another_rates_into_hours
     assert gpu_report.wide_loop_caveat(concurrent, current, dict(numbers, gpu_device="GPU X")) == ""  # another card
     fast = concurrent.assign(alone_s=concurrent["alone_s"] / 2)  # one after another as fast as the loop, or faster
     assert gpu_report.wide_loop_caveat(fast, current, numbers) == ""
+
+
+def test_the_projections_table_gathers_the_projections_the_prose_makes():
+    from ddlib import roofline, sweep_projections
+    from ddlib.roofline_report import FUSED_ADAM_RESULTS
+
+    runs = gpu_report.load_benchmarks()
+    current = gpu_report.current_runs(runs)
+    fused = gpu_report.load_benchmarks(FUSED_ADAM_RESULTS)
+    widths = gpu_report.load_benchmarks(gpu_report.WIDTH_BATCHING_RESULTS)
+    numbers = gpu_report.key_numbers(runs, fused)
+    table = sweep_projections.projections_table(current, numbers, runs, fused, widths)
+    hours = table["GPU-hours"]
+    assert hours["measured: each width alone, foreach Adam (the throughput run)"] == round(numbers["gpu_sweep_hours"])
+    defaults = gpu_report.defaults_sweep_numbers(fused, widths, numbers)["defaults_sweep_hours"]
+    assert str(hours["measured: the library's defaults (widths up to 16 padded, fused Adam)"]) == defaults
+    assert hours["measured: 8 seeds grouped, per seed"] == round(numbers["gpu_sweep_hours_batched"])
+    first = current.iloc[0]
+    h100 = roofline.sweep_hours("resnet18", range(1, 65), gpu_report.sweep_images(first), roofline.H100_SXM)
+    assert hours["counted: roofline, H100 SXM5 80GB (the targets' card)"] == round(h100)
+    assert (table["under the target"] == "yes").tolist() == (hours < 24).tolist()
+    assert len(table) == 8  # foreach, fused, defaults, one compiled setting, seeds, three counts
+    assert sweep_projections.projections_table(current.iloc[0:0], {}, runs, fused, widths).empty
+
