@@ -274,7 +274,7 @@ def key_numbers(runs: pd.DataFrame, fused_runs: pd.DataFrame | None = None) -> d
     out["gpu_sweep_verdict"] = _met(hours < TARGETS["sweep_hours"])
     out["gpu_data_path_note"] = data_path_note(runs)
     out.update(gpu_target_ratio=TARGETS["ratio"], gpu_target_mfu=TARGETS["mfu_k64"],
-               gpu_target_hours=TARGETS["sweep_hours"], gpu_card_note=_card_note(out["gpu_device"]),
+               gpu_target_hours=TARGETS["sweep_hours"], gpu_card_note=_card_note(out["gpu_device"], runs, current),
                gpu_overhead_note=_overhead_note(current))
     return out
 
@@ -411,12 +411,31 @@ def _defaults_sweep(fused_runs: pd.DataFrame | None, width_runs: pd.DataFrame,
             f"{'under' if total < target else 'still over'} the {target:.0f}-hour target."), total
 
 
-def _card_note(device: str) -> str:
+def _card_note(device: str, runs: pd.DataFrame | None = None, current: pd.DataFrame | None = None) -> str:
+    """Where the cited card is not the targets' (:data:`TARGET_CARD`): why its hours bound the targets' card's from
+    below, and, from ``runs``, the newest row of the same loop (uncompiled, foreach Adam, same CUDA-graph switch,
+    one model, the widest width of ``current``) on the targets' card beside the cited one."""
     if TARGET_CARD in device:
         return ""
-    return (f"The targets are set for an {TARGET_CARD}; the card above is {device}. An H200 has the same dense bf16 peak "
-            f"and more memory bandwidth, so an {TARGET_CARD} should be no faster and the hours above are a lower "
+    text = (f"The targets are set for an {TARGET_CARD}; the card above is {device}. An H200 has the same dense bf16 "
+            f"peak and more memory bandwidth, so an {TARGET_CARD} should be no faster and the hours above are a lower "
             f"bound on the {TARGET_CARD} cost.")
+    if runs is None or current is None or current.empty:
+        return text
+    cited = current[current["members"] == 1].sort_values("k")
+    if cited.empty:
+        return text
+    row = cited.iloc[-1]
+    loop = _default_loop(runs)
+    same = loop[loop["device"].str.contains(TARGET_CARD) & (loop["members"] == 1) & (loop["k"] == row["k"])
+                & (_cuda_graph(loop) == bool(_cuda_graph(cited).iloc[-1]))]
+    if same.empty:
+        return text
+    other = same.sort_values(["date", "file"]).iloc[-1]
+    return (text + f" The newest {TARGET_CARD} run of the same loop at k = {int(row['k'])} ({other['device']}, "
+            f"{other['date']}) trained {other['ours_images_per_s']:,.0f} images/s against {row['ours_images_per_s']:,.0f} "
+            f"here ({row['date']}), {other['ours_images_per_s'] / row['ours_images_per_s']:.2f} times as many, on "
+            f"another day and library version.")
 
 
 def _overhead_note(current: pd.DataFrame) -> str:

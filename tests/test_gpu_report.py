@@ -649,3 +649,13 @@ def test_the_projections_table_gathers_the_projections_the_prose_makes():
     assert len(table) == 8  # foreach, fused, defaults, one compiled setting, seeds, three counts
     assert sweep_projections.projections_table(current.iloc[0:0], {}, runs, fused, widths).empty
 
+
+def test_the_card_note_sets_the_targets_card_beside_the_cited_one():
+    runs = gpu_report.load_benchmarks()
+    note = gpu_report.key_numbers(runs)["gpu_card_note"]
+    assert note.startswith("The targets are set for an H100; the card above is NVIDIA H200.")
+    h100 = runs[runs["device"].str.contains("H100") & (runs["k"] == 64) & (runs["members"] == 1)
+                & gpu_report._cuda_graph(runs) & (gpu_report._compile_mode(runs) == "off")]
+    assert f"trained {h100.sort_values(['date', 'file'])['ours_images_per_s'].iloc[-1]:,.0f} images/s against" in note
+    assert gpu_report._card_note("NVIDIA H100 80GB HBM3", runs, gpu_report.current_runs(runs)) == ""
+
