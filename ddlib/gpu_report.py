@@ -286,13 +286,13 @@ def data_path_note(runs: pd.DataFrame) -> str:
     table = graph_comparison(runs)
     if table.empty:
         return ""
-    one = table[(table["members"] == 1) & (table["k"] <= 16)]
+    one = table[(table["members"] == 1) & (table["k"] <= SMALL_K)]
     if one.empty:
         return ""
     lo, hi = one["eager_ratio"].min(), one["eager_ratio"].max()
     return (f"Most of that gain is the CUDA graph's: in the run that timed both loops ({table['device'].iloc[0]}, "
             f"{table['date'].iloc[0]}), the eager loop, with the data on the device and its augmentation batched "
-            f"there, trained {lo:.2f}–{hi:.2f} times the baseline for k ≤ 16. The data path alone keeps pace with the "
+            f"there, trained {lo:.2f}–{hi:.2f} times the baseline for k ≤ {SMALL_K}. The data path alone keeps pace with the "
             f"DataLoader's worker processes; the graph, replaying the whole step with that data path inside it, makes "
             f"the rest.")
 
@@ -362,28 +362,22 @@ def _hours_by_width(single: pd.DataFrame, first: pd.Series, small_k: int = SMALL
 
 
 def defaults_sweep_numbers(fused_runs: pd.DataFrame | None, width_runs: pd.DataFrame, numbers: dict) -> dict:
-    """:func:`defaults_sweep_sentence`, and the hours the appendix's introduction quotes: the defaults' projection
+    """:func:`defaults_sweep`'s sentence, and the hours the appendix's introduction quotes: the defaults' projection
     where it can be made, else the throughput run's (``numbers``, :func:`key_numbers`), said as such."""
-    sentence, hours = _defaults_sweep(fused_runs, width_runs)
+    sentence, hours = defaults_sweep(fused_runs, width_runs)
     quoted = (f"{hours:.0f}" if hours is not None else
               f"{numbers['gpu_sweep_hours']:.0f} (each width alone)" if "gpu_sweep_hours" in numbers else "an unmeasured number of")
     return {"defaults_sweep_sentence": sentence, "defaults_sweep_hours": quoted}
 
 
-def defaults_sweep_sentence(fused_runs: pd.DataFrame | None, width_runs: pd.DataFrame,
-                            small_k: int = GPU_WIDTH_BATCH) -> str:
-    """The sentence of :func:`_defaults_sweep`."""
-    return _defaults_sweep(fused_runs, width_runs, small_k)[0]
-
-
-def _defaults_sweep(fused_runs: pd.DataFrame | None, width_runs: pd.DataFrame,
+def defaults_sweep(fused_runs: pd.DataFrame | None, width_runs: pd.DataFrame,
                     small_k: int = GPU_WIDTH_BATCH) -> tuple[str, float | None]:
     """The one-seed sweep as the library's defaults on CUDA run it, from two measurements of one card: widths 1 to
     ``small_k`` (default: the runner's limit on a GPU) padded into one ensemble (the newest GPU width-batching set of
     exactly those widths, one seed each, the whole step as a CUDA graph: its padded time per step trains all of them
-    at once) and the wider widths one at a time with Adam's fused form (the newest fused-Adam run's one-model rows, projected as the throughput
-    run's are, :func:`projected_sweep_hours`): the sentence and the hours; ``("", None)`` where either is missing or
-    they ran on different cards."""
+    at once) and the wider widths one at a time with Adam's fused form (the newest fused-Adam run's one-model rows,
+    projected as the throughput run's are, :func:`projected_sweep_hours`): the sentence and the hours; ``("", None)``
+    where either is missing or they ran on different cards."""
     if fused_runs is None or fused_runs.empty or width_runs.empty:
         return "", None
     fused = newest_file(fused_runs, cpu=False)
@@ -498,9 +492,13 @@ def _compiled_as(row: pd.Series) -> str:
     return f"{row['compile_mode']}, {'graph' if row['graph'] else 'eager'}, {'fused' if row['fused'] else 'foreach'} Adam"
 
 
-def _compiled_setting(row: pd.Series) -> str:
-    """A compiled row's setting in a few words: mode, loop, Adam's form, card and date."""
-    return f"{_compiled_as(row)}; {row['device']}, {row['date']}"
+def compiled_settings(runs: pd.DataFrame):
+    """The compiled rows of ``runs`` (with ``graph`` and ``fused`` flags) grouped by setting: ``((mode, graph,
+    fused, device, date), rows)`` pairs, by date, card and mode."""
+    compiled = compiled_runs(runs)
+    compiled = compiled.assign(graph=_cuda_graph(compiled), fused=_fused_adam(compiled))
+    return compiled.sort_values(["date", "device", "compile_mode"]).groupby(
+        ["compile_mode", "graph", "fused", "device", "date"], sort=False)
 
 
 def _compile_note(runs: pd.DataFrame, fused_runs: pd.DataFrame | None = None) -> str:
@@ -508,27 +506,23 @@ def _compile_note(runs: pd.DataFrame, fused_runs: pd.DataFrame | None = None) ->
     card, date): how much compiling alone gained over the same loop uncompiled, the utilisation at the widest
     width measured, and, where the setting was measured for one model at two widths or more, the one-seed sweep
     projected from those rows alone (:func:`_compiled_projection`)."""
-    compiled = compiled_runs(runs)
-    if compiled.empty:
+    table = compiled_table(runs, fused_runs)
+    if table.empty:
         return ("No run with `torch.compile` has been measured on a GPU yet (`benchmarks/gpu_session.sh` "
                 "includes one).")
-    table = compiled_table(runs, fused_runs).reset_index()
-    table["setting"] = table["compiled as"] + "; " + table["card, date"]
     sentences = []
-    with_flags = compiled.assign(graph=_cuda_graph(compiled), fused=_fused_adam(compiled))
-    for setting, rows in table.groupby("setting", sort=False):
+    for (mode, graph, fused, device, date), flags in compiled_settings(runs):
+        rows = table.loc[(f"{device}, {date}", _compiled_as(flags.iloc[0]))].reset_index()
         widest = rows[rows["k"] == rows["k"].max()].sort_values("seeds grouped")
         mfu = ", ".join(f"{v:.1f}% with {_models(m)}" for m, v in zip(widest["seeds grouped"], widest["MFU %"]))
-        gain = rows["compiling alone"].dropna() if "compiling alone" in rows else pd.Series(dtype=float)
+        gain = rows["compiling alone"].dropna()
         alone = ("" if gain.empty else
                  f"compiling alone trained {gain.min():.2f} times as fast as the same loop uncompiled"
                  if gain.min() == gain.max() else
                  f"compiling alone trained {gain.min():.2f}–{gain.max():.2f} times as fast as the same loop uncompiled")
         said = "; ".join(w for w in (alone, f"MFU at k = {int(rows['k'].max())}: {mfu}") if w)
-        mode, loop = rows["compiled as"].iloc[0].split(", ", 1)
-        flags = with_flags[with_flags.apply(_compiled_setting, axis=1) == setting]
-        sentences.append(f"With `torch.compile` (mode {mode}; {loop.replace('graph', 'CUDA graph', 1)}; "
-                         f"{rows['card, date'].iloc[0]}): {said}." + _compiled_projection(flags))
+        sentences.append(f"With `torch.compile` (mode {mode}; {'CUDA graph' if graph else 'eager'}, "
+                         f"{'fused' if fused else 'foreach'} Adam; {device}, {date}): {said}." + _compiled_projection(flags))
     return " ".join(sentences)
 
 
@@ -542,14 +536,23 @@ def _same_setting_row(runs: pd.DataFrame | None, row: pd.Series, graph: bool) ->
     return None if same.empty else same.sort_values("file").iloc[-1]  # the newest file of that date
 
 
-def _compiled_projection(rows: pd.DataFrame) -> str:
+def compiled_sweep_hours(rows: pd.DataFrame) -> tuple[list[int], float] | None:
     """The one-seed sweep projected from one compiled setting's one-model rows (:func:`projected_sweep_hours`:
-    flat below the narrowest measured width, scaled by FLOPs above the widest), where it has two widths or more."""
+    flat below the narrowest measured width, scaled by FLOPs above the widest): the widths it rests on and the
+    hours; ``None`` with fewer than two widths."""
     one = rows[rows["members"] == 1].drop_duplicates("k", keep="last").sort_values("k")
     if len(one) < 2:
+        return None
+    ks = [int(k) for k in one["k"]]
+    return ks, projected_sweep_hours(one.iloc[0], dict(zip(ks, one["ours_images_per_s"])))
+
+
+def _compiled_projection(rows: pd.DataFrame) -> str:
+    """:func:`compiled_sweep_hours` in words, or ``""``."""
+    projected = compiled_sweep_hours(rows)
+    if projected is None:
         return ""
-    first, ks = one.iloc[0], [int(k) for k in one["k"]]
-    hours = projected_sweep_hours(first, dict(zip(ks, one["ours_images_per_s"])))
+    (ks, hours), first = projected, rows.iloc[0]
     below = f"; widths below {ks[0]} at k = {ks[0]}'s speed" if ks[0] > 1 else ""
     return (f" Projected from these one-model rows alone (k = {', '.join(map(str, ks))}{below}), the one-seed sweep "
             f"(k = 1 to {int(first['sweep_k_max'])}, {int(first['sweep_epochs'])} epochs) would take about "
@@ -841,7 +844,7 @@ def _alone_against_loop(runs: pd.DataFrame, gpu: pd.DataFrame, throughput: pd.Da
     earlier = _earlier_setting(runs, gpu, one)
     if earlier:
         text += f" {earlier}"
-    widths = sorted({k for w in gpu["widths"] for k in _width_list(w)})
+    widths = _widths_in(gpu)
     odd = [k for k in widths if not is_aligned(k)]
     aligned = [k for k in measured if k >= SMALL_K and is_aligned(k)]
     if odd:
@@ -875,7 +878,7 @@ def wide_loop_caveat(concurrent_runs: pd.DataFrame, throughput: pd.DataFrame, nu
         return ""
     hours, k_max = numbers["gpu_sweep_hours_wide"], int(numbers["gpu_sweep_k_max"])
     return (f"One caveat: timed one after another in the groups-at-once runs ({gpu.iloc[0]['device']}, "
-            f"{gpu.iloc[0]['date']}, widths {_spaced(','.join(map(str, sorted({k for w in wide['widths'] for k in _width_list(w)}))))}, below), widths above {SMALL_K} "
+            f"{gpu.iloc[0]['date']}, widths {_spaced(','.join(map(str, _widths_in(wide))))}, below), widths above {SMALL_K} "
             f"trained {lo:.2f}–{hi:.2f} times what this projection assumes there; at those rates widths "
             f"{SMALL_K + 1} to {k_max} would take about {hours / hi:.0f}–{hours / lo:.0f} GPU-hours instead of "
             f"{hours:.0f}, so every projection here may be low by that much.")
@@ -1010,6 +1013,11 @@ def _device_words(device: str) -> str:
 
 def _widest(widths: str) -> int:
     return max(_width_list(widths))
+
+
+def _widths_in(rows: pd.DataFrame) -> list[int]:
+    """Every width of every set in ``rows``' ``widths`` cells, once each, in order."""
+    return sorted({k for w in rows["widths"] for k in _width_list(w)})
 
 
 def _width_list(widths) -> list[int]:

@@ -307,13 +307,19 @@ def _fused_default(table: pd.DataFrame) -> str:
             "fused: that default should be revisited.")
 
 
+def fused_sweep_hours(current: pd.DataFrame, table: pd.DataFrame) -> dict[str, float]:
+    """The one-model sweep projected with each form of Adam (``{"foreach": h, "fused": h}``) from the widths both were
+    measured at (``table``: :func:`fused_adam_comparison`; :func:`ddlib.gpu_report.projected_sweep_hours`, above the
+    widest measured width scaled by FLOPs, as in the throughput run's own projection)."""
+    first = current.iloc[0]
+    return {form: projected_sweep_hours(first, table[f"{form} images/s"].to_dict()) for form in ("foreach", "fused")}
+
+
 def _fused_projection(current: pd.DataFrame, table: pd.DataFrame) -> str:
-    """The one-model sweep projected both ways from the widths both forms were measured at
-    (:func:`ddlib.gpu_report.projected_sweep_hours`; above the widest measured width scaled by FLOPs, as in
-    the throughput run's own projection)."""
+    """:func:`fused_sweep_hours` in words."""
     first = current.iloc[0]
     k_max = int(first["sweep_k_max"])
-    hours = {form: projected_sweep_hours(first, table[f"{form} images/s"].to_dict()) for form in ("foreach", "fused")}
+    hours = fused_sweep_hours(current, table)
     return (f"Projected from these widths alone (k = 1 to {k_max}, {int(first['sweep_epochs'])} epochs, "
             f"{plural(int(first['sweep_seeds']), 'seed')} per width), "
             f"the one-model sweep takes about {hours['fused']:.0f} GPU-hours with the fused form against "
@@ -341,12 +347,26 @@ def _understates(predicted: float, measured: float) -> str:
     return ", so it overstates the wide steps" if predicted > 1.1 * measured else ", close to it"
 
 
+def counted_sweep_hours(current: pd.DataFrame, card: Hardware | None = None) -> tuple[float, float] | None:
+    """The one-model sweep of the cited run's settings counted on ``card`` (default: the card it ran on,
+    :func:`ddlib.roofline.sweep_hours`): at the roofline, and with every operation at least the latency of one
+    operation measured at the smallest width; ``None`` without a run to take the settings from."""
+    m = _measured(current)
+    return None if m is None else _counted_hours(m, m.hw if card is None else card)
+
+
+def _counted_hours(m: _Measured, card: Hardware) -> tuple[float, float]:
+    first = m.rows.iloc[0]
+    widths, images = range(1, int(first["sweep_k_max"]) + 1), sweep_images(first)
+    return (roofline.sweep_hours(m.model, widths, images, card, batch=m.batch),
+            roofline.sweep_hours(m.model, widths, images, card, floor=m.floor, batch=m.batch))
+
+
 def _sweep_numbers(m: _Measured, measured: dict) -> dict:
     first = m.rows.iloc[0]
     widths = range(1, int(first["sweep_k_max"]) + 1)
     images = sweep_images(first)
-    at_roof = roofline.sweep_hours(m.model, widths, images, m.hw, batch=m.batch)
-    with_latency = roofline.sweep_hours(m.model, widths, images, m.hw, floor=m.floor, batch=m.batch)
+    at_roof, with_latency = _counted_hours(m, m.hw)
     small = roofline.sweep_hours(m.model, range(1, SMALL_K + 1), images, m.hw, floor=m.floor, batch=m.batch)
     hours = TARGETS["sweep_hours"]
     widest = m.rows.iloc[-1]
@@ -414,20 +434,21 @@ def kernel_profile_sentence(runs: pd.DataFrame) -> str:
                 "`benchmarks/gpu_session.sh`: eager steps under `torch.profiler`, each kind's kernel time against "
                 "its roofline).")
     first = rows.iloc[0]
-    parts = []
+    parts, any_lost = [], False
     for k, at_k in rows.groupby("k", sort=True):
         step = at_k.iloc[0]
         timed = at_k[at_k["efficiency"].notna() & (at_k["roofline_ms"] > 0.01 * at_k["roofline_ms"].sum())]
         worst = timed.sort_values("efficiency").head(2)
         slow = " and ".join(f"{r['kind']} at {r['efficiency']:.0%} of it" for _, r in worst.iterrows())
         lost = at_k.loc[at_k["kind"] == "unattributed", "measured_ms"].sum()
+        said_lost = lost >= 0.05 * step["step_kernel_ms"]
+        any_lost |= said_lost
         unattributed = (f", and the profiler attributed {lost:.2f} ms ({lost / step['step_kernel_ms']:.0%}) of that "
-                        f"kernel time to no known kind of operation" if lost >= 0.05 * step["step_kernel_ms"] else "")
+                        f"kernel time to no known kind of operation" if said_lost else "")
         parts.append(f"at k = {int(k)} the step took {step['step_wall_ms']:.2f} ms, {step['step_kernel_ms']:.2f} ms "
                      f"of it in kernels; furthest below their roofline (of the kinds with at least 1% of the step's "
                      f"roofline time): {slow}{unattributed}")
     caveat = (" Where part of the kernel time is unattributed, the kinds' own rows undercount by that much; "
-              "which kinds it belongs to was not traced." if (rows["kind"] == "unattributed").any()
-              and any(part.endswith("known kind of operation") for part in parts) else "")
+              "which kinds it belongs to was not traced." if any_lost else "")
     return (f"Profiled on {first['device']} ({first['date']}, {int(first['steps'])} eager steps after a warm-up under "
             f"`torch.profiler`, `benchmarks/results/kernel-profile/`): " + "; ".join(parts) + "." + caveat)

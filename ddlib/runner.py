@@ -330,8 +330,7 @@ def _refuse_diverged(group: list[RunConfig], losses: list[float], train_logits: 
     """Raise :class:`TrainingDiverged` before anything is stored if the group's last loss, or any member's outputs,
     are not finite: a diverged model would otherwise be stored as a result and reused by every later build. The
     group's checkpoint goes too, so that a rerun (after a change outside the hash) does not resume diverged weights."""
-    finite = [bool(torch.isfinite(train_logits[i]).all() and torch.isfinite(test_logits[i]).all())
-              for i in range(len(group))]
+    finite = (torch.isfinite(train_logits).flatten(1).all(1) & torch.isfinite(test_logits).flatten(1).all(1)).tolist()
     if all(finite) and (not losses or math.isfinite(losses[-1])):
         return
     bad = [c for c, ok in zip(group, finite) if not ok] or group

@@ -14,9 +14,9 @@ from __future__ import annotations
 import pandas as pd
 
 from . import roofline
-from .gpu_report import (TARGETS, _compile_mode, _defaults_sweep, _fused_adam, compiled_runs, newest_file,
-                         projected_sweep_hours, sweep_images)
-from .roofline_report import _measured, fused_adam_comparison
+from .gpu_report import TARGETS, compiled_settings, compiled_sweep_hours, defaults_sweep, newest_file
+from .roofline_report import card, counted_sweep_hours, fused_adam_comparison, fused_sweep_hours
+from .width_batching import GPU_WIDTH_BATCH
 
 
 def projections_table(current: pd.DataFrame, numbers: dict, runs: pd.DataFrame, fused_runs: pd.DataFrame | None,
@@ -30,61 +30,39 @@ def projections_table(current: pd.DataFrame, numbers: dict, runs: pd.DataFrame, 
     rows = [("measured: each width alone, foreach Adam (the throughput run)", cited, numbers["gpu_sweep_hours"])]
     fused = fused_adam_comparison(current, fused_runs)
     if len(fused) >= 2:
-        rows.append(("measured: each width alone, fused Adam", cited,
-                     projected_sweep_hours(first, fused["fused images/s"].to_dict())))
-    defaults = _defaults_hours(fused_runs, width_runs)
-    if defaults is not None:
-        rows.append(("measured: the library's defaults (widths up to 16 padded, fused Adam)", defaults[0], defaults[1]))
-    rows += _compiled_rows(runs)
+        rows.append(("measured: each width alone, fused Adam", cited, fused_sweep_hours(current, fused)["fused"]))
+    hours = defaults_sweep(fused_runs, width_runs)[1]
+    if hours is not None:
+        row = newest_file(fused_runs, cpu=False).iloc[0]
+        rows.append((f"measured: the library's defaults (widths up to {GPU_WIDTH_BATCH} padded, fused Adam)",
+                     f"{row['device']}, {row['date']}", hours))
+    for (mode, _, fused_adam, device, date), setting in compiled_settings(runs):
+        projected = compiled_sweep_hours(setting)
+        if projected is not None:
+            rows.append((f"measured: compiled ({mode}), each width alone, {'fused' if fused_adam else 'foreach'} Adam",
+                         f"{device}, {date}", projected[1]))
     if "gpu_sweep_hours_batched" in numbers:
         rows.append((f"measured: {numbers['gpu_members']} seeds grouped, per seed", cited,
                      numbers["gpu_sweep_hours_batched"]))
-    rows += _roofline_rows(current)
+    rows += _counted_rows(current)
     table = pd.DataFrame(rows, columns=["projection", "card, date", "GPU-hours"])
     table["under the target"] = (table["GPU-hours"] < TARGETS["sweep_hours"]).map({True: "yes", False: "no"})
     return table.assign(**{"GPU-hours": table["GPU-hours"].round(0).astype(int)}).set_index("projection")
 
 
-def _defaults_hours(fused_runs, width_runs) -> tuple[str, float] | None:
-    """The defaults' projection (:func:`ddlib.gpu_report.defaults_sweep_numbers`) with the card and date of its
-    fused-Adam rows, or ``None`` where it cannot be made."""
-    hours = _defaults_sweep(fused_runs, width_runs)[1]
-    if hours is None:
-        return None
-    row = newest_file(fused_runs, cpu=False).iloc[0]
-    return f"{row['device']}, {row['date']}", hours
-
-
-def _compiled_rows(runs: pd.DataFrame) -> list[tuple[str, str, float]]:
-    """One row per compiled setting (mode, Adam's form, card, date) measured for one model at two widths or more."""
-    compiled = compiled_runs(runs)
-    if compiled.empty:
+def _counted_rows(current: pd.DataFrame) -> list[tuple[str, str, float]]:
+    """The roofline count's sweep (:func:`ddlib.roofline_report.counted_sweep_hours`) on the measured card, with the
+    latency of one operation at the smallest measured width, and on the targets' card
+    (:data:`ddlib.roofline.H100_SXM`) where that is another."""
+    counted = counted_sweep_hours(current)
+    if counted is None:
         return []
-    compiled = compiled.assign(mode=_compile_mode(compiled), fused=_fused_adam(compiled))
-    out = []
-    for (mode, fused, device, date), rows in compiled.groupby(["mode", "fused", "device", "date"]):
-        one = rows[rows["members"] == 1].drop_duplicates("k", keep="last").sort_values("k")
-        if len(one) < 2:
-            continue
-        hours = projected_sweep_hours(one.iloc[0], dict(zip(one["k"].astype(int), one["ours_images_per_s"])))
-        out.append((f"measured: compiled ({mode}), each width alone, {'fused' if fused else 'foreach'} Adam",
-                    f"{device}, {date}", hours))
-    return out
-
-
-def _roofline_rows(current: pd.DataFrame) -> list[tuple[str, str, float]]:
-    """The roofline count's sweep on the measured card, with the latency of one operation at the smallest measured
-    width, and on the targets' card (:data:`ddlib.roofline.H100_SXM`) where that is another."""
-    m = _measured(current)
-    if m is None:
-        return []
-    first = m.rows.iloc[0]
-    widths, images = range(1, int(first["sweep_k_max"]) + 1), sweep_images(first)
-    rows = [(f"counted: roofline, {m.hw.name}", "no run", roofline.sweep_hours(m.model, widths, images, m.hw,
-                                                                             batch=m.batch)),
-            (f"counted: roofline + the measured latency per operation, {m.hw.name}", f"{first['device']}, "
-             f"{first['date']}", roofline.sweep_hours(m.model, widths, images, m.hw, floor=m.floor, batch=m.batch))]
-    if m.hw != roofline.H100_SXM:
+    first = current.iloc[0]
+    hw = card(str(first["device"]))
+    rows = [(f"counted: roofline, {hw.name}", "no run", counted[0]),
+            (f"counted: roofline + the measured latency per operation, {hw.name}", f"{first['device']}, "
+             f"{first['date']}", counted[1])]
+    if hw != roofline.H100_SXM:
         rows.append((f"counted: roofline, {roofline.H100_SXM.name} (the targets' card)", "no run",
-                     roofline.sweep_hours(m.model, widths, images, roofline.H100_SXM, batch=m.batch)))
+                     counted_sweep_hours(current, roofline.H100_SXM)[0]))
     return rows

@@ -581,7 +581,7 @@ def test_best_mfu_sentence_takes_the_best_row_of_any_setting_and_its_siblings_on
 def test_the_defaults_sweep_joins_the_padded_small_widths_and_the_fused_wide_ones_of_one_card():
     fused = gpu_report.load_benchmarks(gpu_report.RESULTS / "fused-adam")
     widths = gpu_report.load_benchmarks(gpu_report.WIDTH_BATCHING_RESULTS)
-    text = gpu_report.defaults_sweep_sentence(fused, widths)
+    text = gpu_report.defaults_sweep(fused, widths)[0]
     one = fused[fused["members"] == 1]
     padded = widths[(widths["device"] == "NVIDIA H200") & (widths["date"] == "2026-12-04") & (widths["members"] == 16)]
     step = float(padded["padded_s"].iloc[0]) / 100  # 100 timed steps train widths 1..16 together
@@ -591,9 +591,9 @@ def test_the_defaults_sweep_joins_the_padded_small_widths_and_the_fused_wide_one
     assert f"would take about {small:.0f} GPU-hours, and widths 17 to 64" in text
     assert f"about {wide:.0f}: about {small + wide:.0f} GPU-hours in all, still over the 24-hour target." in text
     assert f"({1e3 * step:.1f} ms a step for all 16;" in text
-    assert gpu_report.defaults_sweep_sentence(fused.assign(device="GPU X"), widths) == ""  # two cards: not joined
-    assert gpu_report.defaults_sweep_sentence(None, widths) == ""
-    assert gpu_report.defaults_sweep_sentence(fused, widths[widths["members"] < 16]) == ""  # no 1..16 set
+    assert gpu_report.defaults_sweep(fused.assign(device="GPU X"), widths)[0] == ""  # two cards: not joined
+    assert gpu_report.defaults_sweep(None, widths)[0] == ""
+    assert gpu_report.defaults_sweep(fused, widths[widths["members"] < 16])[0] == ""  # no 1..16 set
     quoted = gpu_report.defaults_sweep_numbers(fused, widths, {"gpu_sweep_hours": 70.2})
     assert quoted["defaults_sweep_hours"] == f"{small + wide:.0f}" and quoted["defaults_sweep_sentence"] == text
     fallback = gpu_report.defaults_sweep_numbers(None, widths, {"gpu_sweep_hours": 70.2})

@@ -30,7 +30,7 @@ from ..book import write_table
 from ..noise import corrupt_labels
 from ..random_features import (RandomReLUFeatures, belkin_hsu_xu_risk, block_metrics, classification_error,
                                fit_ridge_path, one_hot, onehot_mse, simulate_linear_risk)
-from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int,
+from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_float, non_negative_int,
                           positive_float, positive_int)
 from ..prose import CLEAR, as_shown, join, plural, points, relation, shown_difference
 
@@ -103,12 +103,6 @@ def _positive_floats(name: str, values) -> list[float]:
     return [positive_float(f"each entry of {name}", v) for v in values]
 
 
-def _non_negative_float(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ConfigError(f"{name} must be a number >= 0; got {value!r}")
-    return float(value)
-
-
 def validate(params: dict) -> None:
     """Raise :class:`ddlib.ConfigError` naming the first parameter whose value is not allowed."""
     for name in ("seed", "data_seed", "pool_seed"):
@@ -127,12 +121,12 @@ def validate(params: dict) -> None:
         raise ConfigError(f"lin_n must be >= 8; got {params['lin_n']!r}")
     if params["lin_points"] < 4:
         raise ConfigError(f"lin_points must be >= 4; got {params['lin_points']!r}")
-    _non_negative_float("lin_sigma", params["lin_sigma"])
+    non_negative_float("lin_sigma", params["lin_sigma"])
     decays = params["lin_beta_decays"]
     if isinstance(decays, (int, float, str)) or not hasattr(decays, "__iter__") or not list(decays):
         raise ConfigError(f"lin_beta_decays must be a non-empty list of numbers >= 0; got {decays!r}")
     for d in decays:
-        _non_negative_float("each entry of lin_beta_decays", d)
+        non_negative_float("each entry of lin_beta_decays", d)
     in_unit_interval("label_noise", params["label_noise"], closed_right=False)
     _positive_floats("rf_ratios", params["rf_ratios"])
     _positive_floats("ridges", params["ridges"])
@@ -403,11 +397,6 @@ def noise_effect_sentence(frame: pd.DataFrame, params: dict) -> str:
 # --------------------------------------------------------------------------- study 3: distillation
 
 
-def student_width(n: int, ratio: float) -> int:
-    """A student's number of features ``M = round(ratio * n)`` (at least 1)."""
-    return max(1, int(round(ratio * n)))
-
-
 def fit_teacher(params: dict, data: dict, width: int):
     """Study 3's teacher of ``width`` features (the draw of :func:`run_ridge`, repeat 0), fitted min-norm to the noisy
     one-hot labels: ``(features, weights)``."""
@@ -447,7 +436,7 @@ def run_distillation(params: dict, data: dict) -> pd.DataFrame:
         targets += [soft, one_hot(soft.argmax(1).numpy(), c)]
     targets = torch.cat(targets, 1)  # columns: teacher k soft, teacher k hard, ...
 
-    m = student_width(n, params["student_ratio"])
+    (m,) = widths(n, [params["student_ratio"]])
     student = student_features(params, data, m)
     phi_pool = student(x_pool)
     (theta_lab,) = fit_ridge_path(student(data["x_train"]), y_noisy, [0.0])
