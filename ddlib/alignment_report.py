@@ -68,8 +68,8 @@ def padding_cost_words(numbers: dict, model: str = "resnet18") -> dict:
     ratios = {k: padded_flops_ratio(model, k) for k in range(SMALL_K + 1, k_max + 1) if not is_aligned(k)}
     most, least = max(ratios, key=ratios.get), min(ratios, key=ratios.get)
     return {"alignment_padding_cost": f"at the unaligned widths from {SMALL_K + 1} to {k_max} that is "
-                                      f"{ratios[most]:.2f} times the FLOPs at k = {most}, down to "
-                                      f"{ratios[least]:.2f} at k = {least}"}
+                                      f"{ratios[most]:.2f} times the FLOPs at $k = {most}$, down to "
+                                      f"{ratios[least]:.2f} at $k = {least}$"}
 
 
 def alignment_rows(runs: pd.DataFrame) -> pd.DataFrame:
@@ -134,7 +134,7 @@ def alignment_sentence(runs: pd.DataFrame, numbers: dict) -> str:
         text += hours
     else:
         text += (f" Interpolating each width above {SMALL_K} from measured widths of its own kind, the one-model "
-                 f"sweep (k = 1 to {int(numbers['gpu_sweep_k_max'])}) would take about {hours:.0f} GPU-hours, against "
+                 f"sweep ($k = 1$ to {int(numbers['gpu_sweep_k_max'])}) would take about {hours:.0f} GPU-hours, against "
                  f"{numbers['gpu_sweep_hours']:.0f} interpolated from the throughput run's widths alone; "
                  f"{_against_target(hours)}.")
     return text + _padded_sentence(runs, table, rows, numbers, measured, hours)

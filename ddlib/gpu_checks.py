@@ -97,7 +97,7 @@ def cifar_check_sentence(folder: Path | str = RESULTS, fused_runs: pd.DataFrame 
         how = (f"({loop})" if loop else "(which on CUDA are the whole step as a CUDA graph and Adam's fused form; "
                "this run did not log them)")
         text += (f" Its timing step, `train_ensemble` with the library's defaults on CUDA {how} on random "
-                 f"CIFAR-shaped images, trained ResNet-18 at k = 64 at {plain:,.0f} images/s"
+                 f"CIFAR-shaped images, trained ResNet-18 at $k = 64$ at {plain:,.0f} images/s"
                  + (f" ({faster:,.0f} compiled)" if faster else ""))
         row = None
         if fused_runs is not None and not fused_runs.empty:

@@ -147,12 +147,12 @@ def graph_numbers(runs: pd.DataFrame) -> dict:
     other_card = (f" This run was on another card ({card}) than the table above ({cited}), so set its ratios against "
                   f"each other, not against that table's." if card != cited else "")
     text = (f"Side by side in one run ({card}, {table['date'].iloc[0]}), the CUDA graph trains "
-            f"one model {small.min():.1f}–{small.max():.1f} times as fast as the eager loop for k ≤ 16 and "
-            f"{widest['graph_speedup']:.1f} times at k = {int(widest['k'])}; with {int(many['members'].iloc[0])} seeds "
-            f"grouped, {many_small.min():.1f}–{many_small.max():.1f} times for k ≤ 16 and "
-            f"{many_widest['graph_speedup']:.2f} times at k = {int(many_widest['k'])}. It gains most "
-            f"({most['graph_speedup']:.1f} times) with {_models(most['members'])} at k = {int(most['k'])} and least "
-            f"({least['graph_speedup']:.2f} times) with {_models(least['members'])} at k = {int(least['k'])}.{other_card}")
+            f"one model {small.min():.1f}–{small.max():.1f} times as fast as the eager loop for $k \\le 16$ and "
+            f"{widest['graph_speedup']:.1f} times at $k = {int(widest['k'])}$; with {int(many['members'].iloc[0])} seeds "
+            f"grouped, {many_small.min():.1f}–{many_small.max():.1f} times for $k \\le 16$ and "
+            f"{many_widest['graph_speedup']:.2f} times at $k = {int(many_widest['k'])}$. It gains most "
+            f"({most['graph_speedup']:.1f} times) with {_models(most['members'])} at $k = {int(most['k'])}$ and least "
+            f"({least['graph_speedup']:.2f} times) with {_models(least['members'])} at $k = {int(least['k'])}$.{other_card}")
     return {"graph_sentence": text}
 
 
@@ -292,7 +292,7 @@ def data_path_note(runs: pd.DataFrame) -> str:
     lo, hi = one["eager_ratio"].min(), one["eager_ratio"].max()
     return (f"Most of that gain is the CUDA graph's: in the run that timed both loops ({table['device'].iloc[0]}, "
             f"{table['date'].iloc[0]}), the eager loop, with the data on the device and its augmentation batched "
-            f"there, trained {lo:.2f}–{hi:.2f} times the baseline for k ≤ {SMALL_K}. The data path alone keeps pace with the "
+            f"there, trained {lo:.2f}–{hi:.2f} times the baseline for $k \\le {SMALL_K}$. The data path alone keeps pace with the "
             f"DataLoader's worker processes; the graph, replaying the whole step with that data path inside it, makes "
             f"the rest.")
 
@@ -314,7 +314,7 @@ def best_mfu_sentence(runs: pd.DataFrame) -> str:
     words = ", ".join(w for w in (f"`torch.compile` mode {best['mode']}" if best["mode"] != "off" else "uncompiled",
                                   "Adam's fused form" if best["fused"] else "Adam's foreach form",
                                   "the whole step as a CUDA graph" if best["graph"] else "eager steps"))
-    text = (f"The best utilisation measured at k = 64 in any setting is {best['ours_mfu']:.1%} "
+    text = (f"The best utilisation measured at $k = 64$ in any setting is {best['ours_mfu']:.1%} "
             f"({_models(best['members'])}, {words}; {_device_words(best['device'])}, {best['date']})")
     if len(by_members) > 1:
         text += "; in that setting " + ", ".join(f"{_models(m)} gave {v:.1%}"
@@ -426,7 +426,7 @@ def _card_note(device: str, runs: pd.DataFrame | None = None, current: pd.DataFr
     if same.empty:
         return text
     other = same.sort_values(["date", "file"]).iloc[-1]
-    return (text + f" The newest {TARGET_CARD} run of the same loop at k = {int(row['k'])} ({other['device']}, "
+    return (text + f" The newest {TARGET_CARD} run of the same loop at $k = {int(row['k'])}$ ({other['device']}, "
             f"{other['date']}) trained {other['ours_images_per_s']:,.0f} images/s against {row['ours_images_per_s']:,.0f} "
             f"here ({row['date']}), {other['ours_images_per_s'] / row['ours_images_per_s']:.2f} times as many, on "
             f"another day and library version.")
@@ -461,7 +461,7 @@ def _layers_words(model: str, k: int) -> str:
     """The sizes of a model's stages at width ``k`` in words (:func:`ddlib.vision_models.stage_shapes`)."""
     shapes = stage_shapes(model, k)
     (c0, h0, w0), (c1, h1, w1) = shapes[0], shapes[-1]
-    return f"{h0} × {w0} down to {h1} × {w1} pixels, {c0} to {c1} channels at k = {k}"
+    return f"{h0} × {w0} down to {h1} × {w1} pixels, {c0} to {c1} channels at $k = {k}$"
 
 
 def compiled_table(runs: pd.DataFrame, fused_runs: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -520,7 +520,7 @@ def _compile_note(runs: pd.DataFrame, fused_runs: pd.DataFrame | None = None) ->
                  f"compiling alone trained {gain.min():.2f} times as fast as the same loop uncompiled"
                  if gain.min() == gain.max() else
                  f"compiling alone trained {gain.min():.2f}–{gain.max():.2f} times as fast as the same loop uncompiled")
-        said = "; ".join(w for w in (alone, f"MFU at k = {int(rows['k'].max())}: {mfu}") if w)
+        said = "; ".join(w for w in (alone, f"MFU at $k = {int(rows['k'].max())}$: {mfu}") if w)
         sentences.append(f"With `torch.compile` (mode {mode}; {'CUDA graph' if graph else 'eager'}, "
                          f"{'fused' if fused else 'foreach'} Adam; {device}, {date}): {said}." + _compiled_projection(flags))
     return " ".join(sentences)
@@ -553,9 +553,9 @@ def _compiled_projection(rows: pd.DataFrame) -> str:
     if projected is None:
         return ""
     (ks, hours), first = projected, rows.iloc[0]
-    below = f"; widths below {ks[0]} at k = {ks[0]}'s speed" if ks[0] > 1 else ""
-    return (f" Projected from these one-model rows alone (k = {', '.join(map(str, ks))}{below}), the one-seed sweep "
-            f"(k = 1 to {int(first['sweep_k_max'])}, {int(first['sweep_epochs'])} epochs) would take about "
+    below = f"; widths below {ks[0]} at $k = {ks[0]}$'s speed" if ks[0] > 1 else ""
+    return (f" Projected from these one-model rows alone ($k = {', '.join(map(str, ks))}${below}), the one-seed sweep "
+            f"($k = 1$ to {int(first['sweep_k_max'])}, {int(first['sweep_epochs'])} epochs) would take about "
             f"{hours:.0f} GPU-hours, {'under' if hours < TARGETS['sweep_hours'] else 'over'} the "
             f"{TARGETS['sweep_hours']:.0f}-hour target.")
 
@@ -834,7 +834,7 @@ def _alone_against_loop(runs: pd.DataFrame, gpu: pd.DataFrame, throughput: pd.Da
             f"{int(r0['n_train']):,} images) trained {alone.min():,.0f}–{alone.max():,.0f} images/s, "
             f"{vs_loop.min():.2f}–{vs_loop.max():.2f} times what the throughput run's loop trains at the same widths "
             f"as the projection interpolates it between the widths that run measured "
-            f"(k = {', '.join(map(str, measured))})")
+            f"($k = {', '.join(map(str, measured))}$)")
     if vs_loop.min() >= 1 - LOOP_TOLERANCE and vs_loop.max() <= 1 + LOOP_TOLERANCE:
         return text + "."
     text += (", so the speed-up column (at once against this file's own runs) and the last column (against that "

@@ -138,7 +138,7 @@ def roofline_numbers(current: pd.DataFrame, measured: dict | None = None, fused_
     stage1_mb = m.batch * math.prod(stage_shapes(m.model, k)[0]) * 2 / 1e6  # one bf16 activation of the first stage
     out.update(roof_sentence=_sentence(out, m.batch) + _target_card_sentence(m, k), roof_small_sentence=_small_sentence(out),
                roof_kinds_sentence=_kinds_sentence(rest, k),
-               roof_cache_sentence=(f"One activation of the first stage at k = {k} (batch {m.batch}, bf16) is "
+               roof_cache_sentence=(f"One activation of the first stage at $k = {k}$ (batch {m.batch}, bf16) is "
                                     f"{stage1_mb:.0f} MB and the {m.hw.name}'s L2 cache {m.hw.l2_mb:.0f} MB, so at "
                                     f"the widest width the cache caveat is not small: the estimate says where the "
                                     f"time would go, not a bound to the last per cent."),
@@ -156,7 +156,7 @@ def _sentence(n: dict, batch: int) -> str:
                if n["roof_mfu"] < target else
                f"above the {target:.0%} utilisation target, so by this estimate the hardware does not rule it out; the gap to "
                f"the measured utilisation is the kernels' own")
-    return (f"At k = {n['roof_k']} one training step dispatches {n['roof_ops']} operations that do "
+    return (f"At $k = {n['roof_k']}$ one training step dispatches {n['roof_ops']} operations that do "
             f"{n['roof_gflop']:.0f} GFLOP and move {n['roof_gbytes']:.2f} GB. On an {n['roof_card']} "
             f"({n['roof_peak_tflops']:.0f} TFLOP/s, {n['roof_tb_s']:.2f} TB/s) they would take "
             f"{n['roof_ms']:.2f} ms at the roofline: {n['roof_products_ms']:.2f} ms for the convolutions and "
@@ -196,7 +196,7 @@ def _fused_sentence(m: _Measured, k: int, costs: list) -> str:
     fused, seconds, mfu = _counted(m, k, fused_adam=True)
     adam = [roofline.seconds_by_kind(c, m.hw)["Adam"] for c in (costs, fused)]
     return (f"Adam's fused form (`DDLIB_FUSED_OPTIMIZER`; see below for its default) would "
-            f"dispatch {len(costs) - len(fused)} operations fewer a step at any width, and at k = {k} take "
+            f"dispatch {len(costs) - len(fused)} operations fewer a step at any width, and at $k = {k}$ take "
             f"{1e3 * adam[1]:.2f} ms at the roofline instead of {1e3 * adam[0]:.2f} ms: the step's roofline "
             f"would be {1e3 * seconds:.2f} ms and its MFU {mfu:.1%}.")
 
@@ -242,7 +242,7 @@ def _fusion_sentence(m: _Measured, k: int, costs: list) -> str:
     said = (f"If the runs of batch norm, ReLU, residual additions and casts between two matrix products were each one "
             f"pass that reads what came before it once and writes only what later operations read (an ideal fusion, "
             f"`ddlib.roofline.fused`), those passes would take {1e3 * after:.2f} ms at the roofline instead of "
-            f"{1e3 * before:.2f} ms at k = {k}: a step of {1e3 * fused_s:.2f} ms and a "
+            f"{1e3 * before:.2f} ms at $k = {k}$: a step of {1e3 * fused_s:.2f} ms and a "
             f"roofline MFU of {alone:.1%}, or {1e3 * both_s:.2f} ms and {both:.1%} "
             f"with Adam's fused form as well. This is optimistic: it counts one pass where batch norm needs two (it "
             f"must reduce over its input, and in the backward pass over the output gradient, before the rest), and "
@@ -293,8 +293,8 @@ def _fused_measured(current: pd.DataFrame, fused_runs: pd.DataFrame | None) -> s
     row = current.iloc[0]
     return (f" Measured on the {row['device']} ({row['date']}), it trained one model at "
             + ", ".join(f"{r:.2f}" for r in table["fused / foreach"])
-            + " times the foreach loop's images per second at k = "
-            + ", ".join(str(int(k)) for k in table.index) + _fused_default(table) + " "
+            + " times the foreach loop's images per second at $k = "
+            + ", ".join(str(int(k)) for k in table.index) + "$" + _fused_default(table) + " "
             + _fused_projection(current, table))
 
 
@@ -320,7 +320,7 @@ def _fused_projection(current: pd.DataFrame, table: pd.DataFrame) -> str:
     first = current.iloc[0]
     k_max = int(first["sweep_k_max"])
     hours = fused_sweep_hours(current, table)
-    return (f"Projected from these widths alone (k = 1 to {k_max}, {int(first['sweep_epochs'])} epochs, "
+    return (f"Projected from these widths alone ($k = 1$ to {k_max}, {int(first['sweep_epochs'])} epochs, "
             f"{plural(int(first['sweep_seeds']), 'seed')} per width), "
             f"the one-model sweep takes about {hours['fused']:.0f} GPU-hours with the fused form against "
             f"{hours['foreach']:.0f} with the foreach form.")
@@ -328,14 +328,14 @@ def _fused_projection(current: pd.DataFrame, table: pd.DataFrame) -> str:
 
 def _small_sentence(n: dict) -> str:
     ratio = n["roof_small_ratio"]
-    return (f"At k = {n['roof_k_min']} the measured step takes {ratio:.0f} times its roofline: " + (
+    return (f"At $k = {n['roof_k_min']}$ the measured step takes {ratio:.0f} times its roofline: " + (
         "the small models are bound by the latency of their operations, one after another, not by arithmetic or "
         "memory." if ratio >= 10 else "even the small models run close to what the card allows."))
 
 
 def _kinds_sentence(rest: dict[str, float], k: int) -> str:
     largest = sorted(rest.items(), key=lambda item: -item[1])
-    return (f"The memory-bound rest at k = {k} splits into "
+    return (f"The memory-bound rest at $k = {k}$ splits into "
             + ", ".join(f"{name} {1e3 * t:.2f} ms" for name, t in largest[:-1])
             + f" and {largest[-1][0]} {1e3 * largest[-1][1]:.3f} ms: most are passes over the activations or the "
               f"weights that a kernel fusing them with their neighbours would not make.")
@@ -372,15 +372,15 @@ def _sweep_numbers(m: _Measured, measured: dict) -> dict:
     widest = m.rows.iloc[-1]
     widest_costs = roofline.step_costs(m.model, int(widest["k"]), m.batch)
     predicted = roofline.step_seconds(widest_costs, m.hw, m.floor)
-    text = (f"For the whole sweep (k = 1 to {widths[-1]}, one model at a time) the roofline gives {at_roof:.0f} "
-            f"GPU-hours, {'under' if at_roof < hours else 'over'} the {hours:.0f}-hour sweep-cost target. At k = "
-            f"{int(first['k'])} the graphed step took {m.floor * 1e6:.1f} µs per dispatched operation (its measured "
+    text = (f"For the whole sweep ($k = 1$ to {widths[-1]}, one model at a time) the roofline gives {at_roof:.0f} "
+            f"GPU-hours, {'under' if at_roof < hours else 'over'} the {hours:.0f}-hour sweep-cost target. At "
+            f"$k = {int(first['k'])}$ the graphed step took {m.floor * 1e6:.1f} µs per dispatched operation (its measured "
             f"time over its operations; an operation may run several kernels, and in a replayed graph this is "
             f"not launch overhead but each kernel's own start-up and its wait for the one before). A model that "
-            f"gives every operation at least that long predicts {1e3 * predicted:.2f} ms for the step at k = "
-            f"{int(widest['k'])}, against {1e3 * m.step_seconds(widest):.2f} ms measured"
+            f"gives every operation at least that long predicts {1e3 * predicted:.2f} ms for the step at "
+            f"$k = {int(widest['k'])}$, against {1e3 * m.step_seconds(widest):.2f} ms measured"
             f"{_understates(predicted, m.step_seconds(widest))}; for the sweep it gives {with_latency:.0f} GPU-hours, "
-            f"{small:.0f} of them for k ≤ {SMALL_K}")
+            f"{small:.0f} of them for $k \\le {SMALL_K}$")
     projected = measured.get("gpu_sweep_hours")
     text += f", against {projected:.0f} projected from the measurements." if projected is not None else "."
     if at_roof < hours <= with_latency:
@@ -398,7 +398,7 @@ def _sweep_numbers(m: _Measured, measured: dict) -> dict:
     groups = ("" if wide_measured is None else
               f"The widths above {SMALL_K}, {wide_measured:.1f} GPU-hours as projected from the "
               f"measurements, would take {wide:.1f} at the roofline: training groups at once can gain at most about "
-              f"{wide_measured / wide:.1f} times there, and at k = {int(widest['k'])} at most "
+              f"{wide_measured / wide:.1f} times there, and at $k = {int(widest['k'])}$ at most "
               f"{m.step_seconds(widest) / roofline.step_seconds(widest_costs, m.hw):.1f} times, up to the caveats of "
               f"the estimate.")
     return {"roof_sweep_hours": at_roof, "roof_sweep_hours_latency": with_latency,
@@ -445,7 +445,7 @@ def kernel_profile_sentence(runs: pd.DataFrame) -> str:
         any_lost |= said_lost
         unattributed = (f", and the profiler attributed {lost:.2f} ms ({lost / step['step_kernel_ms']:.0%}) of that "
                         f"kernel time to no known kind of operation" if said_lost else "")
-        parts.append(f"at k = {int(k)} the step took {step['step_wall_ms']:.2f} ms, {step['step_kernel_ms']:.2f} ms "
+        parts.append(f"at $k = {int(k)}$ the step took {step['step_wall_ms']:.2f} ms, {step['step_kernel_ms']:.2f} ms "
                      f"of it in kernels; furthest below their roofline (of the kinds with at least 1% of the step's "
                      f"roofline time): {slow}{unattributed}")
     caveat = (" Where part of the kernel time is unattributed, the kinds' own rows undercount by that much; "

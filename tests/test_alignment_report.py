@@ -128,8 +128,8 @@ def test_the_padding_cost_in_words_is_the_counted_ratio():
 
     words = alignment_report.padding_cost_words(dict(gpu_sweep_k_max=24))["alignment_padding_cost"]
     ratios = {k: padded_flops_ratio("resnet18", k) for k in range(17, 24)}
-    assert words == (f"at the unaligned widths from 17 to 24 that is {ratios[17]:.2f} times the FLOPs at k = 17, "
-                     f"down to {min(ratios.values()):.2f} at k = {min(ratios, key=ratios.get)}")
+    assert words == (f"at the unaligned widths from 17 to 24 that is {ratios[17]:.2f} times the FLOPs at $k = 17$, "
+                     f"down to {min(ratios.values()):.2f} at $k = {min(ratios, key=ratios.get)}$")
 
 
 def test_padded_rows_are_not_the_throughput_rows_the_appendix_cites():

@@ -91,7 +91,7 @@ def test_notes_for_the_committed_runs(tmp_path):
     k = gpu_report.key_numbers(gpu_report.load_benchmarks())
     assert "(the whole step as a CUDA graph, Adam's foreach form;" in k["gpu_script_note"]
     assert k["gpu_compile_note"].startswith("With `torch.compile` (mode default; CUDA graph, foreach Adam; NVIDIA H100")
-    assert "MFU at k = 64: 14.2% with one model" in k["gpu_compile_note"]  # the compiled k = 64 row of the H100 run
+    assert "MFU at $k = 64$: 14.2% with one model" in k["gpu_compile_note"]  # the compiled k = 64 row of the H100 run
     import shutil
 
     shutil.copy(gpu_report.RESULTS / "gpu-resnet18-members1.csv", tmp_path)
@@ -223,9 +223,9 @@ def test_graph_comparison_is_read_from_one_run(tmp_path):
     assert table.set_index(["members", "k"])["graph_speedup"].to_dict() == gain
     assert table.loc[table["members"] == 8, "graph_ratio"].tolist() == [48.0, 32.0, 20.0]
     sentence = gpu_report.graph_numbers(gpu_report.load_benchmarks(tmp_path))["graph_sentence"]
-    assert "one model 4.0–5.0 times as fast as the eager loop for k ≤ 16 and 2.5 times at k = 64" in sentence
-    assert "with 8 seeds grouped, 2.0–3.0 times for k ≤ 16 and 1.25 times at k = 64" in sentence and "GPU X" in sentence
-    assert "most (5.0 times) with one model at k = 16 and least (1.25 times) with 8 seeds grouped at k = 64" in sentence
+    assert "one model 4.0–5.0 times as fast as the eager loop for $k \\le 16$ and 2.5 times at $k = 64$" in sentence
+    assert "with 8 seeds grouped, 2.0–3.0 times for $k \\le 16$ and 1.25 times at $k = 64$" in sentence and "GPU X" in sentence
+    assert "most (5.0 times) with one model at $k = 16$ and least (1.25 times) with 8 seeds grouped at $k = 64$" in sentence
     assert "another card" not in sentence  # the cited run is this one
     other = pd.DataFrame([dict(rows[3], date="2030-01-02", device="GPU Y", cuda_graph=True)])
     other.to_csv(tmp_path / "newer.csv", index=False)  # now the cited run, on another card
@@ -295,7 +295,7 @@ def test_chapter_times_compare_the_newest_gpu_and_cpu_runs(tmp_path):
 def test_width_lists_compress_runs_and_stage_sizes_come_from_the_model():
     assert gpu_report._spaced("1,2,3,4,5,6,7,8") == "1–8"
     assert gpu_report._spaced("1,2,4,5,6,9") == "1, 2, 4–6, 9" and gpu_report._spaced("8,8") == "8, 8"
-    assert gpu_report._layers_words("resnet18", 64) == "32 × 32 down to 4 × 4 pixels, 64 to 512 channels at k = 64"
+    assert gpu_report._layers_words("resnet18", 64) == "32 × 32 down to 4 × 4 pixels, 64 to 512 channels at $k = 64$"
     assert gpu_report._layers_words("cnn5", 2).startswith("32 × 32 down to") and "2 to 16 channels" in gpu_report._layers_words("cnn5", 2)
     torch.manual_seed(0)
     expected = torch.rand(3)
@@ -324,7 +324,7 @@ def test_the_compiled_table_sets_each_compiled_row_beside_the_uncompiled_one():
     note = gpu_report.key_numbers(runs, fused)["gpu_compile_note"]
     assert "(mode default; CUDA graph, foreach Adam; NVIDIA H100 80GB HBM3, 2026-11-26): compiling alone" in note
     assert (f"compiling alone trained {42161 / h100['ours_images_per_s']:.2f}–") in note
-    assert "MFU at k = 64: 18.1% with one model, 20.1% with 8 seeds grouped, 23.1% with 16 seeds grouped" in note
+    assert "MFU at $k = 64$: 18.1% with one model, 20.1% with 8 seeds grouped, 23.1% with 16 seeds grouped" in note
     compiled = gpu_report.compiled_runs(runs)
     both = pd.concat([runs, compiled.assign(fused_optimizer=True, ours_images_per_s=50_000.0)], ignore_index=True)
     twice = gpu_report.compiled_table(both)
@@ -512,12 +512,12 @@ def test_the_compile_note_projects_the_sweep_from_one_compiled_setting():
     compiled = gpu_report.compiled_runs(runs)
     one = compiled[(compiled["device"] == "NVIDIA H200") & (compiled["members"] == 1)]
     hours = gpu_report.projected_sweep_hours(one.iloc[0], dict(zip(one["k"].astype(int), one["ours_images_per_s"])))
-    assert (f"Projected from these one-model rows alone (k = 1, 4, 16, 32, 64), the "
-            f"one-seed sweep (k = 1 to 64, 4000 epochs) would take about {hours:.0f} GPU-hours") in note
+    assert (f"Projected from these one-model rows alone ($k = 1, 4, 16, 32, 64$), the "
+            f"one-seed sweep ($k = 1$ to 64, 4000 epochs) would take about {hours:.0f} GPU-hours") in note
     wide = one[one["k"] >= 16]  # no row below 16: those widths are charged at k = 16's speed
     flat = gpu_report.projected_sweep_hours(wide.iloc[0], dict(zip(wide["k"].astype(int), wide["ours_images_per_s"])))
     assert flat > hours  # k = 1 and 4 ran faster than k = 16
-    assert (f"(k = 16, 32, 64; widths below 16 at k = 16's speed), the one-seed sweep (k = 1 to 64, 4000 epochs) would "
+    assert (f"($k = 16, 32, 64$; widths below 16 at $k = 16$'s speed), the one-seed sweep ($k = 1$ to 64, 4000 epochs) would "
             f"take about {flat:.0f} GPU-hours") in gpu_report._compiled_projection(wide)
     assert note.count("Projected from") == 1  # the H100's compiled run has one width only
 
@@ -535,7 +535,7 @@ def test_groups_at_once_name_what_rules_a_cause_out_and_the_suspected_one_when_a
     text = gpu_report.concurrent_groups_sentence(runs, HOURS, throughput)
     assert "(each 200 timed steps on 50,000 images) trained 300–300 images/s" in text  # the newest file's own
     assert "0.59–0.59 times what the throughput run's loop trains" in text  # 300 / one_model_images_per_s (506)
-    assert "between the widths that run measured (k = 16, 64), so the speed-up column (at once against this file's own runs)" in text
+    assert "between the widths that run measured ($k = 16, 64$), so the speed-up column (at once against this file's own runs)" in text
     assert "An earlier run on the same card (a.csv: 100 timed steps on 1,000 images) gave 0.69–0.69" in text  # 350 / 506
     assert "so changing the number of steps and images did not change it" in text
     assert "A possible cause: 1 of these 2 widths is not a multiple of 8" in text
@@ -568,14 +568,14 @@ def test_best_mfu_sentence_takes_the_best_row_of_any_setting_and_its_siblings_on
                                            (32, 16, 0.50, "max-autotune-no-cudagraphs", True),  # not k = 64
                                            (64, 4, 0.15, "off", False))]  # another setting
     text = gpu_report.best_mfu_sentence(pd.DataFrame(rows))
-    assert text == ("The best utilisation measured at k = 64 in any setting is 23.0% (16 seeds grouped, `torch.compile` "
+    assert text == ("The best utilisation measured at $k = 64$ in any setting is 23.0% (16 seeds grouped, `torch.compile` "
                     "mode max-autotune-no-cudagraphs, Adam's fused form, the whole step as a CUDA graph; NVIDIA H200, "
                     "2031-01-01); in that setting one model gave 18.0%, 8 seeds grouped gave 20.0%, 16 seeds grouped "
                     "gave 23.0%.")
     assert gpu_report.best_mfu_sentence(pd.DataFrame()) == ""
     assert "foreach form" in gpu_report.best_mfu_sentence(pd.DataFrame([dict(rows[5], ours_mfu=0.3)]))
     committed = gpu_report.key_numbers(gpu_report.load_benchmarks())["gpu_mfu_best_sentence"]
-    assert committed.startswith("The best utilisation measured at k = 64 in any setting is 23.1% (16 seeds grouped")
+    assert committed.startswith("The best utilisation measured at $k = 64$ in any setting is 23.1% (16 seeds grouped")
 
 
 def test_the_defaults_sweep_joins_the_padded_small_widths_and_the_fused_wide_ones_of_one_card():
@@ -605,7 +605,7 @@ def test_the_data_path_note_gives_the_eager_loops_ratio():
     table = gpu_report.graph_comparison(runs)
     one = table[(table["members"] == 1) & (table["k"] <= 16)]["eager_ratio"]
     note = gpu_report.data_path_note(runs)
-    assert f"trained {one.min():.2f}–{one.max():.2f} times the baseline for k ≤ 16" in note
+    assert f"trained {one.min():.2f}–{one.max():.2f} times the baseline for $k \\le 16$" in note
     assert gpu_report.data_path_note(runs[gpu_report._cuda_graph(runs)]) == ""  # no eager run beside a graphed one
 
 
