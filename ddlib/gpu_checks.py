@@ -46,9 +46,10 @@ def capturable_adam_sentence(folder: Path | str = RESULTS) -> str:
 CIFAR_CHECK_BATCH = 128
 
 
-def cifar_check_sentence(folder: Path | str = RESULTS, fused_runs: pd.DataFrame | None = None) -> str:
+def cifar_check_summary(folder: Path | str = RESULTS, fused_runs: pd.DataFrame | None = None) -> str:
     """What the newest ``cifar-gpu-check-*.log`` in ``folder`` (``benchmarks/cifar_gpu_check.py``, by the date in
-    its name) says of the CIFAR path on a GPU: its sweep's reloaded errors against the stored ones, resume
+    its name) says of the CIFAR path on a GPU, as a line naming the card and log and then a Markdown list, one
+    labelled item per check the log holds: its sweep's reloaded errors against the stored ones, resume
     bit-identity, host-device synchronisations per step against the loss reads the loop makes (step 0, every
     :data:`LOSS_READ_EVERY`, the last), the compiled run's losses, and ResNet-18's images/s at k = 64 with the
     library's defaults, against ``fused_runs``' graphed, uncompiled one-model row of that card at k = 64 (the
@@ -65,40 +66,37 @@ def cifar_check_sentence(folder: Path | str = RESULTS, fused_runs: pd.DataFrame 
     compiled = next((m.groups() for m in map(_CIFAR_COMPILE.match, lines) if m), None)
     speeds = {(int(k), int(m), c == "True"): (float(r) * CIFAR_CHECK_BATCH, loop)
               for k, m, c, r, loop in (m.groups() for m in map(_CIFAR_SPEED.match, lines) if m)}
-    parts = []
+    parts = []  # (label, what the check found), one list item each
     if runs:
         reloaded_ok = all(test == reloaded for _, test, reloaded, _ in runs)
         nhwc = all(cl == "True" for *_, cl in runs)
-        parts.append(f"a sweep of {len(runs)} runs ({', '.join(sorted({r[0] for r in runs}))}) on tiny random "
-                     f"CIFAR-format files read through `torchvision.datasets`, whose weights, reloaded from the store, "
-                     f"{'give every' if reloaded_ok else 'do not give every'} stored test error"
-                     + ("" if nhwc else " (not every model channels-last)"))
+        parts.append(("Store", f"a sweep of {len(runs)} runs ({', '.join(sorted({r[0] for r in runs}))}) on tiny random "
+                      f"CIFAR-format files read through `torchvision.datasets`, whose weights, reloaded from the store, "
+                      f"{'give every' if reloaded_ok else 'do not give every'} stored test error"
+                      + ("" if nhwc else " (not every model channels-last)")))
     if resume:
-        parts.append(f"two runs with deterministic cuDNN {'were' if resume[0] == 'True' else 'were not'} bit-identical, "
-                     f"and a run resumed from its step-{resume[1]} checkpoint {'was' if resume[2] == 'True' else 'was not'} "
-                     f"bit-identical to an uninterrupted one")
+        parts.append(("Determinism and resume",
+                      f"two runs with deterministic cuDNN {'were' if resume[0] == 'True' else 'were not'} "
+                      f"bit-identical, and a run resumed from its step-{resume[1]} checkpoint "
+                      f"{'was' if resume[2] == 'True' else 'was not'} bit-identical to an uninterrupted one"))
     if syncs is not None:
         counts = [int(c) for c in syncs.strip("[]").split(",") if c.strip()]
         last = len(counts)  # the list covers steps 1..last
         extra = [s for s, c in enumerate(counts, start=1) if c and not (s % LOSS_READ_EVERY == 0 or s == last)]
         seen = (f"in a {last + 1}-step cnn5 run with cuDNN's autotuning off (steps 1 to {last} observed), ")
-        parts.append(seen + ("no step synchronised the host with the device except where the loop reads the loss "
-                             "back (the last step)" if not extra else
-                             f"steps {', '.join(map(str, extra))} synchronised the host with the device where the loop "
-                             f"reads no loss"))
+        parts.append(("Host waits", seen + ("no step synchronised the host with the device except where the loop "
+                                            "reads the loss back (the last step)" if not extra else
+                                            f"steps {', '.join(map(str, extra))} synchronised the host with the "
+                                            f"device where the loop reads no loss")))
     if compiled:
-        parts.append(f"`DDLIB_COMPILE=1` trained (loss {float(compiled[0]):.2f} to {float(compiled[1]):.2f} in 30 steps)")
-    if not parts:
-        return f"The newest log of `benchmarks/cifar_gpu_check.py` (`{path.name}`) holds no result of its checks."
-    text = (f"On {_device_words(device)} on {date} (`{path.name}`), `benchmarks/cifar_gpu_check.py` ran this path: "
-            + "; ".join(parts) + ".")
+        parts.append(("Compiled", f"`DDLIB_COMPILE=1` trained (loss {float(compiled[0]):.2f} to "
+                                  f"{float(compiled[1]):.2f} in 30 steps)"))
     (plain, loop), faster = speeds.get((64, 1, False), (None, None)), speeds.get((64, 1, True), (None, None))[0]
     if plain:
-        how = (f"({loop})" if loop else "(which on CUDA are the whole step as a CUDA graph and Adam's fused form; "
+        how = (f"({loop})" if loop else "(the whole step as a CUDA graph and Adam's fused form; "
                "this run did not log them)")
-        text += (f" Its timing step, `train_ensemble` with the library's defaults on CUDA {how} on random "
-                 f"CIFAR-shaped images, trained ResNet-18 at $k = 64$ at {plain:,.0f} images/s"
-                 + (f" ({faster:,.0f} compiled)" if faster else ""))
+        speed = (f"`train_ensemble` with the library's defaults on CUDA {how} on random CIFAR-shaped images "
+                 f"trained ResNet-18 at $k = 64$ at {plain:,.0f} images/s" + (f" ({faster:,.0f} compiled)" if faster else ""))
         row = None
         if fused_runs is not None and not fused_runs.empty:
             same = fused_runs[(fused_runs["device"] == device) & (fused_runs["k"] == 64) & (fused_runs["members"] == 1)
@@ -106,11 +104,14 @@ def cifar_check_sentence(folder: Path | str = RESULTS, fused_runs: pd.DataFrame 
             if "batch_size" in same:
                 same = same[same["batch_size"] == CIFAR_CHECK_BATCH]
             row = None if same.empty else same.sort_values(["date", "file"]).iloc[-1]
-        text += ("." if row is None else
-                 f", {plain / row['ours_images_per_s']:.2f} times what the throughput benchmark measured for the same "
-                 f"loop (its fused-Adam run, not the foreach rows of the table above: {row['ours_images_per_s']:,.0f} "
-                 f"images/s, {row['date']}).")
-    return text
+        parts.append(("Speed", speed + ("" if row is None else
+                      f", {plain / row['ours_images_per_s']:.2f} times what the throughput benchmark measured for "
+                      f"the same loop (its fused-Adam run, not the foreach rows of the table below: "
+                      f"{row['ours_images_per_s']:,.0f} images/s, {row['date']})")))
+    if not parts:
+        return f"The newest log of `benchmarks/cifar_gpu_check.py` (`{path.name}`) holds no result of its checks."
+    return (f"On {_device_words(device)} on {date} (`{path.name}`), `benchmarks/cifar_gpu_check.py` checked this "
+            f"path:\n\n" + "\n".join(f"- **{label}**: {what}." for label, what in parts))
 
 
 _CIFAR_HEADER = re.compile(r"^device: (.+?) \| torch \S+ \| (\d{4}-\d{2}-\d{2})")

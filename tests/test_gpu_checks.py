@@ -41,11 +41,11 @@ def _cifar_check_log(resumed="True", syncs="[0, 0, 0, 1]", reloaded="0.892", loo
             f"[5] resnet18 k=64 members=1 compile=False: 300.0 steps/s -> one paper width (1.56M steps) ~1.4 h{loop}\n")
 
 
-def test_cifar_check_sentence_reads_the_newest_log_and_says_what_failed(tmp_path):
-    """Each part of the check in words, its failures named; images/s = steps/s x 128, set against the fused-Adam
+def test_cifar_check_summary_reads_the_newest_log_and_says_what_failed(tmp_path):
+    """Each part of the check in words, one list item each, its failures named; images/s = steps/s x 128, set against the fused-Adam
     benchmark's graphed, uncompiled, fused one-model row of the same card at k = 64."""
-    assert gpu_checks.cifar_check_sentence(tmp_path) == "No GPU run of `benchmarks/cifar_gpu_check.py` is stored."
-    committed = gpu_checks.cifar_check_sentence(fused_runs=gpu_report.load_benchmarks(
+    assert gpu_checks.cifar_check_summary(tmp_path) == "No GPU run of `benchmarks/cifar_gpu_check.py` is stored."
+    committed = gpu_checks.cifar_check_summary(fused_runs=gpu_report.load_benchmarks(
         gpu_report.RESULTS / "fused-adam"))  # the H200's 2026-12-04 run
     assert committed.startswith("On NVIDIA H200 on 2026-12-04 (`cifar-gpu-check-h200-2026-12-04.log`)")
     assert "give every stored test error" in committed and "was bit-identical to an uninterrupted one" in committed
@@ -53,26 +53,30 @@ def test_cifar_check_sentence_reads_the_newest_log_and_says_what_failed(tmp_path
     (tmp_path / "cifar-gpu-check-h100-2031-01-02.log").write_text(_cifar_check_log(loop=" | loop: cuda graph, X"))
     fused = pd.DataFrame([{"device": "NVIDIA H100 80GB HBM3", "k": 64, "members": 1, "cuda_graph": True,
                            "fused_optimizer": True, "ours_images_per_s": 48000.0, "date": "2031-01-01", "file": "f.csv"}])
-    text = gpu_checks.cifar_check_sentence(tmp_path, fused)
+    text = gpu_checks.cifar_check_summary(tmp_path, fused)
     assert "a sweep of 2 runs (cnn5, resnet18) on tiny random" in text
     assert "in a 5-step cnn5 run with cuDNN's autotuning off (steps 1 to 4 observed), no step synchronised" in text
     assert "defaults on CUDA (cuda graph, X) on random" in text  # the loop as the run logged it
     assert ("38,400 images/s, 0.80 times what the throughput benchmark measured for the same loop (its fused-Adam run, "
-            "not the foreach rows of the table above: 48,000") in text
+            "not the foreach rows of the table below: 48,000") in text
     assert text.endswith("2031-01-01).")
+    items = text.split("\n\n", 1)[1].split("\n")  # the heading line, then one list item per check
+    assert [item.split("**")[1] for item in items] == ["Store", "Determinism and resume", "Host waits", "Compiled",
+                                                        "Speed"]
+    assert all(item.startswith("- **") and item.endswith(".") for item in items)
     for other in (fused.assign(device="NVIDIA H200"), fused.assign(fused_optimizer=False), fused.assign(batch_size=64)):
-        assert gpu_checks.cifar_check_sentence(tmp_path, other).endswith("38,400 images/s.")
+        assert gpu_checks.cifar_check_summary(tmp_path, other).endswith("38,400 images/s.")
     (tmp_path / "cifar-gpu-check-h100-2031-01-04.log").write_text("[1] sweep: cut short\n")  # no header: not a run
-    assert "in a 5-step cnn5 run" in gpu_checks.cifar_check_sentence(tmp_path)
+    assert "in a 5-step cnn5 run" in gpu_checks.cifar_check_summary(tmp_path)
     hundred = str([0] * 99 + [1] + [0] * 49 + [1])  # steps 100 and 150 (the last) read the loss back
     (tmp_path / "cifar-gpu-check-h100-2031-01-03.log").write_text(_cifar_check_log(syncs=hundred))
     assert "151-step cnn5 run with cuDNN's autotuning off (steps 1 to 150 observed), no step synchronised" in (
-        gpu_checks.cifar_check_sentence(tmp_path))
+        gpu_checks.cifar_check_summary(tmp_path))
     (tmp_path / "cifar-gpu-check-h100-2031-01-03.log").write_text(
         _cifar_check_log(resumed="False", syncs="[0, 2, 0, 1]", reloaded="0.5"))  # every failure
-    text = gpu_checks.cifar_check_sentence(tmp_path)
+    text = gpu_checks.cifar_check_summary(tmp_path)
     assert "do not give every stored test error" in text and "was not bit-identical" in text
     assert "steps 2 synchronised the host with the device where the loop reads no loss" in text
     assert "this run did not log them" in text  # no loop in its [5] line
     (tmp_path / "cifar-gpu-check-h100-2031-01-03.log").write_text("device: NVIDIA H100 | torch 2 | 2031-01-03\n")
-    assert "holds no result of its checks" in gpu_checks.cifar_check_sentence(tmp_path)
+    assert "holds no result of its checks" in gpu_checks.cifar_check_summary(tmp_path)
