@@ -78,6 +78,11 @@ def test_checkpoint_of_another_run_is_ignored(tmp_path):
     assert other.resumed_from == 0
 
 
+def test_checkpoints_fall_due_every_interval_but_never_after_the_last_step():
+    c = Checkpointing("x", every=50)
+    assert [d for d in range(1, 301) if c.due(d, 300)] == [50, 100, 150, 200, 250]
+
+
 def test_checkpoint_interval_from_env(monkeypatch):
     monkeypatch.delenv("DDLIB_CHECKPOINT_EVERY", raising=False)
     assert checkpoint_every_from_env() == DEFAULT_EVERY == 5000

@@ -133,3 +133,24 @@ def test_mnist1d_made_in_two_threads_at_once_equals_made_alone(tmp_path):
         t.join()
     for seed in (0, 1):
         assert (together[seed][0] == alone[seed][0]).all() and (together[seed][1] == alone[seed][1]).all()
+
+
+def test_noise_rounds_the_count_and_draws_from_the_noise_seed_alone(results_dir):
+    """round(r n) labels change, not floor(r n) (0.29 x 100 is 28.999... in floating point); the noise seed, not
+    the data seed, picks them: two noise seeds give one clean labeled set and two different noisy ones."""
+    labels = np.arange(100) % 10
+    assert (corrupt_labels(labels, 0.29, 10, 0) != labels).sum() == 29
+    assert (corrupt_labels(labels, 0.57, 10, 0) != labels).sum() == 57
+    a, b = (load_data(DataConfig(n_train=100, n_test=100, noise_seed=s)) for s in (0, 1))
+    assert np.array_equal(a.y_train_clean.numpy(), b.y_train_clean.numpy())
+    assert np.array_equal(a.x_train.numpy(), b.x_train.numpy())
+    assert not np.array_equal(a.y_train.numpy(), b.y_train.numpy())
+
+
+def test_the_mnist1d_pool_keeps_each_input_with_its_own_label(results_dir):
+    """The pool is the first inputs of its generator draw with their own labels (what oracle_pool trains on)."""
+    from ddlib.data import POOL_CHUNK
+
+    xp, yp = load_pool(DataConfig(n_train=100, n_test=100), 150)
+    x, y = mnist1d_data.generate(POOL_CHUNK, DEFAULT_POOL_SEED)
+    assert np.array_equal(xp.numpy(), x[:150]) and np.array_equal(yp.numpy(), y[:150])

@@ -92,3 +92,84 @@ def test_students_of_one_method_at_different_temperatures_each_keep_their_own(re
         wa, wb = together_store.load_weights(cfg), alone_store.load_weights(cfg)
         for key in wb:
             torch.testing.assert_close(wa[key], wb[key], rtol=1e-3, atol=1e-4, msg=f"T={cfg.targets.temperature} {key}")
+
+
+def test_student_configs_carry_their_seed_offset_temperature_and_alpha():
+    """Distilled students start from the teacher's seed + STUDENT_SEED_OFFSET, `direct` from the teacher's own;
+    each soft student keeps the temperature and alpha it was given; a pool of exactly one batch is allowed."""
+    from ddlib.distill import STUDENT_SEED_OFFSET
+
+    teacher, pool, labeled = _students()
+    teacher = RunConfig(**{**teacher.__dict__, "init_seed": 3, "order_seed": 3})
+    direct = student_config(teacher, "direct", model="mlp", width=8)
+    assert (direct.init_seed, direct.order_seed) == (3, 3)
+    for method in ("hard_pool", "soft_kd_pool", "hard_labeled", "soft_kd_labeled", "oracle_pool"):
+        s = student_config(teacher, method, model="mlp", width=8, pool_size=300)
+        assert (s.init_seed, s.order_seed) == (3 + STUDENT_SEED_OFFSET,) * 2, method
+    soft = student_config(teacher, "soft_kd_labeled", model="mlp", width=8, temperature=2.5, alpha=0.3)
+    assert (soft.targets.temperature, soft.targets.alpha) == (2.5, 0.3)
+    assert student_config(teacher, "soft_kd_pool", model="mlp", width=8, pool_size=300,
+                          temperature=2.5).targets.temperature == 2.5
+    one_batch = student_config(teacher, "hard_pool", model="mlp", width=8, pool_size=teacher.train.batch_size)
+    assert one_batch.targets.pool_size == teacher.train.batch_size
+
+
+def test_kd_loss_of_several_members_is_the_sum_of_each_members_loss():
+    gen = torch.Generator().manual_seed(1)
+    s, t = torch.randn(3, 5, 4, generator=gen), torch.randn(3, 5, 4, generator=gen)
+    y = torch.randint(0, 4, (3, 5), generator=gen)
+    for labels in (y, None):
+        together = kd_loss(s, t, labels, 2.0, 0.3)
+        alone = sum(kd_loss(s[i:i + 1], t[i:i + 1], None if labels is None else labels[i:i + 1], 2.0, 0.3)
+                    for i in range(3))
+        torch.testing.assert_close(together, alone)
+
+
+def test_group_targets_give_each_method_its_own_labels_and_teacher(results_dir, tmp_path):
+    """hard_pool fits its teacher's argmax on the pool; soft_kd_pool gets the soft term alone (alpha 1), never
+    the pool's true labels; students of two teachers in one group each get their own teacher's labels, and
+    report their own teacher's test error."""
+    from ddlib import load_data
+    from ddlib.distill import hard_labels
+    from ddlib.runner import _targets_for_group, load_trained_model
+
+    teacher, pool, _ = _students()
+    other = RunConfig(**{**teacher.__dict__, "width": 4})
+    store = ResultStore(tmp_path / "store")
+    teachers = run_configs([teacher, other], store=store, progress=False).records
+    data = load_data(teacher.data)
+    x, targets, fit, _ = _targets_for_group(pool, data, store, "cpu")
+    assert targets.alpha.tolist() == [0.0, 1.0]  # hard_pool: labels only; soft_kd_pool: soft term only
+    want = hard_labels(load_trained_model(teacher, store, "cpu"), x)
+    assert torch.equal(fit[0], want) and torch.equal(targets.hard[0], want)
+    _, soft_only, _, _ = _targets_for_group(pool[1:], data, store, "cpu")
+    assert soft_only.hard is None and soft_only.teacher_logits is not None
+    two = [student_config(t, "hard_pool", model="mlp", width=8, pool_size=300) for t in (teacher, other)]
+    assert len(_groups(two)) == 1
+    _, _, fit_two, _ = _targets_for_group(two, data, store, "cpu")
+    for i, t in enumerate((teacher, other)):
+        assert torch.equal(fit_two[i], hard_labels(load_trained_model(t, store, "cpu"), x))
+    assert not torch.equal(fit_two[0], fit_two[1])
+    students = run_configs(two, store=store, progress=False).records
+    assert [r["metrics"]["teacher_test_error"] for r in students] == [r["metrics"]["test_error"] for r in teachers]
+
+
+def test_hard_labels_normalise_images_with_the_datasets_mean_and_std():
+    """On uint8 images the teacher sees (x / 255 - mean) / std of the dataset it names, in chunks; the argmax of
+    its logits on exactly that input is the label."""
+    import pytest
+
+    from ddlib import build_model
+    from ddlib.cifar import CIFAR_MEAN_STD
+    from ddlib.distill import hard_labels
+    from ddlib.validation import ConfigError
+
+    model = build_model("cnn5", 2, (3, 32, 32), 100, [0]).eval()
+    x = torch.randint(0, 256, (37, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    for name in ("cifar10", "cifar100"):
+        mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in CIFAR_MEAN_STD[name])
+        with torch.no_grad():
+            want = model(((x.float() / 255 - mean) / std).unsqueeze(0))[0].argmax(-1)
+        assert torch.equal(hard_labels(model, x, chunk=8, mean_std=name), want)
+    with pytest.raises(ConfigError, match="mean_std"):
+        hard_labels(model, x)

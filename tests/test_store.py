@@ -29,6 +29,27 @@ def test_store_round_trip(results_dir):
     assert store.load_weights(cfg)["w"].tolist() == [1.0, 1.0]
 
 
+def test_a_run_counts_as_stored_only_once_its_record_is_written(results_dir, monkeypatch):
+    """Weights first, record last: a save that fails after the weights leaves the run not stored (it trains
+    again), and a group's checkpoint has one path whatever the order of its configs."""
+    import torch
+
+    from ddlib import store as store_module
+
+    store = ResultStore(results_dir / "store")
+    cfg = _configs()[0]
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store_module, "atomic_write_text", fail)
+    with pytest.raises(OSError, match="disk full"):
+        store.save(cfg, {"test_error": 0.25}, {"w": torch.ones(2)}, {"device": "cpu"})
+    assert not store.has(cfg)
+    group = _configs(widths=(2, 4, 8))
+    assert store.checkpoint_path(group) == store.checkpoint_path(group[::-1]) != store.checkpoint_path(group[:2])
+
+
 def test_load_trained_model_gives_back_the_stored_test_error(results_dir):
     import ddlib
 

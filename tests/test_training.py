@@ -152,6 +152,44 @@ def test_config_hash_is_stable_and_sensitive():
     assert config_hash(a) != config_hash(RunConfig(width=8, targets=TargetConfig(method="oracle_pool", pool_size=200)))
 
 
+def test_config_hash_changes_with_every_field_and_the_library_version(monkeypatch):
+    """Each field of every config, nested teacher included, is in the hash: one changed value at a time."""
+    import dataclasses
+
+    import ddlib
+    from ddlib import config_hash
+
+    teacher = RunConfig(width=8)
+    changed = {"data": dict(n_train=999, n_test=999, label_noise=0.1, noise_seed=1, data_seed=1),
+               "train": dict(optimizer="sgd", lr=0.01, batch_size=64, steps=10, weight_decay=0.1),
+               "run": dict(model="cnn1d", width=9, init_seed=1, order_seed=1)}
+    assert set(changed["data"]) | {"dataset"} == {f.name for f in dataclasses.fields(DataConfig)}
+    cifar = RunConfig(model="cnn5", width=2, data=DataConfig(dataset="cifar10"))
+    assert config_hash(cifar) != config_hash(dataclasses.replace(cifar, data=DataConfig(dataset="cifar100")))
+    assert set(changed["train"]) == {f.name for f in dataclasses.fields(TrainConfig)}
+    assert set(changed["run"]) | {"data", "train", "targets"} == {f.name for f in dataclasses.fields(RunConfig)}
+    base = config_hash(teacher)
+    for name, value in changed["data"].items():
+        assert config_hash(dataclasses.replace(teacher, data=dataclasses.replace(teacher.data, **{name: value}))) != base
+    for name, value in changed["train"].items():
+        assert config_hash(dataclasses.replace(teacher, train=dataclasses.replace(teacher.train, **{name: value}))) != base
+    for name, value in changed["run"].items():
+        assert config_hash(dataclasses.replace(teacher, **{name: value})) != base
+    soft = RunConfig(width=4, targets=TargetConfig(method="soft_kd_pool", teacher=teacher, pool_size=200))
+    variants = [TargetConfig(method="soft_kd_pool", teacher=RunConfig(width=9), pool_size=200),
+                TargetConfig(method="soft_kd_pool", teacher=teacher, pool_size=300),
+                TargetConfig(method="soft_kd_pool", teacher=teacher, pool_size=200, pool_seed=2000),
+                TargetConfig(method="soft_kd_pool", teacher=teacher, pool_size=200, temperature=2.0),
+                TargetConfig(method="hard_pool", teacher=teacher, pool_size=200)]
+    hashes = {config_hash(dataclasses.replace(soft, targets=t)) for t in variants}
+    assert len(hashes) == len(variants) and config_hash(soft) not in hashes
+    labeled = RunConfig(width=4, targets=TargetConfig(method="soft_kd_labeled", teacher=teacher))
+    assert config_hash(labeled) != config_hash(dataclasses.replace(
+        labeled, targets=TargetConfig(method="soft_kd_labeled", teacher=teacher, alpha=0.5)))
+    monkeypatch.setattr(ddlib, "__version__", "9.9.9")
+    assert config_hash(teacher) != base
+
+
 def test_configs_refuse_what_would_fail_later_or_train_one_model_under_two_hashes():
     from ddlib import TrainConfig
     from ddlib.distill import student_config
