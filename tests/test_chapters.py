@@ -210,7 +210,11 @@ def _kd_summary(**kw):
              n_teacher_widths=4, pool_largest_widest=0.54, pool_smallest_widest=0.66255, pool_largest_narrow=0.62,
              pool_smallest_narrow=0.6783, best_hard_pool_teacher=64, best_hard_pool_error=0.54005, widest_teacher=64,
              widest_teacher_interpolates=True, pool_study_smallest=1000, n_labeled=1000, narrow_study_teacher=12,
-             soft_kd_pool_widest=0.5420, label_noise=0.2, teacher_curve_only_falls=False)
+             soft_kd_pool_widest=0.5420, label_noise=0.2, teacher_curve_only_falls=False, agreement_widest=0.641,
+             seeds_beating_direct=2, seeds_compared_direct=2, seeds_beating_soft_kd_labeled=2,
+             seeds_compared_soft_kd_labeled=2, soft_kd_labeled_wins=[], student_steps=4200,
+             pool_study_passes={1000: 537.6, 25000: 21.504}, pool_smallest_train_error_widest=0.0,
+             pool_largest_train_error_widest=0.335)
     s.update(kw)
     return s
 
@@ -265,6 +269,52 @@ def test_distillation_verdict_compares_student_and_teacher_as_printed():
     assert abs(shown_difference(0.5401, 0.5435) - (-0.004)) < 1e-12
     far = verdict(_kd_summary(hard_pool_widest=0.60))
     assert "6.4 points above them" in far and "close to the teacher: no" in far
+
+
+def test_distillation_verdict_counts_seeds_says_where_soft_wins_and_how_much_of_the_gap_closes():
+    """The seed-paired counts, the teachers where soft_kd_labeled is ahead (the reverse of C3), the fraction of the
+    direct-to-teacher gap the student closes (as printed: (62.6 - 54.0) / (62.6 - 53.6)) and its agreement."""
+    from ddlib.chapters.distillation import verdict
+
+    text = verdict(_kd_summary(seeds_beating_soft_kd_labeled=3, seeds_compared_soft_kd_labeled=5,
+                               seeds_beating_direct=5, seeds_compared_direct=5))
+    assert ("its `hard_pool` student has a lower error than `direct` on 5 of 5 seeds and than `soft_kd_labeled` on 3 "
+            "of 5 seeds.") in text
+    assert "The other way round" not in text
+    assert ("`soft_kd_labeled` has the lower error from the teachers of widths 4 (by 2.3 points) and 12 (by 1.9 "
+            "points).") in verdict(_kd_summary(soft_kd_labeled_wins=[(4, 0.023), (12, 0.019)]))
+    assert "from the teacher of width 4 (by 2.3 points)." in verdict(_kd_summary(soft_kd_labeled_wins=[(4, 0.023)]))
+    assert "That closes 96% of the 9.0 points between `direct` and the teacher." in text
+    assert "the student gives the teacher's label on 64.1% of the test inputs." in text
+    assert "That closes" not in verdict(_kd_summary(direct=0.55))  # direct within 2 points of the teacher
+    c3, c2_c4 = text.split("\n\n")
+    assert "(C3)" in c3 and "(C2" in c2_c4 and "(C4)" in c2_c4
+
+
+def test_seed_by_seed_pairs_students_of_the_same_teacher_seed():
+    """The widest teacher's hard_pool student on the main pool, against direct and soft_kd_labeled of the same seed;
+    a narrower teacher's students, another pool's, and a seed without a partner are not counted."""
+    import pandas as pd
+    from ddlib.chapters.distillation import _seed_by_seed
+
+    rows = [("hard_pool", 64, 25000, 0, .50), ("hard_pool", 64, 25000, 1, .60), ("hard_pool", 64, 25000, 2, .40),
+            ("direct", None, 0, 0, .55), ("direct", None, 0, 1, .55),  # seed 2 has no direct
+            ("soft_kd_labeled", 64, 0, 0, .45), ("soft_kd_labeled", 64, 0, 1, .65), ("soft_kd_labeled", 64, 0, 2, .45),
+            ("soft_kd_labeled", 4, 0, 0, .99), ("hard_pool", 64, 1000, 1, .01), ("hard_pool", 4, 25000, 0, .01)]
+    frame = pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "seed", "test_error"])
+    assert _seed_by_seed(frame, 64, 25000) == {"seeds_beating_direct": 1, "seeds_compared_direct": 2,
+                                               "seeds_beating_soft_kd_labeled": 2, "seeds_compared_soft_kd_labeled": 3}
+
+
+def test_pool_passes_sentence_names_what_the_pool_study_changes_besides_the_pool():
+    from ddlib.chapters.distillation import pool_passes_sentence
+
+    assert pool_passes_sentence(_kd_summary()) == (
+        "Every pool size gets the same 4,200 steps, so the study changes how often the student passes over its pool "
+        "along with the pool's size: 537.6 passes over 1,000 inputs, where the widest teacher's student ends with "
+        "train error 0.0% on its teacher's labels, down to 21.5 passes over 25,000 inputs (train error 33.5%). A "
+        "larger pool here also means less memorisation of the teacher's mistakes; the study does not separate the two.")
+    assert pool_passes_sentence(_kd_summary(pool_study_passes={1000: 537.6})) == ""
 
 
 def test_distillation_small_pool_sentence_follows_the_numbers():
@@ -704,17 +754,28 @@ def test_the_noise_study_sentence_compares_the_rule_and_says_whether_the_widest_
     lone = summarize(_dd_frame(_PEAK_WIDEST_NOT_BEST, seeds=(0,)))
     lone_base = summarize(_dd_frame(_MONOTONE, seeds=(0,)))
     assert "spread between seeds" not in noise_study_sentence(lone_base, {0.4: lone}, 0.2)  # one seed: no spread
-    assert text.endswith("The widest model (33.0%) is no longer the best of the sweep: width 2's is 3.0 points lower.")
+    assert text.endswith("The widest model (33.0%, against 10.0% at 20%) is no longer the best of the sweep: width 2's is 3.0 points lower.")
     again = noise_study_sentence(noisy, {0.3: base}, 0.4)
-    assert again.endswith("The widest model (10.0%) is again the best of the sweep.")
+    assert again.endswith("The widest model (10.0%, against 33.0% at 40%) is again the best of the sweep.")
     barely = summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 64: (0, .299)}))  # 0.1 points ahead of width 2: not clear
     assert noise_study_sentence(base, {0.4: barely}, 0.2).endswith(
-        "The widest model (29.9%) is again the best of the sweep, but only 0.1 points ahead of width 2 (30.0%), "
+        "The widest model (29.9%, against 10.0% at 20%) is again the best of the sweep, but only 0.1 points ahead of width 2 (30.0%), "
         "less than the 2.0 points counted as clear.")
     near = summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 64: (0, .305)}))  # 0.5 points behind the best: not clear
     assert noise_study_sentence(base, {0.4: near}, 0.2).endswith(
-        "The widest model (30.5%) is no longer the best of the sweep, but only 0.5 points behind width 2 (30.0%), "
+        "The widest model (30.5%, against 10.0% at 20%) is no longer the best of the sweep, but only 0.5 points behind width 2 (30.0%), "
         "less than the 2.0 points counted as clear.")
+    tied = summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 64: (0, .3004)}))  # 0.0 points ahead as printed
+    assert noise_study_sentence(base, {0.4: tied}, 0.2).endswith(
+        "The widest model (30.0%, against 10.0% at 20%) ties with width 2 (30.0%) as printed: at 40% label noise, "
+        "fitting every training label buys nothing over width 2.")
+    ahead = summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 64: (0, .2996)}))  # best, but 0.0 points ahead as printed
+    assert noise_study_sentence(base, {0.4: ahead}, 0.2).endswith("ties with width 2 (30.0%) as printed: at 40% "
+                                                                  "label noise, fitting every training label buys "
+                                                                  "nothing over width 2.")
+    clean = noise_study_sentence(noisy, {0.0: base}, 0.4)
+    assert clean.startswith("With clean labels (none mislabeled) instead of 40%, the same rule finds that")
+    assert "(width 4 is the first to fit the clean labels)" in clean and "first to fit the noisy labels" in clean
     assert noisy["verdict"] == f"**{noisy['verdict_head']}** " + noisy["verdict"].split("** ", 1)[1]
     assert noise_study_sentence(base, {}, 0.2) == "No other label-noise rate was run here (`noise_study` is empty)."
 
