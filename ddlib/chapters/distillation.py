@@ -642,7 +642,8 @@ def method_table(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
 
 def plot_methods(frame: pd.DataFrame, p: dict):
     """Student test error against teacher width for each method, the teacher's curve (over the student
-    seeds, :func:`paired`) beside it."""
+    seeds, :func:`paired`) beside it, ``direct`` as a dashed line over the band of its seeds, and the students'
+    width in the title."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -655,6 +656,7 @@ def plot_methods(frame: pd.DataFrame, p: dict):
     direct = frame.loc[frame["method"] == "direct", "test_error"]
     if len(direct):
         ax.axhline(direct.mean(), color="black", ls="--", lw=1.2, label="direct (no teacher)")
+        ax.axhspan(direct.min(), direct.max(), color="black", alpha=0.08, lw=0)  # its seeds' range, as the bands
     oracle = frame.loc[(frame["method"] == "oracle_pool") & (frame["pool_size"] == pool), "test_error"]
     if len(oracle):  # far below the rest: written, not drawn, so the curves keep their scale
         ax.text(0.01, 0.02, f"oracle_pool (true pool labels, no teacher): {oracle.mean():.1%}",
@@ -663,7 +665,9 @@ def plot_methods(frame: pd.DataFrame, p: dict):
     book.label_log_axis(ax, f["teacher_width"].dropna())
     ax.set_xlabel("teacher width (log scale)")
     ax.set_ylabel("test error")
-    ax.set_title("Students of every teacher width, by method")
+    widths = sorted({int(w) for w in frame["student_width"].dropna()}) if "student_width" in frame else []
+    ax.set_title("Students of every teacher width, by method"
+                 + (f" (students of width {widths[0]})" if len(widths) == 1 else ""))
     # below the axes, where it cannot cover a curve
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize="small")
     fig.tight_layout()
