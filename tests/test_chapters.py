@@ -77,6 +77,19 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path):
     # 2 teachers + direct + (4 teacher methods x 2 teachers) + oracle + the pool study's extra smaller pool, and
     # the double-descent chapter's label-noise study (2 widths, 1 seed)
     assert len(stored) == len(set(table["hash"])) + 2 == 15
+    # the summary's derived lists, against the table read directly (all reused: nothing trains here)
+    params = kd.resolve_params("smoke")
+    frame, teachers, _ = kd.run(params, progress=False)
+    s = kd.summarize(frame, teachers, params)
+    means = table[table["pool_size"].isin([0, params["pool_size"]])].groupby(["method", "teacher_width"])["test_error"].mean()
+    lead = {tw: round(100 * means["hard_pool", tw], 1) - round(100 * means["soft_kd_labeled", tw], 1)
+            for tw in params["teacher_widths"] if tw != max(params["teacher_widths"])}
+    assert [tw for tw, _ in s["soft_kd_labeled_wins"]] == [tw for tw, d in lead.items() if d >= 0.5 - 1e-9]
+    steps = s["student_steps"]
+    assert s["pool_study_passes"] == {n: steps * params["batch_size"] / n for n in params["pool_study_sizes"]}
+    study = table[(table["method"] == "hard_pool") & (table["teacher_width"] == max(params["teacher_widths"]))]
+    assert s["pool_smallest_train_error_widest"] == pytest.approx(
+        study[study["pool_size"] == min(params["pool_study_sizes"])]["train_error"].mean())
 
 
 def test_appendix_executes_and_cites_the_benchmarks(tmp_path):
@@ -128,8 +141,8 @@ def test_double_descent_verdict_follows_the_numbers():
             "0.4 points above width 12, the best narrower one, within the spread between seeds (1.0 points).") in plateau
     assert "The widest model (width 64), which fits its noisy training labels, is 5.7 points better than width 16." in plateau
     assert "the peak" not in plateau  # no clear peak: never called one
-    assert "generalises best" in plateau
-    assert "generalises best" not in verdict(_dd_summary(best_width=32))
+    assert "has the lowest test error of the sweep" in plateau
+    assert "has the lowest test error of the sweep" not in verdict(_dd_summary(best_width=32))
     assert "less than the 2.0 points counted here as clear" in verdict(_dd_summary(peak_over_narrower=0.015))
     assert "no higher than width 12, the best narrower one (0.3 points below it)" in verdict(
         _dd_summary(peak_over_narrower=-0.003, peak_over_widest=0.01))
@@ -282,11 +295,24 @@ def test_distillation_verdict_counts_seeds_says_where_soft_wins_and_how_much_of_
             "of 5 seeds.") in text
     assert "The other way round" not in text
     assert ("`soft_kd_labeled` has the lower error from the teachers of widths 4 (by 2.3 points) and 12 (by 1.9 "
-            "points).") in verdict(_kd_summary(soft_kd_labeled_wins=[(4, 0.023), (12, 0.019)]))
+            "points), from 12 by less than the 2.0 points counted as clear.") in verdict(
+        _kd_summary(soft_kd_labeled_wins=[(4, 0.023), (12, 0.019)]))
     assert "from the teacher of width 4 (by 2.3 points)." in verdict(_kd_summary(soft_kd_labeled_wins=[(4, 0.023)]))
     assert "That closes 96% of the 9.0 points between `direct` and the teacher." in text
     assert "the student gives the teacher's label on 64.1% of the test inputs." in text
     assert "That closes" not in verdict(_kd_summary(direct=0.55))  # direct within 2 points of the teacher
+    past = verdict(_kd_summary(hard_pool_widest=0.52))  # better than its teacher (53.6%)
+    assert "That closes all of the 9.0 points between `direct` and the teacher, and goes 1.6 points past the teacher." in past
+    assert "That closes" not in verdict(_kd_summary(hard_pool_widest=0.63))  # worse than direct: nothing closed
+    agrees = verdict(_kd_summary(agreement_widest=0.95))
+    assert "It gives the teacher's label on 95.0% of the test inputs." in agrees and "Close in error" not in agrees
+    assert "Seed by seed" not in verdict(_kd_summary(seeds_compared_direct=1, seeds_compared_soft_kd_labeled=1))
+    small = verdict(_kd_summary(soft_kd_labeled_wins=[(4, 0.032), (12, 0.009), (16, 0.01)]))
+    assert ("from the teachers of widths 4 (by 3.2 points), 12 (by 0.9 points) and 16 (by 1.0 points), from 12 and "
+            "16 by less than the 2.0 points counted as clear.") in small
+    assert "(by 0.9 points), by less than the 2.0 points counted as clear." in verdict(
+        _kd_summary(soft_kd_labeled_wins=[(12, 0.009)]))
+    assert "a larger pool, at the same number of steps, helps both studied teachers (C4)" in text
     c3, c2_c4 = text.split("\n\n")
     assert "(C3)" in c3 and "(C2" in c2_c4 and "(C4)" in c2_c4
 
@@ -300,10 +326,11 @@ def test_seed_by_seed_pairs_students_of_the_same_teacher_seed():
     rows = [("hard_pool", 64, 25000, 0, .50), ("hard_pool", 64, 25000, 1, .60), ("hard_pool", 64, 25000, 2, .40),
             ("direct", None, 0, 0, .55), ("direct", None, 0, 1, .55),  # seed 2 has no direct
             ("soft_kd_labeled", 64, 0, 0, .45), ("soft_kd_labeled", 64, 0, 1, .65), ("soft_kd_labeled", 64, 0, 2, .45),
-            ("soft_kd_labeled", 4, 0, 0, .99), ("hard_pool", 64, 1000, 1, .01), ("hard_pool", 4, 25000, 0, .01)]
+            ("soft_kd_labeled", 4, 0, 0, .99), ("hard_pool", 64, 1000, 1, .01), ("hard_pool", 4, 25000, 0, .01),
+            ("hard_pool", 64, 25000, 3, .50), ("soft_kd_labeled", 64, 0, 3, .50)]  # seed 3: a tie is no win
     frame = pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "seed", "test_error"])
     assert _seed_by_seed(frame, 64, 25000) == {"seeds_beating_direct": 1, "seeds_compared_direct": 2,
-                                               "seeds_beating_soft_kd_labeled": 2, "seeds_compared_soft_kd_labeled": 3}
+                                               "seeds_beating_soft_kd_labeled": 2, "seeds_compared_soft_kd_labeled": 4}
 
 
 def test_pool_passes_sentence_names_what_the_pool_study_changes_besides_the_pool():
@@ -313,8 +340,11 @@ def test_pool_passes_sentence_names_what_the_pool_study_changes_besides_the_pool
         "Every pool size gets the same 4,200 steps, so the study changes how often the student passes over its pool "
         "along with the pool's size: 537.6 passes over 1,000 inputs, where the widest teacher's student ends with "
         "train error 0.0% on its teacher's labels, down to 21.5 passes over 25,000 inputs (train error 33.5%). A "
-        "larger pool here also means less memorisation of the teacher's mistakes; the study does not separate the two.")
+        "larger pool here also means less memorisation of the teacher's labels, mistakes included; the study does not "
+        "separate the two.")
     assert pool_passes_sentence(_kd_summary(pool_study_passes={1000: 537.6})) == ""
+    fits_both = pool_passes_sentence(_kd_summary(pool_largest_train_error_widest=0.0))  # no less memorisation
+    assert fits_both.endswith("(train error 0.0%).") and "memorisation" not in fits_both
 
 
 def test_distillation_small_pool_sentence_follows_the_numbers():
@@ -581,7 +611,7 @@ def test_double_descent_verdict_without_a_rise_claims_no_plateau():
     assert ("no width has a higher test error than width 2, the best width narrower than the threshold, where the "
             "search starts; width 1, narrower still, is 20.0 points higher.") in v
     assert "plateau" not in v and "second descent" not in v and "the peak" not in v
-    assert "generalises best" in v  # the widest width is the best and interpolates
+    assert "has the lowest test error of the sweep" in v  # the widest width is the best and interpolates
 
 
 def test_double_descent_verdict_states_a_clear_rise_without_but():
@@ -773,6 +803,9 @@ def test_the_noise_study_sentence_compares_the_rule_and_says_whether_the_widest_
     assert noise_study_sentence(base, {0.4: ahead}, 0.2).endswith("ties with width 2 (30.0%) as printed: at 40% "
                                                                   "label noise, fitting every training label buys "
                                                                   "nothing over width 2.")
+    unfit = summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 64: (0.3, .3004)}))  # the widest no longer fits
+    assert noise_study_sentence(base, {0.0: unfit}, 0.2).endswith(
+        "ties with width 2 (30.0%) as printed: with clean labels, the widest width buys nothing over width 2.")
     clean = noise_study_sentence(noisy, {0.0: base}, 0.4)
     assert clean.startswith("With clean labels (none mislabeled) instead of 40%, the same rule finds that")
     assert "(width 4 is the first to fit the clean labels)" in clean and "first to fit the noisy labels" in clean
@@ -795,5 +828,7 @@ def test_the_noise_study_is_validated_and_left_out_of_the_paper_preset_and_the_d
     assert dd.resolve_params("smoke", noise_study="0.3,0.5")["noise_study"] == [0.3, 0.5]
     with pytest.raises(ConfigError, match="noise_study must be a number in \\[0, 1\\); got 1.0"):
         dd.resolve_params("smoke", noise_study=[1.0])
+    # the main rate is the main sweep: not run again as part of the study
+    assert [rate for rate, _ in dd._noise_study_params(dd.resolve_params("smoke", noise_study=[0.0, 0.2]))] == [0.0]
     assert dd.PRESETS["paper"]["noise_study"] == [] and dd.run_noise_study(dd.PRESETS["paper"])[0] == {}
     assert all("noise_study" not in p for p in ds.PRESETS.values())

@@ -145,6 +145,10 @@ def test_noise_rounds_the_count_and_draws_from_the_noise_seed_alone(results_dir)
     assert np.array_equal(a.y_train_clean.numpy(), b.y_train_clean.numpy())
     assert np.array_equal(a.x_train.numpy(), b.x_train.numpy())
     assert not np.array_equal(a.y_train.numpy(), b.y_train.numpy())
+    other_data = load_data(DataConfig(n_train=100, n_test=100, noise_seed=0, data_seed=1))  # same noise seed
+    assert not np.array_equal(other_data.y_train_clean.numpy(), a.y_train_clean.numpy())
+    flipped = lambda d: (d.y_train != d.y_train_clean).numpy()  # noqa: E731
+    assert np.array_equal(flipped(other_data), flipped(a))  # the same positions: chosen by the noise seed
 
 
 def test_the_mnist1d_pool_keeps_each_input_with_its_own_label(results_dir):

@@ -374,7 +374,10 @@ def test_method_batching_sentence_reads_the_newest_file(tmp_path):
     pd.DataFrame([row]).to_csv(tmp_path / "a.csv", index=False)
     pd.DataFrame([dict(row, date="2029-01-01", ratio=9.0)]).to_csv(tmp_path / "b.csv", index=False)
     text = gpu_report.method_batching_sentence(gpu_report.load_benchmarks(tmp_path))
-    assert "distillation chapter's students at its `default` preset (40 runs" in text
+    assert ("distillation chapter's students at its `default` preset (40 runs, as the preset was when timed; it "
+            "now has 90;") in text  # 18 students per seed, five seeds
+    assert "as the preset was" not in gpu_report.method_batching_sentence(gpu_report.load_benchmarks(tmp_path).assign(
+        runs=90))
     assert "grouping them by their inputs took 100.0 s against 200.0 s grouping them by their targets, 2.00 times" in text
     pd.DataFrame([dict(row, date="2031-01-01", groups_batched=2, groups_separate=32)]).to_csv(tmp_path / "c.csv",
                                                                                              index=False)

@@ -42,10 +42,15 @@ def test_a_run_counts_as_stored_only_once_its_record_is_written(results_dir, mon
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(store_module, "atomic_write_text", fail)
+    monkeypatch.setattr(store_module, "atomic_write_bytes", fail)  # the weights fail: no record may follow
     with pytest.raises(OSError, match="disk full"):
         store.save(cfg, {"test_error": 0.25}, {"w": torch.ones(2)}, {"device": "cpu"})
-    assert not store.has(cfg)
+    assert not store.has(cfg) and not list(store.root.rglob("*.json"))
+    monkeypatch.setattr(store_module, "atomic_write_bytes", atomic_write_bytes)
+    monkeypatch.setattr(store_module, "atomic_write_text", fail)  # the weights written, the record not
+    with pytest.raises(OSError, match="disk full"):
+        store.save(cfg, {"test_error": 0.25}, {"w": torch.ones(2)}, {"device": "cpu"})
+    assert not store.has(cfg) and list(store.root.rglob("*.pt"))
     group = _configs(widths=(2, 4, 8))
     assert store.checkpoint_path(group) == store.checkpoint_path(group[::-1]) != store.checkpoint_path(group[:2])
 

@@ -284,6 +284,10 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["narrow_study_teacher"] = teacher_summary["study_teachers"][0]
     out["narrow_study_label"] = narrow_study_label(teacher_summary)
     out["student_choice"] = student_choice(teacher_summary, p)
+    out["width_choice_note"] = (
+        "The student's width was picked from the double-descent sweep's test errors, the same test set the "
+        "students are scored on; near a plateau that choice is close to arbitrary, which matters less here than "
+        "which method wins at the width chosen." if p["student_width"] == "peak" else "")
     out["n_seeds_words"] = plural(len(p["student_seeds"]), "seed")
     main_hp = hp[hp["teacher_width"] == widest]
     out["hard_pool_train_error_widest"] = float(main_hp["train_error"].mean())
@@ -312,6 +316,9 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
 MARGIN = 0.005
 #: A student less than this (5 points, as printed) from its teacher's error is "close to the teacher" (C2).
 CLOSE_TO_TEACHER = 0.05
+#: A student that gives its teacher's label on fewer test inputs than this is said not to be close to the teacher
+#: in its predictions, however close its error.
+AGREES = 0.9
 
 
 def pool_words(p: dict) -> str:
@@ -429,7 +436,7 @@ def _c3_scope(s: dict) -> str:
 def _seed_words(s: dict) -> str:
     """The seed-paired counts of :func:`_seed_by_seed` in words: how consistent the widest teacher's gains are."""
     n_d, n_s = s.get("seeds_compared_direct", 0), s.get("seeds_compared_soft_kd_labeled", 0)
-    if not n_d and not n_s:
+    if max(n_d, n_s) < 2:  # one seed: the count only repeats the means
         return ""
     said = [f"than `{name}` on {s[f'seeds_beating_{name}']} of {plural(n, 'seed')}"
             for name, n in (("direct", n_d), ("soft_kd_labeled", n_s)) if n]
@@ -445,7 +452,11 @@ def _soft_wins_words(s: dict) -> str:
         return ""
     where = join([f"{tw} (by {points(gap)})" for tw, gap in wins])
     teachers = "teacher of width" if len(wins) == 1 else "teachers of widths"
-    return f" The other way round, `soft_kd_labeled` has the lower error from the {teachers} {where}."
+    small = [tw for tw, gap in wins if gap < CLEAR]
+    note = ("" if not small else
+            f", by less than the {points(CLEAR)} counted as clear" if len(small) == len(wins) else
+            f", from {join(small)} by less than the {points(CLEAR)} counted as clear")
+    return f" The other way round, `soft_kd_labeled` has the lower error from the {teachers} {where}{note}."
 
 
 def _pool_or_hard_labels(s: dict) -> str:
@@ -502,9 +513,15 @@ def verdict(s: dict) -> str:
     span = shown_difference(s["direct"], teacher)
     if span >= CLEAR:  # a gap from `direct` down to the teacher worth sharing out
         closed = shown_difference(s["direct"], hp) / span
-        c2 += f" That closes {closed:.0%} of the {points(span)} between `direct` and the teacher."
+        if 0 < closed <= 1:
+            c2 += f" That closes {closed:.0%} of the {points(span)} between `direct` and the teacher."
+        elif closed > 1:
+            c2 += (f" That closes all of the {points(span)} between `direct` and the teacher, and goes "
+                   f"{points(-gap)} past the teacher.")
+    agreement = s["agreement_widest"]
     c2 += (f" Close in error is not the same as close in predictions: the student gives the teacher's label on "
-           f"{s['agreement_widest']:.1%} of the test inputs.")
+           f"{agreement:.1%} of the test inputs." if agreement < AGREES else
+           f" It gives the teacher's label on {agreement:.1%} of the test inputs.")
     r = s["tracking_correlation"]
     pool_helps = all(shown_difference(s[f"pool_smallest_{k}"], s[f"pool_largest_{k}"]) >= MARGIN
                      for k in ("widest", "narrow"))
@@ -517,7 +534,8 @@ def verdict(s: dict) -> str:
                   f"teacher's with correlation {r:.2f} ({link}{'; from few points' if s['n_teacher_widths'] < 6 else ''})")
     else:
         tracks = f"With {s['n_teacher_widths']} teacher widths there are too few for a correlation with the teacher curve"
-    c4 = f"{tracks}, and a larger pool {'helps both studied teachers' if pool_helps else 'does not always help'} (C4)."
+    c4 = (f"{tracks}, and a larger pool, at the same number of steps, "
+          f"{'helps both studied teachers' if pool_helps else 'does not always help'} (C4).")
     return "\n\n".join([c3, c2 + " " + c4])
 
 
@@ -525,17 +543,21 @@ def pool_passes_sentence(s: dict) -> str:
     """What the pool-size study changes besides the pool: every student takes the same number of steps, so a
     smaller pool is passed over more often (``pool_study_passes``: steps x batch / pool size), and the widest
     teacher's students' train errors on their teacher's labels at the smallest and largest pools say how far
-    each fits them. Empty with one pool size."""
+    each fits them; where the larger pool's is the higher (as printed), a larger pool also means less
+    memorisation, and the sentence says the study cannot separate the two. Empty with one pool size."""
     passes = s["pool_study_passes"]
     if len(passes) < 2:
         return ""
     (small, many), (large, few) = min(passes.items()), max(passes.items())
     small_fit, large_fit = s["pool_smallest_train_error_widest"], s["pool_largest_train_error_widest"]
-    return (f"Every pool size gets the same {s['student_steps']:,} steps, so the study changes how often the "
+    text = (f"Every pool size gets the same {s['student_steps']:,} steps, so the study changes how often the "
             f"student passes over its pool along with the pool's size: {many:,.1f} passes over {small:,} inputs, "
             f"where the widest teacher's student ends with train error {small_fit:.1%} on its teacher's labels, "
-            f"down to {few:,.1f} passes over {large:,} inputs (train error {large_fit:.1%}). A larger pool here "
-            f"also means less memorisation of the teacher's mistakes; the study does not separate the two.")
+            f"down to {few:,.1f} passes over {large:,} inputs (train error {large_fit:.1%}).")
+    if shown_difference(large_fit, small_fit) > 0:
+        return text + (" A larger pool here also means less memorisation of the teacher's labels, mistakes "
+                       "included; the study does not separate the two.")
+    return text
 
 
 def same_width_sentence(s: dict) -> str:

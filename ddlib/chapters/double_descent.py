@@ -148,8 +148,11 @@ def planned_configs(p: dict, store=None) -> list[RunConfig]:
 
 
 def _noise_study_params(p: dict) -> list[tuple[float, dict]]:
-    """``(rate, parameters)`` of each sweep of the label-noise study: ``p`` at each rate of ``p["noise_study"]``."""
-    return [(float(level), dict(p, label_noise=level)) for level in p.get("noise_study", [])]
+    """``(rate, parameters)`` of each sweep of the label-noise study: ``p`` at each rate of ``p["noise_study"]``
+    but ``p["label_noise"]`` itself (that sweep is the chapter's main one: ``-p label_noise 0.4`` with the
+    ``default`` preset runs 0 and 0.4, and no third sweep)."""
+    return [(float(level), dict(p, label_noise=level)) for level in p.get("noise_study", [])
+            if level != p["label_noise"]]
 
 
 def run(p: dict, table: str = "results.csv", folder_params: dict | None = None, **kwargs
@@ -204,8 +207,10 @@ def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: flo
         gap = shown_difference(*((other_error, s["widest_test_error"]) if best else
                                  (s["widest_test_error"], other_error)))
         if other != s["widest_width"] and gap == 0:
-            return (f"{said} ties with width {other} ({other_error:.1%}) as printed: at {level:.0%} label noise, "
-                    f"fitting every training label buys nothing over width {other}.")
+            where = "with clean labels" if level == 0 else f"at {level:.0%} label noise"
+            what = "fitting every training label" if _widest_fits(s) else "the widest width"
+            return (f"{said} ties with width {other} ({other_error:.1%}) as printed: {where}, {what} buys nothing "
+                    f"over width {other}.")
         if best:
             if other == s["widest_width"] or gap >= CLEAR:
                 return f"{said} is again the best of the sweep."
@@ -418,7 +423,7 @@ def verdict_parts(s: dict) -> tuple[str, str]:
                 f"Test error peaks at width {p}, {near}: {_rise_words(s)}. {_fall_words(s, 'the peak')}")
     rise = s["peak_over_narrower"]
     c1_holds = (" The part of claim C1 that matters for distillation holds: the widest model interpolates its noisy "
-                "labels and generalises best." if s.get("best_width") == s["widest_width"] and _widest_fits(s) else "")
+                "labels and has the lowest test error of the sweep." if s.get("best_width") == s["widest_width"] and _widest_fits(s) else "")
     # "but" only where the rise falls short of a peak; a clear rise is stated as such
     highest = (f"Near the interpolation threshold (width {s['threshold_width']}), the highest test error is at "
                f"width {p}{':' if rise >= CLEAR else ', but'} {_rise_words(s)}.")
