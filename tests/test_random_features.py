@@ -358,3 +358,11 @@ def test_the_tuned_ridge_at_the_edge_of_its_grid_is_said_to_be_so():
                     "width) cases and for the MSE at 4 of the 4 (labels, width) cases: there the tuned curve is the best "
                     "of the ridges tried, not necessarily the best ridge.")
     assert rf.tuned_edge_note(pd.DataFrame(rows), {"ridges": [1e-3, 1e-1, 1.0]}) == ""  # a stronger one tried
+
+
+def test_peak_heights_are_said_as_orders_of_magnitude():
+    """Single draws at an exactly square fit have an infinite expected MSE: only their order is quoted."""
+    from ddlib.chapters.student_peak import _orders
+
+    assert _orders(pd.Series([357.0, 351_836.0])) == "$10^{2}$ to $10^{5}$"
+    assert _orders(pd.Series([500.0, 900.0])) == "$10^{2}$"

@@ -13,6 +13,7 @@ student, it sits at ``P = M`` for every student, and a student with ``M != n`` h
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .. import mnist1d_data
@@ -88,9 +89,16 @@ def peak_numbers(frame: pd.DataFrame, num_classes: int = mnist1d_data.NUM_CLASSE
                                                  "from $P/n$.", peak_follows_student=False)
     return dict(peak_sentence=(
         text + error + f". At $P = n$ the students with $M \\ne n$ have a test MSE of {_span(others['test_mse'], '.2f')}"
-        f" and an error of {_span(others['test_error'])}, against {_span(peaks['test_mse'], ',.0f')} at their own "
-        f"$P = M$: the peak follows the student's own width $M$, not the labeled set's size $n$, so a pool's size is "
+        f" and an error of {_span(others['test_error'])}, against an MSE of order {_orders(peaks['test_mse'])} at "
+        f"their own $P = M$ (one draw each, of a fit that is exactly square there, where the expected MSE is "
+        f"infinite: only its order means anything): the peak follows the student's own width $M$, not the labeled set's size $n$, so a pool's size is "
         f"to be read against the student's $M$."), peak_follows_student=True)
+
+
+def _orders(values: pd.Series) -> str:
+    """The decimal orders of magnitude ``values`` span, as maths: ``"$10^{2}$ to $10^{5}$"`` (one where they agree)."""
+    lo, hi = (int(np.floor(np.log10(float(v)))) for v in (values.min(), values.max()))
+    return f"$10^{{{lo}}}$" if lo == hi else f"$10^{{{lo}}}$ to $10^{{{hi}}}$"
 
 
 def _span(values: pd.Series, fmt: str = ".1%") -> str:
