@@ -683,9 +683,9 @@ def test_words_are_chosen_on_the_printed_differences():
     assert "5.0 points above them (C2, close to the teacher: no)" in c2
     par = ds.small_pool_sentence(_kd_summary(pool_smallest_widest=0.6261, pool_smallest_narrow=0.62605))
     assert "on par (the same error as printed) with the widest teacher" in par and "-0.0" not in par
-    assert "a larger pool helps both studied teachers" in ds.verdict(_kd_summary())
+    assert "a larger pool, at the same number of steps, helps both studied teachers" in ds.verdict(_kd_summary())
     # 66.3% -> 65.9%: 0.4 points, under the half point that counts
-    assert "a larger pool does not always help" in ds.verdict(_kd_summary(pool_largest_widest=0.6590))
+    assert "a larger pool, at the same number of steps, does not always help" in ds.verdict(_kd_summary(pool_largest_widest=0.6590))
     # double descent: a rise printed as 2.0 points (45.3% against 43.3%, unrounded 1.96) makes a clear peak
     s = summarize(_dd_frame({2: (.3, .433), 4: (0, .4526), 8: (0, .40)}, seeds=(0,)))
     assert s["peak_over_narrower"] == 0.02 and s["clear_peak"]
