@@ -366,3 +366,27 @@ def test_peak_heights_are_said_as_orders_of_magnitude():
 
     assert _orders(pd.Series([357.0, 351_836.0])) == "$10^{2}$ to $10^{5}$"
     assert _orders(pd.Series([500.0, 900.0])) == "$10^{2}$"
+
+
+def test_ridge_bullets_are_chosen_by_their_numbers():
+    """Study 2's heads follow its numbers: the clean peak, the MSE's slower second descent, and the ridge."""
+    base = dict(clean_peak_err=0.89, clean_smallest_err=0.74, clean_widest_err=0.61, noisy_smallest_err=0.765,
+                noisy_widest_err=0.692, noisy_smallest_mse=0.898, noisy_widest_mse=1.192, noisy_peak_mse=4000.0,
+                noisy_ridge_hi_max_mse=0.9, noisy_tuned_max_rise_err=0.009)
+    w = rf.ridge_words(base)
+    assert (w["clean_peak_head"], w["clean_peak_tail"]) == ("**Clean labels peak too**",
+                                                            "Label noise is not needed for the peak.")
+    assert w["mse_bullet"] == ("**The second descent is slower for the MSE than for the error.** At the widest width "
+                               "the min-norm error (69.2%) is 7.3 points below the narrowest model's, and the "
+                               "min-norm MSE (1.192) is still above the narrowest model's (0.898).")
+    assert w["ridge_head"] == "**Ridge shrinks the peak, and a tuned ridge removes it.**"
+    assert w["tuned_shape"].endswith("monotone curve:") and w["tuned_holds"].endswith("too.")
+    flat = rf.ridge_words({**base, "clean_peak_err": 0.75})  # 1.0 point above the narrowest: no clean peak
+    assert flat["clean_peak_head"] == "**Clean labels barely peak**" and "less than 2.0 points" in flat["clean_peak_tail"]
+    below = rf.ridge_words({**base, "noisy_widest_mse": 0.8})
+    assert below["mse_bullet"].startswith("**At the widest width** the min-norm error (69.2%) is 7.3 points below")
+    assert "MSE (0.800) is below the narrowest model's (0.898)" in below["mse_bullet"]
+    rises = rf.ridge_words({**base, "noisy_tuned_max_rise_err": 0.03})
+    assert rises["ridge_head"] == "**Ridge shrinks the peak; a tuned ridge does not remove it.**"
+    assert rises["tuned_shape"] == "The tuned ridge still rises somewhere:" and "does not hold" in rises["tuned_holds"]
+    assert rf.ridge_words({**base, "noisy_ridge_hi_max_mse": 5000.0})["ridge_head"] == "**Ridge does not shrink the peak here.**"

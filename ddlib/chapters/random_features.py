@@ -317,10 +317,48 @@ def ridge_numbers(frame: pd.DataFrame, params: dict) -> dict:
             for name, lam in (("lo", min(params["ridges"])), ("hi", max(params["ridges"]))):
                 out[f"{labels}_ridge_{name}_max_{short}"] = float(sub[sub.ridge == float(lam)][metric].max())
     out["tuned_edge_note"] = tuned_edge_note(frame, params)
+    out.update(ridge_words(out))
     out["noisy_tuned_max_rise_err_points"] = points(out["noisy_tuned_max_rise_err"])
     out["noisy_err_se_points"] = points(out["noisy_err_se"])
     out["noise_effect_sentence"] = noise_effect_sentence(frame, params)
     return out
+
+
+def ridge_words(out: dict) -> dict:
+    """Study 2's bullet heads and claims, chosen by its numbers (:func:`ridge_numbers`; differences of errors as
+    printed, :func:`ddlib.prose.shown_difference`):
+
+    * clean labels "peak too" where the clean min-norm error at its peak is at least :data:`CLEAR` above both
+      the narrowest and the widest model's; else they "barely peak" and the peak needs the noise;
+    * "the second descent is slower for the MSE" where the widest min-norm error is at least :data:`CLEAR`
+      below the narrowest's while its MSE is still above the narrowest's; else both are simply stated;
+    * ridge "shrinks the peak" where the strongest ridge's largest MSE is below the min-norm peak, and a tuned
+      ridge "removes it" (an essentially monotone curve) where its error never rises by :data:`CLEAR` or more
+      from one width to the next.
+    """
+    words = {}
+    clean_rise = shown_difference(out["clean_peak_err"], max(out["clean_smallest_err"], out["clean_widest_err"]))
+    words.update(clean_peak_head="**Clean labels peak too**" if clean_rise >= CLEAR else "**Clean labels barely peak**",
+                 clean_peak_tail=("Label noise is not needed for the peak." if clean_rise >= CLEAR else
+                                  f"Without label noise the peak is less than {points(CLEAR)} above both ends."))
+    fell = shown_difference(out["noisy_smallest_err"], out["noisy_widest_err"])
+    mse_above = out["noisy_widest_mse"] > out["noisy_smallest_mse"]
+    than = relation(-fell, "the narrowest model's")
+    said = (f"the min-norm error ({out['noisy_widest_err']:.1%}) is {than}, "
+            f"and the min-norm MSE ({out['noisy_widest_mse']:.3f}) is {'still above' if mse_above else 'below'} "
+            f"the narrowest model's ({out['noisy_smallest_mse']:.3f})")
+    words["mse_bullet"] = (f"**The second descent is slower for the MSE than for the error.** At the widest width {said}."
+                           if fell >= CLEAR and mse_above else f"**At the widest width** {said}.")
+    shrinks = out["noisy_ridge_hi_max_mse"] < out["noisy_peak_mse"]
+    monotone = out["noisy_tuned_max_rise_err"] < CLEAR - 1e-12
+    words["ridge_head"] = ("**Ridge shrinks the peak, and a tuned ridge removes it.**" if shrinks and monotone else
+                           "**Ridge shrinks the peak; a tuned ridge does not remove it.**" if shrinks else
+                           "**Ridge does not shrink the peak here.**")
+    words["tuned_shape"] = ("The tuned ridge gives an essentially monotone curve:" if monotone else
+                            "The tuned ridge still rises somewhere:")
+    words["tuned_holds"] = ("here it holds on MNIST-1D features too." if monotone else
+                            "here, on MNIST-1D features, it does not hold at every width.")
+    return words
 
 
 def tuned_edge_note(frame: pd.DataFrame, params: dict) -> str:
