@@ -700,7 +700,7 @@ def method_batching_sentence(runs: pd.DataFrame) -> str:
               if "groups_batched" in r and pd.notna(r["groups_batched"]) else ("", ""))
     return _timed_both_ways(r, f"the {chapter} chapter's students at its `{preset}` preset",
                             f"grouping them by their inputs{counts[0]}", f"grouping them by their targets{counts[1]}",
-                            r["separate_s"], runs_note=_students_now(preset, r["runs"]))
+                            r["separate_s"], runs_note=_changed_since(_student_runs(preset), r["runs"]))
 
 
 def _timed_both_ways(r: pd.Series, subject: str, batched: str, separate: str, separate_s: float,
@@ -1085,24 +1085,27 @@ def _preset_runs(chapter: str, preset: str) -> int | None:
     return len(dd.sweep_configs(dd.resolve_params(preset, device="cpu")))
 
 
-def _students_now(preset: str, measured) -> str:
-    """:func:`_preset_now` for the distillation chapter's main student sweep (what ``benchmarks/method_batching.py``
-    times: every method and teacher width at the main pool, for each student seed; its size does not depend on
-    the student's width)."""
+def _student_runs(preset: str) -> int | None:
+    """How many runs the distillation chapter's main student sweep at ``preset`` has now (what
+    ``benchmarks/method_batching.py`` times: every method and teacher width at the main pool, for each student
+    seed; its size does not depend on the student's width); ``None`` for an unknown preset."""
     from .chapters import distillation as kd
 
     if preset not in kd.PRESETS:
-        return ""
+        return None
     p = kd.resolve_params(preset, device="cpu")
-    now = len(kd.student_configs(p, p["widths"][0], p["teacher_widths"], [p["pool_size"]], p["methods"]))
-    return "" if now == int(measured) else f", as the preset was when timed; it now has {now}"
+    return len(kd.student_configs(p, p["widths"][0], p["teacher_widths"], [p["pool_size"]], p["methods"]))
+
+
+def _changed_since(now: int | None, measured) -> str:
+    """``", as the preset was when timed; it now has N"`` where a preset now has ``now`` runs, not the ``measured``
+    number; ``""`` where they agree or ``now`` is not known."""
+    return "" if now is None or now == int(measured) else f", as the preset was when timed; it now has {now}"
 
 
 def _preset_now(chapter: str, preset: str, measured) -> str:
-    """``", as the preset was when timed; it now has N"`` where the double-descent sweep at ``preset`` now has
-    another number of runs than the ``measured`` one; else ``""``."""
-    now = _preset_runs(chapter, preset)
-    return "" if now is None or now == int(measured) else f", as the preset was when timed; it now has {now}"
+    """:func:`_changed_since` for the double-descent sweep at ``preset`` (:func:`_preset_runs`)."""
+    return _changed_since(_preset_runs(chapter, preset), measured)
 
 
 def chapter_times_sentence(runs: pd.DataFrame, folder: Path | str = CHAPTER_RESULTS,

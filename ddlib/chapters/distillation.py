@@ -248,10 +248,8 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
                other_beats_direct=sum(beats("direct", tw) for tw in others),
                other_beats_soft_kd_labeled=sum(beats("soft_kd_labeled", tw) for tw in others))
     out.update(_seed_by_seed(frame, widest, pool))
-    out["soft_kd_labeled_wins"] = [(int(tw), shown_difference(mean("hard_pool", tw, pool), mean("soft_kd_labeled", tw, 0)))
-                                   for tw in others
-                                   if shown_difference(mean("hard_pool", tw, pool), mean("soft_kd_labeled", tw, 0))
-                                   >= MARGIN]
+    soft_lead = {tw: shown_difference(mean("hard_pool", tw, pool), mean("soft_kd_labeled", tw, 0)) for tw in others}
+    out["soft_kd_labeled_wins"] = [(int(tw), lead) for tw, lead in soft_lead.items() if lead >= MARGIN]
     width = teacher_summary["student_width"]
     same_model = p["student_model"] in (None, p["model"])
     out["same_width_teacher"] = mean("teacher", width) if width in p["widths"] and same_model else float("nan")
