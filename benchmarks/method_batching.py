@@ -43,9 +43,9 @@ def main(argv=None):
     device = device_name(resolve_device(args.device))
     with tempfile.TemporaryDirectory() as root:
         teachers = ResultStore(Path(root) / "teachers")
-        summary = dd.summarize(records_frame(run_configs(dd.sweep_configs(params), store=teachers, device=args.device,
-                                                         progress=False).records))
-        width = distillation.student_width(params, summary)
+        sweep = records_frame(run_configs(dd.sweep_configs(params), store=teachers, device=args.device,
+                                          progress=False).records)
+        width = distillation.plan_students(params, sweep, teachers)["width"]
         students = distillation.student_configs(params, width, params["teacher_widths"], [params["pool_size"]],
                                                 params["methods"])
         print(f"device: {device} | torch {torch.__version__} | distillation {args.preset}: {len(students)} students "

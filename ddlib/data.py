@@ -5,8 +5,9 @@ A :class:`DataConfig` names everything that determines the data. :func:`load_dat
 batches there and never copies per step.
 
 MNIST-1D layout: the labeled training set is a generator draw of ``n_train`` samples with seed
-``data_seed``; the test set is its own draw of ``n_test`` samples with seed ``data_seed + 500``;
-the unlabeled pool is made of further draws from seed ``pool_seed`` (default :data:`DEFAULT_POOL_SEED`,
+``data_seed``; the test set is its own draw of ``n_test`` samples with seed ``data_seed + 500``; a
+validation set (:func:`load_validation`, for choices such as a model's width that must not see the test set)
+is a draw of its own with seed ``data_seed + 700``, labeled as noisily as the training set; the unlabeled pool is made of further draws from seed ``pool_seed`` (default :data:`DEFAULT_POOL_SEED`,
 the same for :func:`load_pool` and :class:`ddlib.TargetConfig`), so it is held out from both and can be as
 large as wanted (:func:`check_pool_seeds` refuses a ``pool_seed`` whose draws would repeat either).
 
@@ -14,7 +15,7 @@ CIFAR-10/100 layout (files read through torchvision from :func:`ddlib.paths.data
 permutation of the 50,000 training images seeded by ``data_seed``; its first ``n_train`` images
 are the labeled set (label noise as for MNIST-1D, :func:`ddlib.noise.corrupt_labels`), the next
 ``pool_size`` the unlabeled pool (or, if ``$DDLIB_POOL_NPZ`` names ``.npz`` files, e.g. the
-CIFAR-5m parts, the first ``pool_size`` images of those). The test set is the first ``n_test``
+CIFAR-5m parts, the first ``pool_size`` images of those), and its last images the validation set. The test set is the first ``n_test``
 images of the test split, clean. Images stay uint8 ``(n, 3, 32, 32)`` on the device; training
 augments and normalises each batch there (:mod:`ddlib.cifar`).
 """
@@ -119,6 +120,10 @@ def load_data(cfg: DataConfig, device: torch.device | str = "cpu", download: boo
 #: never changes the training set, nor ``n_train`` the test set.
 TEST_SEED_OFFSET = 500
 
+#: MNIST-1D's validation set is its own draw, seed ``data_seed + VALIDATION_SEED_OFFSET``; its labels are
+#: corrupted like the training set's, with noise seed ``noise_seed + VALIDATION_SEED_OFFSET``.
+VALIDATION_SEED_OFFSET = 700
+
 #: The MNIST-1D pool's first generator seed unless one is given (``TargetConfig.pool_seed``, ``load_pool``).
 DEFAULT_POOL_SEED = 1000
 
@@ -153,12 +158,42 @@ def load_pool(cfg: DataConfig, pool_size: int, pool_seed: int = DEFAULT_POOL_SEE
 
 
 def check_pool_seeds(cfg: DataConfig, pool_size: int, pool_seed: int) -> None:
-    """Refuse an MNIST-1D pool whose generator seeds would repeat the labeled or the test draw."""
+    """Refuse an MNIST-1D pool whose generator seeds would repeat the labeled, the test or the validation draw."""
     chunks = range(pool_seed, pool_seed + -(-pool_size // POOL_CHUNK))
-    for name, seed in (("data_seed", cfg.data_seed), ("the test draw (data_seed + 500)", cfg.data_seed + TEST_SEED_OFFSET)):
+    for name, seed in (("data_seed", cfg.data_seed), ("the test draw (data_seed + 500)", cfg.data_seed + TEST_SEED_OFFSET),
+                       ("the validation draw (data_seed + 700)", cfg.data_seed + VALIDATION_SEED_OFFSET)):
         if seed in chunks:
             raise ConfigError(f"pool_seed {pool_seed} with pool size {pool_size} uses generator seeds "
                               f"{chunks.start}..{chunks.stop - 1}, which include {name} ({seed}); choose another pool_seed")
+
+
+def load_validation(cfg: DataConfig, size: int, device: torch.device | str = "cpu", download: bool | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Return ``(x_val, y_val, y_val_clean)``: ``size`` held-out inputs with labels corrupted at ``cfg.label_noise``
+    (what a user who holds out part of a noisy labeled set has) and their true labels.
+
+    Under symmetric noise at rate ``r`` with ``C`` classes the expected error against noisy labels is
+    ``r + (1 - r C / (C - 1)) e`` for a clean error ``e``: an increasing function of ``e`` (for ``r < 1 - 1/C``),
+    so the noisy labels rank models as the clean ones do in expectation.
+
+    MNIST-1D: a generator draw of its own (seed ``data_seed +`` :data:`VALIDATION_SEED_OFFSET`), disjoint from the
+    labeled, test and pool draws. CIFAR: the last ``size`` images of the ``data_seed`` permutation of the training
+    split (disjoint from the labeled set, and from a pool taken from the split while
+    ``n_train + pool_size + size`` is at most the split's size).
+    """
+    _need_data_config(cfg)
+    positive_int("val_size", size)
+    if cfg.dataset in cifar.CIFAR_DATASETS:
+        x_all, y_all = _cifar_split(cfg, True, download)
+        _need("n_train + val_size", cfg.n_train + size, len(x_all), cfg)
+        take = torch.from_numpy(_split_permutation(cfg, len(x_all))[len(x_all) - size:])
+        x, y_clean, classes = x_all[take].contiguous(), y_all[take].numpy(), cifar.NUM_CLASSES[cfg.dataset]
+    else:
+        x, y_clean = mnist1d_data.generate(size, cfg.data_seed + VALIDATION_SEED_OFFSET)
+        x, classes = torch.from_numpy(np.ascontiguousarray(x)), mnist1d_data.NUM_CLASSES
+    y_noisy = corrupt_labels(y_clean, cfg.label_noise, classes, cfg.noise_seed + VALIDATION_SEED_OFFSET)
+    as_t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64)).to(device)  # noqa: E731
+    return x.to(device), as_t(y_noisy), as_t(y_clean)
 
 
 # ----------------------------------------------------------------------------- CIFAR

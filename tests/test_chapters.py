@@ -9,7 +9,7 @@ import pytest
 from jupytext.compare import compare_notebooks
 
 from conftest import REPO, cited_names, execute_chapter, glued_names, glued_value, output_mime_types
-from ddlib import config_hash
+from ddlib import ConfigError, config_hash
 from ddlib.chapters import CHAPTERS, distillation as kd
 
 NOTEBOOKS = sorted(glob.glob(str(REPO / "book" / "*.md")))
@@ -57,7 +57,7 @@ def test_double_descent_smoke_through_papermill(results_dir, tmp_path):
     assert (noisier["label_noise"] == 0.4).all() and sorted(noisier["width"].unique()) == [4, 64]
 
 
-def test_distillation_smoke_reuses_teachers(results_dir, tmp_path):
+def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     execute_chapter("double-descent", tmp_path / "dd.ipynb", preset="smoke")
     nb = execute_chapter("distillation", tmp_path / "kd.ipynb", preset="smoke")
     assert "image/png" in output_mime_types(nb)
@@ -90,6 +90,25 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path):
     study = table[(table["method"] == "hard_pool") & (table["teacher_width"] == max(params["teacher_widths"]))]
     assert s["pool_smallest_train_error_widest"] == pytest.approx(
         study[study["pool_size"] == min(params["pool_study_sizes"])]["train_error"].mean())
+    # the student's width was chosen on the validation set: one row per sweep run, each the error of the stored
+    # model on load_validation's set, kept in the store so that a rebuild needs no data
+    from ddlib import ResultStore, load_trained_model, predict_logits
+    from ddlib.chapters import double_descent as dd, width_choice
+    from ddlib.data import load_validation
+
+    val = pd.read_csv(results_dir / "distillation" / "smoke" / "validation.csv")
+    assert sorted(zip(val["width"], val["seed"])) == [(4, 0), (64, 0)] and teachers["chosen_on"] == "validation"
+    x, y, _ = load_validation(dd.data_config(params), params["val_size"])
+    widest = dd.run_config(params, 64, 0)
+    wrong = (predict_logits(load_trained_model(widest), x, members=1)[0].argmax(1) != y).float().mean()
+    assert val.loc[val["width"] == 64, "val_error"].item() == pytest.approx(float(wrong))
+    assert width_choice.cached_errors_path(ResultStore(), widest, params["val_size"]).exists()
+    import ddlib.chapters.width_choice as wc
+
+    def no_data(*a, **k):
+        raise AssertionError("the validation set was loaded although every run's errors are kept")
+    monkeypatch.setattr(wc, "load_validation", no_data)
+    assert width_choice.validation_frame(params).equals(val)
 
 
 def test_appendix_executes_and_cites_the_benchmarks(tmp_path):
@@ -103,14 +122,18 @@ def test_pool_study_names_its_second_teacher_truthfully():
     second studied teacher 'narrower than the peak'."""
     from ddlib.chapters.distillation import narrow_study_label
 
-    below = narrow_study_label({"study_teachers": [12, 64], "peak_width": 16, "study_narrow_is_narrower": True,
-                                "clear_peak": False})
-    assert below == "the best teacher narrower than width 16 (width 12, best by the double-descent sweep's mean)"  # not a clear peak: never called one
-    clear = narrow_study_label({"study_teachers": [12, 64], "peak_width": 16, "study_narrow_is_narrower": True,
-                                "clear_peak": True})
-    assert clear == "the best teacher narrower than the peak at width 16 (width 12, best by the double-descent sweep's mean)"
-    at_peak = narrow_study_label({"study_teachers": [4, 8], "peak_width": 4, "study_narrow_is_narrower": False,
-                                  "clear_peak": True})
+    def label(**kw):
+        return narrow_study_label({"study_teachers": [12, 64], "peak_width": 16, "chosen_width": 16,
+                                   "study_narrow_is_narrower": True, "clear_peak": False, "chosen_on": "validation", **kw})
+
+    below = label()
+    assert below == "the best teacher narrower than width 16 (width 12, best by the sweep's mean error on the validation set)"  # not a clear peak: never called one
+    clear = label(clear_peak=True)
+    assert clear == "the best teacher narrower than the peak at width 16 (width 12, best by the sweep's mean error on the validation set)"
+    assert label(chosen_on="test").endswith("on the test set)")
+    # the validation set chose another width than the test set's clear peak: that width is not called the peak
+    assert label(clear_peak=True, chosen_width=24).startswith("the best teacher narrower than width 24 (width 12")
+    at_peak = label(study_teachers=[4, 8], peak_width=4, chosen_width=4, study_narrow_is_narrower=False, clear_peak=True)
     assert "narrower than the peak" not in at_peak and "no teacher width lies below the peak at width 4" in at_peak
 
 
@@ -488,7 +511,8 @@ def test_numpy_scalars_are_glued_as_python_numbers(monkeypatch):
 def _teacher_summary(**kw):
     s = dict(peak_width=16, threshold_width=24, clear_peak=False, best_narrower_width=12, peak_test_error=0.601,
              best_narrower_test_error=0.597, widest_test_error=0.544, peak_over_narrower=0.004,
-             peak_over_widest=0.057, widths_above_peak=[2, 4, 8], widest_width=64)
+             peak_over_widest=0.057, widths_above_peak=[2, 4, 8], widest_width=64, chosen_width=16,
+             chosen_on="validation")
     return {**s, **kw}
 
 
@@ -832,3 +856,46 @@ def test_the_noise_study_is_validated_and_left_out_of_the_paper_preset_and_the_d
     assert [rate for rate, _ in dd._noise_study_params(dd.resolve_params("smoke", noise_study=[0.0, 0.2]))] == [0.0]
     assert dd.PRESETS["paper"]["noise_study"] == [] and dd.run_noise_study(dd.PRESETS["paper"])[0] == {}
     assert all("noise_study" not in p for p in ds.PRESETS.values())
+
+
+def _sweep_frame(test: dict, seeds=range(5)):
+    """Records of a sweep whose mean train error reaches 0 at width 24, with the test errors ``test`` by width."""
+    train = {2: .69, 4: .6, 8: .45, 12: .33, 16: .14, 24: 0, 32: 0, 64: 0}
+    return pd.DataFrame([dict(width=w, seed=s, params=100 * w, train_error=train[w], test_error=e, hash=f"{w}-{s}")
+                         for w, e in test.items() for s in seeds])
+
+
+def test_student_width_and_study_teacher_are_chosen_on_the_validation_set(monkeypatch):
+    """The rule runs on the validation errors: where they single out another width than the test errors, the
+    students get the validation set's width and the pool study's narrower teacher is the best on it; with
+    ``val_size`` 0 both fall back to the test errors, and the note says so."""
+    from ddlib.chapters import width_choice
+
+    test = {2: .70, 4: .64, 8: .61, 12: .59, 16: .60, 24: .58, 32: .57, 64: .55}  # rule: width 16
+    val = {2: .75, 4: .70, 8: .65, 12: .67, 16: .66, 24: .65, 32: .64, 64: .62}  # rule: width 12
+    monkeypatch.setattr(width_choice, "validation_frame", lambda p, store=None: _sweep_frame(val).rename(
+        columns={"test_error": "val_error"})[["width", "seed", "val_error"]])
+    p = kd.resolve_params("default")
+    plan = kd.plan_students(p, _sweep_frame(test))
+    s = plan["teacher_summary"]
+    assert s["peak_width"] == 16 and s["chosen_width"] == 12 and plan["width"] == 12
+    assert {c.width for c in plan["main"] + plan["study"]} == {12}
+    assert plan["study_teachers"] == [4, 64]  # narrower than 12: only 4 among teacher widths 4, 12, 16, 64
+    note = width_choice.note(s, p)
+    assert "5,000 held-out inputs with 20% of their labels wrong" in note and "It singles out width 12;" in note
+    assert "the test errors would have singled out width 16 instead" in note
+    assert "8 (65.0%), 12 (67.0%), 16 (66.0%)" in note
+    assert width_choice.note(s, dict(p, student_width=12)) == ""
+    on_test = kd.plan_students(dict(p, val_size=0), _sweep_frame(test))
+    assert on_test["width"] == 16 and on_test["study_teachers"] == [12, 64] and on_test["validation"] is None
+    assert "test errors, the same test set the students are scored on" in width_choice.note(
+        on_test["teacher_summary"], dict(p, val_size=0))
+
+
+def test_val_size_is_checked():
+    with pytest.raises(ConfigError, match="val_size must be a non-negative integer"):
+        kd.resolve_params("smoke", val_size=-1)
+    with pytest.raises(ConfigError, match=r"n_train \+ the largest pool size \+ val_size must be at most 50000"):
+        kd.resolve_params("smoke", dataset="cifar10", model="cnn5", n_train=20000, pool_size=25000,
+                          pool_study_sizes=[25000], val_size=5001)
+    assert kd.PRESETS["paper"]["val_size"] == 0  # its labeled set is the whole training split

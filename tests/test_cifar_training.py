@@ -213,3 +213,21 @@ def test_batched_training_equals_separate_training_for_images():
         alone = train([seed])
         for k, v in member_state(alone, 0).items():
             torch.testing.assert_close(member_state(together, i)[k], v, rtol=1e-7, atol=1e-9, msg=k)
+
+
+def test_cifar_validation_is_held_out_of_the_training_split(cifar_root):
+    """The validation images are the last of the split's permutation: none is labeled or in the pool, and their
+    labels are corrupted at the training set's rate."""
+    from ddlib.data import load_validation
+
+    _, written = cifar_root
+    train_x, train_y = _as_images(written["train"][0]), torch.from_numpy(written["train"][1])
+    cfg = DataConfig(dataset="cifar10", n_train=60, n_test=15, label_noise=0.2, data_seed=3)
+    x, y, y_clean = load_validation(cfg, 10)
+    which = (x.reshape(10, 1, -1) == train_x.reshape(1, 100, -1)).all(-1).float().argmax(1)
+    labeled = (load_data(cfg).x_train.reshape(60, 1, -1) == train_x.reshape(1, 100, -1)).all(-1).float().argmax(1)
+    pooled = (load_pool(cfg, 30)[0].reshape(30, 1, -1) == train_x.reshape(1, 100, -1)).all(-1).float().argmax(1)
+    assert len(set(which.tolist())) == 10 and not set(which.tolist()) & (set(labeled.tolist()) | set(pooled.tolist()))
+    assert torch.equal(y_clean, train_y[which]) and int((y != y_clean).sum()) == 2
+    with pytest.raises(ConfigError, match=r"n_train \+ val_size \(101\) is more than the 100 images"):
+        load_validation(cfg, 41)

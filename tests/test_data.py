@@ -158,3 +158,30 @@ def test_the_mnist1d_pool_keeps_each_input_with_its_own_label(results_dir):
     xp, yp = load_pool(DataConfig(n_train=100, n_test=100), 150)
     x, y = mnist1d_data.generate(POOL_CHUNK, DEFAULT_POOL_SEED)
     assert np.array_equal(xp.numpy(), x[:150]) and np.array_equal(yp.numpy(), y[:150])
+
+
+def test_validation_set_is_its_own_noisy_draw(results_dir):
+    """The validation set is disjoint from the labeled, test and pool draws, deterministic, and labeled as noisily
+    as the training set: a model that predicts every true label is wrong on exactly the corrupted share."""
+    import torch
+
+    from ddlib.data import load_validation
+
+    cfg = DataConfig(n_train=100, n_test=100, label_noise=0.3)
+    x, y, y_clean = load_validation(cfg, 200)
+    assert x.shape == (200, 40) and y.dtype == y_clean.dtype == torch.int64
+    np.testing.assert_array_equal(y_clean.numpy(), mnist1d_data.generate(200, 700)[1])  # seed data_seed + 700
+    assert int((y != y_clean).sum()) == 60  # exactly 30% wrong
+    d = load_data(cfg)
+    xp, _ = load_pool(cfg, 150)
+    others = np.concatenate([d.x_train.numpy(), d.x_test.numpy(), xp.numpy()])
+    assert not (np.abs(x.numpy()[:, None, :] - others[None]).sum(-1) < 1e-6).any()
+    x2, y2, _ = load_validation(cfg, 200)
+    assert np.array_equal(x2.numpy(), x.numpy()) and np.array_equal(y2.numpy(), y.numpy())
+    # its wrong labels are a draw of their own, not the training set's noise pattern replayed
+    assert not np.array_equal(np.flatnonzero((y != y_clean).numpy()[:100]),
+                              np.flatnonzero((d.y_train != d.y_train_clean).numpy()))
+    with pytest.raises(ConfigError, match="val_size must be a positive integer"):
+        load_validation(cfg, 0)
+    with pytest.raises(ConfigError, match="the validation draw"):
+        load_pool(cfg, 100, pool_seed=700)

@@ -1,9 +1,10 @@
 """Chapter "Hard-label distillation": every baseline, the teacher-width sweep, the pool-size study.
 
 Teachers are the double-descent chapter's models (the same configs, so they are reused from the
-store). Students have one fixed architecture; by default (``student_width="peak"``) the width the
-double-descent chapter singles out, of highest test error near the interpolation threshold for
-models trained on the labeled set (:func:`ddlib.chapters.double_descent.summarize`). Where that
+store). Students have one fixed architecture; by default (``student_width="peak"``) the width that the
+double-descent chapter's rule singles out, of highest error near the interpolation threshold for
+models trained on the labeled set (:func:`ddlib.chapters.double_descent.summarize`), applied to the
+sweep's errors on a validation set, not the test set (:mod:`ddlib.chapters.width_choice`). Where that
 width is a clear peak, training on the labeled set does worse there than on either side (Cotter et
 al. 2021 argue that a student trained on a large teacher-labeled pool escapes that peak because its
 training set is large); :func:`student_choice` says what it is in a given run.
@@ -31,6 +32,7 @@ from ..store import ResultStore
 from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int, one_of, positive_float,
                           positive_int)
 from . import double_descent as dd
+from . import width_choice
 
 CHAPTER = "distillation"
 
@@ -38,15 +40,15 @@ _DISTILL = dict(student_model=None, student_width="peak", temperature=4.0, alpha
                 methods=list(STUDENT_METHODS))
 PRESETS = {
     "smoke": dict(dd.SWEEP_PRESETS["smoke"], **_DISTILL, teacher_widths=[4, 64], student_seeds=[0], student_steps_factor=1,
-                  pool_size=1000, pool_study_sizes=[200, 1000]),
+                  pool_size=1000, pool_study_sizes=[200, 1000], val_size=500),
     # teachers: a subset of the double-descent widths (narrow, best narrow, peak, widest), to fit the
     # book's CPU budget; students: all five seeds (with two, seed noise was as large as some gains), each
     # trained for twice the teachers' steps.
     "default": dict(dd.SWEEP_PRESETS["default"], **_DISTILL, teacher_widths=[4, 12, 16, 64], student_seeds=[0, 1, 2, 3, 4],
-                    student_steps_factor=2, pool_size=25000, pool_study_sizes=[1000, 5000, 25000]),
+                    student_steps_factor=2, pool_size=25000, pool_study_sizes=[1000, 5000, 25000], val_size=5000),
     "paper": dict(dd.SWEEP_PRESETS["paper"], **_DISTILL, teacher_widths=[1, 2, 4, 8, 12, 16, 24, 32, 48, 64],
                   student_seeds=[0], student_steps_factor=1, pool_size=5000000,
-                  pool_study_sizes=[50000, 500000, 5000000]),
+                  pool_study_sizes=[50000, 500000, 5000000], val_size=0),  # the labeled set is all of the split
 }
 
 
@@ -77,11 +79,17 @@ def validate(p: dict) -> None:
         if size < p["batch_size"]:
             raise ConfigError(f"pool_size and each entry of pool_study_sizes must be at least batch_size "
                               f"({p['batch_size']}); got {size}")
+    val = non_negative_int("val_size", p["val_size"])
     if p["dataset"] == "mnist1d":
         check_pool_seeds(dd.data_config(p), max(sizes), p["pool_seed"])
-    elif not pool_npz_files() and p["n_train"] + max(sizes) > CIFAR_TRAIN_SIZE:
-        raise ConfigError(f"n_train + the largest pool size must be at most {CIFAR_TRAIN_SIZE} for {p['dataset']} "
-                          f"(the pool is the rest of its training split); set $DDLIB_POOL_NPZ for a larger pool")
+    elif not pool_npz_files() and p["n_train"] + max(sizes) + val > CIFAR_TRAIN_SIZE:
+        raise ConfigError(f"n_train + the largest pool size + val_size must be at most {CIFAR_TRAIN_SIZE} for "
+                          f"{p['dataset']} (the pool and the validation set are the rest of its training split); set "
+                          f"$DDLIB_POOL_NPZ for a larger pool, or val_size to 0 to choose on the test set")
+    elif p["n_train"] + val > CIFAR_TRAIN_SIZE:
+        raise ConfigError(f"n_train + val_size must be at most {CIFAR_TRAIN_SIZE} for {p['dataset']} (the validation "
+                          f"set is held out of its training split); got {p['n_train']} + {val}; val_size 0 chooses "
+                          f"on the test set")
     if not isinstance(p["methods"], (list, tuple)) or not p["methods"]:
         raise ConfigError(f"methods must be a non-empty list of {list(STUDENT_METHODS)}; got {p['methods']!r}")
     for m in p["methods"]:
@@ -95,9 +103,9 @@ def resolve_params(preset: str = "default", check_injected: bool = False, **over
 
 
 def student_width(p: dict, teacher_summary: dict) -> int:
-    """The fixed student width: given, or the teachers' width of highest test error near the
-    interpolation threshold (``peak_width`` of :func:`ddlib.chapters.double_descent.summarize`)."""
-    return teacher_summary["peak_width"] if p["student_width"] == "peak" else p["student_width"]
+    """The fixed student width: given, or the teachers' width of highest error near the interpolation threshold
+    on the set the choices are made on (``chosen_width``: :func:`ddlib.chapters.width_choice.choose`)."""
+    return teacher_summary["chosen_width"] if p["student_width"] == "peak" else p["student_width"]
 
 
 def student_configs(p: dict, width: int, teacher_widths, pool_sizes, methods) -> list:
@@ -132,7 +140,9 @@ def run(p: dict, **kwargs) -> tuple[pd.DataFrame, dict, SweepOutcome]:
     """
     teacher_outcome = run_configs(dd.sweep_configs(p), device=p["device"], **kwargs)
     teachers = records_frame(teacher_outcome.records)
-    plan = _plan_students(p, teachers)
+    plan = plan_students(p, teachers, kwargs.get("store"))
+    if plan["validation"] is not None:
+        book.write_table(plan["validation"], CHAPTER, p, "validation.csv")
     teacher_summary = plan["teacher_summary"]
     outcome = run_configs(plan["main"] + plan["study"], device=p["device"], **kwargs)
     students = records_frame(outcome.records).drop_duplicates("hash")
@@ -151,17 +161,21 @@ def run(p: dict, **kwargs) -> tuple[pd.DataFrame, dict, SweepOutcome]:
     return frame, teacher_summary, outcome
 
 
-def _plan_students(p: dict, teachers: pd.DataFrame) -> dict:
-    """What the students are, given the teachers' frame: the student width (:func:`student_width`), the main
-    comparison's configs, the pool study's two teachers (the best one narrower than the peak, and the widest)
-    and its configs."""
+def plan_students(p: dict, teachers: pd.DataFrame, store: ResultStore | None = None) -> dict:
+    """What the students are, given the teachers' frame (all of them in ``store``): the choices
+    (:func:`ddlib.chapters.width_choice.choose`, on the validation set), the student width (:func:`student_width`),
+    the main comparison's configs, the pool study's two teachers (the best one narrower than the chosen width, and
+    the widest) and its configs. ``teacher_summary`` is the test errors' summary, with the choices added."""
     teacher_summary = dd.summarize(teachers)
+    choice = width_choice.choose(p, teachers, store)
+    teacher_summary.update(chosen_on=choice["chosen_on"], chosen_width=choice["summary"]["peak_width"],
+                           selection=choice["selection"])
     width = student_width(p, teacher_summary)
-    narrow = [w for w in p["teacher_widths"] if w < teacher_summary["peak_width"]]
-    best_narrow = min(narrow, key=lambda w: _mean_error(teachers, w)) if narrow else min(p["teacher_widths"])
+    best_narrow, narrow_is_narrower = width_choice.best_narrower(p["teacher_widths"], teacher_summary["chosen_width"],
+                                                                 choice["selection"])
     study_teachers = [best_narrow, max(p["teacher_widths"])]
     return dict(teacher_summary=teacher_summary, width=width, study_teachers=study_teachers,
-                narrow_is_narrower=bool(narrow),
+                narrow_is_narrower=narrow_is_narrower, validation=choice["frame"],
                 main=student_configs(p, width, p["teacher_widths"], [p["pool_size"]], p["methods"]),
                 study=student_configs(p, width, study_teachers, p["pool_study_sizes"], ["hard_pool"]))
 
@@ -174,12 +188,8 @@ def planned_configs(p: dict, store: ResultStore | None = None) -> list:
     teachers = dd.sweep_configs(p)
     if not all(store.has(c) for c in teachers):
         return teachers
-    plan = _plan_students(p, records_frame([store.load(c) for c in teachers]))
+    plan = plan_students(p, records_frame([store.load(c) for c in teachers]), store)
     return teachers + plan["main"] + plan["study"]
-
-
-def _mean_error(frame: pd.DataFrame, width: int) -> float:
-    return float(frame.loc[frame["width"] == width, "test_error"].mean())
 
 
 def paired(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
@@ -282,10 +292,7 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["narrow_study_teacher"] = teacher_summary["study_teachers"][0]
     out["narrow_study_label"] = narrow_study_label(teacher_summary)
     out["student_choice"] = student_choice(teacher_summary, p)
-    out["width_choice_note"] = (
-        "The student's width was picked from the double-descent sweep's test errors, the same test set the "
-        "students are scored on; near a plateau that choice is close to arbitrary, which matters less here than "
-        "which method wins at the width chosen." if p["student_width"] == "peak" else "")
+    out["width_choice_note"] = width_choice.note(teacher_summary, p)
     out["n_seeds_words"] = plural(len(p["student_seeds"]), "seed")
     main_hp = hp[hp["teacher_width"] == widest]
     out["hard_pool_train_error_widest"] = float(main_hp["train_error"].mean())
@@ -331,13 +338,16 @@ def pool_words(p: dict) -> str:
 
 
 def narrow_study_label(teacher_summary: dict) -> str:
-    """Words for the pool study's second teacher: the best one narrower than ``peak_width`` (the
-    double-descent width of highest test error near the threshold, called "the peak" only where it is
-    a clear one), or, where no teacher width is below it (tiny settings), the narrowest, said as such."""
-    width, peak = teacher_summary["study_teachers"][0], teacher_summary["peak_width"]
-    name = f"the peak at width {peak}" if teacher_summary.get("clear_peak") else f"width {peak}"
-    if teacher_summary["study_narrow_is_narrower"]:
-        return f"the best teacher narrower than {name} (width {width}, best by the double-descent sweep's mean)"
+    """Words for the pool study's second teacher: the best one narrower than ``chosen_width`` (the
+    double-descent rule's width on the set the choices are made on, called "the peak" only where it is the
+    test errors' width and a clear peak there), or, where no teacher width is below it (tiny settings), the
+    narrowest, said as such."""
+    s = teacher_summary
+    width, peak = s["study_teachers"][0], s["chosen_width"]
+    name = f"the peak at width {peak}" if s.get("clear_peak") and peak == s["peak_width"] else f"width {peak}"
+    if s["study_narrow_is_narrower"]:
+        return (f"the best teacher narrower than {name} (width {width}, best by the sweep's mean error on "
+                f"{width_choice.chosen_on_words(s)})")
     return f"the narrowest teacher (width {width}; no teacher width lies below {name} in this run)"
 
 
@@ -361,11 +371,12 @@ def _higher_words(above: list, peak: int) -> str:
 
 
 def student_choice(teacher_summary: dict, p: dict) -> str:
-    """What the student's width is in this run, and whether it is a clear peak of the teachers'
-    double-descent curve (:func:`ddlib.chapters.double_descent.clear_peak`). It is called the worst case
-    for training on the labeled data only where no width has a higher mean test error
-    (``widths_above_peak`` is empty)."""
-    s, width = teacher_summary, student_width(p, teacher_summary)
+    """What the student's width is in this run, given by hand, or, where it is chosen (``"peak"``), what the rule
+    singles out on the teachers' test errors and whether that is a clear peak of their double-descent curve
+    (:func:`ddlib.chapters.double_descent.clear_peak`); :func:`ddlib.chapters.width_choice.note` then says which
+    width the validation set chose. It is called the worst case for training on the labeled data only where no
+    width has a higher mean test error (``widths_above_peak`` is empty)."""
+    s, width = teacher_summary, p["student_width"]
     peak = s["peak_width"]
     if p["student_width"] != "peak" and width == peak:
         return (f"In this run the student width is set to {width} by hand, which is also the width the "
@@ -374,11 +385,11 @@ def student_choice(teacher_summary: dict, p: dict) -> str:
         return (f"In this run the student width is set to {width} instead; the double-descent chapter singles out "
                 f"{dd.peak_words(s)}.")
     if s["threshold_width"] is None:
-        return (f"In this run no teacher width interpolates its labels, so there is no threshold; the student has "
-                f"{dd.peak_words(s)}.")
+        return (f"In this run no teacher width interpolates its labels, so there is no threshold; on the test errors "
+                f"the rule singles out {dd.peak_words(s)}.")
     v, rise = s["best_narrower_width"], s["peak_over_narrower"]
     higher = _higher_words(s.get("widths_above_peak", []), peak)
-    sweep = "In the double-descent sweep (means over all its seeds)"
+    sweep = "In the double-descent sweep's test errors (means over all its seeds)"
     if s["clear_peak"]:
         return (f"{sweep}, the width singled out is {peak}, a clear peak: its test error is {points(rise)} above width {v}'s "
                 f"and {points(s['peak_over_widest'])} above the widest width's.{higher}")
