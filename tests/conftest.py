@@ -43,13 +43,14 @@ def glued_names(nb) -> set[str]:
 
 def glued_value(nb, name: str) -> str:
     """The text form of what an executed notebook glued under ``name`` (myst-nb stores it under its
-    ``mime_prefix``, e.g. ``application/papermill.record/text/plain``)."""
+    ``mime_prefix``, e.g. ``application/papermill.record/text/plain``): the markdown of glued markdown, else the
+    plain text (a number's repr)."""
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             record = out.get("metadata", {}).get("scrapbook", {})
             if record.get("name") == name:
                 prefix = record.get("mime_prefix", "")
-                return out["data"].get(prefix + "text/plain") or out["data"].get(prefix + "text/markdown")
+                return out["data"].get(prefix + "text/markdown") or out["data"].get(prefix + "text/plain")
     raise KeyError(name)
 
 

@@ -55,6 +55,13 @@ def test_double_descent_smoke_through_papermill(results_dir, tmp_path):
     noisier = pd.read_csv(folder / "results-noise-0.4.csv")
     assert json.loads((folder / "results-noise-0.4-parameters.json").read_text())["label_noise"] == 0.4
     assert (noisier["label_noise"] == 0.4).all() and sorted(noisier["width"].unique()) == [4, 64]
+    # the other draw of the data: the same sweep with data_seed = noise_seed = 1, its runs other runs than the main's
+    redrawn = pd.read_csv(folder / "results-draw-1.csv")
+    assert json.loads((folder / "results-draw-1-parameters.json").read_text())["data_seed"] == 1
+    assert sorted(redrawn["width"].unique()) == [4, 64] and not set(redrawn["hash"]) & set(table["hash"])
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "other draws: runs: 2 computed, 0 reused" in text and "whole chapter, each run once: runs: 6 computed" in text
+    assert glued_value(nb, "redraw_sentence").startswith("With another draw of the data (`data_seed` = `noise_seed` = 1")
 
 
 def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
@@ -75,8 +82,8 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
                                     "soft_kd_pool", "oracle_pool"}
     stored = list((results_dir / "store").glob("*.json"))
     # 2 teachers + direct + (4 teacher methods x 2 teachers) + oracle + the pool study's extra smaller pool, and
-    # the double-descent chapter's label-noise study (2 widths, 1 seed)
-    assert len(stored) == len(set(table["hash"])) + 2 == 15
+    # the double-descent chapter's label-noise study and other draw (2 widths, 1 seed each)
+    assert len(stored) == len(set(table["hash"])) + 4 == 17
     # the summary's derived lists, against the table read directly (all reused: nothing trains here)
     params = kd.resolve_params("smoke")
     frame, teachers, _ = kd.run(params, progress=False)
@@ -899,3 +906,40 @@ def test_val_size_is_checked():
         kd.resolve_params("smoke", dataset="cifar10", model="cnn5", n_train=20000, pool_size=25000,
                           pool_study_sizes=[25000], val_size=5001)
     assert kd.PRESETS["paper"]["val_size"] == 0  # its labeled set is the whole training split
+
+
+def test_the_redraw_sentence_compares_another_draw_of_the_data():
+    from ddlib.chapters.double_descent import redraw_sentence, summarize
+
+    base, other = summarize(_dd_frame(_MONOTONE)), summarize(_dd_frame(_PEAK_WIDEST_NOT_BEST))
+    p = {"dataset": "mnist1d", "label_noise": 0.2, "data_seed": 0, "noise_seed": 0}
+    text = redraw_sentence(base, {1: other}, p)
+    assert text.startswith("With another draw of the data (`data_seed` = `noise_seed` = 1: another labeled set, other "
+                           "wrong labels and another test set) instead of the chapter's (0 and 0), the same rule finds "
+                           "that this run shows double descent. Near the threshold (width 8 is the first to fit the "
+                           "noisy labels), width 8's test error is 6.0 points above width 2's, the best narrower one; "
+                           "in the chapter's draw (width 4 is the first to fit the noisy labels), width 2's")
+    assert "The spread between seeds is 0.1 points in draw 1 and 0.1 points in the chapter's draw." in text
+    assert text.endswith("The widest model (33.0%, against 10.0% in the chapter's draw) is no longer the best of the "
+                         "sweep: width 2's is 3.0 points lower.")
+    tied = summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 64: (0, .3004)}))
+    assert redraw_sentence(base, {1: tied}, p).endswith("as printed: in draw 1, fitting every training label buys "
+                                                        "nothing over width 2.")
+    assert "and the same test set)" in redraw_sentence(base, {1: other}, dict(p, dataset="cifar10"))
+    assert len(redraw_sentence(base, {1: other, 2: base}, p).split("\n\n")) == 2  # a paragraph per draw
+    assert redraw_sentence(base, {}, p) == "No other draw of the data was run here (`redraw_seeds` is empty)."
+
+
+def test_redraws_skip_the_chapters_own_draw_and_are_validated():
+    from ddlib.chapters import double_descent as dd
+
+    p = dd.resolve_params("smoke", redraw_seeds=[0, 1, 2])
+    assert [(r, q["data_seed"], q["noise_seed"]) for r, q in dd._redraw_params(p)] == [(1, 1, 1), (2, 2, 2)]
+    # with noise_seed 1 the chapter's own draw is (0, 1): every redraw (r, r) is another one
+    assert [r for r, _ in dd._redraw_params(dict(p, noise_seed=1))] == [0, 1, 2]
+    assert [r for r, _ in dd._redraw_params(dict(p, data_seed=2, noise_seed=2))] == [0, 1]
+    assert len(dd.planned_configs(p)) == 2 * (1 + 1 + 2)  # main, the 40% study, two draws; 2 widths x 1 seed each
+    with pytest.raises(ConfigError, match="each entry of redraw_seeds must be a non-negative integer"):
+        dd.resolve_params("smoke", redraw_seeds=[-1])
+    assert dd.PRESETS["paper"]["redraw_seeds"] == [] and dd.run_redraws(dd.PRESETS["paper"])[0] == {}
+    assert all("redraw_seeds" not in q for q in kd.PRESETS.values())

@@ -172,11 +172,12 @@ def test_cli_runs_a_chapter_and_reports_counts(results_dir, tmp_path):
             "-p", "noise_study", "[0.1, 0.4]", "--out-dir", str(tmp_path)]
     first = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
-    # the sweep (widths 4, 64; one seed: 2 runs) and the label-noise study at 0.1 (the same 2 runs, reused) and
-    # 0.4 (2 more): 4 distinct runs, each counted once (summing the lines would say 4 computed, 2 reused)
-    assert first.stdout.splitlines()[-2] == "runs: 4 computed, 0 reused"
+    # the sweep (widths 4, 64; one seed: 2 runs), the label-noise study at 0.1 (the same 2 runs, reused) and
+    # 0.4 (2 more), and the other draw of the data (2 more): 6 distinct runs, each counted once (summing the lines
+    # would say 6 computed, 2 reused)
+    assert first.stdout.splitlines()[-2] == "runs: 6 computed, 0 reused"
     second = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert second.stdout.splitlines()[-2] == "runs: 0 computed, 4 reused"
+    assert second.stdout.splitlines()[-2] == "runs: 0 computed, 6 reused"
     assert len(list(tmp_path.glob("double-descent-smoke-*.ipynb"))) >= 1
 
 
@@ -264,7 +265,7 @@ def test_cli_needs_no_cifar_files_where_every_run_is_stored(results_dir, tmp_pat
     monkeypatch.setenv("DDLIB_DOWNLOAD", "0")
     overrides = {"dataset": "cifar10", "model": "cnn5"}
     planned = dd.planned_configs(dd.resolve_params("smoke", **overrides))
-    assert len(planned) == 4  # widths 4 and 64, one seed, at 20% noise and at the study's 40%
+    assert len(planned) == 6  # widths 4 and 64, one seed, at 20% noise, at the study's 40% and on the other draw
     store = ResultStore()
     for cfg in planned[:-1]:
         store.save(cfg, {"test_error": 0.5}, {"w": torch.zeros(1)}, {"device": "gpu elsewhere"})

@@ -44,7 +44,12 @@ SWEEP_PRESETS = {
 #: noise costs) and twice the noise (where Nakkiran et al.'s peak grows); none in ``paper``, where a second
 #: sweep would double the GPU cost.
 NOISE_STUDY = {"smoke": [0.4], "default": [0.0, 0.4], "paper": []}
-PRESETS = {name: dict(sweep, noise_study=NOISE_STUDY[name]) for name, sweep in SWEEP_PRESETS.items()}
+#: The other draws of the data, by preset: each seed ``r`` runs the sweep with ``data_seed = noise_seed = r``
+#: (another labeled set with other wrong labels, and for MNIST-1D another test set), because the chapter's seeds
+#: vary only initialisation and batch order; none in ``paper``, for its GPU cost.
+REDRAW_SEEDS = {"smoke": [1], "default": [1], "paper": []}
+PRESETS = {name: dict(sweep, noise_study=NOISE_STUDY[name], redraw_seeds=REDRAW_SEEDS[name])
+           for name, sweep in SWEEP_PRESETS.items()}
 
 
 #: Optimizers and datasets by their names in prose (the identifiers are what parameters take).
@@ -92,6 +97,11 @@ def validate(p: dict) -> None:
         raise ConfigError(f"noise_study must be a list of label-noise rates, each in [0, 1); got {study!r}")
     for level in study:
         in_unit_interval("noise_study", level, closed_right=False)
+    redraws = p.get("redraw_seeds", [])
+    if not isinstance(redraws, list):
+        raise ConfigError(f"redraw_seeds must be a list of non-negative integers (data and noise seeds); got {redraws!r}")
+    for seed in redraws:
+        non_negative_int("each entry of redraw_seeds", seed)
     positive_int("epochs", p["epochs"])
     positive_float("lr", p["lr"])
     positive_int("batch_size", p["batch_size"])
@@ -142,9 +152,9 @@ def sweep_configs(p: dict) -> list[RunConfig]:
 
 
 def planned_configs(p: dict, store=None) -> list[RunConfig]:
-    """Every run the chapter asks for: the sweep and the label-noise study's sweeps (trains nothing; ``store`` is
+    """Every run the chapter asks for: the sweep, the label-noise study's sweeps and the other draws' (trains nothing; ``store`` is
     unused, as the runs do not depend on stored results)."""
-    return sweep_configs(p) + [c for _, q in _noise_study_params(p) for c in sweep_configs(q)]
+    return sweep_configs(p) + [c for _, q in _noise_study_params(p) + _redraw_params(p) for c in sweep_configs(q)]
 
 
 def _noise_study_params(p: dict) -> list[tuple[float, dict]]:
@@ -167,80 +177,130 @@ def run(p: dict, table: str = "results.csv", folder_params: dict | None = None, 
     return frame, outcome
 
 
+def _redraw_params(p: dict) -> list[tuple[int, dict]]:
+    """``(r, parameters)`` of each other draw of the data: ``p`` with ``data_seed = noise_seed = r`` for each ``r`` of
+    ``p["redraw_seeds"]`` but the chapter's own draw (where both seeds already are ``r``)."""
+    return [(int(r), dict(p, data_seed=r, noise_seed=r)) for r in p.get("redraw_seeds", [])
+            if (r, r) != (p["data_seed"], p["noise_seed"])]
+
+
+def _run_studies(p: dict, studies: list[tuple], table: str, **kwargs) -> tuple[dict, SweepOutcome]:
+    """Run the sweep of each ``(key, parameters)`` of ``studies``, each written to ``table.format(key)`` beside the
+    main sweep's table; ``{key: frame}`` and the runs of all of them as one outcome."""
+    frames, outcome = {}, SweepOutcome()
+    for key, q in studies:
+        frames[key], done = run(q, table.format(key), p, **kwargs)
+        outcome = outcome.merge(done)
+    return frames, outcome
+
+
 def run_noise_study(p: dict, **kwargs) -> tuple[dict[float, pd.DataFrame], SweepOutcome]:
     """The sweep again at each label-noise rate of ``p["noise_study"]`` (the same widths, seeds, data and
     training; only how many labels are mislabeled changes), each written to ``results-noise-<rate>.csv`` beside
     the sweep's table. Returns ``{rate: frame}`` (empty for an empty study) and the runs of all of them as one
     outcome."""
-    frames, outcome = {}, SweepOutcome()
-    for level, q in _noise_study_params(p):
-        frames[level], done = run(q, f"results-noise-{level:g}.csv", p, **kwargs)
-        outcome = outcome.merge(done)
-    return frames, outcome
+    return _run_studies(p, [(level, q) for level, q in _noise_study_params(p)], "results-noise-{:g}.csv", **kwargs)
+
+
+def run_redraws(p: dict, **kwargs) -> tuple[dict[int, pd.DataFrame], SweepOutcome]:
+    """The sweep again on each other draw of the data, ``data_seed = noise_seed = r`` for ``r`` in
+    ``p["redraw_seeds"]`` (the same widths, seeds and training, another labeled set with other wrong labels),
+    each written to ``results-draw-<r>.csv`` beside the sweep's table. Returns ``{r: frame}`` (empty where none)
+    and the runs of all of them as one outcome."""
+    return _run_studies(p, _redraw_params(p), "results-draw-{}.csv", **kwargs)
 
 
 def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: float) -> str:
     """What another label-noise rate does to the curve, from :func:`summarize` of the main sweep (``base``, at
-    ``base_noise``) and of each sweep of the study (``studies``, by rate): the verdict's head under the same
-    rule, the rise from the best narrower width to the width of highest test error near the threshold
-    (``peak_over_narrower``, as printed) against the main sweep's, the seed spreads of both, and whether the
-    widest model is still the best of the sweep (the part of claim C1 that distillation relies on), beside its
-    test error in the main sweep (what the label noise costs it); a widest model less than :data:`CLEAR` behind
-    the best (as printed) is said to be so, and so is a best widest model less than :data:`CLEAR` ahead of the
-    runner-up, or tied with it as printed. A rate of 0 reads "clean labels". One paragraph per rate."""
+    ``base_noise``) and of each sweep of the study (``studies``, by rate), one paragraph per rate
+    (:func:`_comparison`). A rate of 0 reads "clean labels"."""
     if not studies:
         return "No other label-noise rate was run here (`noise_study` is empty)."
+    return "\n\n".join(_comparison(
+        base, s, opening=("With clean labels (none mislabeled)" if level == 0 else
+                          f"With {level:.0%} of the labels mislabeled") + f" instead of {base_noise:.0%}",
+        at=f"at {level:.0%}", base_at=f"at {base_noise:.0%}",
+        where="with clean labels" if level == 0 else f"at {level:.0%} label noise",
+        labels=_labels(level), base_labels=_labels(base_noise)) for level, s in studies.items())
 
-    def rise(s: dict) -> str:
-        narrower = s["best_narrower_width"]
-        if narrower is None:
-            return "no narrower width was trained"
-        other = f"width {narrower}'s, the best narrower one"
-        return f"width {s['peak_width']}'s test error is {relation(s['peak_over_narrower'], other)}"
 
-    def widest(s: dict, level: float) -> str:
-        said = (f"The widest model ({s['widest_test_error']:.1%}, against {base['widest_test_error']:.1%} at "
-                f"{base_noise:.0%})")
-        best = s["best_width"] == s["widest_width"]
-        other = s["runner_up_width"] if best else s["best_width"]
-        other_error = s["runner_up_test_error"] if best else s["best_test_error"]
-        gap = shown_difference(*((other_error, s["widest_test_error"]) if best else
-                                 (s["widest_test_error"], other_error)))
-        if other != s["widest_width"] and gap == 0:
-            where = "with clean labels" if level == 0 else f"at {level:.0%} label noise"
-            what = "fitting every training label" if _widest_fits(s) else "the widest width"
-            return (f"{said} ties with width {other} ({other_error:.1%}) as printed: {where}, {what} buys nothing "
-                    f"over width {other}.")
-        if best:
-            if other == s["widest_width"] or gap >= CLEAR:
-                return f"{said} is again the best of the sweep."
-            return (f"{said} is again the best of the sweep, but only {points(gap)} ahead of width {other} "
-                    f"({other_error:.1%}), less than the {points(CLEAR)} counted as clear.")
-        if gap >= CLEAR:
-            return f"{said} is no longer the best of the sweep: width {other}'s is {points(gap)} lower."
-        return (f"{said} is no longer the best of the sweep, but only {points(gap)} behind width {other} "
+def redraw_sentence(base: dict, redraws: dict[int, dict], p: dict) -> str:
+    """What another draw of the data does to the curve, from :func:`summarize` of the main sweep (``base``) and of
+    each other draw's (``redraws``, by seed ``r``: ``data_seed = noise_seed = r``), one paragraph per draw
+    (:func:`_comparison`): whether the rule still finds what it finds in the chapter's draw, where the seeds vary
+    only initialisation and batch order."""
+    if not redraws:
+        return "No other draw of the data was run here (`redraw_seeds` is empty)."
+    test = "another test set" if p["dataset"] == "mnist1d" else "the same test set"
+    labels = _labels(p["label_noise"])
+    return "\n\n".join(_comparison(
+        base, s, opening=(f"With another draw of the data (`data_seed` = `noise_seed` = {r}: another labeled set, "
+                          f"other wrong labels and {test}) instead of the chapter's ({p['data_seed']} and "
+                          f"{p['noise_seed']})"),
+        at=f"in draw {r}", base_at="in the chapter's draw", where=f"in draw {r}", labels=labels, base_labels=labels)
+        for r, s in redraws.items())
+
+
+def _labels(level: float) -> str:
+    return "noisy labels" if level > 0 else "clean labels"
+
+
+def _comparison(base: dict, s: dict, *, opening: str, at: str, base_at: str, where: str, labels: str,
+                base_labels: str) -> str:
+    """One sweep (``s``, :func:`summarize`) against the chapter's main one (``base``): the verdict's head under the
+    same rule, the rise from the best narrower width to the width of highest test error near the threshold
+    (``peak_over_narrower``, as printed) against the main sweep's, the seed spreads of both, and whether the
+    widest model is still the best of the sweep (the part of claim C1 that distillation relies on), beside its
+    test error in the main sweep; a widest model less than :data:`CLEAR` behind the best (as printed) is said to
+    be so, and so is a best widest model less than :data:`CLEAR` ahead of the runner-up, or tied with it as
+    printed. ``at`` and ``base_at`` name the two sweeps ("at 40%", "in draw 1"), ``where`` the other one in a
+    clause ("at 40% label noise"), ``labels`` and ``base_labels`` what their models fit."""
+    head = s["verdict_head"]
+    spreads = [w for w in (_spread(s, at), _spread(base, base_at)) if w]
+    seeds = f" The spread between seeds is {' and '.join(spreads)}." if spreads else ""
+    return (f"{opening}, the same rule finds that {head[0].lower()}{head[1:]} Near the threshold "
+            f"({_threshold(s, labels)}), {_rise(s)}; {base_at} ({_threshold(base, base_labels)}), {_rise(base)}."
+            f"{seeds} {_widest_again(s, base, base_at, where)}")
+
+
+def _rise(s: dict) -> str:
+    narrower = s["best_narrower_width"]
+    if narrower is None:
+        return "no narrower width was trained"
+    other = f"width {narrower}'s, the best narrower one"
+    return f"width {s['peak_width']}'s test error is {relation(s['peak_over_narrower'], other)}"
+
+
+def _threshold(s: dict, labels: str) -> str:
+    """Where the interpolation threshold lies in a sweep (the first width that fits its training labels)."""
+    return (f"no width fits the {labels}" if s.get("threshold_width") is None else
+            f"width {s['threshold_width']} is the first to fit the {labels}")
+
+
+def _spread(s: dict, at: str) -> str:
+    return "" if s["seed_spread"] != s["seed_spread"] else f"{points(s['seed_spread'])} {at}"
+
+
+def _widest_again(s: dict, base: dict, base_at: str, where: str) -> str:
+    """Whether the widest model of ``s`` is still the best of its sweep, beside its error in ``base``."""
+    said = f"The widest model ({s['widest_test_error']:.1%}, against {base['widest_test_error']:.1%} {base_at})"
+    best = s["best_width"] == s["widest_width"]
+    other = s["runner_up_width"] if best else s["best_width"]
+    other_error = s["runner_up_test_error"] if best else s["best_test_error"]
+    gap = shown_difference(*((other_error, s["widest_test_error"]) if best else (s["widest_test_error"], other_error)))
+    if other != s["widest_width"] and gap == 0:
+        what = "fitting every training label" if _widest_fits(s) else "the widest width"
+        return (f"{said} ties with width {other} ({other_error:.1%}) as printed: {where}, {what} buys nothing "
+                f"over width {other}.")
+    if best:
+        if other == s["widest_width"] or gap >= CLEAR:
+            return f"{said} is again the best of the sweep."
+        return (f"{said} is again the best of the sweep, but only {points(gap)} ahead of width {other} "
                 f"({other_error:.1%}), less than the {points(CLEAR)} counted as clear.")
-
-    def threshold(s: dict, level: float) -> str:
-        """Where the interpolation threshold lies in a sweep (the first width that fits its training labels)."""
-        labels = "noisy labels" if level > 0 else "clean labels"
-        return (f"no width fits the {labels}" if s.get("threshold_width") is None else
-                f"width {s['threshold_width']} is the first to fit the {labels}")
-
-    def spread(s: dict, level: float) -> str:
-        return "" if s["seed_spread"] != s["seed_spread"] else f"{points(s['seed_spread'])} at {level:.0%}"
-
-    parts = []
-    for level, s in studies.items():
-        head = s["verdict_head"]
-        spreads = [w for w in (spread(s, level), spread(base, base_noise)) if w]
-        seeds = f" The spread between seeds is {' and '.join(spreads)}." if spreads else ""
-        how_many = ("With clean labels (none mislabeled)" if level == 0 else
-                    f"With {level:.0%} of the labels mislabeled")
-        parts.append(f"{how_many} instead of {base_noise:.0%}, the same rule finds "
-                     f"that {head[0].lower()}{head[1:]} Near the threshold ({threshold(s, level)}), {rise(s)}; at "
-                     f"{base_noise:.0%} ({threshold(base, base_noise)}), {rise(base)}.{seeds} {widest(s, level)}")
-    return "\n\n".join(parts)
+    if gap >= CLEAR:
+        return f"{said} is no longer the best of the sweep: width {other}'s is {points(gap)} lower."
+    return (f"{said} is no longer the best of the sweep, but only {points(gap)} behind width {other} "
+            f"({other_error:.1%}), less than the {points(CLEAR)} counted as clear.")
 
 
 def summarize(frame: pd.DataFrame) -> dict:
@@ -504,17 +564,32 @@ def width_table(frame: pd.DataFrame) -> pd.DataFrame:
 def plot_noise(frames: dict[float, pd.DataFrame]):
     """Test error against width (log axis) for the sweeps at each label-noise rate (``{rate: frame}``), seeds
     as a band."""
+    return plot_sweeps({f"{level:.0%} label noise": f for level, f in sorted(frames.items())},
+                       "The same sweep at other label-noise rates")
+
+
+def plot_redraws(base: pd.DataFrame, redraws: dict[int, pd.DataFrame], p: dict):
+    """Test error against width for the chapter's draw of the data (``base``) and each other one (``{r: frame}``,
+    ``data_seed = noise_seed = r``), seeds as a band."""
+    curves = {f"the chapter's draw (data_seed {p['data_seed']}, noise_seed {p['noise_seed']})": base}
+    curves.update({f"draw {r} (data_seed = noise_seed = {r})": f for r, f in sorted(redraws.items())})
+    return plot_sweeps(curves, "The same sweep on another draw of the data")
+
+
+def plot_sweeps(frames: dict[str, pd.DataFrame], title: str):
+    """Test error against width (log axis), one curve per sweep (``{label: frame}``, in order), seeds as a band
+    (lowest to highest)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    long = pd.concat([f.assign(noise=f"{level:.0%} label noise") for level, f in sorted(frames.items())])
+    long = pd.concat([f.assign(sweep=label) for label, f in frames.items()])
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
-    sns.lineplot(data=long, x="width", y="test_error", hue="noise", marker="o", errorbar=("pi", 100), ax=ax)
+    sns.lineplot(data=long, x="width", y="test_error", hue="sweep", marker="o", errorbar=("pi", 100), ax=ax)
     ax.set_xscale("log", base=2)
     book.label_log_axis(ax, long["width"])
     ax.set_xlabel("model width (log scale)")
     ax.set_ylabel("test error (clean labels)")
-    ax.legend(title=None, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(frames), fontsize="small")
-    ax.set_title("The same sweep at other label-noise rates")
+    ax.legend(title=None, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=min(len(frames), 3), fontsize="small")
+    ax.set_title(title)
     fig.tight_layout()
     return fig
