@@ -110,9 +110,10 @@ def note(teacher_summary: dict, p: dict) -> str:
     errors = s["selection"]
     shown = join(f"{w} ({errors[w]:.1%})" for w in errors.index)
     agree = ("the test errors single out the same width" if chosen == on_test else
-             f"the test errors would have singled out width {on_test} instead (the width the sentence above "
+             f"the test errors would have singled out width {on_test} instead (the width the paragraph above "
              f"describes), so the students here are not at the test set's worst width")
-    return (f"The student's width was chosen by that rule on a validation set, never on the test set: "
-            f"{p['val_size']:,} held-out inputs with {p['label_noise']:.0%} of their labels wrong, like the "
-            f"training set's (mean errors against those labels by width: {shown}). It singles out width {chosen}; "
-            f"{agree}. The pool study's narrower teacher is chosen on the same errors.")
+    return (f"The student's width was chosen by that rule on a validation set, so that the test set, on which the "
+            f"methods are compared, has no say in where they are compared: {p['val_size']:,} held-out inputs with "
+            f"{p['label_noise']:.0%} of their labels wrong, like the training set's (mean errors against those "
+            f"labels by width: {shown}). It singles out width {chosen}; {agree}. The pool study's narrower teacher "
+            f"is chosen on the same errors.")
