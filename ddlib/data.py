@@ -157,11 +157,14 @@ def load_pool(cfg: DataConfig, pool_size: int, pool_seed: int = DEFAULT_POOL_SEE
     return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
 
 
-def check_pool_seeds(cfg: DataConfig, pool_size: int, pool_seed: int) -> None:
-    """Refuse an MNIST-1D pool whose generator seeds would repeat the labeled, the test or the validation draw."""
+def check_pool_seeds(cfg: DataConfig, pool_size: int, pool_seed: int, validation: bool = False) -> None:
+    """Refuse an MNIST-1D pool whose generator seeds would repeat the labeled or the test draw, or, where a
+    validation set is used with it (``validation``), the validation draw (:func:`load_validation`)."""
     chunks = range(pool_seed, pool_seed + -(-pool_size // POOL_CHUNK))
-    for name, seed in (("data_seed", cfg.data_seed), ("the test draw (data_seed + 500)", cfg.data_seed + TEST_SEED_OFFSET),
-                       ("the validation draw (data_seed + 700)", cfg.data_seed + VALIDATION_SEED_OFFSET)):
+    draws = [("data_seed", cfg.data_seed), ("the test draw (data_seed + 500)", cfg.data_seed + TEST_SEED_OFFSET)]
+    if validation:
+        draws.append(("the validation draw (data_seed + 700)", cfg.data_seed + VALIDATION_SEED_OFFSET))
+    for name, seed in draws:
         if seed in chunks:
             raise ConfigError(f"pool_seed {pool_seed} with pool size {pool_size} uses generator seeds "
                               f"{chunks.start}..{chunks.stop - 1}, which include {name} ({seed}); choose another pool_seed")
@@ -198,7 +201,8 @@ def load_validation(cfg: DataConfig, size: int, device: torch.device | str = "cp
 
 # ----------------------------------------------------------------------------- CIFAR
 def _split_permutation(cfg: DataConfig, n: int) -> np.ndarray:
-    """The permutation of the ``n`` training images that orders labeled set, then pool (seed ``data_seed``)."""
+    """The permutation of the ``n`` training images that orders labeled set, then pool, with the validation set
+    last (seed ``data_seed``)."""
     return np.random.default_rng([cfg.data_seed, 0x73706C6974]).permutation(n)  # a stream of its own ("split")
 
 

@@ -6,6 +6,8 @@ Layout under the store root (default ``<results root>/store``)::
     <hash>.json   config, metrics, provenance (written last: its presence means "done")
     checkpoints/<group>.pt   the periodic checkpoint of a group still training (ddlib.checkpoint),
                   ``<group>`` a digest of the group's sorted config hashes; deleted once stored
+    validation/<hash>-n<size>-<scheme>.json   a stored run's errors on a validation set of that size, with the
+                  digest of the weights they came from (ddlib.chapters.width_choice)
 
 Both files are written atomically (temporary file, then rename), so a run killed mid-write
 leaves no partial entry; :meth:`ResultStore.has` is true only for complete runs.
@@ -39,6 +41,10 @@ class ResultStore:
         """Where the training checkpoint of ``group`` (runs trained together) lives."""
         digest = hashlib.sha256(",".join(sorted(config_hash(c) for c in group)).encode()).hexdigest()[:16]
         return self.root / "checkpoints" / f"{digest}.pt"
+
+    def weights_path(self, cfg: RunConfig) -> Path:
+        """The file of ``cfg``'s stored weights (present once the run is stored)."""
+        return self._paths(cfg)[1]
 
     def has(self, cfg: RunConfig) -> bool:
         return self._paths(cfg)[0].exists()

@@ -116,6 +116,13 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
         raise AssertionError("the validation set was loaded although every run's errors are kept")
     monkeypatch.setattr(wc, "load_validation", no_data)
     assert width_choice.validation_frame(params).equals(val)
+    # weights stored again under the same hash (retrained, or copied over) are evaluated again, not read from the cache
+    weights = ResultStore().weights_path(widest)
+    import torch
+
+    torch.save(dict(torch.load(weights, weights_only=True), note="copied from elsewhere"), weights)
+    with pytest.raises(AssertionError, match="the validation set was loaded"):
+        width_choice.validation_frame(params)
 
 
 def test_appendix_executes_and_cites_the_benchmarks(tmp_path):
@@ -133,14 +140,17 @@ def test_pool_study_names_its_second_teacher_truthfully():
         return narrow_study_label({"study_teachers": [12, 64], "peak_width": 16, "chosen_width": 16,
                                    "study_narrow_is_narrower": True, "clear_peak": False, "chosen_on": "validation", **kw})
 
-    below = label()
-    assert below == "the best teacher narrower than width 16 (width 12, best by the sweep's mean error on the validation set)"  # not a clear peak: never called one
-    clear = label(clear_peak=True)
-    assert clear == "the best teacher narrower than the peak at width 16 (width 12, best by the sweep's mean error on the validation set)"
-    assert label(chosen_on="test").endswith("on the test set)")
-    # the validation set chose another width than the test set's clear peak: that width is not called the peak
-    assert label(clear_peak=True, chosen_width=24).startswith("the best teacher narrower than width 24 (width 12")
-    at_peak = label(study_teachers=[4, 8], peak_width=4, chosen_width=4, study_narrow_is_narrower=False, clear_peak=True)
+    # chosen on the validation set: the width is named as the rule's width there (nothing else names it where
+    # the student's width was given by hand), never "the peak", which is said of test errors
+    assert label(clear_peak=True) == ("the best teacher narrower than width 16, the width the double-descent rule "
+                                      "singles out on the validation set (width 12, best by the sweep's mean error on "
+                                      "the validation set)")
+    on_test = label(chosen_on="test")
+    assert on_test == "the best teacher narrower than width 16 (width 12, best by the sweep's mean error on the test set)"  # not a clear peak: never called one
+    clear = label(chosen_on="test", clear_peak=True)
+    assert clear == "the best teacher narrower than the peak at width 16 (width 12, best by the sweep's mean error on the test set)"
+    at_peak = label(study_teachers=[4, 8], peak_width=4, chosen_width=4, study_narrow_is_narrower=False,
+                    clear_peak=True, chosen_on="test")
     assert "narrower than the peak" not in at_peak and "no teacher width lies below the peak at width 4" in at_peak
 
 
@@ -899,12 +909,24 @@ def test_student_width_and_study_teacher_are_chosen_on_the_validation_set(monkey
         on_test["teacher_summary"], dict(p, val_size=0))
 
 
-def test_val_size_is_checked():
+def test_val_size_is_checked(monkeypatch, tmp_path):
     with pytest.raises(ConfigError, match="val_size must be a non-negative integer"):
         kd.resolve_params("smoke", val_size=-1)
-    with pytest.raises(ConfigError, match=r"n_train \+ the largest pool size \+ val_size must be at most 50000"):
-        kd.resolve_params("smoke", dataset="cifar10", model="cnn5", n_train=20000, pool_size=25000,
-                          pool_study_sizes=[25000], val_size=5001)
+    # noisy validation labels rank models as clean ones only below 1 - 1/classes of noise
+    with pytest.raises(ConfigError, match=r"val_size must be 0 when label_noise is at least 0.9 \(1 - 1/classes\)"):
+        kd.resolve_params("smoke", label_noise=0.9)
+    assert kd.resolve_params("smoke", label_noise=0.9, val_size=0)["val_size"] == 0
+    monkeypatch.delenv("DDLIB_POOL_NPZ", raising=False)
+    cifar = dict(dataset="cifar10", model="cnn5", n_train=20000, pool_size=25000, pool_study_sizes=[25000])
+    with pytest.raises(ConfigError, match=r"n_train \+ the largest pool size \+ val_size must be at most 50000.*"
+                                          r"or val_size to 0 to choose on the test set"):
+        kd.resolve_params("smoke", **cifar, val_size=5001)
+    assert kd.resolve_params("smoke", **cifar, val_size=5000)["val_size"] == 5000
+    # with a pool from .npz files only the labeled and validation sets come from the split
+    monkeypatch.setenv("DDLIB_POOL_NPZ", str(tmp_path / "part0.npz"))
+    assert kd.resolve_params("smoke", **cifar, val_size=30000)["val_size"] == 30000
+    with pytest.raises(ConfigError, match=r"n_train \+ val_size must be at most 50000 for cifar10 .*got 20000 \+ 30001"):
+        kd.resolve_params("smoke", **cifar, val_size=30001)
     assert kd.PRESETS["paper"]["val_size"] == 0  # its labeled set is the whole training split
 
 
@@ -927,7 +949,10 @@ def test_the_redraw_sentence_compares_another_draw_of_the_data():
                                                         "nothing over width 2.")
     assert "and the same test set)" in redraw_sentence(base, {1: other}, dict(p, dataset="cifar10"))
     assert len(redraw_sentence(base, {1: other, 2: base}, p).split("\n\n")) == 2  # a paragraph per draw
-    assert redraw_sentence(base, {}, p) == "No other draw of the data was run here (`redraw_seeds` is empty)."
+    assert redraw_sentence(base, {}, p).startswith("No other draw of the data was run here (`redraw_seeds` is empty, or")
+    # a redraw whose data seed is the chapter's keeps the inputs and the test set: only the wrong labels change
+    assert "= 0: the same labeled inputs and test set, other wrong labels) instead of the chapter's (0 and 1)" in \
+        redraw_sentence(base, {0: other}, dict(p, noise_seed=1))
 
 
 def test_redraws_skip_the_chapters_own_draw_and_are_validated():

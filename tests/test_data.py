@@ -178,10 +178,15 @@ def test_validation_set_is_its_own_noisy_draw(results_dir):
     assert not (np.abs(x.numpy()[:, None, :] - others[None]).sum(-1) < 1e-6).any()
     x2, y2, _ = load_validation(cfg, 200)
     assert np.array_equal(x2.numpy(), x.numpy()) and np.array_equal(y2.numpy(), y.numpy())
-    # its wrong labels are a draw of their own, not the training set's noise pattern replayed
-    assert not np.array_equal(np.flatnonzero((y != y_clean).numpy()[:100]),
-                              np.flatnonzero((d.y_train != d.y_train_clean).numpy()))
+    # its wrong labels are a draw of their own (noise seed noise_seed + 700), not the training set's seed replayed
+    np.testing.assert_array_equal(y.numpy(), corrupt_labels(y_clean.numpy(), 0.3, 10, 0 + 700))
+    assert not np.array_equal(y.numpy(), corrupt_labels(y_clean.numpy(), 0.3, 10, 0))
     with pytest.raises(ConfigError, match="val_size must be a positive integer"):
         load_validation(cfg, 0)
-    with pytest.raises(ConfigError, match="the validation draw"):
-        load_pool(cfg, 100, pool_seed=700)
+    # a pool may not repeat the validation draw where one is used with it; elsewhere that draw is no one's
+    from ddlib.data import check_pool_seeds
+
+    with pytest.raises(ConfigError, match=r"the validation draw \(data_seed \+ 700\) \(700\)"):
+        check_pool_seeds(cfg, 100, 700, validation=True)
+    check_pool_seeds(cfg, 100, 700)
+    assert load_pool(cfg, 100, pool_seed=700)[0].shape == (100, 40)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import book
 from ..config import POOL_METHODS, TEACHER_METHODS, check_model_for_dataset
-from ..data import CIFAR_TRAIN_SIZE, DEFAULT_POOL_SEED, check_pool_seeds
+from ..data import CIFAR_TRAIN_SIZE, DATASET_SHAPES, DEFAULT_POOL_SEED, check_pool_seeds
 from ..distill import STUDENT_METHODS, STUDENT_SEED_OFFSET, student_config
 from ..models import MODELS
 from ..paths import pool_npz_files
@@ -80,12 +80,17 @@ def validate(p: dict) -> None:
             raise ConfigError(f"pool_size and each entry of pool_study_sizes must be at least batch_size "
                               f"({p['batch_size']}); got {size}")
     val = non_negative_int("val_size", p["val_size"])
+    chance = 1 - 1 / DATASET_SHAPES[p["dataset"]][1]
+    if val and p["label_noise"] >= chance:
+        raise ConfigError(f"val_size must be 0 when label_noise is at least {chance:g} (1 - 1/classes): labels that "
+                          f"noisy rank models backwards on a validation set; got label_noise {p['label_noise']:g}")
     if p["dataset"] == "mnist1d":
-        check_pool_seeds(dd.data_config(p), max(sizes), p["pool_seed"])
+        check_pool_seeds(dd.data_config(p), max(sizes), p["pool_seed"], validation=val > 0)
     elif not pool_npz_files() and p["n_train"] + max(sizes) + val > CIFAR_TRAIN_SIZE:
+        hint = ", or val_size to 0 to choose on the test set" if val else ""
         raise ConfigError(f"n_train + the largest pool size + val_size must be at most {CIFAR_TRAIN_SIZE} for "
                           f"{p['dataset']} (the pool and the validation set are the rest of its training split); set "
-                          f"$DDLIB_POOL_NPZ for a larger pool, or val_size to 0 to choose on the test set")
+                          f"$DDLIB_POOL_NPZ for a larger pool{hint}")
     elif p["n_train"] + val > CIFAR_TRAIN_SIZE:
         raise ConfigError(f"n_train + val_size must be at most {CIFAR_TRAIN_SIZE} for {p['dataset']} (the validation "
                           f"set is held out of its training split); got {p['n_train']} + {val}; val_size 0 chooses "
@@ -339,16 +344,18 @@ def pool_words(p: dict) -> str:
 
 def narrow_study_label(teacher_summary: dict) -> str:
     """Words for the pool study's second teacher: the best one narrower than ``chosen_width`` (the
-    double-descent rule's width on the set the choices are made on, called "the peak" only where it is the
-    test errors' width and a clear peak there), or, where no teacher width is below it (tiny settings), the
-    narrowest, said as such."""
+    double-descent rule's width on the set the choices are made on, named as such, since with a student width
+    given by hand nothing else in the chapter names it; on the test set it is called "the peak" only where it
+    is a clear one), or, where no teacher width is below it (tiny settings), the narrowest, said as such."""
     s = teacher_summary
-    width, peak = s["study_teachers"][0], s["chosen_width"]
-    name = f"the peak at width {peak}" if s.get("clear_peak") and peak == s["peak_width"] else f"width {peak}"
+    width, peak, on = s["study_teachers"][0], s["chosen_width"], width_choice.chosen_on_words(s)
+    if s["chosen_on"] == "test":
+        name = f"the peak at width {peak}" if s.get("clear_peak") else f"width {peak}"
+    else:
+        name = f"width {peak}, the width the double-descent rule singles out on {on}"
     if s["study_narrow_is_narrower"]:
-        return (f"the best teacher narrower than {name} (width {width}, best by the sweep's mean error on "
-                f"{width_choice.chosen_on_words(s)})")
-    return f"the narrowest teacher (width {width}; no teacher width lies below {name} in this run)"
+        return f"the best teacher narrower than {name} (width {width}, best by the sweep's mean error on {on})"
+    return f"the narrowest teacher (width {width}; no teacher width lies below {name}, in this run)"
 
 
 def _higher_words(above: list, peak: int) -> str:

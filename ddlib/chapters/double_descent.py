@@ -230,15 +230,24 @@ def redraw_sentence(base: dict, redraws: dict[int, dict], p: dict) -> str:
     (:func:`_comparison`): whether the rule still finds what it finds in the chapter's draw, where the seeds vary
     only initialisation and batch order."""
     if not redraws:
-        return "No other draw of the data was run here (`redraw_seeds` is empty)."
-    test = "another test set" if p["dataset"] == "mnist1d" else "the same test set"
+        return ("No other draw of the data was run here (`redraw_seeds` is empty, or holds only the chapter's own "
+                "draw).")
     labels = _labels(p["label_noise"])
     return "\n\n".join(_comparison(
-        base, s, opening=(f"With another draw of the data (`data_seed` = `noise_seed` = {r}: another labeled set, "
-                          f"other wrong labels and {test}) instead of the chapter's ({p['data_seed']} and "
-                          f"{p['noise_seed']})"),
+        base, s, opening=(f"With another draw of the data (`data_seed` = `noise_seed` = {r}: {_what_changes(r, p)}) "
+                          f"instead of the chapter's ({p['data_seed']} and {p['noise_seed']})"),
         at=f"in draw {r}", base_at="in the chapter's draw", where=f"in draw {r}", labels=labels, base_labels=labels)
         for r, s in redraws.items())
+
+
+def _what_changes(r: int, p: dict) -> str:
+    """What the draw ``data_seed = noise_seed = r`` changes against the chapter's (``p``): the labeled set where
+    ``r`` is another ``data_seed`` (for MNIST-1D the test set too, its own draw from ``data_seed``; CIFAR's is fixed),
+    and the wrong labels always (another ``noise_seed``, or the same one on other inputs)."""
+    if r == p["data_seed"]:
+        return "the same labeled inputs and test set, other wrong labels"
+    test = "another test set" if p["dataset"] == "mnist1d" else "the same test set"
+    return f"another labeled set, other wrong labels and {test}"
 
 
 def _labels(level: float) -> str:

@@ -12,6 +12,7 @@ nothing is left to hold out) both choices fall back to the test errors, and :fun
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -40,11 +41,11 @@ def validation_frame(p: dict, store: ResultStore | None = None) -> pd.DataFrame:
     store = store or ResultStore()
     rows, missing = [], []
     for cfg in dd.sweep_configs(p):
-        path = cached_errors_path(store, cfg, p["val_size"])
-        if path.exists():
-            rows.append(dict(width=cfg.width, seed=cfg.init_seed, **json.loads(path.read_text(encoding="utf-8"))))
-        else:
+        cached = _read_cached(store, cfg, p["val_size"])
+        if cached is None:
             missing.append(cfg)
+        else:
+            rows.append(dict(width=cfg.width, seed=cfg.init_seed, **cached))
     if missing:
         device = resolve_device(p["device"])
         x, y_noisy, y_clean = load_validation(dd.data_config(p), p["val_size"], device)
@@ -53,15 +54,38 @@ def validation_frame(p: dict, store: ResultStore | None = None) -> pd.DataFrame:
             logits = predict_logits(load_trained_model(cfg, store, device), x, members=1, mean_std=mean_std)
             errors = dict(val_error=float(error_rate(logits, y_noisy)[0]),
                           val_error_clean=float(error_rate(logits, y_clean)[0]))
-            atomic_write_text(cached_errors_path(store, cfg, p["val_size"]), json.dumps(errors))
+            atomic_write_text(cached_errors_path(store, cfg, p["val_size"]),
+                              json.dumps(dict(errors, weights_sha256=_weights_digest(store, cfg))))
             rows.append(dict(width=cfg.width, seed=cfg.init_seed, **errors))
     return pd.DataFrame(rows).sort_values(["width", "seed"], ignore_index=True)
 
 
 def cached_errors_path(store: ResultStore, cfg, val_size: int) -> Path:
-    """Where the validation errors of the stored run ``cfg`` on a validation set of ``val_size`` inputs are kept
-    (the set is fixed by the run's data settings and ``val_size``: :func:`ddlib.data.load_validation`)."""
-    return store.root / "validation" / f"{config_hash(cfg)}-n{val_size}.json"
+    """Where the validation errors of the stored run ``cfg`` on a validation set of ``val_size`` inputs are kept:
+    the set is fixed by the run's data settings and ``val_size`` (:func:`ddlib.data.load_validation`), under
+    :data:`CACHE_SCHEME`; each entry also records the digest of the weights it was computed from."""
+    return store.root / "validation" / f"{config_hash(cfg)}-n{val_size}-{CACHE_SCHEME}.json"
+
+
+#: Changes whenever :func:`ddlib.data.load_validation` draws another set for the same settings, so that errors on
+#: an older set are never read as this one's.
+CACHE_SCHEME = "v1"
+
+
+def _weights_digest(store: ResultStore, cfg) -> str:
+    return hashlib.sha256(store.weights_path(cfg).read_bytes()).hexdigest()
+
+
+def _read_cached(store: ResultStore, cfg, val_size: int) -> dict | None:
+    """The kept validation errors of ``cfg``, or ``None`` where there are none, or where they were computed from
+    other weights than the stored ones (a run stored again under the same hash: retrained, or copied over)."""
+    path = cached_errors_path(store, cfg, val_size)
+    if not path.exists():
+        return None
+    entry = json.loads(path.read_text(encoding="utf-8"))
+    if entry.pop("weights_sha256", None) != _weights_digest(store, cfg):
+        return None
+    return entry
 
 
 def choose(p: dict, teachers: pd.DataFrame, store: ResultStore | None = None) -> dict:
@@ -111,9 +135,9 @@ def note(teacher_summary: dict, p: dict) -> str:
     shown = join(f"{w} ({errors[w]:.1%})" for w in errors.index)
     agree = ("the test errors single out the same width" if chosen == on_test else
              f"the test errors would have singled out width {on_test} instead (the width the paragraph above "
-             f"describes), so the students here are not at the test set's worst width")
+             f"describes), so the students here are not at the width the rule singles out on the test set")
     return (f"The student's width was chosen by that rule on a validation set, so that the test set, on which the "
-            f"methods are compared, has no say in where they are compared: {p['val_size']:,} held-out inputs with "
+            f"methods are compared, has no say in the student's width: {p['val_size']:,} held-out inputs with "
             f"{p['label_noise']:.0%} of their labels wrong, like the training set's (mean errors against those "
             f"labels by width: {shown}). It singles out width {chosen}; {agree}. The pool study's narrower teacher "
             f"is chosen on the same errors.")
