@@ -75,15 +75,25 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # the 11 students are new
     assert "runs: 11 computed, 2 reused" in text
     table = pd.read_csv(results_dir / "distillation" / "smoke" / "results.csv")
+    # the widest teacher's comparison on the other draw: its teacher reused from the double-descent chapter's redraw,
+    # its 6 students (every method, one seed) new
+    assert "other draws: runs: 6 computed, 1 reused" in text
+    assert "whole chapter, each run once: runs: 17 computed, 3 reused" in text
+    drawn = pd.read_csv(results_dir / "distillation" / "smoke" / "results-draw-1.csv")
+    assert set(drawn["method"]) == set(table["method"]) and set(drawn["teacher_width"].dropna()) == {64}
+    assert not set(drawn["hash"]) & set(table["hash"])
+    assert glued_value(nb, "kd_redraw_sentence").startswith("On another draw of the data (`data_seed` = `noise_seed` = 1")
     # what the CLI checks before a kernel starts is every run the chapter then asked for
-    assert {config_hash(c) for c in kd.planned_configs(kd.resolve_params("smoke"))} == set(table["hash"])
+    assert ({config_hash(c) for c in kd.planned_configs(kd.resolve_params("smoke"))}
+            == set(table["hash"]) | set(drawn["hash"]))
     assert {"method", "teacher_width", "student_width", "pool_size", "seed", "test_error", "agreement"} <= set(table.columns)
     assert set(table["method"]) == {"teacher", "direct", "hard_labeled", "hard_pool", "soft_kd_labeled",
                                     "soft_kd_pool", "oracle_pool"}
     stored = list((results_dir / "store").glob("*.json"))
     # 2 teachers + direct + (4 teacher methods x 2 teachers) + oracle + the pool study's extra smaller pool, and
-    # the double-descent chapter's label-noise study and other draw (2 widths, 1 seed each)
-    assert len(stored) == len(set(table["hash"])) + 4 == 17
+    # the double-descent chapter's label-noise study and other draw (2 widths, 1 seed each; the other draw's
+    # width 64 is a teacher of this chapter's draw-1 table), and the 6 students of that draw
+    assert len(stored) == len(set(table["hash"]) | set(drawn["hash"])) + 3 == 23
     # the summary's derived lists, against the table read directly (all reused: nothing trains here)
     params = kd.resolve_params("smoke")
     frame, teachers, _ = kd.run(params, progress=False)
@@ -959,12 +969,35 @@ def test_redraws_skip_the_chapters_own_draw_and_are_validated():
     from ddlib.chapters import double_descent as dd
 
     p = dd.resolve_params("smoke", redraw_seeds=[0, 1, 2])
-    assert [(r, q["data_seed"], q["noise_seed"]) for r, q in dd._redraw_params(p)] == [(1, 1, 1), (2, 2, 2)]
+    assert [(r, q["data_seed"], q["noise_seed"]) for r, q in dd.redraw_params(p)] == [(1, 1, 1), (2, 2, 2)]
     # with noise_seed 1 the chapter's own draw is (0, 1): every redraw (r, r) is another one
-    assert [r for r, _ in dd._redraw_params(dict(p, noise_seed=1))] == [0, 1, 2]
-    assert [r for r, _ in dd._redraw_params(dict(p, data_seed=2, noise_seed=2))] == [0, 1]
+    assert [r for r, _ in dd.redraw_params(dict(p, noise_seed=1))] == [0, 1, 2]
+    assert [r for r, _ in dd.redraw_params(dict(p, data_seed=2, noise_seed=2))] == [0, 1]
     assert len(dd.planned_configs(p)) == 2 * (1 + 1 + 2)  # main, the 40% study, two draws; 2 widths x 1 seed each
     with pytest.raises(ConfigError, match="each entry of redraw_seeds must be a non-negative integer"):
         dd.resolve_params("smoke", redraw_seeds=[-1])
     assert dd.PRESETS["paper"]["redraw_seeds"] == [] and dd.run_redraws(dd.PRESETS["paper"])[0] == {}
-    assert all("redraw_seeds" not in q for q in kd.PRESETS.values())
+    # the distillation chapter repeats its widest teacher's comparison on the same draws
+    assert all(kd.PRESETS[name]["redraw_seeds"] == dd.PRESETS[name]["redraw_seeds"] for name in kd.PRESETS)
+
+
+def test_the_distillation_redraw_sentence_reads_its_own_draw():
+    """The other draw's paragraph quotes that draw's means and seed counts, beside the chapter's own gains."""
+    from ddlib.chapters import distillation_redraw as kdr
+
+    p = dict(kd.resolve_params("default"), student_seeds=[0, 1])
+    rows = [("teacher", 64, 0, s, e) for s, e in ((0, .54), (1, .55))]
+    rows += [("hard_pool", 64, 25000, s, e) for s, e in ((0, .55), (1, .57))]
+    rows += [("direct", None, 0, s, e) for s, e in ((0, .62), (1, .61))]
+    rows += [("soft_kd_labeled", 64, 0, s, e) for s, e in ((0, .58), (1, .56))]
+    frame = pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "seed", "test_error"])
+    main = {"direct": .617, "hard_pool_widest": .545, "soft_kd_labeled_widest": .573}
+    text = kdr.redraw_sentence(main, {1: frame}, p, 16)
+    assert text.startswith("On another draw of the data (`data_seed` = `noise_seed` = 1: another labeled set, other wrong "
+                           "labels and another test set; the same pool and student width 16), the widest teacher's "
+                           "`hard_pool` student ends at 56.0% against its teachers' 54.5%, 1.5 points above them.")
+    assert ("It beats `direct` (61.5%) by 5.5 points and is only 1.0 points better than `soft_kd_labeled` (57.0%), "
+            "less than the 2.0 points counted here as clear (C3).") in text
+    assert "lower error than `direct` on 2 of 2 seeds and than `soft_kd_labeled` on 1 of 2 seeds." in text
+    assert text.endswith("In the chapter's draw the same gains are 7.2 points and 2.8 points.")
+    assert kdr.redraw_sentence(main, {}, p, 16).startswith("No other draw of the data was run here")

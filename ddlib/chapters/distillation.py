@@ -40,15 +40,17 @@ _DISTILL = dict(student_model=None, student_width="peak", temperature=4.0, alpha
                 methods=list(STUDENT_METHODS))
 PRESETS = {
     "smoke": dict(dd.SWEEP_PRESETS["smoke"], **_DISTILL, teacher_widths=[4, 64], student_seeds=[0], student_steps_factor=1,
-                  pool_size=1000, pool_study_sizes=[200, 1000], val_size=500),
+                  pool_size=1000, pool_study_sizes=[200, 1000], val_size=500, redraw_seeds=[1]),
     # teachers: a subset of the double-descent widths (narrow, best narrow, peak, widest), to fit the
     # book's CPU budget; students: all five seeds (with two, seed noise was as large as some gains), each
     # trained for twice the teachers' steps.
     "default": dict(dd.SWEEP_PRESETS["default"], **_DISTILL, teacher_widths=[4, 12, 16, 64], student_seeds=[0, 1, 2, 3, 4],
-                    student_steps_factor=2, pool_size=25000, pool_study_sizes=[1000, 5000, 25000], val_size=5000),
+                    student_steps_factor=2, pool_size=25000, pool_study_sizes=[1000, 5000, 25000], val_size=5000,
+                    redraw_seeds=[1]),
     "paper": dict(dd.SWEEP_PRESETS["paper"], **_DISTILL, teacher_widths=[1, 2, 4, 8, 12, 16, 24, 32, 48, 64],
                   student_seeds=[0], student_steps_factor=1, pool_size=5000000,
-                  pool_study_sizes=[50000, 500000, 5000000], val_size=0),  # the labeled set is all of the split
+                  pool_study_sizes=[50000, 500000, 5000000], val_size=0,  # the labeled set is all of the split
+                  redraw_seeds=[]),
 }
 
 
@@ -86,6 +88,8 @@ def validate(p: dict) -> None:
                           f"noisy rank models backwards on a validation set; got label_noise {p['label_noise']:g}")
     if p["dataset"] == "mnist1d":
         check_pool_seeds(dd.data_config(p), max(sizes), p["pool_seed"], validation=val > 0)
+        for _, q in dd.redraw_params(p):  # the other draws use the same pool
+            check_pool_seeds(dd.data_config(q), p["pool_size"], p["pool_seed"])
     elif not pool_npz_files() and p["n_train"] + max(sizes) + val > CIFAR_TRAIN_SIZE:
         hint = ", or val_size to 0 to choose on the test set" if val else ""
         raise ConfigError(f"n_train + the largest pool size + val_size must be at most {CIFAR_TRAIN_SIZE} for "
@@ -150,20 +154,28 @@ def run(p: dict, **kwargs) -> tuple[pd.DataFrame, dict, SweepOutcome]:
         book.write_table(plan["validation"], CHAPTER, p, "validation.csv")
     teacher_summary = plan["teacher_summary"]
     outcome = run_configs(plan["main"] + plan["study"], device=p["device"], **kwargs)
-    students = records_frame(outcome.records).drop_duplicates("hash")
+    frame = runs_frame(teachers, outcome)
     outcome = teacher_outcome.merge(outcome)  # `direct` students are teachers too: count them once
-    students["method"] = students["method"].replace({"labels": "direct"})
-    students["seed"] = students["seed"] % STUDENT_SEED_OFFSET  # the teacher seed the student belongs to
-    students["student_width"] = students["width"]
-    teacher_rows = teachers.assign(method="teacher", teacher_width=teachers["width"], student_width=None,
-                                   pool_size=0, agreement=1.0)
-    cols = ["method", "teacher_width", "student_width", "pool_size", "seed", "test_error", "agreement",
-            "train_error", "hash"]
-    frame = pd.concat([teacher_rows[cols], students.reindex(columns=cols)], ignore_index=True)
     book.write_table(frame, CHAPTER, p)
     teacher_summary.update(student_width=plan["width"], study_teachers=plan["study_teachers"],
                            study_narrow_is_narrower=plan["narrow_is_narrower"])
     return frame, teacher_summary, outcome
+
+
+def runs_frame(teachers: pd.DataFrame, students: SweepOutcome) -> pd.DataFrame:
+    """The chapter's per-run frame: one row per teacher (``teachers``: :func:`ddlib.runner.records_frame` of the
+    sweep, as method ``teacher``) and per student run of ``students``, with ``method`` (``direct`` for a student of
+    the labeled set), ``teacher_width``, ``student_width``, ``pool_size``, ``seed`` (the teacher seed a student
+    belongs to), ``test_error``, ``agreement``, ``train_error`` and ``hash``."""
+    rows = records_frame(students.records).drop_duplicates("hash")
+    rows["method"] = rows["method"].replace({"labels": "direct"})
+    rows["seed"] = rows["seed"] % STUDENT_SEED_OFFSET  # the teacher seed the student belongs to
+    rows["student_width"] = rows["width"]
+    teacher_rows = teachers.assign(method="teacher", teacher_width=teachers["width"], student_width=None,
+                                   pool_size=0, agreement=1.0)
+    cols = ["method", "teacher_width", "student_width", "pool_size", "seed", "test_error", "agreement",
+            "train_error", "hash"]
+    return pd.concat([teacher_rows[cols], rows.reindex(columns=cols)], ignore_index=True)
 
 
 def plan_students(p: dict, teachers: pd.DataFrame, store: ResultStore | None = None) -> dict:
@@ -186,15 +198,18 @@ def plan_students(p: dict, teachers: pd.DataFrame, store: ResultStore | None = N
 
 
 def planned_configs(p: dict, store: ResultStore | None = None) -> list:
-    """Every run :func:`run` would ask for: the teachers and, once every teacher is in ``store`` (default
-    :class:`~ddlib.store.ResultStore`), the students it would then pick (which depend on the teachers' errors);
-    trains nothing."""
+    """Every run the chapter would ask for: the teachers and, once every teacher is in ``store`` (default
+    :class:`~ddlib.store.ResultStore`), the students it would then pick (which depend on the teachers' errors) and
+    the other draws' runs (:mod:`ddlib.chapters.distillation_redraw`); trains nothing."""
+    from .distillation_redraw import redraw_configs  # it builds on this module
+
     store = store or ResultStore()
     teachers = dd.sweep_configs(p)
     if not all(store.has(c) for c in teachers):
         return teachers
     plan = plan_students(p, records_frame([store.load(c) for c in teachers]), store)
-    return teachers + plan["main"] + plan["study"]
+    redraws = [c for _, t, st in redraw_configs(p, plan["width"]) for c in t + st]
+    return teachers + plan["main"] + plan["study"] + redraws
 
 
 def paired(frame: pd.DataFrame, p: dict) -> pd.DataFrame:

@@ -154,7 +154,7 @@ def sweep_configs(p: dict) -> list[RunConfig]:
 def planned_configs(p: dict, store=None) -> list[RunConfig]:
     """Every run the chapter asks for: the sweep, the label-noise study's sweeps and the other draws' (trains nothing; ``store`` is
     unused, as the runs do not depend on stored results)."""
-    return sweep_configs(p) + [c for _, q in _noise_study_params(p) + _redraw_params(p) for c in sweep_configs(q)]
+    return sweep_configs(p) + [c for _, q in _noise_study_params(p) + redraw_params(p) for c in sweep_configs(q)]
 
 
 def _noise_study_params(p: dict) -> list[tuple[float, dict]]:
@@ -177,7 +177,7 @@ def run(p: dict, table: str = "results.csv", folder_params: dict | None = None, 
     return frame, outcome
 
 
-def _redraw_params(p: dict) -> list[tuple[int, dict]]:
+def redraw_params(p: dict) -> list[tuple[int, dict]]:
     """``(r, parameters)`` of each other draw of the data: ``p`` with ``data_seed = noise_seed = r`` for each ``r`` of
     ``p["redraw_seeds"]`` but the chapter's own draw (where both seeds already are ``r``)."""
     return [(int(r), dict(p, data_seed=r, noise_seed=r)) for r in p.get("redraw_seeds", [])
@@ -207,7 +207,7 @@ def run_redraws(p: dict, **kwargs) -> tuple[dict[int, pd.DataFrame], SweepOutcom
     ``p["redraw_seeds"]`` (the same widths, seeds and training, another labeled set with other wrong labels),
     each written to ``results-draw-<r>.csv`` beside the sweep's table. Returns ``{r: frame}`` (empty where none)
     and the runs of all of them as one outcome."""
-    return _run_studies(p, _redraw_params(p), "results-draw-{}.csv", **kwargs)
+    return _run_studies(p, redraw_params(p), "results-draw-{}.csv", **kwargs)
 
 
 def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: float) -> str:
@@ -234,13 +234,13 @@ def redraw_sentence(base: dict, redraws: dict[int, dict], p: dict) -> str:
                 "draw).")
     labels = _labels(p["label_noise"])
     return "\n\n".join(_comparison(
-        base, s, opening=(f"With another draw of the data (`data_seed` = `noise_seed` = {r}: {_what_changes(r, p)}) "
+        base, s, opening=(f"With another draw of the data (`data_seed` = `noise_seed` = {r}: {what_redraw_changes(r, p)}) "
                           f"instead of the chapter's ({p['data_seed']} and {p['noise_seed']})"),
         at=f"in draw {r}", base_at="in the chapter's draw", where=f"in draw {r}", labels=labels, base_labels=labels)
         for r, s in redraws.items())
 
 
-def _what_changes(r: int, p: dict) -> str:
+def what_redraw_changes(r: int, p: dict) -> str:
     """What the draw ``data_seed = noise_seed = r`` changes against the chapter's (``p``): the labeled set where
     ``r`` is another ``data_seed`` (for MNIST-1D the test set too, its own draw from ``data_seed``; CIFAR's is fixed),
     and the wrong labels always (another ``noise_seed``, or the same one on other inputs)."""

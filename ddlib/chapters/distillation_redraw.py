@@ -1,0 +1,92 @@
+"""The distillation chapter's main comparison again on other draws of the data (``redraw_seeds``).
+
+Every run of the chapter shares one labeled set, one draw of wrong labels and one test set: a student seed varies
+only the student's initialisation and batch order (and its teacher's). For each seed ``r`` of ``redraw_seeds`` the
+widest teacher's comparison (every method of ``methods``, every student seed, the main pool) runs again with
+``data_seed = noise_seed = r``. The teachers are the double-descent chapter's sweep on that draw
+(:func:`ddlib.chapters.double_descent.run_redraws`, reused from the store where that chapter ran first); the students
+keep the chapter's width and pool, so that only the draw changes.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import book
+from ..prose import points, relation, shown_difference
+from ..runner import SweepOutcome, records_frame, run_configs
+from . import distillation as kd
+from . import double_descent as dd
+
+
+def redraw_configs(p: dict, width: int) -> list[tuple[int, list, list]]:
+    """``(r, teachers, students)`` for each other draw of ``p`` (:func:`ddlib.chapters.double_descent.redraw_params`):
+    the widest teacher of every student seed on that draw, and its students of width ``width``."""
+    widest = max(p["teacher_widths"])
+    return [(r, [dd.run_config(q, widest, s) for s in p["student_seeds"]],
+             kd.student_configs(q, width, [widest], [p["pool_size"]], p["methods"]))
+            for r, q in dd.redraw_params(p)]
+
+
+def run_redraws(p: dict, width: int, **kwargs) -> tuple[dict[int, pd.DataFrame], SweepOutcome]:
+    """Run (or reuse) :func:`redraw_configs`; each draw's frame (rows as :func:`ddlib.chapters.distillation.run`'s)
+    is written to ``results-draw-<r>.csv`` beside the chapter's table. Returns ``{r: frame}`` (empty where there is
+    no other draw) and the runs of all of them as one outcome."""
+    frames, outcome = {}, SweepOutcome()
+    for r, teachers, students in redraw_configs(p, width):
+        teacher_outcome = run_configs(teachers, device=p["device"], **kwargs)
+        student_outcome = run_configs(students, device=p["device"], **kwargs)
+        frames[r] = kd.runs_frame(records_frame(teacher_outcome.records), student_outcome)
+        book.write_table(frames[r], kd.CHAPTER, p, f"results-draw-{r}.csv")
+        outcome = outcome.merge(teacher_outcome).merge(student_outcome)
+    return frames, outcome
+
+
+def numbers(frame: pd.DataFrame, p: dict) -> dict:
+    """The widest teacher's comparison in one draw's ``frame``: the mean test errors of the teacher (over the student
+    seeds), of ``hard_pool`` (main pool), ``direct`` and ``soft_kd_labeled``, and the seed-paired counts
+    (:func:`ddlib.chapters.distillation._seed_by_seed`)."""
+    frame, widest, pool = kd.paired(frame, p), max(p["teacher_widths"]), p["pool_size"]
+
+    def mean(method, pool_size=0, teacher=True):
+        f = frame[(frame["method"] == method) & (frame["pool_size"] == pool_size)]
+        return float((f[f["teacher_width"] == widest] if teacher else f)["test_error"].mean())
+
+    return dict(teacher=mean("teacher"), hard_pool=mean("hard_pool", pool), direct=mean("direct", teacher=False),
+                soft_kd_labeled=mean("soft_kd_labeled"), **kd._seed_by_seed(frame, widest, pool))
+
+
+def redraw_sentence(main: dict, frames: dict[int, pd.DataFrame], p: dict, width: int) -> str:
+    """What another draw of the data does to claim C3 (and C2's gap to the teacher) for the widest teacher: one
+    paragraph per draw, its ``hard_pool`` student against its teacher, ``direct`` and ``soft_kd_labeled``
+    (:func:`ddlib.chapters.distillation._compare`, on the printed errors), the seed-paired counts, and the gains
+    of the chapter's draw (``main``: :func:`ddlib.chapters.distillation.summarize`) beside them."""
+    if not frames:
+        return ("No other draw of the data was run here (`redraw_seeds` is empty, or holds only the chapter's own "
+                "draw).")
+    parts = []
+    for r, frame in frames.items():
+        n = numbers(frame, p)
+        hp = n["hard_pool"]
+        gap = shown_difference(hp, n["teacher"])
+        over_direct = kd._compare(shown_difference(n["direct"], hp), f"`direct` ({n['direct']:.1%})")
+        over_soft = kd._compare(shown_difference(n["soft_kd_labeled"], hp),
+                                f"`soft_kd_labeled` ({n['soft_kd_labeled']:.1%})")
+        main_gains = [points(shown_difference(main[k], main["hard_pool_widest"]))
+                      for k in ("direct", "soft_kd_labeled_widest")]
+        parts.append(
+            f"On another draw of the data (`data_seed` = `noise_seed` = {r}: {dd.what_redraw_changes(r, p)}; the same "
+            f"pool and student width {width}), the widest teacher's `hard_pool` student ends at {hp:.1%} against its "
+            f"teachers' {n['teacher']:.1%}, {relation(gap, 'them')}. It {over_direct} and {over_soft} (C3)."
+            f"{kd._seed_words(n)} In the chapter's draw the same gains are {main_gains[0]} and {main_gains[1]}.")
+    return "\n\n".join(parts)
+
+
+def redraw_table(main: pd.DataFrame, frames: dict[int, pd.DataFrame], p: dict) -> pd.DataFrame:
+    """Mean test error (per cent, one decimal) of each method (rows) for the widest teacher, in the chapter's draw
+    and in each other one (columns), from :func:`ddlib.chapters.distillation.method_table`."""
+    column = f"width {max(p['teacher_widths'])}"
+    draws = {f"draw {p['data_seed']}/{p['noise_seed']} (the chapter's)": kd.method_table(main, p)[column]}
+    draws.update({f"draw {r}/{r}": kd.method_table(f, p)[column] for r, f in sorted(frames.items())})
+    table = pd.DataFrame(draws)
+    table.columns.name = "data_seed/noise_seed"
+    return table
