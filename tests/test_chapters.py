@@ -1001,3 +1001,16 @@ def test_the_distillation_redraw_sentence_reads_its_own_draw():
     assert "lower error than `direct` on 2 of 2 seeds and than `soft_kd_labeled` on 1 of 2 seeds." in text
     assert text.endswith("In the chapter's draw the same gains are 7.2 points and 2.8 points.")
     assert kdr.redraw_sentence(main, {}, p, 16).startswith("No other draw of the data was run here")
+
+
+def test_the_distillation_redraw_sentence_compares_only_the_methods_run():
+    from ddlib.chapters import distillation_redraw as kdr
+
+    p = dict(kd.resolve_params("default"), student_seeds=[0], methods=["direct", "hard_pool"])
+    frame = pd.DataFrame([("teacher", 64, 0, 0, .54), ("hard_pool", 64, 25000, 0, .55), ("direct", None, 0, 0, .62)],
+                         columns=["method", "teacher_width", "pool_size", "seed", "test_error"])
+    main = {"direct": .617, "hard_pool_widest": .545, "soft_kd_labeled_widest": float("nan")}
+    text = kdr.redraw_sentence(main, {1: frame}, p, 16)
+    assert text.endswith("It beats `direct` (62.0%) by 7.0 points (C3). In the chapter's draw the same gain is 7.2 points.")
+    assert "soft_kd_labeled" not in text
+    assert kdr.redraw_sentence(main, {1: frame}, dict(p, methods=["direct"]), 16).startswith("`hard_pool` is not among")

@@ -57,27 +57,30 @@ def numbers(frame: pd.DataFrame, p: dict) -> dict:
 
 def redraw_sentence(main: dict, frames: dict[int, pd.DataFrame], p: dict, width: int) -> str:
     """What another draw of the data does to claim C3 (and C2's gap to the teacher) for the widest teacher: one
-    paragraph per draw, its ``hard_pool`` student against its teacher, ``direct`` and ``soft_kd_labeled``
-    (:func:`ddlib.chapters.distillation._compare`, on the printed errors), the seed-paired counts, and the gains
-    of the chapter's draw (``main``: :func:`ddlib.chapters.distillation.summarize`) beside them."""
+    paragraph per draw, its ``hard_pool`` student against its teacher, and against ``direct`` and ``soft_kd_labeled``
+    where ``methods`` has them (:func:`ddlib.chapters.distillation._compare`, on the printed errors), the
+    seed-paired counts, and the gains of the chapter's draw (``main``: :func:`ddlib.chapters.distillation.summarize`)
+    beside them."""
     if not frames:
         return ("No other draw of the data was run here (`redraw_seeds` is empty, or holds only the chapter's own "
                 "draw).")
+    if "hard_pool" not in p["methods"]:
+        return "`hard_pool` is not among `methods` here, so the other draws have nothing to compare it with."
     parts = []
     for r, frame in frames.items():
         n = numbers(frame, p)
         hp = n["hard_pool"]
         gap = shown_difference(hp, n["teacher"])
-        over_direct = kd._compare(shown_difference(n["direct"], hp), f"`direct` ({n['direct']:.1%})")
-        over_soft = kd._compare(shown_difference(n["soft_kd_labeled"], hp),
-                                f"`soft_kd_labeled` ({n['soft_kd_labeled']:.1%})")
-        main_gains = [points(shown_difference(main[k], main["hard_pool_widest"]))
-                      for k in ("direct", "soft_kd_labeled_widest")]
+        others = [m for m in ("direct", "soft_kd_labeled") if m in p["methods"]]
+        compared = " and ".join(kd._compare(shown_difference(n[m], hp), f"`{m}` ({n[m]:.1%})") for m in others)
+        gains = " and ".join(points(shown_difference(main[m if m == "direct" else f"{m}_widest"],
+                                                     main["hard_pool_widest"])) for m in others)
+        c3 = (f" It {compared} (C3).{kd._seed_words(n)} In the chapter's draw the same "
+              f"{'gains are' if len(others) > 1 else 'gain is'} {gains}." if others else "")
         parts.append(
             f"On another draw of the data (`data_seed` = `noise_seed` = {r}: {dd.what_redraw_changes(r, p)}; the same "
             f"pool and student width {width}), the widest teacher's `hard_pool` student ends at {hp:.1%} against its "
-            f"teachers' {n['teacher']:.1%}, {relation(gap, 'them')}. It {over_direct} and {over_soft} (C3)."
-            f"{kd._seed_words(n)} In the chapter's draw the same gains are {main_gains[0]} and {main_gains[1]}.")
+            f"teachers' {n['teacher']:.1%}, {relation(gap, 'them')}.{c3}")
     return "\n\n".join(parts)
 
 
