@@ -55,8 +55,9 @@ def glued_value(nb, name: str) -> str:
 
 
 def cited_names(chapter: str) -> set[str]:
-    """Names the chapter's prose cites with ``{glue:...}`name```."""
+    """Names the chapter's prose cites, inline with ``{glue:...}`name``` or as a block with ``:::{glue:md} name``."""
     import re
 
     text = (REPO / "book" / f"{chapter}.md").read_text(encoding="utf-8")
-    return {m.split(":")[0] for m in re.findall(r"\{glue:\w+\}`([^`]+)`", text)}
+    inline = {m.split(":")[0] for m in re.findall(r"\{glue:\w+\}`([^`]+)`", text)}
+    return inline | set(re.findall(r"^:::\{glue:\w+\} (\S+)", text, flags=re.M))

@@ -1014,3 +1014,14 @@ def test_the_distillation_redraw_sentence_compares_only_the_methods_run():
     assert text.endswith("It beats `direct` (62.0%) by 7.0 points (C3). In the chapter's draw the same gain is 7.2 points.")
     assert "soft_kd_labeled" not in text
     assert kdr.redraw_sentence(main, {1: frame}, dict(p, methods=["direct"]), 16).startswith("`hard_pool` is not among")
+
+
+def test_distillation_with_some_methods_prints_no_missing_numbers(results_dir, tmp_path):
+    """A `methods` list without the baselines runs, and its prose leaves out what was not run instead of printing
+    nan for it."""
+    nb = execute_chapter("distillation", tmp_path / "kd.ipynb", preset="smoke", methods=["direct", "hard_pool"])
+    glued = {name: glued_value(nb, name) for name in glued_names(nb)}
+    said = {name: text for name, text in glued.items() if name in cited_names("distillation")}
+    assert not [name for name, text in said.items() if "nan" in str(text)]
+    assert glued["kd_method_bullets"].count("\n- ") == 1 and "`soft_kd_labeled`" not in glued["kd_method_bullets"]
+    assert "has no `soft_kd_labeled` to compare with (it is not among `methods`)" in glued["kd_verdict"]

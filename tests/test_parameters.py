@@ -76,6 +76,7 @@ BAD_KD = [
     (dict(student_steps_factor=0), "student_steps_factor must be a positive integer"),
     (dict(seeds=[0, 1000], student_seeds=[0]), "each entry of seeds must be below 1000 in this chapter"),
     (dict(methods=["hard_pool", "magic"]), "each entry of methods must be one of"),
+    (dict(methods=["direct", "soft_kd_pool"]), "methods must include 'hard_pool'"),
 ]
 
 

@@ -103,6 +103,9 @@ def validate(p: dict) -> None:
         raise ConfigError(f"methods must be a non-empty list of {list(STUDENT_METHODS)}; got {p['methods']!r}")
     for m in p["methods"]:
         one_of("each entry of methods", m, STUDENT_METHODS)
+    if "hard_pool" not in p["methods"]:
+        raise ConfigError(f"methods must include 'hard_pool' (the paper's method, which every comparison of this "
+                          f"chapter is made against); got {list(p['methods'])!r}")
 
 
 def resolve_params(preset: str = "default", check_injected: bool = False, **overrides) -> dict:
@@ -329,6 +332,7 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
         out[f"{name}_points"] = points(shown_difference(out[a], out[b]))
     out["steps_factor"] = p["student_steps_factor"]
     out["verdict"] = verdict(out)
+    out["method_bullets"] = method_bullets(out, p)
     out["same_width_sentence"] = same_width_sentence(out)
     out["best_teacher_sentence"] = best_teacher_sentence(out)
     out["small_pool_sentence"] = small_pool_sentence(out)
@@ -442,7 +446,10 @@ def _error_gap(shown: float) -> str:
 
 def _compare(shown: float, other: str) -> str:
     """``hard_pool`` against ``other``: ``shown`` (other's error minus hard_pool's, the difference of the
-    printed errors, :func:`shown_difference`) chooses the words and is printed."""
+    printed errors, :func:`shown_difference`) chooses the words and is printed; ``nan`` (``other`` was not run)
+    says so."""
+    if shown != shown:
+        return f"has no {other} to compare with (it is not among `methods`)"
     if shown >= CLEAR:
         return f"beats {other} by {points(shown)}"
     if shown >= MARGIN:
@@ -496,6 +503,8 @@ def _pool_or_hard_labels(s: dict) -> str:
     ``soft_kd_labeled``, the gain comes from the pool, not from the hard labels."""
     hp = s["hard_pool_widest"]
     vs_soft = shown_difference(s["soft_kd_pool_widest"], hp)
+    if vs_soft != vs_soft:  # soft_kd_pool not run
+        return ""
     said = _compare(vs_soft, "`soft_kd_pool`")
     if vs_soft >= CLEAR:
         return f"On the same pool, `hard_pool` also {said}, so the hard labels add to the pool."
@@ -523,7 +532,8 @@ def verdict(s: dict) -> str:
           f"{_compare(shown_difference(s['direct'], hp), '`direct`')} and "
           f"{_compare(shown_difference(s['soft_kd_labeled_widest'], hp), '`soft_kd_labeled`')} (C3)."
           + _seed_words(s))
-    if s["other_teachers"]:
+    both_ran = s["direct"] == s["direct"] and s["soft_kd_labeled_widest"] == s["soft_kd_labeled_widest"]
+    if s["other_teachers"] and both_ran:
         if s["other_teachers"] == 1:
             beats = [name for name, key in (("`direct`", "other_beats_direct"),
                                             ("`soft_kd_labeled`", "other_beats_soft_kd_labeled")) if s[key]]
@@ -570,6 +580,25 @@ def verdict(s: dict) -> str:
     return "\n\n".join([c3, c2 + " " + c4])
 
 
+def method_bullets(s: dict, p: dict) -> str:
+    """The widest teacher's students, one MyST bullet per method run (``p["methods"]``), with ``hard_pool``'s gains
+    over ``direct`` and ``soft_kd_labeled`` (as printed, :func:`summarize`) beside theirs."""
+    ran = set(p["methods"])
+    items = [f"`hard_pool` (the paper's method): {s['hard_pool_widest']:.1%}"]
+    if "direct" in ran:
+        items.append(f"`direct` (the same student on the noisy labeled set): {s['direct']:.1%}, so hard-label "
+                     f"distillation on the pool gains {s['gain_over_direct_points']}")
+    if "soft_kd_labeled" in ran:
+        items.append(f"`soft_kd_labeled`: {s['soft_kd_labeled_widest']:.1%}, a gain of "
+                     f"{s['gain_over_soft_kd_labeled_points']} for `hard_pool`")
+    rest = [f"`{m}`: {s[f'{m}_widest']:.1%}" for m in ("soft_kd_pool", "hard_labeled") if m in ran]
+    if rest:
+        items.append("; ".join(rest))
+    if "oracle_pool" in ran:
+        items.append(f"`oracle_pool` (true labels on the pool, a reference): {s['oracle_pool']:.1%}")
+    return "\n".join(f"- {item}{';' if i < len(items) - 1 else '.'}" for i, item in enumerate(items))
+
+
 def pool_passes_sentence(s: dict) -> str:
     """What the pool-size study changes besides the pool: every student takes the same number of steps, so a
     smaller pool is passed over more often (``pool_study_passes``: steps x batch / pool size), and the widest
@@ -599,7 +628,7 @@ def same_width_sentence(s: dict) -> str:
     Empty where there is no such teacher (the student's width or model is not the sweep's) or ``direct`` trains
     no longer than it."""
     teacher, direct = s["same_width_teacher"], s["direct"]
-    if teacher != teacher or s["steps_factor"] == 1:
+    if teacher != teacher or direct != direct or s["steps_factor"] == 1:
         return ""
     longer = shown_difference(direct, teacher)  # what the longer schedule costs direct, as printed
     head = (f"`direct` trains the same model on the same labels from the same seed as the teacher of its width, "
@@ -635,7 +664,8 @@ def best_teacher_sentence(s: dict) -> str:
 
 
 def small_pool_sentence(s: dict) -> str:
-    """The smallest pool of the pool study against ``direct``, for both studied teachers.
+    """The smallest pool of the pool study against ``direct``, for both studied teachers (empty where ``direct``
+    was not run).
 
     Compares ``pool_smallest_<teacher>`` with ``direct`` (differences of the printed errors,
     :func:`shown_difference`); a student at least :data:`MARGIN` worse than ``direct`` is "worse", at least
@@ -644,6 +674,8 @@ def small_pool_sentence(s: dict) -> str:
     carries more wrong labels than the labeled set (said as an "if" for a pool of ``.npz`` images,
     ``pool_like_test`` false, which may come from elsewhere, as CIFAR-5m's generated images do).
     """
+    if s["direct"] != s["direct"]:
+        return ""  # `direct` not run: nothing to set the pool study against
     size, n = s["pool_study_smallest"], s["n_labeled"]
     than = ", as many as the labeled set" if size == n else (", fewer than the labeled set" if size < n else "")
     parts, kinds = [], []
