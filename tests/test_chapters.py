@@ -80,6 +80,8 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     assert "other draws: runs: 5 computed, 2 reused" in text
     assert "whole chapter, each run once: runs: 16 computed, 4 reused" in text
     drawn = pd.read_csv(results_dir / "distillation" / "smoke" / "results-draw-1.csv")
+    drawn_params = json.loads((results_dir / "distillation" / "smoke" / "results-draw-1-parameters.json").read_text())
+    assert drawn_params["data_seed"] == drawn_params["noise_seed"] == 1  # the draw's own parameters
     assert set(drawn["method"]) == set(table["method"]) and set(drawn["teacher_width"].dropna()) == {64}
     assert not set(drawn["hash"]) & set(table["hash"])
     assert glued_value(nb, "kd_redraw_sentence").startswith("On another draw of the data (`data_seed` = `noise_seed` = 1")
@@ -994,12 +996,14 @@ def test_the_distillation_redraw_sentence_reads_its_own_draw():
     main = {"direct": .617, "hard_pool_widest": .545, "soft_kd_labeled_widest": .573}
     text = kdr.redraw_sentence(main, {1: frame}, p, 16)
     assert text.startswith("On another draw of the data (`data_seed` = `noise_seed` = 1: another labeled set, other wrong "
-                           "labels and another test set; the same pool and student width 16), the widest teacher's "
+                           "labels and another test set; the same pool and the same student width, 16), the widest "
+                           "teacher's "
                            "`hard_pool` student ends at 56.0% against its teachers' 54.5%, 1.5 points above them.")
     assert ("It beats `direct` (61.5%) by 5.5 points and is only 1.0 points better than `soft_kd_labeled` (57.0%), "
             "less than the 2.0 points counted here as clear (C3).") in text
     assert "lower error than `direct` on 2 of 2 seeds and than `soft_kd_labeled` on 1 of 2 seeds." in text
-    assert text.endswith("In the chapter's draw the same gains are 7.2 points and 2.8 points.")
+    assert text.endswith("In the chapter's draw it beats `direct` by 7.2 points and beats `soft_kd_labeled` by 2.8 "
+                         "points.")
     assert kdr.redraw_sentence(main, {}, p, 16).startswith("No other draw of the data was run here")
 
 
@@ -1011,9 +1015,9 @@ def test_the_distillation_redraw_sentence_compares_only_the_methods_run():
                          columns=["method", "teacher_width", "pool_size", "seed", "test_error"])
     main = {"direct": .617, "hard_pool_widest": .545, "soft_kd_labeled_widest": float("nan")}
     text = kdr.redraw_sentence(main, {1: frame}, p, 16)
-    assert text.endswith("It beats `direct` (62.0%) by 7.0 points (C3). In the chapter's draw the same gain is 7.2 points.")
+    assert text.endswith("It beats `direct` (62.0%) by 7.0 points (C3). In the chapter's draw it beats `direct` by 7.2 "
+                         "points.")
     assert "soft_kd_labeled" not in text
-    assert kdr.redraw_sentence(main, {1: frame}, dict(p, methods=["direct"]), 16).startswith("`hard_pool` is not among")
 
 
 def test_distillation_with_some_methods_prints_no_missing_numbers(results_dir, tmp_path):
@@ -1024,4 +1028,27 @@ def test_distillation_with_some_methods_prints_no_missing_numbers(results_dir, t
     said = {name: text for name, text in glued.items() if name in cited_names("distillation")}
     assert not [name for name, text in said.items() if "nan" in str(text)]
     assert glued["kd_method_bullets"].count("\n- ") == 1 and "`soft_kd_labeled`" not in glued["kd_method_bullets"]
-    assert "has no `soft_kd_labeled` to compare with (it is not among `methods`)" in glued["kd_verdict"]
+    assert "Claim C3 is only partly tested here: `soft_kd_labeled` is not among `methods`." in glued["kd_verdict"]
+
+
+def test_the_verdict_tests_c3_only_against_the_baselines_that_ran():
+    """With a baseline left out of `methods` (nan in the summary) the verdict compares `hard_pool` with the one that
+    ran and says C3 is only partly tested; with neither, it says nothing tests C3; never "nan"."""
+    s = dict(hard_pool_widest=.545, direct=.617, soft_kd_labeled_widest=float("nan"), soft_kd_pool_widest=float("nan"),
+             teacher_widest=.545, seeds_beating_direct=5, seeds_compared_direct=5, seeds_beating_soft_kd_labeled=0,
+             seeds_compared_soft_kd_labeled=0, other_teachers=3, other_beats_direct=2, other_beats_soft_kd_labeled=0,
+             soft_kd_labeled_wins=[], n_student_seeds=5, agreement_widest=.64, tracking_correlation=.99,
+             n_teacher_widths=4, teacher_curve_only_falls=False, pool_smallest_widest=.6, pool_largest_widest=.545,
+             pool_smallest_narrow=.62, pool_largest_narrow=.58)
+    text = kd.verdict(s)
+    assert text.startswith("From the widest teacher, `hard_pool` beats `direct` by 7.2 points (C3). Seed by seed")
+    assert "Claim C3 is only partly tested here: `soft_kd_labeled` is not among `methods`." in text
+    assert "From the other" not in text and "nan" not in text
+    neither = kd.verdict(dict(s, direct=float("nan"), seeds_compared_direct=0))
+    assert neither.startswith("Neither `direct` nor `soft_kd_labeled` is among `methods`, so nothing here tests claim C3.")
+    assert "nan" not in neither
+    soft_only = kd.verdict(dict(s, direct=float("nan"), seeds_compared_direct=0, soft_kd_labeled_widest=.573))
+    assert soft_only.startswith("From the widest teacher, `hard_pool` beats `soft_kd_labeled` by 2.8 points (C3).")
+    assert "`direct` is not among `methods`" in soft_only
+    s_subset = dict(s, same_width_teacher=.59, steps_factor=2, direct=float("nan"))
+    assert kd.same_width_sentence(s_subset) == ""

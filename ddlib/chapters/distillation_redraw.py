@@ -2,41 +2,43 @@
 
 Every run of the chapter shares one labeled set, one draw of wrong labels and one test set: a student seed varies
 only the student's initialisation and batch order (and its teacher's). For each seed ``r`` of ``redraw_seeds`` the
-widest teacher's comparison (every method of ``methods``, every student seed, the main pool) runs again with
-``data_seed = noise_seed = r``. The teachers are the double-descent chapter's sweep on that draw
+widest teacher's comparison (every method of ``methods``, every student seed, a pool of the main pool's size) runs
+again with ``data_seed = noise_seed = r``. The teachers are the double-descent chapter's sweep on that draw
 (:func:`ddlib.chapters.double_descent.run_redraws`, reused from the store where that chapter ran first); the students
-keep the chapter's width and pool, so that only the draw changes.
+keep the chapter's width, and its pool where the pool does not depend on the draw (MNIST-1D, ``.npz`` files; a CIFAR
+pool from the training split is the rest of that draw's permutation), so that only the draw changes.
 """
 from __future__ import annotations
 
 import pandas as pd
 
 from .. import book
-from ..prose import points, relation, shown_difference
+from ..prose import relation, shown_difference
 from ..runner import SweepOutcome, records_frame, run_configs
 from . import distillation as kd
 from . import double_descent as dd
 
 
-def redraw_configs(p: dict, width: int) -> list[tuple[int, list, list]]:
-    """``(r, teachers, students)`` for each other draw of ``p`` (:func:`ddlib.chapters.double_descent.redraw_params`):
-    the widest teacher of every student seed on that draw, and its students of width ``width``."""
+def redraw_configs(p: dict, width: int) -> list[tuple[int, dict, list, list]]:
+    """``(r, q, teachers, students)`` for each other draw of ``p`` (:func:`ddlib.chapters.double_descent.redraw_params`):
+    its parameters ``q``, the widest teacher of every student seed on that draw, and its students of width
+    ``width``."""
     widest = max(p["teacher_widths"])
-    return [(r, [dd.run_config(q, widest, s) for s in p["student_seeds"]],
+    return [(r, q, [dd.run_config(q, widest, s) for s in p["student_seeds"]],
              kd.student_configs(q, width, [widest], [p["pool_size"]], p["methods"]))
             for r, q in dd.redraw_params(p)]
 
 
 def run_redraws(p: dict, width: int, **kwargs) -> tuple[dict[int, pd.DataFrame], SweepOutcome]:
     """Run (or reuse) :func:`redraw_configs`; each draw's frame (rows as :func:`ddlib.chapters.distillation.run`'s)
-    is written to ``results-draw-<r>.csv`` beside the chapter's table. Returns ``{r: frame}`` (empty where there is
+    is written to ``results-draw-<r>.csv`` beside the chapter's table (its parameters, the draw's, beside it). Returns ``{r: frame}`` (empty where there is
     no other draw) and the runs of all of them as one outcome."""
     frames, outcome = {}, SweepOutcome()
-    for r, teachers, students in redraw_configs(p, width):
+    for r, q, teachers, students in redraw_configs(p, width):
         teacher_outcome = run_configs(teachers, device=p["device"], **kwargs)
         student_outcome = run_configs(students, device=p["device"], **kwargs)
         frames[r] = kd.runs_frame(records_frame(teacher_outcome.records), student_outcome)
-        book.write_table(frames[r], kd.CHAPTER, p, f"results-draw-{r}.csv")
+        book.write_table(frames[r], kd.CHAPTER, q, f"results-draw-{r}.csv", folder_params=p)
         outcome = outcome.merge(teacher_outcome).merge(student_outcome)
     return frames, outcome
 
@@ -64,8 +66,6 @@ def redraw_sentence(main: dict, frames: dict[int, pd.DataFrame], p: dict, width:
     if not frames:
         return ("No other draw of the data was run here (`redraw_seeds` is empty, or holds only the chapter's own "
                 "draw).")
-    if "hard_pool" not in p["methods"]:
-        return "`hard_pool` is not among `methods` here, so the other draws have nothing to compare it with."
     parts = []
     for r, frame in frames.items():
         n = numbers(frame, p)
@@ -73,15 +73,21 @@ def redraw_sentence(main: dict, frames: dict[int, pd.DataFrame], p: dict, width:
         gap = shown_difference(hp, n["teacher"])
         others = [m for m in ("direct", "soft_kd_labeled") if m in p["methods"]]
         compared = " and ".join(kd._compare(shown_difference(n[m], hp), f"`{m}` ({n[m]:.1%})") for m in others)
-        gains = " and ".join(points(shown_difference(main[m if m == "direct" else f"{m}_widest"],
-                                                     main["hard_pool_widest"])) for m in others)
-        c3 = (f" It {compared} (C3).{kd._seed_words(n)} In the chapter's draw the same "
-              f"{'gains are' if len(others) > 1 else 'gain is'} {gains}." if others else "")
+        in_main = " and ".join(kd._compare(shown_difference(main[m if m == "direct" else f"{m}_widest"],
+                                                            main["hard_pool_widest"]), f"`{m}`") for m in others)
+        c3 = (f" It {compared} (C3).{kd._seed_words(n)} In the chapter's draw it {in_main}." if others else "")
         parts.append(
-            f"On another draw of the data (`data_seed` = `noise_seed` = {r}: {dd.what_redraw_changes(r, p)}; the same "
-            f"pool and student width {width}), the widest teacher's `hard_pool` student ends at {hp:.1%} against its "
-            f"teachers' {n['teacher']:.1%}, {relation(gap, 'them')}.{c3}")
+            f"On another draw of the data (`data_seed` = `noise_seed` = {r}: {dd.what_redraw_changes(r, p)}; "
+            f"{_pool_words(p)} and the same student width, {width}), the widest teacher's `hard_pool` student ends at "
+            f"{hp:.1%} against its teachers' {n['teacher']:.1%}, {relation(gap, 'them')}.{c3}")
     return "\n\n".join(parts)
+
+
+def _pool_words(p: dict) -> str:
+    """Whether another draw keeps the pool: MNIST-1D's is its own draws (``pool_seed``) and ``.npz`` files are fixed,
+    but a CIFAR pool taken from the training split is the rest of that draw's permutation."""
+    split_pool = p["dataset"] != "mnist1d" and not kd.pool_npz_files()
+    return "another pool (the rest of its split)" if split_pool else "the same pool"
 
 
 def redraw_table(main: pd.DataFrame, frames: dict[int, pd.DataFrame], p: dict) -> pd.DataFrame:
