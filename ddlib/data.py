@@ -105,15 +105,18 @@ def load_data(cfg: DataConfig, device: torch.device | str = "cpu", download: boo
     x_test, y_test = mnist1d_data.generate(cfg.n_test, cfg.data_seed + TEST_SEED_OFFSET)
     y_clean = y
     y_noisy = corrupt_labels(y_clean, cfg.label_noise, mnist1d_data.NUM_CLASSES, cfg.noise_seed)
-    as_t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device)  # noqa: E731
     return LabeledData(
-        x_train=as_t(x),
-        y_train=as_t(y_noisy),
-        y_train_clean=as_t(y_clean),
-        x_test=as_t(x_test),
-        y_test=as_t(y_test),
+        x_train=_on_device(x, device),
+        y_train=_on_device(y_noisy, device),
+        y_train_clean=_on_device(y_clean, device),
+        x_test=_on_device(x_test, device),
+        y_test=_on_device(y_test, device),
         num_classes=mnist1d_data.NUM_CLASSES,
     )
+
+
+def _on_device(a: np.ndarray, device) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a)).to(device)
 
 
 #: MNIST-1D's test set is its own draw, seed ``data_seed + TEST_SEED_OFFSET``, so changing ``n_test``
@@ -161,9 +164,11 @@ def check_pool_seeds(cfg: DataConfig, pool_size: int, pool_seed: int, validation
     """Refuse an MNIST-1D pool whose generator seeds would repeat the labeled or the test draw, or, where a
     validation set is used with it (``validation``), the validation draw (:func:`load_validation`)."""
     chunks = range(pool_seed, pool_seed + -(-pool_size // POOL_CHUNK))
-    draws = [("data_seed", cfg.data_seed), ("the test draw (data_seed + 500)", cfg.data_seed + TEST_SEED_OFFSET)]
+    draws = [("data_seed", cfg.data_seed),
+             (f"the test draw (data_seed + {TEST_SEED_OFFSET})", cfg.data_seed + TEST_SEED_OFFSET)]
     if validation:
-        draws.append(("the validation draw (data_seed + 700)", cfg.data_seed + VALIDATION_SEED_OFFSET))
+        draws.append((f"the validation draw (data_seed + {VALIDATION_SEED_OFFSET})",
+                      cfg.data_seed + VALIDATION_SEED_OFFSET))
     for name, seed in draws:
         if seed in chunks:
             raise ConfigError(f"pool_seed {pool_seed} with pool size {pool_size} uses generator seeds "
@@ -195,8 +200,7 @@ def load_validation(cfg: DataConfig, size: int, device: torch.device | str = "cp
         x, y_clean = mnist1d_data.generate(size, cfg.data_seed + VALIDATION_SEED_OFFSET)
         x, classes = torch.from_numpy(np.ascontiguousarray(x)), mnist1d_data.NUM_CLASSES
     y_noisy = corrupt_labels(y_clean, cfg.label_noise, classes, cfg.noise_seed + VALIDATION_SEED_OFFSET)
-    as_t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64)).to(device)  # noqa: E731
-    return x.to(device), as_t(y_noisy), as_t(y_clean)
+    return x.to(device), _on_device(y_noisy, device), _on_device(y_clean.astype(np.int64), device)
 
 
 # ----------------------------------------------------------------------------- CIFAR

@@ -16,6 +16,7 @@ the student seeds only (:func:`paired`), not over every seed of the double-desce
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import pandas as pd
 
@@ -247,6 +248,18 @@ def _seed_by_seed(frame: pd.DataFrame, widest: int, pool: int) -> dict:
     return out
 
 
+def mean_error(frame: pd.DataFrame, method: str, tw: int | None = None, pool_size: int | None = None) -> float:
+    """Mean test error of ``method``'s rows of ``frame``, of teacher width ``tw`` (ignored for ``direct`` and
+    ``oracle_pool``, which have no teacher) and pool size ``pool_size`` where given; ``nan`` where there are none
+    (a method not among ``methods``)."""
+    f = frame[frame["method"] == method]
+    if tw is not None and method not in ("direct", "oracle_pool"):
+        f = f[f["teacher_width"] == tw]
+    if pool_size is not None:
+        f = f[f["pool_size"] == pool_size]
+    return float(f["test_error"].mean()) if len(f) else float("nan")
+
+
 def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     """Means over seeds of the comparisons the chapter's prose cites.
 
@@ -256,14 +269,7 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     frame = paired(frame, p)
     pool = p["pool_size"]
     widest = max(p["teacher_widths"])
-
-    def mean(method, tw=None, pool_size=None):
-        f = frame[frame["method"] == method]
-        if tw is not None and method not in ("direct", "oracle_pool"):
-            f = f[f["teacher_width"] == tw]
-        if pool_size is not None:
-            f = f[f["pool_size"] == pool_size]
-        return float(f["test_error"].mean()) if len(f) else float("nan")
+    mean = functools.partial(mean_error, frame)
 
     out = {"pool_size": pool, "student_width_used": teacher_summary["student_width"], "widest_teacher": widest,
            "teacher_widest": mean("teacher", widest), "direct": mean("direct"),

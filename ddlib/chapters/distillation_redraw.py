@@ -45,16 +45,13 @@ def run_redraws(p: dict, width: int, **kwargs) -> tuple[dict[int, pd.DataFrame],
 
 def numbers(frame: pd.DataFrame, p: dict) -> dict:
     """The widest teacher's comparison in one draw's ``frame``: the mean test errors of the teacher (over the student
-    seeds), of ``hard_pool`` (main pool), ``direct`` and ``soft_kd_labeled``, and the seed-paired counts
-    (:func:`ddlib.chapters.distillation._seed_by_seed`)."""
+    seeds), of ``hard_pool`` (main pool), ``direct`` and ``soft_kd_labeled``, as
+    :func:`ddlib.chapters.distillation.summarize` takes them (:func:`ddlib.chapters.distillation.mean_error`), and
+    the seed-paired counts (:func:`ddlib.chapters.distillation._seed_by_seed`)."""
     frame, widest, pool = kd.paired(frame, p), max(p["teacher_widths"]), p["pool_size"]
-
-    def mean(method, pool_size=0, teacher=True):
-        f = frame[(frame["method"] == method) & (frame["pool_size"] == pool_size)]
-        return float((f[f["teacher_width"] == widest] if teacher else f)["test_error"].mean())
-
-    return dict(teacher=mean("teacher"), hard_pool=mean("hard_pool", pool), direct=mean("direct", teacher=False),
-                soft_kd_labeled=mean("soft_kd_labeled"), **kd._seed_by_seed(frame, widest, pool))
+    return dict(teacher=kd.mean_error(frame, "teacher", widest), hard_pool=kd.mean_error(frame, "hard_pool", widest, pool),
+                direct=kd.mean_error(frame, "direct"), soft_kd_labeled=kd.mean_error(frame, "soft_kd_labeled", widest, 0),
+                **kd._seed_by_seed(frame, widest, pool))
 
 
 def redraw_sentence(main: dict, frames: dict[int, pd.DataFrame], p: dict, width: int) -> str:

@@ -199,7 +199,7 @@ def run_noise_study(p: dict, **kwargs) -> tuple[dict[float, pd.DataFrame], Sweep
     training; only how many labels are mislabeled changes), each written to ``results-noise-<rate>.csv`` beside
     the sweep's table. Returns ``{rate: frame}`` (empty for an empty study) and the runs of all of them as one
     outcome."""
-    return _run_studies(p, [(level, q) for level, q in _noise_study_params(p)], "results-noise-{:g}.csv", **kwargs)
+    return _run_studies(p, _noise_study_params(p), "results-noise-{:g}.csv", **kwargs)
 
 
 def run_redraws(p: dict, **kwargs) -> tuple[dict[int, pd.DataFrame], SweepOutcome]:
