@@ -46,6 +46,11 @@ class ResultStore:
         """The file of ``cfg``'s stored weights (present once the run is stored)."""
         return self._paths(cfg)[1]
 
+    def weights_digest(self, cfg: RunConfig) -> str:
+        """The SHA-256 of ``cfg``'s stored weights: as its record gives it, or, for a record written before records
+        carried it, computed from the file."""
+        return self.load(cfg).get("weights_sha256") or hashlib.sha256(self.weights_path(cfg).read_bytes()).hexdigest()
+
     def has(self, cfg: RunConfig) -> bool:
         return self._paths(cfg)[0].exists()
 
@@ -59,7 +64,10 @@ class ResultStore:
         return torch.load(self._paths(cfg)[1], map_location="cpu", weights_only=True)["state"]
 
     def save(self, cfg: RunConfig, metrics: dict, state: dict[str, torch.Tensor], provenance: dict) -> dict:
-        """Store one finished run (weights first, record last) and return its record."""
+        """Store one finished run (weights first, record last) and return its record. The record carries
+        ``weights_sha256``, the SHA-256 of the weights file as written, so that anything derived from the weights
+        (:mod:`ddlib.chapters.width_choice`'s validation errors) can tell whether they changed without reading
+        them again."""
         from . import __version__
 
         record_path, weights_path = self._paths(cfg)
@@ -68,6 +76,7 @@ class ResultStore:
         torch.save({"state": state, "config": json.dumps(config), "ddlib_version": __version__}, buf)
         atomic_write_bytes(weights_path, buf.getvalue())
         record = {"hash": config_hash(cfg), "config": config, "metrics": metrics,
+                  "weights_sha256": hashlib.sha256(buf.getvalue()).hexdigest(),
                   "provenance": {"ddlib_version": __version__, **provenance}}
         atomic_write_text(record_path, json.dumps(record, indent=1, sort_keys=True))
         return record

@@ -126,12 +126,28 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
 
     def no_data(*a, **k):
         raise AssertionError("the validation set was loaded although every run's errors are kept")
+    real_loader = wc.load_validation
     monkeypatch.setattr(wc, "load_validation", no_data)
     assert width_choice.validation_frame(params).equals(val)
-    # weights stored again under the same hash (retrained, or copied over) are evaluated again, not read from the cache
-    weights = ResultStore().weights_path(widest)
+    # a run stored again under the same hash (retrained) is evaluated again, not read from the cache: its record
+    # carries the new weights' digest
+    store = ResultStore()
+    record = store.load(widest)
+    state = {k: v + 1e-3 if v.is_floating_point() else v for k, v in store.load_weights(widest).items()}
+    store.save(widest, record["metrics"], state, record["provenance"])
+    assert store.load(widest)["weights_sha256"] != record["weights_sha256"]
+    with pytest.raises(AssertionError, match="the validation set was loaded"):
+        width_choice.validation_frame(params)
+    # a record written before records carried the digest: the weights file itself is hashed
+    monkeypatch.setattr(wc, "load_validation", real_loader)
+    width_choice.validation_frame(params)  # caches the errors of the weights now stored
+    legacy = {k: v for k, v in store.load(widest).items() if k != "weights_sha256"}
+    store._paths(widest)[0].write_text(json.dumps(legacy), encoding="utf-8")
+    monkeypatch.setattr(wc, "load_validation", no_data)
+    assert width_choice.validation_frame(params).equals(val)  # same weights, same digest: read from the cache
     import torch
 
+    weights = store.weights_path(widest)
     torch.save(dict(torch.load(weights, weights_only=True), note="copied from elsewhere"), weights)
     with pytest.raises(AssertionError, match="the validation set was loaded"):
         width_choice.validation_frame(params)

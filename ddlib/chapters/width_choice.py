@@ -12,7 +12,6 @@ nothing is left to hold out) both choices fall back to the test errors, and :fun
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -55,7 +54,7 @@ def validation_frame(p: dict, store: ResultStore | None = None) -> pd.DataFrame:
             errors = dict(val_error=float(error_rate(logits, y_noisy)[0]),
                           val_error_clean=float(error_rate(logits, y_clean)[0]))
             atomic_write_text(cached_errors_path(store, cfg, p["val_size"]),
-                              json.dumps(dict(errors, weights_sha256=_weights_digest(store, cfg))))
+                              json.dumps(dict(errors, weights_sha256=store.weights_digest(cfg))))
             rows.append(dict(width=cfg.width, seed=cfg.init_seed, **errors))
     return pd.DataFrame(rows).sort_values(["width", "seed"], ignore_index=True)
 
@@ -72,10 +71,6 @@ def cached_errors_path(store: ResultStore, cfg, val_size: int) -> Path:
 CACHE_SCHEME = "v1"
 
 
-def _weights_digest(store: ResultStore, cfg) -> str:
-    return hashlib.sha256(store.weights_path(cfg).read_bytes()).hexdigest()
-
-
 def _read_cached(store: ResultStore, cfg, val_size: int) -> dict | None:
     """The kept validation errors of ``cfg``, or ``None`` where there are none, or where they were computed from
     other weights than the stored ones (a run stored again under the same hash: retrained, or copied over)."""
@@ -83,7 +78,7 @@ def _read_cached(store: ResultStore, cfg, val_size: int) -> dict | None:
     if not path.exists():
         return None
     entry = json.loads(path.read_text(encoding="utf-8"))
-    if entry.pop("weights_sha256", None) != _weights_digest(store, cfg):
+    if entry.pop("weights_sha256", None) != store.weights_digest(cfg):
         return None
     return entry
 
