@@ -860,11 +860,12 @@ def _alone_against_loop(runs: pd.DataFrame, gpu: pd.DataFrame, throughput: pd.Da
     return text
 
 
-def wide_loop_caveat(concurrent_runs: pd.DataFrame, throughput: pd.DataFrame, numbers: dict) -> str:
+def wide_loop_caveat(concurrent_runs: pd.DataFrame, throughput: pd.DataFrame, numbers: dict, where: str) -> str:
     """A caveat on the sweep projection's widths above :data:`SMALL_K`, where the newest GPU groups-at-once file,
     timed one group after another at such widths, trained more than :data:`LOOP_TOLERANCE` slower than the
     throughput run's loop as the projection interpolates it: those widths' hours at the file's rates; ``""``
-    where no such file exists, it ran on another card, or its rates agree."""
+    where no such file exists, it ran on another card, or its rates agree. ``where`` says where the page shows
+    those runs from the caveat's place ("below", "above")."""
     gpu = newest_file(concurrent_runs, cpu=False) if len(concurrent_runs) else concurrent_runs
     if gpu.empty or "gpu_sweep_hours_wide" not in numbers or gpu.iloc[0]["device"] != numbers.get("gpu_device"):
         return ""
@@ -878,10 +879,11 @@ def wide_loop_caveat(concurrent_runs: pd.DataFrame, throughput: pd.DataFrame, nu
         return ""
     hours, k_max = numbers["gpu_sweep_hours_wide"], int(numbers["gpu_sweep_k_max"])
     return (f"One caveat: timed one after another in the groups-at-once runs ({gpu.iloc[0]['device']}, "
-            f"{gpu.iloc[0]['date']}, widths {_spaced(','.join(map(str, _widths_in(wide))))}, below), widths above {SMALL_K} "
-            f"trained {lo:.2f}–{hi:.2f} times what this projection assumes there; at those rates widths "
-            f"{SMALL_K + 1} to {k_max} would take about {hours / hi:.0f}–{hours / lo:.0f} GPU-hours instead of "
-            f"{hours:.0f}, so every projection here may be low by that much.")
+            f"{gpu.iloc[0]['date']}, widths {_spaced(','.join(map(str, _widths_in(wide))))}, {where}), widths above "
+            f"{SMALL_K} trained {lo:.2f}–{hi:.2f} times as fast as the throughput run's loop (each width alone, "
+            f"Adam's foreach form) does as the projection interpolates it; at those rates widths {SMALL_K + 1} to "
+            f"{k_max} would take about {hours / hi:.0f}–{hours / lo:.0f} GPU-hours instead of the {hours:.0f} that "
+            f"run projects for them, so every projection here may be low by a factor of {1 / hi:.2f}–{1 / lo:.2f}.")
 
 
 def _earlier_setting(runs: pd.DataFrame, gpu: pd.DataFrame, one: pd.DataFrame) -> str:
@@ -1203,7 +1205,10 @@ def _agreement(gpu: pd.DataFrame, cpu: pd.DataFrame, folder: Path, chapters: set
     if not diffs:
         return ""
     (ch, key), worst = max(diffs.items(), key=lambda item: abs(item[1]))
-    text = (f"The GPU trains under bf16 autocast, the CPU in float32, so the results are not the same runs: the "
+    text = (f"These are the benchmark's own runs (`{logs[0].name}`, `{logs[1].name}`), not the book build's, so the "
+            f"CPU's numbers can differ from the chapters' in the last digits (runs grouped otherwise; see *Several widths "
+            f"as one computation* above). The GPU trains under bf16 autocast, the CPU in float32, so the "
+            f"results are not the same runs: the "
             f"{len(diffs)} test errors compared differ by at most {100 * abs(worst):.1f} points ({ch} chapter, "
             f"{_COMPARED[ch][key]}: {g[ch][key]:.1%} on the GPU, {c[ch][key]:.1%} on the CPU).")
     dd_g, dd_c = g.get("double-descent", {}), c.get("double-descent", {})

@@ -263,6 +263,7 @@ def test_chapter_times_compare_the_newest_gpu_and_cpu_runs(tmp_path):
     assert ("differ by at most 3.0 points (double-descent chapter, the widest width's test error: 50.0% on the GPU, "
             "53.0% on the CPU)") in text
     assert "torch 2" not in text  # the same version on both: nothing to say
+    assert "the benchmark's own runs (`gpu.log`, `cpu.log`), not the book build's" in text
     assert "-0.4 points on the GPU and +0.4 on the CPU" in text
     assert "on neither device does a peak stand out from seed noise in these runs" in text  # 0.4 against 2 points
     # timed when the default sweep had 24 runs (3 seeds); it now has 8 widths x 5 seeds
@@ -621,13 +622,16 @@ def test_the_wide_loop_caveat_puts_the_slower_one_after_another_rates_into_hours
     wide = gpu[gpu["widths"].map(lambda w: min(int(v) for v in w.split(",")) > 16)]
     _, vs_loop = gpu_report._alone_range(wide, gpu_report._comparable_one_model_rows(wide, current))
     hours = numbers["gpu_sweep_hours_wide"]
-    text = gpu_report.wide_loop_caveat(concurrent, current, numbers)
-    assert f"trained {vs_loop.min():.2f}–{vs_loop.max():.2f} times what this projection assumes" in text
-    assert f"about {hours / vs_loop.max():.0f}–{hours / vs_loop.min():.0f} GPU-hours instead of {hours:.0f}" in text
+    text = gpu_report.wide_loop_caveat(concurrent, current, numbers, "below")
+    assert f"trained {vs_loop.min():.2f}–{vs_loop.max():.2f} times as fast as the throughput run's loop" in text
+    assert (f"about {hours / vs_loop.max():.0f}–{hours / vs_loop.min():.0f} GPU-hours instead of the {hours:.0f} "
+            "that run projects for them") in text
+    assert f"low by a factor of {1 / vs_loop.max():.2f}–{1 / vs_loop.min():.2f}" in text
     assert "widths 17–20, 29–32, 57–64, below" in text
-    assert gpu_report.wide_loop_caveat(concurrent, current, dict(numbers, gpu_device="GPU X")) == ""  # another card
+    assert "57–64, above" in gpu_report.wide_loop_caveat(concurrent, current, numbers, "above")
+    assert gpu_report.wide_loop_caveat(concurrent, current, dict(numbers, gpu_device="GPU X"), "below") == ""  # another card
     fast = concurrent.assign(alone_s=concurrent["alone_s"] / 2)  # one after another as fast as the loop, or faster
-    assert gpu_report.wide_loop_caveat(fast, current, numbers) == ""
+    assert gpu_report.wide_loop_caveat(fast, current, numbers, "below") == ""
 
 
 def test_the_projections_table_gathers_the_projections_the_prose_makes():

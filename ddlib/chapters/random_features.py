@@ -204,6 +204,7 @@ def linear_numbers(frame: pd.DataFrame, params: dict) -> dict:
                     f"lin{k}_best_over": float(over.theory.min()),
                     f"lin{k}_best_over_p": int(over.loc[over.theory.idxmin()].p),
                     f"lin{k}_near_peak": float(sub[sub.p == n + 2].theory.iloc[0])})
+        out[f"lin{k}_at_d_below_null"] = 1.0 - out[f"lin{k}_at_d"] / out["lin_null_risk"]
     return out
 
 
