@@ -78,7 +78,16 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # the widest teacher's comparison on the other draw: its teacher reused from the double-descent chapter's redraw,
     # and so is `direct` (with a steps factor of 1 it is that sweep's width-4 model); the other 5 students are new
     assert "other draws: runs: 5 computed, 2 reused" in text
-    assert "whole chapter, each run once: runs: 16 computed, 4 reused" in text
+    # the peaked teachers' study: its teachers are the double-descent chapter's noise study (40%), and so is its
+    # `direct` (the width-4 model again); its 2 `hard_pool` students are new
+    assert "peaked teachers' study: runs: 2 computed, 2 reused" in text
+    assert "whole chapter, each run once: runs: 18 computed, 6 reused" in text
+    peaked = pd.read_csv(results_dir / "distillation" / "smoke" / "results-peak-noise-0.4.csv")
+    assert set(peaked["method"]) == {"teacher", "hard_pool", "direct"} and set(peaked["teacher_width"].dropna()) == {4, 64}
+    assert json.loads((results_dir / "distillation" / "smoke" / "results-peak-noise-0.4-parameters.json")
+                      .read_text())["label_noise"] == 0.4
+    # smoke's two teacher widths leave no width narrower than the peak: the sentence says the run cannot test C4 here
+    assert "cannot test whether the student inherits one" in glued_value(nb, "kd_peak_study_sentence")
     drawn = pd.read_csv(results_dir / "distillation" / "smoke" / "results-draw-1.csv")
     drawn_params = json.loads((results_dir / "distillation" / "smoke" / "results-draw-1-parameters.json").read_text())
     assert drawn_params["data_seed"] == drawn_params["noise_seed"] == 1  # the draw's own parameters
@@ -87,15 +96,15 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     assert glued_value(nb, "kd_redraw_sentence").startswith("On another draw of the data (`data_seed` = `noise_seed` = 1")
     # what the CLI checks before a kernel starts is every run the chapter then asked for
     assert ({config_hash(c) for c in kd.planned_configs(kd.resolve_params("smoke"))}
-            == set(table["hash"]) | set(drawn["hash"]))
+            == set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]))
     assert {"method", "teacher_width", "student_width", "pool_size", "seed", "test_error", "agreement"} <= set(table.columns)
     assert set(table["method"]) == {"teacher", "direct", "hard_labeled", "hard_pool", "soft_kd_labeled",
                                     "soft_kd_pool", "oracle_pool"}
     stored = list((results_dir / "store").glob("*.json"))
-    # 2 teachers + direct + (4 teacher methods x 2 teachers) + oracle + the pool study's extra smaller pool, and
-    # the double-descent chapter's label-noise study (2 widths, 1 seed); its other draw's two runs are the teacher
-    # and `direct` of this chapter's draw-1 table
-    assert len(stored) == len(set(table["hash"]) | set(drawn["hash"])) + 2 == 22
+    # 2 teachers + direct + (4 teacher methods x 2 teachers) + oracle + the pool study's extra smaller pool; the
+    # double-descent chapter's label-noise study (2 widths, 1 seed) is the peaked teachers' study's teachers, and its
+    # other draw's two runs are the teacher and `direct` of this chapter's draw-1 table
+    assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"])) == 24
     # the summary's derived lists, against the table read directly (all reused: nothing trains here)
     params = kd.resolve_params("smoke")
     frame, teachers, _ = kd.run(params, progress=False)
@@ -360,7 +369,14 @@ def test_distillation_verdict_counts_seeds_says_where_soft_wins_and_how_much_of_
     text = verdict(_kd_summary(seeds_beating_soft_kd_labeled=3, seeds_compared_soft_kd_labeled=5,
                                seeds_beating_direct=5, seeds_compared_direct=5))
     assert ("its `hard_pool` student has a lower error than `direct` on 5 of 5 seeds and than `soft_kd_labeled` on 3 "
-            "of 5 seeds.") in text
+            "of 5 seeds.") in text  # no paired gains in the summary: counts only
+    paired_gains = verdict(_kd_summary(seeds_beating_direct=5, seeds_compared_direct=5, gain_mean_direct=0.072,
+                                       gain_se_direct=0.004, seeds_beating_soft_kd_labeled=3,
+                                       seeds_compared_soft_kd_labeled=5, gain_mean_soft_kd_labeled=0.01,
+                                       gain_se_soft_kd_labeled=0.012))
+    assert ("(each student against the other student of the same teacher seed, gains as mean ± standard error of the "
+            "seed-paired differences), its `hard_pool` student has a lower error than `direct` on 5 of 5 seeds (gain "
+            "+7.2 ± 0.4 points) and than `soft_kd_labeled` on 3 of 5 seeds (gain +1.0 ± 1.2 points).") in paired_gains
     assert "The other way round" not in text
     assert ("`soft_kd_labeled` has the lower error from the teachers of widths 4 (by 2.3 points) and 12 (by 1.9 "
             "points), from 12 by less than the 2.0 points counted as clear.") in verdict(
@@ -397,8 +413,14 @@ def test_seed_by_seed_pairs_students_of_the_same_teacher_seed():
             ("soft_kd_labeled", 4, 0, 0, .99), ("hard_pool", 64, 1000, 1, .01), ("hard_pool", 4, 25000, 0, .01),
             ("hard_pool", 64, 25000, 3, .50), ("soft_kd_labeled", 64, 0, 3, .50)]  # seed 3: a tie is no win
     frame = pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "seed", "test_error"])
-    assert _seed_by_seed(frame, 64, 25000) == {"seeds_beating_direct": 1, "seeds_compared_direct": 2,
-                                               "seeds_beating_soft_kd_labeled": 2, "seeds_compared_soft_kd_labeled": 4}
+    counts = _seed_by_seed(frame, 64, 25000)
+    assert {k: v for k, v in counts.items() if k.startswith("seeds_")} == {
+        "seeds_beating_direct": 1, "seeds_compared_direct": 2, "seeds_beating_soft_kd_labeled": 2,
+        "seeds_compared_soft_kd_labeled": 4}
+    # the paired gains (other minus hard_pool): direct 0.05, -0.05; soft_kd_labeled -0.05, 0.05, 0.05, 0.0
+    assert counts["gain_mean_direct"] == pytest.approx(0.0) and counts["gain_se_direct"] == pytest.approx(0.05)
+    assert counts["gain_mean_soft_kd_labeled"] == pytest.approx(0.0125)
+    assert counts["gain_se_soft_kd_labeled"] == pytest.approx(pd.Series([-.05, .05, .05, 0]).std() / 2)
 
 
 def test_pool_passes_sentence_names_what_the_pool_study_changes_besides_the_pool():
@@ -1017,7 +1039,9 @@ def test_the_distillation_redraw_sentence_reads_its_own_draw():
                            "`hard_pool` student ends at 56.0% against its teachers' 54.5%, 1.5 points above them.")
     assert ("It beats `direct` (61.5%) by 5.5 points and is only 1.0 points better than `soft_kd_labeled` (57.0%), "
             "less than the 2.0 points counted here as clear (C3).") in text
-    assert "lower error than `direct` on 2 of 2 seeds and than `soft_kd_labeled` on 1 of 2 seeds." in text
+    # paired gains: direct .07 and .04 (mean 5.5, SE 1.5 points), soft_kd_labeled .03 and -.01 (mean 1.0, SE 2.0)
+    assert ("lower error than `direct` on 2 of 2 seeds (gain +5.5 ± 1.5 points) and than `soft_kd_labeled` on 1 of 2 "
+            "seeds (gain +1.0 ± 2.0 points).") in text
     assert text.endswith("In the chapter's draw it beats `direct` by 7.2 points and beats `soft_kd_labeled` by 2.8 "
                          "points.")
     assert kdr.redraw_sentence(main, {}, p, 16).startswith("No other draw of the data was run here")
@@ -1068,3 +1092,70 @@ def test_the_verdict_tests_c3_only_against_the_baselines_that_ran():
     assert "`direct` is not among `methods`" in soft_only
     s_subset = dict(s, same_width_teacher=.59, steps_factor=2, direct=float("nan"))
     assert kd.same_width_sentence(s_subset) == ""
+
+
+def _peaked_frame(student_bump_by_seed):
+    """Teachers of widths 4..64 (5 seeds) with a clear peak at 24 (threshold 24, best narrower 8), and `hard_pool`
+    students 6 points below their teachers, plus ``student_bump_by_seed[s]`` at the peak width (minus the teachers'
+    own 4-point bump there)."""
+    teacher = {4: 0.70, 8: 0.66, 16: 0.68, 24: 0.70, 64: 0.66}
+    train = {4: 0.7, 8: 0.5, 16: 0.2, 24: 0.0, 64: 0.0}
+    rows = []
+    for s, bump in enumerate(student_bump_by_seed):
+        for w, e in teacher.items():
+            jitter = 0.001 * (s - 2)
+            rows.append(dict(method="teacher", teacher_width=w, seed=s, test_error=e + jitter, train_error=train[w]))
+            student = teacher[8] - 0.06 + (bump if w == 24 else e - teacher[8] if w != 24 else 0)
+            rows.append(dict(method="hard_pool", teacher_width=w, seed=s, test_error=student + jitter, train_error=0.3))
+        rows.append(dict(method="direct", teacher_width=None, seed=s, test_error=0.69, train_error=0.0))
+    return pd.DataFrame(rows)
+
+
+def test_peaked_teacher_study_says_whether_the_student_inherits_the_peak():
+    from ddlib.chapters import teacher_peak
+
+    p = dict(student_seeds=[0, 1, 2, 3, 4], peak_study_noise=[0.4])
+    n = teacher_peak.numbers(_peaked_frame([0.03, 0.04, 0.05, 0.04, 0.04]), p, 0.4)
+    assert (n["peak_width"], n["narrow_width"], n["clear_peak"]) == (24, 8, True)
+    assert n["teacher_bump"] == pytest.approx(0.04) and n["student_bump"] == pytest.approx(0.04)
+    assert n["bump_mean"] == pytest.approx(0.04) and n["bump_se"] == pytest.approx(0.00707107 / 5 ** 0.5)
+    text = teacher_peak.sentence(n, 16, 25000)
+    assert "width 24's teachers are at 70.0%, 4.0 points above width 8's (66.0%)" in text
+    assert "(seed by seed +4.0 ± 0.3 points, mean ± standard error; higher on 5 of 5 seeds)" in text
+    assert "The student inherits the teacher's peak" in text
+    assert "`direct` at this noise rate ends at 69.0%: the students of width 24's teachers are 5.0 points below it" in text
+    partial = teacher_peak.sentence(teacher_peak.numbers(_peaked_frame([0.01] * 5), p, 0.4), 16, 25000)
+    assert "keeps part of the teacher's peak (1.0 points of its 4.0 points)" in partial
+    flat = teacher_peak.sentence(teacher_peak.numbers(_peaked_frame([-0.01, 0.0, -0.02, 0.01, -0.01]), p, 0.4), 16, 25000)
+    assert "does not inherit the teacher's peak" in flat and "higher on 1 of 5 seeds" in flat
+    # no clear teacher peak: nothing to inherit, and the sentence says so instead of a verdict
+    frame = _peaked_frame([0.04] * 5)
+    teachers = frame["method"] == "teacher"
+    frame.loc[teachers & (frame["teacher_width"] == 24), "test_error"] -= 0.03  # 67%, 1 point above width 8's
+    frame.loc[teachers & (frame["teacher_width"] == 16), "test_error"] -= 0.015
+    lower = teacher_peak.sentence(teacher_peak.numbers(frame, p, 0.4), 16, 25000)
+    assert "no clear peak" in lower and "cannot test whether a student inherits one" in lower and "inherits the" not in lower
+
+
+def test_peak_study_noise_is_checked():
+    from ddlib.chapters import teacher_peak
+
+    off = kd.resolve_params("smoke", peak_study_noise=[])
+    assert teacher_peak.study_configs(off, 4) == [] and "no such study" in teacher_peak.sentences({}, off, 4).lower()
+    assert [r for r, _, _ in teacher_peak.study_configs(kd.resolve_params("smoke", peak_study_noise=[0.0, 0.4]), 4)] == [0.0, 0.4]
+    assert kd.resolve_params("smoke", peak_study_noise=0.4)["peak_study_noise"] == [0.4]  # one rate, as a list
+    for bad in (1.0, -0.1, "0.4", True):
+        with pytest.raises(ConfigError, match=r"each entry of peak_study_noise must be a number in \[0, 1\)"):
+            kd.resolve_params("smoke", peak_study_noise=[bad])
+
+
+def test_null_pair_sentence_only_where_the_widest_teacher_fits_every_label():
+    """hard_labeled from a teacher that gets every noisy training label right is direct with other seeds: their gap is
+    seed noise, set against the 2-point margin; without an exact fit (or either method) nothing is said."""
+    s = _kd_summary(widest_teacher_fits_exactly=True, hard_labeled_widest=0.607, direct=0.617, n_seeds_words="5 seeds")
+    text = kd.null_pair_sentence(s)
+    assert "The two differ by 1.0 points (60.7% against 61.7%), less than the 2.0 points counted here as clear" in text
+    assert "two means of 5 seeds" in text
+    assert "so that margin is too small" in kd.null_pair_sentence(dict(s, hard_labeled_widest=0.645))
+    assert kd.null_pair_sentence(dict(s, widest_teacher_fits_exactly=False)) == ""  # one label wrong: other labels
+    assert kd.null_pair_sentence(dict(s, hard_labeled_widest=float("nan"))) == ""  # not among methods

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 
 import pandas as pd
 
@@ -41,17 +42,19 @@ _DISTILL = dict(student_model=None, student_width="peak", temperature=4.0, alpha
                 methods=list(STUDENT_METHODS))
 PRESETS = {
     "smoke": dict(dd.SWEEP_PRESETS["smoke"], **_DISTILL, teacher_widths=[4, 64], student_seeds=[0], student_steps_factor=1,
-                  pool_size=1000, pool_study_sizes=[200, 1000], val_size=500, redraw_seeds=[1]),
+                  pool_size=1000, pool_study_sizes=[200, 1000], val_size=500, redraw_seeds=[1], peak_study_noise=[0.4]),
     # teachers: a subset of the double-descent widths (narrow, best narrow, peak, widest), to fit the
     # book's CPU budget; students: all five seeds (with two, seed noise was as large as some gains), each
     # trained for twice the teachers' steps.
     "default": dict(dd.SWEEP_PRESETS["default"], **_DISTILL, teacher_widths=[4, 12, 16, 64], student_seeds=[0, 1, 2, 3, 4],
                     student_steps_factor=2, pool_size=25000, pool_study_sizes=[1000, 5000, 25000], val_size=5000,
-                    redraw_seeds=[1]),
+                    # the double-descent chapter's noise study has its clearest peak at 40% noise: students of
+                    # every width of that sweep test whether a student inherits a teacher's peak (C4)
+                    redraw_seeds=[1], peak_study_noise=[0.4]),
     "paper": dict(dd.SWEEP_PRESETS["paper"], **_DISTILL, teacher_widths=[1, 2, 4, 8, 12, 16, 24, 32, 48, 64],
                   student_seeds=[0], student_steps_factor=1, pool_size=5000000,
                   pool_study_sizes=[50000, 500000, 5000000], val_size=0,  # the labeled set is all of the split
-                  redraw_seeds=[]),
+                  redraw_seeds=[], peak_study_noise=[]),
 }
 
 
@@ -104,6 +107,12 @@ def validate(p: dict) -> None:
         raise ConfigError(f"methods must be a non-empty list of {list(STUDENT_METHODS)}; got {p['methods']!r}")
     for m in p["methods"]:
         one_of("each entry of methods", m, STUDENT_METHODS)
+    rates = p["peak_study_noise"]
+    if not isinstance(rates, (list, tuple)):
+        raise ConfigError(f"peak_study_noise must be a list of label-noise rates, each in [0, 1) (empty: no such "
+                          f"study); got {rates!r}")
+    for rate in rates:
+        in_unit_interval("each entry of peak_study_noise", rate, closed_right=False)
     if "hard_pool" not in p["methods"]:
         raise ConfigError(f"methods must include 'hard_pool' (the paper's method, which every comparison of this "
                           f"chapter is made against); got {list(p['methods'])!r}")
@@ -204,8 +213,10 @@ def plan_students(p: dict, teachers: pd.DataFrame, store: ResultStore | None = N
 def planned_configs(p: dict, store: ResultStore | None = None) -> list:
     """Every run the chapter would ask for: the teachers and, once every teacher is in ``store`` (default
     :class:`~ddlib.store.ResultStore`), the students it would then pick (which depend on the teachers' errors) and
-    the other draws' runs (:mod:`ddlib.chapters.distillation_redraw`); trains nothing."""
-    from .distillation_redraw import redraw_configs  # it builds on this module
+    the other draws' runs (:mod:`ddlib.chapters.distillation_redraw`) and the peaked teachers' study
+    (:mod:`ddlib.chapters.teacher_peak`); trains nothing."""
+    from .distillation_redraw import redraw_configs  # they build on this module
+    from .teacher_peak import study_configs
 
     store = store or ResultStore()
     teachers = dd.sweep_configs(p)
@@ -213,7 +224,8 @@ def planned_configs(p: dict, store: ResultStore | None = None) -> list:
         return teachers
     plan = plan_students(p, records_frame([store.load(c) for c in teachers]), store)
     redraws = [c for _, _, t, st in redraw_configs(p, plan["width"]) for c in t + st]
-    return teachers + plan["main"] + plan["study"] + redraws
+    peaked = [c for _, t, st in study_configs(p, plan["width"]) for c in t + st]
+    return teachers + plan["main"] + plan["study"] + redraws + peaked
 
 
 def paired(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
@@ -232,7 +244,9 @@ def paired(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
 def _seed_by_seed(frame: pd.DataFrame, widest: int, pool: int) -> dict:
     """On how many student seeds the widest teacher's ``hard_pool`` student (on the main pool) has a lower test
     error than ``direct`` and than ``soft_kd_labeled`` of the same teacher seed (the seed-paired count; a seed
-    without both students is not counted), and how many seeds were compared."""
+    without both students is not counted), how many seeds were compared, and the seed-paired gains' mean
+    (``gain_mean_<name>``, the other's error minus ``hard_pool``'s) and standard error (``gain_se_<name>``:
+    ``std / sqrt(n)`` over the n paired gains, ``nan`` below two)."""
     def by_seed(method, tw=None, pool_size=0):
         f = frame[(frame["method"] == method) & (frame["pool_size"] == pool_size)]
         if tw is not None:
@@ -245,6 +259,9 @@ def _seed_by_seed(frame: pd.DataFrame, widest: int, pool: int) -> dict:
         both = pd.concat([hp, other], axis=1, keys=["hard_pool", "other"]).dropna()
         out[f"seeds_beating_{name}"] = int((both["hard_pool"] < both["other"]).sum())
         out[f"seeds_compared_{name}"] = len(both)
+        gains = both["other"] - both["hard_pool"]
+        out[f"gain_mean_{name}"] = float(gains.mean()) if len(gains) else float("nan")
+        out[f"gain_se_{name}"] = float(gains.std(ddof=1) / len(gains) ** 0.5) if len(gains) > 1 else float("nan")
     return out
 
 
@@ -312,6 +329,8 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
                                                zip(both["teacher"], both["teacher"].iloc[1:])))
     teacher_train = frame[(frame["method"] == "teacher") & (frame["teacher_width"] == widest)]["train_error"].mean()
     out["widest_teacher_interpolates"] = bool(teacher_train <= dd.INTERPOLATION_TOL)
+    widest_train = frame[(frame["method"] == "teacher") & (frame["teacher_width"] == widest)]["train_error"]
+    out["widest_teacher_fits_exactly"] = bool(len(widest_train) and widest_train.max() == 0)
     out["n_student_seeds"] = len(p["student_seeds"])
     out["n_labeled"] = int(p["n_train"])
     out["label_noise"] = float(p["label_noise"])
@@ -340,6 +359,7 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["verdict"] = verdict(out)
     out["method_bullets"] = method_bullets(out, p)
     out["same_width_sentence"] = same_width_sentence(out)
+    out["null_pair_sentence"] = null_pair_sentence(out)
     out["best_teacher_sentence"] = best_teacher_sentence(out)
     out["small_pool_sentence"] = small_pool_sentence(out)
     out["pool_passes_sentence"] = pool_passes_sentence(out)
@@ -476,13 +496,21 @@ def _c3_scope(s: dict) -> str:
 
 
 def _seed_words(s: dict) -> str:
-    """The seed-paired counts of :func:`_seed_by_seed` in words: how consistent the widest teacher's gains are."""
+    """The seed-paired counts of :func:`_seed_by_seed` in words: how consistent the widest teacher's gains are, with
+    the paired gains' mean ± standard error where there are at least two."""
     n_d, n_s = s.get("seeds_compared_direct", 0), s.get("seeds_compared_soft_kd_labeled", 0)
     if max(n_d, n_s) < 2:  # one seed: the count only repeats the means
         return ""
-    said = [f"than `{name}` on {s[f'seeds_beating_{name}']} of {plural(n, 'seed')}"
-            for name, n in (("direct", n_d), ("soft_kd_labeled", n_s)) if n]
-    return (" Seed by seed (each student against the other student of the same teacher seed), its `hard_pool` "
+
+    compared = [(name, n) for name, n in (("direct", n_d), ("soft_kd_labeled", n_s)) if n]
+    with_se = {name for name, _ in compared if not math.isnan(s.get(f"gain_se_{name}", math.nan))}
+
+    def spread(name):
+        return (f" (gain {100 * s[f'gain_mean_{name}']:+.1f} ± {100 * s[f'gain_se_{name}']:.1f} points)"
+                if name in with_se else "")
+    said = [f"than `{name}` on {s[f'seeds_beating_{name}']} of {plural(n, 'seed')}{spread(name)}" for name, n in compared]
+    note = ", gains as mean ± standard error of the seed-paired differences" if with_se else ""
+    return (f" Seed by seed (each student against the other student of the same teacher seed{note}), its `hard_pool` "
             f"student has a lower error {' and '.join(said)}.")
 
 
@@ -608,6 +636,23 @@ def method_bullets(s: dict, p: dict) -> str:
     if "oracle_pool" in ran:
         items.append(f"`oracle_pool` (true labels on the pool, a reference): {s['oracle_pool']:.1%}")
     return "\n".join(f"- {item}{';' if i < len(items) - 1 else '.'}" for i, item in enumerate(items))
+
+
+def null_pair_sentence(s: dict) -> str:
+    """A difference only the seeds make: where every widest teacher (of the student seeds) gets all its noisy training
+    labels right (``widest_teacher_fits_exactly``), its hard labels on the labeled set are those labels, so
+    ``hard_labeled`` from it is ``direct`` (same labels, width, loss and steps) with other seeds; the gap between their
+    means, as printed, is seed noise and is set against :data:`ddlib.prose.CLEAR`. ``""`` where it does not apply."""
+    hl, direct = s["hard_labeled_widest"], s["direct"]
+    if not s.get("widest_teacher_fits_exactly") or hl != hl or direct != direct:
+        return ""
+    gap = abs(shown_difference(hl, direct))
+    size = (f"less than the {points(CLEAR)} counted here as clear" if gap < CLEAR else
+            f"as large as the {points(CLEAR)} counted here as clear, so that margin is too small for these seeds")
+    return (f"A check on seed noise comes with the runs: the widest teachers get every one of their noisy training "
+            f"labels right, so their hard labels on the labeled set are its noisy labels and `hard_labeled` from them "
+            f"is `direct` with other seeds. The two differ by {points(gap)} ({hl:.1%} against {direct:.1%}), "
+            f"{size}: a difference of that size between two means of {s['n_seeds_words']} needs no other cause.")
 
 
 def pool_passes_sentence(s: dict) -> str:
