@@ -31,6 +31,13 @@ def label_log_axis(ax, values) -> None:
     ax.minorticks_off()
 
 
+def percent_axis(ax) -> None:
+    """The y axis of an error rate (a fraction) labelled in per cent, as the prose and tables print errors."""
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+
+
 def use_style() -> None:
     """The book's figure style: seaborn ``whitegrid``, colour-blind palette, readable sizes."""
     import matplotlib

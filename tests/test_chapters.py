@@ -374,9 +374,8 @@ def test_distillation_verdict_counts_seeds_says_where_soft_wins_and_how_much_of_
                                        gain_se_direct=0.004, seeds_beating_soft_kd_labeled=3,
                                        seeds_compared_soft_kd_labeled=5, gain_mean_soft_kd_labeled=0.01,
                                        gain_se_soft_kd_labeled=0.012))
-    assert ("(each student against the other student of the same teacher seed, gains as mean ± standard error of the "
-            "seed-paired differences), its `hard_pool` student has a lower error than `direct` on 5 of 5 seeds (gain "
-            "+7.2 ± 0.4 points) and than `soft_kd_labeled` on 3 of 5 seeds (gain +1.0 ± 1.2 points).") in paired_gains
+    assert ("its `hard_pool` student has a lower error than `direct` on 5 of 5 seeds (standard error of the gain 0.4 "
+            "points) and than `soft_kd_labeled` on 3 of 5 seeds (standard error of the gain 1.2 points).") in paired_gains
     assert "The other way round" not in text
     assert ("`soft_kd_labeled` has the lower error from the teachers of widths 4 (by 2.3 points) and 12 (by 1.9 "
             "points), from 12 by less than the 2.0 points counted as clear.") in verdict(
@@ -1040,8 +1039,8 @@ def test_the_distillation_redraw_sentence_reads_its_own_draw():
     assert ("It beats `direct` (61.5%) by 5.5 points and is only 1.0 points better than `soft_kd_labeled` (57.0%), "
             "less than the 2.0 points counted here as clear (C3).") in text
     # paired gains: direct .07 and .04 (mean 5.5, SE 1.5 points), soft_kd_labeled .03 and -.01 (mean 1.0, SE 2.0)
-    assert ("lower error than `direct` on 2 of 2 seeds (gain +5.5 ± 1.5 points) and than `soft_kd_labeled` on 1 of 2 "
-            "seeds (gain +1.0 ± 2.0 points).") in text
+    assert ("lower error than `direct` on 2 of 2 seeds (standard error of the gain 1.5 points) and than "
+            "`soft_kd_labeled` on 1 of 2 seeds (standard error of the gain 2.0 points).") in text
     assert text.endswith("In the chapter's draw it beats `direct` by 7.2 points and beats `soft_kd_labeled` by 2.8 "
                          "points.")
     assert kdr.redraw_sentence(main, {}, p, 16).startswith("No other draw of the data was run here")
@@ -1121,7 +1120,7 @@ def test_peaked_teacher_study_says_whether_the_student_inherits_the_peak():
     assert n["bump_mean"] == pytest.approx(0.04) and n["bump_se"] == pytest.approx(0.00707107 / 5 ** 0.5)
     text = teacher_peak.sentence(n, 16, 25000)
     assert "width 24's teachers are at 70.0%, 4.0 points above width 8's (66.0%)" in text
-    assert "(seed by seed +4.0 ± 0.3 points, mean ± standard error; higher on 5 of 5 seeds)" in text
+    assert "(standard error of the seed-paired difference 0.3 points; higher on 5 of 5 seeds)" in text
     assert "The student inherits the teacher's peak" in text
     assert "`direct` at this noise rate ends at 69.0%: the students of width 24's teachers are 5.0 points below it" in text
     partial = teacher_peak.sentence(teacher_peak.numbers(_peaked_frame([0.01] * 5), p, 0.4), 16, 25000)

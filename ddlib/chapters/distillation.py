@@ -505,12 +505,10 @@ def _seed_words(s: dict) -> str:
     compared = [(name, n) for name, n in (("direct", n_d), ("soft_kd_labeled", n_s)) if n]
     with_se = {name for name, _ in compared if not math.isnan(s.get(f"gain_se_{name}", math.nan))}
 
-    def spread(name):
-        return (f" (gain {100 * s[f'gain_mean_{name}']:+.1f} ± {100 * s[f'gain_se_{name}']:.1f} points)"
-                if name in with_se else "")
+    def spread(name):  # the standard error only: the mean gain is the difference of the means printed above
+        return f" (standard error of the gain {points(s[f'gain_se_{name}'])})" if name in with_se else ""
     said = [f"than `{name}` on {s[f'seeds_beating_{name}']} of {plural(n, 'seed')}{spread(name)}" for name, n in compared]
-    note = ", gains as mean ± standard error of the seed-paired differences" if with_se else ""
-    return (f" Seed by seed (each student against the other student of the same teacher seed{note}), its `hard_pool` "
+    return (" Seed by seed (each student against the other student of the same teacher seed), its `hard_pool` "
             f"student has a lower error {' and '.join(said)}.")
 
 
@@ -806,6 +804,7 @@ def plot_methods(frame: pd.DataFrame, p: dict):
     book.label_log_axis(ax, f["teacher_width"].dropna())
     ax.set_xlabel("teacher width (log scale)")
     ax.set_ylabel("test error")
+    book.percent_axis(ax)
     widths = sorted({int(w) for w in frame["student_width"].dropna()}) if "student_width" in frame else []
     ax.set_title("Students of every teacher width, by method"
                  + (f" (students of width {widths[0]})" if len(widths) == 1 else ""))
@@ -843,6 +842,7 @@ def plot_pool_sizes(frame: pd.DataFrame, teacher_summary: dict, pool_study_sizes
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize="small")
     ax.set_xlabel("unlabeled pool size (log scale)")
     ax.set_ylabel("test error")
+    book.percent_axis(ax)
     ax.set_title("hard_pool student against the size of the unlabeled pool")
     fig.tight_layout()
     return fig

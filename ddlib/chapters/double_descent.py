@@ -526,6 +526,7 @@ def plot(frame: pd.DataFrame, summary: dict):
     book.label_log_axis(ax, frame["width"])
     ax.set_xlabel(f"model width ({frame.attrs.get('width_name', 'channels / hidden units')}, log scale)")
     ax.set_ylabel("error")
+    book.percent_axis(ax)
     if summary["threshold_width"] is not None:
         ax.axvline(summary["threshold_width"], color="grey", ls="--", lw=1)
         ax.annotate("interpolation threshold", (summary["threshold_width"], ax.get_ylim()[1]),
@@ -598,6 +599,7 @@ def plot_sweeps(frames: dict[str, pd.DataFrame], title: str):
     book.label_log_axis(ax, long["width"])
     ax.set_xlabel("model width (log scale)")
     ax.set_ylabel("test error (clean labels)")
+    book.percent_axis(ax)
     ax.legend(title=None, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=min(len(frames), 3), fontsize="small")
     ax.set_title(title)
     fig.tight_layout()

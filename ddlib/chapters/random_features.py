@@ -26,7 +26,7 @@ import torch
 
 from .. import mnist1d_data, presets
 from ..paths import REPO_ROOT
-from ..book import write_table
+from ..book import percent_axis, write_table
 from ..noise import corrupt_labels
 from ..random_features import (RandomReLUFeatures, belkin_hsu_xu_risk, block_metrics, classification_error,
                                fit_ridge_path, one_hot, onehot_mse, simulate_linear_risk)
@@ -843,6 +843,7 @@ def plot_ridge(frame: pd.DataFrame, params: dict):
             if row == 1:
                 ax.set_yscale("log")
             if row == 0:
+                percent_axis(ax)
                 noise = f"{params['label_noise']:.0%} label noise" if labels == "noisy" else "clean labels"
                 ax.set(xlabel="", title=f"{noise}, n = {params['n_train']}")
     handles, names = axes[0][1].get_legend_handles_labels()  # below the panels, where it covers no curve
@@ -886,6 +887,7 @@ def plot_distillation(frame: pd.DataFrame, params: dict):
             if row == 1:
                 ax.set_yscale("log")
             else:
+                percent_axis(ax)
                 ax.set(xlabel="", title=f"student on {kind} targets, M = {int(frame.M.dropna().iloc[0])}")
     handles, names = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, names, loc="lower center", ncol=3, fontsize=9, frameon=False)

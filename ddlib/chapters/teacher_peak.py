@@ -117,8 +117,8 @@ def sentence(n: dict, width: int, pool_size: int) -> str:
             f"`hard_pool` students end at {s[peak]:.1%} and {s[narrow]:.1%}: the students of width {peak}'s teachers "
             f"are {relation(sb, narrower)}")
     if len(n["bump_seeds"]) > 1:
-        text += (f" (seed by seed {100 * n['bump_mean']:+.1f} ± {100 * n['bump_se']:.1f} points, mean ± standard "
-                 f"error; higher on {n['bump_positive']} of {len(n['bump_seeds'])} seeds)")
+        text += (f" (standard error of the seed-paired difference {points(n['bump_se'])}; higher on "
+                 f"{n['bump_positive']} of {len(n['bump_seeds'])} seeds)")
     text += "."
     r = n["correlation"]
     if r == r:
@@ -148,7 +148,6 @@ def plot(frame: pd.DataFrame, p: dict, width: int, rate: float):
     teacher width at label-noise rate ``rate``, ``direct`` as a dashed line."""
     import matplotlib.pyplot as plt
     import seaborn as sns
-    from matplotlib.ticker import PercentFormatter
 
     f = frame[frame["method"].isin(["teacher", "hard_pool"]) & frame["seed"].isin(p["student_seeds"])]
     f = f.assign(curve=f["method"].map({"teacher": "teacher", "hard_pool": f"hard_pool student (width {width})"}))
@@ -160,7 +159,7 @@ def plot(frame: pd.DataFrame, p: dict, width: int, rate: float):
         ax.axhline(direct.mean(), color="black", ls="--", lw=1.2, label=f"direct (width {width}, no teacher)")
     ax.set_xscale("log", base=2)
     book.label_log_axis(ax, f["teacher_width"])
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    book.percent_axis(ax)
     ax.set_xlabel("teacher width (log scale)")
     ax.set_ylabel("test error (clean labels)")
     ax.set_title(f"Students of teachers trained at {rate:.0%} label noise")
