@@ -60,7 +60,12 @@ def test_double_descent_smoke_through_papermill(results_dir, tmp_path):
     assert json.loads((folder / "results-draw-1-parameters.json").read_text())["data_seed"] == 1
     assert sorted(redrawn["width"].unique()) == [4, 64] and not set(redrawn["hash"]) & set(table["hash"])
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
-    assert "other draws: runs: 2 computed, 0 reused" in text and "whole chapter, each run once: runs: 6 computed" in text
+    assert "other draws: runs: 2 computed, 0 reused" in text and "whole chapter, each run once: runs: 8 computed" in text
+    # longer training: the same sweep for epochs_study's 40 epochs (smoke's sweep trains 20)
+    longer = pd.read_csv(folder / "results-epochs-40.csv")
+    assert json.loads((folder / "results-epochs-40-parameters.json").read_text())["epochs"] == 40
+    assert sorted(longer["width"].unique()) == [4, 64] and not set(longer["hash"]) & set(table["hash"])
+    assert glued_value(nb, "epochs_study_sentence").startswith("Trained for 40 epochs instead of 20, the same rule")
     assert glued_value(nb, "redraw_sentence").startswith("With another draw of the data (`data_seed` = `noise_seed` = 1")
 
 
@@ -103,8 +108,9 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     stored = list((results_dir / "store").glob("*.json"))
     # 2 teachers + direct + (4 teacher methods x 2 teachers) + oracle + the pool study's extra smaller pool; the
     # double-descent chapter's label-noise study (2 widths, 1 seed) is the peaked teachers' study's teachers, and its
-    # other draw's two runs are the teacher and `direct` of this chapter's draw-1 table
-    assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"])) == 24
+    # other draw's two runs are the teacher and `direct` of this chapter's draw-1 table; its longer training's two
+    # runs are its own
+    assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"])) + 2 == 26
     # the summary's derived lists, against the table read directly (all reused: nothing trains here)
     params = kd.resolve_params("smoke")
     frame, teachers, _ = kd.run(params, progress=False)
@@ -1012,7 +1018,8 @@ def test_redraws_skip_the_chapters_own_draw_and_are_validated():
     # with noise_seed 1 the chapter's own draw is (0, 1): every redraw (r, r) is another one
     assert [r for r, _ in dd.redraw_params(dict(p, noise_seed=1))] == [0, 1, 2]
     assert [r for r, _ in dd.redraw_params(dict(p, data_seed=2, noise_seed=2))] == [0, 1]
-    assert len(dd.planned_configs(p)) == 2 * (1 + 1 + 2)  # main, the 40% study, two draws; 2 widths x 1 seed each
+    # main, the 40% study, the 40-epoch study, two draws; 2 widths x 1 seed each
+    assert len(dd.planned_configs(p)) == 2 * (1 + 1 + 1 + 2)
     with pytest.raises(ConfigError, match="each entry of redraw_seeds must be a non-negative integer"):
         dd.resolve_params("smoke", redraw_seeds=[-1])
     assert dd.PRESETS["paper"]["redraw_seeds"] == [] and dd.run_redraws(dd.PRESETS["paper"])[0] == {}
@@ -1141,7 +1148,7 @@ def test_peak_study_noise_is_checked():
 
     off = kd.resolve_params("smoke", peak_study_noise=[])
     assert teacher_peak.study_configs(off, 4) == [] and "no such study" in teacher_peak.sentences({}, off, 4).lower()
-    assert [r for r, _, _ in teacher_peak.study_configs(kd.resolve_params("smoke", peak_study_noise=[0.0, 0.4]), 4)] == [0.0, 0.4]
+    assert [r for r, _, _, _ in teacher_peak.study_configs(kd.resolve_params("smoke", peak_study_noise=[0.0, 0.4]), 4)] == [0.0, 0.4]
     assert kd.resolve_params("smoke", peak_study_noise=0.4)["peak_study_noise"] == [0.4]  # one rate, as a list
     for bad in (1.0, -0.1, "0.4", True):
         with pytest.raises(ConfigError, match=r"each entry of peak_study_noise must be a number in \[0, 1\)"):
@@ -1158,3 +1165,23 @@ def test_null_pair_sentence_only_where_the_widest_teacher_fits_every_label():
     assert "so that margin is too small" in kd.null_pair_sentence(dict(s, hard_labeled_widest=0.645))
     assert kd.null_pair_sentence(dict(s, widest_teacher_fits_exactly=False)) == ""  # one label wrong: other labels
     assert kd.null_pair_sentence(dict(s, hard_labeled_widest=float("nan"))) == ""  # not among methods
+
+
+def test_the_epochs_study_is_validated_and_worded_like_the_other_studies():
+    from ddlib.chapters import double_descent as dd
+
+    assert dd.resolve_params("smoke", epochs_study="60,80")["epochs_study"] == [60, 80]
+    for bad in ([0], [-5], [2.5]):
+        with pytest.raises(ConfigError, match="each entry of epochs_study must be a positive integer"):
+            dd.resolve_params("smoke", epochs_study=bad)
+    # the chapter's own length is its main sweep, not run again
+    assert [n for n, _ in dd._epochs_study_params(dd.resolve_params("smoke", epochs_study=[20, 40]))] == [40]
+    assert all(q["epochs"] == n and q["label_noise"] == 0.2
+               for n, q in dd._epochs_study_params(dd.resolve_params("smoke", epochs_study=[40, 80])))
+    assert dd.PRESETS["paper"]["epochs_study"] == [] and dd.run_epochs_study(dd.PRESETS["paper"])[0] == {}
+    p = dd.resolve_params("default")
+    base = dd.summarize(_dd_frame(_PEAK_WIDEST_NOT_BEST))
+    text = dd.epochs_study_sentence(base, {1200: base}, p)
+    assert text.startswith("Trained for 1,200 epochs instead of 300, the same rule finds that")
+    assert "at 300 (" in text and "first to fit the noisy labels" in text
+    assert dd.epochs_study_sentence(base, {}, p) == "No other training length was run here (`epochs_study` is empty)."

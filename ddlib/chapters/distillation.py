@@ -191,6 +191,20 @@ def runs_frame(teachers: pd.DataFrame, students: SweepOutcome) -> pd.DataFrame:
     return pd.concat([teacher_rows[cols], rows.reindex(columns=cols)], ignore_index=True)
 
 
+def run_studies(p: dict, studies: list[tuple], table: str, **kwargs) -> tuple[dict, SweepOutcome]:
+    """Run (or reuse) each ``(key, q, teachers, students)`` of ``studies`` (another draw, another noise rate: their
+    parameters ``q`` and configs); each one's frame (:func:`runs_frame`) is written to ``table.format(key)`` beside the
+    chapter's table, with ``q`` beside it. Returns ``{key: frame}`` and all their runs as one outcome."""
+    frames, outcome = {}, SweepOutcome()
+    for key, q, teachers, students in studies:
+        teacher_outcome = run_configs(teachers, device=p["device"], **kwargs)
+        student_outcome = run_configs(students, device=p["device"], **kwargs)
+        frames[key] = runs_frame(records_frame(teacher_outcome.records), student_outcome)
+        book.write_table(frames[key], CHAPTER, q, table.format(key), folder_params=p)
+        outcome = outcome.merge(teacher_outcome).merge(student_outcome)
+    return frames, outcome
+
+
 def plan_students(p: dict, teachers: pd.DataFrame, store: ResultStore | None = None) -> dict:
     """What the students are, given the teachers' frame (all of them in ``store``): the choices
     (:func:`ddlib.chapters.width_choice.choose`, on the validation set), the student width (:func:`student_width`),
@@ -224,7 +238,7 @@ def planned_configs(p: dict, store: ResultStore | None = None) -> list:
         return teachers
     plan = plan_students(p, records_frame([store.load(c) for c in teachers]), store)
     redraws = [c for _, _, t, st in redraw_configs(p, plan["width"]) for c in t + st]
-    peaked = [c for _, t, st in study_configs(p, plan["width"]) for c in t + st]
+    peaked = [c for _, _, t, st in study_configs(p, plan["width"]) for c in t + st]
     return teachers + plan["main"] + plan["study"] + redraws + peaked
 
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import book
 from ..prose import relation, shown_difference
-from ..runner import SweepOutcome, records_frame, run_configs
+from ..runner import SweepOutcome
 from . import distillation as kd
 from . import double_descent as dd
 
@@ -33,14 +32,7 @@ def run_redraws(p: dict, width: int, **kwargs) -> tuple[dict[int, pd.DataFrame],
     """Run (or reuse) :func:`redraw_configs`; each draw's frame (rows as :func:`ddlib.chapters.distillation.run`'s)
     is written to ``results-draw-<r>.csv`` beside the chapter's table (its parameters, the draw's, beside it). Returns ``{r: frame}`` (empty where there is
     no other draw) and the runs of all of them as one outcome."""
-    frames, outcome = {}, SweepOutcome()
-    for r, q, teachers, students in redraw_configs(p, width):
-        teacher_outcome = run_configs(teachers, device=p["device"], **kwargs)
-        student_outcome = run_configs(students, device=p["device"], **kwargs)
-        frames[r] = kd.runs_frame(records_frame(teacher_outcome.records), student_outcome)
-        book.write_table(frames[r], kd.CHAPTER, q, f"results-draw-{r}.csv", folder_params=p)
-        outcome = outcome.merge(teacher_outcome).merge(student_outcome)
-    return frames, outcome
+    return kd.run_studies(p, redraw_configs(p, width), "results-draw-{}.csv", **kwargs)
 
 
 def numbers(frame: pd.DataFrame, p: dict) -> dict:

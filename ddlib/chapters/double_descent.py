@@ -48,7 +48,12 @@ NOISE_STUDY = {"smoke": [0.4], "default": [0.0, 0.4], "paper": []}
 #: (another labeled set with other wrong labels, and for MNIST-1D another test set), because the chapter's seeds
 #: vary only initialisation and batch order; none in ``paper``, for its GPU cost.
 REDRAW_SEEDS = {"smoke": [1], "default": [1], "paper": []}
-PRESETS = {name: dict(sweep, noise_study=NOISE_STUDY[name], redraw_seeds=REDRAW_SEEDS[name])
+#: Longer training, by preset: each entry runs the sweep again for that many epochs, because Nakkiran et al. (2019,
+#: Sec. 6) find the model-wise peak grows with training time; in ``default`` four times the sweep's 300 epochs
+#: (about four times its CPU time); none in ``paper``, already at 4,000 epochs.
+EPOCHS_STUDY = {"smoke": [40], "default": [1200], "paper": []}
+PRESETS = {name: dict(sweep, noise_study=NOISE_STUDY[name], redraw_seeds=REDRAW_SEEDS[name],
+                      epochs_study=EPOCHS_STUDY[name])
            for name, sweep in SWEEP_PRESETS.items()}
 
 
@@ -102,6 +107,11 @@ def validate(p: dict) -> None:
         raise ConfigError(f"redraw_seeds must be a list of non-negative integers (data and noise seeds); got {redraws!r}")
     for seed in redraws:
         non_negative_int("each entry of redraw_seeds", seed)
+    lengths = p.get("epochs_study", [])
+    if not isinstance(lengths, list):
+        raise ConfigError(f"epochs_study must be a list of positive epoch counts; got {lengths!r}")
+    for epochs in lengths:
+        positive_int("each entry of epochs_study", epochs)
     positive_int("epochs", p["epochs"])
     positive_float("lr", p["lr"])
     positive_int("batch_size", p["batch_size"])
@@ -154,7 +164,8 @@ def sweep_configs(p: dict) -> list[RunConfig]:
 def planned_configs(p: dict, store=None) -> list[RunConfig]:
     """Every run the chapter asks for: the sweep, the label-noise study's sweeps and the other draws' (trains nothing; ``store`` is
     unused, as the runs do not depend on stored results)."""
-    return sweep_configs(p) + [c for _, q in _noise_study_params(p) + redraw_params(p) for c in sweep_configs(q)]
+    return sweep_configs(p) + [c for _, q in _noise_study_params(p) + redraw_params(p) + _epochs_study_params(p)
+                               for c in sweep_configs(q)]
 
 
 def _noise_study_params(p: dict) -> list[tuple[float, dict]]:
@@ -163,6 +174,12 @@ def _noise_study_params(p: dict) -> list[tuple[float, dict]]:
     ``default`` preset runs 0 and 0.4, and no third sweep)."""
     return [(float(level), dict(p, label_noise=level)) for level in p.get("noise_study", [])
             if level != p["label_noise"]]
+
+
+def _epochs_study_params(p: dict) -> list[tuple[int, dict]]:
+    """``(epochs, parameters)`` of each sweep of the training-length study: ``p`` with each epoch count of
+    ``p["epochs_study"]`` but ``p["epochs"]`` itself (that sweep is the chapter's main one)."""
+    return [(int(e), dict(p, epochs=int(e))) for e in p.get("epochs_study", []) if e != p["epochs"]]
 
 
 def run(p: dict, table: str = "results.csv", folder_params: dict | None = None, **kwargs
@@ -208,6 +225,26 @@ def run_redraws(p: dict, **kwargs) -> tuple[dict[int, pd.DataFrame], SweepOutcom
     each written to ``results-draw-<r>.csv`` beside the sweep's table. Returns ``{r: frame}`` (empty where none)
     and the runs of all of them as one outcome."""
     return _run_studies(p, redraw_params(p), "results-draw-{}.csv", **kwargs)
+
+
+def run_epochs_study(p: dict, **kwargs) -> tuple[dict[int, pd.DataFrame], SweepOutcome]:
+    """The sweep again for each epoch count of ``p["epochs_study"]`` (the same widths, seeds, data, labels,
+    learning rate and batch; only how long each model trains changes), each written to ``results-epochs-<n>.csv``
+    beside the sweep's table. Returns ``{epochs: frame}`` (empty where none) and the runs of all of them as one
+    outcome."""
+    return _run_studies(p, _epochs_study_params(p), "results-epochs-{}.csv", **kwargs)
+
+
+def epochs_study_sentence(base: dict, studies: dict[int, dict], p: dict) -> str:
+    """What longer training does to the curve, from :func:`summarize` of the main sweep (``base``, at ``p["epochs"]``)
+    and of each sweep of the study (``studies``, by epoch count), one paragraph per length (:func:`_comparison`)."""
+    if not studies:
+        return "No other training length was run here (`epochs_study` is empty)."
+    labels = _labels(p["label_noise"])
+    return "\n\n".join(_comparison(
+        base, s, opening=f"Trained for {n:,} epochs instead of {p['epochs']:,}", at=f"at {n:,} epochs",
+        base_at=f"at {p['epochs']:,}", where=f"at {n:,} epochs", labels=labels, base_labels=labels)
+        for n, s in studies.items())
 
 
 def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: float) -> str:
@@ -584,6 +621,13 @@ def plot_redraws(base: pd.DataFrame, redraws: dict[int, pd.DataFrame], p: dict):
     curves = {f"the chapter's draw (data_seed {p['data_seed']}, noise_seed {p['noise_seed']})": base}
     curves.update({f"draw {r} (data_seed = noise_seed = {r})": f for r, f in sorted(redraws.items())})
     return plot_sweeps(curves, "The same sweep on another draw of the data")
+
+
+def plot_epochs(base: pd.DataFrame, studies: dict[int, pd.DataFrame], p: dict):
+    """Test error against width for the chapter's training length (``base``) and each of the study's (``{epochs:
+    frame}``), seeds as a band."""
+    curves = {f"{n:,} epochs": f for n, f in sorted({p["epochs"]: base, **studies}.items())}
+    return plot_sweeps(curves, "The same sweep trained for longer")
 
 
 def plot_sweeps(frames: dict[str, pd.DataFrame], title: str):

@@ -22,7 +22,7 @@ import pandas as pd
 
 from .. import book
 from ..prose import CLEAR, plural, points, relation, shown_difference
-from ..runner import SweepOutcome, records_frame, run_configs
+from ..runner import SweepOutcome
 from . import distillation as kd
 from . import double_descent as dd
 
@@ -36,26 +36,20 @@ def study_params(p: dict) -> list[tuple[float, dict]]:
     return [(float(rate), dict(p, label_noise=float(rate))) for rate in p.get("peak_study_noise", [])]
 
 
-def study_configs(p: dict, width: int) -> list[tuple[float, list, list]]:
-    """``(rate, teachers, students)`` for each rate of the study: every width of the sweep at that rate on the student
-    seeds, and their students of width ``width``."""
+def study_configs(p: dict, width: int) -> list[tuple[float, dict, list, list]]:
+    """``(rate, q, teachers, students)`` for each rate of the study: its parameters ``q``, every width of the sweep at
+    that rate on the student seeds, and their students of width ``width``."""
     methods = [m for m in STUDY_METHODS if m in p["methods"]]
-    return [(rate, [dd.run_config(q, w, s) for w in q["widths"] for s in p["student_seeds"]],
+    return [(rate, q, [dd.run_config(q, w, s) for w in q["widths"] for s in p["student_seeds"]],
              kd.student_configs(q, width, q["widths"], [p["pool_size"]], methods)) for rate, q in study_params(p)]
 
 
 def run_study(p: dict, width: int, **kwargs) -> tuple[dict[float, pd.DataFrame], SweepOutcome]:
     """Run (or reuse) :func:`study_configs`; each rate's frame (rows as :func:`ddlib.chapters.distillation.run`'s) is
-    written to ``results-peak-noise-<rate>.csv`` beside the chapter's table, with its parameters beside it. Returns
-    ``{rate: frame}`` (empty where the study is off) and all the runs as one outcome."""
-    frames, outcome = {}, SweepOutcome()
-    for (rate, teachers, students), (_, q) in zip(study_configs(p, width), study_params(p)):
-        teacher_outcome = run_configs(teachers, device=p["device"], **kwargs)
-        student_outcome = run_configs(students, device=p["device"], **kwargs)
-        frames[rate] = kd.runs_frame(records_frame(teacher_outcome.records), student_outcome)
-        book.write_table(frames[rate], kd.CHAPTER, q, f"results-peak-noise-{rate:g}.csv", folder_params=p)
-        outcome = outcome.merge(teacher_outcome).merge(student_outcome)
-    return frames, outcome
+    written to ``results-peak-noise-<rate>.csv`` beside the chapter's table, with its parameters beside it
+    (:func:`ddlib.chapters.distillation.run_studies`). Returns ``{rate: frame}`` (empty where the study is off) and
+    all the runs as one outcome."""
+    return kd.run_studies(p, study_configs(p, width), "results-peak-noise-{:g}.csv", **kwargs)
 
 
 def sentences(frames: dict[float, pd.DataFrame], p: dict, width: int) -> str:
