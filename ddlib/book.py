@@ -35,7 +35,7 @@ def percent_axis(ax) -> None:
     """The y axis of an error rate (a fraction) labelled in per cent, as the prose and tables print errors."""
     from matplotlib.ticker import PercentFormatter
 
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
 
 
 def use_style() -> None:

@@ -883,7 +883,8 @@ def wide_loop_caveat(concurrent_runs: pd.DataFrame, throughput: pd.DataFrame, nu
             f"{SMALL_K} trained {lo:.2f}–{hi:.2f} times as fast as the throughput run's loop (each width alone, "
             f"Adam's foreach form) does as the projection interpolates it; at those rates widths {SMALL_K + 1} to "
             f"{k_max} would take about {hours / hi:.0f}–{hours / lo:.0f} GPU-hours instead of the {hours:.0f} that "
-            f"run projects for them, so every projection here may be low by a factor of {1 / hi:.2f}–{1 / lo:.2f}.")
+            f"run projects for them, so every projection's hours for widths above {SMALL_K} may be low by a factor of "
+            f"{1 / hi:.2f}–{1 / lo:.2f}.")
 
 
 def _earlier_setting(runs: pd.DataFrame, gpu: pd.DataFrame, one: pd.DataFrame) -> str:

@@ -55,7 +55,8 @@ class ResultStore:
         return self._paths(cfg)[0].exists()
 
     def load(self, cfg: RunConfig) -> dict:
-        """The stored record of ``cfg``: ``{"hash", "config", "metrics", "provenance"}``."""
+        """The stored record of ``cfg``: ``{"hash", "config", "metrics", "provenance", "weights_sha256"}`` (the last
+        missing from records stored before records carried it)."""
         with open(self._paths(cfg)[0], encoding="utf-8") as f:
             return json.load(f)
 

@@ -266,7 +266,8 @@ def test_cli_needs_no_cifar_files_where_every_run_is_stored(results_dir, tmp_pat
     monkeypatch.setenv("DDLIB_DOWNLOAD", "0")
     overrides = {"dataset": "cifar10", "model": "cnn5"}
     planned = dd.planned_configs(dd.resolve_params("smoke", **overrides))
-    assert len(planned) == 6  # widths 4 and 64, one seed, at 20% noise, at the study's 40% and on the other draw
+    # widths 4 and 64, one seed, at 20% noise, at the study's 40%, trained for 40 epochs and on the other draw
+    assert len(planned) == 8
     store = ResultStore()
     for cfg in planned[:-1]:
         store.save(cfg, {"test_error": 0.5}, {"w": torch.zeros(1)}, {"device": "gpu elsewhere"})

@@ -390,3 +390,20 @@ def test_ridge_bullets_are_chosen_by_their_numbers():
     assert rises["ridge_head"] == "**Ridge shrinks the peak; a tuned ridge does not remove it.**"
     assert rises["tuned_shape"] == "The tuned ridge still rises somewhere:" and "does not hold" in rises["tuned_holds"]
     assert rf.ridge_words({**base, "noisy_ridge_hi_max_mse": 5000.0})["ridge_head"] == "**Ridge does not shrink the peak here.**"
+
+
+def test_equal_weights_wins_over_the_null_model_at_p_equal_d_in_every_preset():
+    """The chapter's fixed words 'more features than samples wins ... below the null model's' need the exact risk at
+    p = D (equal weights) to be below the null risk ||beta||^2 + sigma^2 = 1 + sigma^2, and to be the lowest risk of
+    every p (over all integer p but the divergent |p - n| <= 1)."""
+    import numpy as np
+
+    from ddlib.chapters import random_features as rf
+
+    for preset in rf.PRESETS:
+        p = rf.resolve_params(preset)
+        n, d, sigma = p["lin_n"], p["lin_d"], p["lin_sigma"]
+        beta = rf.linear_beta(d, p["lin_beta_decays"][0])
+        risks = belkin_hsu_xu_risk(n, np.arange(1, d + 1), beta, sigma)
+        assert risks[-1] < 1 + sigma ** 2, preset
+        assert risks[-1] == np.nanmin(risks[np.isfinite(risks)]), preset

@@ -662,9 +662,10 @@ def null_pair_sentence(s: dict) -> str:
     size = (f"less than the {points(CLEAR)} counted here as clear" if gap < CLEAR else
             f"as large as the {points(CLEAR)} counted here as clear, so that margin is too small for these seeds")
     return (f"A check on seed noise comes with the runs: the widest teachers get every one of their noisy training "
-            f"labels right, so their hard labels on the labeled set are its noisy labels and `hard_labeled` from them "
-            f"is `direct` with other seeds. The two differ by {points(gap)} ({hl:.1%} against {direct:.1%}), "
-            f"{size}: a difference of that size between two means of {s['n_seeds_words']} needs no other cause.")
+            f"labels right (their stored train error is 0.0%), so their hard labels on the labeled set are its noisy "
+            f"labels and `hard_labeled` from them is `direct` with other seeds. The two differ by {points(gap)} "
+            f"({hl:.1%} against {direct:.1%}), {size}: one example of what the seeds alone do to a mean of "
+            f"{s['n_seeds_words']}.")
 
 
 def pool_passes_sentence(s: dict) -> str:

@@ -239,7 +239,8 @@ def epochs_study_sentence(base: dict, studies: dict[int, dict], p: dict) -> str:
     """What longer training does to the curve, from :func:`summarize` of the main sweep (``base``, at ``p["epochs"]``)
     and of each sweep of the study (``studies``, by epoch count), one paragraph per length (:func:`_comparison`)."""
     if not studies:
-        return "No other training length was run here (`epochs_study` is empty)."
+        return ("No other training length was run here (`epochs_study` is empty, or holds only the sweep's own "
+                "length).")
     labels = _labels(p["label_noise"])
     return "\n\n".join(_comparison(
         base, s, opening=f"Trained for {n:,} epochs instead of {p['epochs']:,}", at=f"at {n:,} epochs",
@@ -252,7 +253,8 @@ def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: flo
     ``base_noise``) and of each sweep of the study (``studies``, by rate), one paragraph per rate
     (:func:`_comparison`). A rate of 0 reads "clean labels"."""
     if not studies:
-        return "No other label-noise rate was run here (`noise_study` is empty)."
+        return ("No other label-noise rate was run here (`noise_study` is empty, or holds only the sweep's own "
+                "rate).")
     return "\n\n".join(_comparison(
         base, s, opening=("With clean labels (none mislabeled)" if level == 0 else
                           f"With {level:.0%} of the labels mislabeled") + f" instead of {base_noise:.0%}",

@@ -1,17 +1,17 @@
 """Claim C4 against a teacher curve with a peak: students of every width of the double-descent chapter's sweep at the
 label-noise rates of ``peak_study_noise``.
 
-The chapter's own teachers (its label noise) show at most a plateau near the interpolation threshold, so a
+Where the chapter's own teachers (its label noise) show no clear peak near the interpolation threshold, a
 correlation between student and teacher errors over their widths says only that a better teacher gives a better
-student. At a higher noise rate the double-descent chapter's noise study (``noise_study``) finds a clearer peak
-(Nakkiran et al. 2019: more label noise, a higher peak). Here every width of that sweep teaches a ``hard_pool``
+student. Nakkiran et al. (2019) find the peak higher at more label noise, and the double-descent chapter's noise
+study (``noise_study``) runs the sweep at other rates. Here every width of that sweep teaches a ``hard_pool``
 student of the chapter's width, on the chapter's pool, seeds and steps, and ``direct`` trains that student on the
 same noisy labeled set; only the label noise differs from the chapter's main comparison. The teachers are that
 study's runs (reused from the store where the double-descent chapter ran first).
 
 Does the student inherit the teacher's peak? Cotter et al. (2021) argue that a large teacher-labeled pool lets the
-*student* escape its own overfitting, but a student fitted closely to a teacher's labels can only copy the
-teacher's errors, so it should keep the teacher's peak; :func:`sentence` says which it does, from the peak
+*student* escape its own overfitting, but a student fitted closely to a teacher's labels may copy the
+teacher's errors, and with them its peak; :func:`sentence` says which it does, from the peak
 teacher's student against the student of the best narrower teacher (the teachers' own rule,
 :func:`ddlib.chapters.double_descent.summarize`, on their test errors: this study describes, it chooses nothing).
 """
@@ -68,8 +68,10 @@ def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
     students (as printed, :func:`ddlib.prose.shown_difference`). ``bump_seeds``: per student seed, the student bump
     of that seed (its peak teacher's student minus its narrower teacher's student); ``bump_mean`` and ``bump_se``
     their mean and standard error (``std / sqrt(n)``, ``nan`` for one seed), ``bump_positive`` how many are above
-    zero. ``correlation``: Pearson's r between teacher and student mean errors over the teacher widths (``nan``
-    below three widths)."""
+    zero. ``student_peak_over_widest``: the peak width's students minus the widest teacher's (as printed), so that
+    a student curve that keeps rising past the peak is not called a peak. ``agreement_at_peak``: how often the peak
+    teachers' students give their teacher's label on the test inputs. ``correlation``: Pearson's r between teacher
+    and student mean errors over the teacher widths (``nan`` below three widths)."""
     teachers = frame[(frame["method"] == "teacher") & frame["seed"].isin(p["student_seeds"])]
     curve = dd.summarize(teachers.assign(width=teachers["teacher_width"], params=0))
     students = frame[frame["method"] == "hard_pool"]
@@ -86,8 +88,11 @@ def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
         return out
     by_seed = students.pivot_table(index="seed", columns="teacher_width", values="test_error")
     bumps = (by_seed[peak] - by_seed[narrow]).dropna()
+    at_peak = students[students["teacher_width"] == peak]
     out.update(teacher_bump=shown_difference(t_mean[peak], t_mean[narrow]),
                student_bump=shown_difference(s_mean[peak], s_mean[narrow]),
+               student_peak_over_widest=shown_difference(s_mean[peak], s_mean[out["widest"]]),
+               agreement_at_peak=float(at_peak["agreement"].mean()) if "agreement" in at_peak else float("nan"),
                bump_seeds=bumps.tolist(), bump_mean=float(bumps.mean()), bump_positive=int((bumps > 0).sum()),
                bump_se=float(bumps.std(ddof=1) / np.sqrt(len(bumps))) if len(bumps) > 1 else float("nan"))
     return out
@@ -120,9 +125,20 @@ def sentence(n: dict, width: int, pool_size: int) -> str:
                  f"correlation {r:.2f}.")
     if not n["clear_peak"]:
         return text + " Without a clear teacher peak at this rate either, this run cannot test whether a student inherits one."
-    if sb >= CLEAR:
-        verdict = (" The student inherits the teacher's peak: trained on its teacher's labels, it copies what the "
-                   "teacher got wrong, so C4's \"tracks the teacher's double-descent curve\" holds here, peak included.")
+    falls = n["student_peak_over_widest"] >= CLEAR or peak == n["widest"]
+    if sb >= CLEAR and falls:
+        verdict = (" The student inherits the teacher's peak, so C4's \"tracks the teacher's double-descent curve\" "
+                   "holds here, peak included")
+        se = n["bump_se"]
+        if se == se and n["bump_mean"] < 2 * se:
+            verdict += f", though the rise is only {n['bump_mean'] / se:.1f} standard errors from zero"
+        agreement = n["agreement_at_peak"]
+        verdict += (f". The peak teachers' students give their teacher's label on {agreement:.1%} of the test inputs."
+                    if agreement == agreement else ".")
+    elif sb >= CLEAR:
+        verdict = (f" The students rise with the teachers but do not come back down: the widest teachers' students "
+                   f"are only {points(n['student_peak_over_widest'])} below the peak teachers', less than the "
+                   f"{points(CLEAR)} counted here as clear, so this is not the teacher's peak.")
     elif sb > 0:
         verdict = (f" The student keeps part of the teacher's peak ({points(sb)} of its {points(tb)}), less than the "
                    f"{points(CLEAR)} counted here as clear.")

@@ -73,7 +73,9 @@ CACHE_SCHEME = "v1"
 
 def _read_cached(store: ResultStore, cfg, val_size: int) -> dict | None:
     """The kept validation errors of ``cfg``, or ``None`` where there are none, or where they were computed from
-    other weights than the stored ones (a run stored again under the same hash: retrained, or copied over)."""
+    other weights than the stored ones (a run stored again under the same hash: retrained, or copied over with its
+    record). The stored weights' digest is the one their record gives (:meth:`ddlib.store.ResultStore.weights_digest`),
+    so a weights file replaced without its record is not noticed; for a record without a digest the file is hashed."""
     path = cached_errors_path(store, cfg, val_size)
     if not path.exists():
         return None
