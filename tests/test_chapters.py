@@ -70,6 +70,8 @@ def test_double_descent_smoke_through_papermill(results_dir, tmp_path):
 
 
 def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
+    from ddlib.chapters import direct_lengths
+
     execute_chapter("double-descent", tmp_path / "dd.ipynb", preset="smoke")
     nb = execute_chapter("distillation", tmp_path / "kd.ipynb", preset="smoke")
     assert "image/png" in output_mime_types(nb)
@@ -86,7 +88,12 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # the peaked teachers' study: its teachers are the double-descent chapter's noise study (40%), and so is its
     # `direct` (the width-4 model again); its 2 `hard_pool` students are new
     assert "peaked teachers' study: runs: 2 computed, 2 reused" in text
-    assert "whole chapter, each run once: runs: 18 computed, 6 reused" in text
+    # `direct` at 5, 10 and 20 epochs: the last is the sweep's width-4 model again (a steps factor of 1)
+    assert "direct at other lengths: runs: 2 computed, 1 reused" in text
+    assert "whole chapter, each run once: runs: 20 computed, 6 reused" in text
+    lengths = pd.read_csv(results_dir / "distillation" / "smoke" / "results-direct-epochs.csv")
+    assert sorted(lengths["epochs"]) == [5, 10, 20] and lengths["val_error"].between(0, 1).all()
+    assert glued_value(nb, "kd_direct_stopped_sentence").startswith("Trained for 5, 10 and 20 epochs (1 seed each)")
     peaked = pd.read_csv(results_dir / "distillation" / "smoke" / "results-peak-noise-0.4.csv")
     assert set(peaked["method"]) == {"teacher", "hard_pool", "direct"} and set(peaked["teacher_width"].dropna()) == {4, 64}
     assert json.loads((results_dir / "distillation" / "smoke" / "results-peak-noise-0.4-parameters.json")
@@ -101,7 +108,8 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     assert glued_value(nb, "kd_redraw_sentence").startswith("On another draw of the data (`data_seed` = `noise_seed` = 1")
     # what the CLI checks before a kernel starts is every run the chapter then asked for
     assert ({config_hash(c) for c in kd.planned_configs(kd.resolve_params("smoke"))}
-            == set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]))
+            == set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"])
+            | {config_hash(c) for c in direct_lengths.length_configs(kd.resolve_params("smoke"), 4)})
     assert {"method", "teacher_width", "student_width", "pool_size", "seed", "test_error", "agreement"} <= set(table.columns)
     assert set(table["method"]) == {"teacher", "direct", "hard_labeled", "hard_pool", "soft_kd_labeled",
                                     "soft_kd_pool", "oracle_pool"}
@@ -109,8 +117,8 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # 2 teachers + direct + (4 teacher methods x 2 teachers) + oracle + the pool study's extra smaller pool; the
     # double-descent chapter's label-noise study (2 widths, 1 seed) is the peaked teachers' study's teachers, and its
     # other draw's two runs are the teacher and `direct` of this chapter's draw-1 table; its longer training's two
-    # runs are its own
-    assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"])) + 2 == 26
+    # runs are its own; `direct` at 5 and 10 epochs are two more
+    assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"])) + 2 + 2 == 28
     # the summary's derived lists, against the table read directly (all reused: nothing trains here)
     params = kd.resolve_params("smoke")
     frame, teachers, _ = kd.run(params, progress=False)
@@ -1194,3 +1202,44 @@ def test_the_epochs_study_is_validated_and_worded_like_the_other_studies():
     assert text.startswith("Trained for 1,200 epochs instead of 300, the same rule finds that")
     assert "at 300 (" in text and "first to fit the noisy labels" in text
     assert dd.epochs_study_sentence(base, {}, p).startswith("No other training length was run here")
+
+
+def test_direct_stopped_early_is_chosen_on_the_validation_set_and_compared_seed_by_seed():
+    from ddlib.chapters import direct_lengths
+
+    p = dict(kd.resolve_params("default"), student_seeds=[0, 1])
+    # validation picks 100 epochs; the test set alone would have picked 50
+    lengths = pd.DataFrame([dict(epochs=e, seed=s, train_error=t, val_error=v, test_error=x + 0.01 * s)
+                            for e, t, v, x in ((50, .5, .70, .58), (100, .3, .66, .60), (600, 0, .68, .62))
+                            for s in (0, 1)])
+    chapter = pd.DataFrame([dict(method="hard_pool", teacher_width=64, pool_size=25000, seed=s, test_error=e)
+                            for s, e in ((0, .55), (1, .54))]
+                           + [dict(method="hard_pool", teacher_width=4, pool_size=25000, seed=0, test_error=.9)])
+    summary = dict(direct=.625, hard_pool_widest=.545, student_steps=4200)
+    n = direct_lengths.numbers(lengths, chapter, summary, p)
+    assert (n["chosen"], n["chosen_on"], n["stopped"]) == (100, "validation", pytest.approx(.605))
+    assert n["seeds_beating"] == 2 and n["gain_se"] == pytest.approx(abs((.60 - .55) - (.61 - .54)) / 2)
+    text = direct_lengths.sentence(n)
+    assert text.startswith("Trained for 50, 100 and 600 epochs (2 seeds each), `direct` has its lowest mean error on "
+                           "the validation set's noisy labels at 100 epochs, where its test error is 60.5%.")
+    assert "The chapter's `direct` (600 epochs, every student's steps) is at 62.5%, so stopping early saves it 2.0 points." in text
+    assert "`hard_pool` student (54.5%) beats `direct` stopped early by 6.0 points (lower on 2 of 2 seeds" in text
+    on_test = direct_lengths.numbers(lengths.drop(columns="val_error"), chapter, summary, p)
+    assert on_test["chosen"] == 50 and "the test set picks the length" in direct_lengths.sentence(on_test)
+    assert "does not help it" in direct_lengths.sentence(dict(n, direct=.60))
+    assert "The chapter's `direct`" not in direct_lengths.sentence(dict(n, direct=float("nan")))  # not among methods
+    assert list(direct_lengths.lengths_table(n).index) == ["50", "100 (chosen)", "600"]
+
+
+def test_direct_epochs_is_checked_and_planned():
+    from ddlib.chapters import direct_lengths
+
+    assert kd.resolve_params("smoke", direct_epochs=10)["direct_epochs"] == [10]
+    for bad in ([0], [-1], [1.5]):
+        with pytest.raises(ConfigError, match="each entry of direct_epochs must be a positive integer"):
+            kd.resolve_params("smoke", direct_epochs=bad)
+    p = kd.resolve_params("smoke")
+    configs = direct_lengths.length_configs(p, 4)
+    assert [c.train.steps for c in configs] == [e * (p["n_train"] // p["batch_size"]) for e in p["direct_epochs"]]
+    assert all(c.width == 4 and c.init_seed == 0 and c.targets.teacher is None for c in configs)
+    assert direct_lengths.length_configs(kd.resolve_params("smoke", direct_epochs=[]), 4) == []

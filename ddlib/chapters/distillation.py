@@ -42,7 +42,8 @@ _DISTILL = dict(student_model=None, student_width="peak", temperature=4.0, alpha
                 methods=list(STUDENT_METHODS))
 PRESETS = {
     "smoke": dict(dd.SWEEP_PRESETS["smoke"], **_DISTILL, teacher_widths=[4, 64], student_seeds=[0], student_steps_factor=1,
-                  pool_size=1000, pool_study_sizes=[200, 1000], val_size=500, redraw_seeds=[1], peak_study_noise=[0.4]),
+                  pool_size=1000, pool_study_sizes=[200, 1000], val_size=500, redraw_seeds=[1], peak_study_noise=[0.4],
+                  direct_epochs=[5, 10, 20]),
     # teachers: a subset of the double-descent widths (narrow, best narrow, peak, widest), to fit the
     # book's CPU budget; students: all five seeds (with two, seed noise was as large as some gains), each
     # trained for twice the teachers' steps.
@@ -50,11 +51,13 @@ PRESETS = {
                     student_steps_factor=2, pool_size=25000, pool_study_sizes=[1000, 5000, 25000], val_size=5000,
                     # the double-descent chapter's noise study has its clearest peak at 40% noise: students of
                     # every width of that sweep test whether a student inherits a teacher's peak (C4)
-                    redraw_seeds=[1], peak_study_noise=[0.4]),
+                    redraw_seeds=[1], peak_study_noise=[0.4],
+                    # `direct` at each length, the length chosen on the validation set: early stopping (C3)
+                    direct_epochs=[25, 50, 100, 200, 300, 600]),
     "paper": dict(dd.SWEEP_PRESETS["paper"], **_DISTILL, teacher_widths=[1, 2, 4, 8, 12, 16, 24, 32, 48, 64],
                   student_seeds=[0], student_steps_factor=1, pool_size=5000000,
                   pool_study_sizes=[50000, 500000, 5000000], val_size=0,  # the labeled set is all of the split
-                  redraw_seeds=[], peak_study_noise=[]),
+                  redraw_seeds=[], peak_study_noise=[], direct_epochs=[]),
 }
 
 
@@ -113,6 +116,11 @@ def validate(p: dict) -> None:
                           f"study); got {rates!r}")
     for rate in rates:
         in_unit_interval("each entry of peak_study_noise", rate, closed_right=False)
+    lengths = p["direct_epochs"]
+    if not isinstance(lengths, (list, tuple)):
+        raise ConfigError(f"direct_epochs must be a list of positive epoch counts (empty: no such study); got {lengths!r}")
+    for epochs in lengths:
+        positive_int("each entry of direct_epochs", epochs)
     if "hard_pool" not in p["methods"]:
         raise ConfigError(f"methods must include 'hard_pool' (the paper's method, which every comparison of this "
                           f"chapter is made against); got {list(p['methods'])!r}")
@@ -227,9 +235,11 @@ def plan_students(p: dict, teachers: pd.DataFrame, store: ResultStore | None = N
 def planned_configs(p: dict, store: ResultStore | None = None) -> list:
     """Every run the chapter would ask for: the teachers and, once every teacher is in ``store`` (default
     :class:`~ddlib.store.ResultStore`), the students it would then pick (which depend on the teachers' errors) and
-    the other draws' runs (:mod:`ddlib.chapters.distillation_redraw`) and the peaked teachers' study
-    (:mod:`ddlib.chapters.teacher_peak`); trains nothing."""
+    the other draws' runs (:mod:`ddlib.chapters.distillation_redraw`), the peaked teachers' study
+    (:mod:`ddlib.chapters.teacher_peak`) and ``direct`` at other lengths (:mod:`ddlib.chapters.direct_lengths`);
+    trains nothing."""
     from .distillation_redraw import redraw_configs  # they build on this module
+    from .direct_lengths import length_configs
     from .teacher_peak import study_configs
 
     store = store or ResultStore()
@@ -239,7 +249,7 @@ def planned_configs(p: dict, store: ResultStore | None = None) -> list:
     plan = plan_students(p, records_frame([store.load(c) for c in teachers]), store)
     redraws = [c for _, _, t, st in redraw_configs(p, plan["width"]) for c in t + st]
     peaked = [c for _, _, t, st in study_configs(p, plan["width"]) for c in t + st]
-    return teachers + plan["main"] + plan["study"] + redraws + peaked
+    return teachers + plan["main"] + plan["study"] + redraws + peaked + length_configs(p, plan["width"])
 
 
 def paired(frame: pd.DataFrame, p: dict) -> pd.DataFrame:

@@ -32,31 +32,35 @@ from . import double_descent as dd
 def validation_frame(p: dict, store: ResultStore | None = None) -> pd.DataFrame:
     """One row per run of the sweep (every width and seed of ``p``, all in ``store``): ``width``, ``seed``,
     ``val_error`` against the validation set's noisy labels (what the choices use) and ``val_error_clean`` against
-    its true labels (reported only).
+    its true labels (reported only), from :func:`validation_errors`."""
+    configs = dd.sweep_configs(p)
+    rows = [dict(width=cfg.width, seed=cfg.init_seed, **errors)
+            for cfg, errors in zip(configs, validation_errors(p, configs, store))]
+    return pd.DataFrame(rows).sort_values(["width", "seed"], ignore_index=True)
+
+
+def validation_errors(p: dict, configs: list, store: ResultStore | None = None) -> list[dict]:
+    """``{"val_error", "val_error_clean"}`` of each stored run of ``configs`` (in order) on the validation set of
+    ``p`` (:func:`ddlib.data.load_validation`, ``p["val_size"]`` inputs): against its noisy labels and its true ones.
 
     Each run's errors are kept beside it in the store (:func:`cached_errors_path`), so a chapter whose runs are all
     stored (trained on a GPU elsewhere, say) is rebuilt without the dataset's files; the validation set is loaded
     only where a run's errors are missing."""
     store = store or ResultStore()
-    rows, missing = [], []
-    for cfg in dd.sweep_configs(p):
-        cached = _read_cached(store, cfg, p["val_size"])
-        if cached is None:
-            missing.append(cfg)
-        else:
-            rows.append(dict(width=cfg.width, seed=cfg.init_seed, **cached))
+    found = {i: _read_cached(store, cfg, p["val_size"]) for i, cfg in enumerate(configs)}
+    missing = [i for i, errors in found.items() if errors is None]
     if missing:
         device = resolve_device(p["device"])
         x, y_noisy, y_clean = load_validation(dd.data_config(p), p["val_size"], device)
         mean_std = p["dataset"] if p["dataset"] in cifar.CIFAR_DATASETS else None
-        for cfg in missing:
+        for i in missing:
+            cfg = configs[i]
             logits = predict_logits(load_trained_model(cfg, store, device), x, members=1, mean_std=mean_std)
-            errors = dict(val_error=float(error_rate(logits, y_noisy)[0]),
-                          val_error_clean=float(error_rate(logits, y_clean)[0]))
+            found[i] = dict(val_error=float(error_rate(logits, y_noisy)[0]),
+                            val_error_clean=float(error_rate(logits, y_clean)[0]))
             atomic_write_text(cached_errors_path(store, cfg, p["val_size"]),
-                              json.dumps(dict(errors, weights_sha256=store.weights_digest(cfg))))
-            rows.append(dict(width=cfg.width, seed=cfg.init_seed, **errors))
-    return pd.DataFrame(rows).sort_values(["width", "seed"], ignore_index=True)
+                              json.dumps(dict(found[i], weights_sha256=store.weights_digest(cfg))))
+    return [found[i] for i in range(len(configs))]
 
 
 def cached_errors_path(store: ResultStore, cfg, val_size: int) -> Path:

@@ -1,0 +1,101 @@
+"""Claim C3 against ``direct`` stopped early: the student trained on the noisy labeled set for each length of
+``direct_epochs``, the length chosen on the validation set.
+
+The chapter's ``direct`` trains for as many steps as every student (``student_steps_factor`` times the teachers'),
+with no early stopping, on labels of which ``label_noise`` are wrong: a network that long on a small noisy set fits
+the wrong labels, and stopping before it does is the usual remedy (e.g. Rolnick et al. 2017, *Deep learning is
+robust to massive label noise*; Li, Soltanolkotabi & Oymak 2020, *Gradient descent with early stopping is provably
+robust to label noise*). Here the same model is trained for each epoch count of ``direct_epochs`` (one run per
+length and student seed, each from the start: the same seeds, recipe and data), every run is scored on the
+validation set's noisy labels (:func:`ddlib.chapters.width_choice.validation_errors`), and the length of lowest mean
+validation error is the early-stopped ``direct``: what a user of the paper's setting could pick without the test
+set. With ``val_size = 0`` the test set picks it and :func:`sentence` says so. Runs that coincide with runs of the
+chapter (the sweep at its own epochs, the chapter's ``direct``) are reused from the store.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import book
+from ..config import config_hash
+from ..prose import join, plural, points, shown_difference
+from ..runner import SweepOutcome, records_frame, run_configs
+from . import distillation as kd
+from . import double_descent as dd
+from . import width_choice
+
+
+def length_configs(p: dict, width: int) -> list:
+    """The ``direct`` student of width ``width`` trained for each epoch count of ``p["direct_epochs"]``, for every
+    student seed (the double-descent sweep's config at that length: ``direct`` keeps the teacher's seed)."""
+    return [dd.run_config(dict(p, epochs=int(e)), width, s) for e in p.get("direct_epochs", []) for s in p["student_seeds"]]
+
+
+def run_lengths(p: dict, width: int, **kwargs) -> tuple[pd.DataFrame | None, SweepOutcome]:
+    """Run (or reuse) :func:`length_configs`; one row per run (``epochs``, ``seed``, ``train_error``, ``test_error``,
+    ``val_error`` where ``val_size > 0``), written to ``results-direct-epochs.csv`` beside the chapter's table.
+    ``(None, empty outcome)`` where ``direct_epochs`` is empty."""
+    configs = length_configs(p, width)
+    if not configs:
+        return None, SweepOutcome()
+    outcome = run_configs(configs, device=p["device"], **kwargs)
+    records = records_frame(outcome.records).set_index("hash")
+    steps_per_epoch = p["n_train"] // p["batch_size"]
+    frame = pd.DataFrame([dict(epochs=c.train.steps // steps_per_epoch, seed=c.init_seed,
+                               train_error=records.loc[h, "train_error"], test_error=records.loc[h, "test_error"])
+                          for c, h in zip(configs, map(config_hash, configs))])
+    if p["val_size"]:
+        frame["val_error"] = [e["val_error"] for e in width_choice.validation_errors(p, configs)]
+    book.write_table(frame, kd.CHAPTER, p, "results-direct-epochs.csv")
+    return frame, outcome
+
+
+def numbers(frame: pd.DataFrame, chapter_frame: pd.DataFrame, summary: dict, p: dict) -> dict:
+    """The early-stopped ``direct`` against the chapter's: ``by_length`` (mean errors per epoch count), ``chosen``
+    (the epoch count of lowest mean validation error, or test error with ``val_size = 0``), ``chosen_on``, its mean
+    test error ``stopped``, the chapter's ``direct`` and the widest teacher's ``hard_pool`` (``summary``:
+    :func:`ddlib.chapters.distillation.summarize`), and, from the chapter's per-run ``chapter_frame``, on how many
+    seeds ``hard_pool`` beats the stopped ``direct`` of the same seed and the standard error of that seed-paired
+    gain (``gain_se``; ``nan`` below two seeds)."""
+    on = "val_error" if "val_error" in frame else "test_error"
+    by_length = frame.groupby("epochs")[[c for c in ("train_error", "val_error", "test_error") if c in frame]].mean()
+    chosen = int(by_length[on].idxmin())
+    stopped = frame[frame["epochs"] == chosen].set_index("seed")["test_error"]
+    hp = chapter_frame[(chapter_frame["method"] == "hard_pool") & (chapter_frame["pool_size"] == p["pool_size"])
+                       & (chapter_frame["teacher_width"] == max(p["teacher_widths"]))].groupby("seed")["test_error"].mean()
+    gains = (stopped - hp.reindex(stopped.index)).dropna()
+    return dict(by_length=by_length, chosen=chosen, chosen_on="validation" if on == "val_error" else "test",
+                stopped=float(stopped.mean()), direct=summary["direct"], hard_pool=summary["hard_pool_widest"],
+                lengths=[int(e) for e in by_length.index], n_seeds=len(stopped),
+                gain_se=float(gains.std(ddof=1) / len(gains) ** 0.5) if len(gains) > 1 else float("nan"),
+                seeds_beating=int((gains > 0).sum()), student_epochs=int(summary["student_steps"] // (p["n_train"] // p["batch_size"])))
+
+
+def sentence(n: dict) -> str:
+    """The early-stopped ``direct`` in words, against the chapter's ``direct`` and the widest teacher's ``hard_pool``
+    (:func:`ddlib.chapters.distillation._compare`, on the printed errors)."""
+    where = ("its lowest mean error on the validation set's noisy labels" if n["chosen_on"] == "validation" else
+             "its lowest mean test error (no validation set is held out here, so the test set picks the length and "
+             "flatters `direct`)")
+    gain = shown_difference(n["stopped"], n["hard_pool"])
+    text = (f"Trained for {join(n['lengths'])} epochs ({plural(n['n_seeds'], 'seed')} each), `direct` has {where} at "
+            f"{n['chosen']:,} epochs, where its test error is {n['stopped']:.1%}.")
+    if n["direct"] == n["direct"]:  # the chapter's `direct` ran
+        saved = shown_difference(n["direct"], n["stopped"])
+        text += (f" The chapter's `direct` ({n['student_epochs']:,} epochs, every student's steps) is at {n['direct']:.1%}, "
+                 f"so stopping early {'saves it ' + points(saved) if saved > 0 else 'does not help it'}.")
+    text += (f" Against this early-stopped `direct`, the widest teacher's `hard_pool` student ({n['hard_pool']:.1%}) "
+            f"{kd._compare(gain, '`direct` stopped early')}")
+    if n["gain_se"] == n["gain_se"]:
+        text += (f" (lower on {n['seeds_beating']} of {plural(n['n_seeds'], 'seed')}, standard error of the "
+                 f"seed-paired gain {points(n['gain_se'])})")
+    return text + "."
+
+
+def lengths_table(n: dict) -> pd.DataFrame:
+    """Mean errors (per cent, one decimal) of ``direct`` by training length, the chosen length marked."""
+    table = (100 * n["by_length"]).round(1)
+    table.index = [f"{e:,}{' (chosen)' if e == n['chosen'] else ''}" for e in table.index]
+    table.index.name = "epochs"
+    return table.rename(columns={"train_error": "train error (noisy labels)", "val_error": "validation error (noisy labels)",
+                                 "test_error": "test error"})
