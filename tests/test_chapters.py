@@ -1229,6 +1229,10 @@ def test_direct_stopped_early_is_chosen_on_the_validation_set_and_compared_seed_
     assert "does not help it" in direct_lengths.sentence(dict(n, direct=.60))
     assert "The chapter's `direct`" not in direct_lengths.sentence(dict(n, direct=float("nan")))  # not among methods
     assert list(direct_lengths.lengths_table(n).index) == ["50", "100 (chosen)", "600"]
+    assert "tie" not in text
+    tie = lengths.assign(val_error=lengths["val_error"].where(lengths["epochs"] != 600, .6604))
+    assert ("at 100 epochs (as printed, 600 epochs tie with it there; the unrounded means decide), where"
+            in direct_lengths.sentence(direct_lengths.numbers(tie, chapter, summary, p)))
 
 
 def test_direct_epochs_is_checked_and_planned():

@@ -60,11 +60,13 @@ def numbers(frame: pd.DataFrame, chapter_frame: pd.DataFrame, summary: dict, p: 
     on = "val_error" if "val_error" in frame else "test_error"
     by_length = frame.groupby("epochs")[[c for c in ("train_error", "val_error", "test_error") if c in frame]].mean()
     chosen = int(by_length[on].idxmin())
+    tied = [int(e) for e in by_length.index if e != chosen and round(100 * by_length.loc[e, on], 1)
+            == round(100 * by_length.loc[chosen, on], 1)]
     stopped = frame[frame["epochs"] == chosen].set_index("seed")["test_error"]
     hp = chapter_frame[(chapter_frame["method"] == "hard_pool") & (chapter_frame["pool_size"] == p["pool_size"])
                        & (chapter_frame["teacher_width"] == max(p["teacher_widths"]))].groupby("seed")["test_error"].mean()
     gains = (stopped - hp.reindex(stopped.index)).dropna()
-    return dict(by_length=by_length, chosen=chosen, chosen_on="validation" if on == "val_error" else "test",
+    return dict(by_length=by_length, chosen=chosen, tied=tied, chosen_on="validation" if on == "val_error" else "test",
                 stopped=float(stopped.mean()), direct=summary["direct"], hard_pool=summary["hard_pool_widest"],
                 lengths=[int(e) for e in by_length.index], n_seeds=len(stopped),
                 gain_se=float(gains.std(ddof=1) / len(gains) ** 0.5) if len(gains) > 1 else float("nan"),
@@ -79,7 +81,7 @@ def sentence(n: dict) -> str:
              "flatters `direct`)")
     gain = shown_difference(n["stopped"], n["hard_pool"])
     text = (f"Trained for {join(n['lengths'])} epochs ({plural(n['n_seeds'], 'seed')} each), `direct` has {where} at "
-            f"{n['chosen']:,} epochs, where its test error is {n['stopped']:.1%}.")
+            f"{n['chosen']:,} epochs{_tie_words(n)}, where its test error is {n['stopped']:.1%}.")
     if n["direct"] == n["direct"]:  # the chapter's `direct` ran
         saved = shown_difference(n["direct"], n["stopped"])
         text += (f" The chapter's `direct` ({n['student_epochs']:,} epochs, every student's steps) is at {n['direct']:.1%}, "
@@ -90,6 +92,13 @@ def sentence(n: dict) -> str:
         text += (f" (lower on {n['seeds_beating']} of {plural(n['n_seeds'], 'seed')}, standard error of the "
                  f"seed-paired gain {points(n['gain_se'])})")
     return text + "."
+
+
+def _tie_words(n: dict) -> str:
+    """The lengths whose mean error on the choosing set prints the same as the chosen one's, said as such."""
+    if not n.get("tied"):
+        return ""
+    return f" (as printed, {join(n['tied'])} epochs tie with it there; the unrounded means decide)"
 
 
 def lengths_table(n: dict) -> pd.DataFrame:
