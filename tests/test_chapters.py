@@ -70,8 +70,6 @@ def test_double_descent_smoke_through_papermill(results_dir, tmp_path):
 
 
 def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
-    from ddlib.chapters import direct_lengths
-
     execute_chapter("double-descent", tmp_path / "dd.ipynb", preset="smoke")
     nb = execute_chapter("distillation", tmp_path / "kd.ipynb", preset="smoke")
     assert "image/png" in output_mime_types(nb)
@@ -109,7 +107,7 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # what the CLI checks before a kernel starts is every run the chapter then asked for
     assert ({config_hash(c) for c in kd.planned_configs(kd.resolve_params("smoke"))}
             == set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"])
-            | {config_hash(c) for c in direct_lengths.length_configs(kd.resolve_params("smoke"), 4)})
+            | set(pd.read_csv(results_dir / "distillation" / "smoke" / "results-direct-epochs.csv")["hash"]))
     assert {"method", "teacher_width", "student_width", "pool_size", "seed", "test_error", "agreement"} <= set(table.columns)
     assert set(table["method"]) == {"teacher", "direct", "hard_labeled", "hard_pool", "soft_kd_labeled",
                                     "soft_kd_pool", "oracle_pool"}
@@ -1222,11 +1220,12 @@ def test_direct_stopped_early_is_chosen_on_the_validation_set_and_compared_seed_
     text = direct_lengths.sentence(n)
     assert text.startswith("Trained for 50, 100 and 600 epochs (2 seeds each), `direct` has its lowest mean error on "
                            "the validation set's noisy labels at 100 epochs, where its test error is 60.5%.")
-    assert "The chapter's `direct` (600 epochs, every student's steps) is at 62.5%, so stopping early saves it 2.0 points." in text
+    assert "The chapter's `direct` (600 epochs, every student's steps) is at 62.5%: stopping early saves it 2.0 points." in text
     assert "`hard_pool` student (54.5%) beats `direct` stopped early by 6.0 points (lower on 2 of 2 seeds" in text
     on_test = direct_lengths.numbers(lengths.drop(columns="val_error"), chapter, summary, p)
     assert on_test["chosen"] == 50 and "the test set picks the length" in direct_lengths.sentence(on_test)
-    assert "does not help it" in direct_lengths.sentence(dict(n, direct=.60))
+    assert "stopping early does not help it" in direct_lengths.sentence(dict(n, direct=.60))
+    assert "stopping early does not apply" in direct_lengths.sentence(dict(n, chosen=600))
     assert "The chapter's `direct`" not in direct_lengths.sentence(dict(n, direct=float("nan")))  # not among methods
     assert list(direct_lengths.lengths_table(n).index) == ["50", "100 (chosen)", "600"]
     assert "tie" not in text
@@ -1247,3 +1246,10 @@ def test_direct_epochs_is_checked_and_planned():
     assert [c.train.steps for c in configs] == [e * (p["n_train"] // p["batch_size"]) for e in p["direct_epochs"]]
     assert all(c.width == 4 and c.init_seed == 0 and c.targets.teacher is None for c in configs)
     assert direct_lengths.length_configs(kd.resolve_params("smoke", direct_epochs=[]), 4) == []
+    assert kd.resolve_params("smoke", direct_epochs=[10, 5, 5])["direct_epochs"] == [5, 10]  # a set of lengths
+    # the chapter's `direct` (student steps = factor x the sweep's) is the run of direct_epochs at that length
+    d = kd.resolve_params("default")
+    chapter_direct = {config_hash(c) for c in kd.student_configs(d, 16, [64], [0], ["direct"])}
+    assert config_hash(direct_lengths.length_configs(dict(d, direct_epochs=[600]), 16)[0]) in chapter_direct
+    # with another student model, `direct` at every length is that model
+    assert {c.model for c in direct_lengths.length_configs(dict(p, student_model="cnn1d"), 4)} == {"cnn1d"}

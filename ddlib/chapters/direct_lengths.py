@@ -10,7 +10,9 @@ length and student seed, each from the start: the same seeds, recipe and data), 
 validation set's noisy labels (:func:`ddlib.chapters.width_choice.validation_errors`), and the length of lowest mean
 validation error is the early-stopped ``direct``: what a user of the paper's setting could pick without the test
 set. With ``val_size = 0`` the test set picks it and :func:`sentence` says so. Runs that coincide with runs of the
-chapter (the sweep at its own epochs, the chapter's ``direct``) are reused from the store.
+chapter (the sweep at its own epochs, the chapter's ``direct``) are reused from the store. The validation set is the
+one the student's width was chosen on, the width of highest validation error at the sweep's length: that choice
+can only make the sweep's length look worse here, a small bias against it (the prose names ties as printed).
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ from . import width_choice
 def length_configs(p: dict, width: int) -> list:
     """The ``direct`` student of width ``width`` trained for each epoch count of ``p["direct_epochs"]``, for every
     student seed (the double-descent sweep's config at that length: ``direct`` keeps the teacher's seed)."""
-    return [dd.run_config(dict(p, epochs=int(e)), width, s) for e in p.get("direct_epochs", []) for s in p["student_seeds"]]
+    q = dict(p, model=p["student_model"] or p["model"])  # the chapter's `direct` is the student's model
+    return [dd.run_config(dict(q, epochs=int(e)), width, s) for e in p.get("direct_epochs", []) for s in p["student_seeds"]]
 
 
 def run_lengths(p: dict, width: int, **kwargs) -> tuple[pd.DataFrame | None, SweepOutcome]:
@@ -41,7 +44,7 @@ def run_lengths(p: dict, width: int, **kwargs) -> tuple[pd.DataFrame | None, Swe
     outcome = run_configs(configs, device=p["device"], **kwargs)
     records = records_frame(outcome.records).set_index("hash")
     steps_per_epoch = p["n_train"] // p["batch_size"]
-    frame = pd.DataFrame([dict(epochs=c.train.steps // steps_per_epoch, seed=c.init_seed,
+    frame = pd.DataFrame([dict(epochs=c.train.steps // steps_per_epoch, seed=c.init_seed, hash=h,
                                train_error=records.loc[h, "train_error"], test_error=records.loc[h, "test_error"])
                           for c, h in zip(configs, map(config_hash, configs))])
     if p["val_size"]:
@@ -60,15 +63,15 @@ def numbers(frame: pd.DataFrame, chapter_frame: pd.DataFrame, summary: dict, p: 
     on = "val_error" if "val_error" in frame else "test_error"
     by_length = frame.groupby("epochs")[[c for c in ("train_error", "val_error", "test_error") if c in frame]].mean()
     chosen = int(by_length[on].idxmin())
-    tied = [int(e) for e in by_length.index if e != chosen and round(100 * by_length.loc[e, on], 1)
-            == round(100 * by_length.loc[chosen, on], 1)]
+    shown = (100 * by_length[on]).round(1)  # as the table prints them
+    tied = [int(e) for e in by_length.index if e != chosen and shown[e] == shown[chosen]]
     stopped = frame[frame["epochs"] == chosen].set_index("seed")["test_error"]
     hp = chapter_frame[(chapter_frame["method"] == "hard_pool") & (chapter_frame["pool_size"] == p["pool_size"])
                        & (chapter_frame["teacher_width"] == max(p["teacher_widths"]))].groupby("seed")["test_error"].mean()
     gains = (stopped - hp.reindex(stopped.index)).dropna()
     return dict(by_length=by_length, chosen=chosen, tied=tied, chosen_on="validation" if on == "val_error" else "test",
                 stopped=float(stopped.mean()), direct=summary["direct"], hard_pool=summary["hard_pool_widest"],
-                lengths=[int(e) for e in by_length.index], n_seeds=len(stopped),
+                lengths=[int(e) for e in by_length.index], n_seeds=len(stopped), n_paired=len(gains),
                 gain_se=float(gains.std(ddof=1) / len(gains) ** 0.5) if len(gains) > 1 else float("nan"),
                 seeds_beating=int((gains > 0).sum()), student_epochs=int(summary["student_steps"] // (p["n_train"] // p["batch_size"])))
 
@@ -84,12 +87,14 @@ def sentence(n: dict) -> str:
             f"{n['chosen']:,} epochs{_tie_words(n)}, where its test error is {n['stopped']:.1%}.")
     if n["direct"] == n["direct"]:  # the chapter's `direct` ran
         saved = shown_difference(n["direct"], n["stopped"])
-        text += (f" The chapter's `direct` ({n['student_epochs']:,} epochs, every student's steps) is at {n['direct']:.1%}, "
-                 f"so stopping early {'saves it ' + points(saved) if saved > 0 else 'does not help it'}.")
+        effect = ("a length no shorter than the chapter's: stopping early does not apply" if n["chosen"] >= n["student_epochs"]
+                  else f"stopping early saves it {points(saved)}" if saved > 0 else "stopping early does not help it")
+        text += (f" The chapter's `direct` ({n['student_epochs']:,} epochs, every student's steps) is at {n['direct']:.1%}: "
+                 f"{effect}.")
     text += (f" Against this early-stopped `direct`, the widest teacher's `hard_pool` student ({n['hard_pool']:.1%}) "
             f"{kd._compare(gain, '`direct` stopped early')}")
     if n["gain_se"] == n["gain_se"]:
-        text += (f" (lower on {n['seeds_beating']} of {plural(n['n_seeds'], 'seed')}, standard error of the "
+        text += (f" (lower on {n['seeds_beating']} of {plural(n['n_paired'], 'seed')}, standard error of the "
                  f"seed-paired gain {points(n['gain_se'])})")
     return text + "."
 

@@ -47,6 +47,9 @@ def validation_errors(p: dict, configs: list, store: ResultStore | None = None) 
     stored (trained on a GPU elsewhere, say) is rebuilt without the dataset's files; the validation set is loaded
     only where a run's errors are missing."""
     store = store or ResultStore()
+    other = [cfg for cfg in configs if cfg.data != dd.data_config(p)]
+    if other:  # its errors would be taken on another draw's validation set, and kept under its own hash
+        raise ValueError(f"validation_errors scores runs of p's data only; {len(other)} of the configs have other data")
     found = {i: _read_cached(store, cfg, p["val_size"]) for i, cfg in enumerate(configs)}
     missing = [i for i, errors in found.items() if errors is None]
     if missing:
