@@ -79,6 +79,16 @@ def one_of(name: str, value, allowed: Iterable[str]) -> str:
     return value
 
 
+def list_of(name: str, values, what: str, check_entry) -> list:
+    """``values`` as a list if it is a list (or tuple) whose every entry passes ``check_entry`` (which raises a
+    :class:`ConfigError` naming the entry), else a :class:`ConfigError` saying ``name`` must be a list of ``what``."""
+    if not isinstance(values, (list, tuple)):
+        raise ConfigError(f"{name} must be a list of {what}; got {values!r}")
+    for value in values:
+        check_entry(value)
+    return list(values)
+
+
 def non_empty_ints(name: str, values, *, positive: bool) -> tuple[int, ...]:
     """Check a non-empty list of integers (each > 0 when ``positive``, else >= 0)."""
     if isinstance(values, (int, str)) or not hasattr(values, "__iter__"):

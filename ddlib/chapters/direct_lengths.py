@@ -66,14 +66,13 @@ def numbers(frame: pd.DataFrame, chapter_frame: pd.DataFrame, summary: dict, p: 
     shown = (100 * by_length[on]).round(1)  # as the table prints them
     tied = [int(e) for e in by_length.index if e != chosen and shown[e] == shown[chosen]]
     stopped = frame[frame["epochs"] == chosen].set_index("seed")["test_error"]
-    hp = chapter_frame[(chapter_frame["method"] == "hard_pool") & (chapter_frame["pool_size"] == p["pool_size"])
-                       & (chapter_frame["teacher_width"] == max(p["teacher_widths"]))].groupby("seed")["test_error"].mean()
+    hp = kd.errors_by_seed(chapter_frame, "hard_pool", max(p["teacher_widths"]), p["pool_size"])
     gains = (stopped - hp.reindex(stopped.index)).dropna()
     return dict(by_length=by_length, chosen=chosen, tied=tied, chosen_on="validation" if on == "val_error" else "test",
                 stopped=float(stopped.mean()), direct=summary["direct"], hard_pool=summary["hard_pool_widest"],
                 lengths=[int(e) for e in by_length.index], n_seeds=len(stopped), n_paired=len(gains),
-                gain_se=float(gains.std(ddof=1) / len(gains) ** 0.5) if len(gains) > 1 else float("nan"),
-                seeds_beating=int((gains > 0).sum()), student_epochs=int(summary["student_steps"] // (p["n_train"] // p["batch_size"])))
+                gain_se=kd.standard_error(gains), seeds_beating=int((gains > 0).sum()),
+                student_epochs=p["student_steps_factor"] * p["epochs"])
 
 
 def sentence(n: dict) -> str:

@@ -31,8 +31,8 @@ from ..presets import resolve
 from ..prose import CLEAR, join, plural, points, relation, shown_difference
 from ..runner import SweepOutcome, records_frame, run_configs
 from ..store import ResultStore
-from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int, one_of, positive_float,
-                          positive_int)
+from ..validation import (ConfigError, in_unit_interval, list_of, non_empty_ints, non_negative_int, one_of,
+                          positive_float, positive_int)
 from . import double_descent as dd
 from . import width_choice
 
@@ -110,17 +110,10 @@ def validate(p: dict) -> None:
         raise ConfigError(f"methods must be a non-empty list of {list(STUDENT_METHODS)}; got {p['methods']!r}")
     for m in p["methods"]:
         one_of("each entry of methods", m, STUDENT_METHODS)
-    rates = p["peak_study_noise"]
-    if not isinstance(rates, (list, tuple)):
-        raise ConfigError(f"peak_study_noise must be a list of label-noise rates, each in [0, 1) (empty: no such "
-                          f"study); got {rates!r}")
-    for rate in rates:
-        in_unit_interval("each entry of peak_study_noise", rate, closed_right=False)
-    lengths = p["direct_epochs"]
-    if not isinstance(lengths, (list, tuple)):
-        raise ConfigError(f"direct_epochs must be a list of positive epoch counts (empty: no such study); got {lengths!r}")
-    for epochs in lengths:
-        positive_int("each entry of direct_epochs", epochs)
+    list_of("peak_study_noise", p["peak_study_noise"], "label-noise rates, each in [0, 1) (empty: no such study)",
+            lambda rate: in_unit_interval("each entry of peak_study_noise", rate, closed_right=False))
+    list_of("direct_epochs", p["direct_epochs"], "positive epoch counts (empty: no such study)",
+            lambda epochs: positive_int("each entry of direct_epochs", epochs))
     if "hard_pool" not in p["methods"]:
         raise ConfigError(f"methods must include 'hard_pool' (the paper's method, which every comparison of this "
                           f"chapter is made against); got {list(p['methods'])!r}")
@@ -265,27 +258,37 @@ def paired(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
     return frame[(frame["method"] != "teacher") | frame["seed"].isin(seeds)]
 
 
+def errors_by_seed(frame: pd.DataFrame, method: str, tw: int | None = None, pool_size: int = 0) -> pd.Series:
+    """Test error of ``method``'s runs by ``seed`` (the teacher seed a student belongs to), of teacher width ``tw``
+    where given and pool size ``pool_size``."""
+    f = frame[(frame["method"] == method) & (frame["pool_size"] == pool_size)]
+    if tw is not None:
+        f = f[f["teacher_width"] == tw]
+    return f.groupby("seed")["test_error"].mean()
+
+
+def standard_error(values: pd.Series) -> float:
+    """The standard error of the mean of ``values`` (seed-paired differences, say): ``std / sqrt(n)`` with the
+    sample standard deviation; ``nan`` below two values."""
+    return float(values.std(ddof=1) / len(values) ** 0.5) if len(values) > 1 else float("nan")
+
+
 def _seed_by_seed(frame: pd.DataFrame, widest: int, pool: int) -> dict:
     """On how many student seeds the widest teacher's ``hard_pool`` student (on the main pool) has a lower test
     error than ``direct`` and than ``soft_kd_labeled`` of the same teacher seed (the seed-paired count; a seed
     without both students is not counted), how many seeds were compared, and the seed-paired gains' mean
     (``gain_mean_<name>``, the other's error minus ``hard_pool``'s) and standard error (``gain_se_<name>``:
-    ``std / sqrt(n)`` over the n paired gains, ``nan`` below two)."""
-    def by_seed(method, tw=None, pool_size=0):
-        f = frame[(frame["method"] == method) & (frame["pool_size"] == pool_size)]
-        if tw is not None:
-            f = f[f["teacher_width"] == tw]
-        return f.groupby("seed")["test_error"].mean()
-
-    hp = by_seed("hard_pool", widest, pool)
+    :func:`standard_error` of the n paired gains)."""
+    hp = errors_by_seed(frame, "hard_pool", widest, pool)
     out = {}
-    for name, other in (("direct", by_seed("direct")), ("soft_kd_labeled", by_seed("soft_kd_labeled", widest))):
+    for name, other in (("direct", errors_by_seed(frame, "direct")),
+                        ("soft_kd_labeled", errors_by_seed(frame, "soft_kd_labeled", widest))):
         both = pd.concat([hp, other], axis=1, keys=["hard_pool", "other"]).dropna()
         out[f"seeds_beating_{name}"] = int((both["hard_pool"] < both["other"]).sum())
         out[f"seeds_compared_{name}"] = len(both)
         gains = both["other"] - both["hard_pool"]
         out[f"gain_mean_{name}"] = float(gains.mean()) if len(gains) else float("nan")
-        out[f"gain_se_{name}"] = float(gains.std(ddof=1) / len(gains) ** 0.5) if len(gains) > 1 else float("nan")
+        out[f"gain_se_{name}"] = standard_error(gains)
     return out
 
 
@@ -351,9 +354,8 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     # never higher at a wider teacher (as printed): the curve has no peak over the distilled widths
     out["teacher_curve_only_falls"] = bool(all(shown_difference(a, b) >= 0 for a, b in
                                                zip(both["teacher"], both["teacher"].iloc[1:])))
-    teacher_train = frame[(frame["method"] == "teacher") & (frame["teacher_width"] == widest)]["train_error"].mean()
-    out["widest_teacher_interpolates"] = bool(teacher_train <= dd.INTERPOLATION_TOL)
     widest_train = frame[(frame["method"] == "teacher") & (frame["teacher_width"] == widest)]["train_error"]
+    out["widest_teacher_interpolates"] = bool(widest_train.mean() <= dd.INTERPOLATION_TOL)
     out["widest_teacher_fits_exactly"] = bool(len(widest_train) and widest_train.max() == 0)
     out["n_student_seeds"] = len(p["student_seeds"])
     out["n_labeled"] = int(p["n_train"])
@@ -521,7 +523,8 @@ def _c3_scope(s: dict) -> str:
 
 def _seed_words(s: dict) -> str:
     """The seed-paired counts of :func:`_seed_by_seed` in words: how consistent the widest teacher's gains are, with
-    the paired gains' mean ± standard error where there are at least two."""
+    the paired gains' standard error where there are at least two (their mean is the difference of the means the
+    verdict prints, so it is not printed again)."""
     n_d, n_s = s.get("seeds_compared_direct", 0), s.get("seeds_compared_soft_kd_labeled", 0)
     if max(n_d, n_s) < 2:  # one seed: the count only repeats the means
         return ""
@@ -529,7 +532,7 @@ def _seed_words(s: dict) -> str:
     compared = [(name, n) for name, n in (("direct", n_d), ("soft_kd_labeled", n_s)) if n]
     with_se = {name for name, _ in compared if not math.isnan(s.get(f"gain_se_{name}", math.nan))}
 
-    def spread(name):  # the standard error only: the mean gain is the difference of the means printed above
+    def spread(name):
         return f" (standard error of the gain {points(s[f'gain_se_{name}'])})" if name in with_se else ""
     said = [f"than `{name}` on {s[f'seeds_beating_{name}']} of {plural(n, 'seed')}{spread(name)}" for name, n in compared]
     return (" Seed by seed (each student against the other student of the same teacher seed), its `hard_pool` "

@@ -18,8 +18,8 @@ from ..models import MODEL_NAMES, MODELS
 from ..presets import resolve
 from ..prose import CLEAR, as_shown, points, relation, shown_difference
 from ..runner import SweepOutcome, records_frame, run_configs
-from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_int, one_of, positive_float,
-                          positive_int)
+from ..validation import (ConfigError, in_unit_interval, list_of, non_empty_ints, non_negative_int, one_of,
+                          positive_float, positive_int)
 
 CHAPTER = "double-descent"
 
@@ -97,21 +97,12 @@ def validate(p: dict) -> None:
     positive_int("n_train", p["n_train"])
     positive_int("n_test", p["n_test"])
     in_unit_interval("label_noise", p["label_noise"], closed_right=False)
-    study = p.get("noise_study", [])
-    if not isinstance(study, list):
-        raise ConfigError(f"noise_study must be a list of label-noise rates, each in [0, 1); got {study!r}")
-    for level in study:
-        in_unit_interval("noise_study", level, closed_right=False)
-    redraws = p.get("redraw_seeds", [])
-    if not isinstance(redraws, list):
-        raise ConfigError(f"redraw_seeds must be a list of non-negative integers (data and noise seeds); got {redraws!r}")
-    for seed in redraws:
-        non_negative_int("each entry of redraw_seeds", seed)
-    lengths = p.get("epochs_study", [])
-    if not isinstance(lengths, list):
-        raise ConfigError(f"epochs_study must be a list of positive epoch counts; got {lengths!r}")
-    for epochs in lengths:
-        positive_int("each entry of epochs_study", epochs)
+    list_of("noise_study", p.get("noise_study", []), "label-noise rates, each in [0, 1)",
+            lambda level: in_unit_interval("noise_study", level, closed_right=False))
+    list_of("redraw_seeds", p.get("redraw_seeds", []), "non-negative integers (data and noise seeds)",
+            lambda seed: non_negative_int("each entry of redraw_seeds", seed))
+    list_of("epochs_study", p.get("epochs_study", []), "positive epoch counts",
+            lambda epochs: positive_int("each entry of epochs_study", epochs))
     positive_int("epochs", p["epochs"])
     positive_float("lr", p["lr"])
     positive_int("batch_size", p["batch_size"])

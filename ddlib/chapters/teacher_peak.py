@@ -94,7 +94,7 @@ def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
                student_peak_over_widest=shown_difference(s_mean[peak], s_mean[out["widest"]]),
                agreement_at_peak=float(at_peak["agreement"].mean()) if "agreement" in at_peak else float("nan"),
                bump_seeds=bumps.tolist(), bump_mean=float(bumps.mean()), bump_positive=int((bumps > 0).sum()),
-               bump_se=float(bumps.std(ddof=1) / np.sqrt(len(bumps))) if len(bumps) > 1 else float("nan"))
+               bump_se=kd.standard_error(bumps))
     return out
 
 

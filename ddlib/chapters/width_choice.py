@@ -47,14 +47,15 @@ def validation_errors(p: dict, configs: list, store: ResultStore | None = None) 
     stored (trained on a GPU elsewhere, say) is rebuilt without the dataset's files; the validation set is loaded
     only where a run's errors are missing."""
     store = store or ResultStore()
-    other = [cfg for cfg in configs if cfg.data != dd.data_config(p)]
+    data = dd.data_config(p)
+    other = [cfg for cfg in configs if cfg.data != data]
     if other:  # its errors would be taken on another draw's validation set, and kept under its own hash
         raise ValueError(f"validation_errors scores runs of p's data only; {len(other)} of the configs have other data")
-    found = {i: _read_cached(store, cfg, p["val_size"]) for i, cfg in enumerate(configs)}
-    missing = [i for i, errors in found.items() if errors is None]
+    found = [_read_cached(store, cfg, p["val_size"]) for cfg in configs]
+    missing = [i for i, errors in enumerate(found) if errors is None]
     if missing:
         device = resolve_device(p["device"])
-        x, y_noisy, y_clean = load_validation(dd.data_config(p), p["val_size"], device)
+        x, y_noisy, y_clean = load_validation(data, p["val_size"], device)
         mean_std = p["dataset"] if p["dataset"] in cifar.CIFAR_DATASETS else None
         for i in missing:
             cfg = configs[i]
@@ -63,7 +64,7 @@ def validation_errors(p: dict, configs: list, store: ResultStore | None = None) 
                             val_error_clean=float(error_rate(logits, y_clean)[0]))
             atomic_write_text(cached_errors_path(store, cfg, p["val_size"]),
                               json.dumps(dict(found[i], weights_sha256=store.weights_digest(cfg))))
-    return [found[i] for i in range(len(configs))]
+    return found
 
 
 def cached_errors_path(store: ResultStore, cfg, val_size: int) -> Path:
