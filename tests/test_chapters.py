@@ -632,6 +632,24 @@ def test_distillation_plot_keeps_its_legend_off_the_curves():
     assert_legend_outside(plot_pool_sizes(study, {"study_teachers": [4, 64]}, [50, 100]))
 
 
+def test_gains_over_direct_are_paired_by_seed_on_the_main_pool():
+    """The right panel's gain is direct's error minus the student's on the same seed: noise shared by a seed
+    cancels (a constant gain has no spread), a pool method is read on the main pool only, a seed without its
+    direct run is left out."""
+    from ddlib.chapters.distillation import gains_over_direct
+
+    rows = [("direct", None, 0, s, 0.60 + 0.05 * s) for s in (0, 1, 2)]
+    rows += [("hard_pool", 64, 100, s, 0.55 + 0.05 * s) for s in (0, 1, 2, 3)]  # 5 points better on every seed
+    rows += [("hard_pool", 64, 50, s, 0.90) for s in (0, 1, 2)]  # the pool-size study's smaller pool
+    rows += [("hard_labeled", 64, 0, s, e) for s, e in ((0, 0.58), (1, 0.66), (2, 0.72))]
+    frame = pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "seed", "test_error"])
+    g = gains_over_direct(frame, {"pool_size": 100}).set_index("method")
+    assert g.loc["hard_pool", "gain"] == pytest.approx(0.05) and g.loc["hard_pool", "se"] == pytest.approx(0.0)
+    assert g.loc["hard_pool", "n"] == 3
+    assert g.loc["hard_labeled", "gain"] == pytest.approx((0.02 - 0.01 - 0.02) / 3)
+    assert g.loc["hard_labeled", "se"] == pytest.approx(pd.Series([0.02, -0.01, -0.02]).std() / 3 ** 0.5)
+
+
 def test_random_features_ratios_and_setting_as_printed():
     import numpy as np
 
@@ -664,6 +682,23 @@ def test_prose_has_no_machine_plurals_or_title_only_links(chapter):
     text = (REPO / "book" / f"{chapter}.md").read_text(encoding="utf-8")
     assert "(s)" not in text
     assert not re.findall(r"\{doc\}`(intro|full-scale)`", text)
+
+
+def test_every_figure_has_a_caption_and_a_name_of_its_own():
+    """Each code cell that draws a figure (calls a ``plot`` function) carries a myst-nb caption, so the built book
+    numbers it and says what it shows; the names that prose cites with {numref} are unique across the book."""
+    import re
+
+    names = []
+    for chapter in ["double-descent", "distillation", "random-features", "full-scale"]:
+        nb = jupytext.read(REPO / "book" / f"{chapter}.md")
+        drawing = [c for c in nb.cells if c.cell_type == "code" and re.search(r"\.plot(_\w+)?\(", c.source)]
+        assert drawing, chapter
+        for cell in drawing:
+            figure = cell.metadata.get("mystnb", {}).get("figure", {})
+            assert len(figure.get("caption", "")) > 40, (chapter, cell.source)
+            names += [figure["name"]] if "name" in figure else []
+    assert len(names) == len(set(names)) and len(names) >= 10
 
 
 # ---------------------------------------------------------------- the words follow the numbers, in every branch

@@ -807,45 +807,92 @@ def method_table(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
     return table
 
 
+def method_pool(method: str, p: dict) -> int:
+    """The pool size of ``method``'s main runs: ``p["pool_size"]`` for a pool method, 0 for the rest."""
+    return p["pool_size"] if method in POOL_METHODS else 0
+
+
+def gains_over_direct(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
+    """For each teacher method and teacher width: the seed-paired gain over ``direct``, ``direct``'s test error
+    minus the student's on the same seed, as its mean (``gain``), :func:`standard_error` (``se``) and number of
+    seeds (``n``). A positive gain means the student beats the student trained on the labeled data alone."""
+    direct = errors_by_seed(frame, "direct")
+    rows = []
+    for method in TEACHER_METHODS:
+        for tw in sorted(frame.loc[frame["method"] == method, "teacher_width"].dropna().unique()):
+            both = pd.concat([direct, errors_by_seed(frame, method, int(tw), method_pool(method, p))],
+                             axis=1, keys=["direct", "student"]).dropna()
+            gains = both["direct"] - both["student"]
+            if len(gains):
+                rows.append(dict(method=method, teacher_width=int(tw), gain=float(gains.mean()),
+                                 se=standard_error(gains), n=len(gains)))
+    return pd.DataFrame(rows, columns=["method", "teacher_width", "gain", "se", "n"])
+
+
 def plot_methods(frame: pd.DataFrame, p: dict):
-    """Student test error against teacher width for each method, the teacher's curve (over the student
-    seeds, :func:`paired`) beside it, ``direct`` as a dashed line over the band of its seeds, and the students'
-    width in the title."""
+    """Two panels against teacher width (log axis), one above the other. Top: each method's test error and the teacher's (over the
+    student seeds, :func:`paired`), mean ± standard error over seeds, the curves nudged sideways so that their bars
+    do not hide each other, ``direct`` as a dashed line over its own ± standard error. Bottom: each method's
+    seed-paired gain over ``direct`` (:func:`gains_over_direct`), mean ± standard error; above zero the student
+    beats ``direct``. Seed noise that all methods share (one seed's teacher is better than another's) cancels in
+    the bottom panel, so it shows differences that the top panel's bars hide."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     pool = p["pool_size"]
     frame = paired(frame, p)
-    f = frame[(frame["pool_size"].isin([0, pool])) & frame["method"].isin(["teacher", *TEACHER_METHODS])]
-    fig, ax = plt.subplots(figsize=(8, 5.2))
-    sns.lineplot(data=f, x="teacher_width", y="test_error", hue="method", style="method", markers=True,
-                 dashes=False, errorbar=("pi", 100), ax=ax)
+    curves = ["teacher", *[m for m in TEACHER_METHODS if (frame["method"] == m).any()]]
+    colors = dict(zip(["teacher", *TEACHER_METHODS], sns.color_palette(book.PALETTE)))
+    markers = dict(zip(["teacher", *TEACHER_METHODS], "osD^v"))
+    nudge = {m: 2 ** (0.045 * (i - (len(curves) - 1) / 2)) for i, m in enumerate(curves)}  # x factor, log axis
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 8.6), sharex=True)
+    for m in curves:
+        f = frame[(frame["method"] == m) & (frame["pool_size"] == method_pool(m, p))]
+        by_width = f.groupby("teacher_width")["test_error"]
+        mean, se = by_width.mean(), by_width.sem().fillna(0.0)
+        top.errorbar(mean.index * nudge[m], mean, yerr=se, color=colors[m], marker=markers[m], ms=5, lw=1.6,
+                      capsize=2.5, label=m)
     direct = frame.loc[frame["method"] == "direct", "test_error"]
     if len(direct):
-        ax.axhline(direct.mean(), color="black", ls="--", lw=1.2, label="direct (no teacher)")
-        ax.axhspan(direct.min(), direct.max(), color="black", alpha=0.08, lw=0)  # its seeds' range, as the bands
+        top.axhline(direct.mean(), color="black", ls="--", lw=1.2, label="direct (no teacher)")
+        se = standard_error(direct)
+        if se == se:  # not nan: two seeds or more
+            top.axhspan(direct.mean() - se, direct.mean() + se, color="black", alpha=0.08, lw=0)
     oracle = frame.loc[(frame["method"] == "oracle_pool") & (frame["pool_size"] == pool), "test_error"]
     if len(oracle):  # far below the rest: written, not drawn, so the curves keep their scale
-        ax.text(0.01, 0.02, f"oracle_pool (true pool labels, no teacher): {oracle.mean():.1%}",
-                transform=ax.transAxes, fontsize=8, color="grey")
-    ax.set_xscale("log", base=2)
-    book.label_log_axis(ax, f["teacher_width"].dropna())
-    ax.set_xlabel("teacher width (log scale)")
-    ax.set_ylabel("test error")
-    book.percent_axis(ax)
-    widths = sorted({int(w) for w in frame["student_width"].dropna()}) if "student_width" in frame else []
-    ax.set_title("Students of every teacher width, by method"
-                 + (f" (students of width {widths[0]})" if len(widths) == 1 else ""))
+        top.text(0.01, 0.02, f"oracle_pool (true pool labels, no teacher): {oracle.mean():.1%}",
+                  transform=top.transAxes, fontsize=8, color="grey")
+    top.set_ylabel("test error")
+    top.set_title("Test error")
+    gains = gains_over_direct(frame, p)
+    for m, g in gains.groupby("method", sort=False):
+        bottom.errorbar(g["teacher_width"] * nudge[m], g["gain"], yerr=g["se"].fillna(0.0), color=colors[m],
+                       marker=markers[m], ms=5, lw=1.6, capsize=2.5)
+    bottom.axhline(0.0, color="black", ls="--", lw=1.2)
+    bottom.set_ylabel("gain over direct (percentage points)")
+    bottom.set_title("Gain over direct, paired by seed")
+    bottom.yaxis.set_major_formatter(lambda v, _: f"{100 * v:+.0f}" if round(100 * v) else "0")
+    widths = frame.loc[frame["method"].isin(curves), "teacher_width"].dropna()
+    bottom.set_xscale("log", base=2)
+    book.label_log_axis(bottom, widths)
+    bottom.set_xlabel("teacher width (log scale)")
+    book.percent_axis(top)
+    students = sorted({int(w) for w in frame["student_width"].dropna()}) if "student_width" in frame else []
+    fig.suptitle("Students of every teacher width, by method"
+                 + (f" (students of width {students[0]})" if len(students) == 1 else ""), fontweight="bold")
+    handles, labels = top.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i].startswith("direct"))  # direct last, as in the prose
+    handles, labels = [handles[i] for i in order], [labels[i] for i in order]
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     # below the axes, where it cannot cover a curve
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize="small")
-    fig.tight_layout()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize="small", frameon=False)
     return fig
 
 
 def plot_pool_sizes(frame: pd.DataFrame, teacher_summary: dict, pool_study_sizes):
     """``hard_pool`` student error against pool size, for the two studied teachers (see :func:`run`), with each
     teacher's own test error (dotted, in its student's colour) and ``direct``'s (dashed) as horizontal lines,
-    all means over the students' seeds."""
+    all means over the students' seeds; bars are one standard error of the mean over seeds."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -854,7 +901,8 @@ def plot_pool_sizes(frame: pd.DataFrame, teacher_summary: dict, pool_study_sizes
               & frame["pool_size"].isin(pool_study_sizes)].copy()
     f["teacher"] = "hard_pool, teacher width " + f["teacher_width"].astype(int).astype(str)
     fig, ax = plt.subplots(figsize=(6.5, 4.9))
-    sns.lineplot(data=f, x="pool_size", y="test_error", hue="teacher", marker="o", errorbar=("pi", 100), ax=ax)
+    sns.lineplot(data=f, x="pool_size", y="test_error", hue="teacher", marker="o", errorbar="se", err_style="bars",
+                 ax=ax)
     colors = {line.get_label(): line.get_color() for line in ax.get_lines()}
     seeds = set(f["seed"])  # the teachers of the students' own seeds, as in the prose
     for tw in tws:
