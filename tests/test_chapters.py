@@ -60,7 +60,13 @@ def test_double_descent_smoke_through_papermill(results_dir, tmp_path):
     assert json.loads((folder / "results-draw-1-parameters.json").read_text())["data_seed"] == 1
     assert sorted(redrawn["width"].unique()) == [4, 64] and not set(redrawn["hash"]) & set(table["hash"])
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
-    assert "other draws: runs: 2 computed, 0 reused" in text and "whole chapter, each run once: runs: 8 computed" in text
+    assert "other draws: runs: 2 computed, 0 reused" in text and "whole chapter, each run once: runs: 12 computed" in text
+    # the published anchor: clean labels, width 25, both recipes on 4,000 samples and on smoke's 200
+    anchored = pd.read_csv(folder / "results-anchor.csv")
+    assert sorted(zip(anchored["n_train"], anchored["recipe"])) == [(200, "chapter"), (200, "published"),
+                                                                     (4000, "chapter"), (4000, "published")]
+    assert glued_value(nb, "anchor_sentence").startswith(
+        "In the published setting (trained for 100 steps here instead of the published 8,000), the book's 1-D CNN")
     # longer training: the same sweep for epochs_study's 40 epochs (smoke's sweep trains 20)
     longer = pd.read_csv(folder / "results-epochs-40.csv")
     assert json.loads((folder / "results-epochs-40-parameters.json").read_text())["epochs"] == 40
@@ -648,6 +654,37 @@ def test_gains_over_direct_are_paired_by_seed_on_the_main_pool():
     assert g.loc["hard_pool", "n"] == 3
     assert g.loc["hard_labeled", "gain"] == pytest.approx((0.02 - 0.01 - 0.02) / 3)
     assert g.loc["hard_labeled", "se"] == pytest.approx(pd.Series([0.02, -0.01, -0.02]).std() / 3 ** 0.5)
+
+
+def test_anchor_runs_the_published_setting_and_words_follow_the_numbers():
+    """The anchor's runs are the published CNN's setting (clean labels, width 25, Adam at 1e-2, batch 100) beside the
+    chapter's recipe, and its sentence calls the published error matched only within two points."""
+    from ddlib.chapters import anchor, double_descent as dd
+
+    p = dd.resolve_params("default")
+    plan = anchor.plan(p)
+    assert len(plan) == 4 * 5 and {c.data.label_noise for _, _, c in plan} == {0.0}
+    published = [c for n, r, c in plan if r == "published" and n == 4000]
+    assert {(c.width, c.train.lr, c.train.batch_size, c.train.steps, c.data.n_train) for c in published} == {
+        (25, 1e-2, 100, 8000, 4000)}
+    chapter = [c for n, r, c in plan if r == "chapter" and n == 1000]
+    assert {(c.train.lr, c.train.batch_size, c.train.steps) for c in chapter} == {(1e-3, 128, 300 * 7)}
+
+    def frame(big_published):
+        rows = [(4000, "published", big_published), (4000, "chapter", 0.16), (1000, "published", 0.35),
+                (1000, "chapter", 0.42)]
+        return pd.DataFrame([dict(n_train=n, recipe=r, seed=s, test_error=e) for n, r, e in rows for s in (0, 1)])
+
+    close = anchor.sentence(frame(0.073), p)
+    assert "reaches 7.3% test error over 2 seeds, close to the published 6% (1.3 points above it)" in close
+    assert "ends at 16.0%, 8.7 points above the published recipe" in close
+    assert "most of the distance between the published error and this chapter's curve is the small labeled set, " \
+           "27.7 points" in close
+    far = anchor.sentence(frame(0.10), p)
+    assert "clearly above the published 6% (4.0 points above it); the kernels differ" in far
+    assert "behave as the dataset's authors report" in close and "behave as" not in far
+    with pytest.raises(ConfigError, match="anchor_seeds must be empty for dataset 'cifar10'"):
+        dd.resolve_params("paper", anchor_seeds=[0], device="cpu")
 
 
 def test_random_features_ratios_and_setting_as_printed():

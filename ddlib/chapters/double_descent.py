@@ -20,6 +20,7 @@ from ..prose import CLEAR, as_shown, points, relation, shown_difference
 from ..runner import SweepOutcome, records_frame, run_configs
 from ..validation import (ConfigError, in_unit_interval, list_of, non_empty_ints, non_negative_int, one_of,
                           positive_float, positive_int)
+from . import anchor
 
 CHAPTER = "double-descent"
 
@@ -33,7 +34,7 @@ SWEEP_PRESETS = {
     # seconds on a laptop CPU: what the tests run
     "smoke": dict(_COMMON, model="mlp", widths=[4, 64], seeds=[0], n_train=200, n_test=500, epochs=20,
                   batch_size=50),
-    # the book build on a CPU (about 28 minutes for every run of the book on 2 cores); five seeds, as with three one seed could make a peak
+    # the book build on a CPU (about 33 minutes for every run of the book on 2 cores); five seeds, as with three one seed could make a peak
     "default": dict(_COMMON, model="cnn1d", widths=[2, 4, 8, 12, 16, 24, 32, 64], seeds=[0, 1, 2, 3, 4],
                     n_train=1000, n_test=10000, epochs=300, batch_size=128),
     # Nakkiran et al. 2019, Fig. 1: ResNet-18 widths 1..64 on CIFAR-10, 15% noise, Adam 1e-4, 4000 epochs
@@ -52,8 +53,13 @@ REDRAW_SEEDS = {"smoke": [1], "default": [1], "paper": []}
 #: Sec. 6) find the model-wise peak grows with training time; in ``default`` four times the sweep's 300 epochs
 #: (about four times its CPU time); none in ``paper``, already at 4,000 epochs.
 EPOCHS_STUDY = {"smoke": [40], "default": [1200], "paper": []}
+#: The published anchor (:mod:`ddlib.chapters.anchor`), by preset: its seeds and the steps of the published recipe
+#: (8,000 as published; fewer in ``smoke``); none in ``paper``, whose data is CIFAR, not MNIST-1D.
+ANCHOR = {"smoke": dict(anchor_seeds=[0], anchor_steps=100),
+          "default": dict(anchor_seeds=[0, 1, 2, 3, 4], anchor_steps=8000),
+          "paper": dict(anchor_seeds=[], anchor_steps=8000)}
 PRESETS = {name: dict(sweep, noise_study=NOISE_STUDY[name], redraw_seeds=REDRAW_SEEDS[name],
-                      epochs_study=EPOCHS_STUDY[name])
+                      epochs_study=EPOCHS_STUDY[name], **ANCHOR[name])
            for name, sweep in SWEEP_PRESETS.items()}
 
 
@@ -103,6 +109,12 @@ def validate(p: dict) -> None:
             lambda seed: non_negative_int("each entry of redraw_seeds", seed))
     list_of("epochs_study", p.get("epochs_study", []), "positive epoch counts",
             lambda epochs: positive_int("each entry of epochs_study", epochs))
+    list_of("anchor_seeds", p.get("anchor_seeds", []), "non-negative integers (seeds)",
+            lambda seed: non_negative_int("each entry of anchor_seeds", seed))
+    positive_int("anchor_steps", p.get("anchor_steps", 1))
+    if p.get("anchor_seeds") and p["dataset"] != "mnist1d":
+        raise ConfigError(f"anchor_seeds must be empty for dataset {p['dataset']!r}: the published anchor is "
+                          f"MNIST-1D's (got {p['anchor_seeds']})")
     positive_int("epochs", p["epochs"])
     positive_float("lr", p["lr"])
     positive_int("batch_size", p["batch_size"])
@@ -153,10 +165,11 @@ def sweep_configs(p: dict) -> list[RunConfig]:
 
 
 def planned_configs(p: dict, store=None) -> list[RunConfig]:
-    """Every run the chapter asks for: the sweep, the label-noise study's sweeps and the other draws' (trains nothing; ``store`` is
-    unused, as the runs do not depend on stored results)."""
+    """Every run the chapter asks for: the sweep, the label-noise study's sweeps, the other draws', the training-length
+    study's and the published anchor's (trains nothing; ``store`` is unused, as the runs do not depend on stored
+    results)."""
     return sweep_configs(p) + [c for _, q in _noise_study_params(p) + redraw_params(p) + _epochs_study_params(p)
-                               for c in sweep_configs(q)]
+                               for c in sweep_configs(q)] + [c for _, _, c in anchor.plan(p)]
 
 
 def _noise_study_params(p: dict) -> list[tuple[float, dict]]:
