@@ -121,8 +121,8 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # 2 teachers + direct + (4 teacher methods x 2 teachers) + oracle + the pool study's extra smaller pool; the
     # double-descent chapter's label-noise study (2 widths, 1 seed) is the peaked teachers' study's teachers, and its
     # other draw's two runs are the teacher and `direct` of this chapter's draw-1 table; its longer training's two
-    # runs are its own; `direct` at 5 and 10 epochs are two more
-    assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"])) + 2 + 2 == 28
+    # runs are its own; `direct` at 5 and 10 epochs are two more; its published anchor's four runs are its own too
+    assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"])) + 2 + 2 + 4 == 32
     # the summary's derived lists, against the table read directly (all reused: nothing trains here)
     params = kd.resolve_params("smoke")
     frame, teachers, _ = kd.run(params, progress=False)
@@ -683,8 +683,8 @@ def test_anchor_runs_the_published_setting_and_words_follow_the_numbers():
     far = anchor.sentence(frame(0.10), p)
     assert "clearly above the published 6% (4.0 points above it); the kernels differ" in far
     assert "behave as the dataset's authors report" in close and "behave as" not in far
-    with pytest.raises(ConfigError, match="anchor_seeds must be empty for dataset 'cifar10'"):
-        dd.resolve_params("paper", anchor_seeds=[0], device="cpu")
+    cifar = dd.resolve_params("paper", anchor_seeds=[0], device="cpu")
+    assert anchor.plan(cifar) == [] and anchor.sentence(frame(0.073), cifar).startswith("The anchor is for MNIST-1D")
 
 
 def test_random_features_ratios_and_setting_as_printed():
@@ -1097,8 +1097,8 @@ def test_redraws_skip_the_chapters_own_draw_and_are_validated():
     # with noise_seed 1 the chapter's own draw is (0, 1): every redraw (r, r) is another one
     assert [r for r, _ in dd.redraw_params(dict(p, noise_seed=1))] == [0, 1, 2]
     assert [r for r, _ in dd.redraw_params(dict(p, data_seed=2, noise_seed=2))] == [0, 1]
-    # main, the 40% study, the 40-epoch study, two draws; 2 widths x 1 seed each
-    assert len(dd.planned_configs(p)) == 2 * (1 + 1 + 1 + 2)
+    # main, the 40% study, the 40-epoch study, two draws; 2 widths x 1 seed each; the anchor's 2 sizes x 2 recipes
+    assert len(dd.planned_configs(p)) == 2 * (1 + 1 + 1 + 2) + 4
     with pytest.raises(ConfigError, match="each entry of redraw_seeds must be a non-negative integer"):
         dd.resolve_params("smoke", redraw_seeds=[-1])
     assert dd.PRESETS["paper"]["redraw_seeds"] == [] and dd.run_redraws(dd.PRESETS["paper"])[0] == {}

@@ -42,7 +42,10 @@ def train_config(p: dict, recipe: str, n_train: int) -> TrainConfig:
 
 def plan(p: dict) -> list[tuple[int, str, RunConfig]]:
     """``(n_train, recipe, config)`` of every anchor run: clean labels, ``cnn1d`` of the published width, the
-    published and the chapter's training-set size, both recipes, each seed of ``p["anchor_seeds"]``."""
+    published and the chapter's training-set size, both recipes, each seed of ``p["anchor_seeds"]``; none where the
+    chapter's dataset is not MNIST-1D, the only one the published number is for."""
+    if p["dataset"] != "mnist1d":
+        return []
     out = []
     for n in sorted({PUBLISHED["n_train"], p["n_train"]}, reverse=True):
         data = DataConfig(dataset=p["dataset"], n_train=n, n_test=p["n_test"], label_noise=0.0,
@@ -80,6 +83,8 @@ def sentence(frame: pd.DataFrame, p: dict) -> str:
     """What the anchor shows, words chosen by the numbers: the book's model in the published setting against the
     published error (level with it within :data:`ddlib.prose.CLEAR`), the chapter's recipe in that setting, and
     both on the chapter's training-set size."""
+    if p["dataset"] != "mnist1d":
+        return f"The anchor is for MNIST-1D; with `dataset` {p['dataset']} it is not run."
     if frame.empty:
         return "The anchor was not run here (`anchor_seeds` is empty)."
     err = frame.groupby(["n_train", "recipe"])["test_error"].mean()

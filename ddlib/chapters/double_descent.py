@@ -112,9 +112,6 @@ def validate(p: dict) -> None:
     list_of("anchor_seeds", p.get("anchor_seeds", []), "non-negative integers (seeds)",
             lambda seed: non_negative_int("each entry of anchor_seeds", seed))
     positive_int("anchor_steps", p.get("anchor_steps", 1))
-    if p.get("anchor_seeds") and p["dataset"] != "mnist1d":
-        raise ConfigError(f"anchor_seeds must be empty for dataset {p['dataset']!r}: the published anchor is "
-                          f"MNIST-1D's (got {p['anchor_seeds']})")
     positive_int("epochs", p["epochs"])
     positive_float("lr", p["lr"])
     positive_int("batch_size", p["batch_size"])
