@@ -639,9 +639,8 @@ def test_distillation_plot_keeps_its_legend_off_the_curves():
 
 
 def test_gains_over_direct_are_paired_by_seed_on_the_main_pool():
-    """The right panel's gain is direct's error minus the student's on the same seed: noise shared by a seed
-    cancels (a constant gain has no spread), a pool method is read on the main pool only, a seed without its
-    direct run is left out."""
+    """The bottom panel's gain is direct's error minus the student's on the same seed (a constant gain has no
+    spread), a pool method is read on the main pool only, a seed without its direct run is left out."""
     from ddlib.chapters.distillation import gains_over_direct
 
     rows = [("direct", None, 0, s, 0.60 + 0.05 * s) for s in (0, 1, 2)]
@@ -678,8 +677,11 @@ def test_anchor_runs_the_published_setting_and_words_follow_the_numbers():
     close = anchor.sentence(frame(0.073), p)
     assert "reaches 7.3% test error over 2 seeds, close to the published 6% (1.3 points above it)" in close
     assert "ends at 16.0%, 8.7 points above the published recipe" in close
-    assert "most of the distance between the published error and this chapter's curve is the small labeled set, " \
-           "27.7 points" in close
+    assert ("with the published recipe, going from 4,000 samples to 1,000 costs 27.7 points, more than the chapter's "
+            "recipe costs on 4,000 (8.7 points), before any label noise.") in close
+    bigger = anchor.sentence(frame(0.073).replace({1000: 8000}), dict(p, n_train=8000))
+    assert "On the chapter's 8,000 clean samples the published recipe gives 35.0% and the chapter's 42.0%. " in bigger
+    assert anchor.table(frame(0.073).iloc[:0]).empty and anchor.plan(dict(p, anchor_seeds=[])) == []
     far = anchor.sentence(frame(0.10), p)
     assert "clearly above the published 6% (4.0 points above it); the kernels differ" in far
     assert "behave as the dataset's authors report" in close and "behave as" not in far

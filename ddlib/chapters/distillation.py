@@ -813,9 +813,11 @@ def method_pool(method: str, p: dict) -> int:
 
 
 def gains_over_direct(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
-    """For each teacher method and teacher width: the seed-paired gain over ``direct``, ``direct``'s test error
-    minus the student's on the same seed, as its mean (``gain``), :func:`standard_error` (``se``) and number of
-    seeds (``n``). A positive gain means the student beats the student trained on the labeled data alone."""
+    """For each teacher method and teacher width: the gain over ``direct``, ``direct``'s test error minus the
+    student's on the same seed, as its mean (``gain``), :func:`standard_error` (``se``) and number of seeds (``n``).
+    A positive gain means the student beats the student trained on the labeled data alone. ``direct`` of seed ``s``
+    starts from seed ``s`` and a distilled student from ``s`` + 1000, so the two share no randomness and the pairing
+    removes no noise: ``se`` is the standard error of a difference of two independent errors."""
     direct = errors_by_seed(frame, "direct")
     rows = []
     for method in TEACHER_METHODS:
@@ -833,15 +835,15 @@ def plot_methods(frame: pd.DataFrame, p: dict):
     """Two panels against teacher width (log axis), one above the other. Top: each method's test error and the teacher's (over the
     student seeds, :func:`paired`), mean ± standard error over seeds, the curves nudged sideways so that their bars
     do not hide each other, ``direct`` as a dashed line over its own ± standard error. Bottom: each method's
-    seed-paired gain over ``direct`` (:func:`gains_over_direct`), mean ± standard error; above zero the student
-    beats ``direct``. Seed noise that all methods share (one seed's teacher is better than another's) cancels in
-    the bottom panel, so it shows differences that the top panel's bars hide."""
+    gain over ``direct`` (:func:`gains_over_direct`), mean ± standard error; above zero the student beats
+    ``direct``. With one seed there are no bars."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     pool = p["pool_size"]
     frame = paired(frame, p)
-    curves = ["teacher", *[m for m in TEACHER_METHODS if (frame["method"] == m).any()]]
+    curves = ["teacher", *[m for m in TEACHER_METHODS
+                           if ((frame["method"] == m) & (frame["pool_size"] == method_pool(m, p))).any()]]
     colors = dict(zip(["teacher", *TEACHER_METHODS], sns.color_palette(book.PALETTE)))
     markers = dict(zip(["teacher", *TEACHER_METHODS], "osD^v"))
     nudge = {m: 2 ** (0.045 * (i - (len(curves) - 1) / 2)) for i, m in enumerate(curves)}  # x factor, log axis
@@ -870,8 +872,8 @@ def plot_methods(frame: pd.DataFrame, p: dict):
                        marker=markers[m], ms=5, lw=1.6, capsize=2.5)
     bottom.axhline(0.0, color="black", ls="--", lw=1.2)
     bottom.set_ylabel("gain over direct (percentage points)")
-    bottom.set_title("Gain over direct, paired by seed")
-    bottom.yaxis.set_major_formatter(lambda v, _: f"{100 * v:+.0f}" if round(100 * v) else "0")
+    bottom.set_title("Gain over direct")
+    bottom.yaxis.set_major_formatter(lambda v, _: "0" if abs(v) < 1e-9 else f"{100 * v:+g}")
     widths = frame.loc[frame["method"].isin(curves), "teacher_width"].dropna()
     bottom.set_xscale("log", base=2)
     book.label_log_axis(bottom, widths)
