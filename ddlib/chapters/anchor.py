@@ -16,28 +16,20 @@ much the chapter's recipe.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from .. import book
 from ..config import RunConfig, TrainConfig
-from ..data import DataConfig
 from ..prose import CLEAR, plural, points, relation, shown_difference
 from ..runner import SweepOutcome, records_frame, run_configs
+from . import double_descent as dd
 
 #: Greydanus & Kobak's CNN on MNIST-1D (README table and notebooks/train.py of github.com/greydanus/mnist1d).
 PUBLISHED = dict(model="cnn1d", width=25, n_train=4000, optimizer="adam", lr=1e-2, batch_size=100, steps=8000,
                  test_accuracy=0.94)
 RECIPES = ("published", "chapter")
-
-
-def train_config(p: dict, recipe: str, n_train: int) -> TrainConfig:
-    """The published recipe (with ``p["anchor_steps"]`` steps) or the chapter's (its optimizer, learning rate and
-    batch, ``p["epochs"]`` passes over ``n_train`` samples)."""
-    if recipe == "published":
-        return TrainConfig(optimizer=PUBLISHED["optimizer"], lr=PUBLISHED["lr"], batch_size=PUBLISHED["batch_size"],
-                           steps=p["anchor_steps"])
-    return TrainConfig(optimizer=p["optimizer"], lr=p["lr"], batch_size=p["batch_size"],
-                       steps=p["epochs"] * (n_train // p["batch_size"]))
 
 
 def plan(p: dict) -> list[tuple[int, str, RunConfig]]:
@@ -46,14 +38,15 @@ def plan(p: dict) -> list[tuple[int, str, RunConfig]]:
     chapter's dataset is not MNIST-1D, the only one the published number is for."""
     if p["dataset"] != "mnist1d" or not p.get("anchor_seeds"):
         return []
+    published = TrainConfig(optimizer=PUBLISHED["optimizer"], lr=PUBLISHED["lr"], batch_size=PUBLISHED["batch_size"],
+                             steps=p["anchor_steps"])
     out = []
     for n in sorted({PUBLISHED["n_train"], p["n_train"]}, reverse=True):
-        data = DataConfig(dataset=p["dataset"], n_train=n, n_test=p["n_test"], label_noise=0.0,
-                          noise_seed=p["noise_seed"], data_seed=p["data_seed"])
+        q = dict(p, n_train=n, label_noise=0.0, model=PUBLISHED["model"])  # the chapter's recipe on clean labels
         for recipe in RECIPES:
-            train = train_config(p, recipe, n)
-            out += [(n, recipe, RunConfig(data=data, model=PUBLISHED["model"], width=PUBLISHED["width"], train=train,
-                                          init_seed=s, order_seed=s)) for s in p.get("anchor_seeds", [])]
+            for s in p["anchor_seeds"]:
+                config = dd.run_config(q, PUBLISHED["width"], s)
+                out.append((n, recipe, dataclasses.replace(config, train=published) if recipe == "published" else config))
     return out
 
 
@@ -66,7 +59,7 @@ def run(p: dict, folder_params: dict | None = None, **kwargs) -> tuple[pd.DataFr
     outcome = run_configs([c for _, _, c in planned], device=p["device"], **kwargs)
     frame = records_frame(outcome.records)[["n_train", "seed", "train_error", "test_error", "hash"]]
     frame.insert(1, "recipe", [recipe for _, recipe, _ in planned])
-    book.write_table(frame, "double-descent", p, "results-anchor.csv", folder_params)
+    book.write_table(frame, dd.CHAPTER, p, "results-anchor.csv", folder_params)
     return frame, outcome
 
 

@@ -20,7 +20,6 @@ from ..prose import CLEAR, as_shown, points, relation, shown_difference
 from ..runner import SweepOutcome, records_frame, run_configs
 from ..validation import (ConfigError, in_unit_interval, list_of, non_empty_ints, non_negative_int, one_of,
                           positive_float, positive_int)
-from . import anchor
 
 CHAPTER = "double-descent"
 
@@ -165,6 +164,8 @@ def planned_configs(p: dict, store=None) -> list[RunConfig]:
     """Every run the chapter asks for: the sweep, the label-noise study's sweeps, the other draws', the training-length
     study's and the published anchor's (trains nothing; ``store`` is unused, as the runs do not depend on stored
     results)."""
+    from . import anchor  # anchor builds its runs with run_config, from this module
+
     return sweep_configs(p) + [c for _, q in _noise_study_params(p) + redraw_params(p) + _epochs_study_params(p)
                                for c in sweep_configs(q)] + [c for _, _, c in anchor.plan(p)]
 
