@@ -1,4 +1,5 @@
 """Every chapter at its smoke preset through papermill; every notebook pair in sync and clean."""
+import dataclasses
 import glob
 import json
 import os
@@ -60,7 +61,7 @@ def test_double_descent_smoke_through_papermill(results_dir, tmp_path):
     assert json.loads((folder / "results-draw-1-parameters.json").read_text())["data_seed"] == 1
     assert sorted(redrawn["width"].unique()) == [4, 64] and not set(redrawn["hash"]) & set(table["hash"])
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
-    assert "other draws: runs: 2 computed, 0 reused" in text and "whole chapter, each run once: runs: 12 computed" in text
+    assert "other draws: runs: 2 computed, 0 reused" in text and "whole chapter, each run once: runs: 14 computed" in text
     # the published anchor: clean labels, width 25, both recipes on 4,000 samples and on smoke's 200
     anchored = pd.read_csv(folder / "results-anchor.csv")
     assert sorted(zip(anchored["n_train"], anchored["recipe"])) == [(200, "chapter"), (200, "published"),
@@ -73,6 +74,11 @@ def test_double_descent_smoke_through_papermill(results_dir, tmp_path):
     assert sorted(longer["width"].unique()) == [4, 64] and not set(longer["hash"]) & set(table["hash"])
     assert glued_value(nb, "epochs_study_sentence").startswith("Trained for 40 epochs instead of 20, the same rule")
     assert glued_value(nb, "redraw_sentence").startswith("With another draw of the data (`data_seed` = `noise_seed` = 1")
+    # the published learning rate: the same sweep at lr_study's 0.01 (smoke's sweep trains at 0.001)
+    faster = pd.read_csv(folder / "results-lr-0.01.csv")
+    assert json.loads((folder / "results-lr-0.01-parameters.json").read_text())["lr"] == 0.01
+    assert sorted(faster["width"].unique()) == [4, 64] and not set(faster["hash"]) & set(table["hash"])
+    assert glued_value(nb, "lr_study_sentence").startswith("At learning rate 0.01 instead of 0.001, the same rule")
 
 
 def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
@@ -121,8 +127,9 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # 2 teachers + direct + (4 teacher methods x 2 teachers) + oracle + the pool study's extra smaller pool; the
     # double-descent chapter's label-noise study (2 widths, 1 seed) is the peaked teachers' study's teachers, and its
     # other draw's two runs are the teacher and `direct` of this chapter's draw-1 table; its longer training's two
-    # runs are its own; `direct` at 5 and 10 epochs are two more; its published anchor's four runs are its own too
-    assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"])) + 2 + 2 + 4 == 32
+    # runs are its own; `direct` at 5 and 10 epochs are two more; its published anchor's four runs and its learning-rate
+    # study's two are its own too
+    assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"])) + 2 + 2 + 4 + 2 == 34
     # the summary's derived lists, against the table read directly (all reused: nothing trains here)
     params = kd.resolve_params("smoke")
     frame, teachers, _ = kd.run(params, progress=False)
@@ -1274,6 +1281,29 @@ def test_the_epochs_study_is_validated_and_worded_like_the_other_studies():
     assert text.startswith("Trained for 1,200 epochs instead of 300, the same rule finds that")
     assert "at 300 (" in text and "first to fit the noisy labels" in text
     assert dd.epochs_study_sentence(base, {}, p).startswith("No other training length was run here")
+
+
+def test_the_learning_rate_study_changes_the_step_size_alone_and_is_worded_like_the_other_studies():
+    from ddlib.chapters import double_descent as dd
+
+    assert dd.resolve_params("smoke", lr_study="0.003,0.01")["lr_study"] == [0.003, 0.01]
+    for bad in ([0], [-0.01], ["fast"]):
+        with pytest.raises(ConfigError, match=r"each entry of lr_study must be a finite number > 0"):
+            dd.resolve_params("smoke", lr_study=bad)
+    # the chapter's own rate is its main sweep, not run again; every other setting is the main sweep's
+    p = dd.resolve_params("smoke", lr_study=[0.001, 0.01])
+    ((lr, q),) = dd._lr_study_params(p)
+    assert lr == 0.01 and {k for k in p if p[k] != q[k]} == {"lr"}
+    assert {c.train.lr for c in dd.sweep_configs(q)} == {0.01}
+    assert {dataclasses.replace(c, train=dataclasses.replace(c.train, lr=p["lr"])) for c in dd.sweep_configs(q)} == set(
+        dd.sweep_configs(p))
+    assert dd.PRESETS["paper"]["lr_study"] == [] and dd.run_lr_study(dd.PRESETS["paper"])[0] == {}
+    p = dd.resolve_params("default")
+    base = dd.summarize(_dd_frame(_PEAK_WIDEST_NOT_BEST))
+    text = dd.lr_study_sentence(base, {0.01: base}, p)
+    assert text.startswith("At learning rate 0.01 instead of 0.001, the same rule finds that")
+    assert "at 0.001 (" in text and "first to fit the noisy labels" in text
+    assert dd.lr_study_sentence(base, {}, p).startswith("No other learning rate was run here")
 
 
 def test_direct_stopped_early_is_chosen_on_the_validation_set_and_compared_seed_by_seed():

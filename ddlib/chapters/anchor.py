@@ -112,5 +112,6 @@ def sentence(frame: pd.DataFrame, p: dict) -> str:
         else:
             text += ". "
     text += ("The chapter keeps its own recipe, the same for every width and for the distillation chapter's students; "
-             "it was not tuned, and whether a tuned one changes the shape of the curve is not tested here.")
+             "it was not tuned. The next section asks whether the published learning rate changes the shape of the "
+             "curve.")
     return text

@@ -52,13 +52,17 @@ REDRAW_SEEDS = {"smoke": [1], "default": [1], "paper": []}
 #: Sec. 6) find the model-wise peak grows with training time; in ``default`` four times the sweep's 300 epochs
 #: (about four times its CPU time); none in ``paper``, already at 4,000 epochs.
 EPOCHS_STUDY = {"smoke": [40], "default": [1200], "paper": []}
+#: Other learning rates, by preset: each entry runs the sweep again at that learning rate, because the published
+#: anchor (:mod:`ddlib.chapters.anchor`) finds the sweep's rate far from the best one for this model; in ``default``
+#: the anchor's published rate, ten times the sweep's; none in ``paper``, for its GPU cost.
+LR_STUDY = {"smoke": [1e-2], "default": [1e-2], "paper": []}
 #: The published anchor (:mod:`ddlib.chapters.anchor`), by preset: its seeds and the steps of the published recipe
 #: (8,000 as published; fewer in ``smoke``); none in ``paper``, whose data is CIFAR, not MNIST-1D.
 ANCHOR = {"smoke": dict(anchor_seeds=[0], anchor_steps=100),
           "default": dict(anchor_seeds=[0, 1, 2, 3, 4], anchor_steps=8000),
           "paper": dict(anchor_seeds=[], anchor_steps=8000)}
 PRESETS = {name: dict(sweep, noise_study=NOISE_STUDY[name], redraw_seeds=REDRAW_SEEDS[name],
-                      epochs_study=EPOCHS_STUDY[name], **ANCHOR[name])
+                      epochs_study=EPOCHS_STUDY[name], lr_study=LR_STUDY[name], **ANCHOR[name])
            for name, sweep in SWEEP_PRESETS.items()}
 
 
@@ -108,6 +112,8 @@ def validate(p: dict) -> None:
             lambda seed: non_negative_int("each entry of redraw_seeds", seed))
     list_of("epochs_study", p.get("epochs_study", []), "positive epoch counts",
             lambda epochs: positive_int("each entry of epochs_study", epochs))
+    list_of("lr_study", p.get("lr_study", []), "positive learning rates",
+            lambda rate: positive_float("each entry of lr_study", rate))
     list_of("anchor_seeds", p.get("anchor_seeds", []), "non-negative integers (seeds)",
             lambda seed: non_negative_int("each entry of anchor_seeds", seed))
     positive_int("anchor_steps", p.get("anchor_steps", 1))
@@ -162,26 +168,34 @@ def sweep_configs(p: dict) -> list[RunConfig]:
 
 def planned_configs(p: dict, store=None) -> list[RunConfig]:
     """Every run the chapter asks for: the sweep, the label-noise study's sweeps, the other draws', the training-length
-    study's and the published anchor's (trains nothing; ``store`` is unused, as the runs do not depend on stored
-    results)."""
+    study's, the published anchor's and the learning-rate study's (trains nothing; ``store`` is unused, as the runs
+    do not depend on stored results)."""
     from . import anchor  # anchor builds its runs with run_config, from this module
 
-    return sweep_configs(p) + [c for _, q in _noise_study_params(p) + redraw_params(p) + _epochs_study_params(p)
-                               for c in sweep_configs(q)] + [c for _, _, c in anchor.plan(p)]
+    studies = _noise_study_params(p) + redraw_params(p) + _epochs_study_params(p) + _lr_study_params(p)
+    return sweep_configs(p) + [c for _, q in studies for c in sweep_configs(q)] + [c for _, _, c in anchor.plan(p)]
+
+
+def _one_knob_study(p: dict, study: str, knob: str, cast) -> list[tuple]:
+    """``(value, parameters)`` of each sweep of a study that changes one parameter: ``p`` with ``p[knob]`` set to each
+    value of ``p[study]`` (as ``cast``) but ``p[knob]`` itself, whose sweep is the chapter's main one."""
+    return [(cast(v), dict(p, **{knob: cast(v)})) for v in p.get(study, []) if v != p[knob]]
 
 
 def _noise_study_params(p: dict) -> list[tuple[float, dict]]:
-    """``(rate, parameters)`` of each sweep of the label-noise study: ``p`` at each rate of ``p["noise_study"]``
-    but ``p["label_noise"]`` itself (that sweep is the chapter's main one: ``-p label_noise 0.4`` with the
-    ``default`` preset runs 0 and 0.4, and no third sweep)."""
-    return [(float(level), dict(p, label_noise=level)) for level in p.get("noise_study", [])
-            if level != p["label_noise"]]
+    """``(rate, parameters)`` of each sweep of the label-noise study (``-p label_noise 0.4`` with the ``default``
+    preset runs 0 and 0.4, and no third sweep)."""
+    return _one_knob_study(p, "noise_study", "label_noise", float)
 
 
 def _epochs_study_params(p: dict) -> list[tuple[int, dict]]:
-    """``(epochs, parameters)`` of each sweep of the training-length study: ``p`` with each epoch count of
-    ``p["epochs_study"]`` but ``p["epochs"]`` itself (that sweep is the chapter's main one)."""
-    return [(int(e), dict(p, epochs=int(e))) for e in p.get("epochs_study", []) if e != p["epochs"]]
+    """``(epochs, parameters)`` of each sweep of the training-length study."""
+    return _one_knob_study(p, "epochs_study", "epochs", int)
+
+
+def _lr_study_params(p: dict) -> list[tuple[float, dict]]:
+    """``(learning rate, parameters)`` of each sweep of the learning-rate study."""
+    return _one_knob_study(p, "lr_study", "lr", float)
 
 
 def run(p: dict, table: str = "results.csv", folder_params: dict | None = None, **kwargs
@@ -237,17 +251,38 @@ def run_epochs_study(p: dict, **kwargs) -> tuple[dict[int, pd.DataFrame], SweepO
     return _run_studies(p, _epochs_study_params(p), "results-epochs-{}.csv", **kwargs)
 
 
+def run_lr_study(p: dict, **kwargs) -> tuple[dict[float, pd.DataFrame], SweepOutcome]:
+    """The sweep again at each learning rate of ``p["lr_study"]`` (the same widths, seeds, data, labels, batch and
+    epochs; only the step size changes), each written to ``results-lr-<rate>.csv`` beside the sweep's table. Returns
+    ``{rate: frame}`` (empty where none) and the runs of all of them as one outcome."""
+    return _run_studies(p, _lr_study_params(p), "results-lr-{:g}.csv", **kwargs)
+
+
 def epochs_study_sentence(base: dict, studies: dict[int, dict], p: dict) -> str:
     """What longer training does to the curve, from :func:`summarize` of the main sweep (``base``, at ``p["epochs"]``)
     and of each sweep of the study (``studies``, by epoch count), one paragraph per length (:func:`_comparison`)."""
     if not studies:
         return ("No other training length was run here (`epochs_study` is empty, or holds only the sweep's own "
                 "length).")
+    return _knob_paragraphs(base, studies, p, lambda n: f"Trained for {n:,} epochs instead of {p['epochs']:,}",
+                            lambda n: f"at {n:,} epochs", f"at {p['epochs']:,}")
+
+
+def lr_study_sentence(base: dict, studies: dict[float, dict], p: dict) -> str:
+    """What another learning rate does to the curve, from :func:`summarize` of the main sweep (``base``, at
+    ``p["lr"]``) and of each sweep of the study (``studies``, by rate), one paragraph per rate (:func:`_comparison`)."""
+    if not studies:
+        return "No other learning rate was run here (`lr_study` is empty, or holds only the sweep's own rate)."
+    return _knob_paragraphs(base, studies, p, lambda lr: f"At learning rate {lr:g} instead of {p['lr']:g}",
+                            lambda lr: f"at learning rate {lr:g}", f"at {p['lr']:g}")
+
+
+def _knob_paragraphs(base: dict, studies: dict, p: dict, opening, at, base_at: str) -> str:
+    """One :func:`_comparison` paragraph per sweep of a study that changes a training knob (not the labels), the
+    sweeps' own words from ``opening(value)`` and ``at(value)``."""
     labels = _labels(p["label_noise"])
-    return "\n\n".join(_comparison(
-        base, s, opening=f"Trained for {n:,} epochs instead of {p['epochs']:,}", at=f"at {n:,} epochs",
-        base_at=f"at {p['epochs']:,}", where=f"at {n:,} epochs", labels=labels, base_labels=labels)
-        for n, s in studies.items())
+    return "\n\n".join(_comparison(base, s, opening=opening(v), at=at(v), base_at=base_at, where=at(v), labels=labels,
+                                    base_labels=labels) for v, s in studies.items())
 
 
 def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: float) -> str:
@@ -634,19 +669,34 @@ def plot_epochs(base: pd.DataFrame, studies: dict[int, pd.DataFrame], p: dict):
     return plot_sweeps(curves, "The same sweep trained for longer")
 
 
-def plot_sweeps(frames: dict[str, pd.DataFrame], title: str):
+def plot_lr(base: pd.DataFrame, studies: dict[float, pd.DataFrame], p: dict):
+    """Test and train error against width for the chapter's learning rate (``base``) and each of the study's
+    (``{rate: frame}``), seeds as a band: a rate changes how well the noisy labels are fitted, so train error is
+    drawn too."""
+    curves = {f"learning rate {lr:g}": f for lr, f in sorted({p["lr"]: base, **studies}.items())}
+    return plot_sweeps(curves, "The same sweep at another learning rate", train=True)
+
+
+def plot_sweeps(frames: dict[str, pd.DataFrame], title: str, train: bool = False):
     """Test error against width (log axis), one curve per sweep (``{label: frame}``, in order), seeds as a band
-    (lowest to highest)."""
+    (lowest to highest); with ``train``, each sweep's train error too, dashed in the same colour."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     long = pd.concat([f.assign(sweep=label) for label, f in frames.items()])
+    y, style, ylabel = "test_error", None, "test error (clean labels)"
+    if train:
+        fitted = _labels(float(long["label_noise"].max()))
+        long = long.melt(id_vars=["width", "seed", "sweep"], value_vars=["test_error", "train_error"],
+                         var_name="split", value_name="error")
+        long["split"] = long["split"].map({"test_error": "test (clean labels)", "train_error": f"train ({fitted})"})
+        y, style, ylabel = "error", "split", "error"
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
-    sns.lineplot(data=long, x="width", y="test_error", hue="sweep", marker="o", errorbar=("pi", 100), ax=ax)
+    sns.lineplot(data=long, x="width", y=y, hue="sweep", style=style, marker="o", errorbar=("pi", 100), ax=ax)
     ax.set_xscale("log", base=2)
     book.label_log_axis(ax, long["width"])
     ax.set_xlabel("model width (log scale)")
-    ax.set_ylabel("test error (clean labels)")
+    ax.set_ylabel(ylabel)
     book.percent_axis(ax)
     ax.legend(title=None, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=min(len(frames), 3), fontsize="small")
     ax.set_title(title)
