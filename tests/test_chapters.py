@@ -1284,7 +1284,7 @@ def test_the_epochs_study_is_validated_and_worded_like_the_other_studies():
 
 
 def test_the_learning_rate_study_changes_the_step_size_alone_and_is_worded_like_the_other_studies():
-    from ddlib.chapters import double_descent as dd
+    from ddlib.chapters import anchor, double_descent as dd
 
     assert dd.resolve_params("smoke", lr_study="0.003,0.01")["lr_study"] == [0.003, 0.01]
     for bad in ([0], [-0.01], ["fast"]):
@@ -1298,12 +1298,39 @@ def test_the_learning_rate_study_changes_the_step_size_alone_and_is_worded_like_
     assert {dataclasses.replace(c, train=dataclasses.replace(c.train, lr=p["lr"])) for c in dd.sweep_configs(q)} == set(
         dd.sweep_configs(p))
     assert dd.PRESETS["paper"]["lr_study"] == [] and dd.run_lr_study(dd.PRESETS["paper"])[0] == {}
+    # default's study is the published anchor's rate
+    assert dd.PRESETS["default"]["lr_study"] == [anchor.PUBLISHED["lr"]]
     p = dd.resolve_params("default")
-    base = dd.summarize(_dd_frame(_PEAK_WIDEST_NOT_BEST))
-    text = dd.lr_study_sentence(base, {0.01: base}, p)
-    assert text.startswith("At learning rate 0.01 instead of 0.001, the same rule finds that")
-    assert "at 0.001 (" in text and "first to fit the noisy labels" in text
+    base, faster = dd.summarize(_dd_frame(_MONOTONE)), dd.summarize(_dd_frame(_PEAK_WIDEST_NOT_BEST))
+    text = dd.lr_study_sentence(base, {0.01: faster}, p)
+    # the study's sweep first (a peak at width 8), the chapter's second (width 4 the first to fit)
+    assert text.startswith("At learning rate 0.01 instead of 0.001, the same rule finds that this run shows double "
+                           "descent. Near the threshold (width 8 is the first to fit the noisy labels), width 8's test "
+                           "error is 6.0 points above width 2's, the best narrower one; at 0.001 (width 4 is the first "
+                           "to fit the noisy labels)")
+    assert text.endswith("The widest model (33.0%, against 10.0% at 0.001) is no longer the best of the sweep: width "
+                         "2's is 3.0 points lower.")
     assert dd.lr_study_sentence(base, {}, p).startswith("No other learning rate was run here")
+    # the anchor's last sentence says what the next section runs
+    assert anchor._next_section(p) == "The next section runs the sweep again at the published learning rate, 0.01."
+    assert "asks for none here" in anchor._next_section(dict(p, lr=0.01))  # the study's rate is the sweep's own
+    assert "the published one not among them" in anchor._next_section(dict(p, lr_study=[0.003]))
+
+
+def test_the_learning_rate_figure_draws_train_error_dashed_and_names_only_curves_in_its_legend():
+    from ddlib.chapters import double_descent as dd
+
+    p = dd.resolve_params("default")
+    base, faster = (_dd_frame(c).assign(label_noise=0.2) for c in (_MONOTONE, _PEAK_WIDEST_NOT_BEST))
+    fig = dd.plot_lr(base, {0.01: faster}, p)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["learning rate 0.001", "learning rate 0.01", "test (clean labels)", "train (noisy labels)"]
+    # a solid test curve and a dashed train curve per rate, the train curve of the chapter's rate at its train errors
+    styles = {(ln.get_color(), ln.get_linestyle()) for ln in ax.get_lines() if len(ln.get_xdata()) == len(_MONOTONE)}
+    assert {style for _, style in styles} == {"-", "--"} and len(styles) == 4
+    train = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--" and len(ln.get_xdata()) == len(_MONOTONE)]
+    assert sorted(tuple(ln.get_ydata()) for ln in train)[0] == tuple(tr for tr, _ in _MONOTONE.values())
 
 
 def test_direct_stopped_early_is_chosen_on_the_validation_set_and_compared_seed_by_seed():

@@ -112,6 +112,16 @@ def sentence(frame: pd.DataFrame, p: dict) -> str:
         else:
             text += ". "
     text += ("The chapter keeps its own recipe, the same for every width and for the distillation chapter's students; "
-             "it was not tuned. The next section asks whether the published learning rate changes the shape of the "
-             "curve.")
+             "it was not tuned. " + _next_section(p))
+
+
+def _next_section(p: dict) -> str:
+    """What the learning-rate study of the next section runs, against the published rate."""
+    others = [lr for lr in p.get("lr_study", []) if lr != p["lr"]]
+    if PUBLISHED["lr"] in others:
+        return f"The next section runs the sweep again at the published learning rate, {PUBLISHED['lr']:g}."
+    if others:
+        return ("The next section runs the sweep again at the learning rates of `lr_study`, the published one not "
+                "among them.")
+    return "The next section would run the sweep again at other learning rates; `lr_study` asks for none here."
     return text

@@ -52,9 +52,9 @@ REDRAW_SEEDS = {"smoke": [1], "default": [1], "paper": []}
 #: Sec. 6) find the model-wise peak grows with training time; in ``default`` four times the sweep's 300 epochs
 #: (about four times its CPU time); none in ``paper``, already at 4,000 epochs.
 EPOCHS_STUDY = {"smoke": [40], "default": [1200], "paper": []}
-#: Other learning rates, by preset: each entry runs the sweep again at that learning rate, because the published
-#: anchor (:mod:`ddlib.chapters.anchor`) finds the sweep's rate far from the best one for this model; in ``default``
-#: the anchor's published rate, ten times the sweep's; none in ``paper``, for its GPU cost.
+#: Other learning rates, by preset: each entry runs the sweep again at that learning rate; in ``default`` the published
+#: anchor's rate (:data:`ddlib.chapters.anchor.PUBLISHED`, ten times the sweep's), a tested equality; none in ``paper``,
+#: for its GPU cost.
 LR_STUDY = {"smoke": [1e-2], "default": [1e-2], "paper": []}
 #: The published anchor (:mod:`ddlib.chapters.anchor`), by preset: its seeds and the steps of the published recipe
 #: (8,000 as published; fewer in ``smoke``); none in ``paper``, whose data is CIFAR, not MNIST-1D.
@@ -168,7 +168,7 @@ def sweep_configs(p: dict) -> list[RunConfig]:
 
 def planned_configs(p: dict, store=None) -> list[RunConfig]:
     """Every run the chapter asks for: the sweep, the label-noise study's sweeps, the other draws', the training-length
-    study's, the published anchor's and the learning-rate study's (trains nothing; ``store`` is unused, as the runs
+    study's, the learning-rate study's and the published anchor's (trains nothing; ``store`` is unused, as the runs
     do not depend on stored results)."""
     from . import anchor  # anchor builds its runs with run_config, from this module
 
@@ -671,25 +671,25 @@ def plot_epochs(base: pd.DataFrame, studies: dict[int, pd.DataFrame], p: dict):
 
 def plot_lr(base: pd.DataFrame, studies: dict[float, pd.DataFrame], p: dict):
     """Test and train error against width for the chapter's learning rate (``base``) and each of the study's
-    (``{rate: frame}``), seeds as a band: a rate changes how well the noisy labels are fitted, so train error is
-    drawn too."""
+    (``{rate: frame}``), seeds as a band: train error is drawn too, as a rate may change which widths fit their
+    training labels."""
     curves = {f"learning rate {lr:g}": f for lr, f in sorted({p["lr"]: base, **studies}.items())}
-    return plot_sweeps(curves, "The same sweep at another learning rate", train=True)
+    return plot_sweeps(curves, "The same sweep at another learning rate", train=_labels(p["label_noise"]))
 
 
-def plot_sweeps(frames: dict[str, pd.DataFrame], title: str, train: bool = False):
+def plot_sweeps(frames: dict[str, pd.DataFrame], title: str, train: str | None = None):
     """Test error against width (log axis), one curve per sweep (``{label: frame}``, in order), seeds as a band
-    (lowest to highest); with ``train``, each sweep's train error too, dashed in the same colour."""
+    (lowest to highest); with ``train`` (what the models were fitted to: "noisy labels"), each sweep's train error
+    too, dashed in the same colour."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     long = pd.concat([f.assign(sweep=label) for label, f in frames.items()])
     y, style, ylabel = "test_error", None, "test error (clean labels)"
     if train:
-        fitted = _labels(float(long["label_noise"].max()))
         long = long.melt(id_vars=["width", "seed", "sweep"], value_vars=["test_error", "train_error"],
                          var_name="split", value_name="error")
-        long["split"] = long["split"].map({"test_error": "test (clean labels)", "train_error": f"train ({fitted})"})
+        long["split"] = long["split"].map({"test_error": "test (clean labels)", "train_error": f"train ({train})"})
         y, style, ylabel = "error", "split", "error"
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
     sns.lineplot(data=long, x="width", y=y, hue="sweep", style=style, marker="o", errorbar=("pi", 100), ax=ax)
@@ -698,7 +698,10 @@ def plot_sweeps(frames: dict[str, pd.DataFrame], title: str, train: bool = False
     ax.set_xlabel("model width (log scale)")
     ax.set_ylabel(ylabel)
     book.percent_axis(ax)
-    ax.legend(title=None, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=min(len(frames), 3), fontsize="small")
+    # with hue and style, seaborn heads each group with its column's name; the entries alone are the legend
+    handles, labels = zip(*[(h, t) for h, t in zip(*ax.get_legend_handles_labels()) if t not in ("sweep", "split")])
+    ax.legend(handles, labels, title=None, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+              ncol=min(len(labels), 3 if not train else 2), fontsize="small")
     ax.set_title(title)
     fig.tight_layout()
     return fig
