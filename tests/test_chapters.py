@@ -692,6 +692,7 @@ def test_anchor_runs_the_published_setting_and_words_follow_the_numbers():
     far = anchor.sentence(frame(0.10), p)
     assert "clearly above the published 6% (4.0 points above it); the kernels differ" in far
     assert "behave as the dataset's authors report" in close and "behave as" not in far
+    assert close.endswith("it was not tuned. The next section runs the sweep again at the published learning rate, 0.01.")
     cifar = dd.resolve_params("paper", anchor_seeds=[0], device="cpu")
     assert anchor.plan(cifar) == [] and anchor.sentence(frame(0.073), cifar).startswith("The anchor is for MNIST-1D")
 

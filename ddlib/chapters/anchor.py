@@ -113,6 +113,7 @@ def sentence(frame: pd.DataFrame, p: dict) -> str:
             text += ". "
     text += ("The chapter keeps its own recipe, the same for every width and for the distillation chapter's students; "
              "it was not tuned. " + _next_section(p))
+    return text
 
 
 def _next_section(p: dict) -> str:
@@ -124,4 +125,3 @@ def _next_section(p: dict) -> str:
         return ("The next section runs the sweep again at the learning rates of `lr_study`, the published one not "
                 "among them.")
     return "The next section would run the sweep again at other learning rates; `lr_study` asks for none here."
-    return text
