@@ -1107,8 +1107,9 @@ def test_redraws_skip_the_chapters_own_draw_and_are_validated():
     # with noise_seed 1 the chapter's own draw is (0, 1): every redraw (r, r) is another one
     assert [r for r, _ in dd.redraw_params(dict(p, noise_seed=1))] == [0, 1, 2]
     assert [r for r, _ in dd.redraw_params(dict(p, data_seed=2, noise_seed=2))] == [0, 1]
-    # main, the 40% study, the 40-epoch study, two draws; 2 widths x 1 seed each; the anchor's 2 sizes x 2 recipes
-    assert len(dd.planned_configs(p)) == 2 * (1 + 1 + 1 + 2) + 4
+    # main, the 40% study, the 40-epoch study, two draws, the 0.01 learning rate; 2 widths x 1 seed each; the anchor's
+    # 2 sizes x 2 recipes
+    assert len(dd.planned_configs(p)) == 2 * (1 + 1 + 1 + 2 + 1) + 4
     with pytest.raises(ConfigError, match="each entry of redraw_seeds must be a non-negative integer"):
         dd.resolve_params("smoke", redraw_seeds=[-1])
     assert dd.PRESETS["paper"]["redraw_seeds"] == [] and dd.run_redraws(dd.PRESETS["paper"])[0] == {}
@@ -1310,12 +1311,33 @@ def test_the_learning_rate_study_changes_the_step_size_alone_and_is_worded_like_
                            "error is 6.0 points above width 2's, the best narrower one; at 0.001 (width 4 is the first "
                            "to fit the noisy labels)")
     assert text.endswith("The widest model (33.0%, against 10.0% at 0.001) is no longer the best of the sweep: width "
-                         "2's is 3.0 points lower.")
+                         "2's is 3.0 points lower. At learning rate 0.01, only wider networks fit their noisy labels: "
+                         "the threshold moves from width 4 up to width 8, as it would under a regulariser.")
     assert dd.lr_study_sentence(base, {}, p).startswith("No other learning rate was run here")
     # the anchor's last sentence says what the next section runs
     assert anchor._next_section(p) == "The next section runs the sweep again at the published learning rate, 0.01."
     assert "asks for none here" in anchor._next_section(dict(p, lr=0.01))  # the study's rate is the sweep's own
     assert "the published one not among them" in anchor._next_section(dict(p, lr_study=[0.003]))
+
+
+def test_threshold_move_says_whether_training_changes_which_widths_fit_their_noisy_labels():
+    from ddlib.chapters.double_descent import summarize, threshold_move
+
+    at_24 = summarize(_dd_frame({8: (.4, .5), 16: (.1, .6), 24: (0, .55), 64: (0, .5)}))
+    at_16 = summarize(_dd_frame({8: (.4, .5), 16: (0, .6), 24: (0, .55), 64: (0, .5)}))
+    never = summarize(_dd_frame({8: (.4, .5), 16: (.3, .6), 24: (.2, .55), 64: (.1, .5)}))
+    assert threshold_move(at_24, at_16, "at rate b", "at rate a").startswith(
+        "At rate b, narrower networks fit their noisy labels: the threshold moves from width 24 down to width 16. "
+        "This change does not keep the networks from fitting wrong labels")
+    assert threshold_move(at_16, at_24, "at rate b", "at rate a") == (
+        "At rate b, only wider networks fit their noisy labels: the threshold moves from width 16 up to width 24, as it "
+        "would under a regulariser.")
+    assert threshold_move(at_16, never, "at rate b", "at rate a").startswith(
+        "At rate b, no width fits its noisy labels, where width 16 does at rate a")
+    assert threshold_move(never, at_16, "at rate b", "at rate a") == (
+        "At rate b, width 16 fits its noisy labels, where no width does at rate a.")
+    assert threshold_move(never, never, "at rate b", "at rate a") == "No width fits its noisy labels at rate b or at rate a."
+    assert threshold_move(at_16, at_16, "at rate b", "at rate a").startswith("The threshold stays at width 16")
 
 
 def test_the_learning_rate_figure_draws_train_error_dashed_and_names_only_curves_in_its_legend():

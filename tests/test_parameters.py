@@ -267,8 +267,9 @@ def test_cli_needs_no_cifar_files_where_every_run_is_stored(results_dir, tmp_pat
     monkeypatch.setenv("DDLIB_DOWNLOAD", "0")
     overrides = {"dataset": "cifar10", "model": "cnn5"}
     planned = dd.planned_configs(dd.resolve_params("smoke", **overrides))
-    # widths 4 and 64, one seed, at 20% noise, at the study's 40%, trained for 40 epochs and on the other draw
-    assert len(planned) == 8
+    # widths 4 and 64, one seed, at 20% noise, at the study's 40%, trained for 40 epochs, on the other draw and at
+    # learning rate 0.01 (no anchor: it is for MNIST-1D)
+    assert len(planned) == 10
     store = ResultStore()
     for cfg in planned[:-1]:
         store.save(cfg, {"test_error": 0.5}, {"w": torch.zeros(1)}, {"device": "gpu elsewhere"})

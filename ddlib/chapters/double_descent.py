@@ -33,7 +33,7 @@ SWEEP_PRESETS = {
     # seconds on a laptop CPU: what the tests run
     "smoke": dict(_COMMON, model="mlp", widths=[4, 64], seeds=[0], n_train=200, n_test=500, epochs=20,
                   batch_size=50),
-    # the book build on a CPU (about 33 minutes for every run of the book on 2 cores); five seeds, as with three one seed could make a peak
+    # the book build on a CPU (about 39 minutes for every run of the book on 2 cores); five seeds, as with three one seed could make a peak
     "default": dict(_COMMON, model="cnn1d", widths=[2, 4, 8, 12, 16, 24, 32, 64], seeds=[0, 1, 2, 3, 4],
                     n_train=1000, n_test=10000, epochs=300, batch_size=128),
     # Nakkiran et al. 2019, Fig. 1: ResNet-18 widths 1..64 on CIFAR-10, 15% noise, Adam 1e-4, 4000 epochs
@@ -273,16 +273,44 @@ def lr_study_sentence(base: dict, studies: dict[float, dict], p: dict) -> str:
     ``p["lr"]``) and of each sweep of the study (``studies``, by rate), one paragraph per rate (:func:`_comparison`)."""
     if not studies:
         return "No other learning rate was run here (`lr_study` is empty, or holds only the sweep's own rate)."
+    base_at = f"at {p['lr']:g}"
     return _knob_paragraphs(base, studies, p, lambda lr: f"At learning rate {lr:g} instead of {p['lr']:g}",
-                            lambda lr: f"at learning rate {lr:g}", f"at {p['lr']:g}")
+                            lambda lr: f"at learning rate {lr:g}", base_at,
+                            after=lambda lr, s: " " + threshold_move(base, s, f"at learning rate {lr:g}", base_at))
 
 
-def _knob_paragraphs(base: dict, studies: dict, p: dict, opening, at, base_at: str) -> str:
+def threshold_move(base: dict, s: dict, at: str, base_at: str) -> str:
+    """Whether the interpolation threshold of sweep ``s`` (:func:`summarize`) lies at a narrower or a wider width than
+    the main sweep's (``base``): the answer to whether a change of training keeps networks from fitting their noisy
+    labels (a wider threshold, as a regulariser would) or lets narrower ones fit them (a narrower threshold: in the
+    terms of Nakkiran et al. 2019, Sec. 2, the training procedure's *effective model complexity*, the most samples it
+    fits, grows)."""
+    t, t0 = s["threshold_width"], base["threshold_width"]
+    At = at[0].upper() + at[1:]
+    if t is None and t0 is None:
+        return f"No width fits its noisy labels {at} or {base_at}."
+    if t is None:
+        return (f"{At}, no width fits its noisy labels, where width {t0} does {base_at}: this change keeps every width "
+                f"trained from fitting them, as a regulariser would.")
+    if t0 is None:
+        return f"{At}, width {t} fits its noisy labels, where no width does {base_at}."
+    if t < t0:
+        return (f"{At}, narrower networks fit their noisy labels: the threshold moves from width {t0} down to width {t}. "
+                f"This change does not keep the networks from fitting wrong labels; it lets smaller ones fit them (in "
+                f"the terms of Nakkiran et al. 2019, Sec. 2, it raises the effective model complexity of training).")
+    if t > t0:
+        return (f"{At}, only wider networks fit their noisy labels: the threshold moves from width {t0} up to width {t}, "
+                f"as it would under a regulariser.")
+    return f"The threshold stays at width {t}: this change neither stops nor speeds the fitting of the noisy labels."
+
+
+def _knob_paragraphs(base: dict, studies: dict, p: dict, opening, at, base_at: str, after=None) -> str:
     """One :func:`_comparison` paragraph per sweep of a study that changes a training knob (not the labels), the
-    sweeps' own words from ``opening(value)`` and ``at(value)``."""
+    sweeps' own words from ``opening(value)`` and ``at(value)``, each paragraph ending with ``after(value, summary)``
+    where given."""
     labels = _labels(p["label_noise"])
     return "\n\n".join(_comparison(base, s, opening=opening(v), at=at(v), base_at=base_at, where=at(v), labels=labels,
-                                    base_labels=labels) for v, s in studies.items())
+                                    base_labels=labels) + (after(v, s) if after else "") for v, s in studies.items())
 
 
 def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: float) -> str:
