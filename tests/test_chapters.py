@@ -1312,7 +1312,8 @@ def test_the_learning_rate_study_changes_the_step_size_alone_and_is_worded_like_
                            "to fit the noisy labels)")
     assert text.endswith("The widest model (33.0%, against 10.0% at 0.001) is no longer the best of the sweep: width "
                          "2's is 3.0 points lower. At learning rate 0.01, only wider networks fit their noisy labels: "
-                         "the threshold moves from width 4 up to width 8, as it would under a regulariser.")
+                         "the threshold moves from width 4 up to width 8. The larger rate keeps networks from fitting "
+                         "wrong labels here, as a regulariser would.")
     assert dd.lr_study_sentence(base, {}, p).startswith("No other learning rate was run here")
     # the anchor's last sentence says what the next section runs
     assert anchor._next_section(p) == "The next section runs the sweep again at the published learning rate, 0.01."
@@ -1321,23 +1322,28 @@ def test_the_learning_rate_study_changes_the_step_size_alone_and_is_worded_like_
 
 
 def test_threshold_move_says_whether_training_changes_which_widths_fit_their_noisy_labels():
+    from ddlib.chapters import double_descent as dd
     from ddlib.chapters.double_descent import summarize, threshold_move
 
     at_24 = summarize(_dd_frame({8: (.4, .5), 16: (.1, .6), 24: (0, .55), 64: (0, .5)}))
     at_16 = summarize(_dd_frame({8: (.4, .5), 16: (0, .6), 24: (0, .55), 64: (0, .5)}))
     never = summarize(_dd_frame({8: (.4, .5), 16: (.3, .6), 24: (.2, .55), 64: (.1, .5)}))
     assert threshold_move(at_24, at_16, "at rate b", "at rate a").startswith(
-        "At rate b, narrower networks fit their noisy labels: the threshold moves from width 24 down to width 16. "
-        "This change does not keep the networks from fitting wrong labels")
+        "At rate b, narrower networks fit their noisy labels: the threshold moves from width 24 down to width 16 (in "
+        "the terms of Nakkiran et al. 2019")
     assert threshold_move(at_16, at_24, "at rate b", "at rate a") == (
-        "At rate b, only wider networks fit their noisy labels: the threshold moves from width 16 up to width 24, as it "
-        "would under a regulariser.")
-    assert threshold_move(at_16, never, "at rate b", "at rate a").startswith(
-        "At rate b, no width fits its noisy labels, where width 16 does at rate a")
+        "At rate b, only wider networks fit their noisy labels: the threshold moves from width 16 up to width 24.")
+    assert threshold_move(at_16, never, "at rate b", "at rate a") == (
+        "At rate b, no width fits its noisy labels, where width 16 does at rate a.")
     assert threshold_move(never, at_16, "at rate b", "at rate a") == (
         "At rate b, width 16 fits its noisy labels, where no width does at rate a.")
     assert threshold_move(never, never, "at rate b", "at rate a") == "No width fits its noisy labels at rate b or at rate a."
     assert threshold_move(at_16, at_16, "at rate b", "at rate a").startswith("The threshold stays at width 16")
+    # the learning-rate study answers its question only for a larger rate whose threshold moved
+    answer = dd._regulariser_answer
+    assert "does not act here as a regulariser" in answer(at_24, at_16, larger=True)
+    assert "as a regulariser would" in answer(at_16, at_24, True) and "as a regulariser would" in answer(at_16, never, True)
+    assert answer(at_24, at_16, False) == answer(at_16, at_16, True) == answer(never, at_16, True) == ""
 
 
 def test_the_learning_rate_figure_draws_train_error_dashed_and_names_only_curves_in_its_legend():

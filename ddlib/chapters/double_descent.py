@@ -264,8 +264,10 @@ def epochs_study_sentence(base: dict, studies: dict[int, dict], p: dict) -> str:
     if not studies:
         return ("No other training length was run here (`epochs_study` is empty, or holds only the sweep's own "
                 "length).")
+    base_at = f"at {p['epochs']:,} epochs"
     return _knob_paragraphs(base, studies, p, lambda n: f"Trained for {n:,} epochs instead of {p['epochs']:,}",
-                            lambda n: f"at {n:,} epochs", f"at {p['epochs']:,}")
+                            lambda n: f"at {n:,} epochs", f"at {p['epochs']:,}",
+                            after=lambda n, s: " " + threshold_move(base, s, f"at {n:,} epochs", base_at))
 
 
 def lr_study_sentence(base: dict, studies: dict[float, dict], p: dict) -> str:
@@ -276,31 +278,42 @@ def lr_study_sentence(base: dict, studies: dict[float, dict], p: dict) -> str:
     base_at = f"at {p['lr']:g}"
     return _knob_paragraphs(base, studies, p, lambda lr: f"At learning rate {lr:g} instead of {p['lr']:g}",
                             lambda lr: f"at learning rate {lr:g}", base_at,
-                            after=lambda lr, s: " " + threshold_move(base, s, f"at learning rate {lr:g}", base_at))
+                            after=lambda lr, s: " " + threshold_move(base, s, f"at learning rate {lr:g}", base_at)
+                            + _regulariser_answer(base, s, lr > p["lr"]))
+
+
+def _regulariser_answer(base: dict, s: dict, larger: bool) -> str:
+    """Whether a larger learning rate acted as a regulariser, from where the threshold moved (``s`` against ``base``):
+    not where narrower networks fit the noisy labels, as one would where only wider ones fit them, or none; nothing
+    said for a smaller rate or an unmoved threshold."""
+    t, t0 = s["threshold_width"], base["threshold_width"]
+    if not larger or t0 is None or t == t0:
+        return ""
+    if t is not None and t < t0:
+        return " The larger rate does not act here as a regulariser that keeps networks from fitting wrong labels."
+    return " The larger rate keeps networks from fitting wrong labels here, as a regulariser would."
 
 
 def threshold_move(base: dict, s: dict, at: str, base_at: str) -> str:
     """Whether the interpolation threshold of sweep ``s`` (:func:`summarize`) lies at a narrower or a wider width than
-    the main sweep's (``base``): the answer to whether a change of training keeps networks from fitting their noisy
-    labels (a wider threshold, as a regulariser would) or lets narrower ones fit them (a narrower threshold: in the
+    the main sweep's (``base``): whether a change of training lets narrower networks fit their noisy labels (in the
     terms of Nakkiran et al. 2019, Sec. 2, the training procedure's *effective model complexity*, the most samples it
-    fits, grows)."""
+    fits, grows) or keeps them from it, as a regulariser would (:func:`_regulariser_answer`)."""
     t, t0 = s["threshold_width"], base["threshold_width"]
     At = at[0].upper() + at[1:]
     if t is None and t0 is None:
         return f"No width fits its noisy labels {at} or {base_at}."
     if t is None:
-        return (f"{At}, no width fits its noisy labels, where width {t0} does {base_at}: this change keeps every width "
-                f"trained from fitting them, as a regulariser would.")
+        return f"{At}, no width fits its noisy labels, where width {t0} does {base_at}."
     if t0 is None:
         return f"{At}, width {t} fits its noisy labels, where no width does {base_at}."
     if t < t0:
-        return (f"{At}, narrower networks fit their noisy labels: the threshold moves from width {t0} down to width {t}. "
-                f"This change does not keep the networks from fitting wrong labels; it lets smaller ones fit them (in "
-                f"the terms of Nakkiran et al. 2019, Sec. 2, it raises the effective model complexity of training).")
+        return (f"{At}, narrower networks fit their noisy labels: the threshold moves from width {t0} down to width {t} "
+                f"(in the terms of Nakkiran et al. 2019, Sec. 2, the training's effective model complexity, the most "
+                f"samples it fits, grows).")
     if t > t0:
-        return (f"{At}, only wider networks fit their noisy labels: the threshold moves from width {t0} up to width {t}, "
-                f"as it would under a regulariser.")
+        return (f"{At}, only wider networks fit their noisy labels: the threshold moves from width {t0} up to width "
+                f"{t}.")
     return f"The threshold stays at width {t}: this change neither stops nor speeds the fitting of the noisy labels."
 
 
