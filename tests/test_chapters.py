@@ -100,7 +100,15 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     assert "peaked teachers' study: runs: 2 computed, 2 reused" in text
     # `direct` at 5, 10 and 20 epochs: the last is the sweep's width-4 model again (a steps factor of 1)
     assert "direct at other lengths: runs: 2 computed, 1 reused" in text
-    assert "whole chapter, each run once: runs: 20 computed, 6 reused" in text
+    # the widest teacher's comparison at learning rate 0.01: its teacher and `direct` are the double-descent chapter's
+    # learning-rate study's two runs, its 5 other students new
+    assert "other learning rates: runs: 5 computed, 2 reused" in text
+    assert "whole chapter, each run once: runs: 25 computed, 8 reused" in text
+    rated = pd.read_csv(results_dir / "distillation" / "smoke" / "results-lr-0.01.csv")
+    assert json.loads((results_dir / "distillation" / "smoke" / "results-lr-0.01-parameters.json").read_text())["lr"] == 0.01
+    assert set(rated["method"]) == set(table["method"]) and not set(rated["hash"]) & set(table["hash"])
+    assert glued_value(nb, "kd_lr_sentence").startswith("At learning rate 0.01 for teachers and students alike (instead "
+                                                        "of 0.001; the same pool, student width, 4, and steps)")
     lengths = pd.read_csv(results_dir / "distillation" / "smoke" / "results-direct-epochs.csv")
     assert sorted(lengths["epochs"]) == [5, 10, 20] and lengths["val_error"].between(0, 1).all()
     assert glued_value(nb, "kd_direct_stopped_sentence").startswith("Trained for 5, 10 and 20 epochs (1 seed each)")
@@ -118,7 +126,7 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     assert glued_value(nb, "kd_redraw_sentence").startswith("On another draw of the data (`data_seed` = `noise_seed` = 1")
     # what the CLI checks before a kernel starts is every run the chapter then asked for
     assert ({config_hash(c) for c in kd.planned_configs(kd.resolve_params("smoke"))}
-            == set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"])
+            == set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]) | set(rated["hash"])
             | set(pd.read_csv(results_dir / "distillation" / "smoke" / "results-direct-epochs.csv")["hash"]))
     assert {"method", "teacher_width", "student_width", "pool_size", "seed", "test_error", "agreement"} <= set(table.columns)
     assert set(table["method"]) == {"teacher", "direct", "hard_labeled", "hard_pool", "soft_kd_labeled",
@@ -127,9 +135,9 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # 2 teachers + direct + (4 teacher methods x 2 teachers) + oracle + the pool study's extra smaller pool; the
     # double-descent chapter's label-noise study (2 widths, 1 seed) is the peaked teachers' study's teachers, and its
     # other draw's two runs are the teacher and `direct` of this chapter's draw-1 table; its longer training's two
-    # runs are its own; `direct` at 5 and 10 epochs are two more; its published anchor's four runs and its learning-rate
-    # study's two are its own too
-    assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"])) + 2 + 2 + 4 + 2 == 34
+    # runs are its own; `direct` at 5 and 10 epochs are two more; its published anchor's four runs are its own too; its
+    # learning-rate study's two runs are the teacher and `direct` of this chapter's lr-0.01 table
+    assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]) | set(rated["hash"])) + 2 + 2 + 4 == 39
     # the summary's derived lists, against the table read directly (all reused: nothing trains here)
     params = kd.resolve_params("smoke")
     frame, teachers, _ = kd.run(params, progress=False)
@@ -1119,7 +1127,7 @@ def test_redraws_skip_the_chapters_own_draw_and_are_validated():
 
 def test_the_distillation_redraw_sentence_reads_its_own_draw():
     """The other draw's paragraph quotes that draw's means and seed counts, beside the chapter's own gains."""
-    from ddlib.chapters import distillation_redraw as kdr
+    from ddlib.chapters import widest_variants as kdr
 
     p = dict(kd.resolve_params("default"), student_seeds=[0, 1])
     rows = [("teacher", 64, 0, s, e) for s, e in ((0, .54), (1, .55))]
@@ -1143,8 +1151,40 @@ def test_the_distillation_redraw_sentence_reads_its_own_draw():
     assert kdr.redraw_sentence(main, {}, p, 16).startswith("No other draw of the data was run here")
 
 
+def test_the_distillation_lr_study_reruns_the_widest_comparison_at_the_double_descent_rates():
+    """Teachers and students change rate together; the rest is the main comparison's; the paragraph and the table
+    read the rate's own runs beside the chapter's."""
+    from ddlib.chapters import double_descent as dd
+    from ddlib.chapters import widest_variants as kdv
+
+    assert all(kd.PRESETS[name]["lr_study"] == dd.PRESETS[name]["lr_study"] for name in kd.PRESETS)
+    p = dict(kd.resolve_params("smoke"), student_seeds=[0])
+    ((rate, q, teachers, students),) = kdv.lr_configs(p, 16)
+    assert rate == 0.01 and {c.train.lr for c in teachers + students} == {0.01}
+    same_rate = {c.train.lr for _, _, t, st in kdv.variant_configs(p, 16, [(p["lr"], p)]) for c in t + st}
+    assert same_rate == {p["lr"]}  # the builder changes nothing but what q changes
+    assert {c.width for c in students} == {16} and {c.width for c in teachers} == {max(p["teacher_widths"])}
+    rows = [("teacher", 64, 0, s, e) for s, e in ((0, .50), (1, .51))]
+    rows += [("hard_pool", 64, 25000, s, e) for s, e in ((0, .47), (1, .48))]
+    rows += [("direct", None, 0, s, e) for s, e in ((0, .60), (1, .61))]
+    rows += [("soft_kd_labeled", 64, 0, s, e) for s, e in ((0, .60), (1, .60))]
+    frame = pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "seed", "test_error"])
+    p = dict(kd.resolve_params("default"), student_seeds=[0, 1])
+    main = {"direct": .617, "hard_pool_widest": .545, "soft_kd_labeled_widest": .573}
+    text = kdv.lr_sentence(main, {0.01: frame}, p, 16)
+    assert text.startswith("At learning rate 0.01 for teachers and students alike (instead of 0.001; the same pool, "
+                           "student width, 16, and steps), the widest teacher's `hard_pool` student ends at 47.5% "
+                           "against its teachers' 50.5%, 3.0 points below them. It beats `direct` (60.5%) by 13.0 points")
+    assert text.endswith("At 0.001 it beats `direct` by 7.2 points and beats `soft_kd_labeled` by 2.8 points.")
+    assert kdv.lr_sentence(main, {}, p, 16).startswith("No other learning rate was run here")
+    main_frame = frame.assign(test_error=frame["test_error"] + 0.05)
+    table = kdv.lr_table(main_frame, {0.01: frame}, p)
+    assert list(table.columns) == ["0.001 (the chapter's)", "0.01"] and table.columns.name == "learning rate"
+    assert table.loc["hard_pool", "0.01"] == 47.5 and table.loc["hard_pool", "0.001 (the chapter's)"] == 52.5
+
+
 def test_the_distillation_redraw_sentence_compares_only_the_methods_run():
-    from ddlib.chapters import distillation_redraw as kdr
+    from ddlib.chapters import widest_variants as kdr
 
     p = dict(kd.resolve_params("default"), student_seeds=[0], methods=["direct", "hard_pool"])
     frame = pd.DataFrame([("teacher", 64, 0, 0, .54), ("hard_pool", 64, 25000, 0, .55), ("direct", None, 0, 0, .62)],
@@ -1294,7 +1334,7 @@ def test_the_learning_rate_study_changes_the_step_size_alone_and_is_worded_like_
             dd.resolve_params("smoke", lr_study=bad)
     # the chapter's own rate is its main sweep, not run again; every other setting is the main sweep's
     p = dd.resolve_params("smoke", lr_study=[0.001, 0.01])
-    ((lr, q),) = dd._lr_study_params(p)
+    ((lr, q),) = dd.lr_study_params(p)
     assert lr == 0.01 and {k for k in p if p[k] != q[k]} == {"lr"}
     assert {c.train.lr for c in dd.sweep_configs(q)} == {0.01}
     assert {dataclasses.replace(c, train=dataclasses.replace(c.train, lr=p["lr"])) for c in dd.sweep_configs(q)} == set(

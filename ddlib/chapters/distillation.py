@@ -43,7 +43,7 @@ _DISTILL = dict(student_model=None, student_width="peak", temperature=4.0, alpha
 PRESETS = {
     "smoke": dict(dd.SWEEP_PRESETS["smoke"], **_DISTILL, teacher_widths=[4, 64], student_seeds=[0], student_steps_factor=1,
                   pool_size=1000, pool_study_sizes=[200, 1000], val_size=500, redraw_seeds=[1], peak_study_noise=[0.4],
-                  direct_epochs=[5, 10, 20]),
+                  direct_epochs=[5, 10, 20], lr_study=list(dd.LR_STUDY["smoke"])),
     # teachers: a subset of the double-descent widths (narrow, best narrow, peak, widest), to fit the
     # book's CPU budget; students: all five seeds (with two, seed noise was as large as some gains), each
     # trained for twice the teachers' steps.
@@ -53,11 +53,13 @@ PRESETS = {
                     # every width of that sweep test whether a student inherits a teacher's peak (C4)
                     redraw_seeds=[1], peak_study_noise=[0.4],
                     # `direct` at each length, the length chosen on the validation set: early stopping (C3)
-                    direct_epochs=[25, 50, 100, 200, 300, 600]),
+                    direct_epochs=[25, 50, 100, 200, 300, 600],
+                    # the widest teacher's comparison again at the double-descent chapter's other learning rates
+                    lr_study=list(dd.LR_STUDY["default"])),
     "paper": dict(dd.SWEEP_PRESETS["paper"], **_DISTILL, teacher_widths=[1, 2, 4, 8, 12, 16, 24, 32, 48, 64],
                   student_seeds=[0], student_steps_factor=1, pool_size=5000000,
                   pool_study_sizes=[50000, 500000, 5000000], val_size=0,  # the labeled set is all of the split
-                  redraw_seeds=[], peak_study_noise=[], direct_epochs=[]),
+                  redraw_seeds=[], peak_study_noise=[], direct_epochs=[], lr_study=list(dd.LR_STUDY["paper"])),
 }
 
 
@@ -228,19 +230,19 @@ def plan_students(p: dict, teachers: pd.DataFrame, store: ResultStore | None = N
 def planned_configs(p: dict, store: ResultStore | None = None) -> list:
     """Every run the chapter would ask for: the teachers and, once every teacher is in ``store`` (default
     :class:`~ddlib.store.ResultStore`), the students it would then pick (which depend on the teachers' errors) and
-    the other draws' runs (:mod:`ddlib.chapters.distillation_redraw`), the peaked teachers' study
+    the other draws' and other learning rates' runs (:mod:`ddlib.chapters.widest_variants`), the peaked teachers' study
     (:mod:`ddlib.chapters.teacher_peak`) and ``direct`` at other lengths (:mod:`ddlib.chapters.direct_lengths`);
     trains nothing."""
-    from .distillation_redraw import redraw_configs  # they build on this module
     from .direct_lengths import length_configs
     from .teacher_peak import study_configs
+    from .widest_variants import lr_configs, redraw_configs  # they build on this module
 
     store = store or ResultStore()
     teachers = dd.sweep_configs(p)
     if not all(store.has(c) for c in teachers):
         return teachers
     plan = plan_students(p, records_frame([store.load(c) for c in teachers]), store)
-    redraws = [c for _, _, t, st in redraw_configs(p, plan["width"]) for c in t + st]
+    redraws = [c for _, _, t, st in redraw_configs(p, plan["width"]) + lr_configs(p, plan["width"]) for c in t + st]
     peaked = [c for _, _, t, st in study_configs(p, plan["width"]) for c in t + st]
     return teachers + plan["main"] + plan["study"] + redraws + peaked + length_configs(p, plan["width"])
 

@@ -33,7 +33,7 @@ SWEEP_PRESETS = {
     # seconds on a laptop CPU: what the tests run
     "smoke": dict(_COMMON, model="mlp", widths=[4, 64], seeds=[0], n_train=200, n_test=500, epochs=20,
                   batch_size=50),
-    # the book build on a CPU (about 39 minutes for every run of the book on 2 cores); five seeds, as with three one seed could make a peak
+    # the book build on a CPU (about 42 minutes for every run of the book on 2 cores); five seeds, as with three one seed could make a peak
     "default": dict(_COMMON, model="cnn1d", widths=[2, 4, 8, 12, 16, 24, 32, 64], seeds=[0, 1, 2, 3, 4],
                     n_train=1000, n_test=10000, epochs=300, batch_size=128),
     # Nakkiran et al. 2019, Fig. 1: ResNet-18 widths 1..64 on CIFAR-10, 15% noise, Adam 1e-4, 4000 epochs
@@ -172,7 +172,7 @@ def planned_configs(p: dict, store=None) -> list[RunConfig]:
     do not depend on stored results)."""
     from . import anchor  # anchor builds its runs with run_config, from this module
 
-    studies = _noise_study_params(p) + redraw_params(p) + _epochs_study_params(p) + _lr_study_params(p)
+    studies = _noise_study_params(p) + redraw_params(p) + _epochs_study_params(p) + lr_study_params(p)
     return sweep_configs(p) + [c for _, q in studies for c in sweep_configs(q)] + [c for _, _, c in anchor.plan(p)]
 
 
@@ -193,7 +193,7 @@ def _epochs_study_params(p: dict) -> list[tuple[int, dict]]:
     return _one_knob_study(p, "epochs_study", "epochs", int)
 
 
-def _lr_study_params(p: dict) -> list[tuple[float, dict]]:
+def lr_study_params(p: dict) -> list[tuple[float, dict]]:
     """``(learning rate, parameters)`` of each sweep of the learning-rate study."""
     return _one_knob_study(p, "lr_study", "lr", float)
 
@@ -255,7 +255,7 @@ def run_lr_study(p: dict, **kwargs) -> tuple[dict[float, pd.DataFrame], SweepOut
     """The sweep again at each learning rate of ``p["lr_study"]`` (the same widths, seeds, data, labels, batch and
     epochs; only the step size changes), each written to ``results-lr-<rate>.csv`` beside the sweep's table. Returns
     ``{rate: frame}`` (empty where none) and the runs of all of them as one outcome."""
-    return _run_studies(p, _lr_study_params(p), "results-lr-{:g}.csv", **kwargs)
+    return _run_studies(p, lr_study_params(p), "results-lr-{:g}.csv", **kwargs)
 
 
 def epochs_study_sentence(base: dict, studies: dict[int, dict], p: dict) -> str:

@@ -1,0 +1,139 @@
+"""The distillation chapter's main comparison for the widest teacher, again in another setting: on other draws of the
+data (``redraw_seeds``) and at other learning rates (``lr_study``).
+
+Every run of the chapter shares one labeled set, one draw of wrong labels, one test set and one recipe: a student seed
+varies only the student's initialisation and batch order (and its teacher's). For each variant the widest teacher's
+comparison (every method of ``methods``, every student seed, a pool of the main pool's size, the chapter's student
+width) runs again with one thing changed:
+
+- **another draw** ``r`` of ``redraw_seeds``: ``data_seed = noise_seed = r``. The teachers are the double-descent
+  chapter's sweep on that draw (:func:`ddlib.chapters.double_descent.run_redraws`); the students keep the chapter's
+  pool where the pool does not depend on the draw (MNIST-1D, ``.npz`` files; a CIFAR pool from the training split
+  is the rest of that draw's permutation);
+- **another learning rate** of ``lr_study``, for teachers and students alike. The teachers are the double-descent
+  chapter's learning-rate study (:func:`ddlib.chapters.double_descent.run_lr_study`); ``direct`` at that rate is the
+  fair baseline for a student at that rate, as a recipe that suits every method may shrink or grow the gains.
+
+Either way the teachers are reused from the store where the double-descent chapter ran first.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..prose import relation, shown_difference
+from ..runner import SweepOutcome
+from . import distillation as kd
+from . import double_descent as dd
+
+
+def variant_configs(p: dict, width: int, variants: list[tuple]) -> list[tuple]:
+    """``(key, q, teachers, students)`` for each ``(key, q)`` of ``variants`` (parameters ``q``, ``p`` with one thing
+    changed): the widest teacher of every student seed under ``q``, and its students of width ``width``."""
+    widest = max(p["teacher_widths"])
+    return [(key, q, [dd.run_config(q, widest, s) for s in p["student_seeds"]],
+             kd.student_configs(q, width, [widest], [p["pool_size"]], p["methods"]))
+            for key, q in variants]
+
+
+def redraw_configs(p: dict, width: int) -> list[tuple]:
+    """:func:`variant_configs` of each other draw of ``p`` (:func:`ddlib.chapters.double_descent.redraw_params`)."""
+    return variant_configs(p, width, dd.redraw_params(p))
+
+
+def lr_configs(p: dict, width: int) -> list[tuple]:
+    """:func:`variant_configs` of each other learning rate of ``p`` (:func:`ddlib.chapters.double_descent.lr_study_params`)."""
+    return variant_configs(p, width, dd.lr_study_params(p))
+
+
+def run_redraws(p: dict, width: int, **kwargs) -> tuple[dict[int, pd.DataFrame], SweepOutcome]:
+    """Run (or reuse) :func:`redraw_configs`; each draw's frame (rows as :func:`ddlib.chapters.distillation.run`'s)
+    is written to ``results-draw-<r>.csv`` beside the chapter's table (its parameters, the draw's, beside it). Returns
+    ``{r: frame}`` (empty where there is no other draw) and the runs of all of them as one outcome."""
+    return kd.run_studies(p, redraw_configs(p, width), "results-draw-{}.csv", **kwargs)
+
+
+def run_lr_study(p: dict, width: int, **kwargs) -> tuple[dict[float, pd.DataFrame], SweepOutcome]:
+    """Run (or reuse) :func:`lr_configs`; each rate's frame is written to ``results-lr-<rate>.csv`` beside the chapter's
+    table. Returns ``{rate: frame}`` (empty where there is no other rate) and the runs of all of them as one outcome."""
+    return kd.run_studies(p, lr_configs(p, width), "results-lr-{:g}.csv", **kwargs)
+
+
+def numbers(frame: pd.DataFrame, p: dict) -> dict:
+    """The widest teacher's comparison in one variant's ``frame``: the mean test errors of the teacher (over the
+    student seeds), of ``hard_pool`` (main pool), ``direct`` and ``soft_kd_labeled``, as
+    :func:`ddlib.chapters.distillation.summarize` takes them (:func:`ddlib.chapters.distillation.mean_error`), and
+    the seed-paired counts (:func:`ddlib.chapters.distillation._seed_by_seed`)."""
+    frame, widest, pool = kd.paired(frame, p), max(p["teacher_widths"]), p["pool_size"]
+    return dict(teacher=kd.mean_error(frame, "teacher", widest), hard_pool=kd.mean_error(frame, "hard_pool", widest, pool),
+                direct=kd.mean_error(frame, "direct"), soft_kd_labeled=kd.mean_error(frame, "soft_kd_labeled", widest, 0),
+                **kd._seed_by_seed(frame, widest, pool))
+
+
+def redraw_sentence(main: dict, frames: dict[int, pd.DataFrame], p: dict, width: int) -> str:
+    """What another draw of the data does to claim C3 (and C2's gap to the teacher) for the widest teacher, one
+    paragraph per draw (:func:`_paragraph`)."""
+    if not frames:
+        return ("No other draw of the data was run here (`redraw_seeds` is empty, or holds only the chapter's own "
+                "draw).")
+    return "\n\n".join(_paragraph(
+        main, frame, p, f"On another draw of the data (`data_seed` = `noise_seed` = {r}: {dd.what_redraw_changes(r, p)}; "
+                        f"{_pool_words(p)} and the same student width, {width})", "In the chapter's draw")
+        for r, frame in frames.items())
+
+
+def lr_sentence(main: dict, frames: dict[float, pd.DataFrame], p: dict, width: int) -> str:
+    """What another learning rate, for teachers and students alike, does to claim C3 (and C2's gap to the teacher)
+    for the widest teacher, one paragraph per rate (:func:`_paragraph`)."""
+    if not frames:
+        return "No other learning rate was run here (`lr_study` is empty, or holds only the chapter's own rate)."
+    return "\n\n".join(_paragraph(
+        main, frame, p, f"At learning rate {lr:g} for teachers and students alike (instead of {p['lr']:g}; the same "
+                        f"pool, student width, {width}, and steps)", f"At {p['lr']:g}")
+        for lr, frame in frames.items())
+
+
+def _paragraph(main: dict, frame: pd.DataFrame, p: dict, opening: str, in_main: str) -> str:
+    """One variant's paragraph: its ``hard_pool`` student against its teacher, and against ``direct`` and
+    ``soft_kd_labeled`` where ``methods`` has them (:func:`ddlib.chapters.distillation._compare`, on the printed
+    errors), the seed-paired counts, and the gains of the chapter's own runs (``main``:
+    :func:`ddlib.chapters.distillation.summarize`) beside them, after ``in_main``."""
+    n = numbers(frame, p)
+    hp = n["hard_pool"]
+    gap = shown_difference(hp, n["teacher"])
+    others = [m for m in ("direct", "soft_kd_labeled") if m in p["methods"]]
+    compared = " and ".join(kd._compare(shown_difference(n[m], hp), f"`{m}` ({n[m]:.1%})") for m in others)
+    before = " and ".join(kd._compare(shown_difference(main[m if m == "direct" else f"{m}_widest"],
+                                                       main["hard_pool_widest"]), f"`{m}`") for m in others)
+    c3 = f" It {compared} (C3).{kd._seed_words(n)} {in_main} it {before}." if others else ""
+    return (f"{opening}, the widest teacher's `hard_pool` student ends at {hp:.1%} against its teachers' "
+            f"{n['teacher']:.1%}, {relation(gap, 'them')}.{c3}")
+
+
+def _pool_words(p: dict) -> str:
+    """Whether another draw keeps the pool: MNIST-1D's is its own draws (``pool_seed``) and ``.npz`` files are fixed,
+    but a CIFAR pool taken from the training split is the rest of that draw's permutation."""
+    split_pool = p["dataset"] != "mnist1d" and not kd.pool_npz_files()
+    return "another pool (the rest of its split)" if split_pool else "the same pool"
+
+
+def redraw_table(main: pd.DataFrame, frames: dict[int, pd.DataFrame], p: dict) -> pd.DataFrame:
+    """Mean test error (per cent, one decimal) of each method (rows) for the widest teacher, in the chapter's draw
+    and in each other one (columns), from :func:`ddlib.chapters.distillation.method_table`."""
+    columns = {f"draw {p['data_seed']}/{p['noise_seed']} (the chapter's)": main}
+    columns.update({f"draw {r}/{r}": f for r, f in sorted(frames.items())})
+    return _table(columns, p, "data_seed/noise_seed")
+
+
+def lr_table(main: pd.DataFrame, frames: dict[float, pd.DataFrame], p: dict) -> pd.DataFrame:
+    """Mean test error (per cent, one decimal) of each method (rows) for the widest teacher, at the chapter's learning
+    rate and at each other one (columns)."""
+    mine = " (the chapter's)"
+    columns = {f"{lr:g}{mine if lr == p['lr'] else ''}": f for lr, f in sorted({p["lr"]: main, **frames}.items())}
+    return _table(columns, p, "learning rate")
+
+
+def _table(frames: dict[str, pd.DataFrame], p: dict, name: str) -> pd.DataFrame:
+    column = f"width {max(p['teacher_widths'])}"
+    table = pd.DataFrame({label: kd.method_table(f, p)[column] for label, f in frames.items()})
+    table.columns.name = name
+    return table
