@@ -33,7 +33,7 @@ SWEEP_PRESETS = {
     # seconds on a laptop CPU: what the tests run
     "smoke": dict(_COMMON, model="mlp", widths=[4, 64], seeds=[0], n_train=200, n_test=500, epochs=20,
                   batch_size=50),
-    # the book build on a CPU (about 42 minutes for every run of the book on 2 cores); five seeds, as with three one seed could make a peak
+    # the book build on a CPU (make book from a fresh clone: about 42 minutes on 2 cores); five seeds, as with three one seed could make a peak
     "default": dict(_COMMON, model="cnn1d", widths=[2, 4, 8, 12, 16, 24, 32, 64], seeds=[0, 1, 2, 3, 4],
                     n_train=1000, n_test=10000, epochs=300, batch_size=128),
     # Nakkiran et al. 2019, Fig. 1: ResNet-18 widths 1..64 on CIFAR-10, 15% noise, Adam 1e-4, 4000 epochs
@@ -260,7 +260,8 @@ def run_lr_study(p: dict, **kwargs) -> tuple[dict[float, pd.DataFrame], SweepOut
 
 def epochs_study_sentence(base: dict, studies: dict[int, dict], p: dict) -> str:
     """What longer training does to the curve, from :func:`summarize` of the main sweep (``base``, at ``p["epochs"]``)
-    and of each sweep of the study (``studies``, by epoch count), one paragraph per length (:func:`_comparison`)."""
+    and of each sweep of the study (``studies``, by epoch count), one paragraph per length (:func:`_comparison`, then
+    where the threshold moves: :func:`threshold_move`)."""
     if not studies:
         return ("No other training length was run here (`epochs_study` is empty, or holds only the sweep's own "
                 "length).")
@@ -272,7 +273,9 @@ def epochs_study_sentence(base: dict, studies: dict[int, dict], p: dict) -> str:
 
 def lr_study_sentence(base: dict, studies: dict[float, dict], p: dict) -> str:
     """What another learning rate does to the curve, from :func:`summarize` of the main sweep (``base``, at
-    ``p["lr"]``) and of each sweep of the study (``studies``, by rate), one paragraph per rate (:func:`_comparison`)."""
+    ``p["lr"]``) and of each sweep of the study (``studies``, by rate), one paragraph per rate (:func:`_comparison`,
+    then where the threshold moves, :func:`threshold_move`, and for a larger rate whether it kept networks from fitting
+    wrong labels, :func:`_regulariser_answer`)."""
     if not studies:
         return "No other learning rate was run here (`lr_study` is empty, or holds only the sweep's own rate)."
     base_at = f"at {p['lr']:g}"
@@ -290,15 +293,15 @@ def _regulariser_answer(base: dict, s: dict, larger: bool) -> str:
     if not larger or t0 is None or t == t0:
         return ""
     if t is not None and t < t0:
-        return " The larger rate does not act here as a regulariser that keeps networks from fitting wrong labels."
+        return " The larger rate does not keep networks from fitting wrong labels here."
     return " The larger rate keeps networks from fitting wrong labels here, as a regulariser would."
 
 
 def threshold_move(base: dict, s: dict, at: str, base_at: str) -> str:
     """Whether the interpolation threshold of sweep ``s`` (:func:`summarize`) lies at a narrower or a wider width than
-    the main sweep's (``base``): whether a change of training lets narrower networks fit their noisy labels (in the
-    terms of Nakkiran et al. 2019, Sec. 2, the training procedure's *effective model complexity*, the most samples it
-    fits, grows) or keeps them from it, as a regulariser would (:func:`_regulariser_answer`)."""
+    the main sweep's (``base``), or in only one of them: a narrower one means a change of training lets narrower
+    networks fit their noisy labels (in the terms of Nakkiran et al. 2019, Sec. 2, the training procedure's *effective
+    model complexity*, the most samples it fits, grows); a wider one, or none, that it keeps them from it."""
     t, t0 = s["threshold_width"], base["threshold_width"]
     At = at[0].upper() + at[1:]
     if t is None and t0 is None:
@@ -314,16 +317,15 @@ def threshold_move(base: dict, s: dict, at: str, base_at: str) -> str:
     if t > t0:
         return (f"{At}, only wider networks fit their noisy labels: the threshold moves from width {t0} up to width "
                 f"{t}.")
-    return f"The threshold stays at width {t}: this change neither stops nor speeds the fitting of the noisy labels."
+    return f"The threshold stays at width {t}: this change does not move it."
 
 
-def _knob_paragraphs(base: dict, studies: dict, p: dict, opening, at, base_at: str, after=None) -> str:
+def _knob_paragraphs(base: dict, studies: dict, p: dict, opening, at, base_at: str, after) -> str:
     """One :func:`_comparison` paragraph per sweep of a study that changes a training knob (not the labels), the
-    sweeps' own words from ``opening(value)`` and ``at(value)``, each paragraph ending with ``after(value, summary)``
-    where given."""
+    sweeps' own words from ``opening(value)`` and ``at(value)``, each paragraph ending with ``after(value, summary)``."""
     labels = _labels(p["label_noise"])
     return "\n\n".join(_comparison(base, s, opening=opening(v), at=at(v), base_at=base_at, where=at(v), labels=labels,
-                                    base_labels=labels) + (after(v, s) if after else "") for v, s in studies.items())
+                                    base_labels=labels) + after(v, s) for v, s in studies.items())
 
 
 def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: float) -> str:

@@ -11,8 +11,10 @@ width) runs again with one thing changed:
   pool where the pool does not depend on the draw (MNIST-1D, ``.npz`` files; a CIFAR pool from the training split
   is the rest of that draw's permutation);
 - **another learning rate** of ``lr_study``, for teachers and students alike. The teachers are the double-descent
-  chapter's learning-rate study (:func:`ddlib.chapters.double_descent.run_lr_study`); ``direct`` at that rate is the
-  fair baseline for a student at that rate, as a recipe that suits every method may shrink or grow the gains.
+  chapter's learning-rate study (:func:`ddlib.chapters.double_descent.run_lr_study`), and ``direct`` at that rate is
+  the baseline of a student at that rate, as a recipe that suits every method may shrink or grow the gains. It
+  trains its full length: early stopping (:mod:`ddlib.chapters.direct_lengths`) is studied at the chapter's rate
+  only, and so is the student width chosen.
 
 Either way the teachers are reused from the store where the double-descent chapter ran first.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..prose import relation, shown_difference
+from ..prose import CLEAR, join, relation, shown_difference
 from ..runner import SweepOutcome
 from . import distillation as kd
 from . import double_descent as dd
@@ -88,25 +90,44 @@ def lr_sentence(main: dict, frames: dict[float, pd.DataFrame], p: dict, width: i
         return "No other learning rate was run here (`lr_study` is empty, or holds only the chapter's own rate)."
     return "\n\n".join(_paragraph(
         main, frame, p, f"At learning rate {lr:g} for teachers and students alike (instead of {p['lr']:g}; the same "
-                        f"pool, student width, {width}, and steps)", f"At {p['lr']:g}")
+                        f"pool, student width, {width}, and steps)", f"At {p['lr']:g}", moves=f"{p['lr']:g}")
         for lr, frame in frames.items())
 
 
-def _paragraph(main: dict, frame: pd.DataFrame, p: dict, opening: str, in_main: str) -> str:
-    """One variant's paragraph: its ``hard_pool`` student against its teacher, and against ``direct`` and
-    ``soft_kd_labeled`` where ``methods`` has them (:func:`ddlib.chapters.distillation._compare`, on the printed
-    errors), the seed-paired counts, and the gains of the chapter's own runs (``main``:
-    :func:`ddlib.chapters.distillation.summarize`) beside them, after ``in_main``."""
+def _paragraph(main: dict, frame: pd.DataFrame, p: dict, opening: str, in_main: str, moves: str = "") -> str:
+    """One variant's paragraph: its ``hard_pool`` student against its teacher (C2; "better than the teachers it learned
+    from" where it is at least :data:`ddlib.prose.CLEAR` below them), and against ``direct`` and ``soft_kd_labeled``
+    where ``methods`` has them (:func:`ddlib.chapters.distillation._compare`, on the printed errors), the seed-paired
+    counts, and the gains of the chapter's own runs (``main``: :func:`ddlib.chapters.distillation.summarize`) beside
+    them, after ``in_main``; with ``moves`` (the chapter's setting, as a rate "0.001"), how the teacher,
+    ``hard_pool`` and each baseline moved from the chapter's own runs, and which baselines got worse, as a gain can grow
+    because a baseline did."""
     n = numbers(frame, p)
     hp = n["hard_pool"]
     gap = shown_difference(hp, n["teacher"])
     others = [m for m in ("direct", "soft_kd_labeled") if m in p["methods"]]
     compared = " and ".join(kd._compare(shown_difference(n[m], hp), f"`{m}` ({n[m]:.1%})") for m in others)
-    before = " and ".join(kd._compare(shown_difference(main[m if m == "direct" else f"{m}_widest"],
-                                                       main["hard_pool_widest"]), f"`{m}`") for m in others)
+    before = " and ".join(kd._compare(shown_difference(main[_in_summary(m)], main["hard_pool_widest"]), f"`{m}`")
+                          for m in others)
     c3 = f" It {compared} (C3).{kd._seed_words(n)} {in_main} it {before}." if others else ""
+    c2 = "C2: better than the teachers it learned from" if gap <= -CLEAR else "C2"
+    moved = ""
+    if moves:
+        named = [("teacher", "the teacher"), ("hard_pool", "`hard_pool`")] + [(m, f"`{m}`") for m in others]
+        moved = f" From {moves} to this rate, " + join(
+            f"{name} moves from {main[_in_summary(m)]:.1%} to {n[m]:.1%}" for m, name in named) + "."
+        worse = [m for m in others if shown_difference(n[m], main[_in_summary(m)]) > 0]
+        if worse:
+            one = len(worse) == 1
+            moved += (f" {join(f'`{m}`' for m in worse)} {'is' if one else 'are'} worse at this rate, so part of the "
+                      f"gain over {'it' if one else 'them'} is {'its' if one else 'their'} own loss.")
     return (f"{opening}, the widest teacher's `hard_pool` student ends at {hp:.1%} against its teachers' "
-            f"{n['teacher']:.1%}, {relation(gap, 'them')}.{c3}")
+            f"{n['teacher']:.1%}, {relation(gap, 'them')} ({c2}).{c3}{moved}")
+
+
+def _in_summary(method: str) -> str:
+    """The key of ``method``'s widest-teacher error in :func:`ddlib.chapters.distillation.summarize`."""
+    return "direct" if method == "direct" else f"{method}_widest"
 
 
 def _pool_words(p: dict) -> str:
