@@ -33,7 +33,7 @@ SWEEP_PRESETS = {
     # seconds on a laptop CPU: what the tests run
     "smoke": dict(_COMMON, model="mlp", widths=[4, 64], seeds=[0], n_train=200, n_test=500, epochs=20,
                   batch_size=50),
-    # the book build on a CPU (make book from a fresh clone: about 42 minutes on 2 cores); five seeds, as with three one seed could make a peak
+    # the book build on a CPU (make book from a fresh clone: about 40 minutes on 2 cores); five seeds, as with three one seed could make a peak
     "default": dict(_COMMON, model="cnn1d", widths=[2, 4, 8, 12, 16, 24, 32, 64], seeds=[0, 1, 2, 3, 4],
                     n_train=1000, n_test=10000, epochs=300, batch_size=128),
     # Nakkiran et al. 2019, Fig. 1: ResNet-18 widths 1..64 on CIFAR-10, 15% noise, Adam 1e-4, 4000 epochs
