@@ -195,9 +195,10 @@ def runs_frame(teachers: pd.DataFrame, students: SweepOutcome) -> pd.DataFrame:
 
 
 def run_studies(p: dict, studies: list[tuple], table: str, **kwargs) -> tuple[dict, SweepOutcome]:
-    """Run (or reuse) each ``(key, q, teachers, students)`` of ``studies`` (another draw, another noise rate, another learning rate: their
-    parameters ``q`` and configs); each one's frame (:func:`runs_frame`) is written to ``table.format(key)`` beside the
-    chapter's table, with ``q`` beside it. Returns ``{key: frame}`` and all their runs as one outcome."""
+    """Run (or reuse) each ``(key, q, teachers, students)`` of ``studies`` (another draw, another noise rate, another
+    learning rate: their parameters ``q`` and configs); each one's frame (:func:`runs_frame`) is written to
+    ``table.format(key)`` beside the chapter's table, with ``q`` beside it. Returns ``{key: frame}`` and all their runs
+    as one outcome."""
     frames, outcome = {}, SweepOutcome()
     for key, q, teachers, students in studies:
         teacher_outcome = run_configs(teachers, device=p["device"], **kwargs)

@@ -265,10 +265,8 @@ def epochs_study_sentence(base: dict, studies: dict[int, dict], p: dict) -> str:
     if not studies:
         return ("No other training length was run here (`epochs_study` is empty, or holds only the sweep's own "
                 "length).")
-    base_at = f"at {p['epochs']:,} epochs"
     return _knob_paragraphs(base, studies, p, lambda n: f"Trained for {n:,} epochs instead of {p['epochs']:,}",
-                            lambda n: f"at {n:,} epochs", f"at {p['epochs']:,}",
-                            after=lambda n, s: " " + threshold_move(base, s, f"at {n:,} epochs", base_at))
+                            lambda n: f"at {n:,} epochs", f"at {p['epochs']:,}", f"at {p['epochs']:,} epochs")
 
 
 def lr_study_sentence(base: dict, studies: dict[float, dict], p: dict) -> str:
@@ -280,9 +278,8 @@ def lr_study_sentence(base: dict, studies: dict[float, dict], p: dict) -> str:
         return "No other learning rate was run here (`lr_study` is empty, or holds only the sweep's own rate)."
     base_at = f"at {p['lr']:g}"
     return _knob_paragraphs(base, studies, p, lambda lr: f"At learning rate {lr:g} instead of {p['lr']:g}",
-                            lambda lr: f"at learning rate {lr:g}", base_at,
-                            after=lambda lr, s: " " + threshold_move(base, s, f"at learning rate {lr:g}", base_at)
-                            + _regulariser_answer(base, s, lr > p["lr"]))
+                            lambda lr: f"at learning rate {lr:g}", base_at, base_at,
+                            extra=lambda lr, s: _regulariser_answer(base, s, lr > p["lr"]))
 
 
 def _regulariser_answer(base: dict, s: dict, larger: bool) -> str:
@@ -320,12 +317,17 @@ def threshold_move(base: dict, s: dict, at: str, base_at: str) -> str:
     return f"The threshold stays at width {t}: this change does not move it."
 
 
-def _knob_paragraphs(base: dict, studies: dict, p: dict, opening, at, base_at: str, after) -> str:
+def _knob_paragraphs(base: dict, studies: dict, p: dict, opening, at, base_at: str, threshold_base_at: str,
+                     extra=None) -> str:
     """One :func:`_comparison` paragraph per sweep of a study that changes a training knob (not the labels), the
-    sweeps' own words from ``opening(value)`` and ``at(value)``, each paragraph ending with ``after(value, summary)``."""
+    sweeps' own words from ``opening(value)`` and ``at(value)``, each paragraph ending with where the threshold moves
+    (:func:`threshold_move`, the main sweep named ``threshold_base_at``), then ``extra(value, summary)`` where given."""
     labels = _labels(p["label_noise"])
-    return "\n\n".join(_comparison(base, s, opening=opening(v), at=at(v), base_at=base_at, where=at(v), labels=labels,
-                                    base_labels=labels) + after(v, s) for v, s in studies.items())
+    return "\n\n".join(
+        _comparison(base, s, opening=opening(v), at=at(v), base_at=base_at, where=at(v), labels=labels,
+                    base_labels=labels)
+        + " " + threshold_move(base, s, at(v), threshold_base_at) + (extra(v, s) if extra else "")
+        for v, s in studies.items())
 
 
 def noise_study_sentence(base: dict, studies: dict[float, dict], base_noise: float) -> str:
