@@ -3,6 +3,7 @@ import dataclasses
 import glob
 import json
 import os
+from html import unescape
 
 import jupytext
 import pandas as pd
@@ -79,6 +80,12 @@ def test_double_descent_smoke_through_papermill(results_dir, tmp_path):
     assert json.loads((folder / "results-lr-0.01-parameters.json").read_text())["lr"] == 0.01
     assert sorted(faster["width"].unique()) == [4, 64] and not set(faster["hash"]) & set(table["hash"])
     assert glued_value(nb, "lr_study_sentence").startswith("At learning rate 0.01 instead of 0.001, the same rule")
+    # the sweeps side by side: one table row per sweep, and the two training changes compared
+    html = unescape("".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", [])))
+    for row in ("the chapter's sweep", "40% label noise", "40 epochs", "draw 1", "learning rate 0.01"):
+        assert f"<th>{row}</th>" in html
+    knobs = glued_value(nb, "training_knobs_sentence")
+    assert "at 40 epochs" in knobs and "at learning rate 0.01" in knobs
 
 
 def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
@@ -1398,6 +1405,50 @@ def test_threshold_move_says_whether_training_changes_which_widths_fit_their_noi
     assert answer(at_24, at_16, larger=True) == " The larger rate does not keep networks from fitting wrong labels here."
     assert "as a regulariser would" in answer(at_16, at_24, True) and "as a regulariser would" in answer(at_16, never, True)
     assert answer(at_24, at_16, False) == answer(at_16, at_16, True) == answer(never, at_16, True) == ""
+
+
+def test_the_overview_table_has_a_row_per_sweep_read_by_the_chapters_rule():
+    from ddlib.chapters import double_descent as dd, sweep_overview as so
+
+    base = dd.summarize(_dd_frame(_PEAK_WIDEST_NOT_BEST))
+    tied = dd.summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 2: (.3, .33)}))  # width 2 ties with the widest
+    unfit = dd.summarize(_dd_frame({w: (.2, te) for w, (_, te) in _PEAK_WIDEST_NOT_BEST.items()}))
+    rows = so.overview_rows(base, {0.4: tied, 0.0: base}, {1200: unfit}, {1: base}, {0.01: base})
+    assert list(rows) == ["the chapter's sweep", "0% label noise", "40% label noise", "1,200 epochs", "draw 1",
+                          "learning rate 0.01"]
+    table = so.overview_table(rows)
+    first = table.iloc[0]
+    assert (first["threshold (width)"], first["highest near it (width)"], first["clear peak"]) == (8, 8, "yes")
+    assert (first["above best narrower (points)"], first["widest model, test error (%)"]) == (6.0, 33.0)
+    assert first["best width"] == "2"
+    assert table.loc["40% label noise", "best width"] == "2, 4 and 64"  # all three print 33.0%
+    assert table.loc["0% label noise", "seed spread (points)"] == 0.1
+    assert pd.isna(table.loc["1,200 epochs", "threshold (width)"])  # no width fits: blank, not a width
+
+
+def test_the_training_knobs_sentence_sets_the_threshold_move_beside_the_widest_model():
+    from ddlib.chapters import double_descent as dd, sweep_overview as so
+
+    base = dd.summarize(_dd_frame(_PEAK_WIDEST_NOT_BEST))  # threshold at width 8, widest 33.0%
+    earlier = dd.summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 4: (0, .34)}))  # threshold 4, widest unchanged
+    earlier_lower = dd.summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 4: (0, .34), 64: (0, .29)}))
+    slightly = dd.summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 4: (0, .35), 64: (0, .34)}))
+    text = so.training_knobs_sentence(base, {1200: earlier}, {0.01: earlier_lower})
+    assert text == ("Training longer and changing the learning rate move the interpolation threshold alike: from width 8 "
+                    "in the chapter's sweep to width 4 at 1,200 epochs and at learning rate 0.01. The widest model's "
+                    "test error, 33.0% in the chapter's sweep, is 33.0% at 1,200 epochs (level with it) and 29.0% at "
+                    "learning rate 0.01 (4.0 points lower). The same move of the threshold comes with different widest "
+                    "models: where the threshold lies does not, alone, tell how good the widest model is.")
+    # a change under the margin is said as such, and counts as no change: both alike, so no closing sentence
+    alike = so.training_knobs_sentence(base, {1200: slightly}, {0.01: earlier})
+    assert "34.0% at 1,200 epochs (1.0 points higher, less than the 2.0 points counted as clear)" in alike
+    assert "same move" not in alike
+    # thresholds that go different ways are listed, not called alike, and nothing is concluded
+    apart = so.training_knobs_sentence(base, {1200: base}, {0.01: earlier_lower})
+    assert apart.startswith("The interpolation threshold, at width 8 in the chapter's sweep, is at width 8 at 1,200 "
+                            "epochs and width 4 at learning rate 0.01.")
+    assert "same move" not in apart
+    assert so.training_knobs_sentence(base, {}, {0.01: earlier}).startswith("Only one of the two training changes")
 
 
 def test_the_learning_rate_figure_draws_train_error_dashed_and_names_only_curves_in_its_legend():

@@ -448,7 +448,8 @@ def summarize(frame: pd.DataFrame) -> dict:
     numbers the prose prints; the string entries (``verdict`` and its head ``verdict_head``, ``window_rule``,
     ``peak_status``, ...) put them into words for the prose, in percentage points. ``widths_above_peak``: every width
     whose mean test error is above the peak width's, inside the search window or not (narrow,
-    under-fitting widths below it, or wider widths beyond it). ``seed_spread`` is the mean over widths
+    under-fitting widths below it, or wider widths beyond it). ``best_widths``: every width whose mean test error prints
+    as the lowest (``best_width`` and any that tie with it as printed). ``seed_spread`` is the mean over widths
     of the standard deviation over seeds (``nan`` with one seed per width; ``seed_noise_words`` then
     says so).
     """
@@ -467,6 +468,9 @@ def summarize(frame: pd.DataFrame) -> dict:
         "widest_width": int(widths[-1]), "widest_test_error": float(m["test_error"].iloc[-1]),
         "widest_train_error": float(m["train_error"].iloc[-1]),
         "best_width": int(m["test_error"].idxmin()), "best_test_error": float(m["test_error"].min()),
+        # every width whose mean test error prints as the lowest (ties as printed)
+        "best_widths": [int(w) for w in widths
+                        if shown_difference(m.loc[w, "test_error"], m["test_error"].min()) == 0],
         "runner_up_width": int(m["test_error"].nsmallest(2).index[-1]),
         "runner_up_test_error": float(m["test_error"].nsmallest(2).iloc[-1]),
         "peak_width": peak_width, "peak_test_error": float(m.loc[peak_width, "test_error"]),
