@@ -254,7 +254,12 @@ def test_double_descent_verdict_follows_the_numbers():
     from ddlib.chapters.double_descent import verdict
 
     plateau = verdict(_dd_summary())
-    assert plateau.startswith("**This run shows the second descent but no clear peak.**")
+    assert plateau.startswith("**This run shows no clear peak; test error falls past the interpolation threshold.**")
+    # a rise that prints as zero, at a width past where the search starts, is the same answer, and a plateau
+    level = verdict(_dd_summary(peak_over_narrower=0.0, window_start=12))
+    assert level.startswith("**This run shows no clear peak; test error falls past the interpolation threshold.**")
+    assert "width 16, but it is no higher than width 12, the best narrower one (level with it)" in level
+    assert "Test error plateaus near the threshold" in level and "where the search starts" not in level
     assert ("Near the interpolation threshold (width 24), the highest test error is at width 16, but it is only "
             "0.4 points above width 12, the best narrower one, within the spread between seeds (1.0 points).") in plateau
     assert "The widest model (width 64), which fits its noisy training labels, is 5.7 points better than width 16." in plateau
@@ -655,9 +660,44 @@ def test_distillation_plot_keeps_its_legend_off_the_curves():
     rows += [("direct", None, 0, s, 0.62) for s in (0, 1)] + [("oracle_pool", None, 100, s, 0.1) for s in (0, 1)]
     frame = pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "seed", "test_error"])
     p = {"pool_size": 100, "teacher_widths": [4, 64], "student_seeds": [0, 1]}
-    assert_legend_outside(plot_methods(frame, p))
+    fig = plot_methods(frame.assign(teacher_width=frame["teacher_width"].where(frame["method"] != "teacher", 8)), p)
+    assert_legend_outside(fig)
+    # the title names the teachers that have students, not every width of the teacher curve (here width 8)
+    assert fig._suptitle.get_text() == "Students of teachers of width 4 and 64, by method"
     study = frame.assign(pool_size=frame["pool_size"].replace({0: 50}))
     assert_legend_outside(plot_pool_sizes(study, {"study_teachers": [4, 64]}, [50, 100]))
+
+
+def test_teacher_seeds_words_say_whether_the_teachers_are_averaged_over_all_the_sweeps_seeds():
+    assert kd.teacher_seeds_words({"student_seeds": [0, 1, 2], "seeds": [0, 1, 2]}) == (
+        "these seeds, all 3 of the double-descent chapter's")
+    assert kd.teacher_seeds_words({"student_seeds": [0, 1], "seeds": [0, 1, 2]}) == (
+        "these seeds only (the double-descent chapter averages them over all 3)")
+
+
+def test_the_width_length_note_says_when_direct_is_past_the_threshold_the_width_was_chosen_near():
+    from ddlib.chapters import direct_lengths
+
+    def frame(direct_train, sweep_train):
+        rows = [dict(method="direct", student_width=16, teacher_width=None, seed=s, train_error=direct_train)
+                for s in (0, 1)]
+        rows += [dict(method="teacher", student_width=None, teacher_width=w, seed=s, train_error=sweep_train)
+                 for w in (16, 64) for s in (0, 1)]
+        return pd.DataFrame(rows)
+
+    p = {"epochs": 300, "student_steps_factor": 2}
+    past = direct_lengths.fit_at_length_note(frame(0.0, 0.137), p)
+    assert past.startswith("The rule reads the sweep's models, trained for 300 epochs; every student trains 2 times as "
+                           "many steps, so `direct` (width 16) trains for 600 epochs, and its train error on the noisy "
+                           "labels is 0.0%, against 13.7% for the sweep's model of width 16. At `direct`'s length, "
+                           "width 16 fits its noisy labels: it is past its interpolation threshold")
+    assert "holds for the teachers' training, not for `direct`'s." in past
+    # both fit, or neither: the numbers alone, no claim about the threshold
+    for d, t in ((0.0, 0.0), (0.05, 0.137)):
+        assert "past its interpolation threshold" not in direct_lengths.fit_at_length_note(frame(d, t), p)
+    assert direct_lengths.fit_at_length_note(frame(0.0, 0.137), dict(p, student_steps_factor=1)).startswith(
+        "`direct` trains as long as the sweep's models")
+    assert "was not run here" in direct_lengths.fit_at_length_note(frame(0.0, 0.1).query("method != 'direct'"), p)
 
 
 def test_gains_over_direct_are_paired_by_seed_on_the_main_pool():
@@ -681,6 +721,7 @@ def test_anchor_runs_the_published_setting_and_words_follow_the_numbers():
     """The anchor's runs are the published CNN's setting (clean labels, width 25, Adam at 1e-2, batch 100) beside the
     chapter's recipe, and its sentence calls the published error matched only within two points."""
     from ddlib.chapters import anchor, double_descent as dd
+    from ddlib.models import count_params
 
     p = dd.resolve_params("default")
     plan = anchor.plan(p)
@@ -705,8 +746,12 @@ def test_anchor_runs_the_published_setting_and_words_follow_the_numbers():
     assert "On the chapter's 8,000 clean samples the published recipe gives 35.0% and the chapter's 42.0%. " in bigger
     assert anchor.table(frame(0.073).iloc[:0]).empty and anchor.plan(dict(p, anchor_seeds=[])) == []
     far = anchor.sentence(frame(0.10), p)
-    assert "clearly above the published 6% (4.0 points above it); the kernels differ" in far
-    assert "behave as the dataset's authors report" in close and "behave as" not in far
+    assert "clearly above the published 6% (4.0 points above it); the kernels and the draws of the data differ" in far
+    assert "are not what makes its errors high" in close and "not what makes" not in far
+    # their CNN (kernels 5, 3, 3, padding 1) against the book's (kernel 5 and padding 2 in every layer) at width 25:
+    # 150 + 1,900 + 1,900 weights and biases in the convolutions, 25 channels x 5 samples x 10 classes + 10 after them
+    assert anchor.published_cnn_params(25, 40, 10) == 5210
+    assert count_params("cnn1d", 25, (40,), 10) == 7710
     assert close.endswith("it was not tuned. The next section runs the sweep again at the published learning rate, 0.01.")
     cifar = dd.resolve_params("paper", anchor_seeds=[0], device="cpu")
     assert anchor.plan(cifar) == [] and anchor.sentence(frame(0.073), cifar).startswith("The anchor is for MNIST-1D")
@@ -806,8 +851,7 @@ def test_double_descent_verdict_without_a_rise_claims_no_plateau():
     s = summarize(_dd_frame(_MONOTONE))
     assert s["peak_over_narrower"] < 0 and s["peak_over_widest"] >= 0.02
     v = s["verdict"]
-    assert v.startswith("**This run does not show double descent: test error does not rise near the interpolation "
-                        "threshold.**")
+    assert v.startswith("**This run shows no clear peak; test error falls past the interpolation threshold.**")
     assert ("no width has a higher test error than width 2, the best width narrower than the threshold, where the "
             "search starts; width 1, narrower still, is 20.0 points higher.") in v
     assert "plateau" not in v and "second descent" not in v and "the peak" not in v
@@ -1451,16 +1495,18 @@ def test_the_training_knobs_sentence_sets_the_threshold_move_beside_the_widest_m
     assert so.training_knobs_sentence(base, {}, {0.01: earlier}).startswith("Only one of the two training changes")
 
 
-def test_the_learning_rate_figure_draws_train_error_dashed_and_names_only_curves_in_its_legend():
+@pytest.mark.parametrize("plot, other, names", [
+    ("plot_lr", 0.01, ["learning rate 0.001", "learning rate 0.01"]), ("plot_epochs", 1200, ["300 epochs", "1,200 epochs"])])
+def test_the_training_knob_figures_draw_train_error_dashed_and_name_only_curves_in_their_legends(plot, other, names):
     from ddlib.chapters import double_descent as dd
 
     p = dd.resolve_params("default")
-    base, faster = (_dd_frame(c).assign(label_noise=0.2) for c in (_MONOTONE, _PEAK_WIDEST_NOT_BEST))
-    fig = dd.plot_lr(base, {0.01: faster}, p)
+    base, changed = (_dd_frame(c).assign(label_noise=0.2) for c in (_MONOTONE, _PEAK_WIDEST_NOT_BEST))
+    fig = getattr(dd, plot)(base, {other: changed}, p)
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["learning rate 0.001", "learning rate 0.01", "test (clean labels)", "train (noisy labels)"]
-    # a solid test curve and a dashed train curve per rate, the train curve of the chapter's rate at its train errors
+    assert labels == names + ["test (clean labels)", "train (noisy labels)"]
+    # a solid test curve and a dashed train curve per sweep, the train curve of the chapter's at its train errors
     styles = {(ln.get_color(), ln.get_linestyle()) for ln in ax.get_lines() if len(ln.get_xdata()) == len(_MONOTONE)}
     assert {style for _, style in styles} == {"-", "--"} and len(styles) == 4
     train = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--" and len(ln.get_xdata()) == len(_MONOTONE)]

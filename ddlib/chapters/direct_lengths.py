@@ -112,3 +112,31 @@ def lengths_table(n: dict) -> pd.DataFrame:
     table.index.name = "epochs"
     return table.rename(columns={"train_error": "train error (noisy labels)", "val_error": "validation error (noisy labels)",
                                  "test_error": "test error"})
+
+
+def fit_at_length_note(frame: pd.DataFrame, p: dict) -> str:
+    """How the student's width, read off the sweep's models (trained for ``p["epochs"]`` epochs), fares at ``direct``'s
+    own length (``student_steps_factor`` times as many steps): the mean train error on the noisy labels of the
+    chapter's ``direct`` against the sweep's model of the same width, from the chapter's frame (:func:`kd.run`), and,
+    where ``direct`` fits its labels (mean train error at most :data:`dd.INTERPOLATION_TOL`) but the sweep's model
+    does not, that the width is then past its interpolation threshold: the rule's reason holds for the teachers'
+    training, not for ``direct``'s. One sentence where the two lengths are the same, or either run is missing."""
+    direct = frame[frame["method"] == "direct"]
+    width = int(direct["student_width"].iloc[0]) if len(direct) else None
+    sweep = frame[(frame["method"] == "teacher") & (frame["teacher_width"] == width)]
+    if direct.empty or sweep.empty:
+        return "`direct`, or the sweep's model of its width, was not run here."
+    if p["student_steps_factor"] == 1:
+        return "`direct` trains as long as the sweep's models, so its width was read off models of its own length."
+    epochs, factor = p["epochs"], p["student_steps_factor"]
+    d, t = direct["train_error"].mean(), sweep["train_error"].mean()
+    text = (f"The rule reads the sweep's models, trained for {epochs:,} epochs; every student trains {factor:g} times "
+            f"as many steps, so `direct` (width {width}) trains for {int(epochs * factor):,} epochs, and its train error "
+            f"on the noisy labels is {d:.1%}, against {t:.1%} for the sweep's model of width {width}.")
+    if d <= dd.INTERPOLATION_TOL < t:
+        text += (f" At `direct`'s length, width {width} fits its noisy labels: it is past its interpolation threshold, "
+                 f"not near it (longer training moves the threshold to narrower widths, as the "
+                 f"{{ref}}`double-descent chapter shows <dd-longer-training>`), so the reason for this width given "
+                 f"above holds for the teachers' training, not for `direct`'s.")
+    return text
+

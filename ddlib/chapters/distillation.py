@@ -834,6 +834,15 @@ def gains_over_direct(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["method", "teacher_width", "gain", "se", "n"])
 
 
+def teacher_seeds_words(p: dict) -> str:
+    """Which of the teachers' seeds the chapter's teacher means are over: the students' seeds (each student seed
+    distils the teacher of the same seed), said to be all of the double-descent sweep's where they are."""
+    students, sweep = set(p["student_seeds"]), set(p["seeds"])
+    if students == sweep:
+        return f"these seeds, all {len(sweep)} of the double-descent chapter's"
+    return f"these seeds only (the double-descent chapter averages them over all {len(sweep)})"
+
+
 def plot_methods(frame: pd.DataFrame, p: dict):
     """Two panels against teacher width (log axis), one above the other. Top: each method's test error and the teacher's (over the
     student seeds, :func:`paired`), mean ± standard error over seeds, the curves nudged sideways so that their bars
@@ -883,7 +892,8 @@ def plot_methods(frame: pd.DataFrame, p: dict):
     bottom.set_xlabel("teacher width (log scale)")
     book.percent_axis(top)
     students = sorted({int(w) for w in frame["student_width"].dropna()}) if "student_width" in frame else []
-    fig.suptitle("Students of every teacher width, by method"
+    distilled = sorted({int(w) for w in frame.loc[frame["method"].isin(TEACHER_METHODS), "teacher_width"].dropna()})
+    fig.suptitle(f"Students of teachers of width {join(distilled)}, by method"
                  + (f" (students of width {students[0]})" if len(students) == 1 else ""), fontweight="bold")
     handles, labels = top.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: labels[i].startswith("direct"))  # direct last, as in the prose

@@ -598,9 +598,10 @@ def verdict_parts(s: dict) -> tuple[str, str]:
 
     With ``rise = peak_over_narrower`` and ``fall = peak_over_widest``: no threshold when no width
     interpolates (``threshold_width is None``); else double descent when both are at least :data:`CLEAR`
-    (:func:`clear_peak`); when only ``fall`` is, the second descent without a clear peak (``rise > 0``: test
-    error plateaus near the threshold) or no double descent at all (``rise <= 0``: the width of highest test
-    error is where the search starts, so test error does not rise near the threshold); neither otherwise.
+    (:func:`clear_peak`); when only ``fall`` is, no clear peak but a fall past the threshold, one answer whether a
+    rise smaller than the margin is above or below zero (a sign that seed noise can flip); the body then says
+    whether test error plateaus near the threshold or, where the width of highest test error is where the search
+    starts, does not rise there at all; no double descent otherwise.
     ``rise`` and ``fall`` are differences of the printed errors (:func:`summarize`), so the words agree with
     the numbers printed. The width of highest test error near the threshold is called "the peak" only for
     double descent.
@@ -621,19 +622,19 @@ def verdict_parts(s: dict) -> tuple[str, str]:
     # "but" only where the rise falls short of a peak; a clear rise is stated as such
     highest = (f"Near the interpolation threshold (width {s['threshold_width']}), the highest test error is at "
                f"width {p}{':' if rise >= CLEAR else ', but'} {_rise_words(s)}.")
-    if s["peak_over_widest"] >= CLEAR and rise <= 0:
-        # the highest width in the window is where it starts: test error does not rise near the threshold
-        v = s["best_narrower_width"]
-        narrower = (f"; width {v}, narrower still, is {points(-rise)} higher" if rise < 0
-                    else f"; width {v}, narrower still, is level with it")
-        return ("This run does not show double descent: test error does not rise near the interpolation threshold.",
-                f"Near the threshold (width {s['threshold_width']}), no width has a higher test error than width {p}, "
-                f"the best width narrower than the threshold, where the search starts{narrower}. "
-                f"{_fall_words(s, f'width {p}')}{c1_holds}")
     if s["peak_over_widest"] >= CLEAR:
-        return ("This run shows the second descent but no clear peak.",
-                f"{highest} {_fall_words(s, f'width {p}')} Test error plateaus near the threshold instead of "
-                f"peaking.{c1_holds}")
+        # no clear rise, a clear fall: one answer whatever the sign of a rise smaller than the margin
+        head = "This run shows no clear peak; test error falls past the interpolation threshold."
+        if p == s.get("window_start"):
+            # the highest width in the window is where it starts: test error does not rise near the threshold
+            v = s["best_narrower_width"]
+            narrower = (f"; width {v}, narrower still, is {points(-rise)} higher" if rise < 0
+                        else f"; width {v}, narrower still, is level with it")
+            return (head, f"Near the threshold (width {s['threshold_width']}), no width has a higher test error than "
+                          f"width {p}, the best width narrower than the threshold, where the search starts{narrower}. "
+                          f"{_fall_words(s, f'width {p}')}{c1_holds}")
+        return (head, f"{highest} {_fall_words(s, f'width {p}')} Test error plateaus near the threshold instead of "
+                      f"peaking.{c1_holds}")
     return "This run does not show double descent.", f"{highest} {_fall_words(s, f'width {p}')}"
 
 
@@ -712,10 +713,11 @@ def plot_redraws(base: pd.DataFrame, redraws: dict[int, pd.DataFrame], p: dict):
 
 
 def plot_epochs(base: pd.DataFrame, studies: dict[int, pd.DataFrame], p: dict):
-    """Test error against width for the chapter's training length (``base``) and each of the study's (``{epochs:
-    frame}``), seeds as a band."""
+    """Test and train error against width for the chapter's training length (``base``) and each of the study's
+    (``{epochs: frame}``), seeds as a band: train error is drawn too, as longer training may change which widths fit
+    their training labels."""
     curves = {f"{n:,} epochs": f for n, f in sorted({p["epochs"]: base, **studies}.items())}
-    return plot_sweeps(curves, "The same sweep trained for longer")
+    return plot_sweeps(curves, "The same sweep trained for longer", train=_labels(p["label_noise"]))
 
 
 def plot_lr(base: pd.DataFrame, studies: dict[float, pd.DataFrame], p: dict):
