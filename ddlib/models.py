@@ -15,6 +15,9 @@ Families (``width`` is the knob swept for double descent):
   stride 2, so the length goes 40 -> 20 -> 10 -> 5) with ReLU, then a linear layer (after
   Greydanus & Kobak's MNIST-1D CNN, with the channel count as the width knob). Parameters per
   member: ``6 w + 2 (5 w^2 + w) + (5 w + 1) C``.
+* ``cnn1d_gk``: Greydanus & Kobak's MNIST-1D CNN itself (their ``ConvBase``): the same, but kernels 5, 3 and 3,
+  all with padding 1 (the length goes 40 -> 19 -> 10 -> 5). Parameters per member:
+  ``6 w + 2 (3 w^2 + w) + (5 w + 1) C``. The book's chapters use ``cnn1d``; this one is the published anchor's check.
 
 * ``resnet18`` / ``cnn5``: the CIFAR families of Nakkiran et al. (2019), in
   :mod:`ddlib.vision_models` (input ``(members, batch, 3, 32, 32)`` float, already normalised).
@@ -36,20 +39,23 @@ from torch.nn import functional as F
 
 from .validation import one_of, positive_int
 
-VECTOR_MODELS = ("mlp", "cnn1d")
+VECTOR_MODELS = ("mlp", "cnn1d", "cnn1d_gk")
 
 #: Each model family in a clause, for prose that names the family a run used (``width`` is the swept knob).
 MODEL_WORDS = {
     "mlp": "one hidden ReLU layer of `width` units, then a linear layer",
     "cnn1d": ("three 1-D convolutions of `width` channels, kernel 5 and stride 2, with ReLU, then a linear layer, "
               "after Greydanus & Kobak's MNIST-1D CNN"),
+    "cnn1d_gk": ("Greydanus & Kobak's MNIST-1D CNN: three 1-D convolutions of `width` channels, kernels 5, 3 and 3, "
+                 "stride 2, with ReLU, then a linear layer"),
     "resnet18": ("the pre-activation ResNet-18 with stage widths `[k, 2k, 4k, 8k]` for width `k`, as in Nakkiran "
                  "et al. 2019"),
     "cnn5": ("four 3x3 conv-BatchNorm-ReLU layers of widths `[k, 2k, 4k, 8k]` with max-pooling, then a linear layer, "
              "as in Nakkiran et al. 2019"),
 }
 #: Each model family's name in prose (the identifier is what parameters take).
-MODEL_NAMES = {"mlp": "MLP", "cnn1d": "1-D CNN", "resnet18": "PreAct ResNet-18", "cnn5": "5-layer CNN"}
+MODEL_NAMES = {"mlp": "MLP", "cnn1d": "1-D CNN", "cnn1d_gk": "Greydanus & Kobak's 1-D CNN", "resnet18": "PreAct ResNet-18",
+               "cnn5": "5-layer CNN"}
 IMAGE_MODELS = ("resnet18", "cnn5")  # built by ddlib.vision_models
 MODELS = VECTOR_MODELS + IMAGE_MODELS
 
@@ -94,26 +100,26 @@ class EnsembleCNN1d(nn.Module):
     view, copied once by the reshape) ``(members, batch * out_len, k * channels)`` with columns
     ``tap * channels + channel``, and multiplies by the members' stacked kernels
     ``(members, k * channels, width)``. On a CPU this is several times faster than a grouped
-    ``conv1d`` for these sizes, and it is the same function.
+    ``conv1d`` for these sizes, and it is the same function. ``KERNELS``, ``PADDINGS`` and ``STRIDES`` give each
+    convolution's (:class:`EnsembleCNN1dGK` changes the first two).
     """
 
-    KERNEL, PADDING, STRIDES = 5, 2, (2, 2, 2)
+    KERNELS, PADDINGS, STRIDES = (5, 5, 5), (2, 2, 2), (2, 2, 2)
 
     def __init__(self, length: int, width: int, num_classes: int, seeds):
         super().__init__()
         gens = _member_generators(seeds)
         self.members, self.width = len(gens), width
-        k = self.KERNEL
         in_channels = (1, width, width)
         out_len = length
-        for s in self.STRIDES:
-            out_len = (out_len + 2 * self.PADDING - k) // s + 1
+        for k, pad, s in zip(self.KERNELS, self.PADDINGS, self.STRIDES):
+            out_len = (out_len + 2 * pad - k) // s + 1
         self.out_len = out_len
         weights = [[] for _ in in_channels]
         biases = [[] for _ in in_channels]
         lin_w, lin_b = [], []
         for g in gens:
-            for i, c in enumerate(in_channels):
+            for i, (c, k) in enumerate(zip(in_channels, self.KERNELS)):
                 weights[i].append(_uniform((c * k, width), c * k, g))
                 biases[i].append(_uniform((1, width), c * k, g))
             lin_w.append(_uniform((width * out_len, num_classes), width * out_len, g))
@@ -125,9 +131,9 @@ class EnsembleCNN1d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s, b = x.shape[:2]
         h = x.reshape(s, b, -1, 1)  # (members, batch, length, 1 channel)
-        for w, bias, stride in zip(self.conv_w, self.conv_b, self.STRIDES):
-            h = F.pad(h, (0, 0, self.PADDING, self.PADDING))
-            win = h.unfold(2, self.KERNEL, stride).transpose(3, 4)  # (members, batch, out_len, kernel, channels)
+        for w, bias, k, pad, stride in zip(self.conv_w, self.conv_b, self.KERNELS, self.PADDINGS, self.STRIDES):
+            h = F.pad(h, (0, 0, pad, pad))
+            win = h.unfold(2, k, stride).transpose(3, 4)  # (members, batch, out_len, kernel, channels)
             out_len = win.shape[2]
             h = torch.relu(torch.baddbmm(bias, win.reshape(s, b * out_len, -1), w)).view(s, b, out_len, -1)
         h = h.transpose(2, 3).reshape(s, b, -1)  # flatten channel-major, like a Conv1d stack
@@ -136,7 +142,17 @@ class EnsembleCNN1d(nn.Module):
     def padding_view(self, key: str, t: torch.Tensor) -> torch.Tensor:
         """A member's im2col kernel ``(1, kernel * channels, width)`` (rows ``tap * channels + channel``) as
         ``(1, kernel, channels, width)``, so a narrower member is its leading block (:mod:`ddlib.width_batching`)."""
-        return t.view(t.shape[0], self.KERNEL, -1, t.shape[-1]) if key.startswith("conv_w.") else t
+        if not key.startswith("conv_w."):
+            return t
+        return t.view(t.shape[0], self.KERNELS[int(key.split(".")[1])], -1, t.shape[-1])
+
+
+class EnsembleCNN1dGK(EnsembleCNN1d):
+    """Greydanus & Kobak's MNIST-1D CNN (``ConvBase`` in ``notebooks/models.py`` of github.com/greydanus/mnist1d):
+    kernels 5, 3 and 3, padding 1 and stride 2 in every layer, ReLU, then a linear layer on the channel-major
+    flattened features; the published anchor's model (:mod:`ddlib.chapters.anchor`)."""
+
+    KERNELS, PADDINGS = (5, 3, 3), (1, 1, 1)
 
 
 def build_model(name: str, width: int, input_shape, num_classes: int, seeds) -> nn.Module:
@@ -153,7 +169,7 @@ def build_model(name: str, width: int, input_shape, num_classes: int, seeds) -> 
     features = int(math.prod(input_shape))
     if name == "mlp":
         return EnsembleMLP(features, width, num_classes, seeds)
-    return EnsembleCNN1d(features, width, num_classes, seeds)
+    return (EnsembleCNN1dGK if name == "cnn1d_gk" else EnsembleCNN1d)(features, width, num_classes, seeds)
 
 
 @functools.lru_cache(maxsize=None)

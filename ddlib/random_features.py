@@ -16,6 +16,12 @@ converges to. No pseudo-inverse of a large matrix is ever formed: the Gram syste
 Cholesky factorisation, with an LU solve and then an eigendecomposition-based pseudo-solve of the
 *Gram* system as fall-backs when the factorisation fails (a numerically singular Gram matrix).
 
+Throughout this module :math:`\\lambda` (the functions' argument ``ridge``) penalises the plain *sum* of
+squares. A penalty stated per sample,
+:math:`\\min_\\theta \\frac1n\\|X\\theta - Y\\|_F^2 + \\lambda' \\|\\theta\\|_F^2` (the ridge strength
+:math:`\\lambda'` of the chapter *Double descent and distillation in closed form*, its ``ridges``), has the
+same minimiser for ``ridge`` :math:`= n\\lambda'` (:func:`ddlib.chapters.random_features.library_ridge`).
+
 Sources:
 
 * M. Belkin, D. Hsu, J. Xu (2020), *Two models of double descent for weak features*,
@@ -96,6 +102,10 @@ def min_norm_solve(x, y, ridge: float = 0.0) -> torch.Tensor:
     * :math:`p \\le n`: :math:`\\theta = (x^\\top x + \\lambda I)^{-1} x^\\top y`,
     * :math:`p > n`: :math:`\\theta = x^\\top (x x^\\top + \\lambda I)^{-1} y`
       (the minimum-norm interpolant :math:`x^+ y` at :math:`\\lambda = 0`).
+
+    ``ridge`` is :math:`\\lambda` of that plain sum; for the per-sample penalty
+    :math:`\\frac1n\\|x\\theta - y\\|^2 + \\lambda'\\|\\theta\\|^2` (the random-features chapter's) pass
+    ``ridge = n * lambda'``.
     """
     x, y = _as_tensor(x), _as_tensor(y)
     vector = y.dim() == x.dim() - 1
@@ -220,8 +230,9 @@ class RandomReLUFeatures:
 def fit_ridge_path(phi: torch.Tensor, y, ridges: Sequence[float]) -> list[torch.Tensor]:
     """Solutions :math:`\\theta_\\lambda` for every ``ridge`` in ``ridges``, one Gram matrix for all.
 
-    Same formulas as :func:`min_norm_solve` (``ridges`` may contain 0, the min-norm solution),
-    but the Gram matrix of the smaller side is formed once.
+    Same formulas as :func:`min_norm_solve` (``ridges`` may contain 0, the min-norm solution; each is the
+    penalty on the plain sum of squares, so ``n * lambda'`` for a per-sample :math:`\\lambda'`), but the Gram
+    matrix of the smaller side is formed once.
 
     Columns of ``phi`` that are exactly zero on the training set ("dead" ReLU features, whose
     pre-activation is negative on every training input) are dropped before solving and get

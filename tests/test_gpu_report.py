@@ -666,3 +666,74 @@ def test_the_card_note_sets_the_targets_card_beside_the_cited_one():
     assert f"trained {h100.sort_values(['date', 'file'])['ours_images_per_s'].iloc[-1]:,.0f} images/s against" in note
     assert gpu_report._card_note("NVIDIA H100 80GB HBM3", runs, gpu_report.current_runs(runs)) == ""
 
+
+def _alignment_rows(speeds):
+    """Rows of ``benchmarks/gpu_session.sh``'s aligned step (the projection's loop: one model, graphed, uncompiled,
+    foreach Adam) on an H100 at the widths and images/s of ``speeds``."""
+    base = dict(date="2031-01-01", device="NVIDIA H100 80GB HBM3", model="resnet18", members=1, cuda_graph=True,
+                compile_mode="off", fused_optimizer=False, timed_steps=200, sweep_k_max=64, sweep_epochs=4000,
+                sweep_train_size=50000, sweep_seeds=1, file="a.csv")
+    return pd.DataFrame([{**base, "k": k, "ours_images_per_s": v} for k, v in speeds.items()])
+
+
+def test_the_suspected_alignment_cause_says_whether_its_section_has_measured_it():
+    """'The section on such widths is where that is measured' only where a GPU run of the aligned step sets some
+    unaligned width against aligned ones; otherwise it says that section will measure it and no GPU run exists."""
+    throughput = _throughput_rows()
+    row = dict(_concurrent_row("NVIDIA H100 80GB HBM3", "61,64", 2.0), images_per_s_together=600.0, n_train=50000,
+               timed_steps=200, file="b.csv")  # alone 0.59 times the loop, 61 not a multiple of 8: the cause is named
+    runs = pd.DataFrame([row])
+    measured = _alignment_rows({16: 60000.0, 17: 36000.0, 24: 54000.0, 64: 30000.0})
+    unmeasured = ("the section on such widths, above, is where it will be measured: no GPU run of it exists yet.")
+    for alignment, is_measured in ((pd.DataFrame(), False), (measured, True),
+                                   (measured.assign(device="cpu (2 threads)"), False),  # a CPU run measures nothing
+                                   (_alignment_rows({16: 60000.0, 17: 36000.0}), False)):  # one aligned width only
+        assert gpu_report.alignment_measured(alignment) is is_measured
+        text = gpu_report.concurrent_groups_sentence(runs, HOURS, throughput, alignment)
+        assert "A possible cause: 1 of these 2 widths is not a multiple of 8" in text
+        assert ("the section on such widths, above, is where that is measured." in text) is is_measured
+        assert (unmeasured in text) is not is_measured
+    from ddlib import alignment_report
+
+    committed = gpu_report.load_benchmarks(alignment_report.CHANNEL_ALIGNMENT_RESULTS)
+    assert gpu_report.alignment_measured() is gpu_report.alignment_measured(committed)  # default: the committed runs
+    said = alignment_report.alignment_sentence(committed, gpu_report.key_numbers(gpu_report.load_benchmarks()))
+    assert not (gpu_report.alignment_measured(committed) and said.startswith("Not measured yet"))  # sections agree
+
+
+def test_the_wide_loop_caveat_is_limited_to_the_projections_it_covers():
+    """The factor was measured against one loop (each width alone, foreach Adam): it is given for that loop's
+    projection, the other measured (interpolated) projections are said to be open, and the roofline counts, which
+    count every width, are left out; the appendix says which rows interpolate."""
+    runs = gpu_report.load_benchmarks()
+    current = gpu_report.current_runs(runs)
+    numbers = gpu_report.key_numbers(runs)
+    concurrent = gpu_report.load_benchmarks(gpu_report.CONCURRENT_RESULTS)
+    for where in ("below", "above"):
+        text = gpu_report.wide_loop_caveat(concurrent, current, numbers, where)
+        assert "every projection's" not in text
+        assert "the throughput run's loop (each width alone, Adam's foreach form)" in text
+        assert "so that projection's hours for widths above 16 may be low by a factor of" in text
+        assert "The factor was measured against that one loop only: the projections measured with other loops" in text
+        assert f"while the roofline counts ({where}) count every width instead of interpolating" in text
+    from conftest import REPO
+
+    page = " ".join((REPO / "book" / "full-scale.md").read_text(encoding="utf-8").split())
+    assert ("The measured ones interpolate between the widths measured; the counted ones count every width. "
+            "{glue:md}`wide_loop_caveat_above:myst`") in page
+    assert "concurrent_groups_sentence(concurrent_runs, numbers, current, alignment_runs)" in page
+
+
+def test_the_graph_is_not_called_a_switch_that_leaves_results_alone():
+    """Graphed and eager runs differ (capturable Adam's arithmetic, grown by training): the appendix says the graph
+    changes results at the level of rounding, like the other speed switches, and that the store, whose hash leaves
+    it out, may return an eager run for a graphed request."""
+    from conftest import REPO
+
+    page = " ".join((REPO / "book" / "full-scale.md").read_text(encoding="utf-8").split())
+    assert "Like a change of device, the graph is therefore a speed switch" not in page
+    assert ("So the graph changes a run's results, as the other speed switches do (the device, cuDNN's autotuning, "
+            "padding widths together): not its recipe, but its arithmetic, at the level of floating-point rounding, "
+            "which training grows to the differences above.") in page
+    assert ("so the store may answer a request for a graphed run with a stored eager one, or the other way round; "
+            "the run's record says which loop trained it (`step_loop`).") in page

@@ -10,13 +10,13 @@ def test_mlp_parameter_count_formula():
         assert count_params("mlp", h, (40,), 10) == (40 + 1) * h + (h + 1) * 10
 
 
-@pytest.mark.parametrize("name", ["mlp", "cnn1d"])
+@pytest.mark.parametrize("name", ["mlp", "cnn1d", "cnn1d_gk"])
 def test_parameter_counts_grow_with_width(name):
     counts = [count_params(name, w, (40,), 10) for w in (1, 2, 4, 8, 16)]
     assert all(a < b for a, b in zip(counts, counts[1:]))
 
 
-@pytest.mark.parametrize("name", ["mlp", "cnn1d"])
+@pytest.mark.parametrize("name", ["mlp", "cnn1d", "cnn1d_gk"])
 def test_ensemble_members_equal_lone_models(name):
     x = torch.randn(2, 5, 40)
     together = build_model(name, 6, (40,), 10, seeds=[3, 9])
@@ -27,6 +27,30 @@ def test_ensemble_members_equal_lone_models(name):
         torch.testing.assert_close(out[i : i + 1], alone(x[i : i + 1]), rtol=1e-5, atol=1e-6)
         for k, v in member_state(together, i).items():
             torch.testing.assert_close(v, alone.state_dict()[k])
+
+
+@pytest.mark.parametrize("name, kernels, padding, count", [
+    ("cnn1d", (5, 5, 5), 2, lambda w: 6 * w + 2 * (5 * w * w + w) + (5 * w + 1) * 10),
+    ("cnn1d_gk", (5, 3, 3), 1, lambda w: 6 * w + 2 * (3 * w * w + w) + (5 * w + 1) * 10)])
+def test_the_1d_cnns_are_the_conv1d_stacks_they_describe(name, kernels, padding, count):
+    """Each 1-D CNN computes what ``torch.nn.Conv1d`` layers of its kernels (stride 2, its padding), ReLU and a
+    linear layer on the channel-major flattened features compute with the same weights; ``cnn1d_gk`` is Greydanus &
+    Kobak's ``ConvBase`` (5,210 parameters at their 25 channels)."""
+    from torch import nn
+
+    width = 6
+    model = build_model(name, width, (40,), 10, seeds=[3]).double()
+    convs = [nn.Conv1d(1 if i == 0 else width, width, k, 2, padding).double() for i, k in enumerate(kernels)]
+    for i, conv in enumerate(convs):  # the ensemble's im2col kernel, rows tap * channels + channel
+        conv.weight.data = model.conv_w[i][0].view(kernels[i], -1, width).permute(2, 1, 0).clone()
+        conv.bias.data = model.conv_b[i][0, 0].clone()
+    linear = nn.Linear(width * 5, 10).double()
+    linear.weight.data, linear.bias.data = model.lin_w[0].T.clone(), model.lin_b[0, 0].clone()
+    reference = nn.Sequential(*[m for c in convs for m in (c, nn.ReLU())], nn.Flatten(), linear)
+    x = torch.randn(7, 40, dtype=torch.double)
+    torch.testing.assert_close(model(x[None])[0], reference(x[:, None, :]))
+    assert count_params(name, width, (40,), 10) == count(width)
+    assert count_params("cnn1d_gk", 25, (40,), 10) == 5210
 
 
 def test_member_state_round_trip():

@@ -175,11 +175,11 @@ def test_cli_runs_a_chapter_and_reports_counts(results_dir, tmp_path):
     assert first.returncode == 0, first.stderr[-2000:]
     # the sweep (widths 4, 64; one seed: 2 runs), the label-noise study at 0.1 (the same 2 runs, reused) and
     # 0.4 (2 more), the longer training (2 more), the other draw of the data (2 more), the published anchor (2
-    # sizes x 2 recipes) and the learning-rate study (2 more): 14 distinct runs, each counted once (summing the lines
-    # would say 14 computed, 2 reused)
-    assert first.stdout.splitlines()[-2] == "runs: 14 computed, 0 reused"
+    # sizes x 2 recipes for the book's CNN, 1 for theirs) and the learning-rate study (2 more): 15 distinct runs, each
+    # counted once (summing the lines would say 15 computed, 2 reused)
+    assert first.stdout.splitlines()[-2] == "runs: 15 computed, 0 reused"
     second = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert second.stdout.splitlines()[-2] == "runs: 0 computed, 14 reused"
+    assert second.stdout.splitlines()[-2] == "runs: 0 computed, 15 reused"
     assert len(list(tmp_path.glob("double-descent-smoke-*.ipynb"))) >= 1
 
 

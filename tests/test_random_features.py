@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import REPO
 
 from ddlib.chapters import random_features as rf
 from ddlib.random_features import (RandomReLUFeatures, belkin_hsu_xu_risk, block_metrics, classification_error,
@@ -407,3 +408,100 @@ def test_equal_weights_wins_over_the_null_model_at_p_equal_d_in_every_preset():
         risks = belkin_hsu_xu_risk(n, np.arange(1, d + 1), beta, sigma)
         assert risks[-1] < 1 + sigma ** 2, preset
         assert risks[-1] == np.nanmin(risks[np.isfinite(risks)]), preset
+
+
+# ---------------------------------------------------------------- the page's notation and conventions
+
+PAGE = " ".join((REPO / "book" / "random-features.md").read_text(encoding="utf-8").split())
+
+
+def test_the_chapters_lambda_is_per_sample_and_the_library_gets_n_lambda():
+    """One lambda on the whole page: the fit minimises (1/n)||X theta - Y||^2 + lambda ||theta||^2, which the library's
+    solvers (plain sum, argument ``ridge``) give for ridge = n lambda; the page says so, and the chapter's own fits
+    are that model."""
+    rng = np.random.default_rng(11)
+    lam = 0.01
+    for n, p in ((30, 10), (12, 40)):
+        x, y = rng.standard_normal((n, p)), rng.standard_normal((n, 3))
+        ridge = rf.library_ridge(lam, n)
+        assert ridge == pytest.approx(n * lam)
+        (theta,) = fit_ridge_path(torch.from_numpy(x), y, [ridge])
+        # the chapter's objective is stationary there: (2/n) X^T (X theta - Y) + 2 lambda theta = 0
+        grad = 2 / n * x.T @ (x @ theta.numpy() - y) + 2 * lam * theta.numpy()
+        np.testing.assert_allclose(grad, 0.0, atol=1e-10)
+        np.testing.assert_allclose(min_norm_solve(x, y, ridge=ridge).numpy(), theta.numpy(), atol=1e-10)
+    # the page's formulas and words
+    assert "(X^\\top X + n\\lambda I_p)^{-1} X^\\top Y" in PAGE
+    assert "X^\\top (X X^\\top + n\\lambda I_n)^{-1} Y" in PAGE
+    assert "+ \\lambda I_" not in PAGE  # no formula with the library's unscaled penalty under the chapter's name
+    assert PAGE.count("\\tfrac{1}{n}\\|") == 2  # the opening fit and Section 2's, both per sample
+    assert ("So to fit this chapter's model of strength $\\lambda$ on $n$ samples, call them with `ridge=n * lam`"
+            in PAGE)
+    assert "the fit of the opening formula with $X = \\Phi$ (the library's `ridge` is $n\\lambda$)" in PAGE
+    # the chapter's study 2 computes that model: one width, one ridge, against numpy's solve with n lambda
+    params = rf.resolve_params("smoke", rf_ratios=[0.3], ridges=[1e-3])
+    data = rf.load_mnist1d(params)
+    frame = rf.run_ridge(params, data)
+    n, (width,) = params["n_train"], rf.widths(params["n_train"], params["rf_ratios"])
+    feats = RandomReLUFeatures(data["x_train"].shape[1], width, [params["seed"], width, 0], rf.BIAS_STD)
+    phi = feats(data["x_train"]).numpy()
+    live = (phi != 0).any(0)
+    y = np.eye(10)[data["y_noisy"]]
+    theta = np.zeros((width, 10))
+    theta[live] = np.linalg.solve(phi[:, live].T @ phi[:, live] + n * 1e-3 * np.eye(live.sum()), phi[:, live].T @ y)
+    err = classification_error(feats.predict(data["x_test"], torch.from_numpy(theta)), data["y_test"])
+    said = frame[(frame.labels == "noisy") & (frame.ridge == 1e-3)].test_error.iloc[0]
+    assert said == pytest.approx(err)
+
+
+def test_the_page_defines_clear_and_differences_as_printed_before_using_them():
+    """'Clear' is defined on the page, from ddlib.prose.CLEAR (glued, not typed), before any section uses it, and the
+    page says once that differences of error rates are those of the printed values."""
+    from ddlib.prose import CLEAR, points
+
+    assert rf.prose_conventions() == {"clear_points": points(CLEAR)}
+    definition = "Such a difference counts as *clear* when it is at least {glue:md}`clear_points`"
+    assert definition in PAGE and PAGE.index(definition) < PAGE.index("## 1. Linear regression")
+    assert ("Error rates are rounded as printed (per cent, one decimal) before any two of them are compared or "
+            "subtracted: a difference in *points* is the difference of the rounded values") in PAGE
+    assert "**rf.prose_conventions())" in PAGE  # glued by the chapter's first cell
+    assert points(CLEAR) not in PAGE and "2 points" not in PAGE  # the margin is never typed
+
+
+def _ridge_frame(noisy_tuned):
+    """Study 2's rows for widths 50, 100, 200 (n = 100): min-norm and one ridge (1e-3), noisy and clean labels; the
+    noisy ridge fit errs ``noisy_tuned`` (so the tuned curve is it)."""
+    rows = []
+    for labels in ("noisy", "clean"):
+        for N, mn, tuned in zip((50, 100, 200), (0.7, 0.9, 0.6), noisy_tuned if labels == "noisy" else (.5, .5, .5)):
+            rows += [dict(labels=labels, N=N, ridge=0.0, repeat=0, test_error=mn, test_mse=2.0),
+                     dict(labels=labels, N=N, ridge=1e-3, repeat=0, test_error=tuned, test_mse=0.9)]
+    return pd.DataFrame(rows)
+
+
+def test_the_tuned_curves_largest_rise_is_a_difference_of_printed_errors():
+    """'never rises by more than X points from one width to the next' holds of the errors as printed: 50.04% to
+    50.98% is printed 50.0% to 51.0%, a rise of 1.0 points (0.94 unrounded)."""
+    params = {"n_train": 100, "n_test": 500, "rf_repeats": 1, "ridges": [1e-3]}
+    out = rf.ridge_numbers(_ridge_frame((0.5004, 0.5098, 0.50)), params)
+    assert out["noisy_tuned_max_rise_err_points"] == "1.0 points"
+    same = rf.ridge_numbers(_ridge_frame((0.5000, 0.5094, 0.50)), params)  # 50.0% to 50.9%
+    assert same["noisy_tuned_max_rise_err_points"] == "0.9 points"
+    falling = rf.ridge_numbers(_ridge_frame((0.52, 0.51, 0.50)), params)
+    assert falling["noisy_tuned_max_rise_err"] == 0.0 and falling["ridge_head"].endswith("a tuned ridge removes it.**")
+
+
+def test_the_largest_student_teacher_distance_is_the_widest_gap_when_it_is_there():
+    """The largest distance between student and teacher error is taken over differences of printed errors and names
+    its widths, so it cannot disagree with the widest teacher's gap said later (71.84% against 69.18%: 71.8 - 69.2
+    = 2.6 points, not the unrounded 2.66); a student whose error prints as the teacher's does not beat it."""
+    teacher = (0.70, 0.89, 0.6918)  # widths 50, 100, 200 for n = 100: N/n = 0.5, 1 and 2
+    out = _study3(teacher, [0.71, 0.88, 0.7184])
+    assert out["soft_large_max_abs_gap_points"] == "2.6 points" and out["soft_large_max_abs_gap_at"] == "2"
+    assert "the soft-target student is 2.6 points above it" in out["widest_gap_sentence"]
+    tie = _study3(teacher, [0.674, 0.88, 0.7184])  # 67.4 - 70.0 = -2.6 at N/n = 0.5 as well
+    assert tie["soft_large_max_abs_gap_points"] == "2.6 points" and tie["soft_large_max_abs_gap_at"] == "0.5 and 2"
+    level = _study3(teacher, [0.6996, 0.88, 0.7184])  # 70.0% against 70.0%: level, not better
+    assert level["soft_large_beats_teacher"] == 1  # only at N/n = 1 (88.0% against 89.0%)
+    assert ("(soft, at $N/n$ = {glue:md}`soft_large_max_abs_gap_at`) and {glue:md}`hard_large_max_abs_gap_points` "
+            "(hard, at $N/n$ = {glue:md}`hard_large_max_abs_gap_at`)") in PAGE

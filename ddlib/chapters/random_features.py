@@ -77,6 +77,13 @@ PRESETS = {
 }
 
 
+def prose_conventions() -> dict:
+    """What the page says once of its words, glued: ``clear_points``, the margin (:data:`ddlib.prose.CLEAR`, in
+    points) a difference of two error rates, as printed (:func:`ddlib.prose.shown_difference`), must reach to count
+    as *clear*."""
+    return {"clear_points": points(CLEAR)}
+
+
 def _single_threaded(func):
     """Run ``func`` with one torch thread, then restore the previous setting.
 
@@ -247,12 +254,26 @@ def feature_setting(data: dict) -> dict:
 # --------------------------------------------------------------------------- study 2: ridge
 
 
+def library_ridge(lam: float, n: int) -> float:
+    """The ``ridge`` argument of :func:`ddlib.random_features.fit_ridge_path` (and
+    :func:`~ddlib.random_features.min_norm_solve`) that gives the chapter's ridge strength ``lam`` on ``n`` training
+    samples: :math:`n\\lambda`.
+
+    The chapter's :math:`\\lambda` (the ``ridges`` parameter, the :math:`\\lambda` its prose and figures print) is
+    per training sample, :math:`\\hat\\theta_\\lambda = \\arg\\min_\\theta \\frac1n\\|X\\theta - Y\\|^2 +
+    \\lambda\\|\\theta\\|^2`; the library minimises the plain sum :math:`\\|X\\theta - Y\\|^2 +
+    \\mathrm{ridge}\\,\\|\\theta\\|^2`, the same minimiser for :math:`\\mathrm{ridge} = n\\lambda`.
+    """
+    return n * lam
+
+
 @_single_threaded
 def run_ridge(params: dict, data: dict) -> pd.DataFrame:
     """Study 2: test error and MSE of min-norm (``ridge = 0``) and ridge fits, per width ``N``.
 
-    Ridge ``lam`` means the objective :math:`\\frac1n\\|\\Phi\\theta - Y\\|^2 + \\lambda\\|\\theta\\|^2`,
-    i.e. :func:`fit_ridge_path` with :math:`n\\lambda`. Noisy and clean one-hot targets are solved
+    Ridge ``lam`` (the ``ridge`` column) is the chapter's per-sample :math:`\\lambda`, the objective
+    :math:`\\frac1n\\|\\Phi\\theta - Y\\|^2 + \\lambda\\|\\theta\\|^2`, i.e. :func:`fit_ridge_path` with
+    ``ridge`` = :math:`n\\lambda` (:func:`library_ridge`). Noisy and clean one-hot targets are solved
     together as 20 columns of one system.
     """
     n, c = params["n_train"], data["num_classes"]
@@ -262,7 +283,7 @@ def run_ridge(params: dict, data: dict) -> pd.DataFrame:
     for width in widths(n, params["rf_ratios"]):
         for rep in range(params["rf_repeats"]):
             feats = RandomReLUFeatures(data["x_train"].shape[1], width, [params["seed"], width, rep], BIAS_STD)
-            thetas = fit_ridge_path(feats(data["x_train"]), targets, [n * lam for lam in ridges])
+            thetas = fit_ridge_path(feats(data["x_train"]), targets, [library_ridge(lam, n) for lam in ridges])
             err, mse = block_metrics(feats.predict(data["x_test"], torch.cat(thetas, 1)), data["y_test"], c)
             for i, lam in enumerate(ridges):
                 for j, labels in enumerate(("noisy", "clean")):
@@ -286,8 +307,20 @@ def with_best_ridge(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     return out
 
 
+def _max_rise(values: np.ndarray, metric: str) -> float:
+    """The largest rise from one width to the next of a curve (0 where it never rises): for test errors the
+    difference of the printed values (:func:`ddlib.prose.shown_difference`), as the page says of every difference
+    of error rates, so that "never rises by more than" the printed bound holds of the numbers as printed."""
+    if metric == "test_error":
+        rises = [shown_difference(b, a) for a, b in zip(values[:-1], values[1:])]
+    else:
+        rises = list(np.diff(values))
+    return float(max([0.0, *rises]))
+
+
 def ridge_numbers(frame: pd.DataFrame, params: dict) -> dict:
-    """Numbers the prose cites for study 2 (means over repeats; ``tuned`` = oracle ridge per metric)."""
+    """Numbers the prose cites for study 2 (means over repeats; ``tuned`` = oracle ridge per metric; the tuned
+    error's largest rise between neighbouring widths is a difference of the printed errors, :func:`_max_rise`)."""
     n = params["n_train"]
     out = dict(widest_ratio=ratio(frame.N.max() / n), smallest_ratio=ratio(frame.N.min() / n),
                draws_per_width=plural(params["rf_repeats"], "feature draw"))
@@ -311,7 +344,7 @@ def ridge_numbers(frame: pd.DataFrame, params: dict) -> dict:
                         f"{labels}_tuned_min_{short}": float(tuned[metric].min()),
                         f"{labels}_tuned_argmin_{short}_ratio":
                             ratio(tuned.N.iloc[int(np.argmin(tuned[metric].to_numpy()))] / n),
-                        f"{labels}_tuned_max_rise_{short}": float(max(0.0, np.diff(tuned[metric].to_numpy()).max()))})
+                        f"{labels}_tuned_max_rise_{short}": _max_rise(tuned[metric].to_numpy(), metric)})
             if metric == "test_error":
                 e = out[f"{labels}_tuned_at_peak_err"]
                 out[f"{labels}_err_se"] = float(np.sqrt(e * (1 - e) / params["n_test"]))
@@ -478,7 +511,8 @@ def run_distillation(params: dict, data: dict) -> pd.DataFrame:
     ``P`` in ``pool_sizes``; all teachers' targets are columns of one solve per ``P``. The
     reference ``student-labels`` is the same student fitted min-norm to the noisy labeled set, and
     ``student-labels-tuned`` the same with the ridge of ``ridges`` of lowest test error (an oracle, as in
-    :func:`with_best_ridge`; its ``ridge`` column says which).
+    :func:`with_best_ridge`; its ``ridge`` column says which, the chapter's per-sample :math:`\\lambda`, fitted with
+    :func:`library_ridge`).
     """
     n, c = params["n_train"], data["num_classes"]
     x_pool = data["x_pool"][:max(params["pool_sizes"])]
@@ -499,7 +533,7 @@ def run_distillation(params: dict, data: dict) -> pd.DataFrame:
     student = student_features(params, data, m)
     phi_pool = student(x_pool)
     lams = [0.0] + [float(r) for r in params["ridges"]]
-    fits = fit_ridge_path(student(data["x_train"]), y_noisy, [n * lam for lam in lams])
+    fits = fit_ridge_path(student(data["x_train"]), y_noisy, [library_ridge(lam, n) for lam in lams])
     labs = [dict(test_error=classification_error(out, data["y_test"]), test_mse=onehot_mse(out, data["y_test"]),
                  ridge=lam) for lam, out in zip(lams, (student.predict(data["x_test"], t) for t in fits))]
     tuned = min(labs[1:], key=lambda r: r["test_error"]) if len(labs) > 1 else labs[0]
@@ -517,7 +551,14 @@ def run_distillation(params: dict, data: dict) -> pd.DataFrame:
 
 
 def distillation_numbers(frame: pd.DataFrame, params: dict) -> dict:
-    """Numbers the prose cites for study 3 (``small``/``large`` = smallest/largest pool)."""
+    """Numbers the prose cites for study 3 (``small``/``large`` = smallest/largest pool).
+
+    Per teacher width, the student's error minus the teacher's is taken as printed
+    (:func:`ddlib.prose.shown_difference`): its largest absolute value over the widths (``*_max_abs_gap``, with the
+    widths ``N/n`` where it occurs, ``*_max_abs_gap_at``) and the widths where it is negative (``*_beats_teacher``)
+    therefore agree with any single width's difference said elsewhere, such as the widest teacher's
+    (:func:`widest_gap_sentence`). ``*_mean_gap`` is the mean of the unrounded differences.
+    """
     n = params["n_train"]
     teacher = frame[frame.role == "teacher"].set_index("N").sort_index()
     peak_n = int(teacher.test_mse.idxmax())
@@ -540,14 +581,18 @@ def distillation_numbers(frame: pd.DataFrame, params: dict) -> dict:
         for kind in ("soft", "hard"):
             s = frame[(frame.role == f"student-{kind}") & (frame.pool_size == pool)].set_index("N").sort_index()
             gap = s.test_error - teacher.test_error[s.index]
+            shown = pd.Series([shown_difference(a, b) for a, b in zip(s.test_error, teacher.test_error[s.index])],
+                              index=s.index)  # student minus teacher, as printed
+            largest = float(shown.abs().max())
+            where = join(ratio_text(N / n) for N in shown.index[shown.abs() == largest])
             out.update({f"{kind}_{name}_at_peak_err": float(s.test_error[peak_n]),
                         f"{kind}_{name}_at_peak_mse": float(s.test_mse[peak_n]),
                         f"{kind}_{name}_widest_err": float(s.test_error[widest]),
                         f"{kind}_{name}_min_err": float(s.test_error.min()),
                         f"{kind}_{name}_max_err": float(s.test_error.max()),
                         f"{kind}_{name}_mean_gap": float(gap.mean()),
-                        f"{kind}_{name}_max_abs_gap": float(gap.abs().max()),
-                        f"{kind}_{name}_beats_teacher": int((gap < 0).sum())})
+                        f"{kind}_{name}_max_abs_gap": largest, f"{kind}_{name}_max_abs_gap_at": where,
+                        f"{kind}_{name}_beats_teacher": int((shown < 0).sum())})
     out["num_teachers"] = int(len(teacher))
     level = float(teacher.test_error.mean())  # a binomial standard error at the teachers' mean error
     out["test_err_se_points"] = points(float(np.sqrt(level * (1 - level) / params["n_test"])))
