@@ -109,18 +109,32 @@ def alignment_table(runs: pd.DataFrame) -> pd.DataFrame:
     return table.rename(columns={"ours_images_per_s": "images/s"})
 
 
+def alignment_status(runs: pd.DataFrame) -> str:
+    """``"none"`` where no GPU run of the aligned step exists (:func:`alignment_rows` is empty), ``"unmeasured"``
+    where the newest one sets no width that is not a multiple of :data:`CHANNEL_ALIGNMENT` against two aligned
+    ones (fewer than two aligned widths, or no unaligned width), ``"measured"`` where it does."""
+    if alignment_rows(runs).empty:
+        return "none"
+    table = alignment_table(runs)
+    if "against aligned neighbours" not in table or table["against aligned neighbours"].dropna().empty:
+        return "unmeasured"
+    return "measured"
+
+
 def alignment_sentence(runs: pd.DataFrame, numbers: dict) -> str:
     """The measurement in words, with the sweep projected again per kind of width (module docstring) against
-    :func:`ddlib.gpu_report.key_numbers`' ``numbers``; or that it has not run."""
-    rows = alignment_rows(runs)
-    if rows.empty:
+    :func:`ddlib.gpu_report.key_numbers`' ``numbers``; or that it has not run, or measured nothing
+    (:func:`alignment_status`)."""
+    status = alignment_status(runs)
+    if status == "none":
         return ("Not measured yet: `benchmarks/gpu_session.sh`'s `aligned` step times the loop at such widths beside "
                 "aligned ones; until it has run on a GPU, the projections above treat every width as the "
                 "interpolation between the measured widths says.")
-    table = alignment_table(runs)
-    if "against aligned neighbours" not in table:
-        return (f"The newest run ({rows['file'].iloc[0]}) measured fewer than two widths that are multiples of "
-                f"{CHANNEL_ALIGNMENT}, so nothing is interpolated between them.")
+    rows, table = alignment_rows(runs), alignment_table(runs)
+    if status == "unmeasured":
+        what = (f"fewer than two widths that are multiples of {CHANNEL_ALIGNMENT}" if "against aligned neighbours"
+                not in table else f"no width that is not a multiple of {CHANNEL_ALIGNMENT}")
+        return f"The newest run ({rows['file'].iloc[0]}) measured {what}, so nothing is set against aligned widths."
     ratios = table["against aligned neighbours"].dropna()
     r0 = rows.iloc[0]
     text = (f"On {_device_words(r0['device'])} on {r0['date']} ({r0['file']}, {int(r0['timed_steps'])} timed steps "

@@ -784,7 +784,7 @@ def concurrent_groups_sentence(runs: pd.DataFrame, numbers: dict, throughput: pd
     :data:`SMALL_K`; or, with no GPU run, that it is unmeasured there. With ``throughput`` (the rows ``numbers``
     come from) that ratio is :func:`against_one_model`'s, as the projection rests on that run's loop, and the
     sentence says how the file's own one-after-another runs compare with that loop (:func:`_alone_against_loop`).
-    ``alignment_runs``: the channel-alignment runs (:func:`alignment_measured`; default the committed ones), which
+    ``alignment_runs``: the channel-alignment runs (:func:`alignment_status`; default the committed ones), which
     decide whether the sentence says the slowdown of unaligned widths is measured or yet to be."""
     gpu, cpu = newest_file(runs, cpu=False), newest_file(runs, cpu=True)
     against = against_one_model(gpu, throughput)
@@ -822,15 +822,24 @@ def _alone_range(rows: pd.DataFrame, one: pd.DataFrame) -> tuple[pd.Series, pd.S
     return alone, alone / rows["widths"].map(lambda w: one_model_images_per_s(w, one))
 
 
-def alignment_measured(alignment_runs: pd.DataFrame | None = None) -> bool:
-    """Whether a GPU run has measured widths that are not multiples of :data:`CHANNEL_ALIGNMENT` against aligned
-    ones (:func:`ddlib.alignment_report.alignment_table` sets some width against its aligned neighbours):
-    ``alignment_runs`` as :func:`load_benchmarks` reads them, default the committed
-    ``benchmarks/results/channel-alignment/``."""
-    from .alignment_report import CHANNEL_ALIGNMENT_RESULTS, alignment_table  # it imports this module
+def alignment_status(alignment_runs: pd.DataFrame | None = None) -> str:
+    """:func:`ddlib.alignment_report.alignment_status` of ``alignment_runs`` (as :func:`load_benchmarks` reads
+    them), default the committed ``benchmarks/results/channel-alignment/``: ``"none"``, ``"unmeasured"`` or
+    ``"measured"``."""
+    from . import alignment_report  # it imports this module
 
-    runs = load_benchmarks(CHANNEL_ALIGNMENT_RESULTS) if alignment_runs is None else alignment_runs
-    return "against aligned neighbours" in alignment_table(runs)
+    runs = (load_benchmarks(alignment_report.CHANNEL_ALIGNMENT_RESULTS) if alignment_runs is None
+            else alignment_runs)
+    return alignment_report.alignment_status(runs)
+
+
+#: How the suspected cause's sentence ends, by :func:`alignment_status`.
+_ALIGNMENT_ENDING = {
+    "measured": "; the section on such widths, above, is where that is measured.",
+    "unmeasured": ("; the section on such widths, above, is where it is to be measured: its GPU run set no "
+                   "unaligned width against aligned ones."),
+    "none": "; the section on such widths, above, is where it will be measured: no GPU run of it exists yet.",
+}
 
 
 def _alone_against_loop(runs: pd.DataFrame, gpu: pd.DataFrame, throughput: pd.DataFrame | None,
@@ -840,7 +849,7 @@ def _alone_against_loop(runs: pd.DataFrame, gpu: pd.DataFrame, throughput: pd.Da
     than a tenth, what rules a cause out (an earlier file of the same card timed in another setting) and the
     cause suspected: widths whose stage channels (w, 2w, 4w, 8w for ResNet-18-w) are not all divisible by
     :data:`CHANNEL_ALIGNMENT`, which the measured widths mostly are; and whether the section on such widths has
-    measured that yet (:func:`alignment_measured` of ``alignment_runs``)."""
+    measured that yet (:func:`alignment_status` of ``alignment_runs``)."""
     one = _comparable_one_model_rows(gpu, throughput)
     if one is None or not {"n_train", "timed_steps"} <= set(gpu.columns):
         return ""
@@ -872,10 +881,7 @@ def _alone_against_loop(runs: pd.DataFrame, gpu: pd.DataFrame, throughput: pd.Da
                  + (f", while the loop's measured widths from {SMALL_K} up ({', '.join(map(str, aligned))}) are "
                     f"multiples of {CHANNEL_ALIGNMENT}. If so, the sweep projection above, which interpolates between "
                     f"those widths, is too low for most widths above {SMALL_K}" if aligned else "")
-                 + ("; the section on such widths, above, is where that is measured."
-                    if alignment_measured(alignment_runs) else
-                    "; the section on such widths, above, is where it will be measured: no GPU run of it "
-                    "exists yet."))
+                 + _ALIGNMENT_ENDING[alignment_status(alignment_runs)])
     return text
 
 
@@ -889,7 +895,7 @@ def wide_loop_caveat(concurrent_runs: pd.DataFrame, throughput: pd.DataFrame, nu
 
     The factor is measured against that one loop (each width alone, Adam's foreach form) and applies to
     projections that interpolate between measured widths: the sentence gives it for that loop's projection, says
-    the other measured projections interpolate too with a factor not measured, and leaves out the roofline counts,
+    any other measured projection interpolates too with a factor not measured, and leaves out the roofline counts,
     which count every width."""
     gpu = newest_file(concurrent_runs, cpu=False) if len(concurrent_runs) else concurrent_runs
     if gpu.empty or "gpu_sweep_hours_wide" not in numbers or gpu.iloc[0]["device"] != numbers.get("gpu_device"):
@@ -909,8 +915,8 @@ def wide_loop_caveat(concurrent_runs: pd.DataFrame, throughput: pd.DataFrame, nu
             f"Adam's foreach form) does as the projection interpolates it; at those rates widths {SMALL_K + 1} to "
             f"{k_max} would take about {hours / hi:.0f}–{hours / lo:.0f} GPU-hours instead of the {hours:.0f} that "
             f"run projects for them, so that projection's hours for widths above {SMALL_K} may be low by a factor of "
-            f"{1 / hi:.2f}–{1 / lo:.2f}. The factor was measured against that one loop only: the projections "
-            f"measured with other loops interpolate between their measured widths too and may be low there as well, "
+            f"{1 / hi:.2f}–{1 / lo:.2f}. The factor was measured against that one loop only: any projection "
+            f"measured with another loop interpolates between its measured widths too and may be low there as well, "
             f"by a factor not measured, while the roofline counts ({where}) count every width instead of "
             f"interpolating, so this caveat is not about them.")
 

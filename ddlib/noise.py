@@ -1,6 +1,6 @@
 """Symmetric label noise: a fixed fraction of labels replaced by a uniformly random *other* class.
 
-Nakkiran et al. 2019 (*Deep Double Descent*, Sec. 3) give each label, independently with probability
+Nakkiran et al. 2019 (*Deep Double Descent*, their experimental setup) give each label, independently with probability
 ``r``, a uniformly random incorrect class, drawn once before training. This is its fixed-count form:
 with rate ``r`` on ``n`` labels, exactly ``round(r * n)`` positions are chosen uniformly without
 replacement and each gets a class drawn uniformly from the ``C - 1`` classes that differ from

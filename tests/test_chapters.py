@@ -262,6 +262,10 @@ def test_double_descent_verdict_follows_the_numbers():
     assert level.startswith("**This run shows no clear peak; test error falls past the interpolation threshold.**")
     assert "width 16, but it is no higher than width 12, the best narrower one (level with it)" in level
     assert "Test error plateaus near the threshold" in level and "where the search starts" not in level
+    # the threshold at the narrowest width trained: nothing narrower to compare with, and no "width None"
+    first = verdict(_dd_summary(peak_width=24, window_start=24, best_narrower_width=None,
+                                peak_over_narrower=float("nan")))
+    assert "no narrower width was trained" in first and "None" not in first
     assert ("Near the interpolation threshold (width 24), the highest test error is at width 16, but it is only "
             "0.4 points above width 12, the best narrower one, within the spread between seeds (1.0 points).") in plateau
     assert "The widest model (width 64), which fits its noisy training labels, is 5.7 points better than width 16." in plateau
@@ -675,6 +679,9 @@ def test_teacher_seeds_words_say_whether_the_teachers_are_averaged_over_all_the_
         "these seeds, all 3 of the double-descent chapter's")
     assert kd.teacher_seeds_words({"student_seeds": [0, 1], "seeds": [0, 1, 2]}) == (
         "these seeds only (the double-descent chapter averages them over all 3)")
+    assert kd.teacher_seeds_words({"student_seeds": [0], "seeds": [0]}) == "this seed, the double-descent chapter's only one"
+    assert kd.teacher_seeds_words({"student_seeds": [0], "seeds": [0, 1]}) == (
+        "this seed only (the double-descent chapter averages them over all 2)")
 
 
 def test_the_width_length_note_says_when_direct_is_past_the_threshold_the_width_was_chosen_near():
@@ -691,12 +698,15 @@ def test_the_width_length_note_says_when_direct_is_past_the_threshold_the_width_
     past = direct_lengths.fit_at_length_note(frame(0.0, 0.137), p)
     assert past.startswith("The rule reads the sweep's models, trained for 300 epochs; every student trains 2 times as "
                            "many steps, so `direct` (width 16) trains for 600 epochs, and its train error on the noisy "
-                           "labels is 0.0%, against 13.7% for the sweep's model of width 16. At `direct`'s length, "
-                           "width 16 fits its noisy labels: it is past its interpolation threshold")
+                           "labels is 0.0%, against 13.7% for the sweep's model of width 16. At `direct`'s length "
+                           "width 16 fits its noisy labels, so there it is at or past its interpolation threshold")
     assert "holds for the teachers' training, not for `direct`'s." in past
     # both fit, or neither: the numbers alone, no claim about the threshold
     for d, t in ((0.0, 0.0), (0.05, 0.137)):
         assert "past its interpolation threshold" not in direct_lengths.fit_at_length_note(frame(d, t), p)
+    # a width set by hand: no rule, no reason to qualify
+    by_hand = direct_lengths.fit_at_length_note(frame(0.0, 0.137), dict(p, student_width=16))
+    assert by_hand.startswith("The student's width is set by hand here.") and "past its" not in by_hand
     assert direct_lengths.fit_at_length_note(frame(0.0, 0.137), dict(p, student_steps_factor=1)).startswith(
         "`direct` trains as long as the sweep's models")
     assert "was not run here" in direct_lengths.fit_at_length_note(frame(0.0, 0.1).query("method != 'direct'"), p)
@@ -1393,7 +1403,7 @@ def test_the_epochs_study_is_validated_and_worded_like_the_other_studies():
     earlier = dd.summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 4: (0, .33)}))
     moved = dd.epochs_study_sentence(base, {1200: earlier}, p)
     assert moved.endswith("At 1,200 epochs, narrower networks fit their noisy labels: the threshold moves from width 8 "
-                          "down to width 4 (in the terms of Nakkiran et al. 2019, Sec. 2, the training's effective model "
+                          "down to width 4 (in the terms of Nakkiran et al. 2019, the training's effective model "
                           "complexity, the most samples it fits, grows).")
     assert "regulariser" not in moved
 
@@ -1468,6 +1478,9 @@ def test_the_overview_table_has_a_row_per_sweep_read_by_the_chapters_rule():
     rows = so.overview_rows(base, {0.4: tied, 0.0: base}, {1200: unfit}, {1: base}, {0.01: base})
     assert list(rows) == ["the chapter's sweep", "0% label noise", "40% label noise", "1,200 epochs", "draw 1",
                           "learning rate 0.01"]
+    # rates that print alike at whole per cent keep rows of their own
+    assert list(so.overview_rows(base, {0.12: base, 0.125: base}, {}, {}, {}))[1:] == ["12% label noise",
+                                                                                     "12.5% label noise"]
     table = so.overview_table(rows)
     first = table.iloc[0]
     assert (first["threshold (width)"], first["highest near it (width)"], first["clear peak"]) == (8, 8, "yes")
@@ -1486,14 +1499,15 @@ def test_the_training_knobs_sentence_sets_the_threshold_move_beside_the_widest_m
     earlier_lower = dd.summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 4: (0, .34), 64: (0, .29)}))
     slightly = dd.summarize(_dd_frame({**_PEAK_WIDEST_NOT_BEST, 4: (0, .35), 64: (0, .34)}))
     text = so.training_knobs_sentence(base, {1200: earlier}, {0.01: earlier_lower})
-    assert text == ("Training longer and changing the learning rate move the interpolation threshold alike: from width 8 "
-                    "in the chapter's sweep to width 4 at 1,200 epochs and at learning rate 0.01. The widest model's "
-                    "test error, 33.0% in the chapter's sweep, is 33.0% at 1,200 epochs (level with it) and 29.0% at "
-                    "learning rate 0.01 (4.0 points lower). The same move of the threshold comes with different widest "
-                    "models: where the threshold lies does not, alone, tell how good the widest model is.")
+    assert text == ("Changing the training length and changing the learning rate move the interpolation threshold "
+                    "alike: from width 8 in the chapter's sweep to width 4 at 1,200 epochs and at learning rate 0.01. "
+                    "The widest model's test error, 33.0% in the chapter's sweep, is 33.0% at 1,200 epochs (level with "
+                    "the chapter's) and 29.0% at learning rate 0.01 (4.0 points below the chapter's). The same move of the "
+                    "threshold comes with different widest models: where the threshold lies does not, alone, tell how "
+                    "good the widest model is.")
     # a change under the margin is said as such, and counts as no change: both alike, so no closing sentence
     alike = so.training_knobs_sentence(base, {1200: slightly}, {0.01: earlier})
-    assert "34.0% at 1,200 epochs (1.0 points higher, less than the 2.0 points counted as clear)" in alike
+    assert "34.0% at 1,200 epochs (1.0 points above the chapter's, less than the 2.0 points counted as clear)" in alike
     assert "same move" not in alike
     # thresholds that go different ways are listed, not called alike, and nothing is concluded
     apart = so.training_knobs_sentence(base, {1200: base}, {0.01: earlier_lower})
@@ -1501,6 +1515,7 @@ def test_the_training_knobs_sentence_sets_the_threshold_move_beside_the_widest_m
                             "epochs and width 4 at learning rate 0.01.")
     assert "same move" not in apart
     assert so.training_knobs_sentence(base, {}, {0.01: earlier}).startswith("Only one of the two training changes")
+    assert so.training_knobs_sentence(base, {}, {}).startswith("Neither training change")  # the paper preset
 
 
 @pytest.mark.parametrize("plot, other, names", [

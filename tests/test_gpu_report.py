@@ -684,21 +684,28 @@ def test_the_suspected_alignment_cause_says_whether_its_section_has_measured_it(
                timed_steps=200, file="b.csv")  # alone 0.59 times the loop, 61 not a multiple of 8: the cause is named
     runs = pd.DataFrame([row])
     measured = _alignment_rows({16: 60000.0, 17: 36000.0, 24: 54000.0, 64: 30000.0})
-    unmeasured = ("the section on such widths, above, is where it will be measured: no GPU run of it exists yet.")
-    for alignment, is_measured in ((pd.DataFrame(), False), (measured, True),
-                                   (measured.assign(device="cpu (2 threads)"), False),  # a CPU run measures nothing
-                                   (_alignment_rows({16: 60000.0, 17: 36000.0}), False)):  # one aligned width only
-        assert gpu_report.alignment_measured(alignment) is is_measured
+    endings = {"none": "is where it will be measured: no GPU run of it exists yet.",
+               "unmeasured": "is where it is to be measured: its GPU run set no unaligned width against aligned ones.",
+               "measured": "is where that is measured."}
+    for alignment, status in ((pd.DataFrame(), "none"), (measured, "measured"),
+                              (measured.assign(device="cpu (2 threads)"), "none"),  # a CPU run measures nothing
+                              (_alignment_rows({16: 60000.0, 17: 36000.0}), "unmeasured"),  # one aligned width only
+                              (_alignment_rows({16: 60000.0, 24: 54000.0}), "unmeasured")):  # no unaligned width
+        assert gpu_report.alignment_status(alignment) == status
         text = gpu_report.concurrent_groups_sentence(runs, HOURS, throughput, alignment)
         assert "A possible cause: 1 of these 2 widths is not a multiple of 8" in text
-        assert ("the section on such widths, above, is where that is measured." in text) is is_measured
-        assert (unmeasured in text) is not is_measured
+        assert [s for s, ending in endings.items() if f"the section on such widths, above, {ending}" in text] == [status]
     from ddlib import alignment_report
 
+    # the alignment section says the same of each run
+    assert alignment_report.alignment_sentence(_alignment_rows({16: 60000.0, 24: 54000.0}), {}).endswith(
+        "measured no width that is not a multiple of 8, so nothing is set against aligned widths.")
+    assert "fewer than two widths that are multiples of 8" in alignment_report.alignment_sentence(
+        _alignment_rows({16: 60000.0, 17: 36000.0}), {})
     committed = gpu_report.load_benchmarks(alignment_report.CHANNEL_ALIGNMENT_RESULTS)
-    assert gpu_report.alignment_measured() is gpu_report.alignment_measured(committed)  # default: the committed runs
+    assert gpu_report.alignment_status() == gpu_report.alignment_status(committed)  # default: the committed runs
     said = alignment_report.alignment_sentence(committed, gpu_report.key_numbers(gpu_report.load_benchmarks()))
-    assert not (gpu_report.alignment_measured(committed) and said.startswith("Not measured yet"))  # sections agree
+    assert (gpu_report.alignment_status(committed) == "none") is said.startswith("Not measured yet")  # sections agree
 
 
 def test_the_wide_loop_caveat_is_limited_to_the_projections_it_covers():
@@ -714,7 +721,7 @@ def test_the_wide_loop_caveat_is_limited_to_the_projections_it_covers():
         assert "every projection's" not in text
         assert "the throughput run's loop (each width alone, Adam's foreach form)" in text
         assert "so that projection's hours for widths above 16 may be low by a factor of" in text
-        assert "The factor was measured against that one loop only: the projections measured with other loops" in text
+        assert "The factor was measured against that one loop only: any projection measured with another loop" in text
         assert f"while the roofline counts ({where}) count every width instead of interpolating" in text
     from conftest import REPO
 

@@ -11,7 +11,7 @@ from ddlib.validation import ConfigError
 from ddlib.width_batching import CPU_WIDTH_BATCH, GPU_WIDTH_BATCH, build_for_widths, width_batch_limit
 
 WIDTHS, SEEDS = [1, 3, 2], [5, 6, 7]
-SHAPES = {"mlp": (40,), "cnn1d": (40,), "cnn5": (3, 32, 32), "resnet18": (3, 32, 32)}
+SHAPES = {"mlp": (40,), "cnn1d": (40,), "cnn1d_gk": (40,), "cnn5": (3, 32, 32), "resnet18": (3, 32, 32)}
 
 
 def _data(name):
@@ -35,6 +35,7 @@ ADAM, SGD = TrainConfig(steps=4, batch_size=8), TrainConfig(optimizer="sgd", lr=
 
 @pytest.mark.parametrize("name,cfg,widths,seeds,align", [
     ("mlp", ADAM, WIDTHS, SEEDS, 1), ("cnn1d", ADAM, WIDTHS, SEEDS, 1), ("cnn5", ADAM, WIDTHS, SEEDS, 1),
+    ("cnn1d_gk", ADAM, WIDTHS, SEEDS, 1),  # kernels 5, 3, 3: each layer padded by its own kernel
     ("resnet18", ADAM, WIDTHS, SEEDS, 1), ("cnn1d", SGD, WIDTHS, SEEDS, 1), ("cnn5", SGD, WIDTHS, SEEDS, 1),
     # channel alignment (ddlib.channel_alignment): one width, or several, with stages rounded up to multiples of 8
     ("resnet18", ADAM, [3], [5], 8), ("cnn5", ADAM, [3, 3], [5, 6], 8), ("resnet18", ADAM, WIDTHS, SEEDS, 8),

@@ -4,8 +4,8 @@ Greydanus & Kobak (*Scaling down deep learning with MNIST-1D*, 2020/2024; the ta
 MNIST-1D" in the README of github.com/greydanus/mnist1d) report 94% test accuracy for their CNN (three 1-D
 convolutions of 25 channels and stride 2, then a linear layer) trained on the default MNIST-1D draw (4,000
 training samples, clean labels) with Adam at learning rate 1e-2, batch 100, 8,000 steps and no weight decay
-(their ``notebooks/train.py``). :data:`PUBLISHED` holds that setting; it is the one number of the book not made
-by a run of the book, and is printed as a citation.
+(their ``notebooks/train.py``). :data:`PUBLISHED` holds that setting: cited numbers, not made by a run of the
+book, printed as citations.
 
 The anchor trains, at width 25 on clean labels, their CNN (``cnn1d_gk``: kernels 5, 3 and 3) in the published
 setting, and the book's ``cnn1d`` (kernel 5 in every layer) with two training sets (the published 4,000 samples and

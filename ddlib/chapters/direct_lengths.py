@@ -115,12 +115,13 @@ def lengths_table(n: dict) -> pd.DataFrame:
 
 
 def fit_at_length_note(frame: pd.DataFrame, p: dict) -> str:
-    """How the student's width, read off the sweep's models (trained for ``p["epochs"]`` epochs), fares at ``direct``'s
-    own length (``student_steps_factor`` times as many steps): the mean train error on the noisy labels of the
-    chapter's ``direct`` against the sweep's model of the same width, from the chapter's frame (:func:`kd.run`), and,
-    where ``direct`` fits its labels (mean train error at most :data:`dd.INTERPOLATION_TOL`) but the sweep's model
-    does not, that the width is then past its interpolation threshold: the rule's reason holds for the teachers'
-    training, not for ``direct``'s. One sentence where the two lengths are the same, or either run is missing."""
+    """How the student's width fares at ``direct``'s own length (``student_steps_factor`` times the sweep's steps):
+    the mean train error on the noisy labels of the chapter's ``direct`` against the sweep's model of the same width
+    (trained for ``p["epochs"]`` epochs), from the chapter's frame (:func:`kd.run`). Where the width was read off the
+    sweep by the chapter's rule (``student_width`` "peak") and ``direct`` fits its labels (mean train error at most
+    :data:`dd.INTERPOLATION_TOL`) but the sweep's model does not, it says that at ``direct``'s length the width is at
+    or past its interpolation threshold, so the rule's reason holds for the teachers' training only. One sentence
+    where the two lengths are the same, or either run is missing."""
     direct = frame[frame["method"] == "direct"]
     width = int(direct["student_width"].iloc[0]) if len(direct) else None
     sweep = frame[(frame["method"] == "teacher") & (frame["teacher_width"] == width)]
@@ -130,13 +131,15 @@ def fit_at_length_note(frame: pd.DataFrame, p: dict) -> str:
         return "`direct` trains as long as the sweep's models, so its width was read off models of its own length."
     epochs, factor = p["epochs"], p["student_steps_factor"]
     d, t = direct["train_error"].mean(), sweep["train_error"].mean()
-    text = (f"The rule reads the sweep's models, trained for {epochs:,} epochs; every student trains {factor:g} times "
-            f"as many steps, so `direct` (width {width}) trains for {int(epochs * factor):,} epochs, and its train error "
-            f"on the noisy labels is {d:.1%}, against {t:.1%} for the sweep's model of width {width}.")
-    if d <= dd.INTERPOLATION_TOL < t:
-        text += (f" At `direct`'s length, width {width} fits its noisy labels: it is past its interpolation threshold, "
-                 f"not near it (longer training moves the threshold to narrower widths, as the "
-                 f"{{ref}}`double-descent chapter shows <dd-longer-training>`), so the reason for this width given "
-                 f"above holds for the teachers' training, not for `direct`'s.")
+    by_rule = p.get("student_width", "peak") == "peak"
+    text = ((f"The rule reads the sweep's models, trained for {epochs:,} epochs; every" if by_rule else
+             f"The student's width is set by hand here. The sweep's models train for {epochs:,} epochs; every")
+            + f" student trains {factor:g} times as many steps, so `direct` (width {width}) trains for "
+            f"{int(epochs * factor):,} epochs, and its train error on the noisy labels is {d:.1%}, against {t:.1%} "
+            f"for the sweep's model of width {width}.")
+    if by_rule and d <= dd.INTERPOLATION_TOL < t:
+        text += (f" At `direct`'s length width {width} fits its noisy labels, so there it is at or past its "
+                 f"interpolation threshold, not below it (see the double-descent chapter's "
+                 f"{{ref}}`longer training <dd-longer-training>`): the reason for this width given above holds for "
+                 f"the teachers' training, not for `direct`'s.")
     return text
-

@@ -838,9 +838,11 @@ def teacher_seeds_words(p: dict) -> str:
     """Which of the teachers' seeds the chapter's teacher means are over: the students' seeds (each student seed
     distils the teacher of the same seed), said to be all of the double-descent sweep's where they are."""
     students, sweep = set(p["student_seeds"]), set(p["seeds"])
+    these = "these seeds" if len(students) > 1 else "this seed"
     if students == sweep:
-        return f"these seeds, all {len(sweep)} of the double-descent chapter's"
-    return f"these seeds only (the double-descent chapter averages them over all {len(sweep)})"
+        return f"{these}, all {len(sweep)} of the double-descent chapter's" if len(sweep) > 1 else (
+            "this seed, the double-descent chapter's only one")
+    return f"{these} only (the double-descent chapter averages them over all {len(sweep)})"
 
 
 def plot_methods(frame: pd.DataFrame, p: dict):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..prose import CLEAR, join, points, shown_difference
+from ..prose import CLEAR, join, points, relation, shown_difference
 
 
 def overview_rows(base: dict, noise: dict, epochs: dict, draws: dict, lrs: dict) -> dict[str, dict]:
@@ -19,7 +19,7 @@ def overview_rows(base: dict, noise: dict, epochs: dict, draws: dict, lrs: dict)
     draw seed and rate, as the chapter's ``run_*`` functions return them), each label naming what it changes ("draw 1":
     ``data_seed = noise_seed = 1``)."""
     rows = {"the chapter's sweep": base}
-    rows.update({f"{level:.0%} label noise": s for level, s in sorted(noise.items())})
+    rows.update({f"{100 * level:g}% label noise": s for level, s in sorted(noise.items())})
     rows.update({f"{n:,} epochs": s for n, s in sorted(epochs.items())})
     rows.update({f"draw {r}": s for r, s in sorted(draws.items())})
     rows.update({f"learning rate {lr:g}": s for lr, s in sorted(lrs.items())})
@@ -48,12 +48,15 @@ def overview_table(rows: dict[str, dict]) -> pd.DataFrame:
 def training_knobs_sentence(base: dict, epochs: dict[int, dict], lrs: dict[float, dict]) -> str:
     """How the training-length study (``epochs``, by epoch count) and the learning-rate study (``lrs``, by rate)
     compare, each sweep's summary against the chapter's (``base``): where each moves the interpolation threshold, and
-    how each changes the widest model's test error, a change of at least :data:`CLEAR` (as printed) counted as one.
-    Where every change moves the threshold to the same width but not every one changes the widest model alike, the
-    paragraph ends by saying that the threshold's move alone does not tell how the widest model does."""
+    how each changes the widest model's test error (:func:`ddlib.prose.relation`), a change of at least :data:`CLEAR`
+    (as printed) counted as one. Where every change moves the threshold to the same width but not every one changes
+    the widest model alike, the paragraph ends by saying that the threshold's move alone does not tell how the widest
+    model does."""
+    if not epochs and not lrs:
+        return "Neither training change (another length, another learning rate) was run here."
     if not epochs or not lrs:
-        return ("Only one of the two training changes (a longer schedule, another learning rate) was run here, so "
-                "they are not compared.")
+        return ("Only one of the two training changes (another length, another learning rate) was run here, so they "
+                "are not compared.")
     changes = ([(f"at {n:,} epochs", s) for n, s in sorted(epochs.items())]
                + [(f"at learning rate {lr:g}", s) for lr, s in sorted(lrs.items())])
     t0 = base["threshold_width"]
@@ -62,9 +65,11 @@ def training_knobs_sentence(base: dict, epochs: dict[int, dict], lrs: dict[float
         return "no width" if s["threshold_width"] is None else f"width {s['threshold_width']}"
 
     thresholds = {s["threshold_width"] for _, s in changes}
-    if len(thresholds) == 1 and t0 not in thresholds:
-        moved = (f"Training longer and changing the learning rate move the interpolation threshold alike: from "
-                 f"{where(base)} in the chapter's sweep to {where(changes[0][1])} {join([at for at, _ in changes])}.")
+    moved_alike = len(thresholds) == 1 and t0 not in thresholds
+    if moved_alike:
+        moved = (f"Changing the training length and changing the learning rate move the interpolation threshold "
+                 f"alike: from {where(base)} in the chapter's sweep to {where(changes[0][1])} "
+                 f"{join([at for at, _ in changes])}.")
     else:
         moved = (f"The interpolation threshold, at {where(base)} in the chapter's sweep, is at "
                  f"{join([f'{where(s)} {at}' for at, s in changes])}.")
@@ -72,15 +77,14 @@ def training_knobs_sentence(base: dict, epochs: dict[int, dict], lrs: dict[float
     def widest(at: str, s: dict) -> tuple[str, str]:
         change = shown_difference(s["widest_test_error"], base["widest_test_error"])
         kind = "lower" if change <= -CLEAR else "higher" if change >= CLEAR else "level"
-        words = "level with it" if change == 0 else f"{points(abs(change))} {'lower' if change < 0 else 'higher'}"
-        if kind == "level" and change != 0:
-            words += f", less than the {points(CLEAR)} counted as clear"
-        return kind, f"{s['widest_test_error']:.1%} {at} ({words})"
+        small = f", less than the {points(CLEAR)} counted as clear" if kind == "level" and change != 0 else ""
+        against = relation(change, "the chapter's")
+        return kind, f"{s['widest_test_error']:.1%} {at} ({against}{small})"
 
     kinds, said = zip(*[widest(at, s) for at, s in changes])
     text = (f"{moved} The widest model's test error, {base['widest_test_error']:.1%} in the chapter's sweep, is "
             f"{join(said)}.")
-    if len(thresholds) == 1 and t0 not in thresholds and len(set(kinds)) > 1:
+    if moved_alike and len(set(kinds)) > 1:
         text += (" The same move of the threshold comes with different widest models: where the threshold lies "
                  "does not, alone, tell how good the widest model is.")
     return text
