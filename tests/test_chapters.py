@@ -112,7 +112,12 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # the widest teacher's comparison at learning rate 0.01: its teacher and `direct` are the double-descent chapter's
     # learning-rate study's two runs, its 5 other students new
     assert "other learning rates: runs: 5 computed, 2 reused" in text
-    assert "whole chapter, each run once: runs: 25 computed, 8 reused" in text
+    # the rule applied to the learning-rate study's whole sweep (the double-descent chapter's two runs, reused) picks
+    # another width there (smoke's student width is 4): that width's 5 students are new
+    assert "the rule's width at those rates: runs: 5 computed, 2 reused" in text
+    assert "whole chapter, each run once: runs: 30 computed, 8 reused" in text
+    assert glued_value(nb, "kd_rule_width_sentence").startswith(
+        "At learning rate 0.01 the chapter's rule, applied to that rate's sweep on the validation set, picks width")
     rated = pd.read_csv(results_dir / "distillation" / "smoke" / "results-lr-0.01.csv")
     assert json.loads((results_dir / "distillation" / "smoke" / "results-lr-0.01-parameters.json").read_text())["lr"] == 0.01
     assert set(rated["method"]) == set(table["method"]) and not set(rated["hash"]) & set(table["hash"])
@@ -134,8 +139,14 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     assert not set(drawn["hash"]) & set(table["hash"])
     assert glued_value(nb, "kd_redraw_sentence").startswith("On another draw of the data (`data_seed` = `noise_seed` = 1")
     # what the CLI checks before a kernel starts is every run the chapter then asked for
+    # (the rule's width at 0.01 reads that rate's whole sweep, the double-descent chapter's learning-rate study)
+    (ruled_path,) = (results_dir / "distillation" / "smoke").glob("results-lr-0.01-width-*.csv")
+    ruled = pd.read_csv(ruled_path)
+    assert set(ruled["student_width"].dropna()) == {int(ruled_path.stem.split("-")[-1])} != {4}
+    rate_sweep = pd.read_csv(results_dir / "double-descent" / "smoke" / "results-lr-0.01.csv")
     assert ({config_hash(c) for c in kd.planned_configs(kd.resolve_params("smoke"))}
             == set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]) | set(rated["hash"])
+            | set(ruled["hash"]) | set(rate_sweep["hash"])
             | set(pd.read_csv(results_dir / "distillation" / "smoke" / "results-direct-epochs.csv")["hash"]))
     assert {"method", "teacher_width", "student_width", "pool_size", "seed", "test_error", "agreement"} <= set(table.columns)
     assert set(table["method"]) == {"teacher", "direct", "hard_labeled", "hard_pool", "soft_kd_labeled",
@@ -145,8 +156,10 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # double-descent chapter's label-noise study (2 widths, 1 seed) is the peaked teachers' study's teachers, and its
     # other draw's two runs are the teacher and `direct` of this chapter's draw-1 table; its longer training's two
     # runs are its own; `direct` at 5 and 10 epochs are two more; its published anchor's five runs are its own too; its
-    # learning-rate study's two runs are the teacher and `direct` of this chapter's lr-0.01 table
-    assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]) | set(rated["hash"])) + 2 + 2 + 5 == 40
+    # learning-rate study's two runs are the teacher and `direct` of this chapter's lr-0.01 table; the rule's width at
+    # that rate adds its 5 students
+    assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]) | set(rated["hash"])
+                              | set(ruled["hash"])) + 2 + 2 + 5 == 45
     # the summary's derived lists, against the table read directly (all reused: nothing trains here)
     params = kd.resolve_params("smoke")
     frame, teachers, _ = kd.run(params, progress=False)
@@ -1220,7 +1233,7 @@ def test_the_distillation_redraw_sentence_reads_its_own_draw():
     assert kdr.redraw_sentence(main, {}, p, 16).startswith("No other draw of the data was run here")
 
 
-def test_the_distillation_lr_study_reruns_the_widest_comparison_at_the_double_descent_rates():
+def test_the_distillation_lr_study_reruns_the_widest_comparison_at_the_double_descent_rates(tmp_path):
     """Teachers and students change rate together; the rest is the main comparison's; the paragraph and the table
     read the rate's own runs beside the chapter's."""
     from ddlib.chapters import double_descent as dd
@@ -1257,6 +1270,28 @@ def test_the_distillation_lr_study_reruns_the_widest_comparison_at_the_double_de
     table = kdv.lr_table(main_frame, {0.01: frame}, p)
     assert list(table.columns) == ["0.001 (the chapter's)", "0.01"] and table.columns.name == "learning rate"
     assert table.loc["hard_pool", "0.01"] == 47.5 and table.loc["hard_pool", "0.001 (the chapter's)"] == 52.5
+    # the rule's own width at that rate: students of width 8, set against the same rate's students of width 16
+    narrow = frame.assign(test_error=frame["test_error"].where(frame["method"] == "teacher", frame["test_error"] + .01))
+    text = kdv.rule_width_sentence({0.01: frame}, {0.01: narrow}, {0.01: 8}, p, 16)
+    assert text.startswith("At learning rate 0.01 the chapter's rule, applied to that rate's sweep on the validation set, "
+                           "picks width 8, not 16. With students of width 8 (the same pool and steps), the widest "
+                           "teacher's `hard_pool` student ends at 48.5% against its teachers' 50.5%, 2.0 points below "
+                           "them (C2: better than the teachers it learned from).")
+    assert text.endswith("With students of width 16 at that rate it beats `direct` by 13.0 points and beats "
+                         "`soft_kd_labeled` by 12.5 points.")
+    assert kdv.rule_width_sentence({0.01: frame}, {}, {0.01: 16}, p, 16).endswith("picks width 16 too, the width used above.")
+    assert "is not all stored" in kdv.rule_width_sentence({0.01: frame}, {}, {0.01: None}, p, 16)
+    assert "set by hand" in kdv.rule_width_sentence({}, {}, {}, dict(p, student_width=16), 16)
+    table = kdv.lr_table(main_frame, {0.01: frame}, p, {0.01: narrow}, {0.01: 8})
+    assert list(table.columns) == ["0.001 (the chapter's)", "0.01", "0.01, students of width 8"]
+    assert table.loc["hard_pool", "0.01, students of width 8"] == 48.5
+    # the rule needs that rate's whole sweep stored; a width set by hand asks for none
+    from ddlib.store import ResultStore
+
+    assert kdv.rule_widths(p, ResultStore(tmp_path)) == {0.01: None} and kdv.rule_widths(dict(p, student_width=16)) == {}
+    assert kdv.rule_width_configs(p, 16, {0.01: None}) == [] and kdv.rule_width_configs(p, 16, {0.01: 16}) == []
+    ((_, q, _, students),) = kdv.rule_width_configs(p, 16, {0.01: 8})
+    assert q["lr"] == 0.01 and {c.width for c in students} == {8} and {c.train.lr for c in students} == {0.01}
 
 
 def test_the_distillation_redraw_sentence_compares_only_the_methods_run():

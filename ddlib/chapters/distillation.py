@@ -231,19 +231,25 @@ def plan_students(p: dict, teachers: pd.DataFrame, store: ResultStore | None = N
 def planned_configs(p: dict, store: ResultStore | None = None) -> list:
     """Every run the chapter would ask for: the teachers and, once every teacher is in ``store`` (default
     :class:`~ddlib.store.ResultStore`), the students it would then pick (which depend on the teachers' errors) and
-    the other draws' and other learning rates' runs (:mod:`ddlib.chapters.widest_variants`), the peaked teachers' study
+    the other draws' and other learning rates' runs (:mod:`ddlib.chapters.widest_variants`: at another rate also that
+    rate's whole sweep, for the rule's width there, and that width's students), the peaked teachers' study
     (:mod:`ddlib.chapters.teacher_peak`) and ``direct`` at other lengths (:mod:`ddlib.chapters.direct_lengths`);
     trains nothing."""
     from .direct_lengths import length_configs
     from .teacher_peak import study_configs
-    from .widest_variants import lr_configs, redraw_configs  # they build on this module
+    from .widest_variants import lr_configs, redraw_configs, rule_width_configs, rule_widths  # they build on this
 
     store = store or ResultStore()
     teachers = dd.sweep_configs(p)
     if not all(store.has(c) for c in teachers):
         return teachers
     plan = plan_students(p, records_frame([store.load(c) for c in teachers]), store)
-    redraws = [c for _, _, t, st in redraw_configs(p, plan["width"]) + lr_configs(p, plan["width"]) for c in t + st]
+    # the rule's width at each other learning rate reads that rate's whole sweep: its runs, then its students
+    rate_sweeps = [c for _, q in dd.lr_study_params(p) for c in dd.sweep_configs(q)] if p["student_width"] == "peak" \
+        else []
+    variants = (redraw_configs(p, plan["width"]) + lr_configs(p, plan["width"])
+                + rule_width_configs(p, plan["width"], rule_widths(p, store)))
+    redraws = rate_sweeps + [c for _, _, t, st in variants for c in t + st]
     peaked = [c for _, _, t, st in study_configs(p, plan["width"]) for c in t + st]
     return teachers + plan["main"] + plan["study"] + redraws + peaked + length_configs(p, plan["width"])
 

@@ -14,18 +14,26 @@ width) runs again with one thing changed:
   chapter's learning-rate study (:func:`ddlib.chapters.double_descent.run_lr_study`), and ``direct`` at that rate is
   the baseline of a student at that rate, as a recipe that suits every method may shrink or grow the gains. It
   trains its full length: early stopping (:mod:`ddlib.chapters.direct_lengths`) is studied at the chapter's rate
-  only, and so is the student width chosen.
+  only. The student width is the chapter's, and, where the rule picks another one at that rate, that one too
+  (below).
 
 Either way the teachers are reused from the store where the double-descent chapter ran first.
+
+At another learning rate the threshold may lie elsewhere, and the chapter's rule (``student_width`` "peak") may pick
+another width for the student. Where it does, the comparison runs a third time at that rate with the width the rule
+picks there (:func:`rule_widths`: the same rule, on the same validation set, applied to that rate's whole sweep), so
+that the study does not rest on a width chosen at the chapter's rate.
 """
 from __future__ import annotations
 
 import pandas as pd
 
 from ..prose import CLEAR, join, relation, shown_difference
-from ..runner import SweepOutcome
+from ..runner import SweepOutcome, records_frame, run_configs
+from ..store import ResultStore
 from . import distillation as kd
 from . import double_descent as dd
+from . import width_choice
 
 
 def variant_configs(p: dict, width: int, variants: list[tuple]) -> list[tuple]:
@@ -45,6 +53,51 @@ def redraw_configs(p: dict, width: int) -> list[tuple]:
 def lr_configs(p: dict, width: int) -> list[tuple]:
     """:func:`variant_configs` of each other learning rate of ``p`` (:func:`ddlib.chapters.double_descent.lr_study_params`)."""
     return variant_configs(p, width, dd.lr_study_params(p))
+
+
+def rule_widths(p: dict, store: ResultStore | None = None) -> dict[float, int | None]:
+    """The width the chapter's rule picks (:func:`ddlib.chapters.width_choice.choose` on the validation set, as for
+    the chapter's own student) at each other learning rate of ``p``, from that rate's whole sweep (every width and
+    seed: the double-descent chapter's learning-rate study) in ``store``; ``None`` for a rate whose sweep is not all
+    stored. Empty where the student width is set by hand."""
+    if p["student_width"] != "peak":
+        return {}
+    store = store or ResultStore()
+    out = {}
+    for lr, q in dd.lr_study_params(p):
+        configs = dd.sweep_configs(q)
+        if not all(store.has(c) for c in configs):
+            out[lr] = None
+            continue
+        teachers = records_frame([store.load(c) for c in configs])
+        out[lr] = int(width_choice.choose(q, teachers, store)["summary"]["peak_width"])
+    return out
+
+
+def rule_width_configs(p: dict, width: int, widths: dict[float, int | None]) -> list[tuple]:
+    """:func:`variant_configs` at each other learning rate whose rule width (``widths``, :func:`rule_widths`) is known
+    and differs from the chapter's ``width``, its students of that width."""
+    rates = dict(dd.lr_study_params(p))
+    return [c for lr, w in widths.items() if w is not None and w != width
+            for c in variant_configs(p, w, [(lr, rates[lr])])]
+
+
+def run_rule_widths(p: dict, width: int, **kwargs) -> tuple[dict[float, int], dict[float, pd.DataFrame], SweepOutcome]:
+    """The rule's width at each other learning rate (:func:`rule_widths`, training that rate's sweep where it is not
+    stored), and the widest teacher's comparison at that rate with students of that width where it differs from
+    ``width`` (:func:`rule_width_configs`), each frame written to ``results-lr-<rate>-width-<w>.csv`` beside the
+    chapter's table. Returns ``{rate: width}``, ``{rate: frame}`` (only the rates whose width differs) and all the
+    runs (the sweeps' included) as one outcome."""
+    sweep_outcome = SweepOutcome()
+    if p["student_width"] == "peak":
+        for _, q in dd.lr_study_params(p):
+            sweep_outcome = sweep_outcome.merge(run_configs(dd.sweep_configs(q), device=p["device"], **kwargs))
+    widths = rule_widths(p, kwargs.get("store"))
+    studies = [(f"{lr:g}-width-{widths[lr]}", q, teachers, students)
+               for lr, q, teachers, students in rule_width_configs(p, width, widths)]
+    frames, outcome = kd.run_studies(p, studies, "results-lr-{}.csv", **kwargs)
+    by_rate = {float(key.split("-width-")[0]): frame for key, frame in frames.items()}
+    return widths, by_rate, sweep_outcome.merge(outcome)
 
 
 def run_redraws(p: dict, width: int, **kwargs) -> tuple[dict[int, pd.DataFrame], SweepOutcome]:
@@ -92,6 +145,34 @@ def lr_sentence(main: dict, frames: dict[float, pd.DataFrame], p: dict, width: i
         main, frame, p, f"At learning rate {lr:g} for teachers and students alike (instead of {p['lr']:g}; the same "
                         f"pool, student width, {width}, and steps)", f"At {p['lr']:g}", moves=f"{p['lr']:g}")
         for lr, frame in frames.items())
+
+
+def rule_width_sentence(rate_frames: dict[float, pd.DataFrame], rule_frames: dict[float, pd.DataFrame],
+                        widths: dict[float, int | None], p: dict, width: int) -> str:
+    """For each other learning rate, the width the chapter's rule picks there (:func:`rule_widths`) and, where it
+    differs from ``width``, the widest teacher's comparison with students of that width (:func:`_paragraph`), set
+    against the same rate's students of width ``width`` (``rate_frames``, :func:`run_lr_study`)."""
+    if p["student_width"] != "peak":
+        return f"The student width is set by hand here ({width}), so no rule picks another one at another rate."
+    if not widths:
+        return "No other learning rate was run here, so the rule picks no other width."
+    said = []
+    for lr, w in widths.items():
+        if w is None:
+            said.append(f"At learning rate {lr:g} the sweep is not all stored, so the rule's width there is unknown.")
+        elif w == width or lr not in rule_frames or lr not in rate_frames:
+            said.append(f"At learning rate {lr:g} the chapter's rule, applied to that rate's sweep on the validation "
+                        f"set, picks width {w}" + (" too, the width used above." if w == width else "."))
+        else:
+            n = numbers(rate_frames[lr], p)
+            at_width = dict(hard_pool_widest=n["hard_pool"], direct=n["direct"],
+                            soft_kd_labeled_widest=n["soft_kd_labeled"])
+            said.append(_paragraph(
+                at_width, rule_frames[lr], p,
+                f"At learning rate {lr:g} the chapter's rule, applied to that rate's sweep on the validation set, "
+                f"picks width {w}, not {width}. With students of width {w} (the same pool and steps)",
+                f"With students of width {width} at that rate"))
+    return "\n\n".join(said)
 
 
 def _paragraph(main: dict, frame: pd.DataFrame, p: dict, opening: str, in_main: str, moves: str = "") -> str:
@@ -145,11 +226,18 @@ def redraw_table(main: pd.DataFrame, frames: dict[int, pd.DataFrame], p: dict) -
     return _table(columns, p, "data_seed/noise_seed")
 
 
-def lr_table(main: pd.DataFrame, frames: dict[float, pd.DataFrame], p: dict) -> pd.DataFrame:
+def lr_table(main: pd.DataFrame, frames: dict[float, pd.DataFrame], p: dict,
+             rule_frames: dict[float, pd.DataFrame] | None = None, widths: dict[float, int] | None = None
+             ) -> pd.DataFrame:
     """Mean test error (per cent, one decimal) of each method (rows) for the widest teacher, at the chapter's learning
-    rate and at each other one (columns)."""
+    rate and at each other one (columns), and after each rate with a rule width of its own (``rule_frames``, by rate,
+    :func:`run_rule_widths`; ``widths`` the rule's width there), that rate with students of that width."""
     mine = " (the chapter's)"
-    columns = {f"{lr:g}{mine if lr == p['lr'] else ''}": f for lr, f in sorted({p["lr"]: main, **frames}.items())}
+    columns = {}
+    for lr, f in sorted({p["lr"]: main, **frames}.items()):
+        columns[f"{lr:g}{mine if lr == p['lr'] else ''}"] = f
+        if rule_frames and lr in rule_frames:
+            columns[f"{lr:g}, students of width {widths[lr]}"] = rule_frames[lr]
     return _table(columns, p, "learning rate")
 
 
