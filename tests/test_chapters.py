@@ -116,8 +116,9 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # another width there (smoke's student width is 4): that width's 5 students are new
     assert "the rule's width at those rates: runs: 5 computed, 2 reused" in text
     assert "whole chapter, each run once: runs: 30 computed, 8 reused" in text
-    assert glued_value(nb, "kd_rule_width_sentence").startswith(
-        "At learning rate 0.01 the chapter's rule, applied to that rate's sweep on the validation set, picks width")
+    ruling = glued_value(nb, "kd_rule_width_sentence")
+    assert ruling.startswith("At learning rate 0.01 the chapter's rule, applied to that rate's sweep on the validation "
+                             "set, picks width") and ", not 4. With students of width" in ruling
     rated = pd.read_csv(results_dir / "distillation" / "smoke" / "results-lr-0.01.csv")
     assert json.loads((results_dir / "distillation" / "smoke" / "results-lr-0.01-parameters.json").read_text())["lr"] == 0.01
     assert set(rated["method"]) == set(table["method"]) and not set(rated["hash"]) & set(table["hash"])
@@ -1280,6 +1281,10 @@ def test_the_distillation_lr_study_reruns_the_widest_comparison_at_the_double_de
     assert text.endswith("With students of width 16 at that rate it beats `direct` by 13.0 points and beats "
                          "`soft_kd_labeled` by 12.5 points.")
     assert kdv.rule_width_sentence({0.01: frame}, {}, {0.01: 16}, p, 16).endswith("picks width 16 too, the width used above.")
+    assert kdv.rule_width_sentence({0.01: frame}, {}, {0.01: 8}, p, 16).endswith(
+        "picks width 8, not 16, but that comparison was not run here.")
+    assert "sweep on the test set, picks width 8" in kdv.rule_width_sentence({0.01: frame}, {0.01: narrow}, {0.01: 8},
+                                                                              dict(p, val_size=0), 16)
     assert "is not all stored" in kdv.rule_width_sentence({0.01: frame}, {}, {0.01: None}, p, 16)
     assert "set by hand" in kdv.rule_width_sentence({}, {}, {}, dict(p, student_width=16), 16)
     table = kdv.lr_table(main_frame, {0.01: frame}, p, {0.01: narrow}, {0.01: 8})
@@ -1289,6 +1294,13 @@ def test_the_distillation_lr_study_reruns_the_widest_comparison_at_the_double_de
     from ddlib.store import ResultStore
 
     assert kdv.rule_widths(p, ResultStore(tmp_path)) == {0.01: None} and kdv.rule_widths(dict(p, student_width=16)) == {}
+    # the sweep the rule reads: every width and seed at that rate, none for a width set by hand
+    sweep = kdv.rule_sweep_configs(p)
+    assert {(c.width, c.init_seed, c.train.lr) for c in sweep} == {(w, s, 0.01) for w in p["widths"] for s in p["seeds"]}
+    assert kdv.rule_sweep_configs(dict(p, student_width=16)) == []
+    # the table reads the width from the students where it is not given
+    assert "0.01, students of width 8" in kdv.lr_table(main_frame, {0.01: frame}, p,
+                                                       {0.01: narrow.assign(student_width=8)}).columns
     assert kdv.rule_width_configs(p, 16, {0.01: None}) == [] and kdv.rule_width_configs(p, 16, {0.01: 16}) == []
     ((_, q, _, students),) = kdv.rule_width_configs(p, 16, {0.01: 8})
     assert q["lr"] == 0.01 and {c.width for c in students} == {8} and {c.train.lr for c in students} == {0.01}

@@ -237,7 +237,8 @@ def planned_configs(p: dict, store: ResultStore | None = None) -> list:
     trains nothing."""
     from .direct_lengths import length_configs
     from .teacher_peak import study_configs
-    from .widest_variants import lr_configs, redraw_configs, rule_width_configs, rule_widths  # they build on this
+    from .widest_variants import (lr_configs, redraw_configs, rule_sweep_configs, rule_width_configs,  # they build
+                                  rule_widths)  # on this module
 
     store = store or ResultStore()
     teachers = dd.sweep_configs(p)
@@ -245,8 +246,7 @@ def planned_configs(p: dict, store: ResultStore | None = None) -> list:
         return teachers
     plan = plan_students(p, records_frame([store.load(c) for c in teachers]), store)
     # the rule's width at each other learning rate reads that rate's whole sweep: its runs, then its students
-    rate_sweeps = [c for _, q in dd.lr_study_params(p) for c in dd.sweep_configs(q)] if p["student_width"] == "peak" \
-        else []
+    rate_sweeps = rule_sweep_configs(p)
     variants = (redraw_configs(p, plan["width"]) + lr_configs(p, plan["width"])
                 + rule_width_configs(p, plan["width"], rule_widths(p, store)))
     redraws = rate_sweeps + [c for _, _, t, st in variants for c in t + st]

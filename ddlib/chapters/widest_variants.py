@@ -74,6 +74,15 @@ def rule_widths(p: dict, store: ResultStore | None = None) -> dict[float, int | 
     return out
 
 
+def rule_sweep_configs(p: dict) -> list:
+    """Every run of each other learning rate's whole sweep (every width and seed of ``p`` at that rate: the
+    double-descent chapter's learning-rate study), which :func:`rule_widths` reads; none where the student width is
+    set by hand."""
+    if p["student_width"] != "peak":
+        return []
+    return [c for _, q in dd.lr_study_params(p) for c in dd.sweep_configs(q)]
+
+
 def rule_width_configs(p: dict, width: int, widths: dict[float, int | None]) -> list[tuple]:
     """:func:`variant_configs` at each other learning rate whose rule width (``widths``, :func:`rule_widths`) is known
     and differs from the chapter's ``width``, its students of that width."""
@@ -82,21 +91,20 @@ def rule_width_configs(p: dict, width: int, widths: dict[float, int | None]) -> 
             for c in variant_configs(p, w, [(lr, rates[lr])])]
 
 
-def run_rule_widths(p: dict, width: int, **kwargs) -> tuple[dict[float, int], dict[float, pd.DataFrame], SweepOutcome]:
+def run_rule_widths(p: dict, width: int, **kwargs
+                    ) -> tuple[dict[float, int | None], dict[float, pd.DataFrame], SweepOutcome]:
     """The rule's width at each other learning rate (:func:`rule_widths`, training that rate's sweep where it is not
     stored), and the widest teacher's comparison at that rate with students of that width where it differs from
     ``width`` (:func:`rule_width_configs`), each frame written to ``results-lr-<rate>-width-<w>.csv`` beside the
     chapter's table. Returns ``{rate: width}``, ``{rate: frame}`` (only the rates whose width differs) and all the
     runs (the sweeps' included) as one outcome."""
-    sweep_outcome = SweepOutcome()
-    if p["student_width"] == "peak":
-        for _, q in dd.lr_study_params(p):
-            sweep_outcome = sweep_outcome.merge(run_configs(dd.sweep_configs(q), device=p["device"], **kwargs))
+    sweeps = rule_sweep_configs(p)
+    sweep_outcome = run_configs(sweeps, device=p["device"], **kwargs) if sweeps else SweepOutcome()
     widths = rule_widths(p, kwargs.get("store"))
-    studies = [(f"{lr:g}-width-{widths[lr]}", q, teachers, students)
-               for lr, q, teachers, students in rule_width_configs(p, width, widths)]
+    configs = rule_width_configs(p, width, widths)
+    studies = [(f"{lr:g}-width-{widths[lr]}", q, teachers, students) for lr, q, teachers, students in configs]
     frames, outcome = kd.run_studies(p, studies, "results-lr-{}.csv", **kwargs)
-    by_rate = {float(key.split("-width-")[0]): frame for key, frame in frames.items()}
+    by_rate = {lr: frames[key] for (lr, *_), (key, *_) in zip(configs, studies)}
     return widths, by_rate, sweep_outcome.merge(outcome)
 
 
@@ -156,22 +164,23 @@ def rule_width_sentence(rate_frames: dict[float, pd.DataFrame], rule_frames: dic
         return f"The student width is set by hand here ({width}), so no rule picks another one at another rate."
     if not widths:
         return "No other learning rate was run here, so the rule picks no other width."
+    on = width_choice.chosen_on_words({"chosen_on": "test" if p["val_size"] == 0 else "validation"})
     said = []
     for lr, w in widths.items():
+        rule = f"At learning rate {lr:g} the chapter's rule, applied to that rate's sweep on {on}, picks width {w}"
         if w is None:
             said.append(f"At learning rate {lr:g} the sweep is not all stored, so the rule's width there is unknown.")
-        elif w == width or lr not in rule_frames or lr not in rate_frames:
-            said.append(f"At learning rate {lr:g} the chapter's rule, applied to that rate's sweep on the validation "
-                        f"set, picks width {w}" + (" too, the width used above." if w == width else "."))
+        elif w == width:
+            said.append(f"{rule} too, the width used above.")
+        elif lr not in rule_frames or lr not in rate_frames:
+            said.append(f"{rule}, not {width}, but that comparison was not run here.")
         else:
             n = numbers(rate_frames[lr], p)
             at_width = dict(hard_pool_widest=n["hard_pool"], direct=n["direct"],
                             soft_kd_labeled_widest=n["soft_kd_labeled"])
-            said.append(_paragraph(
-                at_width, rule_frames[lr], p,
-                f"At learning rate {lr:g} the chapter's rule, applied to that rate's sweep on the validation set, "
-                f"picks width {w}, not {width}. With students of width {w} (the same pool and steps)",
-                f"With students of width {width} at that rate"))
+            said.append(_paragraph(at_width, rule_frames[lr], p,
+                                   f"{rule}, not {width}. With students of width {w} (the same pool and steps)",
+                                   f"With students of width {width} at that rate"))
     return "\n\n".join(said)
 
 
@@ -237,7 +246,8 @@ def lr_table(main: pd.DataFrame, frames: dict[float, pd.DataFrame], p: dict,
     for lr, f in sorted({p["lr"]: main, **frames}.items()):
         columns[f"{lr:g}{mine if lr == p['lr'] else ''}"] = f
         if rule_frames and lr in rule_frames:
-            columns[f"{lr:g}, students of width {widths[lr]}"] = rule_frames[lr]
+            w = widths[lr] if widths else int(rule_frames[lr]["student_width"].dropna().iloc[0])
+            columns[f"{lr:g}, students of width {w}"] = rule_frames[lr]
     return _table(columns, p, "learning rate")
 
 
