@@ -113,9 +113,13 @@ def alignment_status(runs: pd.DataFrame) -> str:
     """``"none"`` where no GPU run of the aligned step exists (:func:`alignment_rows` is empty), ``"unmeasured"``
     where the newest one sets no width that is not a multiple of :data:`CHANNEL_ALIGNMENT` against two aligned
     ones (fewer than two aligned widths, or no unaligned width), ``"measured"`` where it does."""
-    if alignment_rows(runs).empty:
+    return _status(alignment_table(runs))
+
+
+def _status(table: pd.DataFrame) -> str:
+    """:func:`alignment_status` from the run's :func:`alignment_table` (empty where there is no run)."""
+    if table.empty:
         return "none"
-    table = alignment_table(runs)
     if "against aligned neighbours" not in table or table["against aligned neighbours"].dropna().empty:
         return "unmeasured"
     return "measured"
@@ -125,12 +129,12 @@ def alignment_sentence(runs: pd.DataFrame, numbers: dict) -> str:
     """The measurement in words, with the sweep projected again per kind of width (module docstring) against
     :func:`ddlib.gpu_report.key_numbers`' ``numbers``; or that it has not run, or measured nothing
     (:func:`alignment_status`)."""
-    status = alignment_status(runs)
+    rows, table = alignment_rows(runs), alignment_table(runs)
+    status = _status(table)
     if status == "none":
         return ("Not measured yet: `benchmarks/gpu_session.sh`'s `aligned` step times the loop at such widths beside "
                 "aligned ones; until it has run on a GPU, the projections above treat every width as the "
                 "interpolation between the measured widths says.")
-    rows, table = alignment_rows(runs), alignment_table(runs)
     if status == "unmeasured":
         what = (f"fewer than two widths that are multiples of {CHANNEL_ALIGNMENT}" if "against aligned neighbours"
                 not in table else f"no width that is not a multiple of {CHANNEL_ALIGNMENT}")

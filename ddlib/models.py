@@ -155,6 +155,19 @@ class EnsembleCNN1dGK(EnsembleCNN1d):
     KERNELS, PADDINGS = (5, 3, 3), (1, 1, 1)
 
 
+#: The 1-D CNN families and their classes.
+CNN1D_CLASSES = {"cnn1d": EnsembleCNN1d, "cnn1d_gk": EnsembleCNN1dGK}
+
+
+def kernel_words(name: str) -> str:
+    """A 1-D CNN family's convolution kernels in words, from its class: "kernel 5 in every layer" where they are all
+    one size, else "kernels 5, 3 and 3"."""
+    kernels = CNN1D_CLASSES[name].KERNELS
+    if len(set(kernels)) == 1:
+        return f"kernel {kernels[0]} in every layer"
+    return "kernels " + ", ".join(map(str, kernels[:-1])) + f" and {kernels[-1]}"
+
+
 def build_model(name: str, width: int, input_shape, num_classes: int, seeds) -> nn.Module:
     """Build an ensemble of ``len(seeds)`` models of family ``name`` at ``width``."""
     one_of("model", name, MODELS)
@@ -169,7 +182,7 @@ def build_model(name: str, width: int, input_shape, num_classes: int, seeds) -> 
     features = int(math.prod(input_shape))
     if name == "mlp":
         return EnsembleMLP(features, width, num_classes, seeds)
-    return (EnsembleCNN1dGK if name == "cnn1d_gk" else EnsembleCNN1d)(features, width, num_classes, seeds)
+    return CNN1D_CLASSES[name](features, width, num_classes, seeds)
 
 
 @functools.lru_cache(maxsize=None)

@@ -53,6 +53,13 @@ def test_the_1d_cnns_are_the_conv1d_stacks_they_describe(name, kernels, padding,
     assert count_params("cnn1d_gk", 25, (40,), 10) == 5210
 
 
+def test_kernel_words_read_the_classes_kernels():
+    from ddlib.models import kernel_words
+
+    assert kernel_words("cnn1d") == "kernel 5 in every layer"
+    assert kernel_words("cnn1d_gk") == "kernels 5, 3 and 3"
+
+
 def test_member_state_round_trip():
     a = build_model("cnn1d", 4, (40,), 10, seeds=[1, 2])
     b = build_model("cnn1d", 4, (40,), 10, seeds=[5, 6])

@@ -23,6 +23,7 @@ import pandas as pd
 
 from .. import book
 from ..config import RunConfig, TrainConfig
+from ..models import kernel_words
 from ..prose import CLEAR, plural, points, relation, shown_difference
 from ..runner import SweepOutcome, records_frame, run_configs
 from . import double_descent as dd
@@ -104,7 +105,7 @@ def sentence(frame: pd.DataFrame, p: dict) -> str:
     kernels = shown_difference(ours, theirs)
     text = (f"In the published setting{steps}, Greydanus & Kobak's CNN (`{PUBLISHED['model']}`) reaches {theirs:.1%} "
             f"test error over {plural(frame['seed'].nunique(), 'seed')}, {match} the published {published:.0%} "
-            f"({relation(gap, 'it')}), and the book's (`{BOOK_MODEL}`, kernel 5 in every layer) {ours:.1%}, "
+            f"({relation(gap, 'it')}), and the book's (`{BOOK_MODEL}`, {kernel_words(BOOK_MODEL)}) {ours:.1%}, "
             f"{relation(kernels, 'theirs')}. ")
     if abs(gap) < CLEAR:
         text += ("Their network, on this book's draws of the data and with this book's training code, comes close to "

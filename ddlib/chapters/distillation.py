@@ -845,10 +845,10 @@ def teacher_seeds_words(p: dict) -> str:
     distils the teacher of the same seed), said to be all of the double-descent sweep's where they are."""
     students, sweep = set(p["student_seeds"]), set(p["seeds"])
     these = "these seeds" if len(students) > 1 else "this seed"
-    if students == sweep:
-        return f"{these}, all {len(sweep)} of the double-descent chapter's" if len(sweep) > 1 else (
-            "this seed, the double-descent chapter's only one")
-    return f"{these} only (the double-descent chapter averages them over all {len(sweep)})"
+    if students != sweep:
+        return f"{these} only (the double-descent chapter averages them over all {len(sweep)})"
+    return f"{these}, " + (f"all {len(sweep)} of the double-descent chapter's" if len(sweep) > 1
+                           else "the double-descent chapter's only one")
 
 
 def plot_methods(frame: pd.DataFrame, p: dict):

@@ -55,17 +55,23 @@ def lr_configs(p: dict, width: int) -> list[tuple]:
     return variant_configs(p, width, dd.lr_study_params(p))
 
 
+def _rate_sweeps(p: dict) -> list[tuple[float, dict, list]]:
+    """``(rate, q, configs)`` of each other learning rate's whole sweep (every width and seed of ``p`` at that rate:
+    the double-descent chapter's learning-rate study), which the rule reads; none where the student width is set by
+    hand."""
+    if p["student_width"] != "peak":
+        return []
+    return [(lr, q, dd.sweep_configs(q)) for lr, q in dd.lr_study_params(p)]
+
+
 def rule_widths(p: dict, store: ResultStore | None = None) -> dict[float, int | None]:
     """The width the chapter's rule picks (:func:`ddlib.chapters.width_choice.choose` on the validation set, as for
-    the chapter's own student) at each other learning rate of ``p``, from that rate's whole sweep (every width and
-    seed: the double-descent chapter's learning-rate study) in ``store``; ``None`` for a rate whose sweep is not all
-    stored. Empty where the student width is set by hand."""
-    if p["student_width"] != "peak":
-        return {}
+    the chapter's own student) at each other learning rate of ``p``, from that rate's whole sweep
+    (:func:`_rate_sweeps`) in ``store``; ``None`` for a rate whose sweep is not all stored. Empty where the student
+    width is set by hand."""
     store = store or ResultStore()
     out = {}
-    for lr, q in dd.lr_study_params(p):
-        configs = dd.sweep_configs(q)
+    for lr, q, configs in _rate_sweeps(p):
         if not all(store.has(c) for c in configs):
             out[lr] = None
             continue
@@ -75,12 +81,8 @@ def rule_widths(p: dict, store: ResultStore | None = None) -> dict[float, int | 
 
 
 def rule_sweep_configs(p: dict) -> list:
-    """Every run of each other learning rate's whole sweep (every width and seed of ``p`` at that rate: the
-    double-descent chapter's learning-rate study), which :func:`rule_widths` reads; none where the student width is
-    set by hand."""
-    if p["student_width"] != "peak":
-        return []
-    return [c for _, q in dd.lr_study_params(p) for c in dd.sweep_configs(q)]
+    """Every run of the sweeps :func:`rule_widths` reads (:func:`_rate_sweeps`), as one list."""
+    return [c for _, _, configs in _rate_sweeps(p) for c in configs]
 
 
 def rule_width_configs(p: dict, width: int, widths: dict[float, int | None]) -> list[tuple]:
