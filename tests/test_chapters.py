@@ -115,7 +115,11 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # the rule applied to the learning-rate study's whole sweep (the double-descent chapter's two runs, reused) picks
     # another width there (smoke's student width is 4): that width's 5 students are new
     assert "the rule's width at those rates: runs: 5 computed, 2 reused" in text
-    assert "whole chapter, each run once: runs: 30 computed, 8 reused" in text
+    # every teacher width at that rate with students of the rule's width: the width-4 teacher's 4 students are new;
+    # the widest teacher's 4, `direct` and `oracle_pool` are the line above's, and the teachers are the rate's sweep
+    # (with a steps factor of 1, `direct` of the widest width is that sweep's widest model: 7 distinct runs)
+    assert "every teacher width at those rates: runs: 4 computed, 7 reused" in text
+    assert "whole chapter, each run once: runs: 34 computed, 8 reused" in text
     ruling = glued_value(nb, "kd_rule_width_sentence")
     assert ruling.startswith("At learning rate 0.01 the chapter's rule, applied to that rate's sweep on the validation "
                              "set, picks width") and ", not 4. With students of width" in ruling
@@ -145,9 +149,19 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     ruled = pd.read_csv(ruled_path)
     assert set(ruled["student_width"].dropna()) == {int(ruled_path.stem.split("-")[-1])} != {4}
     rate_sweep = pd.read_csv(results_dir / "double-descent" / "smoke" / "results-lr-0.01.csv")
+    curve = pd.read_csv(results_dir / "distillation" / "smoke" / "results-lr-0.01-teachers.csv")
+    assert set(curve["student_width"].dropna()) == set(ruled["student_width"].dropna())
+    assert set(curve.loc[curve["method"] == "hard_pool", "teacher_width"]) == {4, 64}
+    rule_width = int(ruled_path.stem.split("-")[-1])
+    curved = glued_value(nb, "kd_rate_curve_sentence")
+    assert curved.startswith(
+        f"At learning rate 0.01, with students of width {rule_width} (the width the rule picks there), the teachers of "
+        f"widths 4 and 64 are distilled (every method, 1 seed). Their `hard_pool` students, claim by claim:\n\n- C2:")
+    assert curved.endswith("- C4: its error cannot be correlated with its teacher's here: there are fewer than three "
+                           "teacher widths.")
     assert ({config_hash(c) for c in kd.planned_configs(kd.resolve_params("smoke"))}
             == set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]) | set(rated["hash"])
-            | set(ruled["hash"]) | set(rate_sweep["hash"])
+            | set(ruled["hash"]) | set(rate_sweep["hash"]) | set(curve["hash"])
             | set(pd.read_csv(results_dir / "distillation" / "smoke" / "results-direct-epochs.csv")["hash"]))
     assert {"method", "teacher_width", "student_width", "pool_size", "seed", "test_error", "agreement"} <= set(table.columns)
     assert set(table["method"]) == {"teacher", "direct", "hard_labeled", "hard_pool", "soft_kd_labeled",
@@ -158,9 +172,9 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # other draw's two runs are the teacher and `direct` of this chapter's draw-1 table; its longer training's two
     # runs are its own; `direct` at 5 and 10 epochs are two more; its published anchor's five runs are its own too; its
     # learning-rate study's two runs are the teacher and `direct` of this chapter's lr-0.01 table; the rule's width at
-    # that rate adds its 5 students
+    # that rate adds its 5 students, and every teacher width there 4 more
     assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]) | set(rated["hash"])
-                              | set(ruled["hash"])) + 2 + 2 + 5 == 45
+                              | set(ruled["hash"]) | set(curve["hash"])) + 2 + 2 + 5 == 49
     # the summary's derived lists, against the table read directly (all reused: nothing trains here)
     params = kd.resolve_params("smoke")
     frame, teachers, _ = kd.run(params, progress=False)
@@ -1304,6 +1318,78 @@ def test_the_distillation_lr_study_reruns_the_widest_comparison_at_the_double_de
     assert kdv.rule_width_configs(p, 16, {0.01: None}) == [] and kdv.rule_width_configs(p, 16, {0.01: 16}) == []
     ((_, q, _, students),) = kdv.rule_width_configs(p, 16, {0.01: 8})
     assert q["lr"] == 0.01 and {c.width for c in students} == {8} and {c.train.lr for c in students} == {0.01}
+
+
+def _curve_frame(errors: dict, seeds=(0, 1)) -> pd.DataFrame:
+    """A per-run frame (as :func:`ddlib.chapters.distillation.runs_frame`'s) from ``{(method, teacher width): mean}``,
+    each seed's error the mean -/+ half a point."""
+    rows = []
+    for (method, tw), e in errors.items():
+        pool = 25000 if method in ("hard_pool", "soft_kd_pool", "oracle_pool") else 0
+        rows += [(method, tw, pool, s, e + (0.005 if s else -0.005)) for s in seeds]
+    return pd.DataFrame(rows, columns=["method", "teacher_width", "pool_size", "seed", "test_error"])
+
+
+def test_the_comparison_across_teacher_widths_runs_again_at_another_rate_with_the_rules_width():
+    """At another learning rate every teacher width of the chapter and the rule's width there are distilled by
+    students of the rule's width; the paragraph reads that rate's runs beside the chapter's."""
+    from ddlib.chapters import rate_curves as rc
+
+    p = dict(kd.resolve_params("default"), student_seeds=[0, 1])
+    assert rc.teacher_widths_at(p, 8) == [4, 8, 12, 16, 64] and rc.teacher_widths_at(p, 5) == [4, 12, 16, 64]
+    ((rate, q, teachers, students),) = rc.curve_configs(p, 16, {0.01: 8})
+    assert rate == q["lr"] == 0.01 and {c.train.lr for c in teachers + students} == {0.01}
+    assert {(c.width, c.init_seed) for c in teachers} == {(w, s) for w in p["widths"] for s in p["seeds"]}
+    assert {c.width for c in students} == {8}
+    by_method = {}
+    for c in students:
+        teacher = c.targets.teacher
+        by_method.setdefault(c.targets.method, set()).add(teacher.width if teacher else None)
+    assert all(by_method[m] == {4, 8, 12, 16, 64} for m in kd.TEACHER_METHODS)
+    assert len(students) == (4 * 5 + 2) * 2  # 4 teacher methods x 5 teachers, direct and oracle_pool; 2 seeds
+    assert rc.curve_configs(p, 16, {0.01: None}) == []  # the rule's width not known yet: nothing to run
+    # a width set by hand: the chapter's width at that rate too
+    ((_, _, _, hand),) = rc.curve_configs(dict(p, student_width=16), 16, {})
+    assert {c.width for c in hand} == {16}
+    main = _curve_frame({("teacher", 4): .64, ("teacher", 12): .59, ("teacher", 16): .60, ("teacher", 64): .545,
+                         ("hard_pool", 4): .63, ("hard_pool", 12): .60, ("hard_pool", 16): .59, ("hard_pool", 64): .545,
+                         ("direct", None): .617, ("soft_kd_labeled", 4): .60, ("soft_kd_labeled", 12): .59,
+                         ("soft_kd_labeled", 16): .58, ("soft_kd_labeled", 64): .573})
+    rate = _curve_frame({("teacher", 4): .63, ("teacher", 8): .64, ("teacher", 12): .63, ("teacher", 16): .60,
+                         ("teacher", 64): .50, ("hard_pool", 4): .62, ("hard_pool", 8): .64, ("hard_pool", 12): .615,
+                         ("hard_pool", 16): .57, ("hard_pool", 64): .47, ("direct", None): .657,
+                         **{("soft_kd_labeled", tw): .626 for tw in (4, 8, 12, 16, 64)}})
+    n = rc.curve_numbers(rate, rc.rate_params(p, 0.01, 16, {0.01: 8}), [4, 8, 12, 16, 64])
+    assert n["beats"] == {"direct": [4, 12, 16, 64], "soft_kd_labeled": [16, 64]}
+    assert n["below_teacher"] == [16, 64] and (n["best"], n["best_error"]) == (64, pytest.approx(.47))
+    text = rc.curve_sentence(main, {0.01: rate}, {0.01: 8}, p, 16)
+    r = pd.Series([.63, .64, .63, .60, .50]).corr(pd.Series([.62, .64, .615, .57, .47]))
+    r0 = pd.Series([.64, .59, .60, .545]).corr(pd.Series([.63, .60, .59, .545]))
+    assert text == (
+        "At learning rate 0.01, with students of width 8 (the width the rule picks there), the teachers of widths 4, "
+        "8, 12, 16 and 64 are distilled (every method, 2 seeds). Their `hard_pool` students, claim by claim:\n\n"
+        "- C2: the student ends at least 2.0 points below its own teachers from 2 of the 5 (widths 16 and 64; at "
+        "0.001, 0 of 4). Its best teacher is width 64 (47.0%, the widest; at 0.001, width 64).\n"
+        "- C3: it beats `direct` from 4 of the 5 (widths 4, 12, 16 and 64; at 0.001, 2 of 4) and `soft_kd_labeled` "
+        "from 2 of the 5 (widths 16 and 64; at 0.001, 1 of 4), by at least 2.0 points. The other way round, "
+        "`soft_kd_labeled` has the lower error from the teacher of width 8 (by 1.4 points), by less than the 2.0 "
+        "points counted as clear.\n"
+        f"- C4: its error follows its teacher's with correlation {r:.2f} ({r0:.2f} at 0.001, with students of width "
+        "16). Where the teachers' error rises, from width 4 to 8 (by 1.0 points, less than the 2.0 points counted as "
+        "clear), the students' error rises by 2.0 points.")
+    assert "(the rule's width there, as at the chapter's rate)" in rc.curve_sentence(main, {0.01: rate}, {0.01: 16}, p, 16)
+    assert "(set by hand)" in rc.curve_sentence(main, {0.01: rate}, {}, dict(p, student_width=16), 16)
+    assert rc.curve_sentence(main, {}, {}, p, 16).startswith("No other learning rate was run here")
+    # the teacher curve never rising over the distilled widths: a shared trend, said as such
+    falling = rate.assign(test_error=rate["test_error"].where(
+        (rate["method"] != "teacher") | (rate["teacher_width"] != 8), rate["test_error"] - .01))
+    flat = rc.curve_sentence(main, {0.01: falling}, {0.01: 8}, p, 16)
+    assert "16): the teachers' error never rises with width over these widths, so that is a shared trend" in flat
+    assert "Where the teachers' error rises" not in flat
+    table = rc.curve_table({0.01: rate}, {0.01: 8}, p, 16)
+    assert list(table.columns.get_level_values(0).unique()) == ["0.01, students of width 8"]
+    assert table.loc["hard_pool", ("0.01, students of width 8", "width 8")] == 64.0
+    assert rc.curve_table({}, {}, p, 16) is None
 
 
 def test_the_distillation_redraw_sentence_compares_only_the_methods_run():

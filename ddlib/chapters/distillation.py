@@ -232,13 +232,14 @@ def planned_configs(p: dict, store: ResultStore | None = None) -> list:
     """Every run the chapter would ask for: the teachers and, once every teacher is in ``store`` (default
     :class:`~ddlib.store.ResultStore`), the students it would then pick (which depend on the teachers' errors) and
     the other draws' and other learning rates' runs (:mod:`ddlib.chapters.widest_variants`: at another rate also that
-    rate's whole sweep, for the rule's width there, and that width's students), the peaked teachers' study
+    rate's whole sweep, for the rule's width there, and that width's students; :mod:`ddlib.chapters.rate_curves`: every
+    teacher width's students at that rate), the peaked teachers' study
     (:mod:`ddlib.chapters.teacher_peak`) and ``direct`` at other lengths (:mod:`ddlib.chapters.direct_lengths`);
     trains nothing."""
-    from .direct_lengths import length_configs
+    from .direct_lengths import length_configs  # these modules build on this one
+    from .rate_curves import curve_configs
     from .teacher_peak import study_configs
-    from .widest_variants import (lr_configs, redraw_configs, rule_sweep_configs, rule_width_configs,  # they build
-                                  rule_widths)  # on this module
+    from .widest_variants import lr_configs, redraw_configs, rule_sweep_configs, rule_width_configs, rule_widths
 
     store = store or ResultStore()
     teachers = dd.sweep_configs(p)
@@ -246,9 +247,9 @@ def planned_configs(p: dict, store: ResultStore | None = None) -> list:
         return teachers
     plan = plan_students(p, records_frame([store.load(c) for c in teachers]), store)
     # the rule's width at each other learning rate reads that rate's whole sweep: its runs, then its students
-    rate_sweeps = rule_sweep_configs(p)
+    rate_sweeps, widths = rule_sweep_configs(p), rule_widths(p, store)
     variants = (redraw_configs(p, plan["width"]) + lr_configs(p, plan["width"])
-                + rule_width_configs(p, plan["width"], rule_widths(p, store)))
+                + rule_width_configs(p, plan["width"], widths) + curve_configs(p, plan["width"], widths))
     redraws = rate_sweeps + [c for _, _, t, st in variants for c in t + st]
     peaked = [c for _, _, t, st in study_configs(p, plan["width"]) for c in t + st]
     return teachers + plan["main"] + plan["study"] + redraws + peaked + length_configs(p, plan["width"])
@@ -357,12 +358,7 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     for name, size in (("smallest", min(p["pool_study_sizes"])), ("largest", max(p["pool_study_sizes"]))):
         rows = study[(study["teacher_width"] == widest) & (study["pool_size"] == size)]
         out[f"pool_{name}_train_error_widest"] = float(rows["train_error"].mean())
-    teacher_curve = frame[frame["method"] == "teacher"].groupby("teacher_width")["test_error"].mean()
-    both = pd.concat([teacher_curve, by_teacher], axis=1, keys=["teacher", "student"]).dropna()
-    out["tracking_correlation"] = float(both["teacher"].corr(both["student"])) if len(both) > 2 else float("nan")
-    # never higher at a wider teacher (as printed): the curve has no peak over the distilled widths
-    out["teacher_curve_only_falls"] = bool(all(shown_difference(a, b) >= 0 for a, b in
-                                               zip(both["teacher"], both["teacher"].iloc[1:])))
+    out.update(tracking(frame, pool))
     widest_train = frame[(frame["method"] == "teacher") & (frame["teacher_width"] == widest)]["train_error"]
     out["widest_teacher_interpolates"] = bool(widest_train.mean() <= dd.INTERPOLATION_TOL)
     out["widest_teacher_fits_exactly"] = bool(len(widest_train) and widest_train.max() == 0)
@@ -399,6 +395,20 @@ def summarize(frame: pd.DataFrame, teacher_summary: dict, p: dict) -> dict:
     out["small_pool_sentence"] = small_pool_sentence(out)
     out["pool_passes_sentence"] = pool_passes_sentence(out)
     return out
+
+
+def tracking(frame: pd.DataFrame, pool: int) -> dict:
+    """How the ``hard_pool`` student (pool size ``pool``) follows its teacher across the distilled teacher widths of
+    ``frame`` (claim C4): ``tracking_correlation``, the Pearson correlation of the two mean test errors by teacher
+    width (``nan`` below three widths), and ``teacher_curve_only_falls``, whether the teacher's mean error is never
+    higher at a wider distilled teacher, as printed (then the curve has no peak over those widths)."""
+    hp = frame[(frame["method"] == "hard_pool") & (frame["pool_size"] == pool)]
+    student = hp.groupby("teacher_width")["test_error"].mean()
+    teacher = frame[frame["method"] == "teacher"].groupby("teacher_width")["test_error"].mean()
+    both = pd.concat([teacher, student], axis=1, keys=["teacher", "student"]).dropna()
+    return dict(tracking_correlation=float(both["teacher"].corr(both["student"])) if len(both) > 2 else float("nan"),
+                teacher_curve_only_falls=bool(all(shown_difference(a, b) >= 0 for a, b in
+                                                  zip(both["teacher"], both["teacher"].iloc[1:]))))
 
 
 #: Two errors less than this (half a point, as printed) apart are "on par"; a gain of at least this but less
@@ -851,12 +861,12 @@ def teacher_seeds_words(p: dict) -> str:
                            else "the double-descent chapter's only one")
 
 
-def plot_methods(frame: pd.DataFrame, p: dict):
+def plot_methods(frame: pd.DataFrame, p: dict, setting: str = ""):
     """Two panels against teacher width (log axis), one above the other. Top: each method's test error and the teacher's (over the
     student seeds, :func:`paired`), mean ± standard error over seeds, the curves nudged sideways so that their bars
     do not hide each other, ``direct`` as a dashed line over its own ± standard error. Bottom: each method's
     gain over ``direct`` (:func:`gains_over_direct`), mean ± standard error; above zero the student beats
-    ``direct``. With one seed there are no bars."""
+    ``direct``. With one seed there are no bars. ``setting`` ends the title (" at learning rate 0.01", say)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -902,7 +912,7 @@ def plot_methods(frame: pd.DataFrame, p: dict):
     students = sorted({int(w) for w in frame["student_width"].dropna()}) if "student_width" in frame else []
     distilled = sorted({int(w) for w in frame.loc[frame["method"].isin(TEACHER_METHODS), "teacher_width"].dropna()})
     fig.suptitle(f"Students of teachers of width {join(distilled)}, by method"
-                 + (f" (students of width {students[0]})" if len(students) == 1 else ""), fontweight="bold")
+                 + (f" (students of width {students[0]})" if len(students) == 1 else "") + setting, fontweight="bold")
     handles, labels = top.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: labels[i].startswith("direct"))  # direct last, as in the prose
     handles, labels = [handles[i] for i in order], [labels[i] for i in order]
