@@ -70,26 +70,41 @@ def run_curves(p: dict, width: int, widths: dict[float, int | None], **kwargs
 
 
 def curve_numbers(frame: pd.DataFrame, p: dict, teacher_widths: list[int]) -> dict:
-    """Across ``teacher_widths`` in ``frame`` (means over the student seeds, :func:`ddlib.chapters.distillation.paired`):
-    the ``hard_pool`` student's error by teacher width (``hard_pool``, main pool), its tracking of the teacher's curve
-    (:func:`ddlib.chapters.distillation.tracking`), the teacher widths from which it beats each baseline of ``methods``
-    by at least :data:`ddlib.prose.CLEAR` (``beats``), those from which it ends at least that far below its own teacher
-    (``below_teacher``), its best teacher (``best``, ``best_error``), the teacher's mean error by width (``teacher``) and
-    the teacher widths from which ``soft_kd_labeled`` has the lower error by at least
-    :data:`ddlib.chapters.distillation.MARGIN` (``soft_kd_labeled_wins``, with that lead); differences of the printed
-    errors."""
+    """Across ``teacher_widths`` in ``frame`` (means over the student seeds, :func:`ddlib.chapters.distillation.paired`),
+    for the ``hard_pool`` student (main pool) and its teacher; every comparison a difference of the printed errors:
+
+    - ``hard_pool`` and ``teacher``: the two mean test errors by teacher width;
+    - ``close_to_teacher``: the teacher widths where the student is less than
+      :data:`ddlib.chapters.distillation.CLOSE_TO_TEACHER` from its teacher (C2's "close"), and ``below_teacher``,
+      where it is at least :data:`ddlib.prose.CLEAR` below it;
+    - ``best``, ``best_error``: the teacher width of the best student, and that student's error;
+    - ``beats``: for each baseline of ``methods``, the teacher widths from which the student beats it by at least
+      ``CLEAR``; ``soft_kd_labeled_wins``: ``(width, lead)`` where ``soft_kd_labeled`` has the lower error by at least
+      :data:`ddlib.chapters.distillation.MARGIN`;
+    - :func:`ddlib.chapters.distillation.tracking` over every teacher width, and ``tracking_without_widest``, its
+      correlation without the widest teacher (one point can carry a correlation of few points);
+    - ``rises``: ``(a, b, up, change)`` for each pair of neighbouring widths where the teacher's error rises (by ``up``),
+      with the student's change there.
+    """
     frame, pool = kd.paired(frame, p), p["pool_size"]
     mean = functools.partial(kd.mean_error, frame)
     hp = {tw: mean("hard_pool", tw, pool) for tw in teacher_widths}
+    teacher = {tw: mean("teacher", tw) for tw in teacher_widths}
+    gap = {tw: shown_difference(hp[tw], teacher[tw]) for tw in teacher_widths}
     beats = {m: [tw for tw in teacher_widths if shown_difference(mean(m, tw, kd.method_pool(m, p)), hp[tw]) >= CLEAR]
              for m in BASELINES if m in p["methods"]}
-    teacher = {tw: mean("teacher", tw) for tw in teacher_widths}
-    below = [tw for tw in teacher_widths if shown_difference(hp[tw], teacher[tw]) <= -CLEAR]
-    best = min(teacher_widths, key=hp.get)
     soft_wins = [(tw, lead) for tw in teacher_widths if "soft_kd_labeled" in p["methods"]
                  and (lead := shown_difference(hp[tw], mean("soft_kd_labeled", tw, 0))) >= kd.MARGIN]
-    return dict(kd.tracking(frame, pool), hard_pool=hp, teacher=teacher, beats=beats, below_teacher=below, best=best,
-                best_error=hp[best], soft_kd_labeled_wins=soft_wins)
+    best = min(teacher_widths, key=hp.get)
+    rises = [(a, b, up, shown_difference(hp[b], hp[a])) for a, b in zip(teacher_widths, teacher_widths[1:])
+             if (up := shown_difference(teacher[b], teacher[a])) > 0]
+    distilled = frame[frame["teacher_width"].isin(teacher_widths)]
+    narrower = distilled[distilled["teacher_width"] != max(teacher_widths)]
+    return dict(kd.tracking(distilled, pool), hard_pool=hp, teacher=teacher,
+                close_to_teacher=[tw for tw in teacher_widths if abs(gap[tw]) < kd.CLOSE_TO_TEACHER],
+                below_teacher=[tw for tw in teacher_widths if gap[tw] <= -CLEAR], best=best, best_error=hp[best],
+                beats=beats, soft_kd_labeled_wins=soft_wins, rises=rises,
+                tracking_without_widest=kd.tracking(narrower, pool)["tracking_correlation"])
 
 
 def curve_table(frames: dict[float, pd.DataFrame], widths: dict[float, int | None], p: dict, width: int
@@ -111,44 +126,63 @@ def plot(frames: dict[float, pd.DataFrame], widths: dict[float, int | None], p: 
 
 
 def _rises_words(n: dict) -> str:
-    """Where the teachers' mean error rises from one distilled width to the next (as printed), what the students'
-    does there: whether the student follows the teacher up, not only down."""
-    widths = sorted(n["teacher"])
-    said = []
-    for a, b in zip(widths, widths[1:]):
-        up = shown_difference(n["teacher"][b], n["teacher"][a])
-        if up > 0:
-            change = shown_difference(n["hard_pool"][b], n["hard_pool"][a])
-            student = (f"rises by {points(change)}" if change > 0 else f"falls by {points(-change)}" if change < 0
-                       else "stays level")
-            clear = "" if up >= CLEAR else f", less than the {points(CLEAR)} counted as clear"
-            said.append(f"from width {a} to {b} (by {points(up)}{clear}), the students' error {student}")
-    return f" Where the teachers' error rises, {join(said)}." if said else ""
+    """Where the teachers' mean error rises from one distilled width to the next (:func:`curve_numbers`' ``rises``),
+    what the students' does there, and whether the teachers have a clear peak to inherit at all: a student can follow
+    its teacher down without following it up."""
+    if not n["rises"]:
+        return ""
+
+    def change(c: float) -> str:
+        return f"rises by {points(c)}" if c > 0 else f"falls by {points(-c)}" if c < 0 else "stays level"
+    said = join(f"from width {a} to {b} the teachers' error rises by {points(up)} and the students' {change(c)}"
+                for a, b, up, c in n["rises"])
+    clear = [(a, b, c) for a, b, up, c in n["rises"] if up >= CLEAR]
+    if not clear:
+        return (f" Where the teacher curve goes up, {said}; no such rise is as large as the {points(CLEAR)} counted as "
+                f"clear, so these teachers have no clear peak for a student to inherit, and the correlation says only "
+                f"that a better teacher makes a better student.")
+    followed = [f"{a} to {b}" for a, b, c in clear if c >= CLEAR]
+    return (f" Where the teacher curve goes up, {said}. The students rise by at least {points(CLEAR)} too on "
+            f"{len(followed)} of the teachers' {plural(len(clear), 'clear rise')}"
+            f"{f' (from width {join(followed)})' if followed else ''}.")
 
 
 def _count(widths: list[int], n: int, note: str) -> str:
-    """``widths`` out of ``n`` teacher widths, in words, with ``note`` in the same brackets: "none of the 5 (note)",
-    "2 of the 5 (widths 16 and 64; note)"."""
+    """``widths`` out of ``n`` teacher widths, in words, with ``note`` (the chapter's rate's count) in the same
+    brackets: "none of the 5 (note)", "2 of the 5 (widths 16 and 64; note)", "the one (width 64; note)"."""
+    if n == 1:
+        return f"the one (width {widths[0]}; {note})" if widths else f"not the one ({note})"
     if not widths:
         return f"none of the {n} ({note})"
     return f"{len(widths)} of the {n} (width{'s' if len(widths) > 1 else ''} {join(widths)}; {note})"
 
 
+def _no_curves(p: dict) -> str:
+    """Why no other rate's comparison across teacher widths ran."""
+    if not dd.lr_study_params(p):
+        return ("No other learning rate was run here (`lr_study` is empty, or holds only the chapter's own rate), so the "
+                "comparison across teacher widths is the chapter's rate's only.")
+    return ("The rule's width at the other learning rates is not known (their sweeps are not all stored), so their "
+            "comparison across teacher widths was not run.")
+
+
 def curve_sentence(main: pd.DataFrame, frames: dict[float, pd.DataFrame], widths: dict[float, int | None], p: dict,
                    width: int) -> str:
     """For each other learning rate, a lead sentence and one bullet per claim on how the ``hard_pool`` student follows
-    its teachers across teacher widths (:func:`curve_numbers`): C2, the teachers it ends clearly below, and its best
-    teacher; C3, the teachers from which it beats each baseline, and those from which ``soft_kd_labeled`` does
-    better; C4, the correlation with the teacher curve and what the student does where that curve rises. Each count
-    is set beside the same at the chapter's rate (``main``, the chapter's frame, its students of ``width``, over the
-    chapter's teacher widths)."""
+    its teachers across teacher widths (:func:`curve_numbers`): C2, the teacher widths where it is close to its
+    teacher and where it is clearly better, and the best student's teacher; C3, the teacher widths from which it beats
+    each baseline, and those from which ``soft_kd_labeled`` does better; C4, the correlation with the teacher curve
+    (and without the widest teacher) and what the student does where that curve rises (:func:`_rises_words`). Each
+    count is set beside the same at the chapter's rate (``main``, the chapter's frame, its students of ``width``, over
+    the chapter's teacher widths), in brackets."""
     if not frames:
-        return ("No other learning rate was run here (`lr_study` is empty, or holds only the chapter's own rate), so the "
-                "comparison across teacher widths is the chapter's rate's only.")
-    base = curve_numbers(main, p, sorted(p["teacher_widths"]))
-    k0, at = len(p["teacher_widths"]), f"at {p['lr']:g}"
+        return _no_curves(p)
+    if "hard_pool" not in p["methods"]:
+        return "`hard_pool` is not among `methods`, so there is no student to follow its teachers across widths here."
+    mine = sorted(set(p["teacher_widths"]))
+    base, k0, at = curve_numbers(main, p, mine), len(mine), f"{p['lr']:g}"
     said = []
-    for lr, frame in frames.items():
+    for lr, frame in sorted(frames.items()):
         w = curve_width(width, widths, lr)
         q = rate_params(p, lr, width, widths)
         tws = q["teacher_widths"]
@@ -157,24 +191,30 @@ def curve_sentence(main: pd.DataFrame, frames: dict[float, pd.DataFrame], widths
                if w == width else "the width the rule picks there")
         lead = (f"At learning rate {lr:g}, with students of width {w} ({why}), "
                 f"{'the teachers of widths' if k > 1 else 'the teacher of width'} {join(tws)} {'are' if k > 1 else 'is'} "
-                f"distilled (every method, {plural(len(p['student_seeds']), 'seed')}). Their `hard_pool` students, claim by "
-                f"claim:")
+                f"distilled (every method, {plural(len(p['student_seeds']), 'seed')}). Their `hard_pool` students, claim "
+                f"by claim, with the chapter's rate in brackets ({at}: students of width {width}, "
+                f"{'teachers of widths' if k0 > 1 else 'the teacher of width'} {join(mine)}):")
         widest = "the widest" if n["best"] == max(tws) else "not the widest"
-        below = _count(n["below_teacher"], k, f"{at}, {len(base['below_teacher'])} of {k0}")
-        c2 = (f"- C2: the student ends at least {points(CLEAR)} below its own teachers from {below}. Its best teacher is width "
-              f"{n['best']} ({n['best_error']:.1%}, {widest}; {at}, width {base['best']}).")
-        beats = [f"`{m}` from {_count(ws, k, f'{at}, {n0} of {k0}')}"
+        close = _count(n["close_to_teacher"], k, f"{at}: {len(base['close_to_teacher'])} of the {k0}")
+        below = _count(n["below_teacher"], k, f"{at}: {len(base['below_teacher'])} of the {k0}")
+        c2 = (f"- C2: the student is within {points(kd.CLOSE_TO_TEACHER)} of the teachers it learned from at {close}, "
+              f"and at least {points(CLEAR)} better than them at {below}. The best `hard_pool` student comes from the teacher of width "
+              f"{n['best']} ({n['best_error']:.1%}, {widest}; {at}: width {base['best']}).")
+        beats = [f"`{m}` from {_count(ws, k, f'{at}: {n0} of the {k0}')}"
                  for (m, ws), n0 in zip(n["beats"].items(), map(len, base["beats"].values()))]
-        c3 = (f"\n- C3: it beats {' and '.join(beats)}, by at least {points(CLEAR)}.{kd._soft_wins_words(n)}"
+        c3 = (f"\n- C3: it beats {' and '.join(beats)}, each by at least {points(CLEAR)}.{kd._soft_wins_words(n)}"
               if beats else "")
-        r, r0 = n["tracking_correlation"], base["tracking_correlation"]
+        r, r0, r1 = n["tracking_correlation"], base["tracking_correlation"], n["tracking_without_widest"]
         if r == r:
+            without = f", {r1:.2f} without the widest teacher" if r1 == r1 else ""
             falls = (": the teachers' error never rises with width over these widths, so that is a shared trend, not "
                      "a shared peak" if n["teacher_curve_only_falls"] else "")
-            c4 = (f"\n- C4: its error follows its teacher's with correlation {r:.2f}"
-                  f"{f' ({r0:.2f} {at}, with students of width {width})' if r0 == r0 else ''}{falls}."
+            c4 = (f"\n- C4: its error follows its teacher's with correlation {r:.2f} over {plural(k, 'teacher width')}"
+                  f"{without} ({at}: {f'{r0:.2f} over {k0}' if r0 == r0 else 'none'}){falls}."
                   f"{_rises_words(n)}")
-        else:
+        elif k < 3:
             c4 = "\n- C4: its error cannot be correlated with its teacher's here: there are fewer than three teacher widths."
+        else:
+            c4 = "\n- C4: no correlation with its teacher's error can be computed from these runs."
         said.append(f"{lead}\n\n{c2}{c3}{c4}")
     return "\n\n".join(said)

@@ -22,7 +22,8 @@ Either way the teachers are reused from the store where the double-descent chapt
 At another learning rate the threshold may lie elsewhere, and the chapter's rule (``student_width`` "peak") may pick
 another width for the student. Where it does, the comparison runs a third time at that rate with the width the rule
 picks there (:func:`rule_widths`: the same rule, on the same validation set, applied to that rate's whole sweep), so
-that the study does not rest on a width chosen at the chapter's rate.
+that the study does not rest on a width chosen at the chapter's rate. At that width, every teacher width's comparison
+at another rate is :mod:`ddlib.chapters.rate_curves`.
 """
 from __future__ import annotations
 
