@@ -115,11 +115,12 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # the rule applied to the learning-rate study's whole sweep (the double-descent chapter's two runs, reused) picks
     # another width there (smoke's student width is 4): that width's 5 students are new
     assert "the rule's width at those rates: runs: 5 computed, 2 reused" in text
-    # every teacher width at that rate with students of the rule's width: the width-4 teacher's 4 students are new;
-    # the widest teacher's 4, `direct` and `oracle_pool` are the line above's, and the teachers are the rate's sweep
-    # (with a steps factor of 1, `direct` of the widest width is that sweep's widest model: 7 distinct runs)
-    assert "every teacher width at those rates: runs: 4 computed, 7 reused" in text
-    assert "whole chapter, each run once: runs: 34 computed, 8 reused" in text
+    # every teacher width at that rate with students of the rule's width: the width-4 teacher's 4 students are new, and
+    # so is the widest teacher's `hard_pool` on the pool study's smaller pool; the widest teacher's 4, `direct` and
+    # `oracle_pool` are the line above's, and the teachers are the rate's sweep (with a steps factor of 1, `direct` of
+    # the widest width is that sweep's widest model: 7 distinct runs)
+    assert "every teacher width at those rates: runs: 5 computed, 7 reused" in text
+    assert "whole chapter, each run once: runs: 35 computed, 8 reused" in text
     ruling = glued_value(nb, "kd_rule_width_sentence")
     assert ruling.startswith("At learning rate 0.01 the chapter's rule, applied to that rate's sweep on the validation "
                              "set, picks width") and ", not 4. With students of width" in ruling
@@ -158,8 +159,9 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
         f"At learning rate 0.01, with students of width {rule_width} (the width the rule picks there), the teachers of "
         f"widths 4 and 64 are distilled (every method, 1 seed). Their `hard_pool` students, claim by claim, with the "
         f"chapter's rate in brackets (0.001: students of width 4, teachers of widths 4 and 64):\n\n- C2:")
-    assert curved.endswith("- C4: its error cannot be correlated with its teacher's here: there are fewer than three "
-                           "teacher widths.")
+    assert ("- C4: its error cannot be correlated with its teacher's here: there are fewer than three teacher widths. "
+            "A larger pool, at the same number of steps,") in curved
+    assert " on 200 inputs to " in curved and " on 1,000 (0.001: from " in curved  # the pool-size study at 0.01
     assert ({config_hash(c) for c in kd.planned_configs(kd.resolve_params("smoke"))}
             == set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]) | set(rated["hash"])
             | set(ruled["hash"]) | set(rate_sweep["hash"]) | set(curve["hash"])
@@ -173,9 +175,9 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # other draw's two runs are the teacher and `direct` of this chapter's draw-1 table; its longer training's two
     # runs are its own; `direct` at 5 and 10 epochs are two more; its published anchor's five runs are its own too; its
     # learning-rate study's two runs are the teacher and `direct` of this chapter's lr-0.01 table; the rule's width at
-    # that rate adds its 5 students, and every teacher width there 4 more
+    # that rate adds its 5 students, and every teacher width there and the smaller pool 5 more
     assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]) | set(rated["hash"])
-                              | set(ruled["hash"]) | set(curve["hash"])) + 2 + 2 + 5 == 49
+                              | set(ruled["hash"]) | set(curve["hash"])) + 2 + 2 + 5 == 50
     # the summary's derived lists, against the table read directly (all reused: nothing trains here)
     params = kd.resolve_params("smoke")
     frame, teachers, _ = kd.run(params, progress=False)
@@ -1347,7 +1349,11 @@ def test_the_comparison_across_teacher_widths_runs_again_at_another_rate_with_th
         teacher = c.targets.teacher
         by_method.setdefault(c.targets.method, set()).add(teacher.width if teacher else None)
     assert all(by_method[m] == {4, 8, 12, 16, 64} for m in kd.TEACHER_METHODS)
-    assert len(students) == (4 * 5 + 2) * 2  # 4 teacher methods x 5 teachers, direct and oracle_pool; 2 seeds
+    # 4 teacher methods x 5 teachers, direct and oracle_pool; the widest teacher's hard_pool on each of the 3 pools of
+    # the pool-size study (the largest one the main pool again); 2 seeds
+    assert len(students) == (4 * 5 + 2 + 3) * 2 and len({config_hash(c) for c in students}) == (4 * 5 + 2 + 2) * 2
+    assert {c.targets.pool_size for c in students if c.targets.method == "hard_pool" and c.targets.teacher.width == 64
+            } == set(p["pool_study_sizes"])
     assert rc.curve_configs(p, 16, {0.01: None}) == []  # the rule's width not known yet: nothing to run
     # a width set by hand: the chapter's width at that rate too
     ((_, _, _, hand),) = rc.curve_configs(dict(p, student_width=16), 16, {})
@@ -1390,6 +1396,12 @@ def test_the_comparison_across_teacher_widths_runs_again_at_another_rate_with_th
     assert rc.curve_sentence(main, {0.01: peaked}, {0.01: 8}, p, 16).endswith(
         "from width 4 to 8 the teachers' error rises by 3.0 points and the students' rises by 2.0 points. The students "
         "rise by at least 2.0 points too on 1 of the teachers' 1 clear rise (from width 4 to 8).")
+    # C4's other half: the widest teacher's student on the pool-size study's smallest and largest pools
+    small = pd.DataFrame([("hard_pool", 64, 1000, s, e) for s, e in ((0, .59), (1, .61))], columns=rate.columns)
+    before = pd.DataFrame([("hard_pool", 64, 1000, s, e) for s, e in ((0, .66), (1, .666))], columns=rate.columns)
+    pooled = rc.curve_sentence(pd.concat([main, before]), {0.01: pd.concat([rate, small])}, {0.01: 8}, p, 16)
+    assert pooled.endswith("A larger pool, at the same number of steps, helps: the widest teacher's student goes from "
+                           "60.0% on 1,000 inputs to 47.0% on 25,000 (0.001: from 66.3% to 54.5%).")
     # one teacher width, no `hard_pool`, rates whose width is not known
     one = rc.curve_sentence(main, {0.01: rate}, {0.01: 64}, dict(p, teacher_widths=[64]), 64)
     assert "at the one (width 64; 0.001: 1 of the 1)" in one and "fewer than three teacher widths" in one

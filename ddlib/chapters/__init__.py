@@ -18,6 +18,7 @@ CHAPTERS = {
     "double-descent": "double_descent",
     "distillation": "distillation",
     "random-features": "random_features",
+    "findings": "findings",
 }
 
 

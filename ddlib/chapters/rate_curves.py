@@ -4,11 +4,13 @@ rate, for teachers and students alike, with students of the width the chapter's 
 :mod:`ddlib.chapters.widest_variants` reruns the widest teacher's comparison at each rate of ``lr_study``; claim C4
 (the student's error tracks the teacher's curve) needs every teacher width. At each other rate this module trains,
 for every teacher width of ``teacher_widths`` and the rule's width at that rate (the width of highest error near
-that rate's threshold, as ``16`` is among the chapter's teacher widths), every student method of ``methods`` of
+that rate's threshold), every student method of ``methods`` of
 every student seed, its students of the rule's width there (:func:`ddlib.chapters.widest_variants.rule_widths`; the
 chapter's width where the width is set by hand). The teachers are that rate's whole sweep (the double-descent
 chapter's learning-rate study), so the teacher curve has every width of it. The widest teacher's students, ``direct``
-and ``oracle_pool`` are the runs :mod:`ddlib.chapters.widest_variants` trained, reused from the store.
+and ``oracle_pool`` are the runs :mod:`ddlib.chapters.widest_variants` trained, reused from the store. C4's other
+half, the pool size, is studied for the widest teacher: its ``hard_pool`` students on every pool of
+``pool_study_sizes``.
 """
 from __future__ import annotations
 
@@ -48,12 +50,16 @@ def rate_params(p: dict, lr: float, width: int, widths: dict[float, int | None])
 def curve_configs(p: dict, width: int, widths: dict[float, int | None]) -> list[tuple]:
     """``(rate, q, teachers, students)`` for each other learning rate of ``p`` whose student width is known
     (:func:`curve_width`): ``q`` the parameters at that rate, ``teachers`` that rate's whole sweep, ``students`` every
-    method of every teacher width of :func:`teacher_widths_at` and student seed, of that width."""
+    method of every teacher width of :func:`teacher_widths_at` and student seed, of that width, and the widest
+    teacher's ``hard_pool`` students on every pool of ``pool_study_sizes`` (the chapter's pool-size study, for the
+    widest teacher only)."""
     out = []
     for lr, q in dd.lr_study_params(p):
         w = curve_width(width, widths, lr)
         if w is not None:
-            students = kd.student_configs(q, w, teacher_widths_at(p, w), [p["pool_size"]], p["methods"])
+            tws = teacher_widths_at(p, w)
+            students = (kd.student_configs(q, w, tws, [p["pool_size"]], p["methods"])
+                        + kd.student_configs(q, w, [max(tws)], p["pool_study_sizes"], ["hard_pool"]))
             out.append((lr, q, dd.sweep_configs(q), students))
     return out
 
@@ -84,7 +90,8 @@ def curve_numbers(frame: pd.DataFrame, p: dict, teacher_widths: list[int]) -> di
     - :func:`ddlib.chapters.distillation.tracking` over every teacher width, and ``tracking_without_widest``, its
       correlation without the widest teacher (one point can carry a correlation of few points);
     - ``rises``: ``(a, b, up, change)`` for each pair of neighbouring widths where the teacher's error rises (by ``up``),
-      with the student's change there.
+      with the student's change there;
+    - ``pool_curve``: the widest teacher's ``hard_pool`` student's mean error by pool size (``pool_study_sizes``).
     """
     frame, pool = kd.paired(frame, p), p["pool_size"]
     mean = functools.partial(kd.mean_error, frame)
@@ -104,7 +111,8 @@ def curve_numbers(frame: pd.DataFrame, p: dict, teacher_widths: list[int]) -> di
                 close_to_teacher=[tw for tw in teacher_widths if abs(gap[tw]) < kd.CLOSE_TO_TEACHER],
                 below_teacher=[tw for tw in teacher_widths if gap[tw] <= -CLEAR], best=best, best_error=hp[best],
                 beats=beats, soft_kd_labeled_wins=soft_wins, rises=rises,
-                tracking_without_widest=kd.tracking(narrower, pool)["tracking_correlation"])
+                tracking_without_widest=kd.tracking(narrower, pool)["tracking_correlation"],
+                pool_curve={n: mean("hard_pool", max(teacher_widths), n) for n in sorted(p["pool_study_sizes"])})
 
 
 def curve_table(frames: dict[float, pd.DataFrame], widths: dict[float, int | None], p: dict, width: int
@@ -145,6 +153,22 @@ def _rises_words(n: dict) -> str:
     return (f" Where the teacher curve goes up, {said}. The students rise by at least {points(CLEAR)} too on "
             f"{len(followed)} of the teachers' {plural(len(clear), 'clear rise')}"
             f"{f' (from width {join(followed)})' if followed else ''}.")
+
+
+def _pool_words(n: dict, base: dict, at: str) -> str:
+    """C4's other half: the widest teacher's ``hard_pool`` student on the smallest and the largest pool of the pool-size
+    study (:func:`curve_numbers`' ``pool_curve``), beside the same at the chapter's rate (``base``, labelled ``at``);
+    ``""`` where either end was not run."""
+    curve, before = n["pool_curve"], base["pool_curve"]
+    small, large = min(curve), max(curve)
+    if len(curve) < 2 or any(v != v for v in (curve[small], curve[large])):
+        return ""
+    change = shown_difference(curve[small], curve[large])
+    helps = ("helps" if change >= kd.MARGIN else "does not help" if change <= -kd.MARGIN else "changes little")
+    then = (f" ({at}: from {before[small]:.1%} to {before[large]:.1%})"
+            if small in before and large in before and before[small] == before[small] else "")
+    return (f" A larger pool, at the same number of steps, {helps}: the widest teacher's student goes from "
+            f"{curve[small]:.1%} on {small:,} inputs to {curve[large]:.1%} on {large:,}{then}.")
 
 
 def _count(widths: list[int], n: int, note: str) -> str:
@@ -198,8 +222,8 @@ def curve_sentence(main: pd.DataFrame, frames: dict[float, pd.DataFrame], widths
         close = _count(n["close_to_teacher"], k, f"{at}: {len(base['close_to_teacher'])} of the {k0}")
         below = _count(n["below_teacher"], k, f"{at}: {len(base['below_teacher'])} of the {k0}")
         c2 = (f"- C2: the student is within {points(kd.CLOSE_TO_TEACHER)} of the teachers it learned from at {close}, "
-              f"and at least {points(CLEAR)} better than them at {below}. The best `hard_pool` student comes from the teacher of width "
-              f"{n['best']} ({n['best_error']:.1%}, {widest}; {at}: width {base['best']}).")
+              f"and at least {points(CLEAR)} better than them at {below}. The best `hard_pool` student comes from the "
+              f"teacher of width {n['best']} ({n['best_error']:.1%}, {widest}; {at}: width {base['best']}).")
         beats = [f"`{m}` from {_count(ws, k, f'{at}: {n0} of the {k0}')}"
                  for (m, ws), n0 in zip(n["beats"].items(), map(len, base["beats"].values()))]
         c3 = (f"\n- C3: it beats {' and '.join(beats)}, each by at least {points(CLEAR)}.{kd._soft_wins_words(n)}"
@@ -216,5 +240,5 @@ def curve_sentence(main: pd.DataFrame, frames: dict[float, pd.DataFrame], widths
             c4 = "\n- C4: its error cannot be correlated with its teacher's here: there are fewer than three teacher widths."
         else:
             c4 = "\n- C4: no correlation with its teacher's error can be computed from these runs."
-        said.append(f"{lead}\n\n{c2}{c3}{c4}")
+        said.append(f"{lead}\n\n{c2}{c3}{c4}{_pool_words(n, base, at)}")
     return "\n\n".join(said)
