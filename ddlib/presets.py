@@ -165,8 +165,9 @@ def resolve(chapter: str, presets: dict[str, dict], preset: str, overrides: dict
     injected = papermill_injected_names() if check_injected else []
     unknown = sorted({k for k in [*overrides, *injected] if k not in base and k != "preset"})
     if unknown:
+        known = f"known: {sorted(base)}" if base else "it takes no parameter but `preset`"
         raise ConfigError(f"unknown parameter(s) {unknown} for chapter {chapter!r}{_did_you_mean(unknown, base)}; "
-                          f"known: {sorted(base)}")
+                          f"{known}")
     params = dict(base)
     for k, v in overrides.items():
         if v is not None:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..presets import resolve
 from ..config import config_hash
-from ..prose import CLEAR, join, plural, points, shown_difference
+from ..prose import CLEAR, join, points, shown_difference
 from . import anchor, direct_lengths, rate_curves, teacher_peak, widest_variants
 from . import distillation as kd
 from . import double_descent as dd
@@ -86,25 +86,38 @@ def gather(p: dict, **kwargs) -> dict:
 
 # --- C1 -------------------------------------------------------------------------------------------------------------
 
+def _of(k: int, n: int, things: str) -> str:
+    """"k of the n things", or "the one thing" / "no thing" where n is 1."""
+    if n == 1:
+        return f"{'the one' if k else 'no'} {things.rstrip('s')}"
+    return f"{k} of the {n} {things}"
+
+
 def c1_sentence(sweeps: dict[str, dict]) -> str:
-    """Over the double-descent chapter's sweeps (:func:`ddlib.chapters.sweep_overview.overview_rows`): how many have a
-    clear peak (:func:`ddlib.chapters.double_descent.clear_peak`) and which, how many reach the interpolation
-    threshold, and in how many the widest model fits its noisy labels and has the lowest test error, or ties it as
-    printed (``best_widths``)."""
+    """Over the double-descent chapter's sweeps (:func:`ddlib.chapters.sweep_overview.overview_rows`): how many reach
+    the interpolation threshold, how many have a clear peak (:func:`ddlib.chapters.double_descent.clear_peak`) and
+    which, and, for C1's second half, in how many the widest model fits its training labels and is not beaten by a
+    narrower width (``best_widths``, ties as printed included), and in how many it beats every narrower width by at
+    least :data:`ddlib.prose.CLEAR` (``runner_up_test_error``, the second-best width's error)."""
     n = len(sweeps)
     clear = [label for label, s in sweeps.items() if s["clear_peak"]]
     reach = [label for label, s in sweeps.items() if s["threshold_width"] is not None]
-    best = [label for label, s in sweeps.items() if s["widest_width"] in s["best_widths"]
-            and s["widest_train_error"] <= s["interpolation_tol"]]
+    unbeaten = [label for label, s in sweeps.items() if s["widest_width"] in s["best_widths"]
+                and s["widest_train_error"] <= s["interpolation_tol"]]
+    clearly = [label for label in unbeaten if s_margin(sweeps[label]) >= CLEAR]
     peaks = (f"a clear peak (at least {points(CLEAR)} above the best narrower width and above the widest) in "
-             f"{len(clear)} of the {n} sweeps" + (f" ({join(clear)})" if clear else ""))
-    fits = (f"the widest model fits its noisy labels and has the lowest test error of its sweep, or ties it as "
-            f"printed, in {len(best)} of the {n}")
-    return (f"The networks reach the interpolation threshold in {len(reach)} of the {n} sweeps; test error has "
-            f"{peaks}; {fits}. The second half of C1, a very wide model that interpolates noisy labels and still "
-            f"does better than narrower ones, is what the distillation chapter builds on: "
-            + ("it holds in every sweep here." if len(best) == n else
-               f"it holds in {len(best)} of them here, not in {join([s for s in sweeps if s not in best])}."))
+             f"{_of(len(clear), n, 'sweeps')}" + (f": {join(clear)}" if clear else ""))
+    tied = [label for label in unbeaten if label not in clearly]
+    return (f"The networks reach the interpolation threshold in {_of(len(reach), n, 'sweeps')}, and test error has "
+            f"{peaks}. For C1's second half, the widest model fits its training labels and no narrower width has a "
+            f"lower test error in {_of(len(unbeaten), n, 'sweeps')}; it beats every narrower width by at least "
+            f"{points(CLEAR)} in {len(clearly)} of them"
+            + (f", and only ties or leads by less in {join(tied)}" if tied else "") + ".")
+
+
+def s_margin(s: dict) -> float:
+    """How far the widest width's mean test error is below the next-best width's, as printed (``0`` where it ties)."""
+    return shown_difference(s["runner_up_test_error"], s["widest_test_error"])
 
 
 def c1_table(sweeps: dict[str, dict]) -> pd.DataFrame:
@@ -115,17 +128,20 @@ def c1_table(sweeps: dict[str, dict]) -> pd.DataFrame:
 # --- C2 and C3 ------------------------------------------------------------------------------------------------------
 
 def widest_rows(g: dict) -> dict[str, dict]:
-    """``{setting: numbers}``: the widest teacher's comparison (:func:`ddlib.chapters.widest_variants.numbers`) in the
-    chapter's own runs and in each study that repeats it (other draws, other learning rates with the chapter's
-    student width and with the rule's), each setting labelled by what it changes and its student width ("width")."""
+    """``{setting: numbers}``: the widest teacher's comparison (:func:`ddlib.chapters.widest_variants.numbers`, and
+    ``soft_kd_pool``'s mean error beside it) in the chapter's own runs and in each study that repeats the whole of it
+    (other draws, other learning rates with the chapter's student width and with the rule's), each setting labelled by
+    what it changes and its student width."""
     q, width = g["params"], g["width"]
-    rows = {f"the chapter's: lr {q['lr']:g}, width {width}": widest_variants.numbers(g["frame"], q)}
-    rows.update({f"draw {r}, width {width}": widest_variants.numbers(f, q) for r, f in sorted(g["draws"].items())})
+    frames = {f"the chapter's: lr {q['lr']:g}, width {width}": g["frame"]}
+    frames.update({f"draw {r}, width {width}": f for r, f in sorted(g["draws"].items())})
     for lr, f in sorted(g["rates"].items()):
-        rows[f"lr {lr:g}, width {width}"] = widest_variants.numbers(f, q)
+        frames[f"lr {lr:g}, width {width}"] = f
         if lr in g["rule_frames"]:
-            rows[f"lr {lr:g}, width {g['rule_widths'][lr]} (the rule's)"] = widest_variants.numbers(g["rule_frames"][lr], q)
-    return rows
+            frames[f"lr {lr:g}, width {g['rule_widths'][lr]} (the rule's)"] = g["rule_frames"][lr]
+    widest = max(q["teacher_widths"])
+    return {label: dict(widest_variants.numbers(f, q), soft_kd_pool=kd.mean_error(
+        kd.paired(f, q), "soft_kd_pool", widest, q["pool_size"])) for label, f in frames.items()}
 
 
 def _gap(a: float, b: float) -> float:
@@ -135,47 +151,68 @@ def _gap(a: float, b: float) -> float:
 
 def widest_table(rows: dict[str, dict]) -> pd.DataFrame:
     """One column per setting (:func:`widest_rows`), one row for each of: the mean test errors (per cent) of the widest
-    teacher, its ``hard_pool`` student, ``direct`` and ``soft_kd_labeled``, the student's distance to its teachers and
-    its gains over the two baselines (points, as printed), and on how many seeds it beats each baseline."""
+    teacher, its ``hard_pool`` student and the other students, the student's distance to its teachers and its gains
+    over ``direct`` and ``soft_kd_labeled`` (points, as printed), and on how many seeds it beats each of those two,
+    with the standard error of the seed-paired gain."""
+    def seeds(n, m):
+        se = n[f"gain_se_{m}"]
+        return (f"{n[f'seeds_beating_{m}']} of {n[f'seeds_compared_{m}']}"
+                + (f" (SE {100 * se:.1f})" if se == se else ""))
     table = pd.DataFrame({
         "teacher (%)": [round(100 * n["teacher"], 1) for n in rows.values()],
         "hard_pool (%)": [round(100 * n["hard_pool"], 1) for n in rows.values()],
+        "soft_kd_pool (%)": [round(100 * n["soft_kd_pool"], 1) for n in rows.values()],
         "direct (%)": [round(100 * n["direct"], 1) for n in rows.values()],
         "soft_kd_labeled (%)": [round(100 * n["soft_kd_labeled"], 1) for n in rows.values()],
         "hard_pool - teacher (points)": [_gap(n["hard_pool"], n["teacher"]) for n in rows.values()],
         "gain over direct (points)": [_gap(n["direct"], n["hard_pool"]) for n in rows.values()],
         "gain over soft_kd_labeled (points)": [_gap(n["soft_kd_labeled"], n["hard_pool"]) for n in rows.values()],
-        "seeds beating direct / soft_kd_labeled": [
-            f"{n['seeds_beating_direct']} of {n['seeds_compared_direct']} / "
-            f"{n['seeds_beating_soft_kd_labeled']} of {n['seeds_compared_soft_kd_labeled']}" for n in rows.values()],
+        "seeds beating direct (SE of gain)": [seeds(n, "direct") for n in rows.values()],
+        "seeds beating soft_kd_labeled (SE of gain)": [seeds(n, "soft_kd_labeled") for n in rows.values()],
     }, index=list(rows)).T  # one column per setting, as the distillation chapter's tables have
     table.columns.name = "setting"
     return table
 
 
 def c2_c3_sentence(rows: dict[str, dict], stopped: dict | None) -> str:
-    """Over the settings of :func:`widest_rows`: in how many the student is close to its teachers (less than
-    :data:`ddlib.chapters.distillation.CLOSE_TO_TEACHER`, C2) and clearly better than them (by at least ``CLEAR``), and
-    in how many it beats ``direct`` and ``soft_kd_labeled`` by at least ``CLEAR`` (C3), with the smallest such gain;
-    then the early-stopped ``direct`` of the chapter's rate (``stopped``: :func:`ddlib.chapters.direct_lengths.numbers`)."""
+    """Over the settings of :func:`widest_rows` (where the student ran): C2, in how many the student is close to its
+    teachers (less than :data:`ddlib.chapters.distillation.CLOSE_TO_TEACHER`) and clearly better than them (by at
+    least ``CLEAR``); C3, in how many it beats ``direct`` and ``soft_kd_labeled`` by at least ``CLEAR``, naming the
+    settings where it does not, and whether it beat them on every seed; whether soft targets on the same pool do as
+    well (the gain then comes from the pool); then the early-stopped ``direct`` of the chapter's rate (``stopped``:
+    :func:`ddlib.chapters.direct_lengths.numbers`). Settings at one learning rate share their teachers."""
+    rows = {label: r for label, r in rows.items() if r["hard_pool"] == r["hard_pool"]}
     n = len(rows)
+    if not n:
+        return "No setting here has a `hard_pool` student, so C2 and C3 are not tested."
     gaps = {label: shown_difference(r["hard_pool"], r["teacher"]) for label, r in rows.items()}
     close = [label for label, gap in gaps.items() if abs(gap) < kd.CLOSE_TO_TEACHER]
     better = [label for label, gap in gaps.items() if gap <= -CLEAR]
-    c2 = (f"In {len(close)} of the {n} settings the widest teacher's `hard_pool` student is within "
-          f"{points(kd.CLOSE_TO_TEACHER)} of its teachers (C2), and in {len(better)} it is at least {points(CLEAR)} "
-          f"better than them" + (f": {'; '.join(better)}" if better else "") + ".")
-    said = []
+    c2 = (f"C2: the widest teacher's `hard_pool` student is within {points(kd.CLOSE_TO_TEACHER)} of its teachers in "
+          f"{_of(len(close), n, 'settings')}, and at least {points(CLEAR)} better than them in {len(better)}"
+          + (f": {'; '.join(better)}" if better else "") + ".")
+    said, every_seed = [], True
     for m in ("direct", "soft_kd_labeled"):
         gains = {label: shown_difference(r[m], r["hard_pool"]) for label, r in rows.items() if r[m] == r[m]}
         if not gains:
             continue
-        beats = [label for label, g in gains.items() if g >= CLEAR]
-        seeds = sum(r[f"seeds_beating_{m}"] for r in rows.values())
-        compared = sum(r[f"seeds_compared_{m}"] for r in rows.values())
-        said.append(f"`{m}` in {len(beats)} of the {len(gains)} (its smallest gain {points(min(gains.values()))}; "
-                    f"lower error on {seeds} of the {compared} seed-paired comparisons)")
-    c3 = f" It beats {' and '.join(said)}, by at least {points(CLEAR)} (C3)." if said else ""
+        short = [label for label, g in gains.items() if g < CLEAR]
+        said.append(f"`{m}` in {_of(len(gains) - len(short), len(gains), 'settings')}"
+                    + (f" (not in {join(f'{label}, where it gains {points(gains[label])}' for label in short)})"
+                       if short else ""))
+        every_seed &= all(rows[label][f"seeds_beating_{m}"] == rows[label][f"seeds_compared_{m}"] for label in gains)
+    c3 = ""
+    if said:
+        c3 = (f" C3: it beats {' and '.join(said)}, by at least {points(CLEAR)}"
+              + (", and it has the lower error on every seed of every setting" if every_seed else "") + ".")
+    pooled = [label for label, r in rows.items() if r["soft_kd_pool"] == r["soft_kd_pool"]]
+    if pooled:
+        level = [label for label in pooled if abs(shown_difference(rows[label]["soft_kd_pool"],
+                                                                   rows[label]["hard_pool"])) < CLEAR]
+        c3 += (f" Soft targets on the same pool (`soft_kd_pool`) come within {points(CLEAR)} of it in "
+               f"{_of(len(level), len(pooled), 'settings')}"
+               + (": there the gain over `soft_kd_labeled` comes from the pool, not from the hard labels."
+                  if level else "."))
     if stopped is not None:
         gain = shown_difference(stopped["stopped"], stopped["hard_pool"])
         versus = (f"still beats it by {points(gain)}" if gain >= CLEAR else f"is {points(-gain)} worse than it"
@@ -187,91 +224,98 @@ def c2_c3_sentence(rows: dict[str, dict], stopped: dict | None) -> str:
 
 # --- C4 -------------------------------------------------------------------------------------------------------------
 
-def _distilled(frame: pd.DataFrame, p: dict, widths: list[int]) -> pd.DataFrame:
-    """The teachers and main-pool ``hard_pool`` students of ``frame`` at the distilled teacher ``widths`` only."""
-    keep = frame["teacher_width"].isin(widths) & frame["method"].isin(["teacher", "hard_pool"])
-    return frame[keep & frame["pool_size"].isin([0, p["pool_size"]])]
-
-
 def c4_rows(g: dict) -> dict[str, dict]:
     """``{setting: numbers}`` of how the ``hard_pool`` student follows its teachers across teacher widths: at the
-    chapter's rate and at each other rate (over the widths distilled there), and at each label-noise rate of the peaked
-    teachers' study (every width of its sweep). Each is :func:`ddlib.chapters.teacher_peak.numbers` (the teachers'
-    curve read by the double-descent chapter's rule: the width of highest error near the threshold, ``peak_width``,
-    against the best narrower one, ``narrow_width``, ``teacher_bump`` and ``student_bump`` the teachers' and the
-    students' error there minus at the narrower width, ``clear_peak``, and the ``correlation`` of the two curves),
-    with ``pool``: the widest teacher's student on the smallest and the largest pool of the pool-size study
+    chapter's rate and at each other rate, and at each label-noise rate of the peaked teachers' study. Each is
+    :func:`ddlib.chapters.teacher_peak.numbers` on the setting's teachers (its whole sweep, read by the double-descent
+    chapter's rule: the width of highest error near the threshold, ``peak_width``, against the best narrower one,
+    ``narrow_width``) and main-pool students, with ``distilled`` (the teacher widths with students), ``compared``
+    (whether both of those two widths were distilled: only then are ``student_bump`` and the students' inheritance
+    read) and ``pool``: the widest teacher's student on the smallest and the largest pool of the pool-size study
     (``(error, error, size, size)``, ``None`` where none ran)."""
     q, width = g["params"], g["width"]
     settings = [(f"the chapter's: lr {q['lr']:g}, width {width}", g["frame"], q)]
     for lr, f in sorted(g["curves"].items()):
         w = rate_curves.curve_width(width, g["rule_widths"], lr)
         settings.append((f"lr {lr:g}, width {w}", f, rate_curves.rate_params(q, lr, width, g["rule_widths"])))
+    settings += [(f"{100 * rate:g}% label noise, width {width}", f, dict(q, label_noise=rate))
+                 for rate, f in sorted(g["peaked"].items())]
     rows = {}
     for label, frame, params in settings:
-        widths = sorted(set(params["teacher_widths"]))
-        n = teacher_peak.numbers(_distilled(frame, params, widths), params, params["label_noise"])
-        curve = rate_curves.curve_numbers(frame, params, widths)["pool_curve"]
+        keep = (frame["method"] == "teacher") | ((frame["method"] == "hard_pool")
+                                                 & (frame["pool_size"] == params["pool_size"]))
+        n = teacher_peak.numbers(frame[keep], params, params["label_noise"])
+        distilled = sorted(int(w) for w in n["student"])
+        curve = rate_curves.curve_numbers(frame, params, distilled)["pool_curve"] if distilled else {}
         ends = (curve[min(curve)], curve[max(curve)], min(curve), max(curve)) if len(curve) > 1 else None
-        rows[label] = dict(n, pool=ends if ends and ends[0] == ends[0] and ends[1] == ends[1] else None)
-    for rate, frame in sorted(g["peaked"].items()):
-        rows[f"{100 * rate:g}% label noise, width {width}"] = dict(teacher_peak.numbers(frame, q, rate), pool=None)
+        compared = n["narrow_width"] is not None and {n["peak_width"], n["narrow_width"]} <= set(distilled)
+        rows[label] = dict(n, distilled=distilled, compared=compared,
+                           pool=ends if ends and ends[0] == ends[0] and ends[1] == ends[1] else None)
     return rows
 
 
-def _bump(r: dict, key: str) -> str:
-    """The teachers' (``key`` = ``teacher_bump``) or students' (``student_bump``) error at the peak width minus at the
-    best narrower width, in points as printed, signed; blank where the curve has no narrower width."""
-    return "" if r.get(key) is None else f"{100 * r[key]:+.1f}"
-
-
 def c4_table(rows: dict[str, dict]) -> pd.DataFrame:
-    """One row per setting (:func:`c4_rows`)."""
+    """One column per setting (:func:`c4_rows`), as in the C2 and C3 table."""
+    def widths(r):
+        d = r["distilled"]
+        return f"{len(d)} ({d[0]} to {d[-1]})" if len(d) > 1 else (f"1 ({d[0]})" if d else "none")
+
+    def bump(r, key):
+        return f"{100 * r[key]:+.1f}" if r.get(key) is not None and (key == "teacher_bump" or r["compared"]) else "–"
+
     def pool(r):
         small, large, n_small, n_large = r["pool"]
         return f"{100 * small:.1f} on {n_small:,}, {100 * large:.1f} on {n_large:,}"
     table = pd.DataFrame({
-        "teacher widths": [f"{r['n_widths']} ({min(r['teacher']):.0f} to {max(r['teacher']):.0f})" for r in rows.values()],
-        "correlation": [round(r["correlation"], 2) for r in rows.values()],
-        "teachers' peak (width) over best narrower (width)": [
-            f"{r['peak_width']} over {r['narrow_width']}" if r.get("narrow_width") is not None else "no narrower width"
+        "distilled teacher widths": [widths(r) for r in rows.values()],
+        "correlation, teacher and student": [f"{r['correlation']:.2f}" if r["correlation"] == r["correlation"]
+                                             else "– (fewer than 3 widths)" for r in rows.values()],
+        "highest near threshold over best narrower (widths)": [
+            f"{r['peak_width']} over {r['narrow_width']}" if r["narrow_width"] is not None else "no narrower width"
             for r in rows.values()],
-        "teachers there (points)": [_bump(r, "teacher_bump") for r in rows.values()],
-        "students there (points)": [_bump(r, "student_bump") for r in rows.values()],
+        "teachers there (points)": [bump(r, "teacher_bump") for r in rows.values()],
+        "students there (points)": [bump(r, "student_bump") for r in rows.values()],
         "clear peak": ["yes" if r["clear_peak"] else "no" for r in rows.values()],
         "widest teacher's student by pool size (%)": [pool(r) if r["pool"] else "not run" for r in rows.values()],
-    }, index=list(rows))
-    table.index.name = "setting"
+    }, index=list(rows)).T
+    table.columns.name = "setting"
     return table
 
 
 def c4_sentence(rows: dict[str, dict]) -> str:
-    """Where the teachers' curve has a clear peak (:func:`c4_rows`), whether the students rise there too (by at least
-    ``CLEAR``, as printed); where it has none, that a high correlation only says a better teacher makes a better
-    student; and in how many settings a larger pool helps the widest teacher's student (by at least
+    """Where the teachers' curve has a clear peak (:func:`c4_rows`), how the students follow it
+    (:func:`ddlib.chapters.teacher_peak.inheritance`, with the seed-paired standard error of their rise); where it
+    has none, that the correlation, whatever its value, only says a better teacher makes a better student; and in
+    how many settings a larger pool lowers the error of the widest teacher's student (by at least
     :data:`ddlib.chapters.distillation.MARGIN`)."""
-    peaked = {label: r for label, r in rows.items() if r["clear_peak"]}
-    followed = [label for label, r in peaked.items() if r["student_bump"] >= CLEAR]
-    flat = [label for label in rows if label not in peaked]
     said = []
-    if peaked:
-        one = len(peaked) == 1
-        said.append(f"The teachers' curve has a clear peak in {plural(len(peaked), 'setting')} ({'; '.join(peaked)}). "
-                    + (f"There the students of the peak's teachers are at least {points(CLEAR)} worse than those of the "
-                       f"best narrower teacher{'' if one else ' in every one of them'}: the students inherit the peak."
-                       if len(followed) == len(peaked) else
-                       f"The students of the peak's teachers are at least {points(CLEAR)} worse than those of the best "
-                       f"narrower teacher in {len(followed)} of them: the students do not always inherit the peak."))
+    for label, r in rows.items():
+        if not r["clear_peak"]:
+            continue
+        if not r["compared"]:
+            said.append(f"At {label}, the teachers' curve has a clear peak (width {r['peak_width']} over "
+                        f"{r['narrow_width']}), but not both of those widths were distilled, so no students compare.")
+            continue
+        kind = teacher_peak.inheritance(r)
+        rise = (f"the students of the peak's teachers are {points(r['student_bump'])} "
+                f"{'worse' if r['student_bump'] > 0 else 'better'} than those of the best narrower teacher"
+                + (f" (standard error of the seed-paired difference {points(r['bump_se'])}; higher on "
+                   f"{r['bump_positive']} of {len(r['bump_seeds'])} seeds)" if len(r["bump_seeds"]) > 1 else ""))
+        words = {"inherits": "they inherit the peak, coming back down at the widest teacher",
+                 "no fall": "they rise with it but do not come back down, so that is not the teacher's peak",
+                 "part": f"they keep part of it, less than the {points(CLEAR)} counted as clear",
+                 "none": "they do not inherit it"}[kind]
+        said.append(f"At {label}, the teachers' curve has a clear peak ({points(r['teacher_bump'])}): {rise}, so "
+                    f"{words}.")
+    flat = [label for label, r in rows.items() if not r["clear_peak"]]
     if flat:
-        which = (("the other setting" if len(flat) == 1 else f"the other {len(flat)} settings") if peaked else
-                 ("its one setting" if len(flat) == 1 else f"all {len(flat)} settings"))
-        said.append(f"In {which} the teachers' curve has no clear peak, so a high correlation there says only that a "
-                    f"better teacher makes a better student.")
+        said.append(f"In {'the other' if said else 'every'} setting{'s' if len(flat) > 1 else ''} "
+                    f"({'; '.join(flat)}) the teachers' curve has no clear peak, so the correlation there, whatever "
+                    f"its value, says only that a better teacher makes a better student.")
     pools = {label: r["pool"] for label, r in rows.items() if r["pool"]}
-    helps = [label for label, (small, large, _, _) in pools.items() if shown_difference(small, large) >= kd.MARGIN]
     if pools:
-        where = ("the one setting" if len(pools) == 1 else f"{len(helps)} of the {len(pools)} settings")
-        verb = "lowers" if len(pools) > 1 or helps else "does not lower"
-        said.append(f"A larger pool, at the same number of steps, {verb} the widest teacher's student's error in "
-                    f"{where} where the pool size was varied.")
+        helps = [label for label, (small, large, _, _) in pools.items() if shown_difference(small, large) >= kd.MARGIN]
+        said.append(f"A larger pool, at the same number of steps, lowers the error of the widest teacher's student (by "
+                    f"at least {points(kd.MARGIN)}) in {_of(len(helps), len(pools), 'settings')} where the pool size "
+                    f"was varied.")
     return " ".join(said)

@@ -98,6 +98,18 @@ def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
     return out
 
 
+def inheritance(n: dict) -> str:
+    """How the students follow the teachers' peak (:func:`numbers`, at the peak width against the best narrower one,
+    differences as printed): ``"inherits"`` where their error rises by at least :data:`ddlib.prose.CLEAR` too and
+    comes back down by at least that much at the widest teacher (or the peak is the widest); ``"no fall"`` where it
+    rises that much but does not come back down; ``"part"`` where it rises by less; ``"none"`` where it does not
+    rise."""
+    sb = n["student_bump"]
+    if sb >= CLEAR:
+        return "inherits" if n["student_peak_over_widest"] >= CLEAR or n["peak_width"] == n["widest"] else "no fall"
+    return "part" if sb > 0 else "none"
+
+
 def sentence(n: dict, width: int, pool_size: int) -> str:
     """The study in words: the teachers' peak (or its absence), the students' errors at the peak and the best narrower
     teacher width, the seed-paired bump with its standard error, the correlation over widths, and what that says of
@@ -125,8 +137,8 @@ def sentence(n: dict, width: int, pool_size: int) -> str:
                  f"correlation {r:.2f}.")
     if not n["clear_peak"]:
         return text + " Without a clear teacher peak at this rate either, this run cannot test whether a student inherits one."
-    falls = n["student_peak_over_widest"] >= CLEAR or peak == n["widest"]
-    if sb >= CLEAR and falls:
+    kind = inheritance(n)
+    if kind == "inherits":
         verdict = (" The student inherits the teacher's peak, so C4's \"tracks the teacher's double-descent curve\" "
                    "holds here, peak included")
         se = n["bump_se"]
@@ -135,11 +147,11 @@ def sentence(n: dict, width: int, pool_size: int) -> str:
         agreement = n["agreement_at_peak"]
         verdict += (f". The peak teachers' students give their teacher's label on {agreement:.1%} of the test inputs."
                     if agreement == agreement else ".")
-    elif sb >= CLEAR:
+    elif kind == "no fall":
         verdict = (f" The students rise with the teachers but do not come back down: the widest teachers' students "
                    f"are only {points(n['student_peak_over_widest'])} below the peak teachers', less than the "
                    f"{points(CLEAR)} counted here as clear, so this is not the teacher's peak.")
-    elif sb > 0:
+    elif kind == "part":
         verdict = (f" The student keeps part of the teacher's peak ({points(sb)} of its {points(tb)}), less than the "
                    f"{points(CLEAR)} counted here as clear.")
     else:
