@@ -104,7 +104,7 @@ def c1_sentence(sweeps: dict[str, dict]) -> str:
     reach = [label for label, s in sweeps.items() if s["threshold_width"] is not None]
     unbeaten = [label for label, s in sweeps.items() if s["widest_width"] in s["best_widths"]
                 and s["widest_train_error"] <= s["interpolation_tol"]]
-    clearly = [label for label in unbeaten if s_margin(sweeps[label]) >= CLEAR]
+    clearly = [label for label in unbeaten if _widest_lead(sweeps[label]) >= CLEAR]
     peaks = (f"a clear peak (at least {points(CLEAR)} above the best narrower width and above the widest) in "
              f"{_of(len(clear), n, 'sweeps')}" + (f": {join(clear)}" if clear else ""))
     tied = [label for label in unbeaten if label not in clearly]
@@ -115,7 +115,7 @@ def c1_sentence(sweeps: dict[str, dict]) -> str:
             + (f", and only ties or leads by less in {join(tied)}" if tied else "") + ".")
 
 
-def s_margin(s: dict) -> float:
+def _widest_lead(s: dict) -> float:
     """How far the widest width's mean test error is below the next-best width's, as printed (``0`` where it ties)."""
     return shown_difference(s["runner_up_test_error"], s["widest_test_error"])
 
