@@ -1521,6 +1521,22 @@ def test_peaked_teacher_study_says_whether_the_student_inherits_the_peak():
     assert "no clear peak" in lower and "cannot test whether a student inherits one" in lower and "inherits the" not in lower
 
 
+def test_peaked_teacher_numbers_compare_students_only_where_the_peak_widths_were_distilled():
+    """A teacher curve read over its whole sweep can single out a width that was not distilled: its teachers' rise is
+    still measured, the students' is not, and the sentence says so instead of failing."""
+    from ddlib.chapters import teacher_peak
+
+    p = dict(student_seeds=[0, 1, 2, 3, 4], peak_study_noise=[0.4])
+    frame = _peaked_frame([0.04] * 5)
+    n = teacher_peak.numbers(frame, p, 0.4)
+    assert n["compared"] and "student_bump" in n
+    undistilled = frame[(frame["method"] != "hard_pool") | (frame["teacher_width"] != 8)]  # width 8: the narrower
+    n = teacher_peak.numbers(undistilled, p, 0.4)
+    assert not n["compared"] and "student_bump" not in n and n["teacher_bump"] == pytest.approx(0.04)
+    assert teacher_peak.sentence(n, 16, 25000).endswith("but not both of those widths and the widest were distilled, "
+                                                        "so the students are not compared.")
+
+
 def test_peak_study_noise_is_checked():
     from ddlib.chapters import teacher_peak
 

@@ -6,7 +6,8 @@ claim, and words each from its numbers as the chapters do (:data:`ddlib.prose.CL
 errors). It trains nothing of its own: :func:`gather` asks the chapters' own functions for their runs, which come from
 the results store where the chapters ran first (and are trained where they did not, exactly as the chapters would).
 
-- **C1** (:func:`c1_sentence`, the double-descent chapter's side-by-side table): in how many sweeps the width of
+- **C1** (:func:`c1_sentence`, beside the double-descent chapter's side-by-side table,
+  :func:`ddlib.chapters.sweep_overview.overview_table`): in how many sweeps the width of
   highest test error near the interpolation threshold is a clear peak, and in how many the widest model, which fits
   its noisy labels, has the lowest test error (or ties it).
 - **C2 and C3** (:func:`widest_rows`, :func:`widest_table`, :func:`c2_c3_sentence`): the widest teacher's
@@ -25,7 +26,7 @@ from ..prose import CLEAR, join, points, shown_difference
 from . import anchor, direct_lengths, rate_curves, teacher_peak, widest_variants
 from . import distillation as kd
 from . import double_descent as dd
-from .sweep_overview import overview_rows, overview_table
+from .sweep_overview import overview_rows
 
 CHAPTER = "findings"
 
@@ -52,7 +53,7 @@ def planned_configs(p: dict, store=None) -> list:
 def gather(p: dict, **kwargs) -> dict:
     """Run (or reuse) what the verdicts read, through the chapters' own functions at preset ``p["preset"]``: the
     double-descent sweep and its studies' summaries (``sweeps``: :func:`ddlib.chapters.sweep_overview.overview_rows`),
-    and the distillation chapter's frame, summary, student width and every study that repeats its comparison. Returns
+    and the distillation chapter's frame, student width, early-stopped ``direct`` and every study that repeats its comparison. Returns
     a dict of them, with ``outcome``, every run counted once."""
     dp, q = dd.resolve_params(p["preset"]), kd.resolve_params(p["preset"])
     frame, outcome = dd.run(dp, **kwargs)
@@ -79,7 +80,7 @@ def gather(p: dict, **kwargs) -> dict:
     peaked, more = teacher_peak.run_study(q, width, **kwargs)
     outcome = outcome.merge(more)
     stopped = direct_lengths.numbers(lengths, kframe, summary, q) if lengths is not None else None
-    return dict(params=q, sweeps=sweeps, frame=kframe, summary=summary, width=width, draws=draws, rates=rates,
+    return dict(params=q, sweeps=sweeps, frame=kframe, width=width, draws=draws, rates=rates,
                 rule_widths=rule_widths, rule_frames=rule_frames, curves=curves, stopped=stopped, peaked=peaked,
                 outcome=outcome)
 
@@ -118,11 +119,6 @@ def c1_sentence(sweeps: dict[str, dict]) -> str:
 def _widest_lead(s: dict) -> float:
     """How far the widest width's mean test error is below the next-best width's, as printed (``0`` where it ties)."""
     return shown_difference(s["runner_up_test_error"], s["widest_test_error"])
-
-
-def c1_table(sweeps: dict[str, dict]) -> pd.DataFrame:
-    """The double-descent chapter's side-by-side table (:func:`ddlib.chapters.sweep_overview.overview_table`)."""
-    return overview_table(sweeps)
 
 
 # --- C2 and C3 ------------------------------------------------------------------------------------------------------
@@ -229,9 +225,9 @@ def c4_rows(g: dict) -> dict[str, dict]:
     chapter's rate and at each other rate, and at each label-noise rate of the peaked teachers' study. Each is
     :func:`ddlib.chapters.teacher_peak.numbers` on the setting's teachers (its whole sweep, read by the double-descent
     chapter's rule: the width of highest error near the threshold, ``peak_width``, against the best narrower one,
-    ``narrow_width``) and main-pool students, with ``distilled`` (the teacher widths with students), ``compared``
-    (whether both of those two widths were distilled: only then are ``student_bump`` and the students' inheritance
-    read) and ``pool``: the widest teacher's student on the smallest and the largest pool of the pool-size study
+    ``narrow_width``; its ``compared`` says whether their students, and the widest teacher's, were distilled: only
+    then are ``student_bump`` and the students' inheritance read) and main-pool students, with ``distilled`` (the
+    teacher widths with students) and ``pool``: the widest teacher's student on the smallest and the largest pool of the pool-size study
     (``(error, error, size, size)``, ``None`` where none ran)."""
     q, width = g["params"], g["width"]
     settings = [(f"the chapter's: lr {q['lr']:g}, width {width}", g["frame"], q)]
@@ -246,10 +242,9 @@ def c4_rows(g: dict) -> dict[str, dict]:
                                                  & (frame["pool_size"] == params["pool_size"]))
         n = teacher_peak.numbers(frame[keep], params, params["label_noise"])
         distilled = sorted(int(w) for w in n["student"])
-        curve = rate_curves.curve_numbers(frame, params, distilled)["pool_curve"] if distilled else {}
+        curve = rate_curves.pool_curve(kd.paired(frame, params), params, distilled[-1]) if distilled else {}
         ends = (curve[min(curve)], curve[max(curve)], min(curve), max(curve)) if len(curve) > 1 else None
-        compared = n["narrow_width"] is not None and {n["peak_width"], n["narrow_width"]} <= set(distilled)
-        rows[label] = dict(n, distilled=distilled, compared=compared,
+        rows[label] = dict(n, distilled=distilled,
                            pool=ends if ends and ends[0] == ends[0] and ends[1] == ends[1] else None)
     return rows
 

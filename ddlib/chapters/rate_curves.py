@@ -112,7 +112,13 @@ def curve_numbers(frame: pd.DataFrame, p: dict, teacher_widths: list[int]) -> di
                 below_teacher=[tw for tw in teacher_widths if gap[tw] <= -CLEAR], best=best, best_error=hp[best],
                 beats=beats, soft_kd_labeled_wins=soft_wins, rises=rises,
                 tracking_without_widest=kd.tracking(narrower, pool)["tracking_correlation"],
-                pool_curve={n: mean("hard_pool", max(teacher_widths), n) for n in sorted(p["pool_study_sizes"])})
+                pool_curve=pool_curve(frame, p, max(teacher_widths)))
+
+
+def pool_curve(frame: pd.DataFrame, p: dict, teacher_width: int) -> dict[int, float]:
+    """The ``hard_pool`` student of the teacher of ``teacher_width``: its mean test error (over the student seeds of
+    ``frame``) on each pool of ``pool_study_sizes``, ``nan`` where that pool was not run."""
+    return {n: kd.mean_error(frame, "hard_pool", teacher_width, n) for n in sorted(p["pool_study_sizes"])}
 
 
 def curve_table(frames: dict[float, pd.DataFrame], widths: dict[float, int | None], p: dict, width: int

@@ -71,7 +71,9 @@ def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
     zero. ``student_peak_over_widest``: the peak width's students minus the widest teacher's (as printed), so that
     a student curve that keeps rising past the peak is not called a peak. ``agreement_at_peak``: how often the peak
     teachers' students give their teacher's label on the test inputs. ``correlation``: Pearson's r between teacher
-    and student mean errors over the teacher widths (``nan`` below three widths)."""
+    and student mean errors over the teacher widths (``nan`` below three widths). ``compared``: whether the peak's,
+    the best narrower and the widest teachers all have students; the student numbers are there only where they do
+    (the teachers' curve may have widths that were not distilled)."""
     teachers = frame[(frame["method"] == "teacher") & frame["seed"].isin(p["student_seeds"])]
     curve = dd.summarize(teachers.assign(width=teachers["teacher_width"], params=0))
     students = frame[frame["method"] == "hard_pool"]
@@ -84,13 +86,16 @@ def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
                direct=kd.mean_error(frame, "direct"))
     both = pd.concat([t_mean, s_mean], axis=1, keys=["t", "s"]).dropna()
     out["correlation"] = float(np.corrcoef(both["t"], both["s"])[0, 1]) if len(both) >= 3 else float("nan")
+    out["compared"] = narrow is not None and {peak, narrow, out["widest"]} <= set(s_mean.index)
     if narrow is None:
+        return out
+    out["teacher_bump"] = shown_difference(t_mean[peak], t_mean[narrow])
+    if not out["compared"]:  # the peak's, the narrower or the widest teachers were not all distilled
         return out
     by_seed = students.pivot_table(index="seed", columns="teacher_width", values="test_error")
     bumps = (by_seed[peak] - by_seed[narrow]).dropna()
     at_peak = students[students["teacher_width"] == peak]
-    out.update(teacher_bump=shown_difference(t_mean[peak], t_mean[narrow]),
-               student_bump=shown_difference(s_mean[peak], s_mean[narrow]),
+    out.update(student_bump=shown_difference(s_mean[peak], s_mean[narrow]),
                student_peak_over_widest=shown_difference(s_mean[peak], s_mean[out["widest"]]),
                agreement_at_peak=float(at_peak["agreement"].mean()) if "agreement" in at_peak else float("nan"),
                bump_seeds=bumps.tolist(), bump_mean=float(bumps.mean()), bump_positive=int((bumps > 0).sum()),
@@ -121,6 +126,10 @@ def sentence(n: dict, width: int, pool_size: int) -> str:
         return (f"{head}, the teachers' highest error near the interpolation threshold is at their narrowest width "
                 f"({peak}), so there is no narrower teacher to hold a peak against and this run cannot test whether "
                 f"the student inherits one.")
+    if not n["compared"]:
+        return (f"{head}, the teachers' highest error near the interpolation threshold is at width {peak}, against "
+                f"width {narrow}, but not both of those widths and the widest were distilled, so the students are not "
+                f"compared.")
     tb, sb = n["teacher_bump"], n["student_bump"]
     narrower = f"width {narrow}'s"
     text = (f"{head}, the teachers' curve has {'a clear peak' if n['clear_peak'] else 'no clear peak'}: width "
