@@ -3,6 +3,7 @@ import pytest
 
 from conftest import cited_names, execute_chapter, glued_names, glued_value
 from ddlib import ConfigError, config_hash
+from ddlib.chapters import closed_form_findings as closed_form
 from ddlib.chapters import findings
 
 
@@ -23,6 +24,12 @@ def test_findings_page_smoke_reads_every_run_of_both_chapters(results_dir, tmp_p
     assert glued_value(nb, "findings_c2_c3").startswith("C2: the widest teacher's `hard_pool` student is within")
     # smoke distils two teacher widths: no correlation, said so in the table
     assert "– (fewer than 3 widths)" in html
+    # the closed-form chapter's answers, recomputed at the same preset
+    for column in ("linear regression, a = 0 (exact risk)", "random ReLU features, tuned ridge (test error %)",
+                   "teacher at its peak, N/n = 1", "same student on the 100 labeled inputs, min-norm"):
+        assert column in html
+    assert glued_value(nb, "findings_closed_c1").startswith("In linear regression the exact risk is infinite")
+    assert glued_value(nb, "findings_closed_c2_c4").startswith("- **C2.** From the widest teacher")
 
 
 def test_findings_takes_only_a_preset():
@@ -124,3 +131,90 @@ def test_c4_says_how_students_follow_a_clear_peak_and_what_the_pool_does():
         "At 40% label noise, width 16, the teachers' curve has a clear peak (width 16 over 12), but not both of those "
         "widths were distilled, so no students compare.")
     assert findings.c4_table(rows).loc["students there (points)", "40% label noise, width 16"] == "–"
+
+
+# --- in closed form -------------------------------------------------------------------------------------------------
+
+def _closed_c1(peak_error: float, widest_error: float, tuned_rise: float) -> dict:
+    """Closed-form C1 inputs by hand: two linear curves (equal weights: the widest is best; decaying: an
+    under-parameterised width is), n = 4, D = 20; one random-features curve with noisy labels, n = 10."""
+    import pandas as pd
+    linear = pd.DataFrame(
+        [dict(beta_decay=0.0, p=p, theory=t) for p, t in ((1, 1.1), (2, 1.2), (6, 9.0), (20, 0.9))]
+        + [dict(beta_decay=1.0, p=p, theory=t) for p, t in ((1, 0.5), (2, 0.2), (6, 3.0), (20, 0.9))])
+    ridge = pd.DataFrame([dict(labels="noisy", N=N, ridge=lam, repeat=0, test_error=e)
+                          for N, e0, e1 in ((5, 0.70, 0.68), (10, peak_error, 0.66), (50, widest_error, 0.60))
+                          for lam, e in ((0.0, e0), (1e-3, e1))])
+    return dict(params=dict(lin_n=4, lin_d=20, lin_beta_decays=[0.0, 1.0], n_train=10), linear_frame=linear,
+                ridge_frame=ridge, linear=dict(lin_null_risk=1.0625), ridge=dict(noisy_tuned_max_rise_err=tuned_rise))
+
+
+def test_closed_form_c1_table_reads_each_curve_at_its_ends_and_threshold():
+    table = closed_form.c1_table(_closed_c1(0.90, 0.65, 0.0))
+    assert list(table.index) == list(closed_form.C1_ROWS)
+    assert list(table["linear regression, a = 1 (exact risk)"]) == [
+        "0.500 (p = 1)", "0.200 (p = 2)", "3.000 (p = 6)", "0.900 (p = 20)",
+        "0.200 (p = 2)"]
+    assert list(table["random ReLU features, min-norm (test error %)"]) == [
+        "70.0 (N = 5)", "70.0 (N = 5)", "90.0 (N = 10)", "65.0 (N = 50)", "65.0 (N = 50)"]
+    assert list(table["random ReLU features, tuned ridge (test error %)"])[2:] == [
+        "66.0 (N = 10)", "60.0 (N = 50)", "60.0 (N = 50)"]
+
+
+def test_closed_form_c1_sentence_says_where_the_widest_model_is_not_best():
+    assert closed_form.c1_sentence(_closed_c1(0.90, 0.65, 0.0)) == (
+        "In linear regression the exact risk is infinite next to the threshold $p = n$; with equal weights, the widest "
+        "model ($p = D$) has the lowest risk, 0.900; with weights decaying as $j^{-1}$, the lowest risk is 0.200 at "
+        "$p$ = 2 (under-parameterised), and the widest model's is 0.900 (predicting zero has risk 1.062). With random "
+        "ReLU features on MNIST-1D and noisy labels, the min-norm test error peaks clearly (90.0% at $N/n$ = 1, 20.0 "
+        "points above the higher of the narrowest and the widest model's), the widest model has the lowest error of "
+        "all widths, and a ridge tuned on the test set removes the peak.")
+    flat = closed_form.c1_sentence(_closed_c1(0.715, 0.72, 0.03))
+    assert ("the min-norm test error has no clear peak (its highest, 72.0% at $N/n$ = 5, is less than 2.0 points "
+            "above the higher of the two ends), the widest model (72.0%) is not the best width (70.0% at $N/n$ = 0.5), "
+            "and even a ridge tuned on the test set leaves a rise.") in flat
+
+
+@pytest.fixture(scope="module")
+def closed_smoke():
+    return closed_form.gather("smoke")
+
+
+def test_closed_form_distillation_table_and_sentence_at_smoke(closed_smoke):
+    out = closed_smoke["distill"]
+    table = closed_form.distillation_table(closed_smoke)
+    assert list(table.columns) == ["teacher at its peak, N/n = 1", "widest teacher, N/n = 3"]
+    assert table.loc["teacher"].tolist() == [f"{100 * out['teacher_peak_err']:.1f}",
+                                             f"{100 * out['teacher_widest_err']:.1f}"]
+    text = closed_form.c2_c4_sentence(closed_smoke)
+    assert text.splitlines()[0].startswith(f"- **C2.** From the widest teacher ({out['teacher_widest_err']:.1%}), the "
+                                           f"hard-label student on the largest pool gets "
+                                           f"{out['hard_large_widest_err']:.1%}")
+    assert [line[:9] for line in text.splitlines()] == ["- **C2.**", "- **C3.**", "- **C4.**"]
+
+
+def _closed_out(closed, **changes) -> dict:
+    return dict(closed, distill=dict(closed["distill"], **changes))
+
+
+def test_closed_form_c2_to_c4_words_follow_the_numbers(closed_smoke):
+    out = closed_smoke["distill"]
+    teacher = out["teacher_widest_err"]
+    better = closed_form.c2_c4_sentence(_closed_out(closed_smoke, hard_large_widest_err=teacher - 0.03,
+                                                    student_labels_err=teacher + 0.10,
+                                                    student_labels_tuned_err=teacher - 0.03,
+                                                    soft_large_widest_err=teacher - 0.02,
+                                                    hard_small_widest_err=teacher - 0.03))
+    assert "3.0 points below the teacher: close to it and at least 2.0 points better." in better
+    assert "the same student gets" in better and "13.0 points worse than the distilled student: the distilled " \
+        "student beats it." in better
+    assert "it gets" in better and "level with the distilled student: the distilled student does not beat it." in better
+    assert "1.0 points worse than the hard-label student, less than the 2.0 points counted as clear." in better
+    assert "The pool's size changes little (less than 0.5 points)" in better and "the same as on the largest" in better
+    no_tuned = dict(closed_smoke["distill"])
+    del no_tuned["student_labels_tuned_err"]
+    assert "ridge tuned" not in closed_form.c2_c4_sentence(dict(closed_smoke, distill=no_tuned))
+    spread = out["teacher_err_spread"]
+    soft_only = closed_form.c2_c4_sentence(_closed_out(closed_smoke, hard_large_max_abs_gap=spread))
+    assert "- **C4.** Only the soft-target student follows the teachers' curve" in soft_only
+    assert "inherit" not in soft_only

@@ -15,6 +15,8 @@ the results store where the chapters ran first (and are trained where they did n
   chapter runs that comparison in.
 - **C4** (:func:`c4_rows`, :func:`c4_table`, :func:`c4_sentence`): how the student follows its teachers across teacher
   widths, whether the teachers have a clear peak to follow, and what a larger pool does.
+
+The page's last section gives the closed-form chapter's answers (:mod:`ddlib.chapters.closed_form_findings`).
 """
 from __future__ import annotations
 

@@ -707,6 +707,20 @@ KINDS = ("soft", "hard")
 _ONLY = {("soft",): "with soft targets, not with hard labels", ("hard",): "with hard labels, not with soft targets"}
 
 
+def following(out: dict) -> tuple[dict, tuple, bool]:
+    """How the largest pool's students follow the teachers' curve (numbers of :func:`distillation_numbers`):
+    ``(gaps, follows, inherits)``. ``gaps[kind]`` is that kind's largest distance from the teacher's error over the
+    teacher widths, as printed; the kinds in ``follows`` are those with ``gaps[kind] <= FOLLOW_SHARE *
+    teacher_err_spread``; ``inherits`` is true where both kinds follow and the teacher's error at its peak, and each
+    kind's error distilled from that teacher, are at least :data:`CLEAR` above the widest teacher's and the error
+    distilled from it (:func:`ddlib.prose.shown_difference`)."""
+    gaps = {k: as_shown(out[f"{k}_large_max_abs_gap"]) for k in KINDS}
+    follows = tuple(k for k in KINDS if gaps[k] <= FOLLOW_SHARE * out["teacher_err_spread"])
+    drops = [shown_difference(out["teacher_peak_err"], out["teacher_widest_err"])]
+    drops += [shown_difference(out[f"{k}_large_at_peak_err"], out[f"{k}_large_widest_err"]) for k in KINDS]
+    return gaps, follows, follows == KINDS and min(drops) >= CLEAR
+
+
 def large_pool_words(out: dict) -> dict:
     """The large-pool bullet of study 3 in words chosen by the numbers of :func:`distillation_numbers`.
 
@@ -719,13 +733,10 @@ def large_pool_words(out: dict) -> dict:
     (``P >= FAR_POOL * M``: far from it).
     """
     m, pool, spread = out["student_m"], out["pool_large"], out["teacher_err_spread"]  # the spread as printed
-    gaps = {k: as_shown(out[f"{k}_large_max_abs_gap"]) for k in KINDS}
-    follows = tuple(k for k in KINDS if gaps[k] <= FOLLOW_SHARE * spread)
-    drops = [shown_difference(out["teacher_peak_err"], out["teacher_widest_err"])]
-    drops += [shown_difference(out[f"{k}_large_at_peak_err"], out[f"{k}_large_widest_err"]) for k in KINDS]
+    gaps, follows, inherits = following(out)
     shares = " (" + " and ".join(f"{gaps[k] / spread:.0%}" for k in KINDS) + " of it)" if spread > 0 else ""
     if follows == KINDS:
-        what = ("the student inherits the teacher's double descent" if min(drops) >= CLEAR else
+        what = ("the student inherits the teacher's double descent" if inherits else
                 "the student follows the teacher's curve")
         verdict = f"both are within a quarter of that spread{shares}: the student follows the teacher's curve"
     elif follows:
