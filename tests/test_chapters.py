@@ -107,6 +107,9 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # the peaked teachers' study: its teachers are the double-descent chapter's noise study (40%), and so is its
     # `direct` (the width-4 model again); its 2 `hard_pool` students are new
     assert "peaked teachers' study: runs: 2 computed, 2 reused" in text
+    # students of every width (4 and 64) at 40%: the teacher, both width-4 students and (a steps factor of 1) the
+    # width-64 `direct` are the peaked teachers' study's runs; only the width-64 `hard_pool` is new
+    assert "students of every width: runs: 1 computed, 3 reused" in text
     # `direct` at 5, 10 and 20 epochs: the last is the sweep's width-4 model again (a steps factor of 1)
     assert "direct at other lengths: runs: 2 computed, 1 reused" in text
     # the widest teacher's comparison at learning rate 0.01: its teacher and `direct` are the double-descent chapter's
@@ -120,7 +123,7 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # `oracle_pool` are the line above's, and the teachers are the rate's sweep (with a steps factor of 1, `direct` of
     # the widest width is that sweep's widest model: 7 distinct runs)
     assert "every teacher width at those rates: runs: 5 computed, 7 reused" in text
-    assert "whole chapter, each run once: runs: 35 computed, 8 reused" in text
+    assert "whole chapter, each run once: runs: 36 computed, 8 reused" in text
     ruling = glued_value(nb, "kd_rule_width_sentence")
     assert ruling.startswith("At learning rate 0.01 the chapter's rule, applied to that rate's sweep on the validation "
                              "set, picks width") and ", not 4. With students of width" in ruling
@@ -162,8 +165,13 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     assert ("- C4: its error cannot be correlated with its teacher's here: there are fewer than three teacher widths. "
             "A larger pool, at the same number of steps,") in curved
     assert " on 200 inputs to " in curved and " on 1,000 (0.001: from " in curved  # the pool-size study at 0.01
+    swept = pd.read_csv(results_dir / "distillation" / "smoke" / "results-student-widths-noise-0.4.csv")
+    assert set(swept["method"]) == {"teacher", "direct", "hard_pool"}
+    assert set(swept["student_width"].dropna()) == {4, 64} and set(swept["teacher_width"].dropna()) == {64}
+    assert glued_value(nb, "kd_student_widths_sentence").startswith(
+        "At label noise 40% (1 student seed, the widest teacher, width 64, at ")
     assert ({config_hash(c) for c in kd.planned_configs(kd.resolve_params("smoke"))}
-            == set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]) | set(rated["hash"])
+            == set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]) | set(rated["hash"]) | set(swept["hash"])
             | set(ruled["hash"]) | set(rate_sweep["hash"]) | set(curve["hash"])
             | set(pd.read_csv(results_dir / "distillation" / "smoke" / "results-direct-epochs.csv")["hash"]))
     assert {"method", "teacher_width", "student_width", "pool_size", "seed", "test_error", "agreement"} <= set(table.columns)
@@ -175,9 +183,10 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # other draw's two runs are the teacher and `direct` of this chapter's draw-1 table; its longer training's two
     # runs are its own; `direct` at 5 and 10 epochs are two more; its published anchor's five runs are its own too; its
     # learning-rate study's two runs are the teacher and `direct` of this chapter's lr-0.01 table; the rule's width at
-    # that rate adds its 5 students, and every teacher width there and the smaller pool 5 more
+    # that rate adds its 5 students, and every teacher width there and the smaller pool 5 more; students of every
+    # width one
     assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]) | set(rated["hash"])
-                              | set(ruled["hash"]) | set(curve["hash"])) + 2 + 2 + 5 == 50
+                              | set(ruled["hash"]) | set(curve["hash"]) | set(swept["hash"])) + 2 + 2 + 5 == 51
     # the summary's derived lists, against the table read directly (all reused: nothing trains here)
     params = kd.resolve_params("smoke")
     frame, teachers, _ = kd.run(params, progress=False)
@@ -1535,6 +1544,97 @@ def test_peaked_teacher_numbers_compare_students_only_where_the_peak_widths_were
     assert not n["compared"] and "student_bump" not in n and n["teacher_bump"] == pytest.approx(0.04)
     assert teacher_peak.sentence(n, 16, 25000).endswith("but not both of those widths and the widest were distilled, "
                                                         "so the students are not compared.")
+
+
+def _student_widths_frame(direct: dict, hard: dict, hard_train: dict, seeds=(0, 1, 2, 3, 4)) -> pd.DataFrame:
+    """Students of every width (4 to 64) by hand: ``direct`` interpolates its labels from width 16 on; the widest
+    teacher at 68%; per-seed jitter of +-0.2 points."""
+    direct_train = {4: 0.6, 8: 0.4, 16: 0.0, 24: 0.0, 64: 0.0}
+    rows = []
+    for s in seeds:
+        jitter = 0.001 * (s - 2)
+        rows.append(dict(method="teacher", teacher_width=64, student_width=None, seed=s, test_error=0.68,
+                         train_error=0.0))
+        for w in direct:
+            rows.append(dict(method="direct", teacher_width=None, student_width=w, seed=s,
+                             test_error=direct[w] + jitter, train_error=direct_train[w]))
+            rows.append(dict(method="hard_pool", teacher_width=64, student_width=w, seed=s,
+                             test_error=hard[w] - jitter, train_error=hard_train[w]))
+    return pd.DataFrame(rows)
+
+
+_PEAKED_DIRECT = {4: 0.70, 8: 0.71, 16: 0.74, 24: 0.72, 64: 0.69}
+_FLAT_HARD = {4: 0.74, 8: 0.71, 16: 0.69, 24: 0.685, 64: 0.688}
+_POOL_UNFITTED = {4: 0.75, 8: 0.55, 16: 0.42, 24: 0.34, 64: 0.17}
+
+
+def test_students_of_every_width_read_both_curves_by_the_double_descent_rule():
+    from ddlib.chapters import student_widths
+
+    p = kd.resolve_params("smoke")
+    p = dict(p, model="cnn1d", student_seeds=[0, 1, 2, 3, 4], pool_size=25000, n_train=1000)
+    n = student_widths.numbers(_student_widths_frame(_PEAKED_DIRECT, _FLAT_HARD, _POOL_UNFITTED), p, 0.4)
+    direct, hard = n["curves"]["direct"], n["curves"]["hard_pool"]
+    assert (direct["threshold_width"], direct["peak_width"], direct["clear_peak"]) == (16, 16, True)
+    assert hard["threshold_width"] is None and not hard["clear_peak"]
+    assert n["beats"] == [16, 24] and n["worse"] == [4] and n["close"] == [8, 16, 24, 64]
+    assert n["peak_gain_se"] == pytest.approx(0.002 * 2 ** 0.5 / 5 ** 0.5 * (2.5 / 2) ** 0.5)
+    assert n["peak_seeds_beating"] == 5 and n["widest_params"] == 44682  # cnn1d of width 64, as the store says
+    text = student_widths.sentence(n)
+    assert text.startswith("At label noise 40% (5 student seeds, the widest teacher, width 64, at 68.0%), the "
+                           "`direct` students’ curve has a clear peak at width 16 (74.0%, 4.0 points above width 4 and "
+                           "5.0 points above the widest), and from width 16 on the students fit the 1,000 noisy labels. "
+                           "Taught on the pool, no width fits the 25,000 pool labels (the lowest train error is 17.0%, "
+                           "at 44,682 parameters for 25,000 labels), and the `hard_pool` students’ curve has no clear "
+                           "peak: it is lowest at width 24 (68.5%), and the widest is at 68.8%.")
+    assert ("`hard_pool` beats `direct` by at least 2.0 points at 2 of the 5 widths (widths 16 and 24). `direct` is at "
+            "least 2.0 points better at width 4, where the `hard_pool` students get 75.0% of the pool's labels wrong. "
+            "At `direct`'s peak, width 16, the `hard_pool` student is 69.0%, 5.0 points below `direct`") in text
+    assert "lower on 5 of 5 seeds" in text and "within 5.0 points of its teacher at widths 8, 16, 24 and 64." in text
+    assert text.endswith("and the peak is gone. At the widest width the two are within 2.0 points (69.0% and 68.8%): "
+                         "past its peak, `direct` comes back down.")
+    assert student_widths.short_sentence(n) == (
+        "At label noise 40%, students of every width trained on the labeled set (`direct`) have a clear peak at width "
+        "16, and those taught on the pool (`hard_pool`) have no clear peak; no width fits the pool's labels. "
+        "`hard_pool` beats `direct` by at least 2.0 points at 2 of the 5 widths (widths 16 and 24) and is that much "
+        "worse at width 4.")
+
+
+def test_students_of_every_width_verdicts_follow_the_curves():
+    from ddlib.chapters import student_widths
+
+    p = dict(kd.resolve_params("smoke"), model="cnn1d", student_seeds=[0, 1, 2, 3, 4])
+    fitted = {**_POOL_UNFITTED, 24: 0.0, 64: 0.0}  # wide students fit the pool's labels
+    text = student_widths.sentence(student_widths.numbers(_student_widths_frame(_PEAKED_DIRECT, _FLAT_HARD, fitted),
+                                                          p, 0.4))
+    assert "from width 24 on the students fit the 1,000 pool labels" in text
+    assert text.endswith("The pool removes the peak, though some widths fit the pool's labels, so the pool's size "
+                         "alone does not explain it here.")
+    peaked_hard = {w: e - 0.01 for w, e in _PEAKED_DIRECT.items()}
+    kept = student_widths.sentence(student_widths.numbers(
+        _student_widths_frame(_PEAKED_DIRECT, peaked_hard, _POOL_UNFITTED), p, 0.4))
+    assert kept.endswith("The pool does not remove the peak here.") and "at 0 of the 5 widths." in kept
+    flat_direct = {4: 0.70, 8: 0.70, 16: 0.705, 24: 0.70, 64: 0.69}
+    none = student_widths.sentence(student_widths.numbers(
+        _student_widths_frame(flat_direct, _FLAT_HARD, _POOL_UNFITTED, seeds=(0,)), p, 0.4))
+    assert none.endswith("Without a clear peak in `direct`'s curve at this rate, this run cannot show a pool removing "
+                         "one.") and "standard error" not in none and "1 student seed" in none
+    assert "no clear peak: it is lowest at the widest width (68.8%)" in none
+
+
+def test_student_sweep_noise_is_checked_and_planned():
+    from ddlib.chapters import student_widths
+
+    off = kd.resolve_params("smoke", student_sweep_noise=[])
+    assert student_widths.study_configs(off) == [] and "is empty" in student_widths.sentences({}, off)
+    ((rate, q, teachers, students),) = student_widths.study_configs(kd.resolve_params("smoke"))
+    assert rate == 0.4 and q["label_noise"] == 0.4 and [t.width for t in teachers] == [64]
+    assert sorted((c.width, c.targets.method) for c in students) == [(4, "hard_pool"), (4, "labels"),
+                                                                     (64, "hard_pool"), (64, "labels")]
+    assert {c.targets.teacher.width for c in students if c.targets.method == "hard_pool"} == {64}
+    for bad in (1.0, -0.1, "0.4", True):
+        with pytest.raises(ConfigError, match=r"each entry of student_sweep_noise must be a number in \[0, 1\)"):
+            kd.resolve_params("smoke", student_sweep_noise=[bad])
 
 
 def test_peak_study_noise_is_checked():

@@ -43,6 +43,7 @@ _DISTILL = dict(student_model=None, student_width="peak", temperature=4.0, alpha
 PRESETS = {
     "smoke": dict(dd.SWEEP_PRESETS["smoke"], **_DISTILL, teacher_widths=[4, 64], student_seeds=[0], student_steps_factor=1,
                   pool_size=1000, pool_study_sizes=[200, 1000], val_size=500, redraw_seeds=[1], peak_study_noise=[0.4],
+                  student_sweep_noise=[0.4],
                   direct_epochs=[5, 10, 20], lr_study=list(dd.LR_STUDY["smoke"])),
     # teachers: a subset of the double-descent widths (narrow, best narrow, peak, widest), to fit the
     # book's CPU budget; students: all five seeds (with two, seed noise was as large as some gains), each
@@ -52,6 +53,9 @@ PRESETS = {
                     # the double-descent chapter's noise study has its clearest peak at 40% noise: students of
                     # every width of that sweep test whether a student inherits a teacher's peak (C4)
                     redraw_seeds=[1], peak_study_noise=[0.4],
+                    # and students of every width of that sweep, of the labeled set and of the widest teacher's pool
+                    # labels: does the pool remove the student's own peak (C2's explanation)?
+                    student_sweep_noise=[0.4],
                     # `direct` at each length, the length chosen on the validation set: early stopping (C3)
                     direct_epochs=[25, 50, 100, 200, 300, 600],
                     # the widest teacher's comparison again at the double-descent chapter's other learning rates
@@ -59,7 +63,7 @@ PRESETS = {
     "paper": dict(dd.SWEEP_PRESETS["paper"], **_DISTILL, teacher_widths=[1, 2, 4, 8, 12, 16, 24, 32, 48, 64],
                   student_seeds=[0], student_steps_factor=1, pool_size=5000000,
                   pool_study_sizes=[50000, 500000, 5000000], val_size=0,  # the labeled set is all of the split
-                  redraw_seeds=[], peak_study_noise=[], direct_epochs=[], lr_study=list(dd.LR_STUDY["paper"])),
+                  redraw_seeds=[], peak_study_noise=[], student_sweep_noise=[], direct_epochs=[], lr_study=list(dd.LR_STUDY["paper"])),
 }
 
 
@@ -114,6 +118,8 @@ def validate(p: dict) -> None:
         one_of("each entry of methods", m, STUDENT_METHODS)
     list_of("peak_study_noise", p["peak_study_noise"], "label-noise rates, each in [0, 1) (empty: no such study)",
             lambda rate: in_unit_interval("each entry of peak_study_noise", rate, closed_right=False))
+    list_of("student_sweep_noise", p["student_sweep_noise"], "label-noise rates, each in [0, 1) (empty: no such study)",
+            lambda rate: in_unit_interval("each entry of student_sweep_noise", rate, closed_right=False))
     list_of("direct_epochs", p["direct_epochs"], "positive epoch counts (empty: no such study)",
             lambda epochs: positive_int("each entry of direct_epochs", epochs))
     if "hard_pool" not in p["methods"]:
@@ -234,10 +240,11 @@ def planned_configs(p: dict, store: ResultStore | None = None) -> list:
     the other draws' and other learning rates' runs (:mod:`ddlib.chapters.widest_variants`: at another rate also that
     rate's whole sweep, for the rule's width there, and that width's students; :mod:`ddlib.chapters.rate_curves`: every
     teacher width's students at that rate), the peaked teachers' study
-    (:mod:`ddlib.chapters.teacher_peak`) and ``direct`` at other lengths (:mod:`ddlib.chapters.direct_lengths`);
-    trains nothing."""
+    (:mod:`ddlib.chapters.teacher_peak`), students of every width (:mod:`ddlib.chapters.student_widths`) and
+    ``direct`` at other lengths (:mod:`ddlib.chapters.direct_lengths`); trains nothing."""
     from .direct_lengths import length_configs  # these modules build on this one
     from .rate_curves import curve_configs
+    from .student_widths import study_configs as student_width_configs
     from .teacher_peak import study_configs
     from .widest_variants import lr_configs, redraw_configs, rule_sweep_configs, rule_width_configs, rule_widths
 
@@ -251,7 +258,7 @@ def planned_configs(p: dict, store: ResultStore | None = None) -> list:
     variants = (redraw_configs(p, plan["width"]) + lr_configs(p, plan["width"])
                 + rule_width_configs(p, plan["width"], widths) + curve_configs(p, plan["width"], widths))
     redraws = rate_sweeps + [c for _, _, t, st in variants for c in t + st]
-    peaked = [c for _, _, t, st in study_configs(p, plan["width"]) for c in t + st]
+    peaked = [c for _, _, t, st in study_configs(p, plan["width"]) + student_width_configs(p) for c in t + st]
     return teachers + plan["main"] + plan["study"] + redraws + peaked + length_configs(p, plan["width"])
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 from ..presets import resolve
 from ..config import config_hash
 from ..prose import CLEAR, join, points, shown_difference
-from . import anchor, direct_lengths, rate_curves, teacher_peak, widest_variants
+from . import anchor, direct_lengths, rate_curves, student_widths, teacher_peak, widest_variants
 from . import distillation as kd
 from . import double_descent as dd
 from .sweep_overview import overview_rows
@@ -81,10 +81,12 @@ def gather(p: dict, **kwargs) -> dict:
     outcome = outcome.merge(more)
     peaked, more = teacher_peak.run_study(q, width, **kwargs)
     outcome = outcome.merge(more)
+    student_sweeps, more = student_widths.run_study(q, **kwargs)
+    outcome = outcome.merge(more)
     stopped = direct_lengths.numbers(lengths, kframe, summary, q) if lengths is not None else None
     return dict(params=q, sweeps=sweeps, frame=kframe, width=width, draws=draws, rates=rates,
                 rule_widths=rule_widths, rule_frames=rule_frames, curves=curves, stopped=stopped, peaked=peaked,
-                outcome=outcome)
+                student_sweeps=student_sweeps, outcome=outcome)
 
 
 # --- C1 -------------------------------------------------------------------------------------------------------------
@@ -218,6 +220,16 @@ def c2_c3_sentence(rows: dict[str, dict], stopped: dict | None) -> str:
         c3 += (f" Stopped early on the validation set (at {stopped['chosen']} epochs), `direct` ends at "
                f"{stopped['stopped']:.1%} at the chapter's rate, and the student {versus}.")
     return c2 + c3
+
+
+def student_widths_sentence(g: dict) -> str:
+    """The distillation chapter's students of every width (:mod:`ddlib.chapters.student_widths`), one line per
+    label-noise rate (:func:`ddlib.chapters.student_widths.short_sentence`), or that the study is off."""
+    q = g["params"]
+    if not g["student_sweeps"]:
+        return "That study is not run at this preset (its `student_sweep_noise` is empty)."
+    return " ".join(student_widths.short_sentence(student_widths.numbers(frame, q, rate))
+                    for rate, frame in g["student_sweeps"].items())
 
 
 # --- C4 -------------------------------------------------------------------------------------------------------------
