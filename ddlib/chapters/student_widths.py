@@ -6,16 +6,16 @@ Cotter et al. (2021) explain the student's escape by the size of its training se
 large, so the student is far from its own interpolation threshold and cannot memorise the labels' errors. The
 chapter's main comparison tests one student width. Here the student's width sweeps the double-descent chapter's
 widths at a label-noise rate where that chapter's curve has a clear peak, so that what the explanation predicts can
-be seen whole: ``direct`` (a student of the 1,000 noisy labels, trained like every student) has the double-descent
-peak; a student of the pool's 25,000 teacher labels, with far more labels than any width has parameters, fits
-none of the sweep's widths to its labels and has no peak. Every student trains for the chapter's number of steps on
-the chapter's pool and seeds; the teacher is the widest of the sweep at that rate (its runs are the double-descent
+be seen whole: ``direct`` (a student of the 1,000 noisy labels, trained like every student) should have the
+double-descent peak, and a student of the pool's 25,000 teacher labels, which it cannot fit, none. Every student
+trains for the chapter's number of steps on the chapter's pool and seeds, so a larger pool is also fewer passes over
+it (:func:`sentence` says so); the teacher is the widest of the sweep at that rate (its runs are the double-descent
 chapter's noise study, reused from the store).
 
-:func:`numbers` reads where each curve's students fit their labels by the double-descent chapter's rule
-(:func:`ddlib.chapters.double_descent.summarize`) and its peak by the same test of a clear peak without that rule's
-window near the threshold (:func:`peak_of`: a curve that never fits its labels has no threshold to look near), and
-sets the two methods side by side at every width; :func:`sentence` words them.
+:func:`numbers` reads which widths' students fit their labels (the double-descent chapter's tolerance) and each
+curve's peak by that chapter's test of a clear peak without its window near the interpolation threshold
+(:func:`peak_of`: a curve that never fits its labels has no threshold to look near), and sets the two methods side by
+side at every width; :func:`sentence` words them.
 """
 from __future__ import annotations
 
@@ -74,31 +74,36 @@ def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
     """What :func:`sentence` says, from the study's ``frame`` at label-noise rate ``rate``.
 
     ``curves[method]``: :func:`ddlib.chapters.double_descent.summarize` of that method's students over their widths
-    (its interpolation threshold, best and widest width); ``peaks[method]``: :func:`peak_of` its mean test errors.
-    ``test[method]`` and ``train[method]``: mean test and train error by student width. ``gains``: per width,
-    ``direct``'s error minus ``hard_pool``'s (as printed, :func:`ddlib.prose.shown_difference`); ``beats``: the
-    widths where that is at least :data:`ddlib.prose.CLEAR`, ``worse`` those where it is at most ``-CLEAR``. At
-    ``direct``'s peak width (``peaks["direct"]``), ``peak_gain_se`` is the
-    standard error of the seed-paired gain and ``peak_seeds_beating`` the seeds where ``hard_pool`` is lower.
-    ``close``: the widths whose ``hard_pool`` student is within
-    :data:`ddlib.chapters.distillation.CLOSE_TO_TEACHER` of the teacher (as printed). ``pool_params``: the widest
-    student's parameter count, against ``pool_size`` labels."""
+    (best and widest width); ``peaks[method]``: :func:`peak_of` its mean test errors; ``fits[method]``: the widths
+    whose students fit their own training labels (mean train error at most
+    :data:`ddlib.chapters.double_descent.INTERPOLATION_TOL`). ``test[method]``, ``train[method]`` and ``params``: mean
+    test and train error and parameter count by student width. ``gains``: per width, ``direct``'s error minus
+    ``hard_pool``'s (as printed, :func:`ddlib.prose.shown_difference`); ``beats``: the widths where that is at least
+    :data:`ddlib.prose.CLEAR`, ``worse`` those where it is at most ``-CLEAR``. At ``direct``'s peak width,
+    ``peak_gain_se`` is the standard error of the seed-paired gain and ``peak_seeds_beating`` the seeds where
+    ``hard_pool`` is lower. ``steps``: every student's training steps; ``passes[method]``: how many times they go
+    through that method's training set (``steps * batch_size / size``); ``teacher_architecture``: whether the widest
+    students are the teacher's own model and width."""
     teachers = frame[(frame["method"] == "teacher") & frame["seed"].isin(p["student_seeds"])]
     curves = {m: _curve(frame, m, p) for m in STUDY_METHODS}
+    steps = dd.run_config(p, max(p["widths"]), p["student_seeds"][0]).train.steps * p["student_steps_factor"]
     out = dict(rate=float(rate), teacher_width=int(teachers["teacher_width"].max()),
                teacher=float(teachers["test_error"].mean()), pool_size=int(p["pool_size"]),
-               n_train=int(p["n_train"]), n_seeds=int(curves["hard_pool"]["seed"].nunique()),
+               n_train=int(p["n_train"]), n_seeds=int(curves["hard_pool"]["seed"].nunique()), steps=int(steps),
+               passes={"direct": steps * p["batch_size"] / p["n_train"],
+                       "hard_pool": steps * p["batch_size"] / p["pool_size"]},
                curves={m: dd.summarize(f) for m, f in curves.items()},
                test={m: f.groupby("width")["test_error"].mean().to_dict() for m, f in curves.items()},
                train={m: f.groupby("width")["train_error"].mean().to_dict() for m, f in curves.items()},
-               widest_params=int(curves["hard_pool"]["params"].max()))
+               params=curves["hard_pool"].groupby("width")["params"].first().astype(int).to_dict())
     widths = sorted(out["test"]["hard_pool"])
     out["widths"] = widths
+    out["teacher_architecture"] = ((p["student_model"] or p["model"]) == p["model"]
+                                   and widths[-1] == out["teacher_width"])
+    out["fits"] = {m: [w for w in widths if out["train"][m][w] <= dd.INTERPOLATION_TOL] for m in STUDY_METHODS}
     out["gains"] = {w: shown_difference(out["test"]["direct"][w], out["test"]["hard_pool"][w]) for w in widths}
     out["beats"] = [w for w in widths if out["gains"][w] >= CLEAR]
     out["worse"] = [w for w in widths if out["gains"][w] <= -CLEAR]
-    out["close"] = [w for w in widths
-                    if abs(shown_difference(out["test"]["hard_pool"][w], out["teacher"])) < kd.CLOSE_TO_TEACHER]
     out["peaks"] = {m: peak_of(out["test"][m]) for m in STUDY_METHODS}
     peak = out["peaks"]["direct"]["width"]
     by_seed = {m: f[f["width"] == peak].groupby("seed")["test_error"].mean() for m, f in curves.items()}
@@ -130,95 +135,116 @@ def peak_of(curve: dict) -> dict:
     return best
 
 
-def _curve_words(s: dict, peak: dict, what: str) -> str:
+def _curve_words(s: dict, peak: dict) -> str:
     """One curve's shape (``s``: its summary, ``peak``: :func:`peak_of`): a clear peak (where, and how far above the
     best narrower and the widest width) or none (and where it is lowest)."""
     if peak["clear"]:
-        return (f"{what} has a clear peak at width {peak['width']} ({peak['error']:.1%}, "
-                f"{points(peak['over_narrower'])} above width {peak['narrower']} and "
-                f"{points(peak['over_widest'])} above the widest)")
+        return (f"a clear peak at width {peak['width']} ({peak['error']:.1%}, {points(peak['over_narrower'])} above "
+                f"width {peak['narrower']} and {points(peak['over_widest'])} above the widest)")
     lowest = ("the widest width" if s["best_width"] == s["widest_width"] else f"width {s['best_width']}")
-    return (f"{what} has no clear peak: it is lowest at {lowest} ({s['best_test_error']:.1%})"
+    return (f"no clear peak: it is lowest at {lowest} ({s['best_test_error']:.1%})"
             + ("" if s["best_width"] == s["widest_width"] else f", and the widest is at {s['widest_test_error']:.1%}"))
-
-
-def _fit_words(s: dict, labels: str) -> str:
-    """Where the students first fit their own training labels (train error at most the chapter's tolerance), or
-    that no width does."""
-    if s["threshold_width"] is None:
-        return f"no width fits the {labels}"
-    return f"from width {s['threshold_width']} on the students fit the {labels}"
 
 
 def _widths(widths: list) -> str:
     return f"width{'s' if len(widths) > 1 else ''} {join(str(w) for w in widths)}"
 
 
+def _fit_words(n: dict, method: str, labels: str) -> str:
+    """Which widths' students fit their own training labels: none (with the lowest train error, its width and
+    parameter count), every width from one on, or those listed."""
+    fits, widths, train = n["fits"][method], n["widths"], n["train"][method]
+    if not fits:
+        w = min(train, key=train.get)
+        return (f"no width fits the {labels} (the lowest train error is {train[w]:.1%}, at width {w}, "
+                f"{n['params'][w]:,} parameters)")
+    if fits == widths[widths.index(fits[0]):]:
+        return f"the students fit their {labels} from width {fits[0]} on"
+    return f"the students fit their {labels} at {_widths(fits)} only"
+
+
 def sentence(n: dict) -> str:
-    """The study in words (:func:`numbers`): each method's curve and where it fits its own labels, the gain of
-    ``hard_pool`` over ``direct`` across widths and at ``direct``'s peak, the widths where the student is close to
-    its teacher, and what that says of the paper's explanation of C2."""
+    """The study in words (:func:`numbers`), as markdown bullets: each method's curve and which widths fit their own
+    labels (with the training steps and passes over each training set, which a larger pool changes too), the teacher
+    against the labeled set's noise, the two side by side (the widths where one beats the other by ``CLEAR``, the
+    seed-paired gain at ``direct``'s peak, their best widths, the widest), and what that says of the paper's
+    explanation of C2."""
     direct, hard = n["curves"]["direct"], n["curves"]["hard_pool"]
-    head = (f"At label noise {n['rate']:.0%} ({plural(n['n_seeds'], 'student seed')}, the widest teacher, width "
-            f"{n['teacher_width']}, at {n['teacher']:.1%})")
-    labeled = f"{n['n_train']:,} noisy labels"
-    pool = f"{n['pool_size']:,} pool labels"
-    lowest_train = min(n["train"]["hard_pool"].values())
-    text = (f"{head}, {_curve_words(direct, n['peaks']['direct'], 'the `direct` students’ curve')}, and "
-            f"{_fit_words(direct, labeled)}. Taught on the pool, "
-            f"{_fit_words(hard, pool)}"
-            + (f" (the lowest train error is {lowest_train:.1%}, at {n['widest_params']:,} parameters for "
-               f"{n['pool_size']:,} labels)" if hard["threshold_width"] is None else "")
-            + f", and {_curve_words(hard, n['peaks']['hard_pool'], 'the `hard_pool` students’ curve')}.")
-    beats, widths = n["beats"], n["widths"]
-    text += (f" `hard_pool` beats `direct` by at least {points(CLEAR)} at {len(beats)} of the {len(widths)} widths"
-             + (f" ({_widths(beats)})" if 0 < len(beats) < len(widths) else "") + ".")
-    worse = n["worse"]
-    if worse:
-        wrong = join(f"{n['train']['hard_pool'][w]:.1%}" for w in worse)
-        text += (f" `direct` is at least {points(CLEAR)} better at {_widths(worse)}, where the `hard_pool` students "
-                 f"get {wrong} of the pool's labels wrong.")
-    peak, direct_peak = n["peaks"]["direct"]["width"], n["peaks"]["direct"]["clear"]
-    hard_peak = n["peaks"]["hard_pool"]["clear"]
-    if direct_peak:
-        gain = n["gains"][peak]
-        text += (f" At `direct`'s peak, width {peak}, the `hard_pool` student is {n['test']['hard_pool'][peak]:.1%}, "
-                 f"{relation(-gain, '`direct`')}"
+    dpeak, hpeak = n["peaks"]["direct"], n["peaks"]["hard_pool"]
+    widths, widest = n["widths"], n["widths"][-1]
+    head = (f"At label noise {n['rate']:.0%} ({plural(n['n_seeds'], 'student seed')}, every student trained for "
+            f"{n['steps']:,} steps: {n['passes']['direct']:.0f} passes over the {n['n_train']:,} labeled inputs, "
+            f"{n['passes']['hard_pool']:.1f} over the {n['pool_size']:,} pool inputs):")
+    bullets = [
+        f"- **`direct`** (the noisy labeled set) has {_curve_words(direct, dpeak)}; "
+        f"{_fit_words(n, 'direct', 'noisy labels')}.",
+        f"- **`hard_pool`** (the widest teacher's labels for the pool; the teacher, width {n['teacher_width']}, has "
+        f"{n['teacher']:.1%} test error, so its labels are wrong about that often, against {n['rate']:.0%} of the "
+        f"labeled set's) has {_curve_words(hard, hpeak)}; {_fit_words(n, 'hard_pool', 'pool labels')}. At the widest "
+        f"width it is {relation(shown_difference(n['test']['hard_pool'][widest], n['teacher']), 'its teacher')}."]
+    beats, worse = n["beats"], n["worse"]
+    side = (f"- **Side by side**, `hard_pool` beats `direct` by at least {points(CLEAR)} at {len(beats)} of the "
+            f"{len(widths)} widths" + (f" ({_widths(beats)})" if 0 < len(beats) < len(widths) else "")
+            + (f", and `direct` is at least that much better at {_widths(worse)}" if worse else "") + ".")
+    if dpeak["clear"]:
+        w = dpeak["width"]
+        side += (f" At `direct`'s peak, width {w}, `hard_pool` is {n['test']['hard_pool'][w]:.1%}, "
+                 f"{points(n['gains'][w])} {'below' if n['gains'][w] > 0 else 'above'} `direct`"
                  + (f" (standard error of the seed-paired gain {points(n['peak_gain_se'])}; lower on "
                     f"{n['peak_seeds_beating']} of {n['peak_seeds']} seeds)" if n["peak_seeds"] > 1 else "") + ".")
-    close = n["close"]
-    text += (f" The `hard_pool` student is within {points(kd.CLOSE_TO_TEACHER)} of its teacher at "
-             + ("every width" if len(close) == len(widths) else
-                _widths(close) if close else "no width") + ".")
-    widest = widths[-1]
-    level = (f" At the widest width the two are within {points(CLEAR)} ({n['test']['direct'][widest]:.1%} and "
-             f"{n['test']['hard_pool'][widest]:.1%}): past its peak, `direct` comes back down."
-             if direct_peak and abs(n["gains"][widest]) < CLEAR else "")
-    if direct_peak and not hard_peak and hard["threshold_width"] is None:
-        verdict = (" So the paper's explanation holds here: trained on the labeled set the student overfits at its "
-                   "threshold, while on the teacher-labeled pool no width can fit its labels, and the peak is gone."
-                   + level)
-    elif direct_peak and not hard_peak:
-        verdict = (" The pool removes the peak, though some widths fit the pool's labels, so the pool's size alone "
-                   "does not explain it here.")
-    elif direct_peak:
-        verdict = " The pool does not remove the peak here."
-    else:
-        verdict = (" Without a clear peak in `direct`'s curve at this rate, this run cannot show a pool removing "
-                   "one.")
-    return text + verdict
+    best = shown_difference(hard["best_test_error"], direct["best_test_error"])
+    direct_best = f"`direct`'s best, width {direct['best_width']}"
+    side += (f" `hard_pool`'s best, width {hard['best_width']} ({hard['best_test_error']:.1%}), is "
+             f"{relation(best, direct_best)} ({direct['best_test_error']:.1%}); at the widest width they are "
+             f"{n['test']['direct'][widest]:.1%} and {n['test']['hard_pool'][widest]:.1%}.")
+    bullets.append(side)
+    return head + "\n\n" + "\n".join(bullets) + "\n\n" + _verdict(n)
+
+
+def _verdict(n: dict) -> str:
+    """What the curves say of the paper's explanation (the pool's size lets the student escape its own peak), with
+    what this run cannot separate: a larger pool at the same steps is also fewer passes over it."""
+    dpeak, hpeak = n["peaks"]["direct"], n["peaks"]["hard_pool"]
+    if not dpeak["clear"]:
+        return "Without a clear peak in `direct`'s curve at this rate, this run cannot show a pool removing one."
+    w = dpeak["width"]
+    where = (f"at width {w}, where its students first fit their labels" if n["fits"]["direct"][:1] == [w] else
+             f"at width {w}")
+    if hpeak["clear"]:
+        return f"Trained on the labeled set the student peaks {where}; on the teacher's pool labels it peaks too."
+    fitted = n["fits"]["hard_pool"]
+    if fitted:
+        return (f"Trained on the labeled set the student peaks {where}; on the teacher's pool labels it has no clear "
+                f"peak, though the students fit those labels at {_widths(fitted)}, so the pool's size alone does not "
+                f"explain it here.")
+    return (f"Trained on the labeled set the student peaks {where}; on the teacher's pool labels it has no clear peak, "
+            f"and no width fits those labels in these steps. That is what the paper's explanation predicts, with one "
+            f"thing this run does not separate: at the same steps, a larger pool is also fewer passes over each of its "
+            f"labels ({n['passes']['hard_pool']:.1f} against {n['passes']['direct']:.0f})."
+            + (f" The students of width {n['widths'][-1]} have the teacher's own architecture, so they could fit its "
+               f"labels exactly; in these steps they do not." if n["teacher_architecture"] else "") + _best_words(n))
+
+
+def _best_words(n: dict) -> str:
+    """Whether ``hard_pool`` also beats ``direct``'s best width (by :data:`ddlib.prose.CLEAR`), or only removes the
+    peak."""
+    direct, hard = n["curves"]["direct"], n["curves"]["hard_pool"]
+    gain = shown_difference(direct["best_test_error"], hard["best_test_error"])
+    if gain >= CLEAR:
+        return f" The pool also beats `direct`'s best width, by {points(gain)}."
+    return (f" The pool removes the peak rather than beating a well-chosen width: `hard_pool`'s best is within "
+            f"{points(CLEAR)} of `direct`'s best.")
 
 
 def short_sentence(n: dict) -> str:
     """:func:`sentence` in one line, for the findings page: the two curves' shapes, whether the pool's labels are
     fitted at any width, and at how many widths ``hard_pool`` beats ``direct`` by at least ``CLEAR``."""
-    hard = n["curves"]["hard_pool"]
-
     def shape(method):
         peak = n["peaks"][method]
         return f"a clear peak at width {peak['width']}" if peak["clear"] else "no clear peak"
-    fits = ("no width fits the pool's labels" if hard["threshold_width"] is None else
-            f"widths from {hard['threshold_width']} on fit the pool's labels")
+    fitted = n["fits"]["hard_pool"]
+    fits = (f"no width fits the pool's labels in {n['steps']:,} steps" if not fitted else
+            f"the pool's labels are fitted at {_widths(fitted)}")
     return (f"At label noise {n['rate']:.0%}, students of every width trained on the labeled set (`direct`) have "
             f"{shape('direct')}, and those taught on the pool (`hard_pool`) have {shape('hard_pool')}; {fits}. "
             f"`hard_pool` beats `direct` by at least {points(CLEAR)} at {len(n['beats'])} of the {len(n['widths'])} "
