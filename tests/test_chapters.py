@@ -108,8 +108,9 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # `direct` (the width-4 model again); its 2 `hard_pool` students are new
     assert "peaked teachers' study: runs: 2 computed, 2 reused" in text
     # students of every width (4 and 64) at 40%: the teacher, both width-4 students and (a steps factor of 1) the
-    # width-64 `direct` are the peaked teachers' study's runs; only the width-64 `hard_pool` is new
-    assert "students of every width: runs: 1 computed, 3 reused" in text
+    # width-64 `direct` are the peaked teachers' study's runs; the width-64 `hard_pool` and both on the pool-size
+    # study's smallest pool (200) are new
+    assert "students of every width: runs: 3 computed, 3 reused" in text
     # `direct` at 5, 10 and 20 epochs: the last is the sweep's width-4 model again (a steps factor of 1)
     assert "direct at other lengths: runs: 2 computed, 1 reused" in text
     # the widest teacher's comparison at learning rate 0.01: its teacher and `direct` are the double-descent chapter's
@@ -123,7 +124,7 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # `oracle_pool` are the line above's, and the teachers are the rate's sweep (with a steps factor of 1, `direct` of
     # the widest width is that sweep's widest model: 7 distinct runs)
     assert "every teacher width at those rates: runs: 5 computed, 7 reused" in text
-    assert "whole chapter, each run once: runs: 36 computed, 8 reused" in text
+    assert "whole chapter, each run once: runs: 38 computed, 8 reused" in text
     ruling = glued_value(nb, "kd_rule_width_sentence")
     assert ruling.startswith("At learning rate 0.01 the chapter's rule, applied to that rate's sweep on the validation "
                              "set, picks width") and ", not 4. With students of width" in ruling
@@ -168,8 +169,11 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     swept = pd.read_csv(results_dir / "distillation" / "smoke" / "results-student-widths-noise-0.4.csv")
     assert set(swept["method"]) == {"teacher", "direct", "hard_pool"}
     assert set(swept["student_width"].dropna()) == {4, 64} and set(swept["teacher_width"].dropna()) == {64}
-    assert glued_value(nb, "kd_student_widths_sentence").startswith(
-        "At label noise 40% (1 student seed, the widest teacher, width 64, at ")
+    assert set(swept.loc[swept["method"] == "hard_pool", "pool_size"]) == {200, 1000}
+    widths_text = glued_value(nb, "kd_student_widths_sentence")
+    assert widths_text.startswith("At label noise 40% (1 student seed, every student trained for 80 steps: 20 passes "
+                                  "over the 200 labeled inputs, 4.0 over the 1,000 pool inputs):")
+    assert "- **`hard_pool` on 200 pool inputs** (the same teacher; 20 passes as `direct` through" in widths_text
     assert ({config_hash(c) for c in kd.planned_configs(kd.resolve_params("smoke"))}
             == set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]) | set(rated["hash"]) | set(swept["hash"])
             | set(ruled["hash"]) | set(rate_sweep["hash"]) | set(curve["hash"])
@@ -184,9 +188,9 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # runs are its own; `direct` at 5 and 10 epochs are two more; its published anchor's five runs are its own too; its
     # learning-rate study's two runs are the teacher and `direct` of this chapter's lr-0.01 table; the rule's width at
     # that rate adds its 5 students, and every teacher width there and the smaller pool 5 more; students of every
-    # width one
+    # width three
     assert len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]) | set(rated["hash"])
-                              | set(ruled["hash"]) | set(curve["hash"]) | set(swept["hash"])) + 2 + 2 + 5 == 51
+                              | set(ruled["hash"]) | set(curve["hash"]) | set(swept["hash"])) + 2 + 2 + 5 == 53
     # the summary's derived lists, against the table read directly (all reused: nothing trains here)
     params = kd.resolve_params("smoke")
     frame, teachers, _ = kd.run(params, progress=False)
@@ -1546,20 +1550,24 @@ def test_peaked_teacher_numbers_compare_students_only_where_the_peak_widths_were
                                                         "so the students are not compared.")
 
 
-def _student_widths_frame(direct: dict, hard: dict, hard_train: dict, seeds=(0, 1, 2, 3, 4)) -> pd.DataFrame:
+def _student_widths_frame(direct: dict, hard: dict, hard_train: dict, seeds=(0, 1, 2, 3, 4), small=None,
+                          small_train=None) -> pd.DataFrame:
     """Students of every width (4 to 64) by hand: ``direct`` interpolates its labels from width 16 on; the widest
-    teacher at 68%; per-seed jitter of +-0.2 points."""
+    teacher at 68%; per-seed jitter of +-0.2 points; ``small``: ``hard_pool`` on a pool of 1,000 too."""
     direct_train = {4: 0.6, 8: 0.4, 16: 0.0, 24: 0.0, 64: 0.0}
     rows = []
     for s in seeds:
         jitter = 0.001 * (s - 2)
-        rows.append(dict(method="teacher", teacher_width=64, student_width=None, seed=s, test_error=0.68,
+        rows.append(dict(method="teacher", teacher_width=64, student_width=None, pool_size=0, seed=s, test_error=0.68,
                          train_error=0.0))
         for w in direct:
-            rows.append(dict(method="direct", teacher_width=None, student_width=w, seed=s,
+            rows.append(dict(method="direct", teacher_width=None, student_width=w, pool_size=0, seed=s,
                              test_error=direct[w] + jitter, train_error=direct_train[w]))
-            rows.append(dict(method="hard_pool", teacher_width=64, student_width=w, seed=s,
+            rows.append(dict(method="hard_pool", teacher_width=64, student_width=w, pool_size=25000, seed=s,
                              test_error=hard[w] - jitter, train_error=hard_train[w]))
+            if small is not None:
+                rows.append(dict(method="hard_pool", teacher_width=64, student_width=w, pool_size=1000, seed=s,
+                                 test_error=small[w] - jitter, train_error=small_train[w]))
     return pd.DataFrame(rows)
 
 
@@ -1570,7 +1578,8 @@ _POOL_UNFITTED = {4: 0.75, 8: 0.55, 16: 0.42, 24: 0.34, 64: 0.17}
 
 def _widths_params() -> dict:
     return dict(kd.resolve_params("smoke"), model="cnn1d", student_seeds=[0, 1, 2, 3, 4], pool_size=25000,
-                n_train=1000, widths=[4, 8, 16, 24, 64], epochs=300, batch_size=128, student_steps_factor=2)
+                pool_study_sizes=[1000, 5000, 25000], n_train=1000, widths=[4, 8, 16, 24, 64], epochs=300,
+                batch_size=128, student_steps_factor=2)
 
 
 def test_students_of_every_width_read_both_curves_by_the_same_peak_test():
@@ -1598,13 +1607,12 @@ def test_students_of_every_width_read_both_curves_by_the_same_peak_test():
             "below `direct`") in text and "lower on 5 of 5 seeds" in text
     assert "`hard_pool`'s best, width 24 (68.5%), is 0.5 points below `direct`'s best, width 64 (69.0%)" in text
     assert text.endswith("Trained on the labeled set the student peaks at width 16, where its students first fit "
-                         "their labels; on the teacher's pool labels it has no clear peak, and no width fits those "
-                         "labels in these steps. That is what the paper's explanation predicts, with one thing this "
-                         "run does not separate: at the same steps, a larger pool is also fewer passes over each of "
-                         "its labels (21.5 against 538). The students of width 64 have the teacher's own "
-                         "architecture, so they could fit its labels exactly; in these steps they do not. The pool "
-                         "removes the peak rather than beating a well-chosen width: `hard_pool`'s best is within 2.0 "
-                         "points of `direct`'s best.")
+                         "their labels; on the teacher's labels for the pool it has no clear peak, and no width fits "
+                         "those labels in these steps, as the paper's explanation predicts. (A larger pool at the same "
+                         "steps is also fewer passes over it, 21.5 against 538; this run does not separate the two.) "
+                         "The students of width 64 have the teacher's own architecture, so they could fit its labels "
+                         "exactly; in these steps they do not. Distillation removes the peak rather than beating a "
+                         "well-chosen width: `hard_pool`'s best is within 2.0 points of `direct`'s best.")
     assert student_widths.short_sentence(n) == (
         "At label noise 40%, students of every width trained on the labeled set (`direct`) have a clear peak at width "
         "16, and those taught on the pool (`hard_pool`) have no clear peak; no width fits the pool's labels in 4,200 "
@@ -1622,15 +1630,53 @@ def _widths_text(direct=_PEAKED_DIRECT, hard=_FLAT_HARD, hard_train=_POOL_UNFITT
     return student_widths.sentence(student_widths.numbers(frame, _widths_params(), 0.4))
 
 
+_SMALL_POOL = {4: 0.79, 8: 0.775, 16: 0.76, 24: 0.76, 64: 0.745}
+_SMALL_FITTED = {4: 0.58, 8: 0.33, 16: 0.0, 24: 0.0, 64: 0.0}
+
+
+def test_students_on_the_small_pool_tell_the_teachers_labels_from_the_pools_size():
+    from ddlib.chapters import student_widths
+
+    p = _widths_params()
+    frame = _student_widths_frame(_PEAKED_DIRECT, _FLAT_HARD, _POOL_UNFITTED, small=_SMALL_POOL,
+                                  small_train=_SMALL_FITTED)
+    n = student_widths.numbers(frame, p, 0.4)
+    assert n["small_pool"] == 1000 and n["fits"]["small_pool"] == [16, 24, 64] and not n["peaks"]["small_pool"]["clear"]
+    assert n["passes"]["small_pool"] == n["passes"]["direct"]  # as many inputs as the labeled set, the same steps
+    text = student_widths.sentence(n)
+    assert ("- **`hard_pool` on 1,000 pool inputs** (the same teacher; 538 passes as `direct` through the labeled set) "
+            "has no clear peak: it is lowest at the widest width (74.5%); the students fit their pool labels from "
+            "width 16 on.") in text
+    assert ("But keeping the student from fitting its labels is not what removes the peak here: on a pool of 1,000 "
+            "inputs (as many as the labeled set, with as many passes as `direct`), the students fit the teacher's "
+            "labels from width 16 on and still have no clear peak, so the teacher's labels alone remove it. What the "
+            "larger pool buys is the level: at every width its students are 5.0 to 7.5 points better than on 1,000 "
+            "inputs.") in text
+    assert student_widths.short_sentence(n).endswith(
+        "On 1,000 pool inputs the students fit the teacher's labels from width 16 on, with no clear peak: the "
+        "teacher's labels alone remove the peak.")
+    peaked_small = {**_SMALL_POOL, 16: 0.80}
+    frame = _student_widths_frame(_PEAKED_DIRECT, _FLAT_HARD, _POOL_UNFITTED, small=peaked_small,
+                                  small_train=_SMALL_FITTED)
+    assert ("the teacher's labels give a clear peak too, at width 16: the teacher's labels alone do not remove the "
+            "peak; the larger pool does.") in student_widths.sentence(student_widths.numbers(frame, p, 0.4))
+    # the plot has the small pool's curve, labelled by its size
+    fig = student_widths.plot(frame, p, 0.4)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "direct (1,000 noisy labels)", "hard_pool (25,000 teacher labels)", "hard_pool (1,000 teacher labels)",
+        "the widest teacher"]
+
+
 def test_students_of_every_width_verdicts_follow_the_curves():
     fitted = _widths_text(hard_train={**_POOL_UNFITTED, 24: 0.0, 64: 0.0})  # wide students fit the pool's labels
     assert "the students fit their pool labels from width 24 on" in fitted
-    assert fitted.endswith("on the teacher's pool labels it has no clear peak, though the students fit those labels at "
-                           "widths 24 and 64, so the pool's size alone does not explain it here.")
+    assert ("on the teacher's labels for the pool it has no clear peak, though the students fit those labels at widths "
+            "24 and 64, so the pool keeping them from fitting does not explain it here.") in fitted
+    assert "teacher's own architecture" not in fitted
     kept = _widths_text(hard={w: e - 0.01 for w, e in _PEAKED_DIRECT.items()})
-    assert kept.endswith("on the teacher's pool labels it peaks too.") and "at 0 of the 5 widths." in kept
+    assert kept.endswith("on the teacher's labels for the pool it peaks too.") and "at 0 of the 5 widths." in kept
     better = _widths_text(hard={w: e - 0.03 for w, e in _FLAT_HARD.items()})
-    assert better.endswith("The pool also beats `direct`'s best width, by 3.5 points.")
+    assert better.endswith("Distillation also beats `direct`'s best width, by 3.5 points.")
     none = _widths_text(direct={4: 0.70, 8: 0.70, 16: 0.705, 24: 0.70, 64: 0.69}, seeds=(0,))
     assert none.endswith("Without a clear peak in `direct`'s curve at this rate, this run cannot show a pool removing "
                          "one.") and "standard error" not in none and "1 student seed" in none
@@ -1653,8 +1699,11 @@ def test_student_sweep_noise_is_checked_and_planned():
     assert student_widths.study_configs(off) == [] and "is empty" in student_widths.sentences({}, off)
     ((rate, q, teachers, students),) = student_widths.study_configs(kd.resolve_params("smoke"))
     assert rate == 0.4 and q["label_noise"] == 0.4 and [t.width for t in teachers] == [64]
-    assert sorted((c.width, c.targets.method) for c in students) == [(4, "hard_pool"), (4, "labels"),
-                                                                     (64, "hard_pool"), (64, "labels")]
+    # hard_pool on the main pool and on the pool-size study's smallest (200): as many passes as `direct` (200 inputs)
+    assert sorted((c.width, c.targets.method, c.targets.pool_size) for c in students) == [
+        (4, "hard_pool", 200), (4, "hard_pool", 1000), (4, "labels", 0),
+        (64, "hard_pool", 200), (64, "hard_pool", 1000), (64, "labels", 0)]
+    assert student_widths.small_pool_size(kd.resolve_params("smoke", pool_study_sizes=[1000])) is None
     assert {c.targets.teacher.width for c in students if c.targets.method == "hard_pool"} == {64}
     for bad in (1.0, -0.1, "0.4", True):
         with pytest.raises(ConfigError, match=r"each entry of student_sweep_noise must be a number in \[0, 1\)"):

@@ -31,6 +31,17 @@ from . import double_descent as dd
 
 #: The two students of every width: the no-teacher baseline and the paper's method.
 STUDY_METHODS = ("direct", "hard_pool")
+#: The curves read: ``direct``, ``hard_pool`` on the chapter's pool and, where the chapter's pool-size study has a
+#: smaller pool, ``hard_pool`` on that one (:func:`small_pool_size`).
+CURVES = ("direct", "hard_pool", "small_pool")
+
+
+def small_pool_size(p: dict) -> int | None:
+    """The smallest pool of the chapter's pool-size study (``pool_study_sizes``), where it is smaller than the main
+    pool: ``hard_pool`` on it, at the same steps, goes through its labels as often as ``direct`` goes through the
+    labeled set where the two are the same size, so the pool's size is changed without the passes over it."""
+    small = min(p["pool_study_sizes"])
+    return small if small < p["pool_size"] else None
 
 
 def study_params(p: dict) -> list[tuple[float, dict]]:
@@ -42,12 +53,12 @@ def study_params(p: dict) -> list[tuple[float, dict]]:
 def study_configs(p: dict) -> list[tuple[float, dict, list, list]]:
     """``(rate, q, teachers, students)`` for each rate of the study: its parameters ``q``, the widest teacher of the
     sweep at that rate on the student seeds, and students of every width of the sweep (``direct`` and, from that
-    teacher on the chapter's pool, ``hard_pool``)."""
+    teacher, ``hard_pool`` on the chapter's pool and on :func:`small_pool_size`'s)."""
     out = []
     for rate, q in study_params(p):
         widest = max(q["widths"])
-        students = [c for w in q["widths"]
-                    for c in kd.student_configs(q, w, [widest], [p["pool_size"]], list(STUDY_METHODS))]
+        pools = [p["pool_size"]] + ([small_pool_size(p)] if small_pool_size(p) else [])
+        students = [c for w in q["widths"] for c in kd.student_configs(q, w, [widest], pools, list(STUDY_METHODS))]
         out.append((rate, q, [dd.run_config(q, widest, s) for s in p["student_seeds"]], students))
     return out
 
@@ -59,11 +70,24 @@ def run_study(p: dict, **kwargs) -> tuple[dict[float, pd.DataFrame], SweepOutcom
     return kd.run_studies(p, study_configs(p), "results-student-widths-noise-{:g}.csv", **kwargs)
 
 
-def _curve(frame: pd.DataFrame, method: str, p: dict) -> pd.DataFrame:
-    """``method``'s students as a sweep frame for :func:`ddlib.chapters.double_descent.summarize`: one row per run
-    with ``width`` (the student's), ``seed``, ``test_error``, ``train_error`` (on its own training set: the noisy
-    labeled set for ``direct``, the pool's teacher labels for ``hard_pool``) and ``params``."""
-    f = frame[frame["method"] == method]
+def curve_keys(frame: pd.DataFrame, p: dict) -> pd.Series:
+    """Which of :data:`CURVES` each row of ``frame`` belongs to (``None`` for the teacher's rows)."""
+    small = small_pool_size(p)
+    hard = frame["method"] == "hard_pool"
+    keys = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    keys[frame["method"] == "direct"] = "direct"
+    keys[hard & (frame["pool_size"] == p["pool_size"])] = "hard_pool"
+    if small:
+        keys[hard & (frame["pool_size"] == small)] = "small_pool"
+    return keys
+
+
+def _curve(frame: pd.DataFrame, key: str, p: dict) -> pd.DataFrame:
+    """Curve ``key``'s students (:func:`curve_keys`) as a sweep frame for
+    :func:`ddlib.chapters.double_descent.summarize`: one row per run with ``width`` (the student's), ``seed``,
+    ``test_error``, ``train_error`` (on its own training set: the noisy labeled set for ``direct``, the pool's teacher
+    labels for ``hard_pool``) and ``params``."""
+    f = frame[curve_keys(frame, p) == key]
     shape, classes = DATASET_SHAPES[p["dataset"]]
     model = p["student_model"] or p["model"]
     return f.assign(width=f["student_width"].astype(int),
@@ -73,8 +97,9 @@ def _curve(frame: pd.DataFrame, method: str, p: dict) -> pd.DataFrame:
 def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
     """What :func:`sentence` says, from the study's ``frame`` at label-noise rate ``rate``.
 
-    ``curves[method]``: :func:`ddlib.chapters.double_descent.summarize` of that method's students over their widths
-    (best and widest width); ``peaks[method]``: :func:`peak_of` its mean test errors; ``fits[method]``: the widths
+    Per curve of :data:`CURVES` that ran (``small_pool``: the pool size, ``None`` where it did not): ``curves[key]``:
+    :func:`ddlib.chapters.double_descent.summarize` of its students over their widths (best and widest width);
+    ``peaks[key]``: :func:`peak_of` its mean test errors; ``fits[method]``: the widths
     whose students fit their own training labels (mean train error at most
     :data:`ddlib.chapters.double_descent.INTERPOLATION_TOL`). ``test[method]``, ``train[method]`` and ``params``: mean
     test and train error and parameter count by student width. ``gains``: per width, ``direct``'s error minus
@@ -85,13 +110,17 @@ def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
     through that method's training set (``steps * batch_size / size``); ``teacher_architecture``: whether the widest
     students are the teacher's own model and width."""
     teachers = frame[(frame["method"] == "teacher") & frame["seed"].isin(p["student_seeds"])]
-    curves = {m: _curve(frame, m, p) for m in STUDY_METHODS}
+    present = set(curve_keys(frame, p).dropna())
+    curves = {k: _curve(frame, k, p) for k in CURVES if k in present}
     steps = dd.run_config(p, max(p["widths"]), p["student_seeds"][0]).train.steps * p["student_steps_factor"]
+    small = small_pool_size(p)
     out = dict(rate=float(rate), teacher_width=int(teachers["teacher_width"].max()),
                teacher=float(teachers["test_error"].mean()), pool_size=int(p["pool_size"]),
                n_train=int(p["n_train"]), n_seeds=int(curves["hard_pool"]["seed"].nunique()), steps=int(steps),
+               small_pool=small if "small_pool" in curves else None,
                passes={"direct": steps * p["batch_size"] / p["n_train"],
-                       "hard_pool": steps * p["batch_size"] / p["pool_size"]},
+                       "hard_pool": steps * p["batch_size"] / p["pool_size"],
+                       **({"small_pool": steps * p["batch_size"] / small} if "small_pool" in curves else {})},
                curves={m: dd.summarize(f) for m, f in curves.items()},
                test={m: f.groupby("width")["test_error"].mean().to_dict() for m, f in curves.items()},
                train={m: f.groupby("width")["train_error"].mean().to_dict() for m, f in curves.items()},
@@ -100,13 +129,14 @@ def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
     out["widths"] = widths
     out["teacher_architecture"] = ((p["student_model"] or p["model"]) == p["model"]
                                    and widths[-1] == out["teacher_width"])
-    out["fits"] = {m: [w for w in widths if out["train"][m][w] <= dd.INTERPOLATION_TOL] for m in STUDY_METHODS}
+    out["fits"] = {k: [w for w in sorted(out["train"][k]) if out["train"][k][w] <= dd.INTERPOLATION_TOL]
+                   for k in curves}
     out["gains"] = {w: shown_difference(out["test"]["direct"][w], out["test"]["hard_pool"][w]) for w in widths}
     out["beats"] = [w for w in widths if out["gains"][w] >= CLEAR]
     out["worse"] = [w for w in widths if out["gains"][w] <= -CLEAR]
-    out["peaks"] = {m: peak_of(out["test"][m]) for m in STUDY_METHODS}
+    out["peaks"] = {k: peak_of(out["test"][k]) for k in curves}
     peak = out["peaks"]["direct"]["width"]
-    by_seed = {m: f[f["width"] == peak].groupby("seed")["test_error"].mean() for m, f in curves.items()}
+    by_seed = {m: curves[m][curves[m]["width"] == peak].groupby("seed")["test_error"].mean() for m in STUDY_METHODS}
     both = pd.concat(by_seed, axis=1).dropna()
     gains = both["direct"] - both["hard_pool"]
     out.update(peak_gain_se=kd.standard_error(gains), peak_seeds_beating=int((gains > 0).sum()),
@@ -182,6 +212,13 @@ def sentence(n: dict) -> str:
         f"{n['teacher']:.1%} test error, so its labels are wrong about that often, against {n['rate']:.0%} of the "
         f"labeled set's) has {_curve_words(hard, hpeak)}; {_fit_words(n, 'hard_pool', 'pool labels')}. At the widest "
         f"width it is {relation(shown_difference(n['test']['hard_pool'][widest], n['teacher']), 'its teacher')}."]
+    if n.get("small_pool"):
+        small = n["small_pool"]
+        same = " as `direct` through the labeled set" if small == n["n_train"] else ""
+        bullets.append(f"- **`hard_pool` on {small:,} pool inputs** (the same teacher; "
+                       f"{n['passes']['small_pool']:.0f} passes{same}) has "
+                       f"{_curve_words(n['curves']['small_pool'], n['peaks']['small_pool'])}; "
+                       f"{_fit_words(n, 'small_pool', 'pool labels')}.")
     beats, worse = n["beats"], n["worse"]
     side = (f"- **Side by side**, `hard_pool` beats `direct` by at least {points(CLEAR)} at {len(beats)} of the "
             f"{len(widths)} widths" + (f" ({_widths(beats)})" if 0 < len(beats) < len(widths) else "")
@@ -202,27 +239,65 @@ def sentence(n: dict) -> str:
 
 
 def _verdict(n: dict) -> str:
-    """What the curves say of the paper's explanation (the pool's size lets the student escape its own peak), with
-    what this run cannot separate: a larger pool at the same steps is also fewer passes over it."""
+    """What the curves say of the paper's explanation (the pool's size lets the student escape its own peak): whether
+    the main pool's students peak and fit their labels, what the small pool shows (:func:`_small_pool_words`), what
+    this run cannot separate (a larger pool at the same steps is also fewer passes over it), and whether distillation
+    beats ``direct``'s best width (:func:`_best_words`)."""
     dpeak, hpeak = n["peaks"]["direct"], n["peaks"]["hard_pool"]
     if not dpeak["clear"]:
         return "Without a clear peak in `direct`'s curve at this rate, this run cannot show a pool removing one."
     w = dpeak["width"]
     where = (f"at width {w}, where its students first fit their labels" if n["fits"]["direct"][:1] == [w] else
              f"at width {w}")
+    head = f"Trained on the labeled set the student peaks {where}; on the teacher's labels for the pool it "
     if hpeak["clear"]:
-        return f"Trained on the labeled set the student peaks {where}; on the teacher's pool labels it peaks too."
+        return head + "peaks too." + _small_pool_words(n)
     fitted = n["fits"]["hard_pool"]
     if fitted:
-        return (f"Trained on the labeled set the student peaks {where}; on the teacher's pool labels it has no clear "
-                f"peak, though the students fit those labels at {_widths(fitted)}, so the pool's size alone does not "
-                f"explain it here.")
-    return (f"Trained on the labeled set the student peaks {where}; on the teacher's pool labels it has no clear peak, "
-            f"and no width fits those labels in these steps. That is what the paper's explanation predicts, with one "
-            f"thing this run does not separate: at the same steps, a larger pool is also fewer passes over each of its "
-            f"labels ({n['passes']['hard_pool']:.1f} against {n['passes']['direct']:.0f})."
-            + (f" The students of width {n['widths'][-1]} have the teacher's own architecture, so they could fit its "
-               f"labels exactly; in these steps they do not." if n["teacher_architecture"] else "") + _best_words(n))
+        text = (head + f"has no clear peak, though the students fit those labels at {_widths(fitted)}, so the pool "
+                f"keeping them from fitting does not explain it here.")
+    else:
+        text = (head + "has no clear peak, and no width fits those labels in these steps, as the paper's explanation "
+                "predicts.")
+    text += _small_pool_words(n)
+    text += (f" (A larger pool at the same steps is also fewer passes over it, {n['passes']['hard_pool']:.1f} against "
+             f"{n['passes']['direct']:.0f}; this run does not separate the two.)")
+    if n["teacher_architecture"] and not fitted:
+        text += (f" The students of width {n['widths'][-1]} have the teacher's own architecture, so they could fit its "
+                 f"labels exactly; in these steps they do not.")
+    return text + _best_words(n)
+
+
+def _small_pool_words(n: dict) -> str:
+    """What the small pool adds (:func:`small_pool_size`): with as many pool inputs as labeled ones and as many passes,
+    only the labels' source differs from ``direct``. A clear peak there says the teacher's labels alone do not remove
+    it; none, with the students fitting those labels, says they do, and the main pool's gain over the small one at
+    every width (as printed) is then what the pool's size buys."""
+    small = n.get("small_pool")
+    if not small:
+        return ""
+    like = ("as many as the labeled set, with as many passes as `direct`"
+            if small == n["n_train"] else f"{n['passes']['small_pool']:.0f} passes over them")
+    peak, fits = n["peaks"]["small_pool"], n["fits"]["small_pool"]
+    if peak["clear"]:
+        return (f" On a pool of {small:,} inputs ({like}), the teacher's labels give a clear peak too, at width "
+                f"{peak['width']}: the teacher's labels alone do not remove the peak; the larger pool does.")
+    gains = [shown_difference(n["test"]["small_pool"][w], n["test"]["hard_pool"][w]) for w in n["widths"]]
+    level = (f"at every width its students are {_by(min(gains), max(gains))} better than on {small:,} inputs"
+             if min(gains) > 0 else f"its students' error differs from that on {small:,} inputs by "
+                                    f"{_by(min(gains), max(gains))}, up or down")
+    if not fits:
+        return (f" On a pool of {small:,} inputs ({like}), the teacher's labels give no clear peak either, and no "
+                f"width fits them; {level}.")
+    return (f" But keeping the student from fitting its labels is not what removes the peak here: on a pool of "
+            f"{small:,} inputs ({like}), the students fit the teacher's labels from width {fits[0]} on and still have "
+            f"no clear peak, so the teacher's labels alone remove it. What the larger pool buys is the level: "
+            f"{level}.")
+
+
+def _by(lo: float, hi: float) -> str:
+    """``"3.0 to 8.3 points"``, or ``"3.0 points"`` where the two print the same."""
+    return points(lo) if points(lo) == points(hi) else f"{100 * lo:.1f} to {points(hi)}"
 
 
 def _best_words(n: dict) -> str:
@@ -231,8 +306,8 @@ def _best_words(n: dict) -> str:
     direct, hard = n["curves"]["direct"], n["curves"]["hard_pool"]
     gain = shown_difference(direct["best_test_error"], hard["best_test_error"])
     if gain >= CLEAR:
-        return f" The pool also beats `direct`'s best width, by {points(gain)}."
-    return (f" The pool removes the peak rather than beating a well-chosen width: `hard_pool`'s best is within "
+        return f" Distillation also beats `direct`'s best width, by {points(gain)}."
+    return (f" Distillation removes the peak rather than beating a well-chosen width: `hard_pool`'s best is within "
             f"{points(CLEAR)} of `direct`'s best.")
 
 
@@ -250,7 +325,18 @@ def short_sentence(n: dict) -> str:
             f"`hard_pool` beats `direct` by at least {points(CLEAR)} at {len(n['beats'])} of the {len(n['widths'])} "
             f"widths"
             + (f" ({_widths(n['beats'])})" if 0 < len(n["beats"]) < len(n["widths"]) else "")
-            + (f" and is that much worse at {_widths(n['worse'])}" if n["worse"] else "") + ".")
+            + (f" and is that much worse at {_widths(n['worse'])}" if n["worse"] else "") + "." + _small_short(n))
+
+
+def _small_short(n: dict) -> str:
+    """The small pool's curve in one sentence for :func:`short_sentence` (``""`` where it did not run)."""
+    small = n.get("small_pool")
+    if not small:
+        return ""
+    fits, peak = n["fits"]["small_pool"], n["peaks"]["small_pool"]
+    fit = f"the students fit the teacher's labels from width {fits[0]} on" if fits else "no width fits them"
+    return (f" On {small:,} pool inputs {fit}, with {'a clear peak' if peak['clear'] else 'no clear peak'}"
+            + (": the teacher's labels alone remove the peak." if fits and not peak["clear"] else "."))
 
 
 def sentences(frames: dict[float, pd.DataFrame], p: dict) -> str:
@@ -261,21 +347,25 @@ def sentences(frames: dict[float, pd.DataFrame], p: dict) -> str:
 
 
 def plot(frame: pd.DataFrame, p: dict, rate: float):
-    """Test error (left) and train error on each student's own training set (right) against student width, for
-    ``direct`` and ``hard_pool`` (mean and standard error over the student seeds); the teacher's test error
-    dashed."""
+    """Test error (left) and train error on each student's own training set (right) against student width, for each
+    curve of :data:`CURVES` (mean and standard error over the student seeds); the teacher's test error dashed."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    f = frame[frame["method"].isin(STUDY_METHODS)].copy()
+    keys = curve_keys(frame, p)
+    f = frame[keys.notna()].assign(curve=keys[keys.notna()])
     f["student_width"] = f["student_width"].astype(int)
-    f["student"] = f["method"].map({"direct": f"direct ({p['n_train']:,} noisy labels)",
-                                    "hard_pool": f"hard_pool ({p['pool_size']:,} teacher labels)"})
+    names = {"direct": f"direct ({p['n_train']:,} noisy labels)",
+             "hard_pool": f"hard_pool ({p['pool_size']:,} teacher labels)",
+             "small_pool": f"hard_pool ({small_pool_size(p) or 0:,} teacher labels)"}
+    f["student"] = f["curve"].map(names)
+    order = [names[k] for k in CURVES if k in set(f["curve"])]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), sharex=True)
     for ax, metric, title in ((axes[0], "test_error", "test error (clean labels)"),
                               (axes[1], "train_error", "train error (on its own training labels)")):
         sns.lineplot(data=f, x="student_width", y=metric, hue="student", style="student", markers=True,
-                     dashes=False, errorbar="se", err_style="bars", ax=ax, legend=ax is axes[0])
+                     dashes=False, errorbar="se", err_style="bars", ax=ax, legend=ax is axes[0], hue_order=order,
+                     style_order=order)
         ax.set_xscale("log", base=2)
         book.label_log_axis(ax, f["student_width"])
         book.percent_axis(ax)
