@@ -289,10 +289,13 @@ def _small_pool_words(n: dict) -> str:
     if not fits:
         return (f" On a pool of {small:,} inputs ({like}), the teacher's labels give no clear peak either, and no "
                 f"width fits them; {level}.")
+    versus = [shown_difference(n["test"]["small_pool"][w], n["test"]["direct"][w]) for w in n["widths"]]
+    worse = (f", and on {small:,} inputs they are {_by(min(versus), max(versus))} worse than `direct` at every width"
+             if min(versus) > 0 else "")
     return (f" But keeping the student from fitting its labels is not what removes the peak here: on a pool of "
             f"{small:,} inputs ({like}), the students fit the teacher's labels from width {fits[0]} on and still have "
             f"no clear peak, so the teacher's labels alone remove it. What the larger pool buys is the level: "
-            f"{level}.")
+            f"{level}{worse}.")
 
 
 def _by(lo: float, hi: float) -> str:
