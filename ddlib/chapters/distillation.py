@@ -53,9 +53,10 @@ PRESETS = {
                     # the double-descent chapter's noise study has its clearest peak at 40% noise: students of
                     # every width of that sweep test whether a student inherits a teacher's peak (C4)
                     redraw_seeds=[1], peak_study_noise=[0.4],
-                    # and students of every width of that sweep, of the labeled set and of the widest teacher's pool
-                    # labels: does the pool remove the student's own peak (C2's explanation)?
-                    student_sweep_noise=[0.4],
+                    # and students of every width of the sweep, of the labeled set and of the widest teacher's pool
+                    # labels, at the chapter's rate and at that one: does the pool remove the student's own peak
+                    # (C2's explanation)?
+                    student_sweep_noise=[0.2, 0.4],
                     # `direct` at each length, the length chosen on the validation set: early stopping (C3)
                     direct_epochs=[25, 50, 100, 200, 300, 600],
                     # the widest teacher's comparison again at the double-descent chapter's other learning rates

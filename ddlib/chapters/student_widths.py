@@ -245,7 +245,9 @@ def _verdict(n: dict) -> str:
     beats ``direct``'s best width (:func:`_best_words`)."""
     dpeak, hpeak = n["peaks"]["direct"], n["peaks"]["hard_pool"]
     if not dpeak["clear"]:
-        return "Without a clear peak in `direct`'s curve at this rate, this run cannot show a pool removing one."
+        small = n.get("small_pool")
+        return ("Without a clear peak in `direct`'s curve at this rate, this run cannot show a pool removing one."
+                + (f" On the pool's size: {_level_words(n)}." if small else "") + _best_words(n))
     w = dpeak["width"]
     where = (f"at width {w}, where its students first fit their labels" if n["fits"]["direct"][:1] == [w] else
              f"at width {w}")
@@ -282,20 +284,26 @@ def _small_pool_words(n: dict) -> str:
     if peak["clear"]:
         return (f" On a pool of {small:,} inputs ({like}), the teacher's labels give a clear peak too, at width "
                 f"{peak['width']}: the teacher's labels alone do not remove the peak; the larger pool does.")
-    gains = [shown_difference(n["test"]["small_pool"][w], n["test"]["hard_pool"][w]) for w in n["widths"]]
-    level = (f"at every width its students are {_by(min(gains), max(gains))} better than on {small:,} inputs"
-             if min(gains) > 0 else f"its students' error differs from that on {small:,} inputs by "
-                                    f"{_by(min(gains), max(gains))}, up or down")
     if not fits:
         return (f" On a pool of {small:,} inputs ({like}), the teacher's labels give no clear peak either, and no "
-                f"width fits them; {level}.")
-    versus = [shown_difference(n["test"]["small_pool"][w], n["test"]["direct"][w]) for w in n["widths"]]
-    worse = (f", and on {small:,} inputs they are {_by(min(versus), max(versus))} worse than `direct` at every width"
-             if min(versus) > 0 else "")
+                f"width fits them; {_level_words(n)}.")
     return (f" But keeping the student from fitting its labels is not what removes the peak here: on a pool of "
             f"{small:,} inputs ({like}), the students fit the teacher's labels from width {fits[0]} on and still have "
             f"no clear peak, so the teacher's labels alone remove it. What the larger pool buys is the level: "
-            f"{level}{worse}.")
+            f"{_level_words(n)}.")
+
+
+def _level_words(n: dict) -> str:
+    """How the main pool's students compare with the small pool's at every width, and the small pool's with
+    ``direct`` where they are worse at every width (differences as printed)."""
+    small = n["small_pool"]
+    gains = [shown_difference(n["test"]["small_pool"][w], n["test"]["hard_pool"][w]) for w in n["widths"]]
+    level = (f"at every width the large pool's students are {_by(min(gains), max(gains))} better than on {small:,} inputs"
+             if min(gains) > 0 else f"its students' error differs from that on {small:,} inputs by "
+                                    f"{_by(min(gains), max(gains))}, up or down")
+    versus = [shown_difference(n["test"]["small_pool"][w], n["test"]["direct"][w]) for w in n["widths"]]
+    return level + (f", and on {small:,} inputs they are {_by(min(versus), max(versus))} worse than `direct` at "
+                    f"every width" if min(versus) > 0 else "")
 
 
 def _by(lo: float, hi: float) -> str:
@@ -304,14 +312,15 @@ def _by(lo: float, hi: float) -> str:
 
 
 def _best_words(n: dict) -> str:
-    """Whether ``hard_pool`` also beats ``direct``'s best width (by :data:`ddlib.prose.CLEAR`), or only removes the
-    peak."""
+    """Whether ``hard_pool``'s best width beats ``direct``'s best (by :data:`ddlib.prose.CLEAR`); where it does not
+    and ``direct`` has a clear peak, that distillation removes the peak rather than beating a well-chosen width."""
     direct, hard = n["curves"]["direct"], n["curves"]["hard_pool"]
     gain = shown_difference(direct["best_test_error"], hard["best_test_error"])
+    peaked = n["peaks"]["direct"]["clear"]
     if gain >= CLEAR:
-        return f" Distillation also beats `direct`'s best width, by {points(gain)}."
-    return (f" Distillation removes the peak rather than beating a well-chosen width: `hard_pool`'s best is within "
-            f"{points(CLEAR)} of `direct`'s best.")
+        return f" Distillation {'also ' if peaked else ''}beats `direct`'s best width, by {points(gain)}."
+    return (f" Distillation {'removes the peak rather than beating' if peaked else 'does not beat'} a well-chosen "
+            f"width: `hard_pool`'s best is within {points(CLEAR)} of `direct`'s best.")
 
 
 def short_sentence(n: dict) -> str:
@@ -338,8 +347,9 @@ def _small_short(n: dict) -> str:
         return ""
     fits, peak = n["fits"]["small_pool"], n["peaks"]["small_pool"]
     fit = f"the students fit the teacher's labels from width {fits[0]} on" if fits else "no width fits them"
+    removes = fits and not peak["clear"] and n["peaks"]["direct"]["clear"]
     return (f" On {small:,} pool inputs {fit}, with {'a clear peak' if peak['clear'] else 'no clear peak'}"
-            + (": the teacher's labels alone remove the peak." if fits and not peak["clear"] else "."))
+            + (": the teacher's labels alone remove the peak." if removes else "."))
 
 
 def sentences(frames: dict[float, pd.DataFrame], p: dict) -> str:
