@@ -194,11 +194,10 @@ def _fit_words(n: dict, method: str, labels: str) -> str:
 
 
 def sentence(n: dict) -> str:
-    """The study in words (:func:`numbers`), as markdown bullets: each method's curve and which widths fit their own
-    labels (with the training steps and passes over each training set, which a larger pool changes too), the teacher
-    against the labeled set's noise, the two side by side (the widths where one beats the other by ``CLEAR``, the
-    seed-paired gain at ``direct``'s peak, their best widths, the widest), and what that says of the paper's
-    explanation of C2."""
+    """The study in words (:func:`numbers`), as markdown bullets: each curve and which widths fit their own labels
+    (with the training steps and passes over each training set, which a larger pool changes too), the teacher's
+    labels against the labeled set's noise, the two main curves side by side (the widths where one beats the other
+    by ``CLEAR``, the seed-paired gain at ``direct``'s peak, their best widths), then the verdict (:func:`_verdict`)."""
     direct, hard = n["curves"]["direct"], n["curves"]["hard_pool"]
     dpeak, hpeak = n["peaks"]["direct"], n["peaks"]["hard_pool"]
     widths, widest = n["widths"], n["widths"][-1]
@@ -208,13 +207,15 @@ def sentence(n: dict) -> str:
     bullets = [
         f"- **`direct`** (the noisy labeled set) has {_curve_words(direct, dpeak)}; "
         f"{_fit_words(n, 'direct', 'noisy labels')}.",
-        f"- **`hard_pool`** (the widest teacher's labels for the pool; the teacher, width {n['teacher_width']}, has "
-        f"{n['teacher']:.1%} test error, so its labels are wrong about that often, against {n['rate']:.0%} of the "
-        f"labeled set's) has {_curve_words(hard, hpeak)}; {_fit_words(n, 'hard_pool', 'pool labels')}. At the widest "
-        f"width it is {relation(shown_difference(n['test']['hard_pool'][widest], n['teacher']), 'its teacher')}."]
+        f"- **`hard_pool`** (the widest teacher's labels for the pool). The teacher, width {n['teacher_width']}, has "
+        f"{n['teacher']:.1%} test error, so presumably about that share of its pool labels is wrong, against "
+        f"{n['rate']:.0%} of the labeled set's: its labels are wrong more often, but they are a function of the "
+        f"input, not random. The curve has {_curve_words(hard, hpeak)}; {_fit_words(n, 'hard_pool', 'pool labels')}. "
+        f"Its width-{widest} students are "
+        f"{relation(shown_difference(n['test']['hard_pool'][widest], n['teacher']), 'the teacher')}."]
     if n.get("small_pool"):
         small = n["small_pool"]
-        same = " as `direct` through the labeled set" if small == n["n_train"] else ""
+        same = ", as many as `direct` makes over the labeled set" if small == n["n_train"] else ""
         bullets.append(f"- **`hard_pool` on {small:,} pool inputs** (the same teacher; "
                        f"{n['passes']['small_pool']:.0f} passes{same}) has "
                        f"{_curve_words(n['curves']['small_pool'], n['peaks']['small_pool'])}; "
@@ -226,44 +227,43 @@ def sentence(n: dict) -> str:
     if dpeak["clear"]:
         w = dpeak["width"]
         side += (f" At `direct`'s peak, width {w}, `hard_pool` is {n['test']['hard_pool'][w]:.1%}, "
-                 f"{points(n['gains'][w])} {'below' if n['gains'][w] > 0 else 'above'} `direct`"
+                 f"{relation(-n['gains'][w], '`direct`')}"
                  + (f" (standard error of the seed-paired gain {points(n['peak_gain_se'])}; lower on "
                     f"{n['peak_seeds_beating']} of {n['peak_seeds']} seeds)" if n["peak_seeds"] > 1 else "") + ".")
     best = shown_difference(hard["best_test_error"], direct["best_test_error"])
     direct_best = f"`direct`'s best, width {direct['best_width']}"
     side += (f" `hard_pool`'s best, width {hard['best_width']} ({hard['best_test_error']:.1%}), is "
-             f"{relation(best, direct_best)} ({direct['best_test_error']:.1%}); at the widest width they are "
-             f"{n['test']['direct'][widest]:.1%} and {n['test']['hard_pool'][widest]:.1%}.")
+             f"{relation(best, direct_best)} ({direct['best_test_error']:.1%}).")
     bullets.append(side)
     return head + "\n\n" + "\n".join(bullets) + "\n\n" + _verdict(n)
 
 
 def _verdict(n: dict) -> str:
     """What the curves say of the paper's explanation (the pool's size lets the student escape its own peak): whether
-    the main pool's students peak and fit their labels, what the small pool shows (:func:`_small_pool_words`), what
-    this run cannot separate (a larger pool at the same steps is also fewer passes over it), and whether distillation
-    beats ``direct``'s best width (:func:`_best_words`)."""
+    ``direct`` peaks, whether the main pool's students peak and fit their labels, what the small pool shows
+    (:func:`_small_pool_words`), what this run cannot separate (a larger pool at the same steps is also fewer passes
+    over it), and how the best widths compare (:func:`_best_words`)."""
     dpeak, hpeak = n["peaks"]["direct"], n["peaks"]["hard_pool"]
-    if not dpeak["clear"]:
-        small = n.get("small_pool")
-        return ("Without a clear peak in `direct`'s curve at this rate, this run cannot show a pool removing one."
-                + (f" On the pool's size: {_level_words(n)}." if small else "") + _best_words(n))
-    w = dpeak["width"]
-    where = (f"at width {w}, where its students first fit their labels" if n["fits"]["direct"][:1] == [w] else
-             f"at width {w}")
-    head = f"Trained on the labeled set the student peaks {where}; on the teacher's labels for the pool it "
-    if hpeak["clear"]:
-        return head + "peaks too." + _small_pool_words(n)
     fitted = n["fits"]["hard_pool"]
-    if fitted:
-        text = (head + f"has no clear peak, though the students fit those labels at {_widths(fitted)}, so the pool "
-                f"keeping them from fitting does not explain it here.")
+    if not dpeak["clear"]:
+        text = "Without a clear peak in `direct`'s curve at this rate, this run cannot show a pool removing one."
     else:
-        text = (head + "has no clear peak, and no width fits those labels in these steps, as the paper's explanation "
-                "predicts.")
+        w = dpeak["width"]
+        first = (", the width at which `direct`'s students first fit their noisy labels"
+                 if n["fits"]["direct"][:1] == [w] else "")
+        text = f"Trained on the labeled set, the student peaks at width {w}{first}."
+        if hpeak["clear"]:
+            text += f" On the teacher's labels for the pool it peaks too, at width {hpeak['width']}."
+        elif fitted:
+            text += (f" On the teacher's labels for the pool it has no clear peak, though its students fit those "
+                     f"labels at {_widths(fitted)}.")
+        else:
+            text += (" On the teacher's labels for the pool it has no clear peak, and no width fits those labels in "
+                     "these steps: what the paper's explanation predicts.")
     text += _small_pool_words(n)
-    text += (f" (A larger pool at the same steps is also fewer passes over it, {n['passes']['hard_pool']:.1f} against "
-             f"{n['passes']['direct']:.0f}; this run does not separate the two.)")
+    text += (f" (At the same steps the larger pool is also fewer passes over its labels, "
+             f"{n['passes']['hard_pool']:.1f} against {n['passes']['direct']:.0f}; this run does not separate the "
+             f"two.)")
     if n["teacher_architecture"] and not fitted:
         text += (f" The students of width {n['widths'][-1]} have the teacher's own architecture, so they could fit its "
                  f"labels exactly; in these steps they do not.")
@@ -272,9 +272,10 @@ def _verdict(n: dict) -> str:
 
 def _small_pool_words(n: dict) -> str:
     """What the small pool adds (:func:`small_pool_size`): with as many pool inputs as labeled ones and as many passes,
-    only the labels' source differs from ``direct``. A clear peak there says the teacher's labels alone do not remove
-    it; none, with the students fitting those labels, says they do, and the main pool's gain over the small one at
-    every width (as printed) is then what the pool's size buys."""
+    only the labels' source differs from ``direct``. Its curve's peak (or none, and where its students fit the
+    teacher's labels), the large pool's students against it at every width, and it against ``direct``
+    (:func:`_level_words`). Where ``direct`` peaks, the large pool does not, and the small pool's students fit their
+    labels without a peak, fitting is shown not to be what brings the peak."""
     small = n.get("small_pool")
     if not small:
         return ""
@@ -282,28 +283,37 @@ def _small_pool_words(n: dict) -> str:
             if small == n["n_train"] else f"{n['passes']['small_pool']:.0f} passes over them")
     peak, fits = n["peaks"]["small_pool"], n["fits"]["small_pool"]
     if peak["clear"]:
-        return (f" On a pool of {small:,} inputs ({like}), the teacher's labels give a clear peak too, at width "
-                f"{peak['width']}: the teacher's labels alone do not remove the peak; the larger pool does.")
-    if not fits:
-        return (f" On a pool of {small:,} inputs ({like}), the teacher's labels give no clear peak either, and no "
-                f"width fits them; {_level_words(n)}.")
-    return (f" But keeping the student from fitting its labels is not what removes the peak here: on a pool of "
-            f"{small:,} inputs ({like}), the students fit the teacher's labels from width {fits[0]} on and still have "
-            f"no clear peak, so the teacher's labels alone remove it. What the larger pool buys is the level: "
-            f"{_level_words(n)}.")
+        shape = f"the teacher's labels give a clear peak, at width {peak['width']}"
+    else:
+        shape = "the curve has no clear peak" + (f", though {_fit_words(n, 'small_pool', 'pool labels')}"
+                                                 if fits else ", and no width fits its labels")
+    text = f" On a pool of {small:,} inputs ({like}), {shape}. {_level_words(n)}."
+    if n["peaks"]["direct"]["clear"] and not n["peaks"]["hard_pool"]["clear"] and fits and not peak["clear"]:
+        text += (" So the large pool keeping the student from fitting its labels is not what spares it the peak here: "
+                 "on teacher labels it does fit, its curve has no peak either. What the larger pool changes is how low "
+                 "the curve lies.")
+    return text
+
+
+def _range(diffs: list, above: str, below: str) -> str:
+    """Differences as printed, in words: ``"3.4 to 7.9 points <above>"`` where all are above zero, ``"... <below>"``
+    where all are below, else from the largest ``below`` to the largest ``above``."""
+    lo, hi = min(diffs), max(diffs)
+    if lo > 0:
+        return f"{_by(lo, hi)} {above}"
+    if hi < 0:
+        return f"{_by(-hi, -lo)} {below}"
+    return f"between {points(-lo)} {below} and {points(hi)} {above}"
 
 
 def _level_words(n: dict) -> str:
-    """How the main pool's students compare with the small pool's at every width, and the small pool's with
-    ``direct`` where they are worse at every width (differences as printed)."""
-    small = n["small_pool"]
-    gains = [shown_difference(n["test"]["small_pool"][w], n["test"]["hard_pool"][w]) for w in n["widths"]]
-    level = (f"at every width the large pool's students are {_by(min(gains), max(gains))} better than on {small:,} inputs"
-             if min(gains) > 0 else f"its students' error differs from that on {small:,} inputs by "
-                                    f"{_by(min(gains), max(gains))}, up or down")
-    versus = [shown_difference(n["test"]["small_pool"][w], n["test"]["direct"][w]) for w in n["widths"]]
-    return level + (f", and on {small:,} inputs they are {_by(min(versus), max(versus))} worse than `direct` at "
-                    f"every width" if min(versus) > 0 else "")
+    """The large pool's students against the small pool's at every width, and the small pool's against ``direct``
+    (differences as printed, :func:`_range`)."""
+    small, widths, test = n["small_pool"], n["widths"], n["test"]
+    large = [shown_difference(test["small_pool"][w], test["hard_pool"][w]) for w in widths]
+    versus = [shown_difference(test["small_pool"][w], test["direct"][w]) for w in widths]
+    return (f"At every width the {n['pool_size']:,}-input pool's students are {_range(large, 'better', 'worse')} than "
+            f"the {small:,}-input pool's, which are {_range(versus, 'worse', 'better')} than `direct`")
 
 
 def _by(lo: float, hi: float) -> str:
@@ -312,44 +322,55 @@ def _by(lo: float, hi: float) -> str:
 
 
 def _best_words(n: dict) -> str:
-    """Whether ``hard_pool``'s best width beats ``direct``'s best (by :data:`ddlib.prose.CLEAR`); where it does not
-    and ``direct`` has a clear peak, that distillation removes the peak rather than beating a well-chosen width."""
+    """``hard_pool``'s best width against ``direct``'s best (:data:`ddlib.prose.CLEAR`, either way); where they are
+    within it and ``direct`` has a clear peak, that distillation removes the peak rather than beating a well-chosen
+    width."""
     direct, hard = n["curves"]["direct"], n["curves"]["hard_pool"]
     gain = shown_difference(direct["best_test_error"], hard["best_test_error"])
     peaked = n["peaks"]["direct"]["clear"]
     if gain >= CLEAR:
         return f" Distillation {'also ' if peaked else ''}beats `direct`'s best width, by {points(gain)}."
-    return (f" Distillation {'removes the peak rather than beating' if peaked else 'does not beat'} a well-chosen "
+    if gain <= -CLEAR:
+        return f" Distillation's best width is {points(-gain)} worse than `direct`'s best."
+    removes = peaked and not n["peaks"]["hard_pool"]["clear"]
+    return (f" Distillation {'removes the peak rather than beating' if removes else 'does not beat'} a well-chosen "
             f"width: `hard_pool`'s best is within {points(CLEAR)} of `direct`'s best.")
 
 
 def short_sentence(n: dict) -> str:
-    """:func:`sentence` in one line, for the findings page: the two curves' shapes, whether the pool's labels are
-    fitted at any width, and at how many widths ``hard_pool`` beats ``direct`` by at least ``CLEAR``."""
+    """:func:`sentence` in a few lines, for the findings page: the two main curves' shapes, whether the pool's labels
+    are fitted at any width, at how many widths ``hard_pool`` beats ``direct`` by at least ``CLEAR``, and the small
+    pool (:func:`_small_short`)."""
     def shape(method):
         peak = n["peaks"][method]
         return f"a clear peak at width {peak['width']}" if peak["clear"] else "no clear peak"
+    if n["peaks"]["direct"]["clear"] or n["peaks"]["hard_pool"]["clear"]:
+        shapes = (f"students of every width trained on the labeled set (`direct`) have {shape('direct')}, and those "
+                  f"taught on the pool (`hard_pool`) have {shape('hard_pool')}")
+    else:
+        shapes = ("neither the students of the labeled set (`direct`) nor those of the pool (`hard_pool`) have a clear "
+                  "peak")
     fitted = n["fits"]["hard_pool"]
     fits = (f"no width fits the pool's labels in {n['steps']:,} steps" if not fitted else
             f"the pool's labels are fitted at {_widths(fitted)}")
-    return (f"At label noise {n['rate']:.0%}, students of every width trained on the labeled set (`direct`) have "
-            f"{shape('direct')}, and those taught on the pool (`hard_pool`) have {shape('hard_pool')}; {fits}. "
-            f"`hard_pool` beats `direct` by at least {points(CLEAR)} at {len(n['beats'])} of the {len(n['widths'])} "
-            f"widths"
+    return (f"At label noise {n['rate']:.0%}, {shapes}; {fits}. `hard_pool` beats `direct` by at least "
+            f"{points(CLEAR)} at {len(n['beats'])} of the {len(n['widths'])} widths"
             + (f" ({_widths(n['beats'])})" if 0 < len(n["beats"]) < len(n["widths"]) else "")
             + (f" and is that much worse at {_widths(n['worse'])}" if n["worse"] else "") + "." + _small_short(n))
 
 
 def _small_short(n: dict) -> str:
-    """The small pool's curve in one sentence for :func:`short_sentence` (``""`` where it did not run)."""
+    """The small pool's curve in one sentence for :func:`short_sentence` (``""`` where it did not run): whether its
+    students fit the teacher's labels (:func:`_fit_words`), whether it peaks, and whether it is worse than
+    ``direct`` at every width."""
     small = n.get("small_pool")
     if not small:
         return ""
-    fits, peak = n["fits"]["small_pool"], n["peaks"]["small_pool"]
-    fit = f"the students fit the teacher's labels from width {fits[0]} on" if fits else "no width fits them"
-    removes = fits and not peak["clear"] and n["peaks"]["direct"]["clear"]
-    return (f" On {small:,} pool inputs {fit}, with {'a clear peak' if peak['clear'] else 'no clear peak'}"
-            + (": the teacher's labels alone remove the peak." if removes else "."))
+    peak = n["peaks"]["small_pool"]
+    versus = [shown_difference(n["test"]["small_pool"][w], n["test"]["direct"][w]) for w in n["widths"]]
+    return (f" On {small:,} pool inputs {_fit_words(n, 'small_pool', 'teacher labels')}, with "
+            f"{'a clear peak' if peak['clear'] else 'no clear peak'}"
+            + (", but with a higher error than `direct` at every width." if min(versus) > 0 else "."))
 
 
 def sentences(frames: dict[float, pd.DataFrame], p: dict) -> str:
