@@ -36,6 +36,12 @@ def points(x: float) -> str:
     return f"{100 * x:.1f} points"
 
 
+def points_range(lo: float, hi: float) -> str:
+    """Differences from ``lo`` to ``hi`` in percentage points: ``"2.6 to 7.7 points"``, or ``"10.0 points"`` where the
+    two print the same."""
+    return points(lo) if points(lo) == points(hi) else f"{100 * lo:.1f} to {points(hi)}"
+
+
 def signed_points(x: float) -> str:
     """``x`` in points with its sign, ``"+0.4 points"``; a printed zero is ``"+0.0"``, never ``"-0.0"``."""
     return f"{as_shown(x) * 100 + 0.0:+.1f} points"

@@ -32,7 +32,7 @@ from ..random_features import (RandomReLUFeatures, belkin_hsu_xu_risk, block_met
                                fit_ridge_path, one_hot, onehot_mse, simulate_linear_risk)
 from ..validation import (ConfigError, in_unit_interval, non_empty_ints, non_negative_float, non_negative_int,
                           positive_float, positive_int)
-from ..prose import CLEAR, as_shown, join, plural, points, relation, shown_difference
+from ..prose import CLEAR, as_shown, join, plural, points, points_range, relation, shown_difference
 
 CHAPTER = "random-features"
 STUDENT_STREAM = 1_000_003
@@ -424,7 +424,7 @@ NEAR_CHANCE = 0.05
 
 def _by_range(lo: float, hi: float) -> str:
     """``"by 2.6 to 7.7 points"``, or ``"by 10.0 points"`` where the two print the same."""
-    return f"by {points(lo)}" if points(lo) == points(hi) else f"by {100 * lo:.1f} to {points(hi)}"
+    return f"by {points_range(lo, hi)}"
 
 
 def noise_effect_sentence(frame: pd.DataFrame, params: dict) -> str:

@@ -24,7 +24,7 @@ import pandas as pd
 from .. import book
 from ..data import DATASET_SHAPES
 from ..models import count_params
-from ..prose import CLEAR, join, plural, points, relation, shown_difference
+from ..prose import CLEAR, join, plural, points, points_range, relation, shown_difference
 from ..runner import SweepOutcome
 from . import distillation as kd
 from . import double_descent as dd
@@ -300,9 +300,9 @@ def _range(diffs: list, above: str, below: str) -> str:
     where all are below, else from the largest ``below`` to the largest ``above``."""
     lo, hi = min(diffs), max(diffs)
     if lo > 0:
-        return f"{_by(lo, hi)} {above}"
+        return f"{points_range(lo, hi)} {above}"
     if hi < 0:
-        return f"{_by(-hi, -lo)} {below}"
+        return f"{points_range(-hi, -lo)} {below}"
     return f"between {points(-lo)} {below} and {points(hi)} {above}"
 
 
@@ -314,11 +314,6 @@ def _level_words(n: dict) -> str:
     versus = [shown_difference(test["small_pool"][w], test["direct"][w]) for w in widths]
     return (f"At every width the {n['pool_size']:,}-input pool's students are {_range(large, 'better', 'worse')} than "
             f"the {small:,}-input pool's, which are {_range(versus, 'worse', 'better')} than `direct`")
-
-
-def _by(lo: float, hi: float) -> str:
-    """``"3.0 to 8.3 points"``, or ``"3.0 points"`` where the two print the same."""
-    return points(lo) if points(lo) == points(hi) else f"{100 * lo:.1f} to {points(hi)}"
 
 
 def _best_words(n: dict) -> str:
