@@ -38,6 +38,29 @@ def percent_axis(ax) -> None:
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
 
 
+def test_and_train_panels(students, x: str, order: list, teacher_error: float, xlabel: str, title: str):
+    """Two panels of students' errors against ``x`` (a column of ``students``, shown on a log scale): test error
+    (left, with ``teacher_error`` dashed as "the widest teacher") and error on each student's own training labels
+    (right), one line per value of the ``student`` column in ``order``, mean and standard error over the rows of
+    each point (the seeds). Returns ``(fig, axes)``."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), sharex=True)
+    for ax, metric, label in ((axes[0], "test_error", "test error (clean labels)"),
+                              (axes[1], "train_error", "train error (on its own training labels)")):
+        sns.lineplot(data=students, x=x, y=metric, hue="student", style="student", markers=True, dashes=False,
+                     errorbar="se", err_style="bars", ax=ax, legend=ax is axes[0], hue_order=order, style_order=order)
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{xlabel} (log scale)")
+        ax.set_ylabel(label)
+        percent_axis(ax)
+    axes[0].axhline(teacher_error, color="black", ls="--", lw=1.2, label="the widest teacher")
+    axes[0].legend(title=None, fontsize="small")
+    fig.suptitle(title)
+    return fig, axes
+
+
 def use_style() -> None:
     """The book's figure style: seaborn ``whitegrid``, colour-blind palette, readable sizes."""
     import matplotlib

@@ -32,6 +32,9 @@ def test_findings_page_smoke_reads_every_run_of_both_chapters(results_dir, tmp_p
     assert glued_value(nb, "findings_closed_c2_c4").startswith("- **C2.** From the widest teacher")
     assert glued_value(nb, "findings_student_widths").startswith("At label noise 40%, neither the students of the "
                                                                  "labeled set (`direct`) nor those of the pool")
+    widths = glued_value(nb, "findings_student_widths")
+    assert ("a {ref}`later section <kd-pool-passes>` separates the pool's size from the passes. At width 64 and 40% "
+            "noise, the 1,000-input pool's student trained for as many passes as `direct` (20) is") in widths
 
 
 def test_findings_takes_only_a_preset():

@@ -241,9 +241,11 @@ def planned_configs(p: dict, store: ResultStore | None = None) -> list:
     the other draws' and other learning rates' runs (:mod:`ddlib.chapters.widest_variants`: at another rate also that
     rate's whole sweep, for the rule's width there, and that width's students; :mod:`ddlib.chapters.rate_curves`: every
     teacher width's students at that rate), the peaked teachers' study
-    (:mod:`ddlib.chapters.teacher_peak`), students of every width (:mod:`ddlib.chapters.student_widths`) and
-    ``direct`` at other lengths (:mod:`ddlib.chapters.direct_lengths`); trains nothing."""
-    from .direct_lengths import length_configs  # these modules build on this one
+    (:mod:`ddlib.chapters.teacher_peak`), students of every width (:mod:`ddlib.chapters.student_widths`), once their
+    ``direct`` runs are stored the pool's size against passes (:mod:`ddlib.chapters.pool_passes`), and ``direct`` at
+    other lengths (:mod:`ddlib.chapters.direct_lengths`); trains nothing."""
+    from . import pool_passes  # these modules build on this one
+    from .direct_lengths import length_configs
     from .rate_curves import curve_configs
     from .student_widths import study_configs as student_width_configs
     from .teacher_peak import study_configs
@@ -260,7 +262,8 @@ def planned_configs(p: dict, store: ResultStore | None = None) -> list:
                 + rule_width_configs(p, plan["width"], widths) + curve_configs(p, plan["width"], widths))
     redraws = rate_sweeps + [c for _, _, t, st in variants for c in t + st]
     peaked = [c for _, _, t, st in study_configs(p, plan["width"]) + student_width_configs(p) for c in t + st]
-    return teachers + plan["main"] + plan["study"] + redraws + peaked + length_configs(p, plan["width"])
+    return (teachers + plan["main"] + plan["study"] + redraws + peaked + pool_passes.planned_configs(p, store)
+            + length_configs(p, plan["width"]))
 
 
 def paired(frame: pd.DataFrame, p: dict) -> pd.DataFrame:

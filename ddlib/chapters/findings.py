@@ -25,7 +25,7 @@ import pandas as pd
 from ..presets import resolve
 from ..config import config_hash
 from ..prose import CLEAR, join, points, shown_difference
-from . import anchor, direct_lengths, rate_curves, student_widths, teacher_peak, widest_variants
+from . import anchor, direct_lengths, pool_passes, rate_curves, student_widths, teacher_peak, widest_variants
 from . import distillation as kd
 from . import double_descent as dd
 from .sweep_overview import overview_rows
@@ -83,10 +83,12 @@ def gather(p: dict, **kwargs) -> dict:
     outcome = outcome.merge(more)
     student_sweeps, more = student_widths.run_study(q, **kwargs)
     outcome = outcome.merge(more)
+    passes, more = pool_passes.run_study(q, student_sweeps, **kwargs)
+    outcome = outcome.merge(more)
     stopped = direct_lengths.numbers(lengths, kframe, summary, q) if lengths is not None else None
     return dict(params=q, sweeps=sweeps, frame=kframe, width=width, draws=draws, rates=rates,
                 rule_widths=rule_widths, rule_frames=rule_frames, curves=curves, stopped=stopped, peaked=peaked,
-                student_sweeps=student_sweeps, outcome=outcome)
+                student_sweeps=student_sweeps, passes=passes, outcome=outcome)
 
 
 # --- C1 -------------------------------------------------------------------------------------------------------------
@@ -224,12 +226,18 @@ def c2_c3_sentence(rows: dict[str, dict], stopped: dict | None) -> str:
 
 def student_widths_sentence(g: dict) -> str:
     """The distillation chapter's students of every width (:mod:`ddlib.chapters.student_widths`), one line per
-    label-noise rate (:func:`ddlib.chapters.student_widths.short_sentence`), or that the study is off."""
+    label-noise rate (:func:`ddlib.chapters.student_widths.short_sentence`), or that the study is off; then the
+    pool's size against passes (:func:`ddlib.chapters.pool_passes.short_sentence`) where it ran."""
     q = g["params"]
     if not g["student_sweeps"]:
         return "That study is not run at this preset (its `student_sweep_noise` is empty)."
-    return " ".join(student_widths.short_sentence(student_widths.numbers(frame, q, rate))
+    text = " ".join(student_widths.short_sentence(student_widths.numbers(frame, q, rate))
                     for rate, frame in g["student_sweeps"].items())
+    n = pool_passes.numbers(g["passes"], q)
+    passes = pool_passes.short_sentence(n) if n is not None else ""
+    return text + (f" Those students also make fewer passes over the pool than `direct` over the labeled set; a "
+                   f"{{ref}}`later section <kd-pool-passes>` separates the pool's size from the passes. {passes}"
+                   if passes else "")
 
 
 # --- C4 -------------------------------------------------------------------------------------------------------------

@@ -378,9 +378,6 @@ def sentences(frames: dict[float, pd.DataFrame], p: dict) -> str:
 def plot(frame: pd.DataFrame, p: dict, rate: float):
     """Test error (left) and train error on each student's own training set (right) against student width, for each
     curve of :data:`CURVES` (mean and standard error over the student seeds); the teacher's test error dashed."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
     keys = curve_keys(frame, p)
     f = frame[keys.notna()].assign(curve=keys[keys.notna()])
     f["student_width"] = f["student_width"].astype(int)
@@ -388,21 +385,11 @@ def plot(frame: pd.DataFrame, p: dict, rate: float):
              "hard_pool": f"hard_pool ({p['pool_size']:,} teacher labels)",
              "small_pool": f"hard_pool ({small_pool_size(p) or 0:,} teacher labels)"}
     f["student"] = f["curve"].map(names)
-    order = [names[k] for k in CURVES if k in set(f["curve"])]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), sharex=True)
-    for ax, metric, title in ((axes[0], "test_error", "test error (clean labels)"),
-                              (axes[1], "train_error", "train error (on its own training labels)")):
-        sns.lineplot(data=f, x="student_width", y=metric, hue="student", style="student", markers=True,
-                     dashes=False, errorbar="se", err_style="bars", ax=ax, legend=ax is axes[0], hue_order=order,
-                     style_order=order)
-        ax.set_xscale("log", base=2)
-        book.label_log_axis(ax, f["student_width"])
-        book.percent_axis(ax)
-        ax.set_xlabel("student width (log scale)")
-        ax.set_ylabel(title)
     teacher = frame.loc[(frame["method"] == "teacher") & frame["seed"].isin(p["student_seeds"]), "test_error"]
-    axes[0].axhline(teacher.mean(), color="black", ls="--", lw=1.2, label="the widest teacher")
-    axes[0].legend(title=None, fontsize="small")
-    fig.suptitle(f"Students of every width at {rate:.0%} label noise")
+    fig, axes = book.test_and_train_panels(f, "student_width", [names[k] for k in CURVES if k in set(f["curve"])],
+                                           teacher.mean(), "student width",
+                                           f"Students of every width at {rate:.0%} label noise")
+    for ax in axes:
+        book.label_log_axis(ax, f["student_width"])
     fig.tight_layout()
     return fig
