@@ -38,27 +38,38 @@ def percent_axis(ax) -> None:
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
 
 
-def test_and_train_panels(students, x: str, order: list, teacher_error: float, xlabel: str, title: str):
-    """Two panels of students' errors against ``x`` (a column of ``students``, shown on a log scale): test error
-    (left, with ``teacher_error`` dashed as "the widest teacher") and error on each student's own training labels
-    (right), one line per value of the ``student`` column in ``order``, mean and standard error over the rows of
-    each point (the seeds). Returns ``(fig, axes)``."""
+def test_and_train_panels(students, x: str, order: list, teacher_error: float, xlabel: str, title: str,
+                          ticks: tuple[list, list[str]], colours: list[int] | None = None):
+    """Two panels of students' errors against ``x`` (a column of ``students``, on a log scale with ``ticks``:
+    positions and their labels): test error (left, with ``teacher_error`` dashed as "the widest teacher") and error
+    on each student's own training labels (right), one line per value of the ``student`` column in ``order`` (in the
+    book's palette, or its colours at positions ``colours``), mean and standard error over the rows of each point
+    (the seeds); the legend below both. Returns the figure."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), sharex=True)
+    palette = sns.color_palette(PALETTE, max(colours or [len(order) - 1]) + 1)
+    palette = [palette[i] for i in (colours or range(len(order)))]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), sharex=True)
     for ax, metric, label in ((axes[0], "test_error", "test error (clean labels)"),
                               (axes[1], "train_error", "train error (on its own training labels)")):
         sns.lineplot(data=students, x=x, y=metric, hue="student", style="student", markers=True, dashes=False,
-                     errorbar="se", err_style="bars", ax=ax, legend=ax is axes[0], hue_order=order, style_order=order)
+                     errorbar="se", err_style="bars", ax=ax, legend=ax is axes[0], hue_order=order, style_order=order,
+                     palette=palette, markersize=8)
         ax.set_xscale("log")
+        ax.set_xticks(*ticks)
+        ax.minorticks_off()
+        ax.margins(x=0.08, y=0.08)
         ax.set_xlabel(f"{xlabel} (log scale)")
         ax.set_ylabel(label)
         percent_axis(ax)
     axes[0].axhline(teacher_error, color="black", ls="--", lw=1.2, label="the widest teacher")
-    axes[0].legend(title=None, fontsize="small")
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[0].legend().remove()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 3), fontsize="small", frameon=False)
     fig.suptitle(title)
-    return fig, axes
+    fig.tight_layout(rect=(0, 0.1 if len(labels) <= 3 else 0.14, 1, 1))
+    return fig
 
 
 def use_style() -> None:

@@ -1626,7 +1626,8 @@ def test_students_of_every_width_read_both_curves_by_the_same_peak_test():
                          "students first fit their noisy labels. On the teacher's labels for the pool it has no clear "
                          "peak, and no width fits those labels in these steps: what the paper's explanation predicts. "
                          "(At the same steps the larger pool is also fewer passes over its labels, 21.5 against 538; "
-                         "this run does not separate the two.) The students of width 64 have the teacher's own "
+                         "this run does not separate the two, the {ref}`next section <kd-pool-passes>` does, at one "
+                         "width.) The students of width 64 have the teacher's own "
                          "architecture, so they could fit its labels exactly; in these steps they do not. Distillation "
                          "removes the peak rather than beating a well-chosen width: `hard_pool`'s best is within 2.0 "
                          "points of `direct`'s best.")
@@ -1692,7 +1693,7 @@ def test_students_on_the_small_pool_tell_the_teachers_labels_from_the_pools_size
            "labels give a clear peak, at width 16." in peaked_text and "spares it" not in peaked_text
     # the plot has the small pool's curve, labelled by its size
     fig = student_widths.plot(frame, p, 0.4)
-    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
         "direct (1,000 noisy labels)", "hard_pool (25,000 teacher labels)", "hard_pool (1,000 teacher labels)",
         "the widest teacher"]
 

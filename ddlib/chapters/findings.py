@@ -231,13 +231,15 @@ def student_widths_sentence(g: dict) -> str:
     q = g["params"]
     if not g["student_sweeps"]:
         return "That study is not run at this preset (its `student_sweep_noise` is empty)."
-    text = " ".join(student_widths.short_sentence(student_widths.numbers(frame, q, rate))
-                    for rate, frame in g["student_sweeps"].items())
-    n = pool_passes.numbers(g["passes"], q)
-    passes = pool_passes.short_sentence(n) if n is not None else ""
-    return text + (f" Those students also make fewer passes over the pool than `direct` over the labeled set; a "
-                   f"{{ref}}`later section <kd-pool-passes>` separates the pool's size from the passes. {passes}"
-                   if passes else "")
+    numbers = [student_widths.numbers(frame, q, rate) for rate, frame in g["student_sweeps"].items()]
+    text = " ".join(student_widths.short_sentence(n) for n in numbers)
+    passes = pool_passes.short_sentence(pool_passes.numbers(g["passes"], q))
+    if not passes:
+        return text
+    steps = numbers[0]["passes"]
+    return (f"{text} The {q['pool_size']:,}-input pool's students there also make fewer passes over it "
+            f"({steps['hard_pool']:.1f}) than `direct` over the labeled set ({steps['direct']:.0f}); the distillation "
+            f"chapter's {{ref}}`study of pool size against passes <kd-pool-passes>` separates the two. {passes}")
 
 
 # --- C4 -------------------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import book
 from ..config import config_hash
-from ..prose import CLEAR, as_shown, plural, points, relation, shown_difference
+from ..prose import CLEAR, as_shown, join, plural, points, relation, shown_difference, signed_points
 from ..runner import SweepOutcome, records_frame, run_configs
 from ..store import ResultStore
 from . import distillation as kd
@@ -61,13 +61,12 @@ def direct_curve(frame: pd.DataFrame) -> dict:
 
 def ladder(p: dict) -> list[tuple[int, int]]:
     """``(pool size, level)`` pairs: each pool of ``pool_study_sizes`` is trained for as many passes as a training set
-    of ``level`` inputs gets at the chapter's steps, for every level no larger than the pool among the pool sizes and
-    ``n_train`` (whose level is ``direct``'s passes), so that every pool is also trained for the chapter's steps
-    (its own size) and a larger pool for each smaller one's passes. The steps are the chapter's times
-    ``pool / level``."""
-    sizes = sorted({int(s) for s in p["pool_study_sizes"]})
-    levels = sorted(set(sizes) | {int(p["n_train"])})
-    return [(pool, level) for pool in sizes for level in levels if level <= pool]
+    of ``level`` inputs gets at the chapter's steps (its steps are the chapter's times ``pool / level``). Every pool
+    gets its own level (the chapter's steps) and, where it is larger, the level of ``n_train`` (``direct``'s passes)
+    and of each pool size between the two, never more passes than ``direct`` makes."""
+    sizes, n = sorted({int(s) for s in p["pool_study_sizes"]}), int(p["n_train"])
+    levels = sorted(set(sizes) | {n})
+    return [(pool, level) for pool in sizes for level in levels if level == pool or n <= level <= pool]
 
 
 def _longer(cfg, factor: float):
@@ -106,9 +105,10 @@ def planned_configs(p: dict, store: ResultStore) -> list:
 def run_study(p: dict, sweeps: dict[float, pd.DataFrame], **kwargs) -> tuple[pd.DataFrame | None, SweepOutcome]:
     """Run (or reuse) :func:`study_configs` at the width :func:`study_width` reads off ``sweeps`` (the student-width
     study's frames, :func:`ddlib.chapters.student_widths.run_study`). The frame (rows as
-    :func:`ddlib.chapters.distillation.runs_frame`'s, with ``steps``, ``passes`` over the run's own training set and
-    ``why``, :func:`study_width`'s reason) is written to ``results-pool-passes-noise-<rate>.csv`` beside the chapter's
-    table. ``(None, empty outcome)`` where the study is off."""
+    :func:`ddlib.chapters.distillation.runs_frame`'s, with ``steps``, ``passes`` over the run's own training set
+    (steps x batch size / its size), ``level`` (:func:`ladder`'s; ``n_train`` for ``direct``, 0 for the teachers)
+    and ``why``, :func:`study_width`'s reason) is written to ``results-pool-passes-noise-<rate>.csv`` beside the
+    chapter's table. ``(None, empty outcome)`` where the study is off."""
     rate = study_rate(p)
     if rate is None or rate not in sweeps:
         return None, SweepOutcome()
@@ -121,47 +121,61 @@ def run_study(p: dict, sweeps: dict[float, pd.DataFrame], **kwargs) -> tuple[pd.
     frame["steps"] = frame["hash"].map(steps)
     size = frame["pool_size"].where(frame["pool_size"] > 0, p["n_train"])
     frame["passes"] = frame["steps"] * p["batch_size"] / size
+    base = students[0].train.steps  # `direct`'s: the chapter's student steps
+    frame["level"] = (size * base / frame["steps"]).round().astype(int).where(frame["method"] != "teacher", 0)
     frame["why"] = why
     book.write_table(frame, kd.CHAPTER, q, TABLE.format(rate), folder_params=p)
     return frame, teacher_outcome.merge(student_outcome)
 
 
+def _cell(f: pd.DataFrame) -> dict:
+    """One point of the study (runs of one method, pool and level): mean ``test`` and ``train`` error, ``steps``,
+    ``passes`` and the test error by seed (``by_seed``)."""
+    return dict(test=float(f["test_error"].mean()), train=float(f["train_error"].mean()), steps=int(f["steps"].iloc[0]),
+                passes=float(f["passes"].iloc[0]), by_seed=f.groupby("seed")["test_error"].mean())
+
+
+def _paired(a: pd.Series, b: pd.Series) -> dict:
+    """``a``'s errors minus ``b``'s, seed by seed: ``diff`` (of the means, as printed), its standard error ``se``,
+    ``lower`` and ``higher`` (the seeds where ``a`` is below and above ``b``) and ``n`` (seeds paired)."""
+    d = (a - b).dropna()
+    return dict(diff=shown_difference(float(a.mean()), float(b.mean())), se=kd.standard_error(d),
+                lower=int((d < 0).sum()), higher=int((d > 0).sum()), n=len(d))
+
+
 def numbers(frame: pd.DataFrame | None, p: dict) -> dict | None:
     """What :func:`sentence` says, from the study's ``frame`` (``None`` where the study is off).
 
-    ``width``, ``why`` (:func:`study_width`), ``rate``, ``teacher_width`` and ``teacher`` (its mean test error);
-    ``direct``: its mean test and train error (on its noisy labels), ``direct_passes`` and ``steps`` (the chapter's
-    student steps); ``grid``: for each pool size, ``{passes: (mean test error, mean train error on the teacher's
-    labels, steps)}``; ``largest``: the largest pool; ``equal``: each pool's mean test error at ``direct``'s passes
-    (where it ran them); ``gain_base`` and ``gain_equal``: ``direct``'s error minus the largest pool's (as printed,
-    :func:`ddlib.prose.shown_difference`) at the chapter's steps and at ``direct``'s passes, with ``equal_se`` the
-    standard error of the seed-paired gain at equal passes and ``equal_beating`` the seeds on which the pool is lower
-    (of ``n_seeds``)."""
+    ``width``, ``why`` (:func:`study_width`), ``rate``, ``teacher_width`` and ``teacher`` (its mean test error),
+    ``n_train``, ``n_seeds``; ``direct``: :func:`_cell` of ``direct``; ``grid``: ``{pool: {level: cell}}`` for
+    ``hard_pool`` (levels as :func:`ladder`'s, read from the frame's ``level`` column, so no float is matched);
+    ``largest``: the largest pool. ``equal``: for each pool trained for ``direct``'s passes (level ``n_train``), its
+    cell's test error against ``direct``'s (:func:`_paired`); ``longer``: for each pool with more than one level, its
+    fewest and most passes (``first``, ``last`` cells) and the change between them (:func:`_paired`). ``gain_base``
+    and ``gain_equal``: ``direct``'s error minus the largest pool's (as printed) at the chapter's steps and at
+    ``direct``'s passes; ``teacher_gaps``: the largest pool's error minus the teacher's at each level (as
+    printed)."""
     if frame is None:
         return None
-    students = frame[frame["method"] != "teacher"].assign(passes=lambda f: f["passes"].round(1))
-    direct = students[students["method"] == "direct"]
-    hard = students[students["method"] == "hard_pool"]
+    students = frame[frame["method"] != "teacher"]
     teachers = frame[(frame["method"] == "teacher") & frame["seed"].isin(p["student_seeds"])]
-    direct_passes = float(direct["passes"].iloc[0])
-    grid = {int(pool): {float(passes): (float(g["test_error"].mean()), float(g["train_error"].mean()),
-                                        int(g["steps"].iloc[0]))
-                        for passes, g in f.groupby("passes")}
+    direct = _cell(students[students["method"] == "direct"])
+    hard = students[students["method"] == "hard_pool"]
+    grid = {int(pool): {int(level): _cell(g) for level, g in f.groupby("level")}
             for pool, f in hard.groupby("pool_size")}
-    largest = max(grid)
-    base = min(grid[largest])  # the fewest passes over the largest pool: the chapter's steps
-    out = dict(rate=study_rate(p), width=int(direct["student_width"].iloc[0]), why=frame["why"].iloc[0],
+    n_train, largest = int(p["n_train"]), max(grid)
+    out = dict(rate=study_rate(p), width=int(students["student_width"].iloc[0]), why=frame["why"].iloc[0],
                teacher_width=int(teachers["teacher_width"].max()), teacher=float(teachers["test_error"].mean()),
-               direct=float(direct["test_error"].mean()), direct_train=float(direct["train_error"].mean()),
-               direct_passes=direct_passes, steps=int(direct["steps"].iloc[0]), n_train=int(p["n_train"]),
-               grid=grid, largest=largest, base_passes=base, n_seeds=int(direct["seed"].nunique()),
-               equal={pool: g[direct_passes][0] for pool, g in grid.items() if direct_passes in g})
-    out["gain_base"] = shown_difference(out["direct"], grid[largest][base][0])
-    if direct_passes in grid[largest]:
-        out["gain_equal"] = shown_difference(out["direct"], grid[largest][direct_passes][0])
-        at = hard[(hard["pool_size"] == largest) & (hard["passes"] == direct_passes)]
-        gains = (direct.groupby("seed")["test_error"].mean() - at.groupby("seed")["test_error"].mean()).dropna()
-        out.update(equal_se=kd.standard_error(gains), equal_beating=int((gains > 0).sum()), n_paired=len(gains))
+               n_train=n_train, n_seeds=int(students["seed"].nunique()), direct=direct, grid=grid, largest=largest,
+               equal={pool: _paired(g[n_train]["by_seed"], direct["by_seed"]) for pool, g in grid.items()
+                      if n_train in g},
+               longer={pool: dict(first=g[max(g)], last=g[min(g)],
+                                  change=_paired(g[min(g)]["by_seed"], g[max(g)]["by_seed"]))
+                       for pool, g in grid.items() if len(g) > 1})
+    out["gain_base"] = shown_difference(direct["test"], grid[largest][largest]["test"])
+    if n_train in grid[largest]:
+        out["gain_equal"] = shown_difference(direct["test"], grid[largest][n_train]["test"])
+    out["teacher_gaps"] = {level: shown_difference(c["test"], out["teacher"]) for level, c in grid[largest].items()}
     return out
 
 
@@ -176,110 +190,164 @@ def _passes(x: float) -> str:
     return f"{x:,.0f}" if x >= 100 or float(x).is_integer() else f"{x:,.1f}"
 
 
+def _seeds(d: dict, lower: str, higher: str) -> str:
+    """On how many seeds a paired difference (:func:`_paired`) goes its printed way, and its standard error."""
+    if d["n"] < 2:
+        return ""
+    side = (f"{lower} on {d['lower']}" if d["diff"] < 0 else f"{higher} on {d['higher']}" if d["diff"] > 0 else
+            f"{lower} on {d['lower']} and {higher} on {d['higher']}")
+    return f", {side} of {d['n']} seeds, SE {points(d['se'])}"
+
+
+def _equal_words(n: dict) -> str:
+    """Each pool at ``direct``'s passes against ``direct``, and whether the error falls with every larger pool."""
+    rows = sorted(n["equal"].items())
+    errors = [as_shown(n["grid"][pool][n["n_train"]]["test"]) for pool, _ in rows]
+    falls = len(errors) > 2 and all(a > b for a, b in zip(errors, errors[1:]))
+    said = join(f"{n['grid'][pool][n['n_train']]['test']:.1%} on {pool:,} inputs ("
+                f"{relation(d['diff'], '`direct`')}{_seeds(d, 'lower', 'higher')})" for pool, d in rows)
+    return (f"- **As many passes as `direct`** ({_passes(n['direct']['passes'])}): "
+            + ("`hard_pool`'s error falls as the pool grows: " if falls else "`hard_pool` is at ") + said + ".")
+
+
+def _longer_words(n: dict) -> str:
+    """Each pool trained for more than one number of passes, largest first: its test error and its error on the
+    teacher's labels from its fewest passes (the chapter's steps) to its most."""
+    parts = []
+    for pool, d in sorted(n["longer"].items(), reverse=True):
+        first, last, change = d["first"], d["last"], d["change"]
+        parts.append(f"on {pool:,} inputs, from {_passes(first['passes'])} to {_passes(last['passes'])} passes "
+                     f"({first['steps']:,} to {last['steps']:,} steps), test error {first['test']:.1%} to "
+                     f"{last['test']:.1%} ({signed_points(change['diff'])}{_seeds(change, 'lower', 'higher')}) "
+                     f"while the error on its labels goes from {first['train']:.1%} to {last['train']:.1%}")
+    return "- **Longer**: " + "; ".join(parts) + "." if parts else ""
+
+
 def sentence(n: dict) -> str:
     """The study in words (:func:`numbers`): the setting and ``direct``; each pool at ``direct``'s passes against it;
-    the largest pool's errors as its passes grow; then the verdict (:func:`_verdict`)."""
+    each pool from its fewest passes to its most; then the verdict (:func:`_verdict`)."""
+    d = n["direct"]
     head = (f"At label noise {n['rate']:.0%}, students of width {n['width']} ({_why_words(n)}) learn from the widest "
             f"teacher (width {n['teacher_width']}, {n['teacher']:.1%} test error), on "
-            f"{plural(n['n_seeds'], 'seed')}. `direct` makes {_passes(n['direct_passes'])} passes over the "
-            f"{n['n_train']:,} labeled inputs in the chapter's {n['steps']:,} steps and ends at {n['direct']:.1%} test "
-            f"error ({n['direct_train']:.1%} on its noisy labels).")
-    bullets = []
-    if n["equal"]:
-        said = "; ".join(f"on {pool:,} inputs {err:.1%}, {relation(shown_difference(err, n['direct']), '`direct`')}"
-                         for pool, err in sorted(n["equal"].items()))
-        errors = [as_shown(err) for _, err in sorted(n["equal"].items())]  # by pool size, as printed
-        falling = len(errors) > 2 and all(a > b for a, b in zip(errors, errors[1:]))
-        falls = ", falling with every larger pool" if falling else ""
-        bullets.append(f"- **As many passes as `direct`** ({_passes(n['direct_passes'])}), `hard_pool` is{falls}: "
-                       f"{said}"
-                       + (f" (the {n['largest']:,}-input pool lower on {n['equal_beating']} of {n['n_paired']} seeds, "
-                          f"standard error of the seed-paired gain {points(n['equal_se'])})"
-                          if n.get("n_paired", 0) > 1 else "") + ".")
-    curve = n["grid"][n["largest"]]
-    said = "; ".join(f"{_passes(passes)} passes ({steps:,} steps), {test:.1%} test error and {train:.1%} on its labels"
-                     for passes, (test, train, steps) in sorted(curve.items()))
-    bullets.append(f"- **Longer on the {n['largest']:,}-input pool**: {said}.")
+            f"{plural(n['n_seeds'], 'seed')}. `direct` makes {_passes(d['passes'])} passes over the {n['n_train']:,} "
+            f"labeled inputs in the chapter's {d['steps']:,} steps and ends at {d['test']:.1%} test error "
+            f"({d['train']:.1%} on its noisy labels).")
+    bullets = [b for b in (_equal_words(n) if n["equal"] else "", _longer_words(n)) if b]
     return head + "\n\n" + "\n".join(bullets) + "\n\n" + _verdict(n)
 
 
-def _verdict(n: dict) -> str:
-    """What the runs say of the pool's size against the passes: no gain to explain at the chapter's steps (the
-    largest pool less than ``CLEAR`` below ``direct``), a gain that holds at ``direct``'s passes (at least ``CLEAR``),
-    shrinks to within ``CLEAR`` or turns into a loss; and whether the largest pool's students then fit the teacher's
-    labels."""
-    base, largest = n["gain_base"], f"the {n['largest']:,}-input pool's students"
+def kind(n: dict) -> str:
+    """What happens to the largest pool's gain over ``direct`` (``gain_base``, at the chapter's steps) at ``direct``'s
+    passes (``gain_equal``): ``"unmatched"`` (no pool ran those passes), ``"none"`` (no gain of at least
+    :data:`ddlib.prose.CLEAR` to explain), ``"lost"`` (at least ``CLEAR`` worse than ``direct``), ``"held"`` (at
+    least ``CLEAR`` and at least half the gain kept), ``"little"`` (half kept, but under ``CLEAR``), ``"part"`` (at
+    least ``CLEAR``, less than half kept) or ``"most"`` (less than half kept, within ``CLEAR``)."""
     if "gain_equal" not in n:
-        return (f"No pool here is trained for `direct`'s {_passes(n['direct_passes'])} passes (none is at least as "
-                f"large as the labeled set), so this run cannot separate the pool's size from the passes.")
-    equal = n["gain_equal"]
-    test, train, _ = n["grid"][n["largest"]][n["direct_passes"]]
-    fit = (f"they now fit the teacher's labels ({train:.1%} train error on them)" if train <= dd.INTERPOLATION_TOL
-           else f"they still do not fit the teacher's labels ({train:.1%} train error on them)")
+        return "unmatched"
+    base, equal = n["gain_base"], n["gain_equal"]
     if base < CLEAR:
-        short = f", less than {points(CLEAR)}: no clear gain" if base > 0 else ": no gain"
-        return (f"At the chapter's steps {largest} are {relation(-base, '`direct`')} at this width{short} here for "
-                f"the passes to explain; at `direct`'s passes they are {relation(-equal, '`direct`')}, and {fit}.")
-    head = (f"At the chapter's steps {largest} are {points(base)} below `direct`; with as many passes as `direct` "
-            f"they are {relation(-equal, '`direct`')}, and {fit}.")
-    if equal >= CLEAR:
-        return (head + " The fewer passes do not explain the gain: trained as long over its labels as `direct` over "
-                "its own, the student of the large pool still escapes `direct`'s peak, as the paper's explanation "
-                "by the pool's size has it.")
-    if equal > -CLEAR:
-        return (head + f" Within {points(CLEAR)} of `direct` at equal passes: most of the gain at the chapter's "
-                "steps came from going over the pool fewer times, not from its size.")
-    return (head + " Worse than `direct` at equal passes: the gain at the chapter's steps came from going over the "
-            "pool fewer times, and the longer training loses it.")
+        return "none"
+    if equal <= -CLEAR:
+        return "lost"
+    if equal >= base / 2:
+        return "held" if equal >= CLEAR else "little"
+    return "part" if equal >= CLEAR else "most"
 
 
-def short_sentence(n: dict) -> str:
+_KIND_WORDS = {
+    "held": "fewer passes do not explain the gain, which comes with the pool's size at this width and rate",
+    "little": f"the gain changes little, though at equal passes it is under the {points(CLEAR)} this book calls clear",
+    "part": "the students keep less than half of the gain, so fewer passes explain most of it and the pool's size the "
+            "rest",
+    "most": "most of the gain came from going over the pool fewer times, not from its size",
+    "lost": "the longer training loses the gain, which came from going over the pool fewer times",
+}
+
+
+def _verdict(n: dict) -> str:
+    """The largest pool's gain over ``direct`` at the chapter's steps and at ``direct``'s passes, and what that says
+    (:func:`kind`); where there is a gain, how close those students are to their teacher, what the pool as large as
+    the labeled set says of the teacher's labels as such, and the study's scope."""
+    k, largest = kind(n), f"the {n['largest']:,}-input pool's students"
+    if k == "unmatched":
+        return (f"No pool here is trained for `direct`'s {_passes(n['direct']['passes'])} passes (none is at least as "
+                f"large as the labeled set), so this run cannot separate the pool's size from the passes.")
+    train = n["grid"][n["largest"]][n["n_train"]]["train"]
+    fit = (f"they fit the teacher's labels ({train:.1%} train error on them)" if train <= dd.INTERPOLATION_TOL
+           else f"they do not fit the teacher's labels ({train:.1%} train error on them)")
+    where = "At `direct`'s peak width" if n["why"] == "peak" else "At this width"
+    base, equal = n["gain_base"], n["gain_equal"]
+    if k == "none":
+        return (f"{where}, at the chapter's steps, {largest} are {relation(-base, '`direct`')}: no clear gain here for "
+                f"the passes to explain. With as many passes as `direct` they are {relation(-equal, 'it')}, and "
+                f"{fit}.")
+    words = _KIND_WORDS[k]
+    text = (f"{where}, {largest} are {points(base)} below `direct` at the chapter's steps and "
+            f"{relation(-equal, 'it')} with as many passes, and {fit}. {words[0].upper() + words[1:]}.")
+    gaps = n["teacher_gaps"].values()
+    if max(abs(g) for g in gaps) < CLEAR:
+        text += (f" At every number of passes they are within {points(max(abs(g) for g in gaps))} of their teacher "
+                 f"({n['teacher']:.1%}): the gain is the distance from `direct` down to the teacher's error.")
+    if n["n_train"] in n["equal"]:
+        same = n["equal"][n["n_train"]]["diff"]
+        text += (f" On {n['n_train']:,} pool inputs (as many as the labeled set, with as many passes) the students of "
+                 f"the teacher's labels are {relation(same, '`direct`')}")
+        if k in ("held", "little", "part"):
+            text += (": what helps is the pool's many inputs, not the teacher's labels as such" if same >= CLEAR else
+                     ": the teacher's labels help on their own too" if same <= -CLEAR else "")
+        text += "."
+    return text + (" This is one width, one rate, one teacher and one draw of the data; the standard errors cover "
+                   "the seeds only.")
+
+
+def short_sentence(n: dict | None) -> str:
     """:func:`sentence` in one line for the findings page: the largest pool against ``direct`` at the chapter's steps
-    and at ``direct``'s passes."""
-    if "gain_equal" not in n:
+    and at ``direct``'s passes, and what that says (:func:`kind`); empty where the study is off or unmatched."""
+    if n is None or kind(n) == "unmatched":
         return ""
-    return (f"At width {n['width']} and {n['rate']:.0%} noise, the {n['largest']:,}-input pool's student trained for "
-            f"as many passes as `direct` ({_passes(n['direct_passes'])}) is "
+    words = "there was no clear gain to explain" if kind(n) == "none" else _KIND_WORDS[kind(n)]
+    return (f"At width {n['width']} and {n['rate']:.0%} noise, the {n['largest']:,}-input pool's students trained for "
+            f"as many passes as `direct` ({_passes(n['direct']['passes'])}) are "
             f"{relation(-n['gain_equal'], '`direct`')}, against {relation(-n['gain_base'], '`direct`')} at the "
-            f"chapter's steps ({_passes(n['base_passes'])} passes).")
+            f"chapter's steps ({_passes(n['grid'][n['largest']][n['largest']]['passes'])} passes); {words}.")
 
 
 def table(n: dict | None) -> pd.DataFrame | None:
     """Mean test error in per cent (one decimal) of ``hard_pool`` by pool size (rows) and passes over the pool
-    (columns), ``direct`` in a row of its own at its passes (``None`` where the study is off)."""
+    (columns, one per level of :func:`ladder`, most passes last), ``direct`` in a row of its own at its passes
+    (``None`` where the study is off)."""
     if n is None:
         return None
-    rows = {f"hard_pool, {pool:,} inputs": {_passes(k): round(100 * v[0], 1) for k, v in curve.items()}
-            for pool, curve in sorted(n["grid"].items())}
-    rows[f"direct, {n['n_train']:,} noisy labels"] = {_passes(n["direct_passes"]): round(100 * n["direct"], 1)}
-    levels = sorted({k for curve in n["grid"].values() for k in curve} | {n["direct_passes"]})
-    out = pd.DataFrame(rows).T.reindex(columns=[_passes(x) for x in levels])
-    out.columns.name = "passes over the training set"
+    levels = sorted({level for g in n["grid"].values() for level in g} | {n["n_train"]}, reverse=True)
+    passes = {level: n["direct"]["passes"] * n["n_train"] / level for level in levels}
+    rows = {f"hard_pool, {pool:,} inputs": {level: round(100 * c["test"], 1) for level, c in g.items()}
+            for pool, g in sorted(n["grid"].items())}
+    rows[f"direct, {n['n_train']:,} noisy labels"] = {n["n_train"]: round(100 * n["direct"]["test"], 1)}
+    out = pd.DataFrame(rows).T.reindex(columns=levels)
+    out.columns = pd.Index([_passes(passes[level]) for level in levels], name="passes over the training set")
     return out.astype(object).where(out.notna(), "")
 
 
 def plot(frame: pd.DataFrame, p: dict):
     """Test error (left) and error on each student's own training labels (right) against passes over them (log
-    scale): one line per pool size of ``hard_pool``, largest first (the student-width figure's colours for ``direct``
-    and the main pool), mean and standard error over the seeds; ``direct`` a single point at its passes; the
-    teacher's test error dashed (:func:`ddlib.book.test_and_train_panels`)."""
+    scale): ``direct`` a single point at its passes and one line per pool size of ``hard_pool``, coloured as in the
+    student-width figure where the pool is one of that figure's (the main pool and the smallest), mean and standard
+    error over the seeds; the teacher's test error dashed (:func:`ddlib.book.test_and_train_panels`)."""
     students = frame[frame["method"] != "teacher"].copy()
-    students["student"] = [f"direct ({p['n_train']:,} noisy labels)" if m == "direct" else
-                           f"hard_pool ({int(size):,} teacher labels)"
-                           for m, size in zip(students["method"], students["pool_size"])]
-    order = [f"direct ({p['n_train']:,} noisy labels)"] + [
-        f"hard_pool ({int(size):,} teacher labels)" for size in sorted(set(students["pool_size"]) - {0}, reverse=True)]
+    label = {0: f"direct ({p['n_train']:,} noisy labels)"}
+    for size in sorted(set(students["pool_size"]) - {0}):
+        label[int(size)] = f"hard_pool ({int(size):,} teacher labels)"
+    students["student"] = students["pool_size"].astype(int).map(label)
+    others = [s for s in sorted(label) if s not in (0, p["pool_size"], student_widths.small_pool_size(p))]
+    slots = {0: 0, p["pool_size"]: 1, student_widths.small_pool_size(p): 2, **{s: 4 + i for i, s in enumerate(others)}}
+    order = [label[s] for s in sorted(label, key=lambda s: slots[s])]
     teacher = frame.loc[(frame["method"] == "teacher") & frame["seed"].isin(p["student_seeds"]), "test_error"]
-    width = int(frame.loc[frame["method"] == "direct", "student_width"].iloc[0])
-    fig, axes = book.test_and_train_panels(students, "passes", order, teacher.mean(), "passes over the training set",
-                                           f"Students of width {width} at {study_rate(p):.0%} label noise: pool "
-                                           f"size against passes")
-    levels = sorted(set(students["passes"].round(1)))
-    for ax in axes:
-        ax.set_xticks(levels, [_passes(x) for x in levels])
-        ax.minorticks_off()
-    fig.tight_layout()
-    return fig
+    width = int(students["student_width"].iloc[0])
+    levels = sorted(set(students["passes"]))
+    return book.test_and_train_panels(
+        students, "passes", order, teacher.mean(), "passes over the training set",
+        f"Students of width {width} at {study_rate(p):.0%} label noise: pool size against passes",
+        ticks=(levels, [_passes(x) for x in levels]), colours=[slots[s] for s in sorted(label, key=lambda s: slots[s])])
 
 
 def summary_line(n: dict | None) -> str:
@@ -287,4 +355,3 @@ def summary_line(n: dict | None) -> str:
     if n is None:
         return "No such study was run here (`student_sweep_noise` is empty)."
     return sentence(n)
-
