@@ -7,15 +7,15 @@ that goes over its labels less often may just not have had the time to memorise 
 stopping in effect (the remedy :mod:`ddlib.chapters.direct_lengths` tries on ``direct``). Cotter et al. (2021) credit
 the pool's size instead. Here, at the highest rate of ``student_sweep_noise`` and at one student width (``direct``'s
 peak in that study, :func:`study_width`), ``hard_pool`` from the same widest teacher trains on each pool of
-``pool_study_sizes`` for every number of passes that a pool no larger than it gets at the chapter's steps,
-``direct``'s own among them (:func:`ladder`). At ``default`` that is the 1,000-input pool for 538 passes, the
+``pool_study_sizes`` for its own passes at the chapter's steps, for ``direct``'s passes and for those of each pool
+size in between, never more than ``direct``'s (:func:`ladder`). At ``default`` that is the 1,000-input pool for 538 passes, the
 5,000-input pool for 107.5 and 538, and the 25,000-input pool for 21.5, 107.5 and 538 passes (25 times the chapter's
 steps). Runs that are the student-width study's (the chapter's steps on its two pools, ``direct``, the teachers) are
 reused from the store; the seeds are the student seeds.
 
 If the pool's size is what spares the student, the large pool's students stay clearly below ``direct`` when they
-make as many passes as it; if the fewer passes were, they rise to it. :func:`numbers` reads both and :func:`sentence`
-words them.
+make as many passes as it; if the fewer passes were, they rise to it. :func:`numbers` reads both, :func:`kind` weighs
+the gain kept at equal passes against the gain at the chapter's steps, and :func:`sentence` words them.
 """
 from __future__ import annotations
 
