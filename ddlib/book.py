@@ -48,8 +48,8 @@ def test_and_train_panels(students, x: str, order: list, teacher_error: float, x
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    palette = sns.color_palette(PALETTE, max(colours or [len(order) - 1]) + 1)
-    palette = [palette[i] for i in (colours or range(len(order)))]
+    colours = colours or list(range(len(order)))
+    palette = [sns.color_palette(PALETTE, max(colours) + 1)[i] for i in colours]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), sharex=True)
     for ax, metric, label in ((axes[0], "test_error", "test error (clean labels)"),
                               (axes[1], "train_error", "train error (on its own training labels)")):

@@ -209,3 +209,18 @@ def test_plot_colours_pools_as_the_student_width_figure_does():
     assert colours == [to_rgb(palette[i]) for i in (0, 1, 2, 4)]
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["21.5", "108", "538"]
 
+
+
+def test_step_levels_read_every_ladder_run_back_exactly():
+    """Each run's level is read back from its pool and steps through the ladder, not by dividing and rounding: with
+    a labeled set of 700 the steps are rounded, and every pair still maps back to its own level."""
+    p = dict(_params(), n_train=700, pool_study_sizes=[1000, 5000, 25000])
+    q, _, students = pool_passes.study_configs(p, 16)
+    base = students[0].train.steps  # `direct`'s: 300 epochs of 5 full batches of 128, twice
+    levels = pool_passes.step_levels(p, base)
+    assert base == 3000 and levels[(0, base)] == 700
+    assert {(pool, level) for (pool, _), level in levels.items() if pool} == set(pool_passes.ladder(p))
+    assert (1000, 4286) in levels  # 3000 x 1000 / 700 = 4285.7, rounded
+    hard = [c for c in students if c.targets.method == "hard_pool"]
+    assert sorted(levels[c.targets.pool_size, c.train.steps] for c in hard) == sorted(
+        level for _, level in pool_passes.ladder(p) for _ in p["student_seeds"])

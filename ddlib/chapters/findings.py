@@ -233,13 +233,14 @@ def student_widths_sentence(g: dict) -> str:
         return "That study is not run at this preset (its `student_sweep_noise` is empty)."
     numbers = [student_widths.numbers(frame, q, rate) for rate, frame in g["student_sweeps"].items()]
     text = " ".join(student_widths.short_sentence(n) for n in numbers)
-    passes = pool_passes.short_sentence(pool_passes.numbers(g["passes"], q))
-    if not passes:
+    separated = pool_passes.short_sentence(pool_passes.numbers(g["passes"], q))
+    if not separated:
         return text
-    steps = numbers[0]["passes"]
+    passes = numbers[0]["passes"]  # the same at every rate
     return (f"{text} The {q['pool_size']:,}-input pool's students there also make fewer passes over it "
-            f"({steps['hard_pool']:.1f}) than `direct` over the labeled set ({steps['direct']:.0f}); the distillation "
-            f"chapter's {{ref}}`study of pool size against passes <kd-pool-passes>` separates the two. {passes}")
+            f"({passes['hard_pool']:.1f}) than `direct` over the labeled set ({passes['direct']:.0f}); the "
+            f"distillation chapter's {{ref}}`study of pool size against passes <kd-pool-passes>` separates the two. "
+            f"{separated}")
 
 
 # --- C4 -------------------------------------------------------------------------------------------------------------

@@ -8,10 +8,10 @@ stopping in effect (the remedy :mod:`ddlib.chapters.direct_lengths` tries on ``d
 the pool's size instead. Here, at the highest rate of ``student_sweep_noise`` and at one student width (``direct``'s
 peak in that study, :func:`study_width`), ``hard_pool`` from the same widest teacher trains on each pool of
 ``pool_study_sizes`` for its own passes at the chapter's steps, for ``direct``'s passes and for those of each pool
-size in between, never more than ``direct``'s (:func:`ladder`). At ``default`` that is the 1,000-input pool for 538 passes, the
-5,000-input pool for 107.5 and 538, and the 25,000-input pool for 21.5, 107.5 and 538 passes (25 times the chapter's
-steps). Runs that are the student-width study's (the chapter's steps on its two pools, ``direct``, the teachers) are
-reused from the store; the seeds are the student seeds.
+size in between, never more than ``direct``'s (:func:`ladder`). At ``default`` that is the 1,000-input pool for
+538 passes, the 5,000-input pool for 107.5 and 538, and the 25,000-input pool for 21.5, 107.5 and 538 passes (25
+times the chapter's steps). Runs that are the student-width study's (the chapter's steps on its two pools,
+``direct``, the teachers) are reused from the store; the seeds are the student seeds.
 
 If the pool's size is what spares the student, the large pool's students stay clearly below ``direct`` when they
 make as many passes as it; if the fewer passes were, they rise to it. :func:`numbers` reads both, :func:`kind` weighs
@@ -69,9 +69,23 @@ def ladder(p: dict) -> list[tuple[int, int]]:
     return [(pool, level) for pool in sizes for level in levels if level == pool or n <= level <= pool]
 
 
-def _longer(cfg, factor: float):
-    """``cfg`` trained for ``factor`` times its steps (rounded)."""
-    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, steps=round(cfg.train.steps * factor)))
+def ladder_steps(base: int, pool: int, level: int) -> int:
+    """The steps of :func:`ladder`'s pair ``(pool, level)`` when the chapter's student steps are ``base``: as many
+    passes over ``pool`` inputs as ``base`` steps make over ``level`` inputs (rounded)."""
+    return round(base * pool / level)
+
+
+def step_levels(p: dict, base: int) -> dict[tuple[int, int], int]:
+    """``{(pool size, steps): level}`` for every pair of :func:`ladder` (:func:`ladder_steps`), and ``(0, base):
+    n_train`` for ``direct``: which level a stored run was trained at, read back exactly from its steps."""
+    return {(0, base): int(p["n_train"]),
+            **{(pool, ladder_steps(base, pool, level)): level for pool, level in ladder(p)}}
+
+
+def _longer(cfg, pool: int, level: int):
+    """``cfg`` (trained for the chapter's student steps) trained for :func:`ladder_steps` instead."""
+    steps = ladder_steps(cfg.train.steps, pool, level)
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, steps=steps))
 
 
 def study_configs(p: dict, width: int) -> tuple[dict, list, list]:
@@ -82,7 +96,7 @@ def study_configs(p: dict, width: int) -> tuple[dict, list, list]:
     widest = max(q["widths"])
     students = kd.student_configs(q, width, [widest], [0], ["direct"])
     for pool, level in ladder(p):
-        students += [_longer(c, pool / level) for c in kd.student_configs(q, width, [widest], [pool], ["hard_pool"])]
+        students += [_longer(c, pool, level) for c in kd.student_configs(q, width, [widest], [pool], ["hard_pool"])]
     return q, [dd.run_config(q, widest, s) for s in p["student_seeds"]], students
 
 
@@ -121,8 +135,9 @@ def run_study(p: dict, sweeps: dict[float, pd.DataFrame], **kwargs) -> tuple[pd.
     frame["steps"] = frame["hash"].map(steps)
     size = frame["pool_size"].where(frame["pool_size"] > 0, p["n_train"])
     frame["passes"] = frame["steps"] * p["batch_size"] / size
-    base = students[0].train.steps  # `direct`'s: the chapter's student steps
-    frame["level"] = (size * base / frame["steps"]).round().astype(int).where(frame["method"] != "teacher", 0)
+    levels = step_levels(p, students[0].train.steps)  # `direct`'s steps: the chapter's student steps
+    frame["level"] = [0 if method == "teacher" else levels[int(pool), int(steps)]
+                      for method, pool, steps in zip(frame["method"], frame["pool_size"], frame["steps"])]
     frame["why"] = why
     book.write_table(frame, kd.CHAPTER, q, TABLE.format(rate), folder_params=p)
     return frame, teacher_outcome.merge(student_outcome)
@@ -284,9 +299,9 @@ def _verdict(n: dict) -> str:
     words = _KIND_WORDS[k]
     text = (f"{where}, {largest} are {points(base)} below `direct` at the chapter's steps and "
             f"{relation(-equal, 'it')} with as many passes, and {fit}. {words[0].upper() + words[1:]}.")
-    gaps = n["teacher_gaps"].values()
-    if max(abs(g) for g in gaps) < CLEAR:
-        text += (f" At every number of passes they are within {points(max(abs(g) for g in gaps))} of their teacher "
+    gap = max(abs(g) for g in n["teacher_gaps"].values())
+    if gap < CLEAR:
+        text += (f" At every number of passes they are within {points(gap)} of their teacher "
                  f"({n['teacher']:.1%}): the gain is the distance from `direct` down to the teacher's error.")
     if n["n_train"] in n["equal"]:
         same = n["equal"][n["n_train"]]["diff"]
@@ -338,16 +353,17 @@ def plot(frame: pd.DataFrame, p: dict):
     for size in sorted(set(students["pool_size"]) - {0}):
         label[int(size)] = f"hard_pool ({int(size):,} teacher labels)"
     students["student"] = students["pool_size"].astype(int).map(label)
-    others = [s for s in sorted(label) if s not in (0, p["pool_size"], student_widths.small_pool_size(p))]
-    slots = {0: 0, p["pool_size"]: 1, student_widths.small_pool_size(p): 2, **{s: 4 + i for i, s in enumerate(others)}}
-    order = [label[s] for s in sorted(label, key=lambda s: slots[s])]
+    small = student_widths.small_pool_size(p)
+    others = [s for s in sorted(label) if s not in (0, p["pool_size"], small)]
+    slots = {0: 0, p["pool_size"]: 1, small: 2, **{s: 4 + i for i, s in enumerate(others)}}
+    keys = sorted(label, key=slots.get)
     teacher = frame.loc[(frame["method"] == "teacher") & frame["seed"].isin(p["student_seeds"]), "test_error"]
     width = int(students["student_width"].iloc[0])
     levels = sorted(set(students["passes"]))
     return book.test_and_train_panels(
-        students, "passes", order, teacher.mean(), "passes over the training set",
+        students, "passes", [label[k] for k in keys], teacher.mean(), "passes over the training set",
         f"Students of width {width} at {study_rate(p):.0%} label noise: pool size against passes",
-        ticks=(levels, [_passes(x) for x in levels]), colours=[slots[s] for s in sorted(label, key=lambda s: slots[s])])
+        ticks=(levels, [_passes(x) for x in levels]), colours=[slots[k] for k in keys])
 
 
 def summary_line(n: dict | None) -> str:

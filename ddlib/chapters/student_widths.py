@@ -128,7 +128,8 @@ def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
                params=curves["hard_pool"].groupby("width")["params"].first().astype(int).to_dict())
     widths = sorted(out["test"]["hard_pool"])
     out["widths"] = widths
-    out["passes_study_rate"] = float(max(p.get("student_sweep_noise") or [rate]))  # the next section's rate
+    from .pool_passes import study_rate  # that module builds on this one
+    out["passes_study_rate"] = study_rate(p) or float(rate)  # the next section's rate
     out["teacher_architecture"] = ((p["student_model"] or p["model"]) == p["model"]
                                    and widths[-1] == out["teacher_width"])
     out["fits"] = {k: [w for w in sorted(out["train"][k]) if out["train"][k][w] <= dd.INTERPOLATION_TOL]
