@@ -113,8 +113,9 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     assert "students of every width: runs: 3 computed, 3 reused" in text
     # the pool's size against passes, at smoke's widest width (two widths have no peak): the teacher (also `direct`),
     # and `hard_pool` on both pools at the chapter's steps are the line above's; the 1,000-input pool trained for
-    # `direct`'s 20 passes (5 times the steps) is new
-    assert "the pool's size against passes: runs: 1 computed, 3 reused" in text
+    # `direct`'s 20 passes (5 times the steps), and `direct` and the 200-input pool stopped after the 1,000-input
+    # pool's 4 passes (a fifth of the steps) are new
+    assert "the pool's size against passes: runs: 3 computed, 3 reused" in text
     # `direct` at 5, 10 and 20 epochs: the last is the sweep's width-4 model again (a steps factor of 1)
     assert "direct at other lengths: runs: 2 computed, 1 reused" in text
     # the widest teacher's comparison at learning rate 0.01: its teacher and `direct` are the double-descent chapter's
@@ -128,7 +129,7 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # `oracle_pool` are the line above's, and the teachers are the rate's sweep (with a steps factor of 1, `direct` of
     # the widest width is that sweep's widest model: 7 distinct runs)
     assert "every teacher width at those rates: runs: 5 computed, 7 reused" in text
-    assert "whole chapter, each run once: runs: 39 computed, 8 reused" in text
+    assert "whole chapter, each run once: runs: 41 computed, 8 reused" in text
     ruling = glued_value(nb, "kd_rule_width_sentence")
     assert ruling.startswith("At learning rate 0.01 the chapter's rule, applied to that rate's sweep on the validation "
                              "set, picks width") and ", not 4. With students of width" in ruling
@@ -181,7 +182,8 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
             in widths_text)
     passes = pd.read_csv(results_dir / "distillation" / "smoke" / "results-pool-passes-noise-0.4.csv")
     assert sorted(zip(passes["method"], passes["pool_size"], passes["steps"])) == [
-        ("direct", 0, 80), ("hard_pool", 200, 80), ("hard_pool", 1000, 80), ("hard_pool", 1000, 400), ("teacher", 0, 80)]
+        ("direct", 0, 16), ("direct", 0, 80), ("hard_pool", 200, 16), ("hard_pool", 200, 80), ("hard_pool", 1000, 80),
+        ("hard_pool", 1000, 400), ("teacher", 0, 80)]
     assert set(passes.loc[passes["method"] == "hard_pool", "passes"]) == {20.0, 4.0}
     assert glued_value(nb, "kd_passes_study_sentence").startswith(
         "At label noise 40%, students of width 64 (the widest width: `direct`'s curve above has too few widths for a "
@@ -201,10 +203,10 @@ def test_distillation_smoke_reuses_teachers(results_dir, tmp_path, monkeypatch):
     # runs are its own; `direct` at 5 and 10 epochs are two more; its published anchor's five runs are its own too; its
     # learning-rate study's two runs are the teacher and `direct` of this chapter's lr-0.01 table; the rule's width at
     # that rate adds its 5 students, and every teacher width there and the smaller pool 5 more; students of every
-    # width three; the pool's size against passes one
+    # width three; the pool's size against passes three
     assert (len(stored) == len(set(table["hash"]) | set(drawn["hash"]) | set(peaked["hash"]) | set(rated["hash"])
                               | set(ruled["hash"]) | set(curve["hash"]) | set(swept["hash"]) | set(passes["hash"]))
-            + 2 + 2 + 5 == 54)
+            + 2 + 2 + 5 == 56)
     # the summary's derived lists, against the table read directly (all reused: nothing trains here)
     params = kd.resolve_params("smoke")
     frame, teachers, _ = kd.run(params, progress=False)

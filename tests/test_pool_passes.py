@@ -13,15 +13,19 @@ def _params() -> dict:
                 batch_size=128, student_steps_factor=2, student_sweep_noise=[0.2, 0.4])
 
 
-def test_ladder_trains_every_pool_for_each_smaller_pools_passes_and_directs():
+def test_ladder_trains_every_pool_and_direct_at_every_level_from_the_labeled_sets_to_the_largest_pools():
     p = _params()
-    assert pool_passes.ladder(p) == [(1000, 1000), (5000, 1000), (5000, 5000), (25000, 1000), (25000, 5000),
-                                     (25000, 25000)]
+    grid = [(pool, level) for pool in (1000, 5000, 25000) for level in (1000, 5000, 25000)]
+    assert pool_passes.ladder(p) == grid and pool_passes.direct_levels(p) == [1000, 5000, 25000]
     # a labeled set smaller than every pool adds its own level: `direct`'s passes
-    assert pool_passes.ladder(dict(p, n_train=500, pool_study_sizes=[1000, 4000])) == [
-        (1000, 500), (1000, 1000), (4000, 500), (4000, 1000), (4000, 4000)]
-    # never more passes than `direct` makes: a pool smaller than the labeled set sets no level for larger pools
-    assert pool_passes.ladder(dict(p, pool_study_sizes=[500, 25000])) == [(500, 500), (25000, 1000), (25000, 25000)]
+    small = dict(p, n_train=500, pool_study_sizes=[1000, 4000])
+    assert pool_passes.ladder(small) == [(pool, level) for pool in (1000, 4000) for level in (500, 1000, 4000)]
+    assert pool_passes.direct_levels(small) == [500, 1000, 4000]
+    # never more passes than `direct` makes: a pool smaller than the labeled set sets no level for the others
+    # (and `direct` is not trained at it), though it is trained for its own passes and at every level above
+    tiny = dict(p, pool_study_sizes=[500, 25000])
+    assert pool_passes.ladder(tiny) == [(500, 500), (500, 1000), (500, 25000), (25000, 1000), (25000, 25000)]
+    assert pool_passes.direct_levels(tiny) == [1000, 25000]
 
 
 def test_study_configs_match_passes_and_reuse_the_student_width_studys_runs():
@@ -30,12 +34,13 @@ def test_study_configs_match_passes_and_reuse_the_student_width_studys_runs():
     assert q["label_noise"] == 0.4  # the highest rate of student_sweep_noise
     direct = [c for c in students if c.targets.method == "labels"]
     hard = [c for c in students if c.targets.method == "hard_pool"]
-    assert len(direct) == 3 and len(hard) == 6 * 3 and {c.width for c in students} == {16}
+    assert len(direct) == 3 * 3 and len(hard) == 9 * 3 and {c.width for c in students} == {16}
     steps = direct[0].train.steps
     assert steps == 300 * 7 * 2  # the chapter's student steps
+    # `direct` stopped after as few passes over its 1,000 labeled inputs as the 5,000 and 25,000 pools get
+    assert sorted({c.train.steps for c in direct}) == [168, 840, 4200]
     passes = {(c.targets.pool_size, c.train.steps * 128 / c.targets.pool_size) for c in hard}
-    assert passes == {(1000, 537.6), (5000, 537.6), (5000, 107.52), (25000, 537.6), (25000, 107.52),
-                      (25000, 21.504)}
+    assert passes == {(pool, x) for pool in (1000, 5000, 25000) for x in (537.6, 107.52, 21.504)}
     # the runs at the chapter's steps on the two pools of the student-width study, and its `direct`, are that
     # study's own (the same hashes: reused from the store, not trained again)
     (_, _, sw_teachers, sw_students), = [s for s in student_widths.study_configs(p) if s[0] == 0.4]
@@ -51,24 +56,24 @@ def test_study_width_is_directs_peak_else_its_bump_else_the_widest():
     assert pool_passes.study_width({4: 0.70, 64: 0.69}, [4, 64]) == (64, "widest")
 
 
-def _frame(direct: float, grid: dict, seeds=(0, 1, 2), why="peak") -> pd.DataFrame:
-    """``direct`` at 4,200 steps (537.6 passes over 1,000 inputs); ``grid``: ``{(pool, steps): (test, train)}``
-    for ``hard_pool``; per-seed jitter of +-0.1 points, opposite for the two methods."""
+def _frame(direct: float, grid: dict, seeds=(0, 1, 2), why="peak", direct_at: dict | None = None) -> pd.DataFrame:
+    """``direct`` at 4,200 steps (537.6 passes over 1,000 inputs) and, where ``direct_at`` (``{steps: (test,
+    train)}``) says, stopped after fewer; ``grid``: ``{(pool, steps): (test, train)}`` for ``hard_pool``; per-seed
+    jitter of +-0.1 points, opposite for the two methods."""
     rows = []
     for s in seeds:
         jitter = 0.001 * (s - 1)
         rows.append(dict(method="teacher", teacher_width=64, student_width=None, pool_size=0, seed=s, test_error=0.68,
-                         train_error=0.0, steps=2100, passes=2100 * 128 / 1000))
-        rows.append(dict(method="direct", teacher_width=None, student_width=16, pool_size=0, seed=s,
-                         test_error=direct + jitter, train_error=0.0, steps=4200, passes=537.6))
+                         train_error=0.0, steps=2100, passes=2100 * 128 / 1000, level=0))
+        for steps, (test, train) in {4200: (direct, 0.0), **(direct_at or {})}.items():
+            rows.append(dict(method="direct", teacher_width=None, student_width=16, pool_size=0, seed=s,
+                             test_error=test + jitter, train_error=train, steps=steps, passes=steps * 128 / 1000,
+                             level=round(1000 * 4200 / steps)))
         for (pool, steps), (test, train) in grid.items():
             rows.append(dict(method="hard_pool", teacher_width=64, student_width=16, pool_size=pool, seed=s,
                              test_error=test - jitter, train_error=train, steps=steps, passes=steps * 128 / pool,
                              level=round(pool * 4200 / steps)))
-    frame = pd.DataFrame(rows).assign(why=why)
-    frame.loc[frame["method"] == "direct", "level"] = 1000
-    frame.loc[frame["method"] == "teacher", "level"] = 0
-    return frame
+    return pd.DataFrame(rows).assign(why=why)
 
 
 def _grid(at_equal: float, train_equal: float = 0.2) -> dict:
@@ -224,3 +229,36 @@ def test_step_levels_read_every_ladder_run_back_exactly():
     hard = [c for c in students if c.targets.method == "hard_pool"]
     assert sorted(levels[c.targets.pool_size, c.train.steps] for c in hard) == sorted(
         level for _, level in pool_passes.ladder(p) for _ in p["student_seeds"])
+
+
+def test_direct_stopped_after_as_few_passes_as_the_largest_pool():
+    """`direct` at the 25,000-input pool's 21.5 passes (168 steps): its change from its own passes, each pool there
+    against it, and whether stopping that early does as well as the pool."""
+    p = _params()
+    grid = {**_grid(0.70), (1000, 168): (0.78, 0.4)}
+    n = pool_passes.numbers(_frame(0.73, grid, direct_at={840: (0.71, 0.3), 168: (0.72, 0.5)}), p)
+    assert n["short"]["level"] == 25000 and n["short"]["cell"]["steps"] == 168
+    assert n["short"]["change"]["diff"] == pytest.approx(-0.01) and n["short"]["change"]["lower"] == 3
+    assert {pool: d["diff"] for pool, d in n["short"]["pools"].items()} == pytest.approx({1000: 0.06, 25000: -0.03})
+    assert n["gain_short"] == pytest.approx(0.03) and n["gain_equal"] == pytest.approx(0.03)
+    assert pool_passes.table(n).loc["direct, 1,000 noisy labels"].tolist() == [72.0, 71.0, 73.0]
+    text = pool_passes.sentence(n)
+    assert ("- **As few passes as the 25,000-input pool** (21.5): `direct`, stopped after 168 steps, ends at 72.0% "
+            "test error (-1.0 points against its 538 passes, lower on 3 of 3 seeds, SE 0.0 points) with 50.0% on its "
+            "noisy labels; `hard_pool` is at 78.0% on 1,000 inputs (6.0 points above `direct`, higher on 3 of 3 "
+            "seeds, SE 0.1 points) and 69.0% on 25,000 inputs (3.0 points below `direct`, lower on 3 of 3 seeds, SE "
+            "0.1 points).") in text
+    assert (" Stopped after as few passes as they make (21.5, in 168 steps), `direct` is 3.0 points above them: "
+            "stopping it early does not close the gap.") in text
+    assert pool_passes.short_sentence(n).endswith(
+        "Stopped after as few passes as those students, `direct` is 3.0 points above them.")
+    # stopping that early does as well as the pool, or better
+    same = pool_passes.numbers(_frame(0.73, grid, direct_at={168: (0.695, 0.5)}), p)
+    assert same["gain_short"] == pytest.approx(0.005)
+    assert "`direct` is 0.5 points above them: stopping it that early does about as well as the pool." in (
+        pool_passes.sentence(same))
+    better = pool_passes.sentence(pool_passes.numbers(_frame(0.73, grid, direct_at={168: (0.66, 0.5)}), p))
+    assert "`direct` is 3.0 points below them: stopped that early, it does better than the pool." in better
+    # without `direct` stopped early there is nothing to say of it
+    plain = pool_passes.numbers(_frame(0.73, _grid(0.70)), p)
+    assert "short" not in plain and "gain_short" not in plain and "Stopped after" not in pool_passes.sentence(plain)

@@ -6,16 +6,20 @@ student's training labels than ``direct`` makes over the labeled set (at ``defau
 that goes over its labels less often may just not have had the time to memorise their errors, which is early
 stopping in effect (the remedy :mod:`ddlib.chapters.direct_lengths` tries on ``direct``). Cotter et al. (2021) credit
 the pool's size instead. Here, at the highest rate of ``student_sweep_noise`` and at one student width (``direct``'s
-peak in that study, :func:`study_width`), ``hard_pool`` from the same widest teacher trains on each pool of
-``pool_study_sizes`` for its own passes at the chapter's steps, for ``direct``'s passes and for those of each pool
-size in between, never more than ``direct``'s (:func:`ladder`). At ``default`` that is the 1,000-input pool for
-538 passes, the 5,000-input pool for 107.5 and 538, and the 25,000-input pool for 21.5, 107.5 and 538 passes (25
-times the chapter's steps). Runs that are the student-width study's (the chapter's steps on its two pools,
-``direct``, the teachers) are reused from the store; the seeds are the student seeds.
+peak in that study, :func:`study_width`), ``hard_pool`` from the same widest teacher and ``direct`` are trained
+for the passes of every level from ``n_train`` to the largest pool (:func:`ladder`, :func:`direct_levels`): a run at
+level ``L`` makes as many passes over its own training set as ``L`` inputs get in the chapter's steps. At
+``default`` the levels are 1,000, 5,000 and 25,000 inputs (538, 107.5 and 21.5 passes), so every pool of
+``pool_study_sizes`` and ``direct`` run at each, from 168 steps (``direct`` and the 1,000-input pool at 21.5
+passes) to 105,000 (the 25,000-input pool at 538 passes, 25 times the chapter's steps). Runs that are the
+student-width study's (the chapter's steps on its two pools, ``direct``, the teachers) are reused from the store;
+the seeds are the student seeds.
 
 If the pool's size is what spares the student, the large pool's students stay clearly below ``direct`` when they
-make as many passes as it; if the fewer passes were, they rise to it. :func:`numbers` reads both, :func:`kind` weighs
-the gain kept at equal passes against the gain at the chapter's steps, and :func:`sentence` words them.
+make as many passes as it; if the fewer passes were, they rise to it. From the other side, ``direct`` stopped after
+as few passes as the large pool's students make shows whether stopping early gives it what the pool gives.
+:func:`numbers` reads both, :func:`kind` weighs the gain kept at ``direct``'s passes against the gain at the
+chapter's steps, and :func:`sentence` words them.
 """
 from __future__ import annotations
 
@@ -59,44 +63,64 @@ def direct_curve(frame: pd.DataFrame) -> dict:
     return d.groupby(d["student_width"].astype(int))["test_error"].mean().to_dict()
 
 
+def levels(p: dict) -> list[int]:
+    """The levels of the study, smallest first: each size of ``pool_study_sizes`` and ``n_train``. A run at level
+    ``L`` makes as many passes over its training set as a training set of ``L`` inputs gets in the chapter's
+    steps."""
+    return sorted({int(s) for s in p["pool_study_sizes"]} | {int(p["n_train"])})
+
+
 def ladder(p: dict) -> list[tuple[int, int]]:
-    """``(pool size, level)`` pairs: each pool of ``pool_study_sizes`` is trained for as many passes as a training set
-    of ``level`` inputs gets at the chapter's steps (its steps are the chapter's times ``pool / level``). Every pool
-    gets its own level (the chapter's steps) and, where it is larger, the level of ``n_train`` (``direct``'s passes)
-    and of each pool size between the two, never more passes than ``direct`` makes."""
-    sizes, n = sorted({int(s) for s in p["pool_study_sizes"]}), int(p["n_train"])
-    levels = sorted(set(sizes) | {n})
-    return [(pool, level) for pool in sizes for level in levels if level == pool or n <= level <= pool]
+    """``(pool size, level)`` pairs of ``hard_pool``: each pool of ``pool_study_sizes`` is trained for as many passes
+    as a training set of ``level`` inputs gets at the chapter's steps (its steps are the chapter's times ``pool /
+    level``). Every pool gets its own level (the chapter's steps) and every level from ``n_train`` (``direct``'s
+    passes) up to the largest pool (its passes), so at each of those levels every pool makes the same passes; never
+    more passes than ``direct`` makes (a pool smaller than the labeled set adds only its own level)."""
+    n = int(p["n_train"])
+    return [(int(pool), level) for pool in sorted({int(s) for s in p["pool_study_sizes"]}) for level in levels(p)
+            if level == pool or level >= n]
+
+
+def direct_levels(p: dict) -> list[int]:
+    """The levels ``direct`` is trained at: its own (``n_train``, the chapter's steps) and each larger one of
+    :func:`levels`, i.e. stopped after as few passes over the labeled set as each larger pool gets in the chapter's
+    steps (``direct`` stopped early, at this rate; :mod:`ddlib.chapters.direct_lengths` does so at the chapter's
+    rate, with the length chosen on the validation set)."""
+    return [level for level in levels(p) if level >= int(p["n_train"])]
 
 
 def ladder_steps(base: int, pool: int, level: int) -> int:
     """The steps of :func:`ladder`'s pair ``(pool, level)`` when the chapter's student steps are ``base``: as many
-    passes over ``pool`` inputs as ``base`` steps make over ``level`` inputs (rounded)."""
-    return round(base * pool / level)
+    passes over ``pool`` inputs as ``base`` steps make over ``level`` inputs (rounded; at least one)."""
+    return max(1, round(base * pool / level))
 
 
 def step_levels(p: dict, base: int) -> dict[tuple[int, int], int]:
-    """``{(pool size, steps): level}`` for every pair of :func:`ladder` (:func:`ladder_steps`), and ``(0, base):
-    n_train`` for ``direct``: which level a stored run was trained at, read back exactly from its steps."""
-    return {(0, base): int(p["n_train"]),
+    """``{(pool size, steps): level}`` for every pair of :func:`ladder` (:func:`ladder_steps`), and ``(0, steps):
+    level`` for ``direct`` at each of :func:`direct_levels` (its pool is the labeled set): which level a stored run
+    was trained at, read back exactly from its steps."""
+    n = int(p["n_train"])
+    return {**{(0, ladder_steps(base, n, level)): level for level in direct_levels(p)},
             **{(pool, ladder_steps(base, pool, level)): level for pool, level in ladder(p)}}
 
 
-def _longer(cfg, pool: int, level: int):
-    """``cfg`` (trained for the chapter's student steps) trained for :func:`ladder_steps` instead."""
+def _at_level(cfg, pool: int, level: int):
+    """``cfg`` (trained for the chapter's student steps on ``pool`` inputs) trained for :func:`ladder_steps`
+    instead: longer for a level below ``pool``, shorter for one above."""
     steps = ladder_steps(cfg.train.steps, pool, level)
     return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, steps=steps))
 
 
 def study_configs(p: dict, width: int) -> tuple[dict, list, list]:
     """``(q, teachers, students)``: the parameters at :func:`study_rate`, the widest teacher of that rate's sweep on
-    the student seeds, and students of width ``width``: ``direct`` and ``hard_pool`` from that teacher at every pair
-    of :func:`ladder`."""
+    the student seeds, and students of width ``width``: ``direct`` at each of :func:`direct_levels` and
+    ``hard_pool`` from that teacher at every pair of :func:`ladder`."""
     q = dict(p, label_noise=study_rate(p))
-    widest = max(q["widths"])
-    students = kd.student_configs(q, width, [widest], [0], ["direct"])
+    widest, n = max(q["widths"]), int(p["n_train"])
+    direct = kd.student_configs(q, width, [widest], [0], ["direct"])
+    students = [_at_level(c, n, level) for level in direct_levels(p) for c in direct]
     for pool, level in ladder(p):
-        students += [_longer(c, pool, level) for c in kd.student_configs(q, width, [widest], [pool], ["hard_pool"])]
+        students += [_at_level(c, pool, level) for c in kd.student_configs(q, width, [widest], [pool], ["hard_pool"])]
     return q, [dd.run_config(q, widest, s) for s in p["student_seeds"]], students
 
 
@@ -135,8 +159,9 @@ def run_study(p: dict, sweeps: dict[float, pd.DataFrame], **kwargs) -> tuple[pd.
     frame["steps"] = frame["hash"].map(steps)
     size = frame["pool_size"].where(frame["pool_size"] > 0, p["n_train"])
     frame["passes"] = frame["steps"] * p["batch_size"] / size
-    levels = step_levels(p, students[0].train.steps)  # `direct`'s steps: the chapter's student steps
-    frame["level"] = [0 if method == "teacher" else levels[int(pool), int(steps)]
+    base = kd.student_configs(q, width, [max(q["widths"])], [0], ["direct"])[0].train.steps  # the chapter's
+    level_of = step_levels(p, base)
+    frame["level"] = [0 if method == "teacher" else level_of[int(pool), int(steps)]
                       for method, pool, steps in zip(frame["method"], frame["pool_size"], frame["steps"])]
     frame["why"] = why
     book.write_table(frame, kd.CHAPTER, q, TABLE.format(rate), folder_params=p)
@@ -162,34 +187,47 @@ def numbers(frame: pd.DataFrame | None, p: dict) -> dict | None:
     """What :func:`sentence` says, from the study's ``frame`` (``None`` where the study is off).
 
     ``width``, ``why`` (:func:`study_width`), ``rate``, ``teacher_width`` and ``teacher`` (its mean test error),
-    ``n_train``, ``n_seeds``; ``direct``: :func:`_cell` of ``direct``; ``grid``: ``{pool: {level: cell}}`` for
-    ``hard_pool`` (levels as :func:`ladder`'s, read from the frame's ``level`` column, so no float is matched);
-    ``largest``: the largest pool. ``equal``: for each pool trained for ``direct``'s passes (level ``n_train``), its
-    cell's test error against ``direct``'s (:func:`_paired`); ``longer``: for each pool with more than one level, its
-    fewest and most passes (``first``, ``last`` cells) and the change between them (:func:`_paired`). ``gain_base``
-    and ``gain_equal``: ``direct``'s error minus the largest pool's (as printed) at the chapter's steps and at
-    ``direct``'s passes; ``teacher_gaps``: the largest pool's error minus the teacher's at each level (as
-    printed)."""
+    ``n_train``, ``n_seeds``; ``direct_grid``: ``{level: cell}`` (:func:`_cell`) for ``direct`` and ``direct`` its
+    cell at its own level (``n_train``, the chapter's steps); ``grid``: ``{pool: {level: cell}}`` for ``hard_pool``
+    (levels as :func:`ladder`'s, read from the frame's ``level`` column, so no float is matched); ``largest``: the
+    largest pool. ``equal``: for each pool trained for ``direct``'s passes (level ``n_train``), its cell's test error
+    against ``direct``'s (:func:`_paired`); ``short`` (where ``direct`` also ran at a larger level): at the largest
+    such ``level``, ``direct``'s ``cell`` there, its ``change`` from its own passes (:func:`_paired`) and each pool's
+    error there against it (``pools``); ``longer``: for each pool also trained for more passes than at the chapter's
+    steps, its cell at the chapter's steps and at its most passes (``first``, ``last``) and the change between them
+    (:func:`_paired`). ``gain_base``, ``gain_equal`` and ``gain_short``: ``direct``'s error minus the largest pool's
+    (as printed) at the chapter's steps, at ``direct``'s passes and at the largest pool's passes; ``teacher_gaps``:
+    the largest pool's error minus the teacher's at each level (as printed)."""
     if frame is None:
         return None
     students = frame[frame["method"] != "teacher"]
     teachers = frame[(frame["method"] == "teacher") & frame["seed"].isin(p["student_seeds"])]
-    direct = _cell(students[students["method"] == "direct"])
+    direct_grid = {int(level): _cell(g) for level, g in students[students["method"] == "direct"].groupby("level")}
     hard = students[students["method"] == "hard_pool"]
     grid = {int(pool): {int(level): _cell(g) for level, g in f.groupby("level")}
             for pool, f in hard.groupby("pool_size")}
     n_train, largest = int(p["n_train"]), max(grid)
+    direct = direct_grid[n_train]
+
+    def against_direct(level: int) -> dict:
+        return {pool: _paired(g[level]["by_seed"], direct_grid[level]["by_seed"]) for pool, g in grid.items()
+                if level in g}
+
     out = dict(rate=study_rate(p), width=int(students["student_width"].iloc[0]), why=frame["why"].iloc[0],
                teacher_width=int(teachers["teacher_width"].max()), teacher=float(teachers["test_error"].mean()),
-               n_train=n_train, n_seeds=int(students["seed"].nunique()), direct=direct, grid=grid, largest=largest,
-               equal={pool: _paired(g[n_train]["by_seed"], direct["by_seed"]) for pool, g in grid.items()
-                      if n_train in g},
-               longer={pool: dict(first=g[max(g)], last=g[min(g)],
-                                  change=_paired(g[min(g)]["by_seed"], g[max(g)]["by_seed"]))
-                       for pool, g in grid.items() if len(g) > 1})
+               n_train=n_train, n_seeds=int(students["seed"].nunique()), direct=direct, direct_grid=direct_grid,
+               grid=grid, largest=largest, equal=against_direct(n_train),
+               longer={pool: dict(first=g[pool], last=g[min(g)],
+                                  change=_paired(g[min(g)]["by_seed"], g[pool]["by_seed"]))
+                       for pool, g in grid.items() if pool in g and min(g) < pool})
+    top = max(direct_grid)
+    if top > n_train:
+        out["short"] = dict(level=top, cell=direct_grid[top], pools=against_direct(top),
+                            change=_paired(direct_grid[top]["by_seed"], direct["by_seed"]))
     out["gain_base"] = shown_difference(direct["test"], grid[largest][largest]["test"])
-    if n_train in grid[largest]:
-        out["gain_equal"] = shown_difference(direct["test"], grid[largest][n_train]["test"])
+    for key, level in (("gain_equal", n_train), ("gain_short", top if top > n_train else None)):
+        if level in grid[largest]:
+            out[key] = shown_difference(direct_grid[level]["test"], grid[largest][level]["test"])
     out["teacher_gaps"] = {level: shown_difference(c["test"], out["teacher"]) for level, c in grid[largest].items()}
     return out
 
@@ -214,20 +252,41 @@ def _seeds(d: dict, lower: str, higher: str) -> str:
     return f", {side} of {d['n']} seeds, SE {points(d['se'])}"
 
 
-def _equal_words(n: dict) -> str:
-    """Each pool at ``direct``'s passes against ``direct``, and whether the error falls with every larger pool."""
-    rows = sorted(n["equal"].items())
-    errors = [as_shown(n["grid"][pool][n["n_train"]]["test"]) for pool, _ in rows]
+def _pools_words(n: dict, level: int) -> str:
+    """Each pool at ``level`` against ``direct`` at the same level, and whether the error falls with every larger
+    pool."""
+    rows = sorted((pool, d) for pool, d in n["grid"].items() if level in d)
+    paired = n["equal"] if level == n["n_train"] else n["short"]["pools"]
+    errors = [as_shown(cells[level]["test"]) for _, cells in rows]
     falls = len(errors) > 2 and all(a > b for a, b in zip(errors, errors[1:]))
-    said = join(f"{n['grid'][pool][n['n_train']]['test']:.1%} on {pool:,} inputs ("
-                f"{relation(d['diff'], '`direct`')}{_seeds(d, 'lower', 'higher')})" for pool, d in rows)
+    said = join(f"{cells[level]['test']:.1%} on {pool:,} inputs ("
+                f"{relation(paired[pool]['diff'], '`direct`')}{_seeds(paired[pool], 'lower', 'higher')})"
+                for pool, cells in rows)
+    return ("`hard_pool`'s error falls as the pool grows: " if falls else "`hard_pool` is at ") + said
+
+
+def _equal_words(n: dict) -> str:
+    """Each pool at ``direct``'s passes against ``direct``."""
     return (f"- **As many passes as `direct`** ({_passes(n['direct']['passes'])}): "
-            + ("`hard_pool`'s error falls as the pool grows: " if falls else "`hard_pool` is at ") + said + ".")
+            f"{_pools_words(n, n['n_train'])}.")
+
+
+def _short_words(n: dict) -> str:
+    """``direct`` stopped after as few passes as the largest pool makes in the chapter's steps: its test error, its
+    change from its own passes, its error on its labels, and each pool at those passes against it."""
+    s = n.get("short")
+    if s is None:
+        return ""
+    c, change = s["cell"], s["change"]
+    return (f"- **As few passes as the {s['level']:,}-input pool** ({_passes(c['passes'])}): `direct`, stopped after "
+            f"{c['steps']:,} steps, ends at {c['test']:.1%} test error ({signed_points(change['diff'])} against its "
+            f"{_passes(n['direct']['passes'])} passes{_seeds(change, 'lower', 'higher')}) with {c['train']:.1%} on its "
+            f"noisy labels; {_pools_words(n, s['level'])}.")
 
 
 def _longer_words(n: dict) -> str:
-    """Each pool trained for more than one number of passes, largest first: its test error and its error on the
-    teacher's labels from its fewest passes (the chapter's steps) to its most."""
+    """Each pool also trained for more passes than in the chapter's steps, largest first: its test error and its
+    error on the teacher's labels from the chapter's steps to its most passes."""
     parts = []
     for pool, d in sorted(n["longer"].items(), reverse=True):
         first, last, change = d["first"], d["last"], d["change"]
@@ -240,14 +299,15 @@ def _longer_words(n: dict) -> str:
 
 def sentence(n: dict) -> str:
     """The study in words (:func:`numbers`): the setting and ``direct``; each pool at ``direct``'s passes against it;
-    each pool from its fewest passes to its most; then the verdict (:func:`_verdict`)."""
+    ``direct`` stopped after as few passes as the largest pool and each pool there against it; each pool from the
+    chapter's steps to its most passes; then the verdict (:func:`_verdict`)."""
     d = n["direct"]
     head = (f"At label noise {n['rate']:.0%}, students of width {n['width']} ({_why_words(n)}) learn from the widest "
             f"teacher (width {n['teacher_width']}, {n['teacher']:.1%} test error), on "
             f"{plural(n['n_seeds'], 'seed')}. `direct` makes {_passes(d['passes'])} passes over the {n['n_train']:,} "
             f"labeled inputs in the chapter's {d['steps']:,} steps and ends at {d['test']:.1%} test error "
             f"({d['train']:.1%} on its noisy labels).")
-    bullets = [b for b in (_equal_words(n) if n["equal"] else "", _longer_words(n)) if b]
+    bullets = [b for b in (_equal_words(n) if n["equal"] else "", _short_words(n), _longer_words(n)) if b]
     return head + "\n\n" + "\n".join(bullets) + "\n\n" + _verdict(n)
 
 
@@ -279,10 +339,25 @@ _KIND_WORDS = {
 }
 
 
+def _stopped_words(n: dict) -> str:
+    """``direct`` stopped after as few passes as the largest pool's students make in the chapter's steps, against
+    them (``gain_short``), and whether stopping that early is a remedy as good as the pool: still at least
+    :data:`ddlib.prose.CLEAR` above them, within it, or that far below."""
+    if "gain_short" not in n:
+        return ""
+    g, c = n["gain_short"], n["short"]["cell"]
+    head = (f" Stopped after as few passes as they make ({_passes(c['passes'])}, in {c['steps']:,} steps), `direct` "
+            f"is {relation(g, 'them')}")
+    return head + (": stopping it early does not close the gap." if g >= CLEAR else
+                   ": stopped that early, it does better than the pool." if g <= -CLEAR else
+                   ": stopping it that early does about as well as the pool.")
+
+
 def _verdict(n: dict) -> str:
     """The largest pool's gain over ``direct`` at the chapter's steps and at ``direct``'s passes, and what that says
-    (:func:`kind`); where there is a gain, how close those students are to their teacher, what the pool as large as
-    the labeled set says of the teacher's labels as such, and the study's scope."""
+    (:func:`kind`); where there is a gain, how close those students are to their teacher; ``direct`` stopped after
+    as few passes as they make (:func:`_stopped_words`); what the pool as large as the labeled set says of the
+    teacher's labels as such, and the study's scope."""
     k, largest = kind(n), f"the {n['largest']:,}-input pool's students"
     if k == "unmatched":
         return (f"No pool here is trained for `direct`'s {_passes(n['direct']['passes'])} passes (none is at least as "
@@ -295,7 +370,7 @@ def _verdict(n: dict) -> str:
     if k == "none":
         return (f"{where}, at the chapter's steps, {largest} are {relation(-base, '`direct`')}: no clear gain here for "
                 f"the passes to explain. With as many passes as `direct` they are {relation(-equal, 'it')}, and "
-                f"{fit}.")
+                f"{fit}.{_stopped_words(n)}")
     words = _KIND_WORDS[k]
     text = (f"{where}, {largest} are {points(base)} below `direct` at the chapter's steps and "
             f"{relation(-equal, 'it')} with as many passes, and {fit}. {words[0].upper() + words[1:]}.")
@@ -303,6 +378,7 @@ def _verdict(n: dict) -> str:
     if gap < CLEAR:
         text += (f" At every number of passes they are within {points(gap)} of their teacher "
                  f"({n['teacher']:.1%}): the gain is the distance from `direct` down to the teacher's error.")
+    text += _stopped_words(n)
     if n["n_train"] in n["equal"]:
         same = n["equal"][n["n_train"]]["diff"]
         text += (f" On {n['n_train']:,} pool inputs (as many as the labeled set, with as many passes) the students of "
@@ -317,27 +393,31 @@ def _verdict(n: dict) -> str:
 
 def short_sentence(n: dict | None) -> str:
     """:func:`sentence` in one line for the findings page: the largest pool against ``direct`` at the chapter's steps
-    and at ``direct``'s passes, and what that says (:func:`kind`); empty where the study is off or unmatched."""
+    and at ``direct``'s passes, and what that says (:func:`kind`), then ``direct`` stopped after as few passes as
+    that pool makes, against it; empty where the study is off or unmatched."""
     if n is None or kind(n) == "unmatched":
         return ""
     words = "there was no clear gain to explain" if kind(n) == "none" else _KIND_WORDS[kind(n)]
+    stopped = (f" Stopped after as few passes as those students, `direct` is {relation(n['gain_short'], 'them')}."
+               if "gain_short" in n else "")
     return (f"At width {n['width']} and {n['rate']:.0%} noise, the {n['largest']:,}-input pool's students trained for "
             f"as many passes as `direct` ({_passes(n['direct']['passes'])}) are "
             f"{relation(-n['gain_equal'], '`direct`')}, against {relation(-n['gain_base'], '`direct`')} at the "
-            f"chapter's steps ({_passes(n['grid'][n['largest']][n['largest']]['passes'])} passes); {words}.")
+            f"chapter's steps ({_passes(n['grid'][n['largest']][n['largest']]['passes'])} passes); {words}.{stopped}")
 
 
 def table(n: dict | None) -> pd.DataFrame | None:
     """Mean test error in per cent (one decimal) of ``hard_pool`` by pool size (rows) and passes over the pool
-    (columns, one per level of :func:`ladder`, most passes last), ``direct`` in a row of its own at its passes
-    (``None`` where the study is off)."""
+    (columns, one per level of :func:`ladder`, most passes last), ``direct`` in a row of its own at each of its
+    levels (``None`` where the study is off)."""
     if n is None:
         return None
     levels = sorted({level for g in n["grid"].values() for level in g} | {n["n_train"]}, reverse=True)
     passes = {level: n["direct"]["passes"] * n["n_train"] / level for level in levels}
     rows = {f"hard_pool, {pool:,} inputs": {level: round(100 * c["test"], 1) for level, c in g.items()}
             for pool, g in sorted(n["grid"].items())}
-    rows[f"direct, {n['n_train']:,} noisy labels"] = {n["n_train"]: round(100 * n["direct"]["test"], 1)}
+    rows[f"direct, {n['n_train']:,} noisy labels"] = {level: round(100 * c["test"], 1)
+                                                      for level, c in n["direct_grid"].items()}
     out = pd.DataFrame(rows).T.reindex(columns=levels)
     out.columns = pd.Index([_passes(passes[level]) for level in levels], name="passes over the training set")
     return out.astype(object).where(out.notna(), "")
@@ -345,9 +425,11 @@ def table(n: dict | None) -> pd.DataFrame | None:
 
 def plot(frame: pd.DataFrame, p: dict):
     """Test error (left) and error on each student's own training labels (right) against passes over them (log
-    scale): ``direct`` a single point at its passes and one line per pool size of ``hard_pool``, coloured as in the
-    student-width figure where the pool is one of that figure's (the main pool and the smallest), mean and standard
-    error over the seeds; the teacher's test error dashed (:func:`ddlib.book.test_and_train_panels`)."""
+    scale): one line for ``direct`` and one per pool size of ``hard_pool``, coloured as in the student-width figure
+    where the pool is one of that figure's (the main pool and the smallest), mean and standard error over the seeds;
+    the teacher's test error dashed (:func:`ddlib.book.test_and_train_panels`). Each run is placed at its level's
+    passes (``direct``'s times ``n_train / level``), so runs of one level share a point even where rounded steps
+    make their passes differ slightly, and there is one tick per level."""
     students = frame[frame["method"] != "teacher"].copy()
     label = {0: f"direct ({p['n_train']:,} noisy labels)"}
     for size in sorted(set(students["pool_size"]) - {0}):
@@ -359,11 +441,13 @@ def plot(frame: pd.DataFrame, p: dict):
     keys = sorted(label, key=slots.get)
     teacher = frame.loc[(frame["method"] == "teacher") & frame["seed"].isin(p["student_seeds"]), "test_error"]
     width = int(students["student_width"].iloc[0])
-    levels = sorted(set(students["passes"]))
+    own = students.loc[(students["method"] == "direct") & (students["level"] == p["n_train"]), "passes"].iloc[0]
+    students["at_level"] = own * p["n_train"] / students["level"]
+    ticks = sorted(set(students["at_level"]))
     return book.test_and_train_panels(
-        students, "passes", [label[k] for k in keys], teacher.mean(), "passes over the training set",
+        students, "at_level", [label[k] for k in keys], teacher.mean(), "passes over the training set",
         f"Students of width {width} at {study_rate(p):.0%} label noise: pool size against passes",
-        ticks=(levels, [_passes(x) for x in levels]), colours=[slots[k] for k in keys])
+        ticks=(ticks, [_passes(x) for x in ticks]), colours=[slots[k] for k in keys])
 
 
 def summary_line(n: dict | None) -> str:
