@@ -30,8 +30,8 @@ def test_ladder_trains_every_pool_and_direct_at_every_level_from_the_labeled_set
 
 def test_study_configs_match_passes_and_reuse_the_student_width_studys_runs():
     p = _params()
-    q, teachers, students = pool_passes.study_configs(p, 16)
-    assert q["label_noise"] == 0.4  # the highest rate of student_sweep_noise
+    q, teachers, students = pool_passes.study_configs(p, 0.4, 16)
+    assert q["label_noise"] == 0.4 and pool_passes.study_rates(p) == [0.2, 0.4]  # each of student_sweep_noise
     direct = [c for c in students if c.targets.method == "labels"]
     hard = [c for c in students if c.targets.method == "hard_pool"]
     assert len(direct) == 3 * 3 and len(hard) == 9 * 3 and {c.width for c in students} == {16}
@@ -82,7 +82,7 @@ def _grid(at_equal: float, train_equal: float = 0.2) -> dict:
 
 
 def test_numbers_read_the_largest_pool_at_the_chapters_steps_and_at_directs_passes():
-    n = pool_passes.numbers(_frame(0.73, _grid(0.70)), _params())
+    n = pool_passes.numbers(_frame(0.73, _grid(0.70)), _params(), 0.4)
     assert n["width"] == 16 and n["rate"] == 0.4 and n["largest"] == 25000 and n["n_seeds"] == 3
     assert n["direct"]["test"] == pytest.approx(0.73) and n["direct"]["passes"] == pytest.approx(537.6)
     assert sorted(n["grid"][25000]) == [1000, 5000, 25000]  # keyed by level, not by a rounded float
@@ -111,13 +111,13 @@ def test_levels_match_even_where_rounded_steps_make_the_passes_differ():
     frame.loc[frame["method"] == "hard_pool", "level"] = frame["pool_size"] * 4200 // frame["steps"]
     frame.loc[frame["steps"] == 150000, "level"] = 700
     frame.loc[frame["steps"] == 150000, "passes"] = 150000 * 128 / 25000  # 768.0 against direct's 537.6 * 1000/700
-    n = pool_passes.numbers(frame, p)
+    n = pool_passes.numbers(frame, p, 0.4)
     assert "gain_equal" in n and set(n["equal"]) == {25000}
 
 
 def test_sentence_says_whether_the_gain_survives_as_many_passes_as_direct():
     p = _params()
-    held = pool_passes.sentence(pool_passes.numbers(_frame(0.73, _grid(0.70)), p))
+    held = pool_passes.sentence(pool_passes.numbers(_frame(0.73, _grid(0.70)), p, 0.4))
     assert held.startswith("At label noise 40%, students of width 16 (`direct`'s clear peak in the study above) learn "
                            "from the widest teacher (width 64, 68.0% test error), on 3 seeds. `direct` makes 538 "
                            "passes over the 1,000 labeled inputs in the chapter's 4,200 steps and ends at 73.0% test "
@@ -136,21 +136,19 @@ def test_sentence_says_whether_the_gain_survives_as_many_passes_as_direct():
                          "teacher's labels (20.0% train error on them). Fewer passes do not explain the gain, which "
                          "comes with the pool's size at this width and rate. On 1,000 pool inputs (as many as the "
                          "labeled set, with as many passes) the students of the teacher's labels are 7.0 points above "
-                         "`direct`: what helps is the pool's many inputs, not the teacher's labels as such. This is one "
-                         "width, one rate, one teacher and one draw of the data; the standard errors cover the seeds "
-                         "only.")
-    most = pool_passes.sentence(pool_passes.numbers(_frame(0.73, _grid(0.72, 0.0)), p))
+                         "`direct`: what helps is the pool's many inputs, not the teacher's labels as such.")
+    most = pool_passes.sentence(pool_passes.numbers(_frame(0.73, _grid(0.72, 0.0)), p, 0.4))
     assert ("1.0 points below it with as many passes, and they fit the teacher's labels (0.0% train error on them). "
             "Most of the gain came from going over the pool fewer times, not from its size. On 1,000 pool inputs (as "
             "many as the labeled set, with as many passes) the students of the teacher's labels are 7.0 points above "
-            "`direct`. This is") in most  # no reading of the same-size pool where the gain does not hold
-    lost = pool_passes.sentence(pool_passes.numbers(_frame(0.73, _grid(0.76)), p))
+            "`direct`.") in most  # no reading of the same-size pool where the gain does not hold
+    lost = pool_passes.sentence(pool_passes.numbers(_frame(0.73, _grid(0.76)), p, 0.4))
     assert "`hard_pool` is at 80.0% on 1,000 inputs" in lost  # 80.0%, 74.0%, 76.0%: not falling with every larger pool
     assert "3.0 points above it with as many passes" in lost and "The longer training loses the gain" in lost
-    none = pool_passes.sentence(pool_passes.numbers(_frame(0.70, _grid(0.70)), p))
+    none = pool_passes.sentence(pool_passes.numbers(_frame(0.70, _grid(0.70)), p, 0.4))
     assert ("the 25,000-input pool's students are 1.0 points below `direct`: no clear gain here for the passes to "
             "explain. With as many passes as `direct` they are level with it") in none
-    bump = pool_passes.sentence(pool_passes.numbers(_frame(0.73, _grid(0.70), why="bump"), p))
+    bump = pool_passes.sentence(pool_passes.numbers(_frame(0.73, _grid(0.70), why="bump"), p, 0.4))
     assert "(the highest bump of `direct`'s curve in the study above, not a clear peak)" in bump
     assert "\n\nAt this width, the 25,000-input pool's students" in bump  # not "at `direct`'s peak width"
 
@@ -166,14 +164,14 @@ def test_kind_weighs_the_gain_kept_against_the_gain_at_the_chapters_steps():
 
 def test_students_near_their_teacher_are_said_to_be():
     grid = {(1000, 4200): (0.80, 0.0), (25000, 4200): (0.685, 0.45), (25000, 105000): (0.684, 0.3)}
-    text = pool_passes.sentence(pool_passes.numbers(_frame(0.73, grid), _params()))
+    text = pool_passes.sentence(pool_passes.numbers(_frame(0.73, grid), _params(), 0.4))
     assert ("At every number of passes they are within 0.5 points of their teacher (68.0%): the gain is the distance "
             "from `direct` down to the teacher's error.") in text
 
 
 def test_without_a_pool_as_large_as_the_labeled_set_the_passes_are_not_matched():
     frame = _frame(0.73, {(500, 4200): (0.75, 0.1)})
-    n = pool_passes.numbers(frame, _params())
+    n = pool_passes.numbers(frame, _params(), 0.4)
     assert "gain_equal" not in n and pool_passes.short_sentence(n) == "" and pool_passes.kind(n) == "unmatched"
     assert pool_passes.sentence(n).endswith("No pool here is trained for `direct`'s 538 passes (none is at least as "
                                             "large as the labeled set), so this run cannot separate the pool's size "
@@ -181,7 +179,7 @@ def test_without_a_pool_as_large_as_the_labeled_set_the_passes_are_not_matched()
 
 
 def test_short_sentence_for_the_findings_page():
-    n = pool_passes.numbers(_frame(0.73, _grid(0.70)), _params())
+    n = pool_passes.numbers(_frame(0.73, _grid(0.70)), _params(), 0.4)
     assert pool_passes.short_sentence(n) == (
         "At width 16 and 40% noise, the 25,000-input pool's students trained for as many passes as `direct` (538) are "
         "3.0 points below `direct`, against 4.0 points below `direct` at the chapter's steps (21.5 passes); fewer "
@@ -189,12 +187,24 @@ def test_short_sentence_for_the_findings_page():
     assert pool_passes.short_sentence(None) == ""
 
 
+def test_summary_says_each_rate_then_the_scope_once():
+    p = _params()
+    ns = {rate: pool_passes.numbers(_frame(0.73, _grid(0.70)), p, rate) for rate in (0.2, 0.4)}
+    text = pool_passes.summary_line(ns)
+    assert text.startswith("At label noise 20%, students of width 16") and "\n\nAt label noise 40%, students" in text
+    assert text.endswith("\n\nAt each rate this is one width, one teacher and one draw of the data; the standard "
+                         "errors cover the seeds only.")
+    table = pool_passes.tables(ns)
+    assert list(table.index.names) == ["label noise", "student"]
+    assert table.loc[("40%", "direct, 1,000 noisy labels")].tolist() == ["", "", 73.0]
+
+
 def test_study_is_off_without_student_sweep_noise():
     p = dict(_params(), student_sweep_noise=[])
-    assert pool_passes.study_rate(p) is None and pool_passes.planned_configs(p, None) == []
-    assert pool_passes.run_study(p, {})[0] is None
-    assert pool_passes.numbers(None, p) is None and pool_passes.table(None) is None
-    assert pool_passes.summary_line(None) == "No such study was run here (`student_sweep_noise` is empty)."
+    assert pool_passes.study_rates(p) == [] and pool_passes.planned_configs(p, None) == []
+    assert pool_passes.run_study(p, {})[0] == {}
+    assert pool_passes.all_numbers({}, p) == {} and pool_passes.tables({}) is None
+    assert pool_passes.summary_line({}) == "No such study was run here (`student_sweep_noise` is empty)."
 
 
 def test_plot_colours_pools_as_the_student_width_figure_does():
@@ -205,7 +215,7 @@ def test_plot_colours_pools_as_the_student_width_figure_does():
 
     from ddlib import book
 
-    fig = pool_passes.plot(_frame(0.73, _grid(0.70)), _params())
+    fig = pool_passes.plot(_frame(0.73, _grid(0.70)), _params(), 0.4)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == ["direct (1,000 noisy labels)", "hard_pool (25,000 teacher labels)",
                       "hard_pool (1,000 teacher labels)", "hard_pool (5,000 teacher labels)", "the widest teacher"]
@@ -220,7 +230,7 @@ def test_step_levels_read_every_ladder_run_back_exactly():
     """Each run's level is read back from its pool and steps through the ladder, not by dividing and rounding: with
     a labeled set of 700 the steps are rounded, and every pair still maps back to its own level."""
     p = dict(_params(), n_train=700, pool_study_sizes=[1000, 5000, 25000])
-    q, _, students = pool_passes.study_configs(p, 16)
+    q, _, students = pool_passes.study_configs(p, 0.4, 16)
     base = students[0].train.steps  # `direct`'s: 300 epochs of 5 full batches of 128, twice
     levels = pool_passes.step_levels(p, base)
     assert base == 3000 and levels[(0, base)] == 700
@@ -236,7 +246,7 @@ def test_direct_stopped_after_as_few_passes_as_the_largest_pool():
     against it, and whether stopping that early does as well as the pool."""
     p = _params()
     grid = {**_grid(0.70), (1000, 168): (0.78, 0.4)}
-    n = pool_passes.numbers(_frame(0.73, grid, direct_at={840: (0.71, 0.3), 168: (0.72, 0.5)}), p)
+    n = pool_passes.numbers(_frame(0.73, grid, direct_at={840: (0.71, 0.3), 168: (0.72, 0.5)}), p, 0.4)
     assert n["short"]["level"] == 25000 and n["short"]["cell"]["steps"] == 168
     assert n["short"]["change"]["diff"] == pytest.approx(-0.01) and n["short"]["change"]["lower"] == 3
     assert {pool: d["diff"] for pool, d in n["short"]["pools"].items()} == pytest.approx({1000: 0.06, 25000: -0.03})
@@ -253,12 +263,12 @@ def test_direct_stopped_after_as_few_passes_as_the_largest_pool():
     assert pool_passes.short_sentence(n).endswith(
         "Stopped after as few passes as those students, `direct` is 3.0 points above them.")
     # stopping that early does as well as the pool, or better
-    same = pool_passes.numbers(_frame(0.73, grid, direct_at={168: (0.695, 0.5)}), p)
+    same = pool_passes.numbers(_frame(0.73, grid, direct_at={168: (0.695, 0.5)}), p, 0.4)
     assert same["gain_short"] == pytest.approx(0.005)
     assert "`direct` is 0.5 points above them: stopping it that early does about as well as the pool." in (
         pool_passes.sentence(same))
-    better = pool_passes.sentence(pool_passes.numbers(_frame(0.73, grid, direct_at={168: (0.66, 0.5)}), p))
+    better = pool_passes.sentence(pool_passes.numbers(_frame(0.73, grid, direct_at={168: (0.66, 0.5)}), p, 0.4))
     assert "`direct` is 3.0 points below them: stopped that early, it does better than the pool." in better
     # without `direct` stopped early there is nothing to say of it
-    plain = pool_passes.numbers(_frame(0.73, _grid(0.70)), p)
+    plain = pool_passes.numbers(_frame(0.73, _grid(0.70)), p, 0.4)
     assert "short" not in plain and "gain_short" not in plain and "Stopped after" not in pool_passes.sentence(plain)

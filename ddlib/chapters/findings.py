@@ -233,7 +233,7 @@ def student_widths_sentence(g: dict) -> str:
         return "That study is not run at this preset (its `student_sweep_noise` is empty)."
     numbers = [student_widths.numbers(frame, q, rate) for rate, frame in g["student_sweeps"].items()]
     text = " ".join(student_widths.short_sentence(n) for n in numbers)
-    separated = pool_passes.short_sentence(pool_passes.numbers(g["passes"], q))
+    separated = " ".join(filter(None, map(pool_passes.short_sentence, pool_passes.all_numbers(g["passes"], q).values())))
     if not separated:
         return text
     passes = numbers[0]["passes"]  # the same at every rate

@@ -1,11 +1,11 @@
 """The pool's size or the passes over it? What the student-width study (:mod:`ddlib.chapters.student_widths`) cannot
-separate, separated at one student width.
+separate, separated at one student width per rate.
 
 That study trains every student for the chapter's steps, so its large pool is also far fewer passes over the
 student's training labels than ``direct`` makes over the labeled set (at ``default``, 21.5 against 538): a student
 that goes over its labels less often may just not have had the time to memorise their errors, which is early
 stopping in effect (the remedy :mod:`ddlib.chapters.direct_lengths` tries on ``direct``). Cotter et al. (2021) credit
-the pool's size instead. Here, at the highest rate of ``student_sweep_noise`` and at one student width (``direct``'s
+the pool's size instead. Here, at each rate of ``student_sweep_noise`` and at one student width there (``direct``'s
 peak in that study, :func:`study_width`), ``hard_pool`` from the same widest teacher and ``direct`` are trained
 for the passes of every level from ``n_train`` to the largest pool (:func:`ladder`, :func:`direct_levels`): a run at
 level ``L`` makes as many passes over its own training set as ``L`` inputs get in the chapter's steps. At
@@ -39,11 +39,11 @@ from . import student_widths
 TABLE = "results-pool-passes-noise-{:g}.csv"
 
 
-def study_rate(p: dict) -> float | None:
-    """The label-noise rate of the study: the highest of ``student_sweep_noise`` (at ``default`` the rate at which the
-    double-descent chapter's curve has its clearest peak), ``None`` where that list is empty."""
-    rates = p.get("student_sweep_noise", [])
-    return float(max(rates)) if rates else None
+def study_rates(p: dict) -> list[float]:
+    """The label-noise rates of the study, lowest first: those of ``student_sweep_noise`` (the student-width study's;
+    at ``default`` the chapter's rate and the one at which the double-descent chapter's curve has its clearest peak).
+    Empty where that list is (the study is off)."""
+    return sorted(float(rate) for rate in p.get("student_sweep_noise", []))
 
 
 def study_width(direct_curve: dict, widths: list) -> tuple[int, str]:
@@ -111,11 +111,11 @@ def _at_level(cfg, pool: int, level: int):
     return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, steps=steps))
 
 
-def study_configs(p: dict, width: int) -> tuple[dict, list, list]:
-    """``(q, teachers, students)``: the parameters at :func:`study_rate`, the widest teacher of that rate's sweep on
+def study_configs(p: dict, rate: float, width: int) -> tuple[dict, list, list]:
+    """``(q, teachers, students)``: the parameters at label noise ``rate``, the widest teacher of that rate's sweep on
     the student seeds, and students of width ``width``: ``direct`` at each of :func:`direct_levels` and
     ``hard_pool`` from that teacher at every pair of :func:`ladder`."""
-    q = dict(p, label_noise=study_rate(p))
+    q = dict(p, label_noise=float(rate))
     widest, n = max(q["widths"]), int(p["n_train"])
     direct = kd.student_configs(q, width, [widest], [0], ["direct"])
     students = [_at_level(c, n, level) for level in direct_levels(p) for c in direct]
@@ -125,33 +125,39 @@ def study_configs(p: dict, width: int) -> tuple[dict, list, list]:
 
 
 def planned_configs(p: dict, store: ResultStore) -> list:
-    """The study's runs, once the student-width study's ``direct`` runs at :func:`study_rate` (which pick the width)
-    are all in ``store``; none before (or where the study is off)."""
-    rate = study_rate(p)
-    if rate is None:
-        return []
-    (_, q, _, students), = [s for s in student_widths.study_configs(p) if s[0] == rate]
-    direct = [c for c in students if c.targets.method == "labels"]
-    if not all(store.has(c) for c in direct):
-        return []
-    runs = records_frame([store.load(c) for c in direct])
-    width, _ = study_width(runs.groupby("width")["test_error"].mean().to_dict(), q["widths"])
-    _, teachers, students = study_configs(p, width)
-    return teachers + students
+    """The study's runs at each rate of :func:`study_rates` whose student-width study ``direct`` runs (which pick the
+    width) are all in ``store``; none at the others (and none where the study is off)."""
+    out = []
+    for rate, q, _, students in student_widths.study_configs(p):
+        direct = [c for c in students if c.targets.method == "labels"]
+        if all(store.has(c) for c in direct):
+            runs = records_frame([store.load(c) for c in direct])
+            width, _ = study_width(runs.groupby("width")["test_error"].mean().to_dict(), q["widths"])
+            _, teachers, students = study_configs(p, rate, width)
+            out += teachers + students
+    return out
 
 
-def run_study(p: dict, sweeps: dict[float, pd.DataFrame], **kwargs) -> tuple[pd.DataFrame | None, SweepOutcome]:
-    """Run (or reuse) :func:`study_configs` at the width :func:`study_width` reads off ``sweeps`` (the student-width
-    study's frames, :func:`ddlib.chapters.student_widths.run_study`). The frame (rows as
-    :func:`ddlib.chapters.distillation.runs_frame`'s, with ``steps``, ``passes`` over the run's own training set
-    (steps x batch size / its size), ``level`` (:func:`ladder`'s; ``n_train`` for ``direct``, 0 for the teachers)
-    and ``why``, :func:`study_width`'s reason) is written to ``results-pool-passes-noise-<rate>.csv`` beside the
-    chapter's table. ``(None, empty outcome)`` where the study is off."""
-    rate = study_rate(p)
-    if rate is None or rate not in sweeps:
-        return None, SweepOutcome()
-    width, why = study_width(direct_curve(sweeps[rate]), p["widths"])
-    q, teachers, students = study_configs(p, width)
+def run_study(p: dict, sweeps: dict[float, pd.DataFrame], **kwargs) -> tuple[dict[float, pd.DataFrame], SweepOutcome]:
+    """Run (or reuse) :func:`study_configs` at each rate of :func:`study_rates`, at the width :func:`study_width`
+    reads off that rate's frame of ``sweeps`` (the student-width study's, :func:`ddlib.chapters.student_widths.
+    run_study`). Each rate's frame (rows as :func:`ddlib.chapters.distillation.runs_frame`'s, with ``steps``,
+    ``passes`` over the run's own training set (steps x batch size / its size), ``level`` (:func:`ladder`'s and
+    :func:`direct_levels`'; 0 for the teachers) and ``why``, :func:`study_width`'s reason) is written to
+    ``results-pool-passes-noise-<rate>.csv`` beside the chapter's table. Returns ``{rate: frame}`` (empty where the
+    study is off) and all their runs as one outcome."""
+    frames, outcome = {}, SweepOutcome()
+    for rate in study_rates(p):
+        if rate in sweeps:
+            frames[rate], more = _run_rate(p, rate, sweeps[rate], **kwargs)
+            outcome = outcome.merge(more)
+    return frames, outcome
+
+
+def _run_rate(p: dict, rate: float, sweep: pd.DataFrame, **kwargs) -> tuple[pd.DataFrame, SweepOutcome]:
+    """:func:`run_study` at one rate, ``sweep`` being the student-width study's frame there."""
+    width, why = study_width(direct_curve(sweep), p["widths"])
+    q, teachers, students = study_configs(p, rate, width)
     teacher_outcome = run_configs(teachers, device=p["device"], **kwargs)
     student_outcome = run_configs(students, device=p["device"], **kwargs)
     frame = kd.runs_frame(records_frame(teacher_outcome.records), student_outcome)
@@ -183,8 +189,8 @@ def _paired(a: pd.Series, b: pd.Series) -> dict:
                 lower=int((d < 0).sum()), higher=int((d > 0).sum()), n=len(d))
 
 
-def numbers(frame: pd.DataFrame | None, p: dict) -> dict | None:
-    """What :func:`sentence` says, from the study's ``frame`` (``None`` where the study is off).
+def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
+    """What :func:`sentence` says, from the study's ``frame`` at label noise ``rate``.
 
     ``width``, ``why`` (:func:`study_width`), ``rate``, ``teacher_width`` and ``teacher`` (its mean test error),
     ``n_train``, ``n_seeds``; ``direct_grid``: ``{level: cell}`` (:func:`_cell`) for ``direct`` and ``direct`` its
@@ -198,8 +204,6 @@ def numbers(frame: pd.DataFrame | None, p: dict) -> dict | None:
     (:func:`_paired`). ``gain_base``, ``gain_equal`` and ``gain_short``: ``direct``'s error minus the largest pool's
     (as printed) at the chapter's steps, at ``direct``'s passes and at the largest pool's passes; ``teacher_gaps``:
     the largest pool's error minus the teacher's at each level (as printed)."""
-    if frame is None:
-        return None
     students = frame[frame["method"] != "teacher"]
     teachers = frame[(frame["method"] == "teacher") & frame["seed"].isin(p["student_seeds"])]
     direct_grid = {int(level): _cell(g) for level, g in students[students["method"] == "direct"].groupby("level")}
@@ -213,7 +217,7 @@ def numbers(frame: pd.DataFrame | None, p: dict) -> dict | None:
         return {pool: _paired(g[level]["by_seed"], direct_grid[level]["by_seed"]) for pool, g in grid.items()
                 if level in g}
 
-    out = dict(rate=study_rate(p), width=int(students["student_width"].iloc[0]), why=frame["why"].iloc[0],
+    out = dict(rate=float(rate), width=int(students["student_width"].iloc[0]), why=frame["why"].iloc[0],
                teacher_width=int(teachers["teacher_width"].max()), teacher=float(teachers["test_error"].mean()),
                n_train=n_train, n_seeds=int(students["seed"].nunique()), direct=direct, direct_grid=direct_grid,
                grid=grid, largest=largest, equal=against_direct(n_train),
@@ -357,7 +361,7 @@ def _verdict(n: dict) -> str:
     """The largest pool's gain over ``direct`` at the chapter's steps and at ``direct``'s passes, and what that says
     (:func:`kind`); where there is a gain, how close those students are to their teacher; ``direct`` stopped after
     as few passes as they make (:func:`_stopped_words`); what the pool as large as the labeled set says of the
-    teacher's labels as such, and the study's scope."""
+    teacher's labels as such."""
     k, largest = kind(n), f"the {n['largest']:,}-input pool's students"
     if k == "unmatched":
         return (f"No pool here is trained for `direct`'s {_passes(n['direct']['passes'])} passes (none is at least as "
@@ -387,8 +391,7 @@ def _verdict(n: dict) -> str:
             text += (": what helps is the pool's many inputs, not the teacher's labels as such" if same >= CLEAR else
                      ": the teacher's labels help on their own too" if same <= -CLEAR else "")
         text += "."
-    return text + (" This is one width, one rate, one teacher and one draw of the data; the standard errors cover "
-                   "the seeds only.")
+    return text
 
 
 def short_sentence(n: dict | None) -> str:
@@ -406,12 +409,10 @@ def short_sentence(n: dict | None) -> str:
             f"chapter's steps ({_passes(n['grid'][n['largest']][n['largest']]['passes'])} passes); {words}.{stopped}")
 
 
-def table(n: dict | None) -> pd.DataFrame | None:
+def table(n: dict) -> pd.DataFrame:
     """Mean test error in per cent (one decimal) of ``hard_pool`` by pool size (rows) and passes over the pool
     (columns, one per level of :func:`ladder`, most passes last), ``direct`` in a row of its own at each of its
-    levels (``None`` where the study is off)."""
-    if n is None:
-        return None
+    levels."""
     levels = sorted({level for g in n["grid"].values() for level in g} | {n["n_train"]}, reverse=True)
     passes = {level: n["direct"]["passes"] * n["n_train"] / level for level in levels}
     rows = {f"hard_pool, {pool:,} inputs": {level: round(100 * c["test"], 1) for level, c in g.items()}
@@ -423,7 +424,15 @@ def table(n: dict | None) -> pd.DataFrame | None:
     return out.astype(object).where(out.notna(), "")
 
 
-def plot(frame: pd.DataFrame, p: dict):
+def tables(ns: dict[float, dict]) -> pd.DataFrame | None:
+    """:func:`table` at each rate of ``ns`` (:func:`all_numbers`), one block of rows per rate under a ``label noise``
+    index level (``None`` where the study is off)."""
+    if not ns:
+        return None
+    return pd.concat({f"{rate:.0%}": table(n) for rate, n in ns.items()}, names=["label noise", "student"])
+
+
+def plot(frame: pd.DataFrame, p: dict, rate: float):
     """Test error (left) and error on each student's own training labels (right) against passes over them (log
     scale): one line for ``direct`` and one per pool size of ``hard_pool``, coloured as in the student-width figure
     where the pool is one of that figure's (the main pool and the smallest), mean and standard error over the seeds;
@@ -446,12 +455,19 @@ def plot(frame: pd.DataFrame, p: dict):
     ticks = sorted(set(students["at_level"]))
     return book.test_and_train_panels(
         students, "at_level", [label[k] for k in keys], teacher.mean(), "passes over the training set",
-        f"Students of width {width} at {study_rate(p):.0%} label noise: pool size against passes",
+        f"Students of width {width} at {rate:.0%} label noise: pool size against passes",
         ticks=(ticks, [_passes(x) for x in ticks]), colours=[slots[k] for k in keys])
 
 
-def summary_line(n: dict | None) -> str:
-    """:func:`sentence` of the study's :func:`numbers`, or why there is none."""
-    if n is None:
+def all_numbers(frames: dict[float, pd.DataFrame], p: dict) -> dict[float, dict]:
+    """``{rate: numbers}`` (:func:`numbers`) for each rate's frame of :func:`run_study`."""
+    return {rate: numbers(frame, p, rate) for rate, frame in frames.items()}
+
+
+def summary_line(ns: dict[float, dict]) -> str:
+    """:func:`sentence` at each rate of ``ns`` (:func:`all_numbers`), then the study's scope; or why there is none."""
+    if not ns:
         return "No such study was run here (`student_sweep_noise` is empty)."
-    return sentence(n)
+    scope = ("At each rate this is one width, one teacher and one draw of the data; the standard errors cover the "
+             "seeds only.")
+    return "\n\n".join([sentence(n) for n in ns.values()] + [scope])

@@ -108,8 +108,7 @@ def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
     ``peak_gain_se`` is the standard error of the seed-paired gain and ``peak_seeds_beating`` the seeds where
     ``hard_pool`` is lower. ``steps``: every student's training steps; ``passes[method]``: how many times they go
     through that method's training set (``steps * batch_size / size``); ``teacher_architecture``: whether the widest
-    students are the teacher's own model and width; ``passes_study_rate``: the rate at which
-    :mod:`ddlib.chapters.pool_passes` separates the pool's size from the passes."""
+    students are the teacher's own model and width."""
     teachers = frame[(frame["method"] == "teacher") & frame["seed"].isin(p["student_seeds"])]
     present = set(curve_keys(frame, p).dropna())
     curves = {k: _curve(frame, k, p) for k in CURVES if k in present}
@@ -128,8 +127,6 @@ def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
                params=curves["hard_pool"].groupby("width")["params"].first().astype(int).to_dict())
     widths = sorted(out["test"]["hard_pool"])
     out["widths"] = widths
-    from .pool_passes import study_rate  # that module builds on this one
-    out["passes_study_rate"] = study_rate(p) or float(rate)  # the next section's rate
     out["teacher_architecture"] = ((p["student_model"] or p["model"]) == p["model"]
                                    and widths[-1] == out["teacher_width"])
     out["fits"] = {k: [w for w in sorted(out["train"][k]) if out["train"][k][w] <= dd.INTERPOLATION_TOL]
@@ -264,11 +261,9 @@ def _verdict(n: dict) -> str:
             text += (" On the teacher's labels for the pool it has no clear peak, and no width fits those labels in "
                      "these steps: what the paper's explanation predicts.")
     text += _small_pool_words(n)
-    at = ("at one width" if n["passes_study_rate"] == n["rate"] else
-          f"at one width and at {n['passes_study_rate']:.0%} label noise only")
     text += (f" (At the same steps the larger pool is also fewer passes over its labels, "
              f"{n['passes']['hard_pool']:.1f} against {n['passes']['direct']:.0f}; this run does not separate the "
-             f"two, the {{ref}}`next section <kd-pool-passes>` does, {at}.)")
+             f"two, the {{ref}}`next section <kd-pool-passes>` does, at one width.)")
     if n["teacher_architecture"] and not fitted:
         text += (f" The students of width {n['widths'][-1]} have the teacher's own architecture, so they could fit its "
                  f"labels exactly; in these steps they do not.")
