@@ -170,12 +170,15 @@ def test_students_near_their_teacher_are_said_to_be():
 
 
 def test_without_a_pool_as_large_as_the_labeled_set_the_passes_are_not_matched():
-    frame = _frame(0.73, {(500, 4200): (0.75, 0.1)})
+    """A 500-input pool makes more passes than `direct` in the chapter's steps, so there are no fewer passes to
+    separate, even though the ladder trains it at `direct`'s passes (in fewer steps)."""
+    frame = _frame(0.73, {(500, 4200): (0.75, 0.1), (500, 2100): (0.74, 0.2)})
     n = pool_passes.numbers(frame, _params(), 0.4)
-    assert "gain_equal" not in n and pool_passes.short_sentence(n) == "" and pool_passes.kind(n) == "unmatched"
-    assert pool_passes.sentence(n).endswith("No pool here is trained for `direct`'s 538 passes (none is at least as "
-                                            "large as the labeled set), so this run cannot separate the pool's size "
-                                            "from the passes.")
+    assert n["equal"] and "gain_equal" not in n and "gain_short" not in n
+    assert pool_passes.short_sentence(n) == "" and pool_passes.kind(n) == "unmatched"
+    assert pool_passes.sentence(n).endswith("No pool here is at least as large as the labeled set, so none makes "
+                                            "fewer passes than `direct`'s 538 in the chapter's steps: there are no "
+                                            "fewer passes for this run to separate from the pool's size.")
 
 
 def test_short_sentence_for_the_findings_page():
@@ -261,12 +264,22 @@ def test_direct_stopped_after_as_few_passes_as_the_largest_pool():
     assert (" Stopped after as few passes as they make (21.5, in 168 steps), `direct` is 3.0 points above them: "
             "stopping it early does not close the gap.") in text
     assert pool_passes.short_sentence(n).endswith(
-        "Stopped after as few passes as those students, `direct` is 3.0 points above them.")
+        "Stopped after as few passes as those students make in the chapter's steps (21.5), `direct` is 3.0 points "
+        "above them.")
     # stopping that early does as well as the pool, or better
     same = pool_passes.numbers(_frame(0.73, grid, direct_at={168: (0.695, 0.5)}), p, 0.4)
     assert same["gain_short"] == pytest.approx(0.005)
-    assert "`direct` is 0.5 points above them: stopping it that early does about as well as the pool." in (
-        pool_passes.sentence(same))
+    assert ("`direct` is 0.5 points above them: stopping it that early does about as well as the pool, so early "
+            "stopping is a remedy too.") in pool_passes.sentence(same)
+    # where the longer-trained pool loses the gain but `direct` stopped as early stays above: both are needed
+    both = pool_passes.numbers(_frame(0.73, {**_grid(0.76), (1000, 168): (0.78, 0.4)}, direct_at={168: (0.72, 0.5)}),
+                               p, 0.4)
+    assert pool_passes.kind(both) == "lost" and ("stopping it early does not close the gap, so the gain needs both the "
+                                                 "pool and the few passes over it.") in pool_passes.sentence(both)
+    # no gap at the chapter's steps: stopping `direct` that early only makes it worse
+    worse = pool_passes.numbers(_frame(0.695, grid, direct_at={168: (0.72, 0.5)}), p, 0.4)
+    assert pool_passes.kind(worse) == "none" and "`direct` is 3.0 points above them: stopping it that early makes it " \
+        "worse." in pool_passes.sentence(worse)
     better = pool_passes.sentence(pool_passes.numbers(_frame(0.73, grid, direct_at={168: (0.66, 0.5)}), p, 0.4))
     assert "`direct` is 3.0 points below them: stopped that early, it does better than the pool." in better
     # without `direct` stopped early there is nothing to say of it

@@ -229,7 +229,9 @@ def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
         out["short"] = dict(level=top, cell=direct_grid[top], pools=against_direct(top),
                             change=_paired(direct_grid[top]["by_seed"], direct["by_seed"]))
     out["gain_base"] = shown_difference(direct["test"], grid[largest][largest]["test"])
-    for key, level in (("gain_equal", n_train), ("gain_short", top if top > n_train else None)):
+    # only where the largest pool makes fewer passes than `direct` in the chapter's steps is there a confound
+    for key, level in (("gain_equal", n_train if largest >= n_train else None),
+                       ("gain_short", top if top > n_train else None)):
         if level in grid[largest]:
             out[key] = shown_difference(direct_grid[level]["test"], grid[largest][level]["test"])
     out["teacher_gaps"] = {level: shown_difference(c["test"], out["teacher"]) for level, c in grid[largest].items()}
@@ -345,16 +347,22 @@ _KIND_WORDS = {
 
 def _stopped_words(n: dict) -> str:
     """``direct`` stopped after as few passes as the largest pool's students make in the chapter's steps, against
-    them (``gain_short``), and whether stopping that early is a remedy as good as the pool: still at least
-    :data:`ddlib.prose.CLEAR` above them, within it, or that far below."""
+    them (``gain_short``): still at least :data:`ddlib.prose.CLEAR` above them, within it, or that far below; and
+    what that adds to :func:`kind`'s reading of the other side (the pool trained for ``direct``'s passes)."""
     if "gain_short" not in n:
         return ""
-    g, c = n["gain_short"], n["short"]["cell"]
+    g, c, k = n["gain_short"], n["short"]["cell"], kind(n)
     head = (f" Stopped after as few passes as they make ({_passes(c['passes'])}, in {c['steps']:,} steps), `direct` "
             f"is {relation(g, 'them')}")
-    return head + (": stopping it early does not close the gap." if g >= CLEAR else
-                   ": stopped that early, it does better than the pool." if g <= -CLEAR else
-                   ": stopping it that early does about as well as the pool.")
+    if g >= CLEAR and k == "none":
+        return head + ": stopping it that early makes it worse."
+    if g >= CLEAR:
+        both = ", so the gain needs both the pool and the few passes over it" if k in ("most", "lost") else ""
+        return head + f": stopping it early does not close the gap{both}."
+    if g <= -CLEAR:
+        return head + ": stopped that early, it does better than the pool."
+    return head + (": stopping it that early does about as well as the pool, so early stopping is a remedy too."
+                   if k in ("held", "little", "part") else ": stopping it that early does about as well as the pool.")
 
 
 def _verdict(n: dict) -> str:
@@ -364,8 +372,9 @@ def _verdict(n: dict) -> str:
     teacher's labels as such."""
     k, largest = kind(n), f"the {n['largest']:,}-input pool's students"
     if k == "unmatched":
-        return (f"No pool here is trained for `direct`'s {_passes(n['direct']['passes'])} passes (none is at least as "
-                f"large as the labeled set), so this run cannot separate the pool's size from the passes.")
+        return (f"No pool here is at least as large as the labeled set, so none makes fewer passes than `direct`'s "
+                f"{_passes(n['direct']['passes'])} in the chapter's steps: there are no fewer passes for this run to "
+                f"separate from the pool's size.")
     train = n["grid"][n["largest"]][n["n_train"]]["train"]
     fit = (f"they fit the teacher's labels ({train:.1%} train error on them)" if train <= dd.INTERPOLATION_TOL
            else f"they do not fit the teacher's labels ({train:.1%} train error on them)")
@@ -401,7 +410,8 @@ def short_sentence(n: dict | None) -> str:
     if n is None or kind(n) == "unmatched":
         return ""
     words = "there was no clear gain to explain" if kind(n) == "none" else _KIND_WORDS[kind(n)]
-    stopped = (f" Stopped after as few passes as those students, `direct` is {relation(n['gain_short'], 'them')}."
+    stopped = (f" Stopped after as few passes as those students make in the chapter's steps "
+               f"({_passes(n['short']['cell']['passes'])}), `direct` is {relation(n['gain_short'], 'them')}."
                if "gain_short" in n else "")
     return (f"At width {n['width']} and {n['rate']:.0%} noise, the {n['largest']:,}-input pool's students trained for "
             f"as many passes as `direct` ({_passes(n['direct']['passes'])}) are "
