@@ -201,9 +201,12 @@ def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
     such ``level``, ``direct``'s ``cell`` there, its ``change`` from its own passes (:func:`_paired`) and each pool's
     error there against it (``pools``); ``longer``: for each pool also trained for more passes than at the chapter's
     steps, its cell at the chapter's steps and at its most passes (``first``, ``last``) and the change between them
-    (:func:`_paired`). ``gain_base``, ``gain_equal`` and ``gain_short``: ``direct``'s error minus the largest pool's
-    (as printed) at the chapter's steps, at ``direct``'s passes and at the largest pool's passes; ``teacher_gaps``:
-    the largest pool's error minus the teacher's at each level (as printed)."""
+    (:func:`_paired`). ``gain_base`` and ``gain_equal``: ``direct``'s error minus the largest pool's (as printed) at
+    the chapter's steps and at ``direct``'s passes. ``closest`` (where ``direct`` ran at a level above its own that
+    the largest pool ran at too): the ``level`` of those where ``direct`` comes closest to the largest pool's
+    students, ``direct``'s ``cell`` there and its error against theirs (``against``, :func:`_paired`); its
+    difference as printed is ``gain_short``. That level is picked on the test set, so it favours ``direct``.
+    ``teacher_gaps``: the largest pool's error minus the teacher's at each level (as printed)."""
     students = frame[frame["method"] != "teacher"]
     teachers = frame[(frame["method"] == "teacher") & frame["seed"].isin(p["student_seeds"])]
     direct_grid = {int(level): _cell(g) for level, g in students[students["method"] == "direct"].groupby("level")}
@@ -230,10 +233,14 @@ def numbers(frame: pd.DataFrame, p: dict, rate: float) -> dict:
                             change=_paired(direct_grid[top]["by_seed"], direct["by_seed"]))
     out["gain_base"] = shown_difference(direct["test"], grid[largest][largest]["test"])
     # only where the largest pool makes fewer passes than `direct` in the chapter's steps is there a confound
-    for key, level in (("gain_equal", n_train if largest >= n_train else None),
-                       ("gain_short", top if top > n_train else None)):
-        if level in grid[largest]:
-            out[key] = shown_difference(direct_grid[level]["test"], grid[largest][level]["test"])
+    if largest >= n_train and n_train in grid[largest]:
+        out["gain_equal"] = shown_difference(direct["test"], grid[largest][n_train]["test"])
+    shorter = [level for level in direct_grid if level > n_train and level in grid[largest]]
+    if shorter:
+        level = min(shorter, key=lambda lv: direct_grid[lv]["test"] - grid[largest][lv]["test"])
+        out["closest"] = dict(level=level, cell=direct_grid[level],
+                              against=_paired(direct_grid[level]["by_seed"], grid[largest][level]["by_seed"]))
+        out["gain_short"] = out["closest"]["against"]["diff"]
     out["teacher_gaps"] = {level: shown_difference(c["test"], out["teacher"]) for level, c in grid[largest].items()}
     return out
 
@@ -346,23 +353,33 @@ _KIND_WORDS = {
 
 
 def _stopped_words(n: dict) -> str:
-    """``direct`` stopped after as few passes as the largest pool's students make in the chapter's steps, against
-    them (``gain_short``): still at least :data:`ddlib.prose.CLEAR` above them, within it, or that far below; and
-    what that adds to :func:`kind`'s reading of the other side (the pool trained for ``direct``'s passes)."""
+    """``direct`` trained for fewer passes than its own, at the level where it comes closest to the largest pool's
+    students at the same passes (``closest``, picked on the test set), against them (``gain_short``): still at least :data:`ddlib.prose.CLEAR` above them, within it, or that far below; and what
+    that adds to :func:`kind`'s reading of the other side (the pool trained for ``direct``'s passes)."""
     if "gain_short" not in n:
         return ""
-    g, c, k = n["gain_short"], n["short"]["cell"], kind(n)
-    head = (f" Stopped after as few passes as they make ({_passes(c['passes'])}, in {c['steps']:,} steps), `direct` "
-            f"is {relation(g, 'them')}")
+    g, close, k = n["gain_short"], n["closest"], kind(n)
+    c, theirs = close["cell"], n["grid"][n["largest"]][close["level"]]["steps"]
+    steps = f"{c['steps']:,} steps against their {theirs:,}"
+    if sum(level > n["n_train"] for level in n["direct_grid"]) > 1:
+        head = (f" Trained for as many passes as the {n['largest']:,}-input pool's students but fewer than its own, "
+                f"`direct` comes closest to them at {_passes(c['passes'])} passes ({steps}; picked on the test set, "
+                f"which favours `direct`), where it is ")
+        head += f"{relation(g, 'them')}"
+    else:
+        head = (f" Trained for only the {n['largest']:,}-input pool's {_passes(c['passes'])} passes ({steps}), "
+                f"`direct` is {relation(g, 'those students')}")
+    seeds = _seeds(close["against"], "lower", "higher")
+    head += f" ({seeds[2:]})" if seeds else ""
     if g >= CLEAR and k == "none":
-        return head + ": stopping it that early makes it worse."
+        return head + "; stopping it that early makes it worse."
     if g >= CLEAR:
         both = ", so the gain needs both the pool and the few passes over it" if k in ("most", "lost") else ""
-        return head + f": stopping it early does not close the gap{both}."
+        return head + f"; stopping it early does not close the gap{both}."
     if g <= -CLEAR:
-        return head + ": stopped that early, it does better than the pool."
-    return head + (": stopping it that early does about as well as the pool, so early stopping is a remedy too."
-                   if k in ("held", "little", "part") else ": stopping it that early does about as well as the pool.")
+        return head + "; stopped that early, it does better than the pool."
+    return head + ("; stopping it that early does about as well as the pool, so early stopping is a remedy too."
+                   if k in ("held", "little", "part") else "; stopping it that early does about as well as the pool.")
 
 
 def _verdict(n: dict) -> str:
@@ -410,9 +427,8 @@ def short_sentence(n: dict | None) -> str:
     if n is None or kind(n) == "unmatched":
         return ""
     words = "there was no clear gain to explain" if kind(n) == "none" else _KIND_WORDS[kind(n)]
-    stopped = (f" Stopped after as few passes as those students make in the chapter's steps "
-               f"({_passes(n['short']['cell']['passes'])}), `direct` is {relation(n['gain_short'], 'them')}."
-               if "gain_short" in n else "")
+    stopped = (f" Stopped early, `direct` comes closest to them at {_passes(n['closest']['cell']['passes'])} passes, "
+               f"{relation(n['gain_short'], 'them')}." if "gain_short" in n else "")
     return (f"At width {n['width']} and {n['rate']:.0%} noise, the {n['largest']:,}-input pool's students trained for "
             f"as many passes as `direct` ({_passes(n['direct']['passes'])}) are "
             f"{relation(-n['gain_equal'], '`direct`')}, against {relation(-n['gain_base'], '`direct`')} at the "
