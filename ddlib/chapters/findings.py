@@ -233,7 +233,8 @@ def student_widths_sentence(g: dict) -> str:
         return "That study is not run at this preset (its `student_sweep_noise` is empty)."
     numbers = [student_widths.numbers(frame, q, rate) for rate, frame in g["student_sweeps"].items()]
     text = " ".join(student_widths.short_sentence(n) for n in numbers)
-    separated = " ".join(filter(None, map(pool_passes.short_sentence, pool_passes.all_numbers(g["passes"], q).values())))
+    lines = [pool_passes.short_sentence(n) for n in pool_passes.all_numbers(g["passes"], q).values()]
+    separated = " ".join(line for line in lines if line)
     if not separated:
         return text
     passes = numbers[0]["passes"]  # the same at every rate

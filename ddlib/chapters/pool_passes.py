@@ -165,8 +165,7 @@ def _run_rate(p: dict, rate: float, sweep: pd.DataFrame, **kwargs) -> tuple[pd.D
     frame["steps"] = frame["hash"].map(steps)
     size = frame["pool_size"].where(frame["pool_size"] > 0, p["n_train"])
     frame["passes"] = frame["steps"] * p["batch_size"] / size
-    base = kd.student_configs(q, width, [max(q["widths"])], [0], ["direct"])[0].train.steps  # the chapter's
-    level_of = step_levels(p, base)
+    level_of = step_levels(p, students[0].train.steps)  # `direct` at its own level first: the chapter's steps
     frame["level"] = [0 if method == "teacher" else level_of[int(pool), int(steps)]
                       for method, pool, steps in zip(frame["method"], frame["pool_size"], frame["steps"])]
     frame["why"] = why
@@ -354,8 +353,9 @@ _KIND_WORDS = {
 
 def _stopped_words(n: dict) -> str:
     """``direct`` trained for fewer passes than its own, at the level where it comes closest to the largest pool's
-    students at the same passes (``closest``, picked on the test set), against them (``gain_short``): still at least :data:`ddlib.prose.CLEAR` above them, within it, or that far below; and what
-    that adds to :func:`kind`'s reading of the other side (the pool trained for ``direct``'s passes)."""
+    students at the same passes (``closest``, picked on the test set), against them (``gain_short``): still at least
+    :data:`ddlib.prose.CLEAR` above them, within it, or that far below; and what that adds to :func:`kind`'s reading
+    of the other side (the pool trained for ``direct``'s passes)."""
     if "gain_short" not in n:
         return ""
     g, close, k = n["gain_short"], n["closest"], kind(n)
@@ -364,8 +364,7 @@ def _stopped_words(n: dict) -> str:
     if sum(level > n["n_train"] for level in n["direct_grid"]) > 1:
         head = (f" Trained for as many passes as the {n['largest']:,}-input pool's students but fewer than its own, "
                 f"`direct` comes closest to them at {_passes(c['passes'])} passes ({steps}; picked on the test set, "
-                f"which favours `direct`), where it is ")
-        head += f"{relation(g, 'them')}"
+                f"which favours `direct`), where it is {relation(g, 'them')}")
     else:
         head = (f" Trained for only the {n['largest']:,}-input pool's {_passes(c['passes'])} passes ({steps}), "
                 f"`direct` is {relation(g, 'those students')}")
